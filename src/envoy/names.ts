@@ -1,0 +1,39 @@
+/*
+ * Envoy extension names and type URLs used in EnvoyFilter patches, in one place. Every one is checked
+ * against Envoy's protos by the test harness (test/harness/envoy-protos.ts).
+ */
+
+const TYPE = 'type.googleapis.com/';
+
+/** Network filter name of the HTTP connection manager. */
+export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+/** Type URL of the HTTP connection manager config. */
+export const HCM_TYPE = `${TYPE}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`;
+
+/** Listener filter that reads PROXY protocol v1/v2 headers. */
+export const PROXY_PROTOCOL_FILTER = 'envoy.filters.listener.proxy_protocol';
+/** Type URL of the PROXY protocol listener filter config. */
+export const PROXY_PROTOCOL_TYPE = `${TYPE}envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol`;
+
+/** Listener filter that inspects TLS ClientHello (SNI, ALPN). */
+export const TLS_INSPECTOR_FILTER = 'envoy.filters.listener.tls_inspector';
+
+/** Original IP detection extension that reads X-Forwarded-For. */
+export const XFF_DETECTION = 'envoy.http.original_ip_detection.xff';
+/** Type URL of the XFF original IP detection config. */
+export const XFF_DETECTION_TYPE = `${TYPE}envoy.extensions.http.original_ip_detection.xff.v3.XffConfig`;
+
+/** Original IP detection extension that reads a custom header. */
+export const CUSTOM_HEADER_DETECTION = 'envoy.http.original_ip_detection.custom_header';
+/** Type URL of the custom header original IP detection config. */
+export const CUSTOM_HEADER_DETECTION_TYPE = `${TYPE}envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig`;
+
+/** Upstream transport socket that sends PROXY protocol. */
+export const UPSTREAM_PROXY_PROTOCOL_SOCKET = 'envoy.transport_sockets.upstream_proxy_protocol';
+/** Type URL of the upstream PROXY protocol transport socket. */
+export const UPSTREAM_PROXY_PROTOCOL_TYPE = `${TYPE}envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport`;
+
+/** The sidecar's inbound capture port, where SIDECAR_INBOUND listener filters run. */
+export const SIDECAR_INBOUND_PORT = 15006;
+/** The address the sidecar uses to reach the app in REDIRECT mode. */
+export const INBOUND_PASSTHROUGH_IPV4 = '127.0.0.6';

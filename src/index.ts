@@ -1,0 +1,3 @@
+export * from './model/istio-version';
+export * from './model/model';
+export * from './net/cidr';

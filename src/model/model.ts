@@ -1,0 +1,178 @@
+import { IConstruct } from 'constructs';
+
+/*
+ * The one model the constructs, their checks and `explain` share: plain readonly data that says what each
+ * proxy does with the client address. Constructs build it from props and render it; `explain` parses
+ * manifests back into it; checks and traces read only this.
+ */
+
+/** Kubernetes `Service.spec.externalTrafficPolicy`. */
+export enum ExternalTrafficPolicy {
+  /** Traffic only goes to pods on the receiving node; the packet source (client IP) is kept. */
+  LOCAL = 'Local',
+  /** Traffic may hop to another node; kube-proxy SNATs it, so the gateway sees a node IP. */
+  CLUSTER = 'Cluster',
+}
+
+/** `sidecar.istio.io/interceptionMode`, exact and case-sensitive. */
+export enum InterceptionMode {
+  /** iptables REDIRECT (Istio's default): the app sees 127.0.0.6 as its peer. */
+  REDIRECT = 'REDIRECT',
+  /** iptables TPROXY with `original_src`: the app sees the immediate peer's real IP. */
+  TPROXY = 'TPROXY',
+  /** No inbound interception. */
+  NONE = 'NONE',
+}
+
+/** Which proxy enforces a policy or resolves a client address. */
+export enum ProxyRole {
+  /** An Istio ingress gateway (Envoy with `use_remote_address: true`). */
+  GATEWAY = 'gateway',
+  /** A sidecar's inbound listener (`use_remote_address: false`). */
+  SIDECAR = 'sidecar',
+  /** An ambient-mode workload behind ztunnel (L4 only). */
+  AMBIENT = 'ambient',
+}
+
+/** How PROXY protocol is accepted on a gateway. */
+export enum ProxyProtocolMode {
+  /** Not accepted. */
+  OFF = 'off',
+  /** Required on every non-QUIC listener (Istio's native `gatewayTopology.proxyProtocol: {}`). */
+  STRICT = 'strict',
+  /** Accepted when present, on the listed ports or all (EnvoyFilter with `allow_requests_without_proxy_protocol`). */
+  OPTIONAL = 'optional',
+  /** Required, but only on the listed ports (EnvoyFilter `LISTENER_FILTER` per port). */
+  STRICT_PER_PORT = 'strict-per-port',
+}
+
+/** PROXY protocol version. */
+export enum ProxyProtocolVersion {
+  /** Human-readable text header. */
+  V1 = 'V1',
+  /** Binary header (the only version some load balancers, e.g. Tencent CLB, send). */
+  V2 = 'V2',
+}
+
+/** A server (listener) of an Istio Gateway, as far as the client address is concerned. */
+export interface ServerModel {
+  /** Gateway server port number (the Service port). */
+  readonly port: number;
+  /** Istio protocol name: HTTP, HTTPS, HTTP2, GRPC, TCP, TLS. */
+  readonly protocol: string;
+  /** Hosts the server accepts. */
+  readonly hosts: string[];
+  /** TLS mode for HTTPS and TLS servers (SIMPLE, MUTUAL, PASSTHROUGH, ...). @default - no TLS */
+  readonly tlsMode?: string;
+}
+
+/** What an ingress gateway does with the client address. */
+export interface GatewayModel {
+  /** Name of the gateway workload (Deployment or existing installation). */
+  readonly name: string;
+  /** Namespace of the gateway workload. */
+  readonly namespace: string;
+  /** Pod labels that select the gateway workload. */
+  readonly selector: { [key: string]: string };
+  /** The Service's external traffic policy. */
+  readonly externalTrafficPolicy: ExternalTrafficPolicy;
+  /**
+   * True when the load balancer delivers the client address as the packet source regardless of the
+   * external traffic policy (for example AWS NLB ip targets, Tencent direct access).
+   */
+  readonly loadBalancerPreservesSource: boolean;
+  /** `gatewayTopology.numTrustedProxies`: how many XFF-appending hops in front are trusted. */
+  readonly numTrustedProxies: number;
+  /** How PROXY protocol is accepted. */
+  readonly proxyProtocol: ProxyProtocolMode;
+  /** Ports PROXY protocol applies to when the mode is per port or optional; empty means every port. */
+  readonly proxyProtocolPorts: number[];
+  /** Servers of the Istio Gateway resources bound to this gateway. */
+  readonly servers: ServerModel[];
+  /** Kubernetes Service name in front of the gateway pods, when known. @default - unknown */
+  readonly serviceName?: string;
+}
+
+/** How a sidecar's inbound HTTP connection manager resolves the client from X-Forwarded-For. */
+export enum SidecarXffMode {
+  /** Istio's default: `use_remote_address: false`, no trusted hops: the rightmost XFF entry. */
+  DEFAULT = 'default',
+  /** `use_remote_address: true`: the socket peer is the client and is appended to XFF. */
+  USE_REMOTE_ADDRESS = 'use-remote-address',
+  /** `xff_num_trusted_hops: N` with `use_remote_address: false`. */
+  TRUSTED_HOPS = 'trusted-hops',
+  /** The `envoy.http.original_ip_detection.xff` extension with `xff_trusted_cidrs`. */
+  TRUSTED_CIDRS = 'trusted-cidrs',
+}
+
+/** What a meshed workload (its sidecar and app) does with the client address. */
+export interface WorkloadModel {
+  /** Workload name. */
+  readonly name: string;
+  /** Namespace. */
+  readonly namespace: string;
+  /** Pod labels that select it. */
+  readonly selector: { [key: string]: string };
+  /** Sidecar, or ambient. */
+  readonly role: ProxyRole;
+  /** Inbound interception mode of the sidecar. */
+  readonly interceptionMode: InterceptionMode;
+  /** How the sidecar resolves the client from XFF. */
+  readonly xffMode: SidecarXffMode;
+  /** `xff_num_trusted_hops` for TRUSTED_HOPS. @default 0 */
+  readonly xffTrustedHops?: number;
+  /** Trusted CIDRs for TRUSTED_CIDRS. @default - none */
+  readonly xffTrustedCidrs?: string[];
+  /** Pod ports the XFF settings apply to; empty means every inbound port. @default - all ports */
+  readonly xffPorts?: number[];
+  /** Pod ports where the sidecar accepts PROXY protocol from its caller. @default - none */
+  readonly proxyProtocolPorts?: number[];
+}
+
+/** Policy action. */
+export enum PolicyAction {
+  /** Allow requests that match; deny the rest (when any ALLOW policy selects the proxy). */
+  ALLOW = 'ALLOW',
+  /** Deny requests that match. */
+  DENY = 'DENY',
+}
+
+/** Which client address a policy matches on. */
+export enum ClientIpField {
+  /** `source.ipBlocks`: the direct peer of the proxy (Envoy `direct_remote_ip`). */
+  IP_BLOCKS = 'ipBlocks',
+  /** `source.remoteIpBlocks`: the client resolved from XFF or PROXY protocol (Envoy `remote_ip`). */
+  REMOTE_IP_BLOCKS = 'remoteIpBlocks',
+}
+
+/** An AuthorizationPolicy rule on client addresses. */
+export interface PolicyModel {
+  /** Policy name. */
+  readonly name: string;
+  /** Namespace. */
+  readonly namespace: string;
+  /** Workload selector labels. */
+  readonly selector: { [key: string]: string };
+  /** ALLOW or DENY. */
+  readonly action: PolicyAction;
+  /** The field the CIDRs are matched against. */
+  readonly field: ClientIpField;
+  /** True for `notIpBlocks` / `notRemoteIpBlocks`. */
+  readonly negated: boolean;
+  /** Normalised CIDRs. */
+  readonly cidrs: string[];
+}
+
+/** Anything that can be the target of a source-IP policy: a gateway or a meshed workload. */
+export interface ISourceIpTarget extends IConstruct {
+  /** Namespace of the target's pods. */
+  readonly targetNamespace: string;
+  /** Pod labels that select the target. */
+  readonly targetSelector: { [key: string]: string };
+  /** The proxy that enforces policies for this target. */
+  readonly targetRole: ProxyRole;
+  /** The gateway model, for gateways (read at synth time, after every `addX()` call). @default - not a gateway */
+  gatewayModel(): GatewayModel | undefined;
+  /** The workload model, for meshed workloads (read at synth time). @default - not a workload */
+  workloadModel(): WorkloadModel | undefined;
+}

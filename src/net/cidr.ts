@@ -1,0 +1,104 @@
+import * as ipaddr from 'ipaddr.js';
+
+/** A parsed, normalised CIDR block. */
+export interface Cidr {
+  /** Canonical text, e.g. "10.0.0.0/8", "2001:db8::/32"; a single address gets /32 or /128. */
+  readonly text: string;
+  /** Network address in canonical form. */
+  readonly address: string;
+  /** Prefix length. */
+  readonly prefixLength: number;
+  /** 4 or 6. */
+  readonly family: number;
+}
+
+function fail(property: string, entry: string, why: string, fix: string): never {
+  throw new Error(`${property}: "${entry}" ${why}; ${fix}`);
+}
+
+function parseAddress(property: string, entry: string, text: string): ipaddr.IPv4 | ipaddr.IPv6 {
+  if (text.includes('%')) fail(property, entry, 'has an IPv6 zone, which Istio rejects in CIDRs', `remove "${text.slice(text.indexOf('%'))}"`);
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
+  if (ipaddr.IPv6.isValid(text)) {
+    const v6 = ipaddr.IPv6.parse(text);
+    return v6;
+  }
+  if (ipaddr.IPv4.isValid(text)) {
+    fail(property, entry, 'is not a four-part decimal IPv4 address (leading zeros, octal or short forms are rejected by Istio)', 'write it as four decimal numbers, e.g. "10.0.0.1"');
+  }
+  return fail(property, entry, 'is not an IPv4 or IPv6 address or CIDR', 'use forms such as "203.0.113.7", "203.0.113.0/24" or "2001:db8::/32"');
+}
+
+/**
+ * Parses one address or CIDR the way istiod accepts it, then normalises it. IPv4-mapped IPv6
+ * ("::ffff:10.0.0.1") becomes IPv4. Host bits set after the prefix are an error with a suggestion.
+ *
+ * @param property the property name used in error messages
+ */
+export function parseCidr(entry: string, property = 'cidr'): Cidr {
+  if (typeof entry !== 'string' || entry.trim() === '') fail(property, String(entry), 'is empty', 'give an address such as "203.0.113.7" or a CIDR such as "203.0.113.0/24"');
+  const text = entry.trim();
+  const slash = text.indexOf('/');
+  const addrText = slash === -1 ? text : text.slice(0, slash);
+  const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
+  let addr = parseAddress(property, entry, addrText);
+  let max = addr.kind() === 'ipv4' ? 32 : 128;
+  let prefix = max;
+  if (prefixText !== undefined) {
+    if (!/^(0|[1-9]\d{0,2})$/.test(prefixText) || Number(prefixText) > max) {
+      fail(property, entry, `has an invalid prefix length "/${prefixText}"`, `use a whole number from 0 to ${max}`);
+    }
+    prefix = Number(prefixText);
+  }
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && prefix >= 96) {
+    addr = (addr as ipaddr.IPv6).toIPv4Address();
+    prefix -= 96;
+    max = 32;
+  }
+  const network = networkOf(addr, prefix);
+  if (network.toString() !== addr.toString()) {
+    const suggestion = `${network.toString()}/${prefix}`;
+    fail(property, entry, 'has host bits set after the prefix', `did you mean "${suggestion}"? (or "${addr.toString()}/${max}" for the single address)`);
+  }
+  return { text: `${network.toString()}/${prefix}`, address: network.toString(), prefixLength: prefix, family: max === 32 ? 4 : 6 };
+}
+
+function networkOf(addr: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): ipaddr.IPv4 | ipaddr.IPv6 {
+  const bytes = addr.toByteArray();
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, prefix - i * 8));
+    bytes[i] &= keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff;
+  }
+  return ipaddr.fromByteArray(bytes) as ipaddr.IPv4 | ipaddr.IPv6;
+}
+
+/** Parses a list, naming the list index of a bad entry. */
+export function parseCidrs(entries: string[], property: string): Cidr[] {
+  if (!Array.isArray(entries)) throw new Error(`${property}: expected a list of addresses or CIDRs, got ${JSON.stringify(entries)}`);
+  return entries.map((e, i) => parseCidr(e, `${property}[${i}]`));
+}
+
+/** True when `outer` contains every address of `inner`. */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  if (outer.family !== inner.family || outer.prefixLength > inner.prefixLength) return false;
+  return ipaddr.parse(inner.address).match(ipaddr.parse(outer.address), outer.prefixLength);
+}
+
+/** True when the two blocks share at least one address. */
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/** True when `address` (a single IP) falls inside `cidr`. */
+export function addressInCidr(address: string, cidr: Cidr): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  let a = ipaddr.parse(address);
+  if (a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress()) a = (a as ipaddr.IPv6).toIPv4Address();
+  if ((a.kind() === 'ipv4' ? 4 : 6) !== cidr.family) return false;
+  return a.match(ipaddr.parse(cidr.address), cidr.prefixLength);
+}
+
+/** True for a syntactically valid single IPv4 or IPv6 address. */
+export function isIpAddress(text: string): boolean {
+  return typeof text === 'string' && (ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text));
+}

@@ -1,0 +1,79 @@
+/*
+ * Checks shared by every construct. Each throws an error that names the property, shows the bad value,
+ * says what is allowed and how to fix it (lowercase, no trailing period).
+ */
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_KEY_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+/** A Kubernetes object name or namespace that must be a DNS-1123 label (at most 63 characters). */
+export function checkDnsLabel(property: string, value: string): string {
+  if (typeof value !== 'string' || value.length > 63 || !DNS1123_LABEL.test(value)) {
+    throw new Error(`${property} "${value}" is not a valid DNS-1123 label: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit`);
+  }
+  return value;
+}
+
+/** A Kubernetes object name that must be a DNS-1123 subdomain (at most 253 characters). */
+export function checkDnsSubdomain(property: string, value: string): string {
+  if (typeof value !== 'string' || value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
+    throw new Error(`${property} "${value}" is not a valid DNS-1123 subdomain: use lowercase letters, digits, '-' and '.', at most 253 characters`);
+  }
+  return value;
+}
+
+/** A TCP/UDP port number, 1 to 65535. */
+export function checkPort(property: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new Error(`${property} ${JSON.stringify(value)} is not a valid port: use a whole number from 1 to 65535`);
+  }
+  return value;
+}
+
+/** A whole number in [min, max]. */
+export function checkInteger(property: string, value: number, min: number, max: number, fix?: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${property} ${JSON.stringify(value)} is not allowed: use a whole number from ${min} to ${max}${fix ? `; ${fix}` : ''}`);
+  }
+  return value;
+}
+
+/** Kubernetes label selector map: valid keys and values, at least one entry. */
+export function checkLabels(property: string, labels: { [key: string]: string }, allowEmpty = false): { [key: string]: string } {
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
+    throw new Error(`${property} ${JSON.stringify(labels)} is not a label map: give an object such as { app: "httpbin" }`);
+  }
+  const entries = Object.entries(labels);
+  if (!allowEmpty && entries.length === 0) {
+    throw new Error(`${property} is empty: give at least one label, such as { app: "httpbin" }, so that only the intended pods are selected`);
+  }
+  for (const [key, value] of entries) {
+    const slash = key.lastIndexOf('/');
+    const name = slash === -1 ? key : key.slice(slash + 1);
+    const prefix = slash === -1 ? undefined : key.slice(0, slash);
+    if (!name || name.length > 63 || !LABEL_KEY_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)))) {
+      throw new Error(`${property} key "${key}" is not a valid label key: use an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.'`);
+    }
+    if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {
+      throw new Error(`${property}["${key}"] value ${JSON.stringify(value)} is not a valid label value: use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
+    }
+  }
+  return { ...labels };
+}
+
+/**
+ * An Istio host as used in Gateway servers and VirtualServices: "*", "*.example.com", "example.com",
+ * optionally prefixed with "namespace/" (Gateway server hosts only).
+ */
+export function checkHostname(property: string, value: string, allowNamespacePrefix = false): string {
+  const host = allowNamespacePrefix && typeof value === 'string' && value.includes('/') ? value.slice(value.indexOf('/') + 1) : value;
+  const ns = allowNamespacePrefix && typeof value === 'string' && value.includes('/') ? value.slice(0, value.indexOf('/')) : undefined;
+  const hostOk = typeof host === 'string' && host.length <= 253 && (host === '*' || /^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(host));
+  const nsOk = ns === undefined || ns === '*' || ns === '.' || (ns.length <= 63 && DNS1123_LABEL.test(ns));
+  if (!hostOk || !nsOk) {
+    throw new Error(`${property} "${value}" is not a valid host: use a DNS name such as "app.example.com", a wildcard such as "*.example.com" or "*"${allowNamespacePrefix ? ', optionally prefixed with "namespace/"' : ''}`);
+  }
+  return value;
+}

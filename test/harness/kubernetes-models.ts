@@ -1,0 +1,39 @@
+/**
+ * Third-party schemas from npm: `@kubernetes-models/istio` for Istio kinds and `kubernetes-models` for core kinds.
+ * Both ship ESM only; jest loads them through test/esm-only-resolver.js and the ts-jest transform.
+ */
+function modelPath(apiVersion: string, kind: string): string {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  if (group.endsWith('istio.io')) return `@kubernetes-models/istio/${group}/${version}/${kind}`;
+  return group ? `kubernetes-models/${group}/${version}/${kind}` : `kubernetes-models/${version}/${kind}`;
+}
+
+const models = new Map<string, any>();
+
+function modelFor(apiVersion: string, kind: string): any {
+  const key = `${apiVersion}/${kind}`;
+  if (!models.has(key)) {
+    let model: any;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      model = require(modelPath(apiVersion, kind))[kind];
+    } catch {
+      model = undefined;
+    }
+    models.set(key, model);
+  }
+  return models.get(key);
+}
+
+/** Errors for one manifest; an apiVersion/kind without a published model is an error, never a pass. */
+export function validateWithKubernetesModels(manifest: any): string[] {
+  const Model = modelFor(manifest.apiVersion, manifest.kind);
+  if (!Model) return [`kubernetes-models: no model for ${manifest.apiVersion} ${manifest.kind}`];
+  try {
+    new Model(structuredClone(manifest)).validate();
+    return [];
+  } catch (e: any) {
+    const details = (e.errors ?? []).map((x: any) => `${x.instancePath || '/'} ${x.message}`).join('; ');
+    return [`kubernetes-models: ${manifest.kind}/${manifest.metadata?.name}: ${details || e.message}`];
+  }
+}
