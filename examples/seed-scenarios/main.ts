@@ -1,10 +1,18 @@
 import { App } from 'cdk8s';
+import { addEastWestCharts } from './east-west';
+import { addNorthSouthCharts } from './north-south';
+import { addPoliciesCharts } from './policies';
+import { addTcpCharts } from './tcp';
 
 /**
  * The seed documents' scenarios as one cdk8s app: one chart per scenario, each synthesised to
  * dist/<chart>.k8s.yaml. Run `npm run example` from the repository root.
  */
 export function buildApp(app: App = new App()): App {
+  addNorthSouthCharts(app);
+  addTcpCharts(app);
+  addEastWestCharts(app);
+  addPoliciesCharts(app);
   return app;
 }
 

@@ -1,0 +1,2 @@
+// Public API of src/explain (filled in by its owner).
+export {};

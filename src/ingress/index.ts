@@ -1,0 +1,2 @@
+// Public API of src/ingress (filled in by its owner).
+export {};

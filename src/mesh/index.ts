@@ -1,0 +1,2 @@
+// Public API of src/mesh (filled in by its owner).
+export {};

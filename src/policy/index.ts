@@ -1,0 +1,2 @@
+// Public API of src/policy (filled in by its owner).
+export {};
