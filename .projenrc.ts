@@ -65,9 +65,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     include: ['imports/**/*.ts'],
   },
   tsconfigDev: {
-    compilerOptions: { rootDir: '.', allowJs: true },
-    include: ['imports/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts'],
-    exclude: ['examples/**/dist', 'examples/**/node_modules'],
+    // test/tsconfig.json: paths are relative to test/, and the whole repository is type-checked from there.
+    compilerOptions: { rootDir: '..', allowJs: true },
+    include: ['../imports/**/*.ts', '../src/**/*.ts', '../examples/**/*.ts', '../bench/**/*.ts'],
+    exclude: ['../examples/**/dist', '../examples/**/node_modules'],
   },
   github: false,
   release: false,

@@ -210,7 +210,7 @@ function lookupMessage(fullName: string): protobuf.Type | undefined {
 }
 
 function fieldByJsonKey(type: protobuf.Type, key: string): protobuf.Field | undefined {
-  return type.fields[key] ?? type.fieldsArray.find(f => f.json === key || camel(f.name) === key);
+  return type.fields[key] ?? type.fieldsArray.find(f => (f as any).json === key || camel(f.name) === key);
 }
 
 function camel(s: string): string {
