@@ -1,5 +1,6 @@
 export * from './model/istio-version';
 export * from './model/model';
+export * from './model/trust-chain';
 export * from './net/cidr';
 export * from './ingress';
 export * from './mesh';

@@ -1,2 +1,8 @@
-// Public API of src/ingress (filled in by its owner).
-export {};
+// Public API of src/ingress.
+export * from './load-balancer-profile';
+export * from './ingress-gateway-base';
+export * from './preserved-ingress-gateway';
+export * from './proxy-protocol-support';
+export * from './proxy-protocol-gateway';
+export * from './proxy-protocol-backend';
+export * from './proxy-protocol-listener-filter';

@@ -1,2 +1,4 @@
-// Public API of src/mesh (filled in by its owner).
-export {};
+// Public API of src/mesh.
+export * from './tproxy-workload';
+export * from './xff-sidecar-filter';
+export * from './mesh-workload';

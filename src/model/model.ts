@@ -64,6 +64,12 @@ export interface ServerModel {
   readonly hosts: string[];
   /** TLS mode for HTTPS and TLS servers (SIMPLE, MUTUAL, PASSTHROUGH, ...). @default - no TLS */
   readonly tlsMode?: string;
+  /**
+   * The gateway pod's listener port for this server (the Service targetPort). Istio matches policy `ports` and
+   * EnvoyFilter `portNumber` on gateways against it, not against the Service port.
+   * @default - the same as `port`
+   */
+  readonly targetPort?: number;
 }
 
 /** What an ingress gateway does with the client address. */

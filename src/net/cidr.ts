@@ -36,7 +36,8 @@ function parseAddress(property: string, entry: string, text: string): ipaddr.IPv
  * @param property the property name used in error messages
  */
 export function parseCidr(entry: string, property = 'cidr'): Cidr {
-  if (typeof entry !== 'string' || entry.trim() === '') fail(property, String(entry), 'is empty', 'give an address such as "203.0.113.7" or a CIDR such as "203.0.113.0/24"');
+  if (typeof entry !== 'string') fail(property, JSON.stringify(entry) ?? String(entry), 'is not a string', 'give an address such as "203.0.113.7" or a CIDR such as "203.0.113.0/24" in quotes');
+  if (entry.trim() === '') fail(property, entry, 'is empty', 'give an address such as "203.0.113.7" or a CIDR such as "203.0.113.0/24"');
   const text = entry.trim();
   const slash = text.indexOf('/');
   const addrText = slash === -1 ? text : text.slice(0, slash);
@@ -64,12 +65,8 @@ export function parseCidr(entry: string, property = 'cidr'): Cidr {
 }
 
 function networkOf(addr: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): ipaddr.IPv4 | ipaddr.IPv6 {
-  const bytes = addr.toByteArray();
-  for (let i = 0; i < bytes.length; i++) {
-    const keep = Math.max(0, Math.min(8, prefix - i * 8));
-    bytes[i] &= keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff;
-  }
-  return ipaddr.fromByteArray(bytes) as ipaddr.IPv4 | ipaddr.IPv6;
+  const cidr = `${addr.toString()}/${prefix}`;
+  return addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
 }
 
 /** Parses a list, naming the list index of a bad entry. */

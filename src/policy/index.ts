@@ -1,2 +1,1 @@
-// Public API of src/policy (filled in by its owner).
-export {};
+export * from './source-ip-policy';

@@ -19,6 +19,10 @@ let skipReported = false;
 /** Errors of every validator for one manifest. */
 export function validateManifest(manifest: any, options: ValidateOptions = {}): string[] {
   const errors = [...validateWithKubernetesModels(manifest)];
+  // The API server rejects an object without a name, and neither schema requires one.
+  if (typeof manifest.metadata?.name !== 'string' || manifest.metadata.name === '') {
+    errors.push(`${manifest.kind}: metadata.name is missing`);
+  }
   if (String(manifest.apiVersion).includes('istio.io')) {
     const bundles = loadBundles();
     if (bundles.length === 0) {

@@ -1,0 +1,119 @@
+/*
+ * `npm run bench`: synth speed, peak memory and start-up of the library against a plain cdk8s baseline that
+ * emits the identical manifests as ApiObjects, measured in the same run, alternating, with medians.
+ * Usage: npm run bench -- [--reps 5] [--sizes 100,1000,5000] [--kinds gateway,workload] [--out bench/out/results.json]
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const ROOT = path.resolve(__dirname, '..');
+const TS_NODE = [require.resolve('ts-node/dist/bin.js'), '--transpile-only', '-P', path.join(ROOT, 'test', 'tsconfig.json')];
+
+interface Sample { readonly mode: string; readonly kind: string; readonly n: number; readonly ms: number; readonly peakRssMiB: number; readonly bytes: number }
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : process.argv[i + 1];
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function ensureCompiled(): void {
+  if (!fs.existsSync(path.join(ROOT, 'lib', 'src', 'index.js'))) {
+    console.log('lib/ is missing: compiling with jsii first');
+    execFileSync('npx', ['projen', 'compile'], { cwd: ROOT, stdio: 'inherit' });
+  }
+}
+
+function runWorker(mode: string, kind: string, n: number): Sample {
+  const r = spawnSync(process.execPath, [...TS_NODE, path.join(__dirname, 'worker.ts'), mode, kind, String(n)], {
+    cwd: ROOT, encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`worker ${mode} ${kind} ${n} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+/** Wall time of `node -e <code>` in a fresh process, measured from inside (hrtime around the requires). */
+function requireTime(code: string): number {
+  const script = `const t=process.hrtime.bigint();${code};process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf-8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return Number(r.stdout);
+}
+
+function main(): void {
+  ensureCompiled();
+  const reps = Number(arg('reps', '5'));
+  const sizes = arg('sizes', '100,1000,5000').split(',').map(Number);
+  const kinds = arg('kinds', 'gateway,workload').split(',');
+  const out = arg('out', path.join('bench', 'out', 'results.json'));
+
+  // The baseline must emit byte-identical YAML, or the comparison means nothing.
+  for (const kind of kinds) {
+    const lib = spawnSync(process.execPath, [...TS_NODE, '-e', `const u=require('./bench/units');process.stdout.write(u.buildLibraryApp('${kind}',3).synthYaml())`], { cwd: ROOT, encoding: 'utf-8' });
+    const base = spawnSync(process.execPath, [...TS_NODE, '-e', `const u=require('./bench/units');process.stdout.write(u.buildBaselineApp('${kind}',3).synthYaml())`], { cwd: ROOT, encoding: 'utf-8' });
+    if (lib.status !== 0 || base.status !== 0 || lib.stdout !== base.stdout || lib.stdout.length === 0) {
+      throw new Error(`baseline for ${kind} does not emit the library's manifests:\n${lib.stderr}${base.stderr}`);
+    }
+  }
+
+  const samples: Sample[] = [];
+  for (const kind of kinds) {
+    for (const n of sizes) {
+      for (let rep = 0; rep < reps; rep++) {
+        // Alternate which side goes first so that drift on the machine hits both alike.
+        const order = rep % 2 === 0 ? ['library', 'baseline'] : ['baseline', 'library'];
+        for (const mode of order) samples.push(runWorker(mode, kind, n));
+      }
+      const lib = samples.filter(s => s.kind === kind && s.n === n && s.mode === 'library');
+      const base = samples.filter(s => s.kind === kind && s.n === n && s.mode === 'baseline');
+      console.log(`${kind.padEnd(9)} N=${String(n).padEnd(5)} library ${median(lib.map(s => s.ms)).toFixed(0).padStart(7)} ms ${median(lib.map(s => s.peakRssMiB)).toFixed(0).padStart(5)} MiB | baseline ${median(base.map(s => s.ms)).toFixed(0).padStart(7)} ms ${median(base.map(s => s.peakRssMiB)).toFixed(0).padStart(5)} MiB`);
+    }
+  }
+
+  const startupReps = Math.max(reps, 7);
+  const libStartup: number[] = [];
+  const baseStartup: number[] = [];
+  for (let i = 0; i < startupReps; i++) {
+    libStartup.push(requireTime("require('./lib/src/index.js')"));
+    baseStartup.push(requireTime("require('cdk8s');require('cdk8s-plus-27')"));
+  }
+
+  const rows = [];
+  console.log('\nkind      N      time ratio  memory ratio  per-unit ms (library)  targets: time <= 1.5x, memory <= 1.5x');
+  for (const kind of kinds) {
+    for (const n of sizes) {
+      const pick = (mode: string, f: (s: Sample) => number) => median(samples.filter(s => s.kind === kind && s.n === n && s.mode === mode).map(f));
+      const row = {
+        kind, n,
+        libraryMs: pick('library', s => s.ms), baselineMs: pick('baseline', s => s.ms),
+        libraryMiB: pick('library', s => s.peakRssMiB), baselineMiB: pick('baseline', s => s.peakRssMiB),
+      };
+      rows.push(row);
+      const timeRatio = row.libraryMs / row.baselineMs;
+      const memRatio = row.libraryMiB / row.baselineMiB;
+      console.log(`${kind.padEnd(9)} ${String(n).padEnd(6)} ${timeRatio.toFixed(2).padStart(10)}x ${memRatio.toFixed(2).padStart(12)}x ${(row.libraryMs / n).toFixed(3).padStart(20)}   ${timeRatio <= 1.5 && memRatio <= 1.5 ? 'met' : 'MISSED'}`);
+    }
+    const first = rows.find(r => r.kind === kind && r.n === sizes[0])!;
+    const last = rows.find(r => r.kind === kind && r.n === sizes[sizes.length - 1])!;
+    const growth = (last.libraryMs / last.n) / (first.libraryMs / first.n);
+    console.log(`${kind.padEnd(9)} per-unit cost growth N=${first.n} -> N=${last.n}: ${growth.toFixed(2)}x (target <= 1.3x: ${growth <= 1.3 ? 'met' : 'MISSED'})`);
+  }
+  const startupRatio = median(libStartup) / median(baseStartup);
+  console.log(`\nstart-up: require library ${median(libStartup).toFixed(0)} ms vs cdk8s + cdk8s-plus-27 ${median(baseStartup).toFixed(0)} ms: ${startupRatio.toFixed(2)}x (target <= 1.5x: ${startupRatio <= 1.5 ? 'met' : 'MISSED'})`);
+
+  fs.mkdirSync(path.dirname(path.resolve(ROOT, out)), { recursive: true });
+  fs.writeFileSync(path.resolve(ROOT, out), JSON.stringify({
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    reps, sizes, rows, samples, startup: { libraryMs: libStartup, baselineMs: baseStartup, ratio: startupRatio },
+  }, null, 2));
+  console.log(`raw figures: ${out}`);
+}
+
+main();

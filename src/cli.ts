@@ -1,0 +1,70 @@
+import { readFileSync } from 'fs';
+import { Explainer } from './explain/explainer';
+import { parseYamlDocuments } from './explain/manifest-parser';
+
+/*
+ * cdk8s-istio-source-ip explain [--json|--mermaid] <files...>
+ * Exit codes: 0 report written, 1 the report has errors and --fail-on-error was given, 2 bad usage or unreadable input.
+ */
+
+const USAGE = `usage: cdk8s-istio-source-ip explain [--json|--mermaid] [--fail-on-error] <files...>
+
+Reads Kubernetes/Istio manifests (multi-document YAML or JSON; "-" reads stdin) and shows, for each gateway and
+workload, which client address every hop sees: client -> load balancer -> node -> gateway -> sidecar -> app.
+
+  --json           print the report as JSON
+  --mermaid        print the paths as a Mermaid flowchart
+  --fail-on-error  exit with code 1 when the report has errors
+  -h, --help       show this help
+`;
+
+interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly readFile: (path: string) => string;
+}
+
+const defaultIo: Io = {
+  out: text => process.stdout.write(text),
+  err: text => process.stderr.write(text),
+  readFile: path => readFileSync(path === '-' ? 0 : path, 'utf8'),
+};
+
+/** Runs the command line; sets process.exitCode. */
+export function main(argv: string[], io: Io = defaultIo): void {
+  process.exitCode = run(argv, io);
+}
+
+function run(argv: string[], io: Io): number {
+  const [command, ...rest] = argv;
+  if (command === '-h' || command === '--help' || command === 'help') {
+    io.out(USAGE);
+    return 0;
+  }
+  if (command !== 'explain') {
+    io.err(command === undefined ? USAGE : `unknown command "${command}"\n${USAGE}`);
+    return 2;
+  }
+  const flags = rest.filter(a => a.startsWith('--') || a === '-h');
+  const files = rest.filter(a => !a.startsWith('--') && a !== '-h');
+  if (flags.includes('--help') || flags.includes('-h')) {
+    io.out(USAGE);
+    return 0;
+  }
+  const unknown = flags.filter(f => !['--json', '--mermaid', '--fail-on-error'].includes(f));
+  if (unknown.length > 0 || (flags.includes('--json') && flags.includes('--mermaid')) || files.length === 0) {
+    const why = unknown.length > 0 ? `unknown option ${unknown[0]}` : files.length === 0 ? 'no manifest files given' : '--json and --mermaid cannot be combined';
+    io.err(`${why}\n${USAGE}`);
+    return 2;
+  }
+  let objects: any[];
+  try {
+    objects = files.flatMap(f => parseYamlDocuments(io.readFile(f), f));
+  } catch (e) {
+    io.err(`cannot read manifests: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const report = Explainer.fromManifests(objects);
+  io.out(flags.includes('--json') ? report.toJson() + '\n' : flags.includes('--mermaid') ? report.toMermaid() : report.toTable());
+  return flags.includes('--fail-on-error') && report.hasErrors ? 1 : 0;
+}

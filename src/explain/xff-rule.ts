@@ -1,0 +1,92 @@
+import type { ClientAddressInput, ClientAddressResult } from './client-address-resolver';
+import { addressInCidr, Cidr, isIpAddress, parseCidrs } from '../net/cidr';
+import { checkInteger } from '../util/validate';
+
+/*
+ * Envoy's trusted-client-address rule (headers.rst, x-forwarded-for), with the reason for a fallback,
+ * for explain. Assumes Envoy >= 1.33 defaults (Istio >= 1.25): no address is internal unless
+ * internal_address_config says so, so every request at an Envoy with use_remote_address is external.
+ */
+
+export const MAX_HOPS = 4294967295;
+
+/** 1-based XFF position from the right of the trusted client; 0 is the socket peer (envoyproxy/envoy#34241). */
+export function trustedEntryPosition(useRemoteAddress: boolean, xffNumTrustedHops: number): number {
+  checkInteger('xffNumTrustedHops', xffNumTrustedHops, 0, MAX_HOPS);
+  return useRemoteAddress ? xffNumTrustedHops : xffNumTrustedHops + 1;
+}
+
+/** Why the resolver chose the address it did, for `explain`. */
+export interface DetailedClientAddressResult extends ClientAddressResult {
+  /** True when the rule wanted an XFF entry but fell back to the socket peer. */
+  readonly fellBack: boolean;
+  /** Why it fell back, in words. */
+  readonly fallbackReason?: string;
+}
+
+export function resolveClientAddress(input: ClientAddressInput): DetailedClientAddressResult {
+  checkInput(input);
+  const entries = splitXff(input.xForwardedFor);
+  const cidrs = parseCidrs(input.xffTrustedCidrs ?? [], 'xffTrustedCidrs');
+  const detection = cidrs.length > 0
+    ? fromTrustedCidrs(input.downstreamAddress, entries, cidrs)
+    : fromHopCount(input.useRemoteAddress, input.xffNumTrustedHops ?? 0, entries);
+  const trusted = detection.address ?? input.downstreamAddress;
+  const append = input.useRemoteAddress ? input.skipXffAppend !== true : input.skipXffAppend === false;
+  const forwarded = append ? [...entries, input.downstreamAddress] : entries;
+  return {
+    trustedClientAddress: trusted,
+    externalAddress: input.useRemoteAddress ? trusted : undefined,
+    forwardedFor: forwarded.length > 0 ? forwarded.join(',') : undefined,
+    fellBack: detection.fallbackReason !== undefined,
+    fallbackReason: detection.fallbackReason,
+  };
+}
+
+interface Detection {
+  readonly address?: string;
+  readonly fallbackReason?: string;
+}
+
+function checkInput(input: ClientAddressInput): void {
+  if (!isIpAddress(input.downstreamAddress)) {
+    throw new Error(`downstreamAddress ${JSON.stringify(input.downstreamAddress)} is not an IP address: give the socket peer such as "10.0.0.5" or "2001:db8::5"`);
+  }
+  if (input.xffNumTrustedHops !== undefined) checkInteger('xffNumTrustedHops', input.xffNumTrustedHops, 0, MAX_HOPS);
+  const hasCidrs = (input.xffTrustedCidrs ?? []).length > 0;
+  if (hasCidrs && input.useRemoteAddress) {
+    throw new Error('xffTrustedCidrs is not allowed with useRemoteAddress true: Envoy rejects original_ip_detection_extensions with use_remote_address; set useRemoteAddress false (sidecar inbound) or use xffNumTrustedHops');
+  }
+  if (hasCidrs && (input.xffNumTrustedHops ?? 0) > 0) {
+    throw new Error(`xffNumTrustedHops ${input.xffNumTrustedHops} is not allowed with xffTrustedCidrs: the xff extension takes one or the other; remove xffNumTrustedHops`);
+  }
+}
+
+/** Envoy drops empty entries and trims whitespace around each entry. */
+function splitXff(header: string | undefined): string[] {
+  if (header === undefined) return [];
+  return header.split(',').map(e => e.trim()).filter(e => e !== '');
+}
+
+function fromHopCount(useRemoteAddress: boolean, hops: number, entries: string[]): Detection {
+  const position = trustedEntryPosition(useRemoteAddress, hops);
+  if (position === 0) return {};
+  if (entries.length < position) {
+    const reason = entries.length === 0 ? 'no X-Forwarded-For' : `X-Forwarded-For has ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, fewer than the ${position} needed`;
+    return { fallbackReason: reason };
+  }
+  const entry = entries[entries.length - position];
+  if (!isIpAddress(entry)) return { fallbackReason: `X-Forwarded-For entry "${entry}" is not an IP address` };
+  return { address: entry };
+}
+
+function fromTrustedCidrs(downstream: string, entries: string[], cidrs: Cidr[]): Detection {
+  const trusted = (address: string) => cidrs.some(c => addressInCidr(address, c));
+  if (!trusted(downstream)) return { fallbackReason: `the socket peer ${downstream} is not in xffTrustedCidrs` };
+  if (entries.length === 0) return { fallbackReason: 'no X-Forwarded-For' };
+  for (let i = entries.length - 1; i >= 0; i--) {
+    if (!isIpAddress(entries[i])) return { fallbackReason: `X-Forwarded-For entry "${entries[i]}" is not an IP address` };
+    if (!trusted(entries[i])) return { address: entries[i] };
+  }
+  return { address: entries[0] };
+}

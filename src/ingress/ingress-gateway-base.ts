@@ -1,0 +1,657 @@
+import { ApiObject, Lazy } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { LoadBalancerProfile } from './load-balancer-profile';
+import { Gateway, VirtualService } from '../../imports/networking.istio.io';
+import { IstioVersion } from '../model/istio-version';
+import {
+  ExternalTrafficPolicy, GatewayModel, ISourceIpTarget, ProxyProtocolMode, ProxyRole, ServerModel, WorkloadModel,
+} from '../model/model';
+import { TrustChain } from '../model/trust-chain';
+import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort } from '../util/validate';
+
+/** `gatewayTopology.forwardClientCertDetails`: what the gateway does with the `x-forwarded-client-cert` header. */
+export enum ForwardClientCertDetails {
+  /** Remove the header from requests (do not forward it). */
+  SANITIZE = 'SANITIZE',
+  /** Forward the header only when the connection is mTLS. */
+  FORWARD_ONLY = 'FORWARD_ONLY',
+  /** Append the client certificate details to the header (the sidecar default). */
+  APPEND_FORWARD = 'APPEND_FORWARD',
+  /** Replace the header with the client certificate details (the gateway default). */
+  SANITIZE_SET = 'SANITIZE_SET',
+  /** Always forward the header, whatever the connection. */
+  ALWAYS_FORWARD_ONLY = 'ALWAYS_FORWARD_ONLY',
+}
+
+/** TLS mode of an HTTPS server. */
+export enum HttpsMode {
+  /** Server certificate only. */
+  SIMPLE = 'SIMPLE',
+  /** Server certificate and a required client certificate (mTLS); the CA comes from `<credentialName>-cacert` or the `ca.crt` key. */
+  MUTUAL = 'MUTUAL',
+}
+
+/** Horizontal autoscaling of the gateway Deployment on CPU. */
+export interface GatewayAutoscaling {
+  /**
+   * Fewest replicas. Keep it at 2 or more with `externalTrafficPolicy: Local`.
+   *
+   * @default - the gateway's `replicas`
+   */
+  readonly minReplicas?: number;
+
+  /** Most replicas. */
+  readonly maxReplicas: number;
+
+  /**
+   * Average CPU utilisation (percent of requests) the autoscaler aims at.
+   *
+   * @default 80
+   */
+  readonly targetCpuUtilization?: number;
+}
+
+/**
+ * An existing gateway installation (for example the Helm chart's `istio-ingressgateway` in `istio-system`)
+ * that a construct attaches to instead of deploying its own.
+ */
+export interface ExistingGateway {
+  /**
+   * Pod labels of the installation.
+   *
+   * @default { istio: 'ingressgateway' }
+   */
+  readonly selector?: { [key: string]: string };
+
+  /**
+   * Namespace of the installation's pods and Service (where `credentialName` secrets must live).
+   *
+   * @default 'istio-system'
+   */
+  readonly namespace?: string;
+
+  /**
+   * Name of the installation's Service.
+   *
+   * @default 'istio-ingressgateway'
+   */
+  readonly serviceName?: string;
+}
+
+/**
+ * The resolved settings `IngressGatewayBase` renders. Subclasses build it from their props; every field is
+ * already validated and defaulted.
+ */
+export interface IngressGatewayConfig {
+  /** Name of the gateway (Deployment, Service, ServiceAccount, Gateway). */
+  readonly name: string;
+  /** Namespace of the gateway and of its Gateway and VirtualServices. */
+  readonly namespace: string;
+  /** Replicas (the autoscaler's minimum when autoscaling). */
+  readonly replicas: number;
+  /** Autoscaling. @default - none */
+  readonly autoscaling?: GatewayAutoscaling;
+  /** `gatewayTopology.numTrustedProxies`. */
+  readonly numTrustedProxies: number;
+  /** `gatewayTopology.forwardClientCertDetails`. */
+  readonly forwardClientCertDetails: ForwardClientCertDetails;
+  /** PROXY protocol mode; STRICT writes `gatewayTopology.proxyProtocol: {}`, the others need the subclass's filters. */
+  readonly proxyProtocolMode: ProxyProtocolMode;
+  /** Ports PROXY protocol applies to (empty: all). */
+  readonly proxyProtocolPorts: number[];
+  /** Service `externalTrafficPolicy`. */
+  readonly externalTrafficPolicy: ExternalTrafficPolicy;
+  /** The load balancer in front. */
+  readonly profile: LoadBalancerProfile;
+  /** Extra environment variables of the `istio-proxy` container. */
+  readonly containerEnv: { [key: string]: string };
+  /**
+   * Extra Service annotations, over the profile's. Values of
+   * `service.beta.kubernetes.io/aws-load-balancer-target-group-attributes` are merged as comma-separated lists.
+   */
+  readonly serviceAnnotations: { [key: string]: string };
+  /** The Istio release the output is for. */
+  readonly istioVersion: IstioVersion;
+  /** Attach to this installation instead of deploying one. @default - deploy a gateway */
+  readonly existing?: ExistingGateway;
+  /**
+   * The hops in front of the gateway; recorded on the Service so that `explain` can check the gateway against them.
+   * @default - not declared
+   */
+  readonly trustChain?: TrustChain;
+}
+
+/** Options of `addHttpServer()`. */
+export interface HttpServerOptions {
+  /** Port of the server (and of the Service). @default 80 */
+  readonly port?: number;
+  /** Hosts the server accepts. @default ['*'] */
+  readonly hosts?: string[];
+}
+
+/** Options of `addHttpsServer()`. */
+export interface HttpsServerOptions {
+  /** Port of the server (and of the Service). @default 443 */
+  readonly port?: number;
+  /** Hosts the server accepts (matched against SNI). @default ['*'] */
+  readonly hosts?: string[];
+  /** Name of the TLS secret, in the namespace of the gateway pods. */
+  readonly credentialName: string;
+  /** SIMPLE or MUTUAL TLS. @default HttpsMode.SIMPLE */
+  readonly mode?: HttpsMode;
+}
+
+/** Options of `addHttpsRedirect()`. */
+export interface HttpsRedirectOptions {
+  /** Port of the plain-HTTP server that answers with a redirect to HTTPS. @default 80 */
+  readonly port?: number;
+  /** Hosts redirected. @default ['*'] */
+  readonly hosts?: string[];
+}
+
+/** Options of `addTcpServer()`. */
+export interface TcpServerOptions {
+  /** Port of the server (and of the Service). */
+  readonly port: number;
+}
+
+/** Options of `addTlsPassthroughServer()`. */
+export interface TlsPassthroughServerOptions {
+  /** Port of the server (and of the Service). @default 443 */
+  readonly port?: number;
+  /** SNI hosts the server accepts. */
+  readonly hosts: string[];
+}
+
+/** Options of `addRoute()`. */
+export interface RouteOptions {
+  /** Host of the request (one the HTTP or HTTPS servers accept). @default '*' */
+  readonly host?: string;
+  /** Path prefix matched. @default '/' */
+  readonly pathPrefix?: string;
+  /** Backend Service host, for example "httpbin.default.svc.cluster.local". */
+  readonly backendHost: string;
+  /** Backend Service port. */
+  readonly backendPort: number;
+}
+
+/** Options of `addTcpRoute()`. */
+export interface TcpRouteOptions {
+  /** Gateway port of the TCP server. */
+  readonly port: number;
+  /** Backend Service host. */
+  readonly backendHost: string;
+  /** Backend Service port. */
+  readonly backendPort: number;
+}
+
+/** Options of `addTlsRoute()`. */
+export interface TlsRouteOptions {
+  /** Gateway port of the TLS passthrough server. @default 443 */
+  readonly port?: number;
+  /** SNI hosts routed. */
+  readonly sniHosts: string[];
+  /** Backend Service host. */
+  readonly backendHost: string;
+  /** Backend Service port. */
+  readonly backendPort: number;
+}
+
+/** A server of the Istio Gateway as kept by the construct (rendered lazily). */
+interface ServerEntry {
+  readonly port: number;
+  readonly protocol: 'HTTP' | 'HTTPS' | 'TCP' | 'TLS';
+  readonly hosts: string[];
+  readonly tls?: { [key: string]: unknown };
+}
+
+interface HttpRouteEntry { readonly pathPrefix: string; readonly backendHost: string; readonly backendPort: number }
+
+const STATUS_PORT = 15021;
+const LIST_ANNOTATIONS = ['service.beta.kubernetes.io/aws-load-balancer-target-group-attributes'];
+
+/**
+ * The machinery every ingress gateway construct shares: the gateway Deployment (by gateway injection), its
+ * ServiceAccount, secret-reading Role, `LoadBalancer` Service, PodDisruptionBudget, optional autoscaler, the
+ * `proxy.istio.io/config` topology annotation, and the Istio `Gateway` and `VirtualService`s built by the
+ * `addX()` methods. In attach mode (`config.existing`) only the Gateway, VirtualServices and a partial Service
+ * for server-side apply are emitted.
+ *
+ * Subclasses resolve their props into an `IngressGatewayConfig` and pass it to the constructor.
+ */
+export abstract class IngressGatewayBase extends Construct implements ISourceIpTarget {
+  /** Namespace of the gateway pods (policies for this gateway go there). */
+  public readonly targetNamespace: string;
+  /** Pod labels of the gateway. */
+  public readonly targetSelector: { [key: string]: string };
+  /** Always `ProxyRole.GATEWAY`. */
+  public readonly targetRole: ProxyRole = ProxyRole.GATEWAY;
+  /** The Istio release the output is for. */
+  public readonly istioVersion: IstioVersion;
+  /** Name of the Kubernetes Service in front of the gateway pods. */
+  public readonly serviceName: string;
+  /** The Istio Gateway resource. */
+  public readonly gateway: ApiObject;
+
+  /** The resolved settings (read-only for subclasses). */
+  protected readonly config: IngressGatewayConfig;
+  /** The gateway Deployment. @default - undefined in attach mode */
+  protected readonly deployment?: ApiObject;
+  /** The gateway's LoadBalancer Service, or in attach mode the partial Service for server-side apply (when one is emitted). */
+  protected readonly service?: ApiObject;
+  /** Servers in the order they were added. */
+  private readonly servers: ServerEntry[] = [];
+  private readonly httpRoutes = new Map<string, { vs: ApiObject; routes: HttpRouteEntry[] }>();
+  private routeCount = 0;
+
+  /**
+   * @param config resolved, validated settings (see `IngressGatewayConfig`)
+   */
+  protected constructor(scope: Construct, id: string, config: IngressGatewayConfig) {
+    super(scope, id);
+    this.config = config;
+    this.istioVersion = config.istioVersion;
+    checkDnsLabel('name', config.name);
+    checkDnsLabel('namespace', config.namespace);
+    if (config.existing) {
+      const existing = config.existing;
+      this.targetNamespace = checkDnsLabel('existing.namespace', existing.namespace ?? 'istio-system');
+      this.targetSelector = checkLabels('existing.selector', existing.selector ?? { istio: 'ingressgateway' });
+      this.serviceName = checkDnsLabel('existing.serviceName', existing.serviceName ?? 'istio-ingressgateway');
+    } else {
+      this.targetNamespace = config.namespace;
+      this.targetSelector = { app: config.name, istio: config.name };
+      this.serviceName = config.name;
+    }
+
+    this.gateway = new Gateway(this, 'Resource', {
+      metadata: { name: config.name, namespace: config.namespace },
+      spec: {
+        selector: this.targetSelector,
+        servers: Lazy.any({ produce: () => this.renderServers() }),
+      },
+    });
+    this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
+
+    if (config.existing) {
+      this.service = config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? this.renderServicePatch() : undefined;
+    } else {
+      this.renderIdentity();
+      this.deployment = this.renderDeployment();
+      this.service = this.renderService();
+      this.renderAvailability();
+    }
+  }
+
+  /** Adds a plain HTTP server. */
+  public addHttpServer(options: HttpServerOptions = {}): void {
+    this.addServer({ port: options.port ?? 80, protocol: 'HTTP', hosts: checkHosts('hosts', options.hosts) }, 'addHttpServer');
+  }
+
+  /** Adds an HTTPS server that terminates TLS with the secret `credentialName`. */
+  public addHttpsServer(options: HttpsServerOptions): void {
+    const mode = options.mode ?? HttpsMode.SIMPLE;
+    if (!options.credentialName) {
+      throw new Error(`addHttpsServer credentialName ${JSON.stringify(options.credentialName)} is not allowed: give the name of a kubernetes.io/tls secret in namespace "${this.targetNamespace}" (the gateway pods' namespace)`);
+    }
+    checkDnsLabel('addHttpsServer credentialName', options.credentialName);
+    this.addServer({
+      port: options.port ?? 443,
+      protocol: 'HTTPS',
+      hosts: checkHosts('hosts', options.hosts),
+      tls: { mode, credentialName: options.credentialName },
+    }, 'addHttpsServer');
+  }
+
+  /** Adds a plain HTTP server that answers every request with a redirect to HTTPS. */
+  public addHttpsRedirect(options: HttpsRedirectOptions = {}): void {
+    this.addServer({ port: options.port ?? 80, protocol: 'HTTP', hosts: checkHosts('hosts', options.hosts), tls: { httpsRedirect: true } }, 'addHttpsRedirect');
+  }
+
+  /** Adds an opaque TCP server (the client address reaches it only at L3 or by PROXY protocol). */
+  public addTcpServer(options: TcpServerOptions): void {
+    this.addServer({ port: options.port, protocol: 'TCP', hosts: ['*'] }, 'addTcpServer');
+  }
+
+  /** Adds a TLS server that passes the encrypted stream through, routed by SNI. */
+  public addTlsPassthroughServer(options: TlsPassthroughServerOptions): void {
+    if (!options.hosts || options.hosts.length === 0) {
+      throw new Error('addTlsPassthroughServer hosts is empty: give the SNI names the server accepts, such as ["db.example.com"]');
+    }
+    this.addServer({ port: options.port ?? 443, protocol: 'TLS', hosts: checkHosts('hosts', options.hosts), tls: { mode: 'PASSTHROUGH' } }, 'addTlsPassthroughServer');
+  }
+
+  /**
+   * Routes HTTP and HTTPS requests for `host` under `pathPrefix` to a backend Service. Routes of one host share
+   * one VirtualService (returned), longest prefix first.
+   */
+  public addRoute(options: RouteOptions): ApiObject {
+    const host = checkHostname('addRoute host', options.host ?? '*');
+    const pathPrefix = options.pathPrefix ?? '/';
+    if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/')) {
+      throw new Error(`addRoute pathPrefix ${JSON.stringify(pathPrefix)} is not allowed: start it with "/", for example "/api"`);
+    }
+    const route: HttpRouteEntry = { pathPrefix, ...checkBackend('addRoute', options.backendHost, options.backendPort) };
+    let entry = this.httpRoutes.get(host);
+    if (!entry) {
+      const routes: HttpRouteEntry[] = [];
+      const vs = this.newVirtualService([host], () => ({ http: renderHttpRoutes(routes) }));
+      entry = { vs, routes };
+      this.httpRoutes.set(host, entry);
+    }
+    if (entry.routes.some(r => r.pathPrefix === pathPrefix)) {
+      throw new Error(`addRoute pathPrefix "${pathPrefix}" is already routed for host "${host}": use one route per host and prefix`);
+    }
+    entry.routes.push(route);
+    this.node.addValidation({ validate: () => this.checkServerFor('addRoute', ['HTTP', 'HTTPS'], host) });
+    return entry.vs;
+  }
+
+  /** Routes a TCP server's connections to a backend Service; returns the VirtualService. */
+  public addTcpRoute(options: TcpRouteOptions): ApiObject {
+    const port = checkPort('addTcpRoute port', options.port);
+    const backend = checkBackend('addTcpRoute', options.backendHost, options.backendPort);
+    this.node.addValidation({ validate: () => this.checkServerFor('addTcpRoute', ['TCP'], undefined, port) });
+    return this.newVirtualService(['*'], () => ({ tcp: [{ match: [{ port }], route: [{ destination: destination(backend) }] }] }));
+  }
+
+  /** Routes a TLS passthrough server's connections for `sniHosts` to a backend Service; returns the VirtualService. */
+  public addTlsRoute(options: TlsRouteOptions): ApiObject {
+    const port = checkPort('addTlsRoute port', options.port ?? 443);
+    if (!options.sniHosts || options.sniHosts.length === 0) {
+      throw new Error('addTlsRoute sniHosts is empty: give the SNI names to route, such as ["db.example.com"]');
+    }
+    const sniHosts = options.sniHosts.map(h => checkHostname('addTlsRoute sniHosts', h));
+    const backend = checkBackend('addTlsRoute', options.backendHost, options.backendPort);
+    this.node.addValidation({ validate: () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)) });
+    return this.newVirtualService(sniHosts, () => ({ tls: [{ match: [{ port, sniHosts }], route: [{ destination: destination(backend) }] }] }));
+  }
+
+  /**
+   * Allows only clients from `cidrs` through this gateway (an ALLOW AuthorizationPolicy on the gateway pods,
+   * matching the field the gateway's topology makes trustworthy).
+   */
+  public allowFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
+    return SourceIpPolicy.allowFrom(this, cidrs, options);
+  }
+
+  /** Denies clients from `cidrs` at this gateway (a DENY AuthorizationPolicy on the gateway pods). */
+  public denyFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
+    return SourceIpPolicy.denyFrom(this, cidrs, options);
+  }
+
+  /** The gateway model, built from the servers added so far. */
+  public gatewayModel(): GatewayModel | undefined {
+    return {
+      name: this.config.existing ? this.serviceName : this.config.name,
+      namespace: this.targetNamespace,
+      selector: { ...this.targetSelector },
+      externalTrafficPolicy: this.config.externalTrafficPolicy,
+      loadBalancerPreservesSource: this.config.profile.preservesSourceWithoutLocal,
+      numTrustedProxies: this.config.numTrustedProxies,
+      proxyProtocol: this.config.proxyProtocolMode,
+      proxyProtocolPorts: [...this.config.proxyProtocolPorts],
+      servers: this.servers.map(toServerModel),
+      serviceName: this.serviceName,
+    };
+  }
+
+  /** Gateways are not meshed workloads. */
+  public workloadModel(): WorkloadModel | undefined {
+    return undefined;
+  }
+
+  /** The ports of the servers added so far, each once, in the order added. */
+  protected serverPorts(): number[] {
+    return [...new Set(this.servers.map(s => s.port))];
+  }
+
+  /**
+   * The port the gateway's Envoy listens on in the pod for a server (Service) port: ports below 1024 map to
+   * `port + 8000`, as in Istio's Helm chart (80 -> 8080, 443 -> 8443), others to themselves. EnvoyFilter
+   * listener matches and policy `ports` use this number.
+   */
+  protected listenerPortOf(servicePort: number): number {
+    return targetPortOf(servicePort);
+  }
+
+  /**
+   * The `proxy.istio.io/config` value: `gatewayTopology` with `numTrustedProxies`, `forwardClientCertDetails`
+   * and, in STRICT PROXY mode, `proxyProtocol: {}`. Written with `JSON.stringify`.
+   */
+  protected proxyConfigAnnotation(): string {
+    const gatewayTopology: { [key: string]: unknown } = {
+      numTrustedProxies: this.config.numTrustedProxies,
+      forwardClientCertDetails: this.config.forwardClientCertDetails,
+    };
+    if (this.config.proxyProtocolMode === ProxyProtocolMode.STRICT) gatewayTopology.proxyProtocol = {};
+    return JSON.stringify({ gatewayTopology });
+  }
+
+  /**
+   * Records a warning on this construct (cdk8s has no Annotations API: warnings are construct metadata of
+   * type 'warning', read by tools and tests).
+   */
+  protected warn(message: string): void {
+    this.node.addMetadata('warning', message);
+  }
+
+  private addServer(server: ServerEntry, method: string): void {
+    checkPort(`${method} port`, server.port);
+    if (server.port === STATUS_PORT) {
+      throw new Error(`${method} port ${server.port} is not allowed: it is the gateway's status port; choose another port`);
+    }
+    const clash = this.servers.find(s => s.port === server.port && s.protocol !== server.protocol);
+    if (clash) {
+      throw new Error(`${method} port ${server.port} already has a ${clash.protocol} server: one port serves one protocol, so give the ${server.protocol} server another port`);
+    }
+    const sameTls = this.servers.find(s => s.port === server.port && (s.tls?.httpsRedirect === true) !== (server.tls?.httpsRedirect === true)
+      && s.hosts.some(h => server.hosts.includes(h)));
+    if (sameTls) {
+      throw new Error(`${method} port ${server.port} hosts ${JSON.stringify(server.hosts)} already have ${sameTls.tls?.httpsRedirect ? 'an HTTPS redirect' : 'a plain HTTP server'}: a host is either served or redirected on a port, not both`);
+    }
+    this.servers.push(server);
+  }
+
+  private renderServers(): any[] {
+    const counts = new Map<string, number>();
+    return this.servers.map(s => {
+      const base = `${s.protocol.toLowerCase()}-${s.port}`;
+      const n = counts.get(base) ?? 0;
+      counts.set(base, n + 1);
+      return {
+        port: { number: s.port, name: n === 0 ? base : `${base}-${n}`, protocol: s.protocol },
+        hosts: [...s.hosts],
+        ...(s.tls ? { tls: { ...s.tls } } : {}),
+      };
+    });
+  }
+
+  private checkServerFor(method: string, protocols: string[], host?: string, port?: number): string[] {
+    const found = this.servers.some(s => protocols.includes(s.protocol) && (port === undefined || s.port === port)
+      && (host === undefined || s.hosts.some(h => hostMatches(h, host))));
+    if (found) return [];
+    return [`${method} ${host !== undefined ? `host "${host}" ` : ''}${port !== undefined ? `port ${port} ` : ''}has no ${protocols.join(' or ')} server on gateway "${this.config.name}" that accepts it: add one with ${protocols.includes('HTTP') ? 'addHttpServer() or addHttpsServer()' : protocols.includes('TCP') ? 'addTcpServer()' : 'addTlsPassthroughServer()'}`];
+  }
+
+  private newVirtualService(hosts: string[], spec: () => { [key: string]: unknown }): ApiObject {
+    const index = this.routeCount++;
+    return new VirtualService(this, `Route${index}`, {
+      metadata: { name: `${this.config.name}-route-${index}`, namespace: this.config.namespace },
+      spec: Lazy.any({ produce: () => ({ hosts, gateways: [`${this.config.namespace}/${this.config.name}`], ...spec() }) }),
+    });
+  }
+
+  private renderIdentity(): void {
+    const { name, namespace } = this.config;
+    new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace } });
+    // The gateway reads the TLS secrets named by credentialName from its own namespace (SDS).
+    new kplus.k8s.KubeRole(this, 'SecretReader', {
+      metadata: { name: `${name}-sds`, namespace },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }],
+    });
+    new kplus.k8s.KubeRoleBinding(this, 'SecretReaderBinding', {
+      metadata: { name: `${name}-sds`, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-sds` },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    });
+  }
+
+  private renderDeployment(): ApiObject {
+    const { name, namespace, autoscaling } = this.config;
+    const labels = this.targetSelector;
+    const env = Object.entries(this.config.containerEnv).map(([key, value]) => ({ name: key, value }));
+    return new kplus.k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name, namespace, labels },
+      spec: {
+        // With an autoscaler the Deployment leaves the count to it, so that re-applying does not reset it.
+        replicas: autoscaling ? undefined : this.config.replicas,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: {
+            annotations: {
+              'inject.istio.io/templates': 'gateway',
+              'proxy.istio.io/config': Lazy.any({ produce: () => this.proxyConfigAnnotation() }) as unknown as string,
+            },
+            labels: { ...labels, 'sidecar.istio.io/inject': 'true' },
+          },
+          spec: {
+            serviceAccountName: name,
+            topologySpreadConstraints: [
+              // With Local, nodes without a gateway pod drop traffic: spread over nodes strictly, zones best effort.
+              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: labels } },
+              { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: labels } },
+            ],
+            containers: [{ name: 'istio-proxy', image: 'auto', ...(env.length > 0 ? { env } : {}) }],
+          },
+        },
+      },
+    });
+  }
+
+  private renderService(): ApiObject {
+    const { name, namespace, profile } = this.config;
+    const annotations = mergeAnnotations(profile.serviceAnnotations, {
+      ...this.config.serviceAnnotations,
+      ...(this.config.trustChain ? { [TrustChain.ANNOTATION]: this.config.trustChain.toAnnotationValue() } : {}),
+    });
+    return new kplus.k8s.KubeService(this, 'Service', {
+      metadata: { name, namespace, labels: this.targetSelector, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+      spec: {
+        type: 'LoadBalancer',
+        externalTrafficPolicy: this.config.externalTrafficPolicy,
+        ...(profile.loadBalancerClass ? { loadBalancerClass: profile.loadBalancerClass } : {}),
+        selector: this.targetSelector,
+        ports: Lazy.any({ produce: () => this.renderServicePorts() }),
+      },
+    });
+  }
+
+  private renderServicePorts(): kplus.k8s.ServicePort[] {
+    const ports: kplus.k8s.ServicePort[] = [{ name: 'status-port', port: STATUS_PORT, targetPort: kplus.k8s.IntOrString.fromNumber(STATUS_PORT), protocol: 'TCP' }];
+    for (const port of this.serverPorts()) {
+      const server = this.servers.find(s => s.port === port)!;
+      ports.push({ name: `${server.protocol.toLowerCase()}-${port}`, port, targetPort: kplus.k8s.IntOrString.fromNumber(targetPortOf(port)), protocol: 'TCP' });
+    }
+    return ports;
+  }
+
+  /** A partial Service for `kubectl apply --server-side`: it owns only `spec.externalTrafficPolicy`. */
+  private renderServicePatch(): ApiObject {
+    return new ApiObject(this, 'ServicePatch', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: this.serviceName, namespace: this.targetNamespace },
+      spec: { externalTrafficPolicy: this.config.externalTrafficPolicy },
+    });
+  }
+
+  private renderAvailability(): void {
+    const { name, namespace, replicas, autoscaling } = this.config;
+    const minReplicas = autoscaling?.minReplicas ?? replicas;
+    if (minReplicas >= 2) {
+      new kplus.k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+        metadata: { name, namespace },
+        spec: { minAvailable: kplus.k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.targetSelector } },
+      });
+    }
+    if (autoscaling) {
+      const max = checkInteger('autoscaling.maxReplicas', autoscaling.maxReplicas, Math.max(1, minReplicas), 1000, 'it must be at least autoscaling.minReplicas');
+      const target = checkInteger('autoscaling.targetCpuUtilization', autoscaling.targetCpuUtilization ?? 80, 1, 100);
+      new kplus.k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+        metadata: { name, namespace },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+          minReplicas,
+          maxReplicas: max,
+          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: target } } }],
+        },
+      });
+    }
+    if (minReplicas < 2) {
+      this.warn(`replicas ${minReplicas}: a single gateway pod is a single point of failure${this.config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? ' and, with externalTrafficPolicy Local, every other node drops the traffic' : ''}; use 2 or more replicas (no PodDisruptionBudget is emitted for 1)`);
+    }
+  }
+}
+
+/** Gateway pods bind unprivileged ports, as the Istio Helm chart does (80 -> 8080, 443 -> 8443). */
+function targetPortOf(port: number): number {
+  return port < 1024 ? port + 8000 : port;
+}
+
+function checkHosts(property: string, hosts: string[] | undefined): string[] {
+  const list = hosts ?? ['*'];
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new Error(`${property} ${JSON.stringify(hosts)} is empty: give at least one host, such as ["app.example.com"] or ["*"]`);
+  }
+  return list.map(h => checkHostname(property, h, true));
+}
+
+function checkBackend(method: string, host: string, port: number): { backendHost: string; backendPort: number } {
+  if (typeof host !== 'string' || host.includes('*')) {
+    throw new Error(`${method} backendHost ${JSON.stringify(host)} is not allowed: give a Service host such as "httpbin.default.svc.cluster.local", without wildcards`);
+  }
+  return { backendHost: checkHostname(`${method} backendHost`, host), backendPort: checkPort(`${method} backendPort`, port) };
+}
+
+function destination(backend: { backendHost: string; backendPort: number }): any {
+  return { host: backend.backendHost, port: { number: backend.backendPort } };
+}
+
+function renderHttpRoutes(routes: HttpRouteEntry[]): any[] {
+  // Istio takes the first match: the longest prefix goes first so that "/" does not shadow "/api".
+  return [...routes].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length)
+    .map(r => ({ match: [{ uri: { prefix: r.pathPrefix } }], route: [{ destination: destination(r) }] }));
+}
+
+function hostMatches(serverHost: string, host: string): boolean {
+  const h = serverHost.includes('/') ? serverHost.slice(serverHost.indexOf('/') + 1) : serverHost;
+  if (h === '*' || host === '*' || h === host) return true;
+  if (h.startsWith('*.')) return host.endsWith(h.slice(1));
+  if (host.startsWith('*.')) return h.endsWith(host.slice(1));
+  return false;
+}
+
+function toServerModel(s: ServerEntry): ServerModel {
+  const mode = s.tls?.mode;
+  return {
+    port: s.port,
+    targetPort: targetPortOf(s.port),
+    protocol: s.protocol,
+    hosts: [...s.hosts],
+    ...(typeof mode === 'string' ? { tlsMode: mode } : {}),
+  };
+}
+
+/** Profile annotations overlaid by extra ones; comma-separated list annotations are merged, not replaced. */
+function mergeAnnotations(base: { [key: string]: string }, extra: { [key: string]: string }): { [key: string]: string } {
+  const merged = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    merged[key] = LIST_ANNOTATIONS.includes(key) && merged[key]
+      ? [...new Set([...merged[key].split(','), ...value.split(',')].map(v => v.trim()).filter(v => v))].join(',')
+      : value;
+  }
+  return merged;
+}

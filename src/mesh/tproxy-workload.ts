@@ -1,0 +1,314 @@
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { formatLabels } from './labels';
+import { podSecurityLevelOf, rejectsTproxy, workloadModelFor } from './workload-model';
+import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
+import { IstioVersion } from '../model/istio-version';
+import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
+import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { checkDnsLabel, checkInteger, checkLabels, checkPort } from '../util/validate';
+
+/** The pod annotation the sidecar injector reads; its value is exact and case-sensitive. */
+const INTERCEPTION_MODE_ANNOTATION = 'sidecar.istio.io/interceptionMode';
+/** The same key as a JSON pointer segment ('/' escaped as '~1', RFC 6901). */
+const ANNOTATION_POINTER = INTERCEPTION_MODE_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** Options of `WorkloadSource.newDeployment`. */
+export interface NewDeploymentOptions {
+  /** Container image, e.g. "docker.io/citizenstig/httpbin". */
+  readonly image: string;
+  /**
+   * The container port the app listens on (the pod port sidecar filters and policies use).
+   *
+   * @default - no port is declared
+   */
+  readonly port?: number;
+  /**
+   * Pod labels, also the Deployment's selector.
+   *
+   * @default - { app: <name> }
+   */
+  readonly labels?: { [key: string]: string };
+  /**
+   * Name of the Deployment (and of its container and Service).
+   *
+   * @default - generated from the construct path
+   */
+  readonly name?: string;
+  /**
+   * Namespace of the Deployment.
+   *
+   * @default - the chart's namespace
+   */
+  readonly namespace?: string;
+  /**
+   * Number of replicas.
+   *
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Also create a ClusterIP Service with this port in front of the pods (its target port is `port`).
+   *
+   * @default - no Service
+   */
+  readonly servicePort?: number;
+}
+
+/** Which pod template a `TproxyWorkload` annotates. Choose one with a static factory. */
+export class WorkloadSource {
+  /**
+   * A cdk8s-plus workload: `kplus.Deployment`, `StatefulSet`, `DaemonSet` or `Job`. The annotation goes on its
+   * pod metadata.
+   */
+  public static fromWorkload(workload: kplus.Workload): WorkloadSource {
+    return new WorkloadSource(workload, undefined, undefined);
+  }
+
+  /**
+   * Any ApiObject with a pod template at `spec.template` (an L1 `KubeDeployment`, a plain `ApiObject`, an Argo
+   * Rollout...). The annotation is added by a JSON patch.
+   */
+  public static fromApiObject(apiObject: ApiObject): WorkloadSource {
+    return new WorkloadSource(undefined, apiObject, undefined);
+  }
+
+  /**
+   * A new `kplus.Deployment` (child id `Resource`) running one container. Its container may run as root and write
+   * to its filesystem, as the seeds' httpbin and echoserver images need; pass a hardened workload through
+   * `fromWorkload` instead when you can.
+   */
+  public static newDeployment(options: NewDeploymentOptions): WorkloadSource {
+    return new WorkloadSource(undefined, undefined, options);
+  }
+
+  private constructor(
+    /** @internal */ public readonly _workload?: kplus.Workload,
+    /** @internal */ public readonly _apiObject?: ApiObject,
+    /** @internal */ public readonly _deployment?: NewDeploymentOptions) {
+  }
+}
+
+/** Props of `TproxyWorkload`. */
+export interface TproxyWorkloadProps {
+  /** The pod template to annotate, or the Deployment to create. */
+  readonly source: WorkloadSource;
+  /**
+   * The inbound interception mode written to `sidecar.istio.io/interceptionMode`.
+   *
+   * @default InterceptionMode.TPROXY
+   */
+  readonly interceptionMode?: InterceptionMode;
+  /**
+   * True when the cluster runs istio-cni, false when it uses istio-init. Only NONE cares: the CNI plugin rejects it.
+   *
+   * @default - unknown: NONE gets a warning
+   */
+  readonly istioCni?: boolean;
+  /**
+   * The Istio release the output is for.
+   *
+   * @default - `IstioVersion.resolve(this)`
+   */
+  readonly istioVersion?: IstioVersion;
+}
+
+/**
+ * Sets the inbound interception mode of a meshed workload's sidecar, TPROXY by default, so the app's socket peer is
+ * its real caller (the calling pod, or the gateway pod behind a gateway) instead of 127.0.0.6.
+ *
+ * It is a source-IP target: `allowFrom()`/`denyFrom()` put policies on its sidecar, and its workload model
+ * includes the `XffSidecarFilter` that selects its pods.
+ */
+export class TproxyWorkload extends Construct implements ISourceIpTarget {
+  /** The pod annotation that sets the interception mode (`sidecar.istio.io/interceptionMode`). */
+  public static readonly ANNOTATION = INTERCEPTION_MODE_ANNOTATION;
+
+  /** Always `ProxyRole.SIDECAR`. */
+  public readonly targetRole: ProxyRole = ProxyRole.SIDECAR;
+  /** The Istio release the output is for. */
+  public readonly istioVersion: IstioVersion;
+  /** The interception mode written to the pod template. */
+  public readonly interceptionMode: InterceptionMode;
+  /** The workload's API object (the Deployment, StatefulSet, ... that carries the pod template). */
+  public readonly apiObject: ApiObject;
+  /** The cdk8s-plus workload, when the source is one or was created. @default - undefined for a plain ApiObject */
+  public readonly workload?: kplus.Workload;
+  /** The Service created by `newDeployment({ servicePort })`. @default - none */
+  public readonly service?: kplus.Service;
+
+  public constructor(scope: Construct, id: string, props: TproxyWorkloadProps) {
+    super(scope, id);
+    if (!props || !(props.source instanceof WorkloadSource)) {
+      throw new Error('source is required: choose WorkloadSource.fromWorkload(deployment), WorkloadSource.fromApiObject(apiObject) or WorkloadSource.newDeployment({ image })');
+    }
+    this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
+    this.interceptionMode = checkInterceptionMode(props.interceptionMode ?? InterceptionMode.TPROXY);
+    const source = props.source;
+    if (source._deployment) {
+      const created = this.createDeployment(source._deployment);
+      this.workload = created.deployment;
+      this.service = created.service;
+    } else {
+      this.workload = source._workload;
+    }
+    if (this.workload) {
+      this.apiObject = apiObjectOf(this.workload);
+      this.workload.podMetadata.addAnnotation(INTERCEPTION_MODE_ANNOTATION, this.interceptionMode);
+    } else {
+      this.apiObject = source._apiObject!;
+      patchPodTemplate(this.apiObject, this.interceptionMode);
+    }
+    this.addWarnings(props.istioCni);
+    this.node.addValidation({ validate: () => [...this.checkPodSecurity(), ...this.checkSingleMode()] });
+  }
+
+  /** Namespace of the pods. */
+  public get targetNamespace(): string {
+    return this.apiObject.metadata.namespace ?? 'default';
+  }
+
+  /** Labels that select the pods: the workload's selector, else its pod labels. */
+  public get targetSelector(): { [key: string]: string } {
+    const matchLabels = this.workload ? this.workload.matchLabels : this.templateJson()?.selector?.matchLabels;
+    return { ...(matchLabels && Object.keys(matchLabels).length > 0 ? matchLabels : this.podLabels) };
+  }
+
+  /** The labels of the pod template, read now. */
+  public get podLabels(): { [key: string]: string } {
+    const labels = this.workload ? this.workload.podMetadata.toJson().labels : this.templateJson()?.template?.metadata?.labels;
+    return { ...(labels ?? {}) };
+  }
+
+  /** Allows only clients from `cidrs` to this workload (an ALLOW AuthorizationPolicy on its sidecar). */
+  public allowFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
+    return SourceIpPolicy.allowFrom(this, cidrs, options);
+  }
+
+  /** Denies clients from `cidrs` at this workload (a DENY AuthorizationPolicy on its sidecar). */
+  public denyFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
+    return SourceIpPolicy.denyFrom(this, cidrs, options);
+  }
+
+  /** Workloads are not gateways. */
+  public gatewayModel(): GatewayModel | undefined {
+    return undefined;
+  }
+
+  /** The workload model, with the XFF settings of the XffSidecarFilter that reaches these pods (read now). */
+  public workloadModel(): WorkloadModel | undefined {
+    return workloadModelFor(this, {
+      name: this.apiObject.name,
+      namespace: this.targetNamespace,
+      selector: this.targetSelector,
+      podLabels: this.podLabels,
+      interceptionMode: this.interceptionMode,
+    });
+  }
+
+  private createDeployment(options: NewDeploymentOptions): { deployment: kplus.Deployment; service?: kplus.Service } {
+    if (typeof options.image !== 'string' || options.image.trim() === '') {
+      throw new Error(`newDeployment image ${JSON.stringify(options.image)} is not allowed: give a container image such as "docker.io/citizenstig/httpbin"`);
+    }
+    if (options.name !== undefined) checkDnsLabel('newDeployment name', options.name);
+    if (options.namespace !== undefined) checkDnsLabel('newDeployment namespace', options.namespace);
+    const port = options.port !== undefined ? checkPort('newDeployment port', options.port) : undefined;
+    const replicas = options.replicas !== undefined ? checkInteger('newDeployment replicas', options.replicas, 0, 10000) : 1;
+    const labels = checkLabels('newDeployment labels', options.labels ?? { app: options.name ?? this.node.id.toLowerCase() });
+    const deployment = new kplus.Deployment(this, 'Resource', {
+      metadata: {
+        ...(options.name !== undefined ? { name: options.name } : {}),
+        ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      },
+      replicas,
+      select: false,
+      podMetadata: { labels },
+      securityContext: { ensureNonRoot: false },
+      containers: [{
+        name: options.name ?? 'app',
+        image: options.image,
+        ...(port !== undefined ? { ports: [{ number: port }] } : {}),
+        securityContext: { ensureNonRoot: false, readOnlyRootFilesystem: false },
+      }],
+    });
+    deployment.select(kplus.LabelSelector.of({ labels }));
+    if (options.servicePort === undefined) return { deployment };
+    const servicePort = checkPort('newDeployment servicePort', options.servicePort);
+    if (port === undefined) throw new Error(`newDeployment servicePort ${servicePort} needs port: give the container port the Service targets`);
+    const service = deployment.exposeViaService({
+      ...(options.name !== undefined ? { name: options.name } : {}),
+      ports: [{ port: servicePort, targetPort: port, name: 'http' }],
+    });
+    return { deployment, service };
+  }
+
+  private templateJson(): any {
+    return (this.apiObject.toJson() as any).spec;
+  }
+
+  private addWarnings(istioCni?: boolean): void {
+    const who = `workload "${this.targetNamespace}/${this.apiObject.name}"`;
+    if (this.interceptionMode === InterceptionMode.TPROXY) {
+      this.warn(`${who} uses TPROXY: istio-proxy then runs as root (runAsUser 0) with NET_ADMIN, which Pod Security baseline and restricted reject (OpenShift needs the privileged SCC); run it in a namespace with enforce level privileged`);
+      this.warn(`${who} uses TPROXY: every node kernel needs the TPROXY modules (xt_TPROXY or nf_tproxy, xt_mark, xt_connmark, xt_conntrack; nftables: nft_tproxy, nft_socket); CentOS-based nodes are known not to work (Alibaba ASM), and init containers cannot load modules`);
+      this.warn(`${who} uses TPROXY, which keeps only the L4 peer: through an ingress gateway the app sees the gateway pod IP; read the external client from X-Envoy-External-Address or X-Forwarded-For (see XffSidecarFilter)`);
+    } else if (this.interceptionMode === InterceptionMode.REDIRECT) {
+      this.warn(`${who} uses REDIRECT: the app's socket peer is ${INBOUND_PASSTHROUGH_IPV4} for every caller; the sidecar still sees the real peer, so policies with ipBlocks work`);
+    } else {
+      this.warn(`${who} uses NONE: inbound traffic bypasses the sidecar, so no mTLS or AuthorizationPolicy applies to it`);
+      if (istioCni !== false) {
+        this.warn(`${who} uses NONE${istioCni ? '' : ' and istio-cni may be installed'}: the istio-cni plugin accepts only REDIRECT and TPROXY and fails pod sandbox creation on NONE (read from istio's cni/pkg/plugin code, not verified at runtime); set istioCni: false if the cluster uses istio-init`);
+      }
+    }
+  }
+
+  private checkPodSecurity(): string[] {
+    if (this.interceptionMode !== InterceptionMode.TPROXY) return [];
+    const psa = podSecurityLevelOf(this, this.targetNamespace);
+    if (!psa || !rejectsTproxy(psa.level)) return [];
+    return [`workload "${this.targetNamespace}/${this.apiObject.name}" uses TPROXY, but Namespace "${psa.path}" sets pod-security.kubernetes.io/enforce: ${psa.level}, which rejects istio-proxy's NET_ADMIN and runAsUser 0: the pods would never be admitted; label the namespace privileged, move the workload, or use InterceptionMode.REDIRECT with an XffSidecarFilter`];
+  }
+
+  private checkSingleMode(): string[] {
+    const others = this.node.root.node.findAll()
+      .filter((c): c is TproxyWorkload => c instanceof TproxyWorkload && c !== this && c.apiObject === this.apiObject);
+    return others.map(o => `workload ${this.apiObject.kind} "${this.apiObject.name}" (${formatLabels(this.podLabels)}) gets ${INTERCEPTION_MODE_ANNOTATION} from both "${this.node.path}" and "${o.node.path}": use one TproxyWorkload per workload`);
+  }
+
+  private warn(message: string): void {
+    this.node.addMetadata('warning', message);
+  }
+}
+
+function checkInterceptionMode(mode: InterceptionMode): InterceptionMode {
+  if (!Object.values(InterceptionMode).includes(mode)) {
+    throw new Error(`interceptionMode ${JSON.stringify(mode)} is not allowed: use InterceptionMode.REDIRECT, TPROXY or NONE (the injector accepts exactly "REDIRECT", "TPROXY" or "NONE", case-sensitive)`);
+  }
+  return mode;
+}
+
+/** cdk8s-plus keeps its ApiObject protected; it is the workload's default child. */
+function apiObjectOf(workload: kplus.Workload): ApiObject {
+  const child = workload.node.defaultChild;
+  if (!(child instanceof ApiObject)) throw new Error(`workload "${workload.node.path}" has no ApiObject child: give a cdk8s-plus Deployment, StatefulSet, DaemonSet or Job`);
+  return child;
+}
+
+/**
+ * Adds the annotation with a JSON patch that works whether or not the template already has metadata or
+ * annotations (an `add` below a missing member fails), decided from the object as it is now.
+ */
+function patchPodTemplate(apiObject: ApiObject, mode: InterceptionMode): void {
+  const template = (apiObject.toJson() as any).spec?.template;
+  if (template === undefined || template === null || typeof template !== 'object') {
+    throw new Error(`apiObject ${apiObject.kind} "${apiObject.name}" has no spec.template: WorkloadSource.fromApiObject needs an object with a pod template (Deployment, StatefulSet, DaemonSet, Job, ReplicaSet); for a bare Pod set the annotation in its metadata`);
+  }
+  if (template.metadata === undefined) {
+    apiObject.addJsonPatch(JsonPatch.add('/spec/template/metadata', { annotations: { [INTERCEPTION_MODE_ANNOTATION]: mode } }));
+  } else if (template.metadata.annotations === undefined) {
+    apiObject.addJsonPatch(JsonPatch.add('/spec/template/metadata/annotations', { [INTERCEPTION_MODE_ANNOTATION]: mode }));
+  } else {
+    apiObject.addJsonPatch(JsonPatch.add(`/spec/template/metadata/annotations/${ANNOTATION_POINTER}`, mode));
+  }
+}

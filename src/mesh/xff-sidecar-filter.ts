@@ -1,0 +1,392 @@
+import { ApiObject, Chart, Lazy } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { formatLabels, selectorMatches, selectorsMayOverlap } from './labels';
+import { assertMergeSetsNoZero } from './merge-guard';
+import {
+  EnvoyFilter, EnvoyFilterSpecConfigPatches, EnvoyFilterSpecConfigPatchesApplyTo, EnvoyFilterSpecConfigPatchesMatchContext,
+  EnvoyFilterSpecConfigPatchesPatchOperation,
+} from '../../imports/networking.istio.io';
+import { HCM_FILTER, HCM_TYPE, XFF_DETECTION, XFF_DETECTION_TYPE } from '../envoy/names';
+import { IstioVersion } from '../model/istio-version';
+import { ISourceIpTarget, ProxyRole, SidecarXffMode } from '../model/model';
+import { Cidr, parseCidrs } from '../net/cidr';
+import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort } from '../util/validate';
+
+/** The most XFF hops a sidecar may trust (the same bound as a gateway's `numTrustedProxies`). */
+const MAX_TRUSTED_HOPS = 64;
+/** Istio's default `meshConfig.rootNamespace`. */
+const DEFAULT_ROOT_NAMESPACE = 'istio-system';
+/** The sidecar's inbound listener; every inbound filter chain lives in it. */
+const VIRTUAL_INBOUND = 'virtualInbound';
+
+/**
+ * How the sidecar's inbound HTTP connection manager decides which address is the client. Choose one with a
+ * static factory.
+ */
+export class XffTrust {
+  /**
+   * `use_remote_address: true` (the ASM method): the sidecar takes its socket peer as the client and appends it
+   * to X-Forwarded-For, so the app finds its caller's pod IP as the last XFF entry. Behind a gateway the peer is
+   * the gateway pod.
+   */
+  public static useRemoteAddress(): XffTrust {
+    return new XffTrust(SidecarXffMode.USE_REMOTE_ADDRESS, () => undefined, []);
+  }
+
+  /**
+   * `xff_num_trusted_hops: hops` with `use_remote_address` left false: the client is the (hops+1)-th XFF entry
+   * from the right, which is what a gateway trusting `hops` proxies resolved, so `remoteIpBlocks` on the workload
+   * match the same client as on the gateway (istio/istio#30166, #34177).
+   *
+   * @param hops a whole number from 1 to 64 (0 is the sidecar's default and cannot be set by a MERGE)
+   */
+  public static trustedHops(hops: number): XffTrust {
+    checkHops('trustedHops', hops, 'give the number of XFF-appending proxies in front of the gateway, the same as its numTrustedProxies');
+    return new XffTrust(SidecarXffMode.TRUSTED_HOPS, () => hops, []);
+  }
+
+  /**
+   * Trusted hops read from a gateway when synthesising: its `gatewayModel().numTrustedProxies`, so the sidecar
+   * resolves the same client the gateway did. The gateway must trust at least one proxy.
+   *
+   * @param gateway an ingress gateway of this library, such as a `PreservedIngressGateway`
+   */
+  public static trustHopsOf(gateway: ISourceIpTarget): XffTrust {
+    if (gateway.targetRole !== ProxyRole.GATEWAY) {
+      throw new Error(`trustHopsOf: "${gateway.node.path}" has targetRole ${gateway.targetRole}, not gateway: give the ingress gateway in front of the workload, or use XffTrust.trustedHops(n)`);
+    }
+    return new XffTrust(SidecarXffMode.TRUSTED_HOPS, () => {
+      const model = gateway.gatewayModel();
+      if (!model) throw new Error(`trustHopsOf: "${gateway.node.path}" has no gateway model: give an ingress gateway of this library, or use XffTrust.trustedHops(n)`);
+      if (model.numTrustedProxies === 0) {
+        throw new Error(`trustHopsOf: gateway "${model.namespace}/${model.name}" has numTrustedProxies 0 is not allowed here: the sidecar's default (the rightmost XFF entry) already is the client the gateway resolved; remove this XffSidecarFilter, or give the gateway numTrustedProxies`);
+      }
+      return checkHops(`trustHopsOf gateway "${model.namespace}/${model.name}" numTrustedProxies`, model.numTrustedProxies, 'use a gateway that trusts 1 to 64 proxies');
+    }, []);
+  }
+
+  /**
+   * Envoy's `envoy.http.original_ip_detection.xff` extension with `xff_trusted_cidrs` and
+   * `skip_xff_append: false`: XFF entries are walked from the right while they (and the socket peer) fall in these
+   * blocks; the first untrusted one is the client. Sidecars only: a gateway's `use_remote_address: true` cannot be
+   * mixed with detection extensions. Since Envoy 1.33 private ranges are not trusted implicitly: list the gateway
+   * pod CIDR (the peer) too.
+   *
+   * @param cidrs addresses or CIDR blocks of the trusted proxies (at least one)
+   */
+  public static trustedCidrs(cidrs: string[]): XffTrust {
+    const parsed = parseCidrs(cidrs, 'trustedCidrs');
+    if (parsed.length === 0) {
+      throw new Error('trustedCidrs is empty: give the CIDR blocks of the proxies in front of the sidecar (e.g. the gateway pod CIDR "10.32.0.0/14"), or use XffTrust.useRemoteAddress()');
+    }
+    return new XffTrust(SidecarXffMode.TRUSTED_CIDRS, () => undefined, parsed);
+  }
+
+  private constructor(
+    /** The sidecar XFF mode this trust renders. */
+    public readonly mode: SidecarXffMode,
+    private readonly hopsSource: () => number | undefined,
+    private readonly parsedCidrs: Cidr[]) {
+  }
+
+  /** The trusted CIDRs, normalised (empty unless TRUSTED_CIDRS). */
+  public get cidrs(): string[] {
+    return this.parsedCidrs.map(c => c.text);
+  }
+
+  /**
+   * The trusted hop count (TRUSTED_HOPS only), read now: call it when synthesising, after the gateway is complete.
+   *
+   * @returns the hop count, or undefined for the other modes
+   */
+  public resolveHops(): number | undefined {
+    return this.hopsSource();
+  }
+
+  /** @internal the HttpConnectionManager fields this trust sets, never a false or zero value. */
+  public _hcmFields(): { [key: string]: unknown } {
+    switch (this.mode) {
+      case SidecarXffMode.USE_REMOTE_ADDRESS:
+        return { use_remote_address: true };
+      case SidecarXffMode.TRUSTED_HOPS:
+        return { xff_num_trusted_hops: this.resolveHops() };
+      default:
+        return {
+          original_ip_detection_extensions: [{
+            name: XFF_DETECTION,
+            typed_config: {
+              '@type': XFF_DETECTION_TYPE,
+              'xff_trusted_cidrs': { cidrs: this.parsedCidrs.map(c => ({ address_prefix: c.address, prefix_len: c.prefixLength })) },
+              // Unset defaults to true on this extension: the app would then not find its caller in XFF.
+              'skip_xff_append': false,
+            },
+          }],
+        };
+    }
+  }
+}
+
+/** Which proxies an `XffSidecarFilter` changes. */
+export enum XffFilterScope {
+  /** The pods matching `selector` in the filter's namespace (the default, and the only safe choice). */
+  WORKLOAD = 'workload',
+  /** Every sidecar in the filter's namespace: no `workloadSelector`. */
+  NAMESPACE = 'namespace',
+  /** Every sidecar in the mesh: no `workloadSelector`, in the root namespace (`rootNamespace`). */
+  MESH = 'mesh',
+}
+
+/** Props of `XffSidecarFilter`. */
+export interface XffSidecarFilterProps {
+  /** How the sidecar resolves the client from X-Forwarded-For. */
+  readonly trust: XffTrust;
+  /**
+   * The meshed workload whose sidecars get the filter: gives `namespace` and `selector` (a `TproxyWorkload` or a
+   * `MeshWorkload`). Gateways are refused: SIDECAR_INBOUND patches never reach them.
+   *
+   * @default - `namespace` and `selector` are used
+   */
+  readonly workload?: ISourceIpTarget;
+  /**
+   * Pod labels of the workloads that get the filter (`workloadSelector.labels`). Required with scope WORKLOAD
+   * unless `workload` is given; must be absent for NAMESPACE and MESH.
+   *
+   * @default - taken from `workload`
+   */
+  readonly selector?: { [key: string]: string };
+  /**
+   * Namespace of the EnvoyFilter (and of the selected pods).
+   *
+   * @default - the workload's namespace; `rootNamespace` for scope MESH; else the chart's namespace, else "default"
+   */
+  readonly namespace?: string;
+  /**
+   * Which proxies are changed. NAMESPACE and MESH change every sidecar in scope, so they must be asked for.
+   *
+   * @default XffFilterScope.WORKLOAD
+   */
+  readonly scope?: XffFilterScope;
+  /**
+   * The mesh's `meshConfig.rootNamespace`, where a MESH filter goes.
+   *
+   * @default "istio-system"
+   */
+  readonly rootNamespace?: string;
+  /**
+   * Only the inbound filter chain of this pod (container) port, e.g. 8000 for httpbin. Not the Service port.
+   *
+   * @default - every inbound HTTP port
+   */
+  readonly portNumber?: number;
+  /**
+   * Add `match.proxy.proxyVersion` for `istioVersion`, so only proxies of that release get the patch. Every patch
+   * here is valid for every supported release (1.24+, Envoy 1.32+), so this is off by default; a pinned filter
+   * stops applying after an upgrade until it is re-synthesised for the new version.
+   *
+   * @default false
+   */
+  readonly pinProxyVersion?: boolean;
+  /**
+   * Name of the EnvoyFilter.
+   *
+   * @default - generated from the construct path
+   */
+  readonly name?: string;
+  /**
+   * The Istio release the output is for.
+   *
+   * @default - `IstioVersion.resolve(this)`
+   */
+  readonly istioVersion?: IstioVersion;
+}
+
+/**
+ * An EnvoyFilter that MERGEs X-Forwarded-For settings into the `envoy.filters.network.http_connection_manager` of
+ * the selected sidecars' inbound listener (`SIDECAR_INBOUND`, `virtualInbound`): the app, and `remoteIpBlocks` on
+ * the workload, then see the client `trust` describes.
+ *
+ * A MERGE can only turn settings on: this construct never emits a false or zero value (istio/istio#18169).
+ */
+export class XffSidecarFilter extends Construct {
+  /** The Istio release the output is for. */
+  public readonly istioVersion: IstioVersion;
+  /** How the client is resolved. */
+  public readonly trust: XffTrust;
+  /** Which proxies are changed. */
+  public readonly scope: XffFilterScope;
+  /** Namespace of the EnvoyFilter. */
+  public readonly namespace: string;
+  /** The mesh root namespace assumed for scope MESH and for selectors in the root namespace. */
+  public readonly rootNamespace: string;
+  /** Pod labels selected (empty for NAMESPACE and MESH scope). */
+  public readonly selector: { [key: string]: string };
+  /** The pod port the patch is limited to. @default - every inbound port */
+  public readonly portNumber?: number;
+  /** The EnvoyFilter (an L1 `EnvoyFilter` of `networking.istio.io/v1alpha3`). */
+  public readonly resource: ApiObject;
+  private readonly pinProxyVersion: boolean;
+
+  public constructor(scope: Construct, id: string, props: XffSidecarFilterProps) {
+    super(scope, id);
+    if (!props || !(props.trust instanceof XffTrust)) {
+      throw new Error('trust is required: choose XffTrust.useRemoteAddress(), XffTrust.trustedHops(n), XffTrust.trustHopsOf(gateway) or XffTrust.trustedCidrs([...])');
+    }
+    this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
+    this.trust = props.trust;
+    this.scope = props.scope ?? XffFilterScope.WORKLOAD;
+    this.rootNamespace = checkDnsLabel('rootNamespace', props.rootNamespace ?? DEFAULT_ROOT_NAMESPACE);
+    this.pinProxyVersion = props.pinProxyVersion ?? false;
+    if (props.workload) checkWorkloadTarget(props.workload, this.trust);
+    this.selector = this.resolveSelector(props);
+    this.namespace = this.resolveNamespace(props);
+    if (props.portNumber !== undefined) this.portNumber = checkPort('portNumber', props.portNumber);
+    if (props.name !== undefined) checkDnsSubdomain('name', props.name);
+
+    this.resource = new EnvoyFilter(this, 'Resource', {
+      metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
+      spec: {
+        ...(this.scope === XffFilterScope.WORKLOAD ? { workloadSelector: { labels: { ...this.selector } } } : {}),
+        configPatches: Lazy.any({ produce: () => [this.renderPatch()] }),
+      },
+    });
+    this.node.addValidation({ validate: () => [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()] });
+  }
+
+  /**
+   * True when this filter changes the sidecar of pods with `podLabels` in `namespace`.
+   *
+   * @param namespace the pods' namespace
+   * @param podLabels the pods' labels
+   */
+  public appliesTo(namespace: string, podLabels: { [key: string]: string }): boolean {
+    const inScope = this.namespace === namespace || this.namespace === this.rootNamespace;
+    return inScope && selectorMatches(this.selector, podLabels);
+  }
+
+  private resolveSelector(props: XffSidecarFilterProps): { [key: string]: string } {
+    if (this.scope !== XffFilterScope.WORKLOAD) {
+      if (props.selector !== undefined || props.workload !== undefined) {
+        throw new Error(`selector ${JSON.stringify(props.selector ?? props.workload?.targetSelector)} is not allowed with scope ${this.scope}: a ${this.scope}-wide filter has no workloadSelector; use scope WORKLOAD to select pods`);
+      }
+      return {};
+    }
+    const selector = props.selector ?? props.workload?.targetSelector;
+    if (selector === undefined || (typeof selector === 'object' && selector !== null && Object.keys(selector).length === 0)) {
+      throw new Error(`selector ${JSON.stringify(selector)} is not allowed: an EnvoyFilter without workloadSelector changes every sidecar in its namespace; give selector (e.g. { app: "httpbin" }) or workload, or ask for it with scope XffFilterScope.NAMESPACE or XffFilterScope.MESH`);
+    }
+    return checkLabels('selector', selector);
+  }
+
+  private resolveNamespace(props: XffSidecarFilterProps): string {
+    if (this.scope === XffFilterScope.MESH) {
+      if (props.namespace !== undefined && props.namespace !== this.rootNamespace) {
+        throw new Error(`namespace "${props.namespace}" is not allowed with scope MESH: a mesh-wide filter must be in the root namespace "${this.rootNamespace}"; remove namespace or set rootNamespace`);
+      }
+      return this.rootNamespace;
+    }
+    const workloadNamespace = props.workload?.targetNamespace;
+    if (props.namespace !== undefined && workloadNamespace !== undefined && props.namespace !== workloadNamespace) {
+      throw new Error(`namespace "${props.namespace}" is not allowed: workload "${props.workload!.node.path}" is in namespace "${workloadNamespace}" and a non-root EnvoyFilter only reaches pods of its own namespace; remove namespace`);
+    }
+    return checkDnsLabel('namespace', props.namespace ?? workloadNamespace ?? Chart.of(this).namespace ?? 'default');
+  }
+
+  private renderPatch(): EnvoyFilterSpecConfigPatches {
+    const value = { typed_config: { '@type': HCM_TYPE, ...this.trust._hcmFields() } };
+    assertMergeSetsNoZero(value, `filter "${this.node.path}"`);
+    return {
+      applyTo: EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
+      match: {
+        context: EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
+        ...(this.pinProxyVersion ? { proxy: { proxyVersion: this.istioVersion.proxyVersionRegex } } : {}),
+        listener: {
+          name: VIRTUAL_INBOUND,
+          ...(this.portNumber !== undefined ? { portNumber: this.portNumber } : {}),
+          filterChain: { filter: { name: HCM_FILTER } },
+        },
+      },
+      patch: { operation: EnvoyFilterSpecConfigPatchesPatchOperation.MERGE, value },
+    };
+  }
+
+  /** A gateway-derived hop count is only known now; report it as a validation error rather than a synth crash. */
+  private checkResolvable(): string[] {
+    try {
+      this.trust.resolveHops();
+      return [];
+    } catch (e) {
+      return [(e as Error).message];
+    }
+  }
+
+  /** SIDECAR_INBOUND never reaches a gateway: a selector that picks one of this app's gateways is a mistake. */
+  private checkGatewaySelection(): string[] {
+    return gatewaysOf(this.node.root)
+      .filter(gw => this.scope === XffFilterScope.WORKLOAD && this.appliesTo(gw.targetNamespace, gw.targetSelector))
+      .map(gw => gatewayRefusal(gw, this.trust, `selector ${formatLabels(this.selector)}`));
+  }
+
+  /**
+   * Two filters on the same sidecar port MERGE into one connection manager: unless they set the same thing, the
+   * result is neither (and Envoy rejects detection extensions mixed with trusted hops or use_remote_address).
+   */
+  private checkOverlaps(): string[] {
+    const others = this.node.root.node.findAll()
+      .filter((c): c is XffSidecarFilter => c instanceof XffSidecarFilter && c !== this)
+      .filter(other => this.mayShareSidecarWith(other) && portsMayOverlap(this.portNumber, other.portNumber))
+      .filter(other => !sameSettings(this.trust, other.trust));
+    return others.map(other => `filters "${this.node.path}" (${this.describe()}) and "${other.node.path}" (${other.describe()}) may select the same sidecar port with different settings: their MERGEs combine into one connection manager (Envoy rejects detection extensions mixed with trusted hops or use_remote_address); keep one setting per workload and port, or give them disjoint selectors, namespaces or portNumber`);
+  }
+
+  private mayShareSidecarWith(other: XffSidecarFilter): boolean {
+    const namespacesMeet = this.namespace === other.namespace || this.namespace === this.rootNamespace || other.namespace === other.rootNamespace;
+    return namespacesMeet && selectorsMayOverlap(this.selector, other.selector);
+  }
+
+  private describe(): string {
+    return `${this.trust.mode} in ${this.namespace}, ${this.scope === XffFilterScope.WORKLOAD ? formatLabels(this.selector) : `scope ${this.scope}`}`;
+  }
+}
+
+function checkHops(property: string, hops: number, fix: string): number {
+  return checkInteger(property, hops, 1, MAX_TRUSTED_HOPS, fix);
+}
+
+/** True when both set the same HCM fields; an unresolvable gateway (reported by its own check) never matches. */
+function sameSettings(a: XffTrust, b: XffTrust): boolean {
+  const rendered = (trust: XffTrust) => {
+    try {
+      return JSON.stringify(trust._hcmFields());
+    } catch {
+      return undefined;
+    }
+  };
+  const first = rendered(a);
+  return first !== undefined && first === rendered(b);
+}
+
+function portsMayOverlap(a?: number, b?: number): boolean {
+  return a === undefined || b === undefined || a === b;
+}
+
+function checkWorkloadTarget(workload: ISourceIpTarget, trust: XffTrust): void {
+  if (workload.targetRole === ProxyRole.GATEWAY) throw new Error(gatewayRefusal(workload, trust, 'workload'));
+  if (workload.targetRole === ProxyRole.AMBIENT) {
+    throw new Error(`workload "${workload.node.path}" has targetRole ambient, which is not allowed: it has no sidecar and ztunnel does not parse HTTP; use a waypoint, or read the client at the ingress gateway`);
+  }
+}
+
+function gatewayRefusal(gateway: ISourceIpTarget, trust: XffTrust, what: string): string {
+  const where = `${what} selects gateway "${gateway.targetNamespace}/${formatLabels(gateway.targetSelector)}"`;
+  if (trust.mode === SidecarXffMode.TRUSTED_CIDRS) {
+    return `${where}, and trusted CIDRs (original_ip_detection_extensions) are not allowed on a gateway context: gateways always have use_remote_address true, which Envoy refuses to mix with detection extensions, and a MERGE cannot turn it off; set numTrustedProxies on the gateway instead`;
+  }
+  return `${where}: an XffSidecarFilter patches SIDECAR_INBOUND listeners, which gateways do not have; set numTrustedProxies on the gateway instead, and select the backend workload here`;
+}
+
+function gatewaysOf(root: IConstruct): ISourceIpTarget[] {
+  return root.node.findAll().filter((c): c is ISourceIpTarget => {
+    const target = c as Partial<ISourceIpTarget>;
+    return target.targetRole === ProxyRole.GATEWAY && typeof target.gatewayModel === 'function';
+  });
+}

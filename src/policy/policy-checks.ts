@@ -1,0 +1,286 @@
+import { gatewayResolvesClient, gatewaySeesPacketSource, sidecarXffFilterActive } from './field-choice';
+import {
+  ClientIpField, GatewayModel, PolicyAction, PolicyModel, ProxyProtocolMode, ProxyRole, ServerModel, SidecarXffMode, WorkloadModel,
+} from '../model/model';
+import { Cidr, cidrContains, parseCidr } from '../net/cidr';
+
+/*
+ * The checks behind SourceIpPolicy, as pure functions over the shared model so that `explain` can run
+ * them on parsed manifests. Each returns errors (the policy cannot work) and warnings (it works, but
+ * probably not as meant), every message with the fix.
+ */
+
+/** What a check found. */
+export interface Findings {
+  readonly errors: string[];
+  readonly warnings: string[];
+}
+
+/** A policy as the checks see it: the model plus the request properties it is limited to. */
+export interface PolicyCheckInput {
+  readonly policy: PolicyModel;
+  /** The enforcing proxy. */
+  readonly role: ProxyRole;
+  readonly gateway?: GatewayModel;
+  readonly workload?: WorkloadModel;
+  /** `to.operation.ports`; empty means every port. */
+  readonly ports: number[];
+  /** True when the rule also matches HTTP attributes (paths or methods). */
+  readonly matchesHttpAttributes: boolean;
+  /** True when the user chose the field rather than letting it follow the topology. */
+  readonly fieldForced: boolean;
+}
+
+const LOOPBACK = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')];
+const OPAQUE_PROTOCOLS = ['TCP', 'TLS', 'MONGO'];
+const PASSTHROUGH_MODES = ['PASSTHROUGH', 'AUTO_PASSTHROUGH'];
+
+/**
+ * The port a gateway's Envoy listens on in the pod for a server: what AuthorizationPolicy `ports` match on a
+ * gateway. `targetPort` is read when the gateway's model gives it (80 -> 8080 for the istioctl-style gateway);
+ * otherwise the Service port, as in the Helm `gateway` chart and Gateway API.
+ */
+export function listenerPortOf(server: ServerModel): number {
+  return (server as ServerModel & { readonly targetPort?: number }).targetPort ?? server.port;
+}
+
+/**
+ * Policy ports on a gateway as Envoy sees them: a server (Service) port becomes its listener port, a listener
+ * port stays; anything else is an error naming the server ports. Without known servers, ports are kept.
+ */
+export function gatewayPolicyPorts(gateway: GatewayModel, ports: number[]): { readonly ports: number[]; readonly errors: string[] } {
+  if (gateway.servers.length === 0) return { ports: [...ports], errors: [] };
+  const errors: string[] = [];
+  const resolved: number[] = [];
+  ports.forEach((p, i) => {
+    const byServicePort = gateway.servers.find(s => s.port === p);
+    const byListenerPort = gateway.servers.find(s => listenerPortOf(s) === p);
+    const port = byServicePort ? listenerPortOf(byServicePort) : byListenerPort ? p : undefined;
+    if (port === undefined) {
+      const known = [...new Set(gateway.servers.map(s => s.port))];
+      errors.push(`ports[${i}] ${p} matches no server of gateway "${gateway.namespace}/${gateway.name}": use one of its server ports ${JSON.stringify(known)}, or add a server on port ${p} first`);
+    } else if (!resolved.includes(port)) {
+      resolved.push(port);
+    }
+  });
+  return { ports: resolved, errors };
+}
+
+function none(): Findings {
+  return { errors: [], warnings: [] };
+}
+
+function merge(...all: Findings[]): Findings {
+  return { errors: all.flatMap(f => f.errors), warnings: all.flatMap(f => f.warnings) };
+}
+
+function fieldSource(field: ClientIpField): string {
+  return field === ClientIpField.IP_BLOCKS ? 'source.ipBlocks' : 'source.remoteIpBlocks';
+}
+
+function how(input: PolicyCheckInput): string {
+  return input.fieldForced ? `field ${input.policy.field}` : `field ${input.policy.field} (chosen from the target's topology)`;
+}
+
+/**
+ * Checks a list of CIDRs on its own: an ALLOW on loopback (what REDIRECT shows the app, never what
+ * the proxy sees), duplicates and blocks inside other blocks.
+ */
+export function checkCidrList(cidrs: Cidr[], action: PolicyAction, negated: boolean, property = 'cidrs'): Findings {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  cidrs.forEach((cidr, i) => {
+    const loopback = LOOPBACK.find(l => cidrContains(l, cidr));
+    if (action === PolicyAction.ALLOW && !negated && loopback) {
+      errors.push(`${property}[${i}] "${cidr.text}" allow-lists loopback (${loopback.text}), which is what iptables REDIRECT shows the app, never the peer the proxy enforces on: `
+        + 'allow the real client or caller CIDRs instead (the sidecar sees the real peer even in REDIRECT mode)');
+    }
+    for (let j = 0; j < i; j++) {
+      const earlier = cidrs[j];
+      if (earlier.text === cidr.text) {
+        warnings.push(`${property}[${i}] "${cidr.text}" repeats ${property}[${j}]: remove the duplicate`);
+      } else if (cidrContains(earlier, cidr)) {
+        warnings.push(`${property}[${i}] "${cidr.text}" lies inside ${property}[${j}] "${earlier.text}": remove the narrower block`);
+      } else if (cidrContains(cidr, earlier)) {
+        warnings.push(`${property}[${j}] "${earlier.text}" lies inside ${property}[${i}] "${cidr.text}": remove the narrower block`);
+      }
+    }
+  });
+  return { errors, warnings };
+}
+
+/** Checks one policy against the topology of the proxy that enforces it. */
+export function checkPolicyAgainstTarget(input: PolicyCheckInput): Findings {
+  if (input.role === ProxyRole.GATEWAY) {
+    return input.gateway ? merge(checkGatewayPorts(input, input.gateway), checkGatewayPolicy(input, input.gateway)) : none();
+  }
+  if (input.role === ProxyRole.AMBIENT) return checkAmbientPolicy(input);
+  return input.workload ? checkSidecarPolicy(input, input.workload) : none();
+}
+
+function checkGatewayPolicy(input: PolicyCheckInput, gateway: GatewayModel): Findings {
+  const name = `gateway "${gateway.namespace}/${gateway.name}"`;
+  if (input.policy.field === ClientIpField.IP_BLOCKS) {
+    if (!gatewaySeesPacketSource(gateway)) {
+      return {
+        errors: [`${how(input)} cannot match clients on ${name}: its Service uses externalTrafficPolicy Cluster, so kube-proxy SNATs the traffic and ${fieldSource(input.policy.field)} sees node IPs (istio/istio#21916); `
+          + 'set externalTrafficPolicy Local, use a load balancer that preserves the source address, or use remoteIpBlocks with PROXY protocol or trusted X-Forwarded-For hops'],
+        warnings: [],
+      };
+    }
+    if (gatewayResolvesClient(gateway)) {
+      return {
+        errors: [],
+        warnings: [`${how(input)} on ${name} matches the direct peer (the load balancer or the last proxy in front), not the client the gateway resolves from ${resolvedFrom(gateway)}: use remoteIpBlocks to match the client`],
+      };
+    }
+    return none();
+  }
+  return merge(checkGatewayRemoteIpBlocks(input, gateway, name), checkOpaqueServers(input, gateway, name));
+}
+
+function checkGatewayPorts(input: PolicyCheckInput, gateway: GatewayModel): Findings {
+  return { errors: gatewayPolicyPorts(gateway, input.ports).errors, warnings: [] };
+}
+
+function resolvedFrom(gateway: GatewayModel): string {
+  const sources = [];
+  if (gateway.numTrustedProxies > 0) sources.push(`X-Forwarded-For (numTrustedProxies ${gateway.numTrustedProxies})`);
+  if (gateway.proxyProtocol !== ProxyProtocolMode.OFF) sources.push(`PROXY protocol (${gateway.proxyProtocol})`);
+  return sources.join(' and ');
+}
+
+function checkGatewayRemoteIpBlocks(input: PolicyCheckInput, gateway: GatewayModel, name: string): Findings {
+  if (gatewayResolvesClient(gateway)) return none();
+  if (!gatewaySeesPacketSource(gateway)) {
+    return {
+      errors: [`${how(input)} cannot match clients on ${name}: it trusts no X-Forwarded-For hop (numTrustedProxies 0) and accepts no PROXY protocol, so remote.ip is the packet source, `
+        + 'which externalTrafficPolicy Cluster rewrites to a node IP (istio/istio#21916); set numTrustedProxies to the number of proxies in front, enable PROXY protocol, or set externalTrafficPolicy Local and use ipBlocks'],
+      warnings: [],
+    };
+  }
+  return {
+    errors: [],
+    warnings: [`${how(input)} on ${name} is the packet source because the gateway trusts no X-Forwarded-For hop and accepts no PROXY protocol: use ipBlocks, which says the same more plainly`],
+  };
+}
+
+function proxyProtocolOnPort(gateway: GatewayModel, port: number): boolean {
+  if (gateway.proxyProtocol === ProxyProtocolMode.OFF) return false;
+  if (gateway.proxyProtocol === ProxyProtocolMode.STRICT) return true;
+  return gateway.proxyProtocolPorts.length === 0 || gateway.proxyProtocolPorts.includes(port);
+}
+
+function isOpaque(server: ServerModel): boolean {
+  return OPAQUE_PROTOCOLS.includes(server.protocol.toUpperCase()) || PASSTHROUGH_MODES.includes((server.tlsMode ?? '').toUpperCase());
+}
+
+/** On TCP and TLS passthrough servers there is no X-Forwarded-For: only PROXY protocol sets remote.ip. */
+function checkOpaqueServers(input: PolicyCheckInput, gateway: GatewayModel, name: string): Findings {
+  const ports = gatewayPolicyPorts(gateway, input.ports).ports;
+  const involved = gateway.servers.filter(s => input.ports.length === 0 || ports.includes(listenerPortOf(s)));
+  const errors = involved
+    .filter(s => isOpaque(s) && !proxyProtocolOnPort(gateway, s.port))
+    .map(s => `${how(input)} cannot match clients on ${name} port ${s.port} (${s.protocol}${s.tlsMode ? ` ${s.tlsMode}` : ''}): TCP and TLS passthrough servers carry no X-Forwarded-For and PROXY protocol is off on that port, `
+      + `so remote.ip is the load balancer or node; enable PROXY protocol on port ${s.port}, limit the policy to HTTP servers with ports, or use ipBlocks with externalTrafficPolicy Local`);
+  return { errors, warnings: [] };
+}
+
+/** Ports where the sidecar's remote.ip is not the caller-written rightmost XFF entry: an XFF filter or PROXY protocol covers them. */
+function sidecarCoversPorts(workload: WorkloadModel, ports: number[]): { covered: boolean; uncovered: string } {
+  const filterPorts = workload.xffPorts ?? [];
+  const filterAll = sidecarXffFilterActive(workload) && filterPorts.length === 0;
+  if (ports.length === 0) return { covered: filterAll, uncovered: 'every port (no ports set)' };
+  const byFilter = (p: number) => sidecarXffFilterActive(workload) && (filterAll || filterPorts.includes(p));
+  const byProxyProtocol = (p: number) => (workload.proxyProtocolPorts ?? []).includes(p);
+  const missing = ports.filter(p => !byFilter(p) && !byProxyProtocol(p));
+  return { covered: missing.length === 0, uncovered: `port ${missing.join(', ')}` };
+}
+
+function checkSidecarPolicy(input: PolicyCheckInput, workload: WorkloadModel): Findings {
+  if (input.policy.field !== ClientIpField.REMOTE_IP_BLOCKS) return none();
+  const name = `sidecar workload "${workload.namespace}/${workload.name}"`;
+  const resolvesAnywhere = sidecarXffFilterActive(workload) || (workload.proxyProtocolPorts ?? []).length > 0;
+  if (!resolvesAnywhere) {
+    return {
+      errors: [`${how(input)} cannot match clients on ${name}: without trusted hops the sidecar takes remote.ip from the rightmost X-Forwarded-For entry, which the caller writes (istio/istio#30166); `
+        + 'add an XffSidecarFilter that trusts the gateway\'s hops, or use ipBlocks to match the direct peer'],
+      warnings: [],
+    };
+  }
+  const { covered, uncovered } = sidecarCoversPorts(workload, input.ports);
+  if (!covered) {
+    return {
+      errors: [`${how(input)} cannot match clients on ${name} for ${uncovered}: the XffSidecarFilter covers only ports ${JSON.stringify(workload.xffPorts ?? [])} and PROXY protocol ports ${JSON.stringify(workload.proxyProtocolPorts ?? [])}; `
+        + 'limit the policy to those ports with ports, or extend the filter to these ports'],
+      warnings: [],
+    };
+  }
+  if (workload.xffMode === SidecarXffMode.USE_REMOTE_ADDRESS) {
+    return {
+      errors: [],
+      warnings: [`${how(input)} on ${name} is the socket peer because its XffSidecarFilter sets use_remote_address (behind a gateway, the gateway pod), the same as ipBlocks: `
+        + 'use ipBlocks, or trust the gateway\'s hops (XffTrust.trustHopsOf) to match the client the gateway resolved'],
+    };
+  }
+  return none();
+}
+
+function checkAmbientPolicy(input: PolicyCheckInput): Findings {
+  const name = input.workload ? `ambient workload "${input.workload.namespace}/${input.workload.name}"` : 'an ambient workload';
+  const effect = input.policy.action === PolicyAction.ALLOW ? 'this ALLOW never matches and denies every request' : 'this DENY does nothing';
+  const errors: string[] = [];
+  if (input.policy.field === ClientIpField.REMOTE_IP_BLOCKS) {
+    errors.push(`${how(input)} is not supported on ${name}: ztunnel treats remoteIpBlocks as an HTTP attribute, so ${effect}; use ipBlocks (ztunnel keeps the source address), or deploy a waypoint and target it`);
+  }
+  if (input.matchesHttpAttributes) {
+    errors.push(`paths and methods are not supported on ${name}: ztunnel enforces only L4 attributes, so ${effect}; remove paths and methods (ports are fine), or deploy a waypoint and target it`);
+  }
+  return { errors, warnings: [] };
+}
+
+/** A policy plus whether its rule is limited to some requests (then it does not cover its CIDRs outright). */
+export interface PolicyOnTarget {
+  readonly policy: PolicyModel;
+  /** True when ports, paths or methods limit the rule. */
+  readonly limited: boolean;
+  /** Where the policy is defined, for messages (construct path or name). */
+  readonly where: string;
+}
+
+function sameTarget(a: PolicyModel, b: PolicyModel): boolean {
+  return a.namespace === b.namespace && JSON.stringify(sortedEntries(a.selector)) === JSON.stringify(sortedEntries(b.selector));
+}
+
+function sortedEntries(labels: { [key: string]: string }): string[][] {
+  return Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+}
+
+/**
+ * Checks a DENY policy against the ALLOW policies on the same workload and field: the same CIDR in both
+ * is an error (DENY is evaluated first, so the ALLOW entry is dead), an overlap is a warning. Reported
+ * from the DENY side only, so each conflict is named once.
+ */
+export function checkAllowDenyConflicts(deny: PolicyOnTarget, others: PolicyOnTarget[]): Findings {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  if (deny.policy.action !== PolicyAction.DENY || deny.policy.negated || deny.limited) return { errors, warnings };
+  const denied = deny.policy.cidrs.map(c => parseCidr(c));
+  for (const allow of others) {
+    const p = allow.policy;
+    if (p.action !== PolicyAction.ALLOW || p.negated || p.field !== deny.policy.field || !sameTarget(p, deny.policy)) continue;
+    for (const text of p.cidrs) {
+      const allowed = parseCidr(text);
+      const same = denied.find(d => d.text === allowed.text);
+      if (same) {
+        errors.push(`cidrs "${same.text}" is both denied here and allowed by ${allow.where}: DENY is evaluated first, so the allow entry never takes effect; remove it from one of the two policies`);
+        continue;
+      }
+      const overlap = denied.find(d => cidrContains(d, allowed) || cidrContains(allowed, d));
+      if (overlap) {
+        warnings.push(`cidrs "${overlap.text}" overlaps "${allowed.text}" allowed by ${allow.where}: DENY is evaluated first, so the overlapping addresses are denied; narrow one of the blocks if that is not meant`);
+      }
+    }
+  }
+  return { errors, warnings };
+}

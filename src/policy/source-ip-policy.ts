@@ -1,0 +1,349 @@
+import { ApiObject, Lazy, Names } from 'cdk8s';
+import { Construct } from 'constructs';
+import { recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload } from './field-choice';
+import {
+  checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, Findings, gatewayPolicyPorts, PolicyOnTarget,
+} from './policy-checks';
+import { AuthorizationPolicy, AuthorizationPolicyV1Beta1 } from '../../imports/security.istio.io';
+import { IstioVersion } from '../model/istio-version';
+import {
+  ClientIpField, GatewayModel, ISourceIpTarget, PolicyAction, PolicyModel, ProxyRole, WorkloadModel,
+} from '../model/model';
+import { parseCidrs } from '../net/cidr';
+import { checkDnsLabel, checkPort } from '../util/validate';
+
+/** What a source-IP rule matches besides the addresses; shared by `SourceIpPolicy` and the targets' `allowFrom`/`denyFrom`. */
+export interface SourceIpRuleOptions {
+  /**
+   * The field the CIDRs are matched against. Forcing a field that cannot work on the target is an error at synth time.
+   *
+   * @default - chosen from the target's topology (see `SourceIpPolicy.recommendedField`)
+   */
+  readonly field?: ClientIpField;
+
+  /**
+   * Match every address except the CIDRs (`notIpBlocks` / `notRemoteIpBlocks`).
+   *
+   * @default false
+   */
+  readonly negate?: boolean;
+
+  /**
+   * Limit the rule to these ports of the enforcing proxy (`to.operation.ports`). On a gateway these are the
+   * ports its Envoy listens on, on a sidecar the pod ports.
+   *
+   * @default - every port
+   */
+  readonly ports?: number[];
+
+  /**
+   * Limit the rule to these HTTP paths (`to.operation.paths`; exact, `prefix*` or `*suffix`). HTTP only.
+   *
+   * @default - every path
+   */
+  readonly paths?: string[];
+
+  /**
+   * Limit the rule to these HTTP methods (`to.operation.methods`), e.g. `GET`. HTTP only.
+   *
+   * @default - every method
+   */
+  readonly methods?: string[];
+
+  /**
+   * `metadata.name` of the AuthorizationPolicy (a DNS-1123 label).
+   *
+   * @default - generated from the construct path, stable across synths
+   */
+  readonly name?: string;
+}
+
+/** Properties of `SourceIpPolicy`. */
+export interface SourceIpPolicyProps extends SourceIpRuleOptions {
+  /** The gateway or meshed workload whose proxy enforces the policy; gives the namespace and selector. */
+  readonly target: ISourceIpTarget;
+
+  /**
+   * Addresses or CIDR blocks (IPv4 or IPv6). Single addresses become /32 or /128, IPv4-mapped IPv6 becomes IPv4.
+   * Host bits after the prefix are an error.
+   */
+  readonly cidrs: string[];
+
+  /**
+   * ALLOW (only these clients get through, once any ALLOW policy selects the proxy) or DENY.
+   *
+   * @default PolicyAction.ALLOW
+   */
+  readonly action?: PolicyAction;
+
+  /**
+   * Set to true, with an empty `cidrs` list and ALLOW, to emit an allow-nothing policy that denies every
+   * request to the target. An empty ALLOW list is otherwise an error.
+   *
+   * @default false
+   */
+  readonly allowNothing?: boolean;
+
+  /**
+   * The Istio release the manifest is for.
+   *
+   * @default - IstioVersion.resolve(this): the context value, else IstioVersion.LATEST
+   */
+  readonly istioVersion?: IstioVersion;
+}
+
+const METHOD = /^[A-Z][A-Z0-9_-]*$/;
+
+/**
+ * An Istio AuthorizationPolicy that allows or denies requests by client IP on a gateway or a meshed
+ * workload, matching on the field that the enforcing proxy can actually see:
+ *
+ * - a gateway that trusts X-Forwarded-For hops or accepts PROXY protocol: `remoteIpBlocks`;
+ * - a gateway with `externalTrafficPolicy: Local` (or a source-preserving load balancer) and nothing in front
+ *   that rewrites the source: `ipBlocks`;
+ * - a sidecar: `ipBlocks`, or `remoteIpBlocks` when an XffSidecarFilter makes its resolved client meaningful;
+ * - an ambient (ztunnel) workload: `ipBlocks`.
+ *
+ * The field is decided at synth time, after the whole app is built, and the policy is checked against the
+ * target's topology and the other policies on the same target.
+ */
+export class SourceIpPolicy extends Construct {
+  /**
+   * An ALLOW policy on `target`, created as its child with the id `AllowFrom<n>`.
+   *
+   * @param target the gateway or workload to protect
+   * @param cidrs the client addresses or blocks to allow
+   */
+  public static allowFrom(target: ISourceIpTarget, cidrs: string[], options: SourceIpRuleOptions = {}): SourceIpPolicy {
+    return SourceIpPolicy.childOf(target, 'AllowFrom', cidrs, PolicyAction.ALLOW, options);
+  }
+
+  /**
+   * A DENY policy on `target`, created as its child with the id `DenyFrom<n>`.
+   *
+   * @param target the gateway or workload to protect
+   * @param cidrs the client addresses or blocks to deny
+   */
+  public static denyFrom(target: ISourceIpTarget, cidrs: string[], options: SourceIpRuleOptions = {}): SourceIpPolicy {
+    return SourceIpPolicy.childOf(target, 'DenyFrom', cidrs, PolicyAction.DENY, options);
+  }
+
+  /** The field to use for a gateway with this topology. */
+  public static recommendedFieldForGateway(gateway: GatewayModel): ClientIpField {
+    return recommendedFieldForGateway(gateway);
+  }
+
+  /** The field to use for a meshed workload (sidecar or ambient) with this configuration. */
+  public static recommendedFieldForWorkload(workload: WorkloadModel): ClientIpField {
+    return recommendedFieldForWorkload(workload);
+  }
+
+  /** The field to use for a target, read from its current model; `ipBlocks` when it has none. */
+  public static recommendedField(target: ISourceIpTarget): ClientIpField {
+    return recommendedFieldFor(target.targetRole, target.gatewayModel(), target.workloadModel());
+  }
+
+  private static childOf(
+    target: ISourceIpTarget, prefix: string, cidrs: string[], action: PolicyAction, options: SourceIpRuleOptions): SourceIpPolicy {
+    let n = 1;
+    while (target.node.tryFindChild(`${prefix}${n}`)) n++;
+    return new SourceIpPolicy(target as unknown as Construct, `${prefix}${n}`, { ...options, target, cidrs, action });
+  }
+
+  /** The AuthorizationPolicy. */
+  public readonly apiObject: ApiObject;
+
+  /** The target whose proxy enforces this policy. */
+  public readonly target: ISourceIpTarget;
+
+  /** ALLOW or DENY. */
+  public readonly action: PolicyAction;
+
+  /** The normalised CIDRs, in the order given, without duplicates. */
+  public readonly cidrs: string[];
+
+  /** True for `notIpBlocks` / `notRemoteIpBlocks`. */
+  public readonly negated: boolean;
+
+  /** `metadata.name`. */
+  public readonly name: string;
+
+  /** `metadata.namespace`: the target's namespace. */
+  public readonly namespace: string;
+
+  /** The Istio release the manifest is for. */
+  public readonly istioVersion: IstioVersion;
+
+  private readonly forcedField?: ClientIpField;
+  private readonly ports: number[];
+  private readonly paths: string[];
+  private readonly methods: string[];
+  private readonly ownWarnings: string[];
+  /** True when ports, paths or methods limit the rule to some requests. */
+  private readonly limited: boolean;
+
+  constructor(scope: Construct, id: string, props: SourceIpPolicyProps) {
+    super(scope, id);
+    if (!props || !props.target) throw new Error('target is required: pass the gateway or workload whose proxy enforces the policy');
+    this.target = props.target;
+    this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
+    this.action = checkEnum('action', props.action ?? PolicyAction.ALLOW, Object.values(PolicyAction));
+    this.forcedField = props.field === undefined ? undefined : checkEnum('field', props.field, Object.values(ClientIpField));
+    this.negated = props.negate ?? false;
+    this.ports = unique((props.ports ?? []).map((p, i) => checkPort(`ports[${i}]`, p)));
+    this.paths = checkPaths(props.paths ?? []);
+    this.methods = checkMethods(props.methods ?? []);
+    this.name = props.name === undefined ? Names.toDnsLabel(this) : checkDnsLabel('name', props.name);
+    this.namespace = props.target.targetNamespace;
+
+    const parsed = parseCidrs(props.cidrs, 'cidrs');
+    this.limited = this.ports.length + this.paths.length + this.methods.length > 0;
+    checkEmptiness(this.action, parsed.length, this.negated, props.allowNothing ?? false, this.limited);
+    const list = checkCidrList(parsed, this.action, this.negated);
+    if (list.errors.length > 0) throw new Error(list.errors.join('\n'));
+    this.ownWarnings = list.warnings;
+    this.cidrs = unique(parsed.map(c => c.text));
+
+    const apiProps = {
+      metadata: { name: this.name, namespace: this.namespace },
+      spec: Lazy.any({ produce: () => this.renderSpec() }),
+    };
+    this.apiObject = this.istioVersion.securityApiVersion === 'security.istio.io/v1'
+      ? new AuthorizationPolicy(this, 'Resource', apiProps)
+      : new AuthorizationPolicyV1Beta1(this, 'Resource', apiProps);
+
+    this.node.addValidation({ validate: () => this.validatePolicy() });
+  }
+
+  /**
+   * The field the CIDRs are matched against: the forced `field`, else the one the target's topology calls
+   * for. Read it after the app is complete; the synthesised manifest always uses the final answer.
+   */
+  public get field(): ClientIpField {
+    return this.forcedField ?? SourceIpPolicy.recommendedField(this.target);
+  }
+
+  /** The policy as the shared model, for checks and `explain`. */
+  public policyModel(): PolicyModel {
+    return {
+      name: this.name,
+      namespace: this.namespace,
+      selector: { ...this.target.targetSelector },
+      action: this.action,
+      field: this.field,
+      negated: this.negated,
+      cidrs: [...this.cidrs],
+    };
+  }
+
+  /** Warnings about this policy given the current app (overlaps, a field that matches the hop in front, ...). */
+  public warnings(): string[] {
+    return this.findings().warnings;
+  }
+
+  private findings(): Findings {
+    const self = this.onTarget();
+    const others = this.node.root.node.findAll()
+      .filter((c): c is SourceIpPolicy => c instanceof SourceIpPolicy && c !== this)
+      .map(p => p.onTarget());
+    const topology = checkPolicyAgainstTarget({
+      policy: self.policy,
+      role: this.target.targetRole,
+      gateway: this.target.gatewayModel(),
+      workload: this.target.workloadModel(),
+      ports: this.ports,
+      matchesHttpAttributes: this.paths.length + this.methods.length > 0,
+      fieldForced: this.forcedField !== undefined,
+    });
+    const conflicts = checkAllowDenyConflicts(self, others);
+    return {
+      errors: [...topology.errors, ...conflicts.errors],
+      warnings: [...this.ownWarnings, ...topology.warnings, ...conflicts.warnings],
+    };
+  }
+
+  private onTarget(): PolicyOnTarget {
+    return {
+      policy: this.policyModel(),
+      limited: this.limited,
+      where: `${this.action} policy "${this.namespace}/${this.name}" (${this.node.path})`,
+    };
+  }
+
+  private validatePolicy(): string[] {
+    const { errors, warnings } = this.findings();
+    // cdk8s has no Annotations API: warnings are construct metadata of type 'warning' (as on the gateways), once each.
+    for (const w of warnings) {
+      if (!this.node.metadata.some(m => m.type === 'warning' && m.data === w)) this.node.addMetadata('warning', w);
+    }
+    return errors;
+  }
+
+  /** On a gateway, Istio matches the port Envoy listens on in the pod: server ports are mapped to it. */
+  private renderedPorts(): number[] {
+    const gateway = this.target.targetRole === ProxyRole.GATEWAY ? this.target.gatewayModel() : undefined;
+    return gateway ? gatewayPolicyPorts(gateway, this.ports).ports : this.ports;
+  }
+
+  private renderSpec(): any {
+    const spec: any = { selector: { matchLabels: { ...this.target.targetSelector } }, action: this.action };
+    if (this.cidrs.length === 0) return spec; // allow-nothing: an ALLOW without rules
+    const rule: any = { from: [{ source: { [sourceKey(this.field, this.negated)]: [...this.cidrs] } }] };
+    const operation: any = {};
+    const ports = this.renderedPorts();
+    if (ports.length > 0) operation.ports = ports.map(String);
+    if (this.paths.length > 0) operation.paths = [...this.paths];
+    if (this.methods.length > 0) operation.methods = [...this.methods];
+    if (Object.keys(operation).length > 0) rule.to = [{ operation }];
+    return { ...spec, rules: [rule] };
+  }
+}
+
+function sourceKey(field: ClientIpField, negated: boolean): string {
+  if (!negated) return field;
+  return field === ClientIpField.IP_BLOCKS ? 'notIpBlocks' : 'notRemoteIpBlocks';
+}
+
+function unique<T>(values: T[]): T[] {
+  return values.filter((v, i) => values.indexOf(v) === i);
+}
+
+function checkEnum<T>(property: string, value: T, allowed: T[]): T {
+  if (!allowed.includes(value)) {
+    throw new Error(`${property} ${JSON.stringify(value)} is not allowed: use one of ${allowed.map(a => JSON.stringify(a)).join(', ')}`);
+  }
+  return value;
+}
+
+function checkEmptiness(action: PolicyAction, count: number, negated: boolean, allowNothing: boolean, limited: boolean): void {
+  if (allowNothing) {
+    if (count > 0 || action !== PolicyAction.ALLOW || negated || limited) {
+      throw new Error(`allowNothing true is only allowed with action ALLOW, an empty cidrs list and no negate, ports, paths or methods: remove allowNothing, or remove the ${count > 0 ? `${count} cidrs` : 'other options'}`);
+    }
+    return;
+  }
+  if (count > 0) return;
+  if (action === PolicyAction.ALLOW && !negated) {
+    throw new Error('cidrs [] is not allowed for an ALLOW policy: it would deny every request to the target; give at least one address or CIDR, or set allowNothing true if denying everything is what you mean');
+  }
+  throw new Error(`cidrs [] is not allowed for ${negated ? 'a negated' : 'a DENY'} policy: it would match nothing (istiod also rejects an empty source); give at least one address or CIDR`);
+}
+
+function checkPaths(paths: string[]): string[] {
+  paths.forEach((p, i) => {
+    const inner = typeof p === 'string' ? p.slice(1, -1) : '';
+    if (typeof p !== 'string' || p === '' || inner.includes('*') || !(p.startsWith('/') || p.startsWith('*'))) {
+      throw new Error(`paths[${i}] ${JSON.stringify(p)} is not allowed: use an absolute path such as "/admin", a prefix such as "/api/*" or a suffix such as "*.png"`);
+    }
+  });
+  return unique(paths);
+}
+
+function checkMethods(methods: string[]): string[] {
+  methods.forEach((m, i) => {
+    if (typeof m !== 'string' || !METHOD.test(m)) {
+      throw new Error(`methods[${i}] ${JSON.stringify(m)} is not allowed: use an upper-case HTTP method such as "GET" or "POST"`);
+    }
+  });
+  return unique(methods);
+}
