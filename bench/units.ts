@@ -24,10 +24,18 @@ function addGatewayUnit(chart: Chart, i: number): void {
 
 function addWorkloadUnit(chart: Chart, i: number): void {
   const labels = { app: `app${i}` };
-  const workload = new lib.TproxyWorkload(chart, `Workload${i}`, {
-    source: lib.WorkloadSource.newDeployment({ name: `app${i}`, namespace: 'apps', image: 'docker.io/kennethreitz/httpbin', port: 80, labels }),
+  // The user's own Deployment, as most apps bring one (cdk8s-plus would add a path-hashed label the baseline cannot template).
+  const deployment = new ApiObject(chart, `Deployment${i}`, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: `app${i}`, namespace: 'apps', labels },
+    spec: {
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'docker.io/kennethreitz/httpbin', ports: [{ containerPort: 80 }] }] } },
+    },
   });
-  new lib.XffSidecarFilter(chart, `Xff${i}`, { workload, trust: lib.XffTrust.trustedHops(1) });
+  const workload = new lib.TproxyWorkload(chart, `Workload${i}`, { source: lib.WorkloadSource.fromApiObject(deployment) });
+  new lib.XffSidecarFilter(chart, `Xff${i}`, { workload, trust: lib.XffTrust.trustedHops(1), name: `app${i}-xff` });
   workload.allowFrom([cidrOctets(i)], { name: `app${i}-allow` });
 }
 

@@ -6,3 +6,4 @@ export * from './ingress';
 export * from './mesh';
 export * from './policy';
 export * from './explain';
+export * from './util/warnings';

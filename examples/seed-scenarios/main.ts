@@ -1,4 +1,5 @@
 import { App } from 'cdk8s';
+import { SourceIpWarnings } from '../../src';
 import { addEastWestCharts } from './east-west';
 import { addNorthSouthCharts } from './north-south';
 import { addPoliciesCharts } from './policies';
@@ -17,5 +18,8 @@ export function buildApp(app: App = new App()): App {
 }
 
 if (require.main === module) {
-  buildApp().synth();
+  const app = buildApp();
+  app.synth();
+  // Warnings are construct metadata (cdk8s has no Annotations API): show them the way a pipeline would.
+  for (const w of SourceIpWarnings.of(app)) console.error(`warning [${w.path}] ${w.message}`);
 }

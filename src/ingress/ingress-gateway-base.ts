@@ -9,7 +9,9 @@ import {
 } from '../model/model';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { GATEWAY_KIND, registerInApp } from '../util/app-registry';
 import { checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort } from '../util/validate';
+import { SourceIpWarnings } from '../util/warnings';
 
 /** `gatewayTopology.forwardClientCertDetails`: what the gateway does with the `x-forwarded-client-cert` header. */
 export enum ForwardClientCertDetails {
@@ -273,6 +275,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
         servers: Lazy.any({ produce: () => this.renderServers() }),
       },
     });
+    registerInApp(this, GATEWAY_KIND);
     this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
 
     if (config.existing) {
@@ -435,7 +438,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    * type 'warning', read by tools and tests).
    */
   protected warn(message: string): void {
-    this.node.addMetadata('warning', message);
+    SourceIpWarnings.add(this, message);
   }
 
   private addServer(server: ServerEntry, method: string): void {

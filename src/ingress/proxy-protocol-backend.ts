@@ -7,6 +7,7 @@ import {
   GatewayModel, ISourceIpTarget, InterceptionMode, ProxyProtocolVersion, ProxyRole, SidecarXffMode, WorkloadModel,
 } from '../model/model';
 import { checkDnsLabel, checkHostname, checkLabels, checkPort } from '../util/validate';
+import { SourceIpWarnings } from '../util/warnings';
 
 /** Props of `ProxyProtocolBackend`. */
 export interface ProxyProtocolBackendProps {
@@ -129,8 +130,7 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
     }
     this.interceptionMode = workload?.workloadModel()?.interceptionMode ?? InterceptionMode.REDIRECT;
     if (this.interceptionMode === InterceptionMode.NONE) {
-      // cdk8s has no Annotations API: a warning is construct metadata of type 'warning', as IngressGatewayBase.warn() writes it.
-      this.node.addMetadata('warning', `workload interceptionMode NONE: no inbound listener strips the PROXY header, so the app itself must read PROXY ${this.version} on port ${this.targetPort}; remove the interception opt-out or make sure the app parses PROXY`);
+      SourceIpWarnings.add(this, `workload interceptionMode NONE: no inbound listener strips the PROXY header, so the app itself must read PROXY ${this.version} on port ${this.targetPort}; remove the interception opt-out or make sure the app parses PROXY`);
     }
 
     const name = `${this.host.split('.')[0].toLowerCase()}-proxy-protocol`;

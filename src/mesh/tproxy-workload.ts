@@ -1,13 +1,15 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { formatLabels } from './labels';
-import { podSecurityLevelOf, rejectsTproxy, workloadModelFor } from './workload-model';
+import { podSecurityLevels, rejectsTproxy, workloadModelFor } from './workload-model';
 import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
 import { IstioVersion } from '../model/istio-version';
 import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { addAppValidationOnce, derivedFromApp, registerInApp, registeredInApp, TPROXY_WORKLOAD_KIND } from '../util/app-registry';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort } from '../util/validate';
+import { SourceIpWarnings } from '../util/warnings';
 
 /** The pod annotation the sidecar injector reads; its value is exact and case-sensitive. */
 const INTERCEPTION_MODE_ANNOTATION = 'sidecar.istio.io/interceptionMode';
@@ -133,6 +135,7 @@ export class TproxyWorkload extends Construct implements ISourceIpTarget {
   public readonly interceptionMode: InterceptionMode;
   /** The workload's API object (the Deployment, StatefulSet, ... that carries the pod template). */
   public readonly apiObject: ApiObject;
+  private resolvedSpec?: any;
   /** The cdk8s-plus workload, when the source is one or was created. @default - undefined for a plain ApiObject */
   public readonly workload?: kplus.Workload;
   /** The Service created by `newDeployment({ servicePort })`. @default - none */
@@ -161,7 +164,10 @@ export class TproxyWorkload extends Construct implements ISourceIpTarget {
       patchPodTemplate(this.apiObject, this.interceptionMode);
     }
     this.addWarnings(props.istioCni);
-    this.node.addValidation({ validate: () => [...this.checkPodSecurity(), ...this.checkSingleMode()] });
+    registerInApp(this, TPROXY_WORKLOAD_KIND);
+    // One walk of the tree for every TPROXY workload of the app, not one each.
+    addAppValidationOnce(this, 'tproxy-pod-security', () => checkPodSecurity(this));
+    this.node.addValidation({ validate: () => this.checkSingleMode() });
   }
 
   /** Namespace of the pods. */
@@ -243,8 +249,13 @@ export class TproxyWorkload extends Construct implements ISourceIpTarget {
     return { deployment, service };
   }
 
+  /**
+   * The object's spec, resolved once: `toJson()` resolves the whole object, and policies read the labels many
+   * times per synthesis. A JSON patch that changes the labels after the first read is not seen.
+   */
   private templateJson(): any {
-    return (this.apiObject.toJson() as any).spec;
+    if (this.resolvedSpec === undefined) this.resolvedSpec = (this.apiObject.toJson() as any).spec ?? null;
+    return this.resolvedSpec ?? undefined;
   }
 
   private addWarnings(istioCni?: boolean): void {
@@ -263,22 +274,31 @@ export class TproxyWorkload extends Construct implements ISourceIpTarget {
     }
   }
 
-  private checkPodSecurity(): string[] {
-    if (this.interceptionMode !== InterceptionMode.TPROXY) return [];
-    const psa = podSecurityLevelOf(this, this.targetNamespace);
-    if (!psa || !rejectsTproxy(psa.level)) return [];
-    return [`workload "${this.targetNamespace}/${this.apiObject.name}" uses TPROXY, but Namespace "${psa.path}" sets pod-security.kubernetes.io/enforce: ${psa.level}, which rejects istio-proxy's NET_ADMIN and runAsUser 0: the pods would never be admitted; label the namespace privileged, move the workload, or use InterceptionMode.REDIRECT with an XffSidecarFilter`];
-  }
-
   private checkSingleMode(): string[] {
-    const others = this.node.root.node.findAll()
-      .filter((c): c is TproxyWorkload => c instanceof TproxyWorkload && c !== this && c.apiObject === this.apiObject);
+    const byApiObject = derivedFromApp(this, TPROXY_WORKLOAD_KIND, 'by-api-object', (all: TproxyWorkload[]) => {
+      const map = new Map<ApiObject, TproxyWorkload[]>();
+      for (const w of all) map.set(w.apiObject, [...(map.get(w.apiObject) ?? []), w]);
+      return map;
+    });
+    const others = (byApiObject.get(this.apiObject) ?? []).filter(o => o !== this);
     return others.map(o => `workload ${this.apiObject.kind} "${this.apiObject.name}" (${formatLabels(this.podLabels)}) gets ${INTERCEPTION_MODE_ANNOTATION} from both "${this.node.path}" and "${o.node.path}": use one TproxyWorkload per workload`);
   }
 
   private warn(message: string): void {
-    this.node.addMetadata('warning', message);
+    SourceIpWarnings.add(this, message);
   }
+}
+
+/** TPROXY pods in a namespace whose Pod Security level rejects istio-proxy's NET_ADMIN and root never start. */
+function checkPodSecurity(scope: IConstruct): string[] {
+  const levels = podSecurityLevels(scope);
+  return registeredInApp<TproxyWorkload>(scope, TPROXY_WORKLOAD_KIND)
+    .filter(w => w.interceptionMode === InterceptionMode.TPROXY)
+    .flatMap(w => {
+      const psa = levels.get(w.targetNamespace);
+      if (!psa || !rejectsTproxy(psa.level)) return [];
+      return [`workload "${w.targetNamespace}/${w.apiObject.name}" (${w.node.path}) uses TPROXY, but Namespace "${psa.path}" sets pod-security.kubernetes.io/enforce: ${psa.level}, which rejects istio-proxy's NET_ADMIN and runAsUser 0: the pods would never be admitted; label the namespace privileged, move the workload, or use InterceptionMode.REDIRECT with an XffSidecarFilter`];
+    });
 }
 
 function checkInterceptionMode(mode: InterceptionMode): InterceptionMode {

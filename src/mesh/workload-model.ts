@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { XffFilterScope, XffSidecarFilter } from './xff-sidecar-filter';
 import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel } from '../model/model';
+import { derivedFromApp, registeredInApp, XFF_FILTER_KIND } from '../util/app-registry';
 
 /*
  * The workload model of a meshed workload, shared by TproxyWorkload and MeshWorkload: its interception mode plus
@@ -21,16 +22,56 @@ export interface WorkloadIdentity {
 const PSA_REJECTING_TPROXY = ['baseline', 'restricted'];
 const PSA_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 
+/** XffSidecarFilters of one app, indexed so that finding the ones that reach a pod does not scan them all. */
+interface FilterIndex {
+  /** Filters in the root namespace: they may reach pods in any namespace. */
+  readonly anyNamespace: XffSidecarFilter[];
+  /** Filters without a selector (namespace-wide), per namespace. */
+  readonly wholeNamespace: Map<string, XffSidecarFilter[]>;
+  /** Filters with a selector, under `namespace`, NUL, and the first `key=value` of the selector (every pod they select has it). */
+  readonly byLabel: Map<string, XffSidecarFilter[]>;
+}
+
+function labelKey(namespace: string, key: string, value: string): string {
+  return `${namespace}\u0000${key}=${value}`;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function indexFilters(filters: XffSidecarFilter[]): FilterIndex {
+  const index: FilterIndex = { anyNamespace: [], wholeNamespace: new Map(), byLabel: new Map() };
+  for (const f of filters) {
+    const first = Object.keys(f.selector).sort()[0];
+    if (f.namespace === f.rootNamespace) index.anyNamespace.push(f);
+    else if (first === undefined) push(index.wholeNamespace, f.namespace, f);
+    else push(index.byLabel, labelKey(f.namespace, first, f.selector[first]), f);
+  }
+  return index;
+}
+
+/** The app's XffSidecarFilters that may reach pods with these labels in `namespace` (a superset; check appliesTo). */
+export function xffFilterCandidates(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffSidecarFilter[] {
+  const index = derivedFromApp(scope, XFF_FILTER_KIND, 'index', indexFilters);
+  return [
+    ...Object.entries(podLabels).flatMap(([k, v]) => index.byLabel.get(labelKey(namespace, k, v)) ?? []),
+    ...(index.wholeNamespace.get(namespace) ?? []),
+    ...index.anyNamespace,
+  ];
+}
+
 /**
  * The XffSidecarFilters of the app that reach these pods, most specific first: a workload selector beats a
  * namespace-wide filter, which beats a mesh-wide one.
  */
 export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffSidecarFilter[] {
   const rank = (f: XffSidecarFilter) => [XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH].indexOf(f.scope);
-  return scope.node.root.node.findAll()
-    .filter((c): c is XffSidecarFilter => c instanceof XffSidecarFilter)
+  return xffFilterCandidates(scope, namespace, podLabels)
     .filter(f => f.appliesTo(namespace, podLabels))
-    .sort((a, b) => rank(a) - rank(b));
+    .sort((a, b) => rank(a) - rank(b) || registeredInApp(scope, XFF_FILTER_KIND).indexOf(a) - registeredInApp(scope, XFF_FILTER_KIND).indexOf(b));
 }
 
 /** Builds the model now (call it at synth time, after every filter exists). */
@@ -64,17 +105,17 @@ function safeHops(filter: XffSidecarFilter): number {
 }
 
 /**
- * The Pod Security Admission `enforce` level a Namespace object of this app gives `namespace`, whether it is a
- * `kplus.Namespace` or a plain ApiObject of kind Namespace.
+ * The Pod Security Admission `enforce` level that each Namespace object of the app (a `kplus.Namespace` or a
+ * plain ApiObject of kind Namespace) gives its namespace. It walks the whole tree, so call it once per check.
  */
-export function podSecurityLevelOf(scope: IConstruct, namespace: string): { level: string; path: string } | undefined {
+export function podSecurityLevels(scope: IConstruct): Map<string, { level: string; path: string }> {
+  const levels = new Map<string, { level: string; path: string }>();
   for (const c of scope.node.root.node.findAll()) {
     if (!(c instanceof ApiObject) || c.kind !== 'Namespace' || c.apiVersion !== 'v1') continue;
-    if (c.name !== namespace) continue;
     const level = c.metadata.getLabel(PSA_ENFORCE_LABEL);
-    if (level !== undefined) return { level, path: c.node.path };
+    if (level !== undefined && !levels.has(c.name)) levels.set(c.name, { level, path: c.node.path });
   }
-  return undefined;
+  return levels;
 }
 
 /** True when the PSA level rejects istio-proxy with NET_ADMIN and runAsUser 0. */

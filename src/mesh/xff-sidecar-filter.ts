@@ -2,6 +2,7 @@ import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { formatLabels, selectorMatches, selectorsMayOverlap } from './labels';
 import { assertMergeSetsNoZero } from './merge-guard';
+import { xffFilterCandidates } from './workload-model';
 import {
   EnvoyFilter, EnvoyFilterSpecConfigPatches, EnvoyFilterSpecConfigPatchesApplyTo, EnvoyFilterSpecConfigPatchesMatchContext,
   EnvoyFilterSpecConfigPatchesPatchOperation,
@@ -10,6 +11,7 @@ import { HCM_FILTER, HCM_TYPE, XFF_DETECTION, XFF_DETECTION_TYPE } from '../envo
 import { IstioVersion } from '../model/istio-version';
 import { ISourceIpTarget, ProxyRole, SidecarXffMode } from '../model/model';
 import { Cidr, parseCidrs } from '../net/cidr';
+import { derivedFromApp, GATEWAY_KIND, registerInApp, registeredInApp, XFF_FILTER_KIND } from '../util/app-registry';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort } from '../util/validate';
 
 /** The most XFF hops a sidecar may trust (the same bound as a gateway's `numTrustedProxies`). */
@@ -249,6 +251,7 @@ export class XffSidecarFilter extends Construct {
         configPatches: Lazy.any({ produce: () => [this.renderPatch()] }),
       },
     });
+    registerInApp(this, XFF_FILTER_KIND);
     this.node.addValidation({ validate: () => [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()] });
   }
 
@@ -331,11 +334,29 @@ export class XffSidecarFilter extends Construct {
    * result is neither (and Envoy rejects detection extensions mixed with trusted hops or use_remote_address).
    */
   private checkOverlaps(): string[] {
-    const others = this.node.root.node.findAll()
-      .filter((c): c is XffSidecarFilter => c instanceof XffSidecarFilter && c !== this)
-      .filter(other => this.mayShareSidecarWith(other) && portsMayOverlap(this.portNumber, other.portNumber))
+    const others = this.overlapCandidates()
+      .filter(other => other !== this && this.mayShareSidecarWith(other) && portsMayOverlap(this.portNumber, other.portNumber))
       .filter(other => !sameSettings(this.trust, other.trust));
     return others.map(other => `filters "${this.node.path}" (${this.describe()}) and "${other.node.path}" (${other.describe()}) may select the same sidecar port with different settings: their MERGEs combine into one connection manager (Envoy rejects detection extensions mixed with trusted hops or use_remote_address); keep one setting per workload and port, or give them disjoint selectors, namespaces or portNumber`);
+  }
+
+  /**
+   * Filters that might reach a pod this one reaches: the ones a pod carrying this selector would meet, plus the
+   * ones whose selectors use other keys (grouped by key set, so usually none need a pairwise look).
+   */
+  private overlapCandidates(): XffSidecarFilter[] {
+    const all = registeredInApp<XffSidecarFilter>(this, XFF_FILTER_KIND);
+    if (this.scope !== XffFilterScope.WORKLOAD || this.namespace === this.rootNamespace) return all;
+    const keySet = (f: XffSidecarFilter) => Object.keys(f.selector).sort().join(',');
+    const byKeySet = derivedFromApp(this, XFF_FILTER_KIND, 'by-key-set', (filters: XffSidecarFilter[]) => {
+      const map = new Map<string, XffSidecarFilter[]>();
+      for (const f of filters) map.set(keySet(f), [...(map.get(keySet(f)) ?? []), f]);
+      return map;
+    });
+    const mine = keySet(this);
+    const sameKeys = xffFilterCandidates(this, this.namespace, this.selector);
+    const otherKeys = [...byKeySet.entries()].filter(([k]) => k !== mine && k !== '').flatMap(([, fs]) => fs);
+    return [...sameKeys, ...otherKeys];
   }
 
   private mayShareSidecarWith(other: XffSidecarFilter): boolean {
@@ -384,9 +405,6 @@ function gatewayRefusal(gateway: ISourceIpTarget, trust: XffTrust, what: string)
   return `${where}: an XffSidecarFilter patches SIDECAR_INBOUND listeners, which gateways do not have; set numTrustedProxies on the gateway instead, and select the backend workload here`;
 }
 
-function gatewaysOf(root: IConstruct): ISourceIpTarget[] {
-  return root.node.findAll().filter((c): c is ISourceIpTarget => {
-    const target = c as Partial<ISourceIpTarget>;
-    return target.targetRole === ProxyRole.GATEWAY && typeof target.gatewayModel === 'function';
-  });
+function gatewaysOf(scope: IConstruct): ISourceIpTarget[] {
+  return registeredInApp<ISourceIpTarget>(scope, GATEWAY_KIND);
 }

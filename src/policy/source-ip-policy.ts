@@ -11,6 +11,8 @@ import {
 } from '../model/model';
 import { parseCidrs } from '../net/cidr';
 import { checkDnsLabel, checkPort } from '../util/validate';
+import { derivedFromApp, POLICY_KIND, registerInApp } from '../util/app-registry';
+import { SourceIpWarnings } from '../util/warnings';
 
 /** What a source-IP rule matches besides the addresses; shared by `SourceIpPolicy` and the targets' `allowFrom`/`denyFrom`. */
 export interface SourceIpRuleOptions {
@@ -212,6 +214,7 @@ export class SourceIpPolicy extends Construct {
       ? new AuthorizationPolicy(this, 'Resource', apiProps)
       : new AuthorizationPolicyV1Beta1(this, 'Resource', apiProps);
 
+    registerInApp(this, POLICY_KIND);
     this.node.addValidation({ validate: () => this.validatePolicy() });
   }
 
@@ -243,9 +246,8 @@ export class SourceIpPolicy extends Construct {
 
   private findings(): Findings {
     const self = this.onTarget();
-    const others = this.node.root.node.findAll()
-      .filter((c): c is SourceIpPolicy => c instanceof SourceIpPolicy && c !== this)
-      .map(p => p.onTarget());
+    // Only a DENY can conflict, and only with policies on the same namespace and selector.
+    const others = this.action === PolicyAction.DENY ? this.policiesOnSameTarget().filter(p => p !== this).map(p => p.onTarget()) : [];
     const topology = checkPolicyAgainstTarget({
       policy: self.policy,
       role: this.target.targetRole,
@@ -262,6 +264,15 @@ export class SourceIpPolicy extends Construct {
     };
   }
 
+  private policiesOnSameTarget(): SourceIpPolicy[] {
+    const byTarget = derivedFromApp(this, POLICY_KIND, 'by-target', (all: SourceIpPolicy[]) => {
+      const map = new Map<string, SourceIpPolicy[]>();
+      for (const p of all) map.set(targetKey(p), [...(map.get(targetKey(p)) ?? []), p]);
+      return map;
+    });
+    return byTarget.get(targetKey(this)) ?? [];
+  }
+
   private onTarget(): PolicyOnTarget {
     return {
       policy: this.policyModel(),
@@ -272,9 +283,8 @@ export class SourceIpPolicy extends Construct {
 
   private validatePolicy(): string[] {
     const { errors, warnings } = this.findings();
-    // cdk8s has no Annotations API: warnings are construct metadata of type 'warning' (as on the gateways), once each.
     for (const w of warnings) {
-      if (!this.node.metadata.some(m => m.type === 'warning' && m.data === w)) this.node.addMetadata('warning', w);
+      SourceIpWarnings.add(this, w);
     }
     return errors;
   }
@@ -346,4 +356,10 @@ function checkMethods(methods: string[]): string[] {
     }
   });
   return unique(methods);
+}
+
+/** Policies with the same key select the same pods in the same namespace. */
+function targetKey(policy: SourceIpPolicy): string {
+  const selector = policy.target.targetSelector;
+  return `${policy.namespace}\u0000${Object.keys(selector).sort().map(k => `${k}=${selector[k]}`).join(',')}`;
 }

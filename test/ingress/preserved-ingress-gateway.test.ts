@@ -1,8 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import {
-  ExternalTrafficPolicy, ForwardClientCertDetails, HttpsMode, IngressGatewayBase, IstioVersion, LoadBalancerProfile, PreservedIngressGateway,
-  ProxyProtocolMode, ProxyRole,
+  ExternalTrafficPolicy, ForwardClientCertDetails, HttpsMode, IngressGatewayBase, IstioVersion, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolMode, ProxyRole, SourceIpWarnings,
 } from '../../src';
 import { TrustChain, TrustHop } from '../../src/model/trust-chain';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
@@ -10,7 +9,7 @@ import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
 const BACKEND = 'httpbin.default.svc.cluster.local';
 
 function warningsOf(construct: IConstruct): string[] {
-  return construct.node.findAll().flatMap(c => c.node.metadata.filter(m => m.type === 'warning').map(m => String(m.data)));
+  return SourceIpWarnings.messages(construct);
 }
 
 function topologyOf(manifests: any[]): any {

@@ -1,8 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import {
-  ExternalTrafficPolicy, HealthCheckFix, IstioVersion, LoadBalancerProfile, ProxyProtocolGateway, ProxyProtocolGatewayProps,
-  ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, ProxyRole, TrustChain, TrustHop,
+  ExternalTrafficPolicy, HealthCheckFix, IstioVersion, LoadBalancerProfile, ProxyProtocolGateway, ProxyProtocolGatewayProps, ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, ProxyRole, SourceIpWarnings, TrustChain, TrustHop,
 } from '../../src';
 import { PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_TYPE } from '../../src/envoy/names';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
@@ -13,7 +12,7 @@ const AWS_PP = 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol';
 const AWS_HC_PROTOCOL = 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol';
 
 function warningsOf(construct: IConstruct): string[] {
-  return construct.node.findAll().flatMap(c => c.node.metadata.filter(m => m.type === 'warning').map(m => String(m.data)));
+  return SourceIpWarnings.messages(construct);
 }
 
 function topologyOf(manifests: any[]): any {

@@ -2,15 +2,14 @@ import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import {
-  ClientIpField, InterceptionMode, IstioVersion, MeshWorkload, PolicyAction, ProxyRole, SidecarXffMode, TproxyWorkload,
-  WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
+  ClientIpField, InterceptionMode, IstioVersion, MeshWorkload, PolicyAction, ProxyRole, SidecarXffMode, SourceIpWarnings, TproxyWorkload, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
 } from '../../src';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
 
 const ANNOTATION = 'sidecar.istio.io/interceptionMode';
 
 function warningsOf(construct: IConstruct): string[] {
-  return construct.node.findAll().flatMap(c => c.node.metadata.filter(m => m.type === 'warning').map(m => String(m.data)));
+  return SourceIpWarnings.messages(construct);
 }
 
 /** The seeds' httpbin Deployment (ASM), as plain YAML turned into an ApiObject. */
