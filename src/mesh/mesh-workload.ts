@@ -1,8 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { workloadModelFor } from './workload-model';
-import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
-import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { checkInterceptionMode, SidecarWorkloadBase } from './sidecar-workload-base';
+import { InterceptionMode } from '../model/model';
 import { checkDnsLabel, checkLabels } from '../util/validate';
 
 /** What `MeshWorkload.fromLabels` needs to know about a meshed workload deployed elsewhere. */
@@ -33,7 +32,7 @@ export interface MeshWorkloadAttributes {
  * A meshed (sidecar) workload that this app does not create, known by its pod labels, so policies and
  * `XffSidecarFilter`s can target it. It emits nothing itself.
  */
-export class MeshWorkload extends Construct implements ISourceIpTarget {
+export class MeshWorkload extends SidecarWorkloadBase {
   /**
    * Refers to meshed pods by labels.
    *
@@ -49,8 +48,6 @@ export class MeshWorkload extends Construct implements ISourceIpTarget {
   public readonly targetNamespace: string;
   /** Pod labels that select the workload. */
   public readonly targetSelector: { [key: string]: string };
-  /** Always `ProxyRole.SIDECAR`. */
-  public readonly targetRole: ProxyRole = ProxyRole.SIDECAR;
   /** The interception mode of the pods. */
   public readonly interceptionMode: InterceptionMode;
   /** Workload name. */
@@ -61,37 +58,15 @@ export class MeshWorkload extends Construct implements ISourceIpTarget {
     if (!attributes) throw new Error('attributes are required: give at least labels, such as { labels: { app: "httpbin" } }');
     this.targetSelector = checkLabels('labels', attributes.labels);
     this.targetNamespace = checkDnsLabel('namespace', attributes.namespace ?? Chart.of(this).namespace ?? 'default');
-    const mode = attributes.interceptionMode ?? InterceptionMode.REDIRECT;
-    if (!Object.values(InterceptionMode).includes(mode)) {
-      throw new Error(`interceptionMode ${JSON.stringify(mode)} is not allowed: use InterceptionMode.REDIRECT, TPROXY or NONE (exact and case-sensitive)`);
-    }
-    this.interceptionMode = mode;
+    this.interceptionMode = checkInterceptionMode(attributes.interceptionMode ?? InterceptionMode.REDIRECT);
     this.name = attributes.name ?? this.targetSelector.app ?? id;
   }
 
-  /** Allows only clients from `cidrs` to this workload (an ALLOW AuthorizationPolicy on its sidecar). */
-  public allowFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
-    return SourceIpPolicy.allowFrom(this, cidrs, options);
+  protected workloadName(): string {
+    return this.name;
   }
 
-  /** Denies clients from `cidrs` at this workload (a DENY AuthorizationPolicy on its sidecar). */
-  public denyFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
-    return SourceIpPolicy.denyFrom(this, cidrs, options);
-  }
-
-  /** Workloads are not gateways. */
-  public gatewayModel(): GatewayModel | undefined {
-    return undefined;
-  }
-
-  /** The workload model, with the XFF settings of the XffSidecarFilter that reaches these pods (read now). */
-  public workloadModel(): WorkloadModel | undefined {
-    return workloadModelFor(this, {
-      name: this.name,
-      namespace: this.targetNamespace,
-      selector: this.targetSelector,
-      podLabels: this.targetSelector,
-      interceptionMode: this.interceptionMode,
-    });
+  protected workloadPodLabels(): { [key: string]: string } {
+    return this.targetSelector;
   }
 }

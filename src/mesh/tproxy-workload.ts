@@ -2,11 +2,11 @@ import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { formatLabels } from './labels';
-import { podSecurityLevels, rejectsTproxy, workloadModelFor } from './workload-model';
+import { checkInterceptionMode, SidecarWorkloadBase } from './sidecar-workload-base';
+import { podSecurityLevels, rejectsTproxy } from './workload-model';
 import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
 import { IstioVersion } from '../model/istio-version';
-import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
-import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { InterceptionMode } from '../model/model';
 import { addAppValidationOnce, derivedFromApp, registerInApp, registeredInApp, TPROXY_WORKLOAD_KIND } from '../util/app-registry';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
@@ -123,12 +123,10 @@ export interface TproxyWorkloadProps {
  * It is a source-IP target: `allowFrom()`/`denyFrom()` put policies on its sidecar, and its workload model
  * includes the `XffSidecarFilter` that selects its pods.
  */
-export class TproxyWorkload extends Construct implements ISourceIpTarget {
+export class TproxyWorkload extends SidecarWorkloadBase {
   /** The pod annotation that sets the interception mode (`sidecar.istio.io/interceptionMode`). */
   public static readonly ANNOTATION = INTERCEPTION_MODE_ANNOTATION;
 
-  /** Always `ProxyRole.SIDECAR`. */
-  public readonly targetRole: ProxyRole = ProxyRole.SIDECAR;
   /** The Istio release the output is for. */
   public readonly istioVersion: IstioVersion;
   /** The interception mode written to the pod template. */
@@ -187,30 +185,12 @@ export class TproxyWorkload extends Construct implements ISourceIpTarget {
     return { ...(labels ?? {}) };
   }
 
-  /** Allows only clients from `cidrs` to this workload (an ALLOW AuthorizationPolicy on its sidecar). */
-  public allowFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
-    return SourceIpPolicy.allowFrom(this, cidrs, options);
+  protected workloadName(): string {
+    return this.apiObject.name;
   }
 
-  /** Denies clients from `cidrs` at this workload (a DENY AuthorizationPolicy on its sidecar). */
-  public denyFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
-    return SourceIpPolicy.denyFrom(this, cidrs, options);
-  }
-
-  /** Workloads are not gateways. */
-  public gatewayModel(): GatewayModel | undefined {
-    return undefined;
-  }
-
-  /** The workload model, with the XFF settings of the XffSidecarFilter that reaches these pods (read now). */
-  public workloadModel(): WorkloadModel | undefined {
-    return workloadModelFor(this, {
-      name: this.apiObject.name,
-      namespace: this.targetNamespace,
-      selector: this.targetSelector,
-      podLabels: this.podLabels,
-      interceptionMode: this.interceptionMode,
-    });
+  protected workloadPodLabels(): { [key: string]: string } {
+    return this.podLabels;
   }
 
   private createDeployment(options: NewDeploymentOptions): { deployment: kplus.Deployment; service?: kplus.Service } {
@@ -301,12 +281,6 @@ function checkPodSecurity(scope: IConstruct): string[] {
     });
 }
 
-function checkInterceptionMode(mode: InterceptionMode): InterceptionMode {
-  if (!Object.values(InterceptionMode).includes(mode)) {
-    throw new Error(`interceptionMode ${JSON.stringify(mode)} is not allowed: use InterceptionMode.REDIRECT, TPROXY or NONE (the injector accepts exactly "REDIRECT", "TPROXY" or "NONE", case-sensitive)`);
-  }
-  return mode;
-}
 
 /** cdk8s-plus keeps its ApiObject protected; it is the workload's default child. */
 function apiObjectOf(workload: kplus.Workload): ApiObject {

@@ -1,0 +1,59 @@
+import { Construct } from 'constructs';
+import { workloadModelFor } from './workload-model';
+import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
+import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+
+/**
+ * What every meshed (sidecar) workload target shares: policies on its sidecar and a workload model that includes
+ * the `XffSidecarFilter` reaching its pods. `TproxyWorkload` and `MeshWorkload` extend it.
+ */
+export abstract class SidecarWorkloadBase extends Construct implements ISourceIpTarget {
+  /** Always `ProxyRole.SIDECAR`. */
+  public readonly targetRole: ProxyRole = ProxyRole.SIDECAR;
+  /** Namespace of the pods. */
+  public abstract readonly targetNamespace: string;
+  /** Labels that select the pods. */
+  public abstract readonly targetSelector: { [key: string]: string };
+  /** The interception mode of the pods. */
+  public abstract readonly interceptionMode: InterceptionMode;
+
+  /** Allows only clients from `cidrs` to this workload (an ALLOW AuthorizationPolicy on its sidecar). */
+  public allowFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
+    return SourceIpPolicy.allowFrom(this, cidrs, options);
+  }
+
+  /** Denies clients from `cidrs` at this workload (a DENY AuthorizationPolicy on its sidecar). */
+  public denyFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
+    return SourceIpPolicy.denyFrom(this, cidrs, options);
+  }
+
+  /** Workloads are not gateways. */
+  public gatewayModel(): GatewayModel | undefined {
+    return undefined;
+  }
+
+  /** The workload model, with the XFF settings of the XffSidecarFilter that reaches these pods (read now). */
+  public workloadModel(): WorkloadModel | undefined {
+    return workloadModelFor(this, {
+      name: this.workloadName(),
+      namespace: this.targetNamespace,
+      selector: this.targetSelector,
+      podLabels: this.workloadPodLabels(),
+      interceptionMode: this.interceptionMode,
+    });
+  }
+
+  /** Name of the workload, for messages and `explain`. */
+  protected abstract workloadName(): string;
+
+  /** Labels of the pods (a superset of the selector). */
+  protected abstract workloadPodLabels(): { [key: string]: string };
+}
+
+/** `sidecar.istio.io/interceptionMode` accepts exactly these values, case-sensitive. */
+export function checkInterceptionMode(mode: InterceptionMode): InterceptionMode {
+  if (!Object.values(InterceptionMode).includes(mode)) {
+    throw new Error(`interceptionMode ${JSON.stringify(mode)} is not allowed: use InterceptionMode.REDIRECT, TPROXY or NONE (the injector accepts exactly "REDIRECT", "TPROXY" or "NONE", case-sensitive)`);
+  }
+  return mode;
+}
