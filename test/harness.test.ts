@@ -28,7 +28,9 @@ describe('kubernetes-models validator', () => {
   test('accepts a valid Istio Gateway and a valid Service', () => {
     expect(validateWithKubernetesModels(goodGateway)).toEqual([]);
     expect(validateWithKubernetesModels({
-      apiVersion: 'v1', kind: 'Service', metadata: { name: 's' },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
       spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 80 }] },
     })).toEqual([]);
   });
@@ -105,11 +107,11 @@ describe('Envoy proto validator', () => {
   test('accepts the PROXY protocol listener filter with snake_case and camelCase fields', () => {
     expect(validateEnvoyFilter(envoyFilter({
       operation: 'INSERT_FIRST',
-      value: { name: 'envoy.filters.listener.proxy_protocol', typed_config: { '@type': PROXY_PROTOCOL, allow_requests_without_proxy_protocol: true } },
+      value: { name: 'envoy.filters.listener.proxy_protocol', typed_config: { '@type': PROXY_PROTOCOL, 'allow_requests_without_proxy_protocol': true } },
     }))).toEqual([]);
     expect(validateEnvoyFilter(envoyFilter({
       operation: 'INSERT_FIRST',
-      value: { name: 'envoy.filters.listener.proxy_protocol', typedConfig: { '@type': PROXY_PROTOCOL, allowRequestsWithoutProxyProtocol: true } },
+      value: { name: 'envoy.filters.listener.proxy_protocol', typedConfig: { '@type': PROXY_PROTOCOL, 'allowRequestsWithoutProxyProtocol': true } },
     }))).toEqual([]);
   });
 
@@ -126,13 +128,13 @@ describe('Envoy proto validator', () => {
   });
 
   test('fails unknown fields, wrong types and bad enum names', () => {
-    const unknown = validateEnvoyFilter(envoyFilter({ operation: 'INSERT_FIRST', value: { name: 'x', typed_config: { '@type': PROXY_PROTOCOL, allow_without: true } } }));
+    const unknown = validateEnvoyFilter(envoyFilter({ operation: 'INSERT_FIRST', value: { name: 'x', typed_config: { '@type': PROXY_PROTOCOL, 'allow_without': true } } }));
     expect(unknown.join()).toMatch(/allow_without: unknown field in envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol/);
-    const wrongType = validateEnvoyFilter(envoyFilter({ operation: 'MERGE', value: { typed_config: { '@type': HCM, xff_num_trusted_hops: 'two' } } }, 'NETWORK_FILTER'));
+    const wrongType = validateEnvoyFilter(envoyFilter({ operation: 'MERGE', value: { typed_config: { '@type': HCM, 'xff_num_trusted_hops': 'two' } } }, 'NETWORK_FILTER'));
     expect(wrongType.join()).toMatch(/xff_num_trusted_hops: "two" is not an integer/);
-    const negative = validateEnvoyFilter(envoyFilter({ operation: 'MERGE', value: { typed_config: { '@type': HCM, xff_num_trusted_hops: -1 } } }, 'NETWORK_FILTER'));
+    const negative = validateEnvoyFilter(envoyFilter({ operation: 'MERGE', value: { typed_config: { '@type': HCM, 'xff_num_trusted_hops': -1 } } }, 'NETWORK_FILTER'));
     expect(negative.join()).toMatch(/not an integer in \[0/);
-    const badEnum = validateEnvoyFilter(envoyFilter({ operation: 'INSERT_FIRST', value: { name: 'x', typed_config: { '@type': PROXY_PROTOCOL, disallowed_versions: ['V3'] } } }));
+    const badEnum = validateEnvoyFilter(envoyFilter({ operation: 'INSERT_FIRST', value: { name: 'x', typed_config: { '@type': PROXY_PROTOCOL, 'disallowed_versions': ['V3'] } } }));
     expect(badEnum.join()).toMatch(/"V3" is not a value of envoy.config.core.v3.ProxyProtocolConfig.Version/);
   });
 
@@ -144,7 +146,7 @@ describe('Envoy proto validator', () => {
   });
 
   test('a MERGE body may be partial, but a nested new message must be complete', () => {
-    const ok = validateEnvoyFilter(envoyFilter({ operation: 'MERGE', value: { typed_config: { '@type': HCM, use_remote_address: true } } }, 'NETWORK_FILTER'));
+    const ok = validateEnvoyFilter(envoyFilter({ operation: 'MERGE', value: { typed_config: { '@type': HCM, 'use_remote_address': true } } }, 'NETWORK_FILTER'));
     expect(ok).toEqual([]);
     const missingInner = validateEnvoyFilter(envoyFilter({
       operation: 'MERGE',
@@ -153,7 +155,7 @@ describe('Envoy proto validator', () => {
           name: 'envoy.transport_sockets.upstream_proxy_protocol',
           typed_config: {
             '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport',
-            config: { version: 'V2' },
+            'config': { version: 'V2' },
           },
         },
       },
@@ -167,7 +169,7 @@ describe('Envoy proto validator', () => {
       value: {
         typed_config: {
           '@type': HCM,
-          original_ip_detection_extensions: [{ name: 'envoy.http.original_ip_detection.xff', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.http.original_ip_detection.xff.v3.XffConfig', ...cfg } }],
+          'original_ip_detection_extensions': [{ name: 'envoy.http.original_ip_detection.xff', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.http.original_ip_detection.xff.v3.XffConfig', ...cfg } }],
         },
       },
     }, 'NETWORK_FILTER');

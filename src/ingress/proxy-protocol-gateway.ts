@@ -4,10 +4,10 @@ import {
   ForwardClientCertDetails, GatewayAutoscaling, IngressGatewayBase, IngressGatewayConfig, TcpRouteOptions, TlsRouteOptions,
 } from './ingress-gateway-base';
 import { LoadBalancerProfile } from './load-balancer-profile';
-import { defaultsFromTrustChain } from './trust-chain-defaults';
 import { ProxyProtocolBackend, ProxyProtocolBackendProps } from './proxy-protocol-backend';
 import { ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
 import { HealthCheckFix, ProxyProtocolSupport } from './proxy-protocol-support';
+import { defaultsFromTrustChain } from './trust-chain-defaults';
 import { IstioVersion } from '../model/istio-version';
 import { ExternalTrafficPolicy, ProxyProtocolMode, ProxyProtocolVersion } from '../model/model';
 import { TrustChain } from '../model/trust-chain';

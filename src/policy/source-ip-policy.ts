@@ -10,8 +10,8 @@ import {
   ClientIpField, GatewayModel, ISourceIpTarget, PolicyAction, PolicyModel, ProxyRole, WorkloadModel,
 } from '../model/model';
 import { parseCidrs } from '../net/cidr';
-import { checkDnsLabel, checkPort } from '../util/validate';
 import { derivedFromApp, POLICY_KIND, registerInApp } from '../util/app-registry';
+import { checkDnsLabel, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** What a source-IP rule matches besides the addresses; shared by `SourceIpPolicy` and the targets' `allowFrom`/`denyFrom`. */

@@ -53,7 +53,8 @@ export function checkLabels(property: string, labels: { [key: string]: string },
     const slash = key.lastIndexOf('/');
     const name = slash === -1 ? key : key.slice(slash + 1);
     const prefix = slash === -1 ? undefined : key.slice(0, slash);
-    if (!name || name.length > 63 || !LABEL_KEY_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)))) {
+    const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix));
+    if (!name || name.length > 63 || !LABEL_KEY_NAME.test(name) || !prefixOk) {
       throw new Error(`${property} key "${key}" is not a valid label key: use an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.'`);
     }
     if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {

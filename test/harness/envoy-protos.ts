@@ -274,8 +274,7 @@ function checkMessage(type: protobuf.Type, v: unknown, p: string, ctx: Ctx): voi
       if (!isPlainObject(value)) ctx.errors.push(`${fp}: expected a map object`);
       else for (const [k, item] of Object.entries(value)) checkValue(field, item, `${fp}[${k}]`, ctx);
     } else if (field.repeated) {
-      if (!Array.isArray(value)) ctx.errors.push(`${fp}: expected a list, got ${JSON.stringify(value)}`);
-      else {
+      if (!Array.isArray(value)) {ctx.errors.push(`${fp}: expected a list, got ${JSON.stringify(value)}`);} else {
         checkPgvRules(field, value, fp, ctx);
         value.forEach((item, i) => checkValue(field, item, `${fp}[${i}]`, ctx));
       }

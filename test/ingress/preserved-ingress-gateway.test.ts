@@ -1,7 +1,8 @@
 import { Chart, Testing } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import {
-  ExternalTrafficPolicy, ForwardClientCertDetails, HttpsMode, IngressGatewayBase, IstioVersion, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolMode, ProxyRole, SourceIpWarnings,
+  ExternalTrafficPolicy, ForwardClientCertDetails, HttpsMode, IngressGatewayBase, IstioVersion,
+  LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolMode, ProxyRole, SourceIpWarnings,
 } from '../../src';
 import { TrustChain, TrustHop } from '../../src/model/trust-chain';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';

@@ -1,7 +1,9 @@
 import { Chart, Testing } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import {
-  ExternalTrafficPolicy, HealthCheckFix, IstioVersion, LoadBalancerProfile, ProxyProtocolGateway, ProxyProtocolGatewayProps, ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, ProxyRole, SourceIpWarnings, TrustChain, TrustHop,
+  ExternalTrafficPolicy, HealthCheckFix, IstioVersion, LoadBalancerProfile, ProxyProtocolGateway,
+  ProxyProtocolGatewayProps, ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, ProxyRole,
+  SourceIpWarnings, TrustChain, TrustHop,
 } from '../../src';
 import { PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_TYPE } from '../../src/envoy/names';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';

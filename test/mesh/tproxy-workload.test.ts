@@ -2,7 +2,8 @@ import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import {
-  ClientIpField, InterceptionMode, IstioVersion, MeshWorkload, PolicyAction, ProxyRole, SidecarXffMode, SourceIpWarnings, TproxyWorkload, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
+  ClientIpField, InterceptionMode, IstioVersion, MeshWorkload, PolicyAction, ProxyRole, SidecarXffMode,
+  SourceIpWarnings, TproxyWorkload, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
 } from '../../src';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
 
