@@ -1,7 +1,7 @@
 /*
  * `npm run bench`: synth speed, peak memory and start-up of the library against a plain cdk8s baseline that
  * emits the identical manifests as ApiObjects, measured in the same run, alternating, with medians.
- * Usage: npm run bench -- [--reps 5] [--sizes 100,1000,5000] [--kinds gateway,workload] [--out bench/out/results.json]
+ * Usage: npm run bench -- [--reps 5] [--sizes 100,1000,5000] [--kinds gateway,workload] [--layouts all,100] [--out bench/out/results.json]
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -27,7 +27,7 @@ function transpileBench(): void {
   }
 }
 
-interface Sample { readonly mode: string; readonly kind: string; readonly n: number; readonly ms: number; readonly peakRssMiB: number; readonly bytes: number }
+interface Sample { readonly mode: string; readonly kind: string; readonly layout: string; readonly n: number; readonly ms: number; readonly peakRssMiB: number; readonly bytes: number }
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,12 +54,17 @@ function ensureCompiled(): void {
   }
 }
 
-function runWorker(mode: string, kind: string, n: number): Sample {
+/** Units per chart: "all" puts every unit in one chart; a number splits the app into charts of that many units. */
+function unitsPerChart(layout: string): string {
+  return layout === 'all' ? String(Number.MAX_SAFE_INTEGER) : layout;
+}
+
+function runWorker(mode: string, kind: string, layout: string, n: number): Sample {
   const r = spawnSync(process.execPath, ['--max-old-space-size=8192', path.join(JS_DIR, 'worker.js'), mode, kind, String(n)], {
-    cwd: ROOT, encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024,
+    cwd: ROOT, encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, BENCH_UNITS_PER_CHART: unitsPerChart(layout) },
   });
   if (r.status !== 0) throw new Error(`worker ${mode} ${kind} ${n} failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), layout };
 }
 
 /** Wall time of `node -e <code>` in a fresh process, measured from inside (hrtime around the requires). */
@@ -76,6 +81,7 @@ function main(): void {
   const reps = Number(arg('reps', '5'));
   const sizes = arg('sizes', '100,1000,5000').split(',').map(Number);
   const kinds = arg('kinds', 'gateway,workload').split(',');
+  const layouts = arg('layouts', 'all,100').split(',');
   const out = arg('out', path.join('bench', 'out', 'results.json'));
 
   // The baseline must emit the same manifests (compared as objects: a JSON patch may order keys differently).
@@ -89,16 +95,18 @@ function main(): void {
   }
 
   const samples: Sample[] = [];
+  const pick = (kind: string, layout: string, n: number, mode: string, f: (s: Sample) => number) =>
+    median(samples.filter(s => s.kind === kind && s.layout === layout && s.n === n && s.mode === mode).map(f));
   for (const kind of kinds) {
-    for (const n of sizes) {
-      for (let rep = 0; rep < reps; rep++) {
-        // Alternate which side goes first so that drift on the machine hits both alike.
-        const order = rep % 2 === 0 ? ['library', 'baseline'] : ['baseline', 'library'];
-        for (const mode of order) samples.push(runWorker(mode, kind, n));
+    for (const layout of layouts) {
+      for (const n of sizes) {
+        for (let rep = 0; rep < reps; rep++) {
+          // Alternate which side goes first so that drift on the machine hits both alike.
+          const order = rep % 2 === 0 ? ['library', 'baseline'] : ['baseline', 'library'];
+          for (const mode of order) samples.push(runWorker(mode, kind, layout, n));
+        }
+        console.log(`${kind.padEnd(9)} units/chart ${layout.padEnd(4)} N=${String(n).padEnd(5)} library ${pick(kind, layout, n, 'library', s => s.ms).toFixed(0).padStart(7)} ms ${pick(kind, layout, n, 'library', s => s.peakRssMiB).toFixed(0).padStart(5)} MiB | baseline ${pick(kind, layout, n, 'baseline', s => s.ms).toFixed(0).padStart(7)} ms ${pick(kind, layout, n, 'baseline', s => s.peakRssMiB).toFixed(0).padStart(5)} MiB`);
       }
-      const lib = samples.filter(s => s.kind === kind && s.n === n && s.mode === 'library');
-      const base = samples.filter(s => s.kind === kind && s.n === n && s.mode === 'baseline');
-      console.log(`${kind.padEnd(9)} N=${String(n).padEnd(5)} library ${median(lib.map(s => s.ms)).toFixed(0).padStart(7)} ms ${median(lib.map(s => s.peakRssMiB)).toFixed(0).padStart(5)} MiB | baseline ${median(base.map(s => s.ms)).toFixed(0).padStart(7)} ms ${median(base.map(s => s.peakRssMiB)).toFixed(0).padStart(5)} MiB`);
     }
   }
 
@@ -111,24 +119,25 @@ function main(): void {
   }
 
   const rows = [];
-  console.log('\nkind      N      time ratio  memory ratio  per-unit ms (library)  targets: time <= 1.5x, memory <= 1.5x');
+  console.log('\nkind      units/chart N      time ratio  memory ratio  per-unit ms (library)  targets: time <= 1.5x, memory <= 1.5x');
   for (const kind of kinds) {
-    for (const n of sizes) {
-      const pick = (mode: string, f: (s: Sample) => number) => median(samples.filter(s => s.kind === kind && s.n === n && s.mode === mode).map(f));
-      const row = {
-        kind, n,
-        libraryMs: pick('library', s => s.ms), baselineMs: pick('baseline', s => s.ms),
-        libraryMiB: pick('library', s => s.peakRssMiB), baselineMiB: pick('baseline', s => s.peakRssMiB),
-      };
-      rows.push(row);
-      const timeRatio = row.libraryMs / row.baselineMs;
-      const memRatio = row.libraryMiB / row.baselineMiB;
-      console.log(`${kind.padEnd(9)} ${String(n).padEnd(6)} ${timeRatio.toFixed(2).padStart(10)}x ${memRatio.toFixed(2).padStart(12)}x ${(row.libraryMs / n).toFixed(3).padStart(20)}   ${timeRatio <= 1.5 && memRatio <= 1.5 ? 'met' : 'MISSED'}`);
+    for (const layout of layouts) {
+      for (const n of sizes) {
+        const row = {
+          kind, layout, n,
+          libraryMs: pick(kind, layout, n, 'library', s => s.ms), baselineMs: pick(kind, layout, n, 'baseline', s => s.ms),
+          libraryMiB: pick(kind, layout, n, 'library', s => s.peakRssMiB), baselineMiB: pick(kind, layout, n, 'baseline', s => s.peakRssMiB),
+        };
+        rows.push(row);
+        const timeRatio = row.libraryMs / row.baselineMs;
+        const memRatio = row.libraryMiB / row.baselineMiB;
+        console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} ${String(n).padEnd(6)} ${timeRatio.toFixed(2).padStart(10)}x ${memRatio.toFixed(2).padStart(12)}x ${(row.libraryMs / n).toFixed(3).padStart(20)}   ${timeRatio <= 1.5 && memRatio <= 1.5 ? 'met' : 'MISSED'}`);
+      }
+      const first = rows.find(r => r.kind === kind && r.layout === layout && r.n === sizes[0])!;
+      const last = rows.find(r => r.kind === kind && r.layout === layout && r.n === sizes[sizes.length - 1])!;
+      const growth = (last.libraryMs / last.n) / (first.libraryMs / first.n);
+      console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} per-unit cost growth N=${first.n} -> N=${last.n}: ${growth.toFixed(2)}x (target <= 1.3x: ${growth <= 1.3 ? 'met' : 'MISSED'})`);
     }
-    const first = rows.find(r => r.kind === kind && r.n === sizes[0])!;
-    const last = rows.find(r => r.kind === kind && r.n === sizes[sizes.length - 1])!;
-    const growth = (last.libraryMs / last.n) / (first.libraryMs / first.n);
-    console.log(`${kind.padEnd(9)} per-unit cost growth N=${first.n} -> N=${last.n}: ${growth.toFixed(2)}x (target <= 1.3x: ${growth <= 1.3 ? 'met' : 'MISSED'})`);
   }
   const startupRatio = median(libStartup) / median(baseStartup);
   console.log(`\nstart-up: require library ${median(libStartup).toFixed(0)} ms vs cdk8s + cdk8s-plus-27 ${median(baseStartup).toFixed(0)} ms: ${startupRatio.toFixed(2)}x (target <= 1.5x: ${startupRatio <= 1.5 ? 'met' : 'MISSED'})`);
@@ -136,7 +145,7 @@ function main(): void {
   fs.mkdirSync(path.dirname(path.resolve(ROOT, out)), { recursive: true });
   fs.writeFileSync(path.resolve(ROOT, out), JSON.stringify({
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    reps, sizes, rows, samples, startup: { libraryMs: libStartup, baselineMs: baseStartup, ratio: startupRatio },
+    reps, sizes, layouts, rows, samples, startup: { libraryMs: libStartup, baselineMs: baseStartup, ratio: startupRatio },
   }, null, 2));
   console.log(`raw figures: ${out}`);
 }

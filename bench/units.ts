@@ -11,7 +11,7 @@ import * as lib from '../lib/src';
 export type UnitKind = 'gateway' | 'workload';
 
 /** Units per chart: pipelines split large apps into charts, and one chart per unit would hide per-chart costs. */
-const UNITS_PER_CHART = 100;
+const UNITS_PER_CHART = Number(process.env.BENCH_UNITS_PER_CHART ?? 100);
 const SENTINEL = 987654;
 
 function addGatewayUnit(chart: Chart, i: number): void {

@@ -1,5 +1,4 @@
 import * as ipaddr from 'ipaddr.js';
-import * as YAML from 'yaml';
 import { Finding, FindingSeverity } from './explain-report';
 import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
@@ -109,7 +108,7 @@ function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], objects
 
 /** Splits multi-document YAML into objects; a document that is a List is flattened. */
 export function parseYamlDocuments(text: string, source = 'input'): any[] {
-  const docs = YAML.parseAllDocuments(text);
+  const docs = yamlParser().parseAllDocuments(text);
   const list = Array.isArray(docs) ? docs : [];
   const out: any[] = [];
   list.forEach((doc, i) => {
@@ -161,7 +160,7 @@ function proxyConfigOf(p: PodTemplateOwner, findings?: Finding[]): any {
   const text = p.annotations['proxy.istio.io/config'];
   if (text === undefined) return undefined;
   try {
-    return YAML.parse(text) ?? {};
+    return yamlParser().parse(text) ?? {};
   } catch (e) {
     findings?.push(finding(FindingSeverity.ERROR, `${p.kind} ${p.namespace}/${p.name}`,
       `proxy.istio.io/config is not valid JSON or YAML: ${(e as Error).message.split('\n')[0]}`, 'fix the annotation; the injector rejects it'));
@@ -368,4 +367,10 @@ function dedupeGateways(gateways: ParsedGateway[]): ParsedGateway[] {
 
 export function finding(severity: FindingSeverity, where: string, message: string, fix: string): Finding {
   return { severity, where, message, fix };
+}
+
+/** The YAML parser, loaded on first use: only `explain` needs it, and constructs should not pay for it at `require`. */
+function yamlParser(): typeof import('yaml') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('yaml');
 }

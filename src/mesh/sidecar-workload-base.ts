@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { workloadModelFor } from './workload-model';
 import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { registeredInApp, XFF_FILTER_KIND } from '../util/app-registry';
 
 /**
  * What every meshed (sidecar) workload target shares: policies on its sidecar and a workload model that includes
@@ -32,15 +33,25 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
     return undefined;
   }
 
+  private cachedModel?: { readonly key: string; readonly model: WorkloadModel };
+
   /** The workload model, with the XFF settings of the XffSidecarFilter that reaches these pods (read now). */
   public workloadModel(): WorkloadModel | undefined {
-    return workloadModelFor(this, {
-      name: this.workloadName(),
-      namespace: this.targetNamespace,
-      selector: this.targetSelector,
-      podLabels: this.workloadPodLabels(),
-      interceptionMode: this.interceptionMode,
-    });
+    const podLabels = this.workloadPodLabels();
+    const selector = this.targetSelector;
+    // Policies ask for the model many times per synthesis; it only changes with the labels or the app's filters.
+    const key = `${registeredInApp(this, XFF_FILTER_KIND).length}|${JSON.stringify(podLabels)}|${JSON.stringify(selector)}`;
+    if (this.cachedModel?.key !== key) {
+      const model = workloadModelFor(this, {
+        name: this.workloadName(),
+        namespace: this.targetNamespace,
+        selector,
+        podLabels,
+        interceptionMode: this.interceptionMode,
+      });
+      this.cachedModel = { key, model };
+    }
+    return this.cachedModel.model;
   }
 
   /** Name of the workload, for messages and `explain`. */

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { XffFilterScope, XffSidecarFilter } from './xff-sidecar-filter';
 import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel } from '../model/model';
-import { derivedFromApp, registeredInApp, XFF_FILTER_KIND } from '../util/app-registry';
+import { derivedFromApp, isLibraryConstruct, XFF_FILTER_KIND } from '../util/app-registry';
 
 /*
  * The workload model of a meshed workload, shared by TproxyWorkload and MeshWorkload: its interception mode plus
@@ -71,7 +71,8 @@ export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: {
   const rank = (f: XffSidecarFilter) => [XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH].indexOf(f.scope);
   return xffFilterCandidates(scope, namespace, podLabels)
     .filter(f => f.appliesTo(namespace, podLabels))
-    .sort((a, b) => rank(a) - rank(b) || registeredInApp(scope, XFF_FILTER_KIND).indexOf(a) - registeredInApp(scope, XFF_FILTER_KIND).indexOf(b));
+    // Array.prototype.sort is stable: within a rank, filters keep their (deterministic) candidate order.
+    .sort((a, b) => rank(a) - rank(b));
 }
 
 /** Builds the model now (call it at synth time, after every filter exists). */
@@ -110,10 +111,16 @@ function safeHops(filter: XffSidecarFilter): number {
  */
 export function podSecurityLevels(scope: IConstruct): Map<string, { level: string; path: string }> {
   const levels = new Map<string, { level: string; path: string }>();
-  for (const c of scope.node.root.node.findAll()) {
-    if (!(c instanceof ApiObject) || c.kind !== 'Namespace' || c.apiVersion !== 'v1') continue;
-    const level = c.metadata.getLabel(PSA_ENFORCE_LABEL);
-    if (level !== undefined && !levels.has(c.name)) levels.set(c.name, { level, path: c.node.path });
+  // Pre-order walk of the user's constructs: the library's own constructs never render a Namespace.
+  const stack: IConstruct[] = [...scope.node.root.node.children].reverse();
+  while (stack.length > 0) {
+    const c = stack.pop()!;
+    if (c instanceof ApiObject) {
+      const level = c.kind === 'Namespace' && c.apiVersion === 'v1' ? c.metadata.getLabel(PSA_ENFORCE_LABEL) : undefined;
+      if (level !== undefined && !levels.has(c.name)) levels.set(c.name, { level, path: c.node.path });
+    } else if (!isLibraryConstruct(c)) {
+      stack.push(...[...c.node.children].reverse());
+    }
   }
   return levels;
 }

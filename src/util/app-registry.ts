@@ -21,6 +21,7 @@ interface Entry {
 }
 
 const REGISTRY = new WeakMap<IConstruct, Map<string, Entry>>();
+const LIBRARY_CONSTRUCTS = new WeakSet<IConstruct>();
 const APP_VALIDATIONS = new WeakMap<IConstruct, Set<string>>();
 
 function entryFor(scope: IConstruct, kind: string): Entry {
@@ -41,6 +42,12 @@ function entryFor(scope: IConstruct, kind: string): Entry {
 /** Records `construct` as one of the app's constructs of `kind`. */
 export function registerInApp(construct: IConstruct, kind: string): void {
   entryFor(construct, kind).items.push(construct);
+  LIBRARY_CONSTRUCTS.add(construct);
+}
+
+/** True for a construct of this library that registered itself (its subtree holds only what it rendered). */
+export function isLibraryConstruct(construct: IConstruct): boolean {
+  return LIBRARY_CONSTRUCTS.has(construct);
 }
 
 /** The app's constructs of `kind`, in creation order. */
