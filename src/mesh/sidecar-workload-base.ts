@@ -17,6 +17,7 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
   public abstract readonly targetSelector: { [key: string]: string };
   /** The interception mode of the pods. */
   public abstract readonly interceptionMode: InterceptionMode;
+  private cachedModel?: { readonly key: string; readonly model: WorkloadModel };
 
   /** Allows only clients from `cidrs` to this workload (an ALLOW AuthorizationPolicy on its sidecar). */
   public allowFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
@@ -32,8 +33,6 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
   public gatewayModel(): GatewayModel | undefined {
     return undefined;
   }
-
-  private cachedModel?: { readonly key: string; readonly model: WorkloadModel };
 
   /** The workload model, with the XFF settings of the XffSidecarFilter that reaches these pods (read now). */
   public workloadModel(): WorkloadModel | undefined {
