@@ -87,12 +87,12 @@ function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], objects
   const routes = new Map<string, Set<string>>();
   const virtualServices = objects.filter(o => o.kind === 'VirtualService');
   for (const gw of gateways) {
-    const bound = virtualServices.filter(vs => (vs.spec?.gateways ?? []).some((g: string) =>
-      gw.gatewayResources.includes(g.includes('/') ? g : `${namespaceOf(vs)}/${g}`)));
+    const bound = virtualServices.filter(vs => listOf(vs.spec?.gateways).some((g: unknown) =>
+      typeof g === 'string' && gw.gatewayResources.includes(g.includes('/') ? g : `${namespaceOf(vs)}/${g}`)));
     if (bound.length === 0) continue;
     const targets = new Set<string>();
     for (const vs of bound) {
-      const hosts: string[] = ['http', 'tcp', 'tls'].flatMap(k => (vs.spec?.[k] ?? []).flatMap((r: any) => (r?.route ?? []).map((d: any) => d?.destination?.host)));
+      const hosts: string[] = ['http', 'tcp', 'tls'].flatMap(k => listOf(vs.spec?.[k]).flatMap((r: any) => listOf(r?.route).map((d: any) => d?.destination?.host)));
       for (const host of hosts.filter(h => typeof h === 'string')) {
         const [name, ns = namespaceOf(vs)] = host.split('.');
         const svc = services.find(x => x.metadata?.name === name && namespaceOf(x) === ns);
@@ -113,7 +113,13 @@ export function parseYamlDocuments(text: string, source = 'input'): any[] {
   const out: any[] = [];
   list.forEach((doc, i) => {
     if (doc.errors.length > 0) throw new Error(`${source}: document ${i + 1} is not valid YAML: ${doc.errors[0].message}`);
-    const value = doc.toJS();
+    let value: any;
+    try {
+      value = doc.toJS();
+    } catch (e) {
+      // e.g. an alias whose anchor is missing: yaml throws a ReferenceError, which explain reports as bad input.
+      throw new Error(`${source}: document ${i + 1} is not valid YAML: ${(e as Error).message}`);
+    }
     if (value && value.kind === 'List' && Array.isArray(value.items)) out.push(...value.items);
     else if (value !== null && value !== undefined) out.push(value);
   });
@@ -183,8 +189,8 @@ function parseGateway(p: PodTemplateOwner, services: any[], istioGateways: any[]
       : listenerPp.some(l => l.optional) ? ProxyProtocolMode.OPTIONAL : ProxyProtocolMode.STRICT_PER_PORT;
   const bound = istioGateways.filter(g => Object.keys(g.spec?.selector ?? {}).length > 0 && selects(g.spec.selector, p.labels));
   const servers: ServerModel[] = bound
-    .flatMap(g => (g.spec?.servers ?? []).map((s: any) => ({
-      port: Number(s.port?.number), protocol: String(s.port?.protocol ?? 'HTTP').toUpperCase(), hosts: s.hosts ?? [], tlsMode: s.tls?.mode,
+    .flatMap(g => listOf(g.spec?.servers).map((s: any) => ({
+      port: Number(s.port?.number), protocol: String(s.port?.protocol ?? 'HTTP').toUpperCase(), hosts: listOf(s.hosts), tlsMode: s.tls?.mode,
     })));
   const annotations = { ...(service?.metadata?.annotations ?? {}), ...p.ownerAnnotations, ...p.annotations };
   const model: GatewayModel = {
@@ -243,7 +249,7 @@ function filterApplies(f: any, p: PodTemplateOwner): boolean {
 }
 
 function patchesOf(filters: any[], applyTo: string, contexts: Array<string | undefined>): any[] {
-  return filters.flatMap(f => f.spec?.configPatches ?? []).filter((c: any) => c?.applyTo === applyTo && contexts.includes(c.match?.context));
+  return filters.flatMap(f => listOf(f.spec?.configPatches)).filter((c: any) => c?.applyTo === applyTo && contexts.includes(c.match?.context));
 }
 
 function hcmPatches(filters: any[], contexts: Array<string | undefined>): any[] {
@@ -259,7 +265,7 @@ function proxyProtocolListenerPatches(filters: any[], contexts: Array<string | u
     .filter(c => [PROXY_PROTOCOL_FILTER, LEGACY_PROXY_PROTOCOL_FILTER].includes(c.patch?.value?.name))
     .map(c => ({ port: c.match?.listener?.portNumber, optional: c.patch.value.typed_config?.allow_requests_without_proxy_protocol === true }));
   const viaListener = patchesOf(filters, 'LISTENER', contexts)
-    .filter(c => (c.patch?.value?.listener_filters ?? []).some((l: any) => [PROXY_PROTOCOL_FILTER, LEGACY_PROXY_PROTOCOL_FILTER].includes(l?.name)))
+    .filter(c => listOf(c.patch?.value?.listener_filters).some((l: any) => [PROXY_PROTOCOL_FILTER, LEGACY_PROXY_PROTOCOL_FILTER].includes(l?.name)))
     .map(c => ({ port: c.match?.listener?.portNumber, optional: false }));
   return [...viaListenerFilter, ...viaListener];
 }
@@ -269,16 +275,16 @@ function parseWorkload(p: PodTemplateOwner, envoyFilters: any[], ambientNamespac
   const ambient = p.labels['istio.io/dataplane-mode'] === 'ambient' || ambientNamespaces.has(p.namespace);
   const filters = envoyFilters.filter(f => filterApplies(f, p));
   const hcm = hcmPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]);
-  const xff = hcm.flatMap(v => (v.original_ip_detection_extensions ?? [])
+  const xff = hcm.flatMap(v => listOf(v.original_ip_detection_extensions)
     .filter((e: any) => e?.name === XFF_EXTENSION)
     .map((e: any) => ({ ...(e.typed_config ?? {}), port: v.port })));
-  const trustedCidrs = xff.flatMap(x => (x.xff_trusted_cidrs?.cidrs ?? []).map((c: any) => `${c.address_prefix}/${c.prefix_len ?? (String(c.address_prefix).includes(':') ? 128 : 32)}`));
+  const trustedCidrs = xff.flatMap(x => listOf(x.xff_trusted_cidrs?.cidrs).map((c: any) => `${c.address_prefix}/${c.prefix_len ?? (String(c.address_prefix).includes(':') ? 128 : 32)}`));
   const hops = [...hcm.map(v => v.xff_num_trusted_hops), ...xff.map(x => x.xff_num_trusted_hops)].filter(n => typeof n === 'number' && n > 0);
   const xffMode = trustedCidrs.length > 0 ? SidecarXffMode.TRUSTED_CIDRS
     : hcm.some(v => v.use_remote_address === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
       : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
   const relevant = hcm.filter(v => v.use_remote_address === true || v.xff_num_trusted_hops > 0
-    || (v.original_ip_detection_extensions ?? []).length > 0);
+    || listOf(v.original_ip_detection_extensions).length > 0);
   return {
     name: p.name,
     namespace: p.namespace,
@@ -326,8 +332,8 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
   }
   const selector = o.spec?.selector?.matchLabels ?? {};
   const out: PolicyModel[] = [];
-  for (const rule of o.spec?.rules ?? []) {
-    for (const from of rule?.from ?? []) {
+  for (const rule of listOf(o.spec?.rules)) {
+    for (const from of listOf(rule?.from)) {
       for (const f of CIDR_FIELDS) {
         const raw: string[] | undefined = from?.source?.[f.key];
         if (!Array.isArray(raw)) continue;
@@ -373,4 +379,9 @@ export function finding(severity: FindingSeverity, where: string, message: strin
 function yamlParser(): typeof import('yaml') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('yaml');
+}
+
+/** A field that should be a list, as a list: anything else (a string, an object, null) reads as empty. */
+function listOf(value: unknown): any[] {
+  return Array.isArray(value) ? value : [];
 }

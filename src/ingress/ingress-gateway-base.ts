@@ -10,7 +10,7 @@ import {
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 import { GATEWAY_KIND, registerInApp } from '../util/app-registry';
-import { checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort } from '../util/validate';
+import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** `gatewayTopology.forwardClientCertDetails`: what the gateway does with the `x-forwarded-client-cert` header. */
@@ -255,14 +255,18 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     super(scope, id);
     this.config = config;
     this.istioVersion = config.istioVersion;
-    checkDnsLabel('name', config.name);
-    checkDnsLabel('namespace', config.namespace);
+    checkAnnotations('serviceAnnotations', config.serviceAnnotations);
     if (config.existing) {
       const existing = config.existing;
+      // Checked first: the gateway's namespace defaults to it, and the message must name what the user set.
       this.targetNamespace = checkDnsLabel('existing.namespace', existing.namespace ?? 'istio-system');
       this.targetSelector = checkLabels('existing.selector', existing.selector ?? { istio: 'ingressgateway' });
       this.serviceName = checkDnsLabel('existing.serviceName', existing.serviceName ?? 'istio-ingressgateway');
+      checkDnsLabel('name', config.name);
+      checkDnsLabel('namespace', config.namespace);
     } else {
+      checkDnsLabel('name', config.name);
+      checkDnsLabel('namespace', config.namespace);
       this.targetNamespace = config.namespace;
       this.targetSelector = { app: config.name, istio: config.name };
       this.serviceName = config.name;
@@ -296,6 +300,9 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** Adds an HTTPS server that terminates TLS with the secret `credentialName`. */
   public addHttpsServer(options: HttpsServerOptions): void {
     const mode = options.mode ?? HttpsMode.SIMPLE;
+    if (!Object.values(HttpsMode).includes(mode)) {
+      throw new Error(`addHttpsServer mode ${JSON.stringify(mode)} is not allowed: use HttpsMode.SIMPLE or HttpsMode.MUTUAL`);
+    }
     if (!options.credentialName) {
       throw new Error(`addHttpsServer credentialName ${JSON.stringify(options.credentialName)} is not allowed: give the name of a kubernetes.io/tls secret in namespace "${this.targetNamespace}" (the gateway pods' namespace)`);
     }
@@ -573,7 +580,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
 
   private renderAvailability(): void {
     const { name, namespace, replicas, autoscaling } = this.config;
-    const minReplicas = autoscaling?.minReplicas ?? replicas;
+    const minReplicas = autoscaling?.minReplicas === undefined ? replicas
+      : checkInteger('autoscaling.minReplicas', autoscaling.minReplicas, 1, 1000, 'scaling the gateway to zero drops all ingress traffic');
     if (minReplicas >= 2) {
       new kplus.k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
         metadata: { name, namespace },
@@ -606,7 +614,10 @@ function targetPortOf(port: number): number {
 
 function checkHosts(property: string, hosts: string[] | undefined): string[] {
   const list = hosts ?? ['*'];
-  if (!Array.isArray(list) || list.length === 0) {
+  if (!Array.isArray(list)) {
+    throw new Error(`${property} ${JSON.stringify(hosts)} is not a list: give hosts as a list, such as ["app.example.com"] or ["*"]`);
+  }
+  if (list.length === 0) {
     throw new Error(`${property} ${JSON.stringify(hosts)} is empty: give at least one host, such as ["app.example.com"] or ["*"]`);
   }
   return list.map(h => checkHostname(property, h, true));

@@ -3,6 +3,7 @@
  * istio-source-ip.md §5). PROXY protocol capabilities are deliberately not here: they live next to
  * ProxyProtocolGateway, keyed by `LoadBalancerProfile.id`.
  */
+import { checkAnnotations, checkLoadBalancerClass } from '../util/validate';
 
 /** Options of `LoadBalancerProfile.custom()`. */
 export interface CustomLoadBalancerProfileOptions {
@@ -194,6 +195,8 @@ export class LoadBalancerProfile {
     if (LoadBalancerProfile.all().some(p => p.id === options.id)) {
       throw new Error(`loadBalancerProfile id "${options.id}" is taken by a preset: use LoadBalancerProfile.${presetName(options.id)} or choose another id`);
     }
+    checkAnnotations('loadBalancerProfile serviceAnnotations', options.serviceAnnotations);
+    checkLoadBalancerClass('loadBalancerProfile loadBalancerClass', options.loadBalancerClass);
     return new LoadBalancerProfile(options);
   }
 

@@ -90,7 +90,7 @@ export class ProxyProtocolListenerFilter extends Construct {
     this.selector = checkLabels('selector', props.selector);
     if (props.name !== undefined) checkDnsSubdomain('name', props.name);
     this.ports = [];
-    for (const port of props.ports ?? []) this.addPort(port);
+    (props.ports ?? []).forEach((port, i) => this.addPort(port, `ports[${i}]`));
     this.resource = new EnvoyFilter(this, 'Resource', {
       metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
       spec: {
@@ -105,12 +105,13 @@ export class ProxyProtocolListenerFilter extends Construct {
    * Adds a gateway listener port (a Service `targetPort`).
    *
    * @param port the listener port
+   * @param property the name used for `port` in error messages
    */
-  public addPort(port: number): void {
+  public addPort(port: number, property: string = 'port'): void {
     if (this.context === ProxyProtocolFilterContext.SIDECAR_INBOUND) {
       throw new Error(`ports [${port}] is not allowed with context SIDECAR_INBOUND: a sidecar has one inbound listener (${SIDECAR_INBOUND_PORT}) for every pod port, so the filter applies to all of them; remove ports`);
     }
-    this.ports.push(checkPort('port', port));
+    this.ports.push(checkPort(property, port));
   }
 
   /**

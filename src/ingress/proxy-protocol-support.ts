@@ -1,5 +1,6 @@
 import { LoadBalancerProfile } from './load-balancer-profile';
 import { ProxyProtocolVersion } from '../model/model';
+import { checkAnnotations } from '../util/validate';
 
 /*
  * What PROXY protocol each cloud load balancer can send, and how to switch it on from the Service. Facts:
@@ -74,12 +75,15 @@ export class ProxyProtocolSupport {
    * load balancer: both versions, no annotations, a manual step.
    */
   public static forProfile(profile: LoadBalancerProfile): ProxyProtocolSupport {
-    const known = KNOWN[profile.id];
+    // Own properties only: a custom id such as "constructor" must not find Object.prototype members.
+    const known = Object.prototype.hasOwnProperty.call(KNOWN, profile.id) ? KNOWN[profile.id] : undefined;
     return new ProxyProtocolSupport(profile.id, known ?? UNKNOWN_LOAD_BALANCER);
   }
 
   /** Capabilities of a load balancer this library has no facts for. */
   public static custom(profileId: string, options: ProxyProtocolSupportOptions): ProxyProtocolSupport {
+    checkAnnotations('proxyProtocolSupport serviceAnnotations', options.serviceAnnotations);
+    checkAnnotations('proxyProtocolSupport healthCheckAnnotations', options.healthCheckAnnotations);
     return new ProxyProtocolSupport(profileId, options);
   }
 

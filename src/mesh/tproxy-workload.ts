@@ -1,4 +1,4 @@
-import { ApiObject, JsonPatch } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { formatLabels } from './labels';
@@ -198,14 +198,15 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       throw new Error(`newDeployment image ${JSON.stringify(options.image)} is not allowed: give a container image such as "docker.io/citizenstig/httpbin"`);
     }
     if (options.name !== undefined) checkDnsLabel('newDeployment name', options.name);
-    if (options.namespace !== undefined) checkDnsLabel('newDeployment namespace', options.namespace);
+    // Written out even when defaulted, so that the workload and the policies on it always land in one namespace.
+    const namespace = checkDnsLabel('newDeployment namespace', options.namespace ?? Chart.of(this).namespace ?? 'default');
     const port = options.port !== undefined ? checkPort('newDeployment port', options.port) : undefined;
     const replicas = options.replicas !== undefined ? checkInteger('newDeployment replicas', options.replicas, 0, 10000) : 1;
     const labels = checkLabels('newDeployment labels', options.labels ?? { app: options.name ?? this.node.id.toLowerCase() });
     const deployment = new kplus.Deployment(this, 'Resource', {
       metadata: {
         ...(options.name !== undefined ? { name: options.name } : {}),
-        ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+        namespace,
       },
       replicas,
       select: false,

@@ -85,6 +85,9 @@ export class TrustHop {
     }
     this.cidrs = parseCidrs(options.cidrs ?? [], `${this.name}.cidrs`).map(c => c.text);
     this.variableHops = options.variableHops ?? false;
+    if (options.proxyProtocolVersion !== undefined && !Object.values(ProxyProtocolVersion).includes(options.proxyProtocolVersion)) {
+      throw new Error(`${this.name}.proxyProtocolVersion ${JSON.stringify(options.proxyProtocolVersion)} is not allowed: use ProxyProtocolVersion.V1 or ProxyProtocolVersion.V2`);
+    }
     this.proxyProtocolVersion = options.proxyProtocolVersion;
     if (this.variableHops && !this.appendsXff) {
       throw new Error(`${this.name}.variableHops true is not allowed on a ${kind} hop: only CDN and L7 load balancer hops append X-Forwarded-For entries; remove variableHops`);
@@ -216,7 +219,8 @@ function hopFromJson(h: any, index: number): TrustHop {
     [HopKind.L4_PASSTHROUGH]: TrustHop.l4PassThrough,
     [HopKind.L4_PROXY_PROTOCOL]: TrustHop.l4ProxyProtocol,
   };
-  const factory = factories[h?.kind];
+  // Own properties only: kinds such as "valueOf" or "__proto__" must not find Object.prototype members.
+  const factory = typeof h?.kind === 'string' && Object.prototype.hasOwnProperty.call(factories, h.kind) ? factories[h.kind] : undefined;
   if (!factory) {
     throw new Error(`hops[${index}].kind ${JSON.stringify(h?.kind)} is unknown: use one of ${Object.keys(factories).join(', ')}`);
   }

@@ -24,10 +24,15 @@ export function checkDnsSubdomain(property: string, value: string): string {
   return value;
 }
 
+/** A value as it appears in messages: numbers as written (NaN, Infinity), everything else as JSON. */
+export function formatValue(value: unknown): string {
+  return typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
 /** A TCP/UDP port number, 1 to 65535. */
 export function checkPort(property: string, value: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new Error(`${property} ${JSON.stringify(value)} is not a valid port: use a whole number from 1 to 65535`);
+    throw new Error(`${property} ${formatValue(value)} is not a valid port: use a whole number from 1 to 65535`);
   }
   return value;
 }
@@ -35,7 +40,7 @@ export function checkPort(property: string, value: number): number {
 /** A whole number in [min, max]. */
 export function checkInteger(property: string, value: number, min: number, max: number, fix?: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${property} ${JSON.stringify(value)} is not allowed: use a whole number from ${min} to ${max}${fix ? `; ${fix}` : ''}`);
+    throw new Error(`${property} ${formatValue(value)} is not allowed: use a whole number from ${min} to ${max}${fix ? `; ${fix}` : ''}`);
   }
   return value;
 }
@@ -50,11 +55,7 @@ export function checkLabels(property: string, labels: { [key: string]: string },
     throw new Error(`${property} is empty: give at least one label, such as { app: "httpbin" }, so that only the intended pods are selected`);
   }
   for (const [key, value] of entries) {
-    const slash = key.lastIndexOf('/');
-    const name = slash === -1 ? key : key.slice(slash + 1);
-    const prefix = slash === -1 ? undefined : key.slice(0, slash);
-    const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix));
-    if (!name || name.length > 63 || !LABEL_KEY_NAME.test(name) || !prefixOk) {
+    if (!isQualifiedName(key)) {
       throw new Error(`${property} key "${key}" is not a valid label key: use an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.'`);
     }
     if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {
@@ -75,6 +76,41 @@ export function checkHostname(property: string, value: string, allowNamespacePre
   const nsOk = ns === undefined || ns === '*' || ns === '.' || (ns.length <= 63 && DNS1123_LABEL.test(ns));
   if (!hostOk || !nsOk) {
     throw new Error(`${property} "${value}" is not a valid host: use a DNS name such as "app.example.com", a wildcard such as "*.example.com" or "*"${allowNamespacePrefix ? ', optionally prefixed with "namespace/"' : ''}`);
+  }
+  return value;
+}
+
+/** True for a Kubernetes qualified name: an optional DNS subdomain prefix and '/', then a 63-character name. */
+function isQualifiedName(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const name = slash === -1 ? key : key.slice(slash + 1);
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS1123_SUBDOMAIN.test(prefix));
+  return name.length > 0 && name.length <= 63 && LABEL_KEY_NAME.test(name) && prefixOk;
+}
+
+/** Kubernetes annotations: qualified-name keys and string values. */
+export function checkAnnotations(property: string, annotations: { [key: string]: string } | undefined): { [key: string]: string } {
+  if (annotations === undefined) return {};
+  if (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations)) {
+    throw new Error(`${property} ${JSON.stringify(annotations)} is not an annotation map: give an object such as { "example.com/key": "value" }`);
+  }
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!isQualifiedName(key)) {
+      throw new Error(`${property} key "${key}" is not a valid annotation key: use an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.'`);
+    }
+    if (typeof value !== 'string') {
+      throw new Error(`${property}["${key}"] value ${formatValue(value)} is not a string: annotation values are strings, e.g. "true" or "80,443"`);
+    }
+  }
+  return { ...annotations };
+}
+
+/** `spec.loadBalancerClass`: a label-style key with a domain prefix, e.g. "service.k8s.aws/nlb". */
+export function checkLoadBalancerClass(property: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !value.includes('/') || !isQualifiedName(value)) {
+    throw new Error(`${property} ${JSON.stringify(value)} is not a valid load balancer class: use a domain-prefixed name such as "service.k8s.aws/nlb"`);
   }
   return value;
 }

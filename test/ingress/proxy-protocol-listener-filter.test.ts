@@ -65,7 +65,7 @@ describe('ProxyProtocolListenerFilter', () => {
 
   test('fails a bad port, namespace or selector', () => {
     const chart = Testing.chart();
-    expect(() => new ProxyProtocolListenerFilter(chart, 'A', { namespace: 'ns', selector: { app: 'a' }, ports: [70000] })).toThrow(/port 70000 is not a valid port/);
+    expect(() => new ProxyProtocolListenerFilter(chart, 'A', { namespace: 'ns', selector: { app: 'a' }, ports: [70000] })).toThrow(/ports\[0\] 70000 is not a valid port/);
     expect(() => new ProxyProtocolListenerFilter(chart, 'B', { namespace: 'Bad_NS', selector: { app: 'a' }, ports: [80] })).toThrow(/namespace "Bad_NS" is not a valid DNS-1123 label/);
     expect(() => new ProxyProtocolListenerFilter(chart, 'C', { namespace: 'ns', selector: {}, ports: [80] })).toThrow(/selector is empty/);
   });

@@ -108,6 +108,8 @@ describe('pod templates', () => {
     const manifests = synthAndValidate(chart);
     const deployment = findManifest(manifests, 'Deployment', 'httpbin');
     expect(deployment.spec.template.metadata.annotations).toEqual({ [ANNOTATION]: 'TPROXY' });
+    // The namespace is written out even when defaulted, so the policies on the workload land next to it.
+    expect(deployment.metadata.namespace).toBe('default');
     expect(deployment.spec.selector.matchLabels).toEqual({ app: 'httpbin', version: 'v1' });
     expect(deployment.spec.template.spec.containers[0]).toMatchObject({ image: 'docker.io/citizenstig/httpbin', ports: [{ containerPort: 8000 }] });
     const service = findManifest(manifests, 'Service', 'httpbin');
