@@ -132,6 +132,12 @@ export class PreservedIngressGateway extends IngressGatewayBase {
 
   private warnAboutCosts(props: PreservedIngressGatewayProps, config: IngressGatewayConfig): void {
     const { profile, numTrustedProxies, externalTrafficPolicy } = config;
+    if (numTrustedProxies > 0 && !props.trustChain) {
+      // Pitfall 19: Envoy falls back to fewer entries only when XFF is too short, so a client chooses its address
+      // whenever it can reach the gateway without passing every trusted hop.
+      this.warn(`numTrustedProxies ${numTrustedProxies} without a trustChain: the gateway takes the client from X-Forwarded-For (and trusts X-Forwarded-Proto/-Port), so a client that reaches the load balancer or gateway without passing every trusted proxy can spoof its address; `
+        + 'allow only the proxies to reach the load balancer (e.g. loadBalancerSourceRanges) and declare them with trustChain so explain can check the count');
+    }
     if (numTrustedProxies > MANY_TRUSTED_PROXIES) {
       this.warn(`numTrustedProxies ${numTrustedProxies} is unusually high: count only the proxies in front of the gateway that append to X-Forwarded-For; too high a count lets clients spoof their address`);
     }

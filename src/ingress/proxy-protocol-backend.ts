@@ -149,6 +149,10 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
       allowRequestsWithoutProxyProtocol: props.allowRequestsWithoutProxyProtocol ?? false,
       istioVersion: this.istioVersion,
     });
+    if (props.allowRequestsWithoutProxyProtocol) {
+      SourceIpWarnings.add(this, `allowRequestsWithoutProxyProtocol true: the sidecar of "${this.host}" also accepts connections without PROXY, and any caller that reaches it can send a forged PROXY header with any client address; `
+        + 'restrict callers with an AuthorizationPolicy on the gateway\'s principal, or require PROXY');
+    }
   }
 
   /** Not a gateway. */

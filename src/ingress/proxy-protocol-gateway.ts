@@ -280,6 +280,10 @@ function resolveConfig(scope: Construct, props: ProxyProtocolGatewayProps): Reso
       + 'PROXY must be on at the load balancer and the gateway at the same moment, or connections break');
   }
   if (support.caveat) warnings.push(`loadBalancerProfile "${profile.id}": ${support.caveat}`);
+  if (mode === ProxyProtocolMode.OPTIONAL) {
+    warnings.push('proxyProtocolMode optional: connections without a PROXY header are accepted, and anyone who reaches these ports directly can send a forged PROXY header with any client address; '
+      + 'allow only the load balancer to reach the gateway (NetworkPolicy, loadBalancerSourceRanges), or use STRICT');
+  }
   if (numTrustedProxies > 0) {
     warnings.push(`numTrustedProxies ${numTrustedProxies} with PROXY protocol: for HTTP servers the X-Forwarded-For header takes precedence and the PROXY client address is ignored (istio.io network topologies); `
       + 'PROXY still gives the client of TCP and TLS passthrough servers; if no proxy in front appends to X-Forwarded-For, remove numTrustedProxies');

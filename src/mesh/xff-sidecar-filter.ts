@@ -13,6 +13,7 @@ import { ISourceIpTarget, ProxyRole, SidecarXffMode } from '../model/model';
 import { Cidr, parseCidrs } from '../net/cidr';
 import { derivedFromApp, GATEWAY_KIND, registerInApp, registeredInApp, XFF_FILTER_KIND } from '../util/app-registry';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort } from '../util/validate';
+import { SourceIpWarnings } from '../util/warnings';
 
 /** The most XFF hops a sidecar may trust (the same bound as a gateway's `numTrustedProxies`). */
 const MAX_TRUSTED_HOPS = 64;
@@ -78,6 +79,10 @@ export class XffTrust {
    */
   public static trustedCidrs(cidrs: string[]): XffTrust {
     const parsed = parseCidrs(cidrs, 'trustedCidrs');
+    const everything = parsed.find(c => c.prefixLength === 0);
+    if (everything) {
+      throw new Error(`trustedCidrs "${everything.text}" is not allowed: it trusts every address as a proxy, so the client writes its own address into X-Forwarded-For; list only the proxies in front of the sidecar, such as the gateway pod CIDR`);
+    }
     if (parsed.length === 0) {
       throw new Error('trustedCidrs is empty: give the CIDR blocks of the proxies in front of the sidecar (e.g. the gateway pod CIDR "10.32.0.0/14"), or use XffTrust.useRemoteAddress()');
     }
@@ -252,6 +257,11 @@ export class XffSidecarFilter extends Construct {
       },
     });
     registerInApp(this, XFF_FILTER_KIND);
+    if (this.trust.mode === SidecarXffMode.TRUSTED_HOPS) {
+      // The sidecar cannot tell the gateway from any other caller: hop counting trusts whatever the caller sent.
+      SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
+        + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals), or use XffTrust.trustedCidrs with the gateway pod CIDR');
+    }
     this.node.addValidation({ validate: () => [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()] });
   }
 

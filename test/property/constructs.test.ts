@@ -1,0 +1,34 @@
+import {
+  DEFAULT_FUZZ_RUNS, FUZZ_RUNS, MIN_CASES_PER_CI_RUN, acceptedCounter, caseCounter, constructCases, constructProperties, rejectionCounter, totalCases,
+} from './arbitraries';
+import { explainProperties } from './explain-properties';
+import { ingressProperties } from './ingress-properties';
+import { meshAndPolicyProperties } from './mesh-policy-properties';
+
+/*
+ * Property-based tests over the props of every public construct (fast-check). One test file, so that the total
+ * number of generated cases is counted and printed once. Runs per property scale with FUZZ_RUNS
+ * (`npm run fuzz` sets 20000); replay a failure with FUZZ_SEED=<seed printed by fast-check>.
+ */
+
+const started = Date.now();
+
+describe('ingress', ingressProperties);
+describe('mesh and policy', meshAndPolicyProperties);
+describe('trust chain, resolver and explain', explainProperties);
+
+afterAll(() => {
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const perProperty = [...caseCounter.entries()]
+    .map(([k, v]) => constructProperties.has(k) ? `${k}=${v} (${acceptedCounter.get(k) ?? 0} synthesised and valid)` : `${k}=${v}`).join(', ');
+  // eslint-disable-next-line no-console
+  console.log(`property suite: ${totalCases()} generated cases (${constructCases()} of them construct cases) in ${seconds}s (FUZZ_RUNS=${FUZZ_RUNS}): ${perProperty}`);
+  if (process.env.FUZZ_DEBUG) {
+    // eslint-disable-next-line no-console
+    console.log([...rejectionCounter.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}\t${k}`).join('\n'));
+  }
+  // The CI default must generate at least 10,000 construct cases (checked here, after every property has counted its cases).
+  if (FUZZ_RUNS === DEFAULT_FUZZ_RUNS && !process.argv.some(a => a === '-t' || a.startsWith('--testNamePattern'))) {
+    expect(constructCases()).toBeGreaterThanOrEqual(MIN_CASES_PER_CI_RUN);
+  }
+});

@@ -1,0 +1,225 @@
+import * as fc from 'fast-check';
+import * as YAML from 'yaml';
+import { assertOwnError, buildAndCheck, checkProperty, cidrList, hostileCount, istioVersion as istioVersionArb, mix, newChart, validCidr } from './arbitraries';
+import { buildChain, chainSpec } from './chain-arbitraries';
+import {
+  ClientAddressResolver, Explainer, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway, ProxyProtocolGateway,
+  ISTIO_VERSION_CONTEXT_KEY, TrustChain, TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust, isIpAddress,
+} from '../../src';
+
+/*
+ * Properties of the pure parts: TrustChain (built, derived, round-tripped through its annotation),
+ * ClientAddressResolver (Envoy's rule), IstioVersion.of, and Explainer, which must never throw on manifests it
+ * cannot read (ours, mutated, or garbage) and turns them into findings instead.
+ */
+
+const ipv6 = fc.ipV6();
+const address = fc.oneof(fc.ipV4(), ipv6, fc.constantFrom('::ffff:10.0.0.1', '127.0.0.6'));
+const hostileAddress = fc.constantFrom('', 'gateway', '10.0.0', '010.0.0.1', '::ffff:', '1.2.3.4:80', '[::1]', 'fe80::1%eth0', ' 10.0.0.1');
+const xffEntry = mix(address, fc.constantFrom('unknown', '', ' ', 'for=1.2.3.4', '1.2.3.4:5678', '💥'));
+
+const resolverInput = fc.record({
+  useRemoteAddress: fc.boolean(),
+  xffNumTrustedHops: fc.option(mix(fc.integer({ min: 0, max: 5 }), hostileCount(0, 4294967295)), { nil: undefined }),
+  xffTrustedCidrs: fc.option(mix(fc.array(validCidr, { maxLength: 3 }), cidrList), { nil: undefined }),
+  skipXffAppend: fc.option(fc.boolean(), { nil: undefined }),
+  downstreamAddress: mix(address, hostileAddress),
+  xForwardedFor: fc.option(fc.array(xffEntry, { maxLength: 5 }).map(e => e.join(', ')), { nil: undefined }),
+});
+
+const RESOLVER_KEYS = ['useRemoteAddress', 'xffNumTrustedHops', 'xffTrustedCidrs', 'skipXffAppend', 'downstreamAddress', 'xForwardedFor'];
+
+/** Small apps of ours, to explain and then mutate. */
+function sampleManifests(kind: number): any[] {
+  const chart = newChart();
+  switch (kind % 4) {
+    case 0: {
+      const gw = new PreservedIngressGateway(chart, 'Gateway', { numTrustedProxies: 1, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP });
+      gw.addHttpServer();
+      gw.addRoute({ backendHost: 'httpbin.apps.svc.cluster.local', backendPort: 8000 });
+      const w = MeshWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
+      new XffSidecarFilter(chart, 'Xff', { trust: XffTrust.trustHopsOf(gw), workload: w });
+      gw.allowFrom(['203.0.113.0/24']);
+      break;
+    }
+    case 1: {
+      const gw = new ProxyProtocolGateway(chart, 'Gateway', { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP, inClusterCallers: false });
+      gw.addTcpServer({ port: 9000 });
+      const backend = gw.addProxyProtocolBackend('Echo', { host: 'tcp-echo', namespace: 'apps', selector: { app: 'tcp-echo' }, port: 9000 });
+      gw.addTcpRoute({ port: 9000, backendHost: backend.host, backendPort: 9000 });
+      break;
+    }
+    case 2:
+      new TproxyWorkload(chart, 'Echo', { source: WorkloadSource.newDeployment({ image: 'echoserver', port: 8080, namespace: 'apps' }) }).allowFrom(['10.0.0.0/8']);
+      break;
+    default:
+      MeshWorkload.fromLabels(chart, 'W', { labels: { app: 'w' }, interceptionMode: InterceptionMode.TPROXY }).denyFrom(['2001:db8::/32']);
+  }
+  return chart.toJson();
+}
+
+const SAMPLES = [0, 1, 2, 3].map(sampleManifests);
+
+/** Random JSON values to plant in a manifest; `mutate` uses one of the same JSON type as the value it replaces. */
+const junk = fc.array(fc.oneof(
+  fc.constantFrom(null, '', 0, -1, 1.5, 1e12, true, false, [], {}, 'TPROXY', 'tproxy', '10.0.0.1/33', '::ffff:10.0.0.1', '{"gatewayTopology":', '[{"kind":"cdn"}]', '*', 'a/b/c'),
+  fc.jsonValue({ maxDepth: 2 }),
+), { minLength: 8, maxLength: 8 });
+
+function jsonType(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/** Same JSON type; for lists, elements of the type of the original's elements (a list of strings stays one). */
+function sameShape(candidate: unknown, value: unknown): boolean {
+  if (jsonType(candidate) !== jsonType(value)) return false;
+  if (!Array.isArray(value) || (candidate as unknown[]).length === 0) return true;
+  return value.length > 0 && (candidate as unknown[]).every(c => jsonType(c) === jsonType(value[0]) && jsonType(c) !== 'object' && jsonType(c) !== 'array');
+}
+
+/**
+ * Replaces the value at a random path of a manifest with a value of the same JSON type (a string with another
+ * string, a list with another list...), or deletes it. Manifests from a cluster are schema-valid, so a list is a
+ * list; crashes on type changes have their own regression tests (test/reliability/regressions.test.ts).
+ */
+function mutate(value: any, path: number[], candidates: unknown[], remove: boolean): any {
+  if (path.length === 0 || value === null || typeof value !== 'object') {
+    const replacement = candidates.find(c => sameShape(c, value));
+    return remove || replacement === undefined ? undefined : replacement;
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 0) return remove ? undefined : value;
+  const key = keys[path[0] % keys.length];
+  const copy: any = Array.isArray(value) ? [...value] : { ...value };
+  const next = mutate(value[key], path.slice(1), candidates, remove);
+  if (next !== undefined) copy[key] = next;
+  else if (Array.isArray(copy)) copy.splice(Number(key), 1);
+  else delete copy[key];
+  return copy;
+}
+
+const mutation = fc.record({
+  sample: fc.integer({ min: 0, max: SAMPLES.length - 1 }),
+  edits: fc.array(
+    fc.record({ object: fc.nat(), path: fc.array(fc.nat(), { maxLength: 7 }), candidates: junk, remove: fc.boolean() }),
+    { minLength: 1, maxLength: 4 }),
+});
+
+/** Explain never throws on manifests: anything it cannot read is a finding. */
+function explainNeverThrows(objects: any[]): void {
+  const report = Explainer.fromManifests(objects);
+  report.toTable();
+  report.toJson();
+  report.toMermaid();
+}
+
+export function explainProperties(): void {
+  test('TrustChain: any hops build a chain or fail naming a hop property; the annotation round-trips', () => {
+    checkProperty('TrustChain', chainSpec, spec => {
+      let chain: TrustChain;
+      try {
+        chain = buildChain(spec);
+      } catch (e) {
+        assertOwnError(e, ['name', 'cidrs', 'variableHops', 'proxyProtocolVersion', 'hop'], 'TrustChain.of');
+        return;
+      }
+      const again = TrustChain.fromAnnotationValue(chain.toAnnotationValue());
+      expect(again.toAnnotationValue()).toBe(chain.toAnnotationValue());
+      expect(again.derive()).toEqual(chain.derive());
+      const derived = chain.derive();
+      expect(derived.numTrustedProxies).toBe(chain.hops.filter(h => h.appendsXff).length);
+      expect(Number.isInteger(derived.numTrustedProxies) && derived.numTrustedProxies >= 0).toBe(true);
+    }, 3);
+  });
+
+  test('TrustChain.fromAnnotationValue: any text gives a chain or fails naming the annotation or a hop property', () => {
+    const kindText = fc.oneof(fc.string(), fc.constantFrom(...Object.getOwnPropertyNames(Object.prototype)));
+    const json = fc.jsonValue({ maxDepth: 3 }).map(v => JSON.stringify(v));
+    const text = fc.oneof(fc.string({ maxLength: 40 }), json,
+      fc.array(fc.record({ kind: fc.oneof(fc.constantFrom('cdn', 'l7-load-balancer', 'l4-passthrough', 'l4-proxy-protocol'), kindText), name: fc.option(fc.string()), cidrs: fc.option(cidrList), variableHops: fc.option(fc.boolean()), proxyProtocolVersion: fc.option(fc.constantFrom('V1', 'V2', 'V3')) }, { requiredKeys: ['kind'] }), { maxLength: 3 }).map(l => JSON.stringify(l)));
+    checkProperty('TrustChain.fromAnnotationValue', text, t => {
+      try {
+        TrustChain.fromAnnotationValue(t);
+      } catch (e) {
+        assertOwnError(e, [TrustChain.ANNOTATION, 'hops', 'name', 'cidrs', 'variableHops', 'proxyProtocolVersion', 'hop'], 'fromAnnotationValue');
+      }
+    }, 4);
+  });
+
+  test('ClientAddressResolver: any input resolves to the socket peer or an XFF entry, or fails naming an input field', () => {
+    checkProperty('ClientAddressResolver', resolverInput, input => {
+      let result;
+      try {
+        result = ClientAddressResolver.resolve(input as any);
+      } catch (e) {
+        assertOwnError(e, RESOLVER_KEYS, 'ClientAddressResolver.resolve');
+        return;
+      }
+      const entries = (input.xForwardedFor ?? '').split(',').map(e => e.trim()).filter(e => e !== '');
+      expect([input.downstreamAddress, ...entries]).toContain(result.trustedClientAddress);
+      expect(result.externalAddress).toBe(input.useRemoteAddress ? result.trustedClientAddress : undefined);
+      if (input.useRemoteAddress && input.skipXffAppend !== true) expect(result.forwardedFor?.endsWith(input.downstreamAddress)).toBe(true);
+      const sidecarDefault = !input.useRemoteAddress && (input.xffNumTrustedHops ?? 0) === 0 && (input.xffTrustedCidrs ?? []).length === 0;
+      if (sidecarDefault && entries.length > 0 && isIpAddress(entries[entries.length - 1])) {
+        // Istio's sidecar default: the rightmost entry, written by the caller (istio/istio#30166).
+        expect(result.trustedClientAddress).toBe(entries[entries.length - 1]);
+      }
+    }, 4);
+  });
+
+  test('IstioVersion.of: any text gives a supported version or fails naming istioVersion', () => {
+    const text = fc.oneof(fc.string({ maxLength: 12 }), fc.tuple(fc.integer({ min: -2, max: 3 }), fc.integer({ min: -1, max: 40 }), fc.option(fc.nat(20))).map(([a, b, c]) => `${a}.${b}${c === null ? '' : `.${c}`}`));
+    checkProperty('IstioVersion.of', text, t => {
+      let v: IstioVersion;
+      try {
+        v = IstioVersion.of(t);
+      } catch (e) {
+        assertOwnError(e, ['istioVersion'], 'IstioVersion.of');
+        return;
+      }
+      expect(IstioVersion.all()).toContain(v);
+      expect(t.trim().startsWith(v.label)).toBe(true);
+    }, 4);
+  });
+
+  test('the istioVersion context: any value gives manifests for a supported version or fails naming istioVersion', () => {
+    const value = fc.oneof(fc.constantFrom<unknown>('1.24', '1.27.3', '1.31', '1.23', '2.0', '', 'latest', 1.27, 27, null, true, {}),
+      fc.string({ maxLength: 8 }), istioVersionArb);
+    checkProperty('istioVersion context', value, v => {
+      buildAndCheck(['istioVersion'], chart => {
+        chart.node.setContext(ISTIO_VERSION_CONTEXT_KEY, v);
+        const gw = new PreservedIngressGateway(chart, 'Gateway');
+        gw.addHttpServer();
+      });
+    }, 0.3);
+  });
+
+  test('Explainer: our manifests with random same-type edits and deletions are explained without throwing', () => {
+    checkProperty('Explainer.fromManifests', mutation, m => {
+      let objects = SAMPLES[m.sample].map(o => structuredClone(o));
+      for (const edit of m.edits) {
+        const i = edit.object % objects.length;
+        objects = objects.map((o, j) => (j === i ? mutate(o, edit.path, edit.candidates, edit.remove) : o));
+      }
+      explainNeverThrows(objects.filter(o => o !== undefined));
+    }, 1.5);
+  });
+
+  test('Explainer: any YAML text is explained or refused with our error', () => {
+    const truncatedSample = fc.constantFrom(...SAMPLES.map(s => YAML.stringify(s))).chain(y => fc.nat(y.length).map(n => y.slice(0, n)));
+    const text = fc.oneof(fc.string({ maxLength: 60 }), truncatedSample, fc.constantFrom('*a', '&a x\n---\n*b', 'a: *x'));
+    checkProperty('Explainer.fromYaml', text, t => {
+      try {
+        Explainer.fromYaml(t).toTable();
+      } catch (e) {
+        assertOwnError(e, ['input', 'document'], 'Explainer.fromYaml');
+      }
+    }, 1);
+  });
+
+  test('Explainer: explaining a synthesised app is deterministic for every Istio version context', () => {
+    checkProperty('Explainer determinism', fc.tuple(fc.integer({ min: 0, max: SAMPLES.length - 1 }), istioVersionArb), ([i]) => {
+      expect(Explainer.fromManifests(SAMPLES[i]).toJson()).toBe(Explainer.fromManifests(structuredClone(SAMPLES[i])).toJson());
+    }, 0.1);
+  });
+}

@@ -1,0 +1,323 @@
+import { ApiObject, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import * as fc from 'fast-check';
+import {
+  buildAndCheck, checkProperty, cidrList, dnsLabel, expectRejectionNamesVaried, hostileCidr, hostileCount, hostileName, hostilePort, istioVersion,
+  labels, mix, namesOf, optional, propsCase, validCidr,
+} from './arbitraries';
+import {
+  ClientIpField, ExternalTrafficPolicy, ISourceIpTarget, InterceptionMode, LoadBalancerProfile, MeshWorkload, PolicyAction, PreservedIngressGateway,
+  ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust, parseCidr,
+} from '../../src';
+
+/*
+ * Properties of the mesh constructs (TproxyWorkload, MeshWorkload, XffSidecarFilter with XffTrust) and of
+ * SourceIpPolicy on every kind of target.
+ */
+
+const validSelector = fc.dictionary(fc.constantFrom('app', 'version', 'app.kubernetes.io/name'), dnsLabel, { minKeys: 1, maxKeys: 2 });
+const validPort = fc.integer({ min: 1, max: 65535 });
+const modeArb = fc.constantFrom(...Object.values(InterceptionMode));
+const hostileMode = fc.constantFrom<any>('tproxy', 'Redirect', '', 'IPTABLES', 'TPROXY ');
+
+// ---- TproxyWorkload
+
+const TPROXY_KEYS = ['source', 'interceptionMode', 'istioCni', 'istioVersion', 'newDeployment', 'image', 'port', 'labels', 'name', 'namespace',
+  'replicas', 'servicePort', 'apiObject', 'workload'];
+
+type SourceKind = 'new' | 'apiObject' | 'kplus';
+
+const tproxyCase = fc.record({
+  kind: fc.constantFrom<SourceKind>('new', 'new', 'apiObject', 'kplus'),
+  deployment: propsCase<any>({
+    image: fc.constantFrom('docker.io/citizenstig/httpbin', 'registry.k8s.io/echoserver:1.4'),
+    port: validPort,
+    labels: validSelector,
+    name: dnsLabel,
+    namespace: dnsLabel,
+    replicas: fc.integer({ min: 0, max: 10 }),
+  }, {
+    image: fc.constantFrom<any>('', ' ', undefined),
+    port: hostilePort,
+    labels,
+    name: hostileName,
+    namespace: hostileName,
+    replicas: hostileCount(0, 10000),
+    servicePort: fc.oneof(hostilePort, validPort),
+  }, ['image']),
+  template: fc.constantFrom('labels', 'annotations', 'none', 'missing'),
+  interceptionMode: optional(mix(modeArb, hostileMode)),
+  istioCni: optional(fc.boolean()),
+  istioVersion: optional(istioVersion),
+  policy: fc.option(fc.array(validCidr, { minLength: 1, maxLength: 2 }), { nil: undefined, freq: 3 }),
+});
+
+function tproxySource(chart: Chart, c: { kind: SourceKind; deployment: { props: any }; template: string }): WorkloadSource {
+  if (c.kind === 'new') return WorkloadSource.newDeployment(c.deployment.props);
+  if (c.kind === 'kplus') {
+    return WorkloadSource.fromWorkload(new kplus.Deployment(chart, 'Deployment', {
+      containers: [{ image: 'httpbin', securityContext: { ensureNonRoot: false } }], securityContext: { ensureNonRoot: false },
+    }));
+  }
+  const template = c.template === 'missing' ? undefined : {
+    ...(c.template === 'none' ? {} : { metadata: { labels: { app: 'httpbin' }, ...(c.template === 'annotations' ? { annotations: { 'example.com/a': 'b' } } : {}) } }),
+    spec: { containers: [{ name: 'httpbin', image: 'httpbin' }] },
+  };
+  return WorkloadSource.fromApiObject(new ApiObject(chart, 'Httpbin', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'httpbin', namespace: 'apps' },
+    spec: { selector: { matchLabels: { app: 'httpbin' } }, ...(template ? { template } : {}) },
+  }));
+}
+
+// ---- MeshWorkload and XffSidecarFilter
+
+const meshCase = propsCase<any>({
+  labels: validSelector,
+  namespace: dnsLabel,
+  interceptionMode: modeArb,
+  name: dnsLabel,
+}, {
+  labels,
+  namespace: hostileName,
+  interceptionMode: hostileMode,
+}, ['labels']);
+
+type TrustSpec = { kind: 'remote' } | { kind: 'hops'; hops: number } | { kind: 'cidrs'; cidrs: string[] } | { kind: 'hopsOf'; gatewayHops: number };
+
+const trustSpec: fc.Arbitrary<TrustSpec> = fc.oneof(
+  fc.constant({ kind: 'remote' as const }),
+  mix(fc.integer({ min: 1, max: 64 }), hostileCount(1, 64)).map(hops => ({ kind: 'hops' as const, hops })),
+  fc.oneof(fc.array(validCidr, { minLength: 1, maxLength: 3 }), cidrList).map(cidrs => ({ kind: 'cidrs' as const, cidrs })),
+  fc.integer({ min: 0, max: 3 }).map(gatewayHops => ({ kind: 'hopsOf' as const, gatewayHops })),
+);
+
+const FILTER_KEYS = ['trust', 'workload', 'selector', 'namespace', 'scope', 'rootNamespace', 'portNumber', 'pinProxyVersion', 'name', 'istioVersion',
+  'trustedHops', 'trustedCidrs', 'trustHopsOf', 'filters'];
+
+function buildTrust(chart: Chart, spec: TrustSpec): XffTrust {
+  switch (spec.kind) {
+    case 'remote': return XffTrust.useRemoteAddress();
+    case 'hops': return XffTrust.trustedHops(spec.hops);
+    case 'cidrs': return XffTrust.trustedCidrs(spec.cidrs);
+    default: {
+      const gw = new PreservedIngressGateway(chart, 'Gateway', { numTrustedProxies: spec.gatewayHops, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP });
+      gw.addHttpServer();
+      return XffTrust.trustHopsOf(gw);
+    }
+  }
+}
+
+const filterProps = propsCase<any>({
+  scope: fc.constantFrom(XffFilterScope.WORKLOAD, XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH),
+  rootNamespace: dnsLabel,
+  portNumber: validPort,
+  pinProxyVersion: fc.boolean(),
+  name: fc.oneof(dnsLabel, dnsLabel.map(l => `${l}.xff`)),
+  istioVersion,
+}, {
+  selector: fc.oneof(labels, fc.constant({})),
+  namespace: hostileName,
+  scope: fc.constantFrom<any>('cluster', ''),
+  rootNamespace: hostileName,
+  portNumber: hostilePort,
+  name: hostileName,
+});
+
+const filterCase = fc.record({
+  c: filterProps,
+  trust: trustSpec,
+  target: fc.constantFrom('workload', 'selector'),
+  workload: fc.record({ labels: validSelector, namespace: optional(dnsLabel), interceptionMode: optional(modeArb) }, { requiredKeys: ['labels'] }),
+  second: fc.option(fc.record({ trust: trustSpec, portNumber: optional(validPort) }), { nil: undefined, freq: 3 }),
+});
+
+// ---- SourceIpPolicy
+
+type TargetKind = 'gateway-local' | 'gateway-cluster' | 'gateway-xff' | 'gateway-tcp' | 'proxy-gateway' | 'mesh' | 'mesh-xff' | 'tproxy';
+
+function buildTarget(chart: Chart, kind: TargetKind): ISourceIpTarget {
+  switch (kind) {
+    case 'gateway-local':
+    case 'gateway-cluster':
+    case 'gateway-xff': {
+      const gw = new PreservedIngressGateway(chart, 'Gateway', {
+        externalTrafficPolicy: kind === 'gateway-cluster' ? ExternalTrafficPolicy.CLUSTER : ExternalTrafficPolicy.LOCAL,
+        numTrustedProxies: kind === 'gateway-xff' ? 1 : 0,
+      });
+      gw.addHttpServer();
+      gw.addHttpsServer({ credentialName: 'cert' });
+      return gw;
+    }
+    case 'gateway-tcp': {
+      const gw = new PreservedIngressGateway(chart, 'Gateway');
+      gw.addTcpServer({ port: 9000 });
+      return gw;
+    }
+    case 'proxy-gateway': {
+      const gw = new ProxyProtocolGateway(chart, 'Gateway', { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP, inClusterCallers: false });
+      gw.addTcpServer({ port: 9000 });
+      gw.addHttpServer();
+      return gw;
+    }
+    case 'tproxy':
+      return new TproxyWorkload(chart, 'Echo', { source: WorkloadSource.newDeployment({ image: 'echoserver', port: 8080, namespace: 'apps' }) });
+    default: {
+      const w = MeshWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
+      if (kind === 'mesh-xff') new XffSidecarFilter(chart, 'Xff', { trust: XffTrust.trustedHops(1), workload: w });
+      return w;
+    }
+  }
+}
+
+const POLICY_KEYS = ['target', 'cidrs', 'action', 'field', 'negate', 'ports', 'paths', 'methods', 'name', 'allowNothing', 'istioVersion'];
+
+const policyProps = propsCase<any>({
+  cidrs: fc.array(validCidr, { minLength: 1, maxLength: 4 }),
+  action: fc.constantFrom(...Object.values(PolicyAction)),
+  field: fc.constantFrom(...Object.values(ClientIpField)),
+  negate: fc.boolean(),
+  ports: fc.uniqueArray(fc.constantFrom(80, 443, 8080, 8443, 9000, 8000), { maxLength: 2 }),
+  paths: fc.array(fc.constantFrom('/admin', '/api/*', '*.png', '/'), { maxLength: 2 }),
+  methods: fc.array(fc.constantFrom('GET', 'POST', 'DELETE'), { maxLength: 2 }),
+  name: dnsLabel,
+  istioVersion,
+}, {
+  cidrs: fc.oneof(cidrList, fc.array(hostileCidr, { minLength: 1, maxLength: 2 }), fc.constantFrom<any[]>([], ['127.0.0.1'], ['10.0.0.0/8', '10.1.0.0/16'], ['::ffff:7f00:1'])),
+  action: fc.constantFrom<any>('AUDIT', 'allow', ''),
+  field: fc.constantFrom<any>('sourceIp', ''),
+  ports: fc.array(mix(fc.integer({ min: 1, max: 65535 }), hostilePort), { minLength: 1, maxLength: 2 }),
+  paths: fc.array(fc.constantFrom('', 'admin', '/a/*/b', '**', '/ü'), { minLength: 1, maxLength: 2 }),
+  methods: fc.array(fc.constantFrom('get', '', 'GET /', 'PÖST'), { minLength: 1, maxLength: 2 }),
+  name: hostileName,
+  allowNothing: fc.boolean(),
+}, ['cidrs']);
+
+const policyCase = fc.record({
+  target: fc.constantFrom<TargetKind>('gateway-local', 'gateway-cluster', 'gateway-xff', 'gateway-tcp', 'proxy-gateway', 'mesh', 'mesh-xff', 'tproxy'),
+  c: policyProps,
+  /** A second policy through allowFrom/denyFrom on the same target, with CIDRs that may overlap. */
+  other: fc.option(fc.record({ deny: fc.boolean(), cidrs: fc.array(validCidr, { minLength: 1, maxLength: 2 }) }), { nil: undefined, freq: 3 }),
+});
+
+/**
+ * The accepted filter says what was asked: the HCM fields of its trust (never a zero or false in the MERGE), a
+ * workloadSelector unless a namespace- or mesh-wide scope was asked for, and the root namespace for MESH.
+ */
+function assertRendersTrust(manifests: any[], trust: TrustSpec, props: any): void {
+  const fields = (f: any) => f.spec.configPatches[0].patch.value.typed_config;
+  const filters = manifests.filter(m => m.kind === 'EnvoyFilter');
+  const matches = (f: any): boolean => {
+    const tc = fields(f);
+    switch (trust.kind) {
+      case 'remote': return tc.use_remote_address === true;
+      case 'hops': return tc.xff_num_trusted_hops === trust.hops;
+      case 'hopsOf': return tc.xff_num_trusted_hops === trust.gatewayHops;
+      default: {
+        const rendered = tc.original_ip_detection_extensions?.[0]?.typed_config?.xff_trusted_cidrs?.cidrs ?? [];
+        const expected = trust.cidrs.map(text => parseCidr(text)).map(cidr => ({ address_prefix: cidr.address, prefix_len: cidr.prefixLength }));
+        return JSON.stringify(rendered) === JSON.stringify(expected);
+      }
+    }
+  };
+  const main = filters.find(matches);
+  if (!main) throw new Error(`no EnvoyFilter renders trust ${JSON.stringify(trust)}: ${JSON.stringify(filters.map(fields))}`);
+  const scope = props.scope ?? XffFilterScope.WORKLOAD;
+  expect(main.spec.workloadSelector !== undefined).toBe(scope === XffFilterScope.WORKLOAD);
+  if (scope === XffFilterScope.MESH) expect(main.metadata.namespace).toBe(props.rootNamespace ?? 'istio-system');
+  if (props.portNumber !== undefined) expect(main.spec.configPatches[0].match.listener.portNumber).toBe(props.portNumber);
+}
+
+/** Every CIDR in an AuthorizationPolicy is already canonical: parsing it again gives the same text. */
+function assertCanonicalCidrs(manifests: any[]): void {
+  for (const m of manifests.filter(x => x.kind === 'AuthorizationPolicy')) {
+    for (const rule of m.spec.rules ?? []) {
+      for (const from of rule.from ?? []) {
+        for (const list of Object.values(from.source ?? {}) as string[][]) {
+          for (const text of list) {
+            if (parseCidr(text).text !== text) throw new Error(`AuthorizationPolicy ${m.metadata.name} has a CIDR that is not canonical: ${text}`);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Option paths the messages use for a varied prop. */
+const ALIASES: { [key: string]: string[] } = {
+  image: ['newDeployment image'],
+  port: ['newDeployment port', 'newDeployment servicePort'],
+  labels: ['newDeployment labels'],
+  name: ['newDeployment name'],
+  namespace: ['newDeployment namespace'],
+  replicas: ['newDeployment replicas'],
+  servicePort: ['newDeployment servicePort'],
+  ports: ['ports['],
+  paths: ['paths['],
+  methods: ['methods['],
+  cidrs: ['cidrs['],
+};
+
+export function meshAndPolicyProperties(): void {
+  test('TproxyWorkload: any source and props synthesise valid objects or fail naming a property', () => {
+    checkProperty('TproxyWorkload', tproxyCase, c => {
+      const run = (deployment: any, control = false) => buildAndCheck(namesOf({}, TPROXY_KEYS, 'cidrs'), chart => {
+        const w = new TproxyWorkload(chart, 'Workload', {
+          source: tproxySource(chart, { ...c, deployment: { props: deployment } }),
+          ...(c.interceptionMode !== undefined ? { interceptionMode: c.interceptionMode } : {}),
+          ...(c.istioCni !== undefined ? { istioCni: c.istioCni } : {}),
+          ...(c.istioVersion ? { istioVersion: c.istioVersion } : {}),
+        });
+        if (c.policy) w.allowFrom(c.policy);
+      }, c.istioVersion, control);
+      const outcome = run(c.deployment.props);
+      if (c.kind === 'new') expectRejectionNamesVaried(outcome, c.deployment.hostile, () => run(c.deployment.valid, true), ALIASES);
+      if (!outcome.accepted) return;
+      // The pod template carries exactly the mode asked for (TPROXY by default).
+      const workload = outcome.manifests.find(m => m.kind === 'Deployment');
+      expect(workload.spec.template.metadata.annotations[TproxyWorkload.ANNOTATION]).toBe(c.interceptionMode ?? InterceptionMode.TPROXY);
+    }, 1);
+  });
+
+  test('MeshWorkload: any attributes give a target or fail naming a property', () => {
+    checkProperty('MeshWorkload', meshCase, ({ props, valid, hostile }) => {
+      const run = (p: any, control = false) => buildAndCheck(namesOf(p, ['labels', 'namespace', 'interceptionMode', 'name']), chart => {
+        const w = MeshWorkload.fromLabels(chart, 'Workload', p);
+        w.denyFrom(['192.0.2.0/24']);
+      }, undefined, control);
+      expectRejectionNamesVaried(run(props), hostile, () => run(valid, true), ALIASES);
+    }, 1.5);
+  });
+
+  test('XffSidecarFilter: any trust, scope and selection synthesise a valid EnvoyFilter or fail naming a property', () => {
+    checkProperty('XffSidecarFilter', filterCase, ({ c, trust, target, workload, second }) => {
+      const run = (props: any, control = false) => buildAndCheck(namesOf(props, FILTER_KEYS, 'cidrs', 'numTrustedProxies', 'labels'), chart => {
+        const w = MeshWorkload.fromLabels(chart, 'Workload', workload);
+        const wide = props.scope === XffFilterScope.NAMESPACE || props.scope === XffFilterScope.MESH || c.hostile.includes('scope');
+        const selection = wide ? {} : target === 'workload' ? { workload: w } : { selector: w.targetSelector, namespace: w.targetNamespace };
+        new XffSidecarFilter(chart, 'Filter', { ...selection, ...props, trust: buildTrust(chart, trust) });
+        if (second) {
+          const secondTrust = buildTrust(chart, second.trust.kind === 'hopsOf' ? { kind: 'remote' } : second.trust);
+          new XffSidecarFilter(chart, 'Second', { workload: w, trust: secondTrust, portNumber: second.portNumber });
+        }
+      }, props.istioVersion, control);
+      const outcome = run(c.props);
+      expectRejectionNamesVaried(outcome, c.hostile, () => run(c.valid, true), ALIASES);
+      if (outcome.accepted) assertRendersTrust(outcome.manifests, trust, c.props);
+    }, 1);
+  });
+
+  test('SourceIpPolicy: any CIDRs and options on any target synthesise a valid AuthorizationPolicy or fail naming a property', () => {
+    checkProperty('SourceIpPolicy', policyCase, ({ target, c, other }) => {
+      const run = (props: any, control = false) => buildAndCheck(namesOf(props, POLICY_KEYS), chart => {
+        const t = buildTarget(chart, target);
+        new SourceIpPolicy(chart, 'Policy', { ...props, target: t });
+        if (other) (other.deny ? SourceIpPolicy.denyFrom(t, other.cidrs) : SourceIpPolicy.allowFrom(t, other.cidrs));
+      }, props.istioVersion, control);
+      const outcome = run(c.props);
+      expectRejectionNamesVaried(outcome, c.hostile, () => run(c.valid, true), ALIASES);
+      if (outcome.accepted) assertCanonicalCidrs(outcome.manifests);
+    }, 1.5);
+  });
+}

@@ -1,0 +1,230 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import {
+  ClientAddressResolver, ExternalTrafficPolicy, HttpsMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PolicyAction,
+  PreservedIngressGateway, ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter,
+  ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, TrustChain, TrustHop, WorkloadSource,
+  XffFilterScope, XffSidecarFilter, XffTrust, InterceptionMode, ClientIpField,
+} from '../../src';
+import { validateManifest } from '../harness';
+import { newChart } from '../property/arbitraries';
+
+/*
+ * The catalogue of rejected inputs: each entry is a class of bad input, the action that supplies it, and the
+ * message it must be rejected with (at construction, at synthesis, or by the validation harness). The test
+ * checks every entry, renders docs/rejected-inputs.md from the messages actually raised, and fails when the
+ * committed file differs. Regenerate it with UPDATE_REJECTED_INPUTS=1.
+ */
+
+const DOC = path.resolve(__dirname, '..', '..', 'docs', 'rejected-inputs.md');
+const BACKEND = 'httpbin.default.svc.cluster.local';
+
+interface Entry {
+  /** The construct (or class) whose input is rejected. */
+  readonly construct: string;
+  /** The class of bad input, in a few words. */
+  readonly inputClass: string;
+  /** The props or call that supplies it. */
+  readonly action: (chart: Chart) => void;
+  /** What the message must say. */
+  readonly expected: RegExp;
+}
+
+function httpGateway(chart: Chart, props: ConstructorParameters<typeof PreservedIngressGateway>[2] = {}): PreservedIngressGateway {
+  const gw = new PreservedIngressGateway(chart, 'Gateway', props);
+  gw.addHttpServer({ hosts: ['app.example.com'] });
+  return gw;
+}
+
+function tcpProxyGateway(chart: Chart, props: ConstructorParameters<typeof ProxyProtocolGateway>[2] = {}): ProxyProtocolGateway {
+  const gw = new ProxyProtocolGateway(chart, 'Gateway', { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP, inClusterCallers: false, ...props });
+  gw.addTcpServer({ port: 9000 });
+  return gw;
+}
+
+function httpbin(chart: Chart): MeshWorkload {
+  return MeshWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
+}
+
+const ENTRIES: Entry[] = [
+  // ---- PreservedIngressGateway and the shared gateway machinery
+  { construct: 'PreservedIngressGateway', inputClass: 'name breaks DNS-1123 (upper case, underscore)', action: c => httpGateway(c, { name: 'Bad_Name' }), expected: /^name "Bad_Name" is not a valid DNS-1123 label/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'namespace longer than 63 characters', action: c => httpGateway(c, { namespace: 'n'.repeat(64) }), expected: /^namespace "n{64}" is not a valid DNS-1123 label/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'unicode name', action: c => httpGateway(c, { name: 'ñandú' }), expected: /^name "ñandú" is not a valid DNS-1123 label/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'replicas below 1', action: c => httpGateway(c, { replicas: 0 }), expected: /^replicas 0 is not allowed: use a whole number from 1 to 1000/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'replicas NaN', action: c => httpGateway(c, { replicas: NaN }), expected: /^replicas (NaN|null) is not allowed/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'numTrustedProxies negative', action: c => httpGateway(c, { numTrustedProxies: -1 }), expected: /^numTrustedProxies -1 is not allowed: use a whole number from 0 to 64/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'numTrustedProxies fractional', action: c => httpGateway(c, { numTrustedProxies: 1.5 }), expected: /^numTrustedProxies 1.5 is not allowed/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'numTrustedProxies Infinity', action: c => httpGateway(c, { numTrustedProxies: Infinity }), expected: /^numTrustedProxies (Infinity|null) is not allowed/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'numTrustedProxies above 64', action: c => httpGateway(c, { numTrustedProxies: 65 }), expected: /^numTrustedProxies 65 is not allowed/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'externalTrafficPolicy not an enum member', action: c => httpGateway(c, { externalTrafficPolicy: 'local' as ExternalTrafficPolicy }), expected: /^externalTrafficPolicy "local" is not allowed/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'load balancer that proxies TCP, no XFF hop', action: c => httpGateway(c, { loadBalancerProfile: LoadBalancerProfile.AWS_CLB }), expected: /^loadBalancerProfile aws-clb cannot keep the client IP/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'numTrustedProxies contradicts the trust chain', action: c => httpGateway(c, { trustChain: TrustChain.of(TrustHop.cdn(), TrustHop.l4PassThrough()), numTrustedProxies: 2 }), expected: /^numTrustedProxies 2 contradicts trustChain client -> cdn -> l4-passthrough -> gateway/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'trust chain with a PROXY protocol hop', action: c => httpGateway(c, { trustChain: TrustChain.of(TrustHop.l4ProxyProtocol()) }), expected: /PreservedIngressGateway does not accept: use ProxyProtocolGateway/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'autoscaling maxReplicas below minReplicas', action: c => httpGateway(c, { replicas: 3, autoscaling: { maxReplicas: 2 } }), expected: /^autoscaling.maxReplicas 2 is not allowed: use a whole number from 3/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'existing installation with an empty selector', action: c => { PreservedIngressGateway.attach(c, 'Gateway', { selector: {} }).addHttpServer(); }, expected: /^existing.selector is empty/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'gateway without servers', action: c => { new PreservedIngressGateway(c, 'Gateway'); }, expected: /gateway "ingressgateway" has no servers/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'server port out of range', action: c => new PreservedIngressGateway(c, 'Gateway').addHttpServer({ port: 70000 }), expected: /^addHttpServer port 70000 is not a valid port/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'server on the status port 15021', action: c => new PreservedIngressGateway(c, 'Gateway').addTcpServer({ port: 15021 }), expected: /^addTcpServer port 15021 is not allowed: it is the gateway's status port/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'duplicate port with another protocol', action: c => httpGateway(c).addTcpServer({ port: 80 }), expected: /^addTcpServer port 80 already has a HTTP server/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'host both served and redirected on one port', action: c => httpGateway(c).addHttpsRedirect({ hosts: ['app.example.com'] }), expected: /already have a plain HTTP server/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'server host with a space', action: c => new PreservedIngressGateway(c, 'Gateway').addHttpServer({ hosts: ['bad host'] }), expected: /^hosts "bad host" is not a valid host/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'empty host list', action: c => new PreservedIngressGateway(c, 'Gateway').addHttpServer({ hosts: [] }), expected: /^hosts \[\] is empty/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'HTTPS without credentialName', action: c => new PreservedIngressGateway(c, 'Gateway').addHttpsServer({ credentialName: '', mode: HttpsMode.SIMPLE }), expected: /^addHttpsServer credentialName "" is not allowed/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'route backend with a wildcard', action: c => httpGateway(c).addRoute({ backendHost: '*.svc', backendPort: 80 }), expected: /^addRoute backendHost "\*\.svc" is not allowed/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'route path without a leading slash', action: c => httpGateway(c).addRoute({ pathPrefix: 'api', backendHost: BACKEND, backendPort: 80 }), expected: /^addRoute pathPrefix "api" is not allowed: start it with "\/"/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'same host and prefix routed twice', action: c => { const g = httpGateway(c); g.addRoute({ backendHost: BACKEND, backendPort: 80 }); g.addRoute({ backendHost: BACKEND, backendPort: 81 }); }, expected: /^addRoute pathPrefix "\/" is already routed for host "\*"/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'route to a host no server accepts', action: c => httpGateway(c).addRoute({ host: 'other.example.com', backendHost: BACKEND, backendPort: 80 }), expected: /addRoute host "other.example.com" has no HTTP or HTTPS server/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'TCP route without a TCP server', action: c => httpGateway(c).addTcpRoute({ port: 3306, backendHost: BACKEND, backendPort: 3306 }), expected: /addTcpRoute port 3306 has no TCP server/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'TLS passthrough server without SNI hosts', action: c => new PreservedIngressGateway(c, 'Gateway').addTlsPassthroughServer({ hosts: [] }), expected: /^addTlsPassthroughServer hosts is empty/ },
+  // ---- LoadBalancerProfile and ProxyProtocolSupport
+  { construct: 'LoadBalancerProfile', inputClass: 'custom id not kebab-case', action: () => LoadBalancerProfile.custom({ id: 'My LB' }), expected: /^loadBalancerProfile id "My LB" is not allowed/ },
+  { construct: 'LoadBalancerProfile', inputClass: 'custom id taken by a preset', action: () => LoadBalancerProfile.custom({ id: 'gke' }), expected: /^loadBalancerProfile id "gke" is taken by a preset: use LoadBalancerProfile.GKE/ },
+  { construct: 'ProxyProtocolSupport', inputClass: 'custom load balancer without PROXY versions', action: () => ProxyProtocolSupport.custom('none', { versions: [] }).check('loadBalancerProfile'), expected: /^loadBalancerProfile "none" cannot send PROXY protocol: the load balancer has no PROXY support/ },
+  // ---- ProxyProtocolGateway
+  { construct: 'ProxyProtocolGateway', inputClass: 'load balancer that cannot send PROXY (GKE)', action: c => tcpProxyGateway(c, { loadBalancerProfile: LoadBalancerProfile.GKE }), expected: /^loadBalancerProfile "gke" cannot send PROXY protocol/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'in-tree AWS NLB (ignores the PROXY annotation)', action: c => tcpProxyGateway(c, { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IN_TREE }), expected: /^loadBalancerProfile "aws-nlb-in-tree" cannot send PROXY protocol: .*silently ignores/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'PROXY version the load balancer does not send', action: c => tcpProxyGateway(c, { proxyProtocolVersion: ProxyProtocolVersion.V1 }), expected: /^proxyProtocolVersion V1 is not sent by loadBalancerProfile "aws-nlb-ip"/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'PROXY mode off', action: c => tcpProxyGateway(c, { proxyProtocolMode: ProxyProtocolMode.OFF }), expected: /^proxyProtocolMode off is not allowed on a ProxyProtocolGateway/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'ports with native (STRICT) PROXY', action: c => tcpProxyGateway(c, { proxyProtocolPorts: [9000] }), expected: /^proxyProtocolPorts \[9000\] is not allowed with proxyProtocolMode STRICT/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'per-port PROXY without ports', action: c => tcpProxyGateway(c, { proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT }), expected: /^proxyProtocolPorts is empty with proxyProtocolMode STRICT_PER_PORT/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'PROXY port out of range', action: c => tcpProxyGateway(c, { proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT, proxyProtocolPorts: [0] }), expected: /^proxyProtocolPorts\[0\] 0 is not a valid port/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'PROXY port without a server', action: c => tcpProxyGateway(c, { proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT, proxyProtocolPorts: [9100] }), expected: /proxyProtocolPorts \[9100\] have no server on gateway/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'in-cluster callers with strict PROXY on every port', action: c => tcpProxyGateway(c, { inClusterCallers: true }), expected: /^inClusterCallers true is not allowed with proxyProtocolMode STRICT/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'trust chain without a PROXY hop', action: c => tcpProxyGateway(c, { trustChain: TrustChain.of(TrustHop.l4PassThrough()) }), expected: /has no PROXY protocol hop/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'PROXY backend the gateway does not route to', action: c => tcpProxyGateway(c).addProxyProtocolBackend('Other', { host: 'other', namespace: 'apps', selector: { app: 'other' }, port: 9000 }), expected: /addProxyProtocolBackend "Other" host "other.apps.svc.cluster.local" is not routed by gateway/ },
+  // ---- ProxyProtocolListenerFilter and ProxyProtocolBackend
+  { construct: 'ProxyProtocolListenerFilter', inputClass: 'ports on a sidecar inbound filter', action: c => new ProxyProtocolListenerFilter(c, 'F', { namespace: 'apps', selector: { app: 'a' }, context: ProxyProtocolFilterContext.SIDECAR_INBOUND, ports: [8080] }), expected: /^ports \[8080\] is not allowed with context SIDECAR_INBOUND/ },
+  { construct: 'ProxyProtocolListenerFilter', inputClass: 'gateway filter without ports', action: c => new ProxyProtocolListenerFilter(c, 'F', { namespace: 'apps', selector: { app: 'a' } }), expected: /ports is empty: a GATEWAY PROXY protocol filter needs the listener/ },
+  { construct: 'ProxyProtocolListenerFilter', inputClass: 'empty selector (would select every pod)', action: c => new ProxyProtocolListenerFilter(c, 'F', { namespace: 'apps', selector: {}, ports: [80] }), expected: /^selector is empty/ },
+  { construct: 'ProxyProtocolListenerFilter', inputClass: 'label key with a space', action: c => new ProxyProtocolListenerFilter(c, 'F', { namespace: 'apps', selector: { 'bad key': 'a' }, ports: [80] }), expected: /^selector key "bad key" is not a valid label key/ },
+  { construct: 'ProxyProtocolListenerFilter', inputClass: 'label value longer than 63 characters', action: c => new ProxyProtocolListenerFilter(c, 'F', { namespace: 'apps', selector: { app: 'v'.repeat(64) }, ports: [80] }), expected: /^selector\["app"\] value "v{64}" is not a valid label value/ },
+  { construct: 'ProxyProtocolBackend', inputClass: 'neither selector nor workload', action: c => new ProxyProtocolBackend(c, 'B', { host: 'tcp-echo', port: 9000 }), expected: /^selector is missing/ },
+  { construct: 'ProxyProtocolBackend', inputClass: 'wildcard backend host', action: c => new ProxyProtocolBackend(c, 'B', { host: '*.apps.svc.cluster.local', selector: { app: 'a' }, port: 9000 }), expected: /^host "\*.apps.svc.cluster.local" is not allowed/ },
+  { construct: 'ProxyProtocolBackend', inputClass: 'namespace contradicts the workload', action: c => new ProxyProtocolBackend(c, 'B', { host: 'tcp-echo', namespace: 'other', workload: httpbin(c), port: 9000 }), expected: /^namespace "other" contradicts workload namespace "apps"/ },
+  { construct: 'ProxyProtocolBackend', inputClass: 'a gateway as the backend workload', action: c => new ProxyProtocolBackend(c, 'B', { host: 'tcp-echo', workload: httpGateway(c), port: 9000 }), expected: /is a gateway: ProxyProtocolBackend is for meshed backends/ },
+  // ---- TrustChain / TrustHop
+  { construct: 'TrustHop', inputClass: 'CIDR with host bits set', action: () => TrustHop.cdn({ cidrs: ['10.0.0.1/24'] }), expected: /^cdn.cidrs\[0\]: "10.0.0.1\/24" has host bits set after the prefix; did you mean "10.0.0.0\/24"/ },
+  { construct: 'TrustHop', inputClass: 'IPv4 prefix longer than 32', action: () => TrustHop.cdn({ cidrs: ['10.0.0.0/33'] }), expected: /has an invalid prefix length "\/33"/ },
+  { construct: 'TrustHop', inputClass: 'IPv6 address with a zone', action: () => TrustHop.l7LoadBalancer({ cidrs: ['fe80::1%eth0'] }), expected: /has an IPv6 zone, which Istio rejects in CIDRs/ },
+  { construct: 'TrustHop', inputClass: 'IPv4 address with leading zeros', action: () => TrustHop.cdn({ cidrs: ['010.0.0.1'] }), expected: /is not a four-part decimal IPv4 address/ },
+  { construct: 'TrustHop', inputClass: 'variable hops without CIDRs', action: () => TrustHop.cdn({ variableHops: true }), expected: /^cdn.cidrs is empty but variableHops is true/ },
+  { construct: 'TrustHop', inputClass: 'PROXY version on a hop that does not send PROXY', action: () => TrustHop.cdn({ proxyProtocolVersion: ProxyProtocolVersion.V2 }), expected: /^cdn.proxyProtocolVersion V2 is not allowed on a cdn hop/ },
+  { construct: 'TrustHop', inputClass: 'empty hop name', action: () => TrustHop.cdn({ name: ' ' }), expected: /^name " " is not allowed: give a non-empty hop name/ },
+  { construct: 'TrustChain', inputClass: 'PROXY hop before an L7 hop', action: () => TrustChain.of(TrustHop.l4ProxyProtocol({ name: 'nlb' }), TrustHop.l7LoadBalancer({ name: 'alb' })), expected: /^hop "nlb" sends PROXY protocol but hop "alb" after it is an L7 proxy/ },
+  { construct: 'TrustChain', inputClass: 'two PROXY hops', action: () => TrustChain.of(TrustHop.l4ProxyProtocol({ name: 'a' }), TrustHop.l4ProxyProtocol({ name: 'b' })), expected: /^hops "a" and "b" both send PROXY protocol/ },
+  { construct: 'TrustChain', inputClass: 'annotation value that is not JSON', action: () => TrustChain.fromAnnotationValue('{oops'), expected: /^source-ip.cdk8s.io\/trust-chain "\{oops" is not JSON/ },
+  { construct: 'TrustChain', inputClass: 'annotation hop of an unknown kind', action: () => TrustChain.fromAnnotationValue('[{"kind":"satellite"}]'), expected: /^hops\[0\].kind "satellite" is unknown/ },
+  // ---- IstioVersion
+  { construct: 'IstioVersion', inputClass: 'release outside 1.24 to 1.31', action: () => IstioVersion.of('1.23'), expected: /^istioVersion "1.23" is not supported: use a release from 1.24 to 1.31/ },
+  { construct: 'IstioVersion', inputClass: 'not a version', action: () => IstioVersion.of('latest'), expected: /^istioVersion "latest" is not supported/ },
+  // ---- ClientAddressResolver
+  { construct: 'ClientAddressResolver', inputClass: 'socket peer that is not an IP address', action: () => ClientAddressResolver.resolve({ useRemoteAddress: true, downstreamAddress: 'gateway' }), expected: /^downstreamAddress "gateway" is not an IP address/ },
+  { construct: 'ClientAddressResolver', inputClass: 'trusted CIDRs with use_remote_address', action: () => ClientAddressResolver.resolve({ useRemoteAddress: true, downstreamAddress: '10.0.0.1', xffTrustedCidrs: ['10.0.0.0/8'] }), expected: /^xffTrustedCidrs is not allowed with useRemoteAddress true/ },
+  { construct: 'ClientAddressResolver', inputClass: 'trusted CIDRs and hop count together', action: () => ClientAddressResolver.resolve({ useRemoteAddress: false, downstreamAddress: '10.0.0.1', xffTrustedCidrs: ['10.0.0.0/8'], xffNumTrustedHops: 1 }), expected: /^xffNumTrustedHops 1 is not allowed with xffTrustedCidrs/ },
+  { construct: 'ClientAddressResolver', inputClass: 'negative hop count', action: () => ClientAddressResolver.resolve({ useRemoteAddress: false, downstreamAddress: '10.0.0.1', xffNumTrustedHops: -1 }), expected: /^xffNumTrustedHops -1 is not allowed/ },
+  // ---- TproxyWorkload / MeshWorkload
+  { construct: 'TproxyWorkload', inputClass: 'interception mode in lower case', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin' }), interceptionMode: 'tproxy' as InterceptionMode }), expected: /^interceptionMode "tproxy" is not allowed: use InterceptionMode.REDIRECT, TPROXY or NONE/ },
+  { construct: 'TproxyWorkload', inputClass: 'empty container image', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: ' ' }) }), expected: /^newDeployment image " " is not allowed/ },
+  { construct: 'TproxyWorkload', inputClass: 'Service port without a container port', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin', servicePort: 80 }) }), expected: /^newDeployment servicePort 80 needs port/ },
+  { construct: 'TproxyWorkload', inputClass: 'two TproxyWorkloads on one Deployment', action: c => { const d = new kplus.Deployment(c, 'D', { containers: [{ image: 'httpbin', securityContext: { ensureNonRoot: false } }] }); new TproxyWorkload(c, 'A', { source: WorkloadSource.fromWorkload(d) }); new TproxyWorkload(c, 'B', { source: WorkloadSource.fromWorkload(d) }); }, expected: /gets sidecar.istio.io\/interceptionMode from both/ },
+  { construct: 'MeshWorkload', inputClass: 'empty labels', action: c => MeshWorkload.fromLabels(c, 'W', { labels: {} }), expected: /^labels is empty/ },
+  // ---- XffSidecarFilter / XffTrust
+  { construct: 'XffSidecarFilter', inputClass: 'no selector (every sidecar of the namespace) without asking', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.useRemoteAddress() }), expected: /^selector undefined is not allowed: an EnvoyFilter without workloadSelector changes every sidecar/ },
+  { construct: 'XffSidecarFilter', inputClass: 'selector with a namespace-wide scope', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.useRemoteAddress(), scope: XffFilterScope.NAMESPACE, selector: { app: 'a' } }), expected: /^selector \{"app":"a"\} is not allowed with scope namespace/ },
+  { construct: 'XffSidecarFilter', inputClass: 'mesh-wide filter outside the root namespace', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.useRemoteAddress(), scope: XffFilterScope.MESH, namespace: 'apps' }), expected: /^namespace "apps" is not allowed with scope MESH/ },
+  { construct: 'XffSidecarFilter', inputClass: 'a gateway as the workload', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.trustedHops(1), workload: httpGateway(c) }), expected: /workload selects gateway .*set numTrustedProxies on the gateway instead/ },
+  { construct: 'XffSidecarFilter', inputClass: 'two filters with different settings on one sidecar', action: c => { const w = httpbin(c); new XffSidecarFilter(c, 'A', { trust: XffTrust.useRemoteAddress(), workload: w }); new XffSidecarFilter(c, 'B', { trust: XffTrust.trustedHops(1), workload: w }); }, expected: /may select the same sidecar port with different settings/ },
+  { construct: 'XffTrust', inputClass: 'zero trusted hops (a MERGE cannot set 0)', action: () => XffTrust.trustedHops(0), expected: /^trustedHops 0 is not allowed: use a whole number from 1 to 64/ },
+  { construct: 'XffTrust', inputClass: 'empty trusted CIDR list', action: () => XffTrust.trustedCidrs([]), expected: /^trustedCidrs is empty/ },
+  { construct: 'XffTrust', inputClass: 'hops of a gateway that trusts none', action: c => { const gw = httpGateway(c); new XffSidecarFilter(c, 'F', { trust: XffTrust.trustHopsOf(gw), workload: httpbin(c) }); }, expected: /trustHopsOf: gateway "istio-ingress\/ingressgateway" has numTrustedProxies 0/ },
+  // ---- SourceIpPolicy
+  { construct: 'SourceIpPolicy', inputClass: 'empty ALLOW list', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: [] }), expected: /^cidrs \[\] is not allowed for an ALLOW policy/ },
+  { construct: 'SourceIpPolicy', inputClass: 'empty DENY list', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: [], action: PolicyAction.DENY }), expected: /^cidrs \[\] is not allowed for a DENY policy/ },
+  { construct: 'SourceIpPolicy', inputClass: 'allow-list of loopback', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: ['127.0.0.6'] }), expected: /^cidrs\[0\] "127.0.0.6\/32" allow-lists loopback/ },
+  { construct: 'SourceIpPolicy', inputClass: 'empty CIDR string', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: [''] }), expected: /^cidrs\[0\]: "" is empty/ },
+  { construct: 'SourceIpPolicy', inputClass: 'IPv6 prefix longer than 128', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: ['2001:db8::/129'] }), expected: /^cidrs\[0\]: "2001:db8::\/129" has an invalid prefix length/ },
+  { construct: 'SourceIpPolicy', inputClass: 'IPv4-mapped IPv6 with host bits set', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: ['::ffff:10.0.0.1/120'] }), expected: /has host bits set after the prefix; did you mean "10.0.0.0\/24"/ },
+  { construct: 'SourceIpPolicy', inputClass: 'same CIDR denied and allowed', action: c => { const w = httpbin(c); w.allowFrom(['203.0.113.0/24']); w.denyFrom(['203.0.113.0/24']); }, expected: /cidrs "203.0.113.0\/24" is both denied here and allowed by/ },
+  { construct: 'SourceIpPolicy', inputClass: 'remoteIpBlocks on a sidecar without trusted hops', action: c => httpbin(c).allowFrom(['203.0.113.0/24'], { field: ClientIpField.REMOTE_IP_BLOCKS }), expected: /cannot match clients on sidecar workload "apps\/httpbin": without trusted hops/ },
+  { construct: 'SourceIpPolicy', inputClass: 'ipBlocks on a gateway behind kube-proxy SNAT', action: c => httpGateway(c, { externalTrafficPolicy: ExternalTrafficPolicy.CLUSTER }).allowFrom(['203.0.113.0/24'], { field: ClientIpField.IP_BLOCKS }), expected: /cannot match clients on gateway .*externalTrafficPolicy Cluster/ },
+  { construct: 'SourceIpPolicy', inputClass: 'policy port without a gateway server', action: c => httpGateway(c).allowFrom(['203.0.113.0/24'], { ports: [8443] }), expected: /ports\[0\] 8443 matches no server of gateway/ },
+  { construct: 'SourceIpPolicy', inputClass: 'path with a wildcard in the middle', action: c => httpbin(c).allowFrom(['203.0.113.0/24'], { paths: ['/a/*/b'] }), expected: /^paths\[0\] "\/a\/\*\/b" is not allowed/ },
+  { construct: 'SourceIpPolicy', inputClass: 'lower-case HTTP method', action: c => httpbin(c).allowFrom(['203.0.113.0/24'], { methods: ['get'] }), expected: /^methods\[0\] "get" is not allowed/ },
+  { construct: 'SourceIpPolicy', inputClass: 'allowNothing with CIDRs', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: ['10.0.0.0/8'], allowNothing: true }), expected: /^allowNothing true is only allowed with action ALLOW, an empty cidrs list/ },
+];
+
+/** The message an entry raises: its own error, cdk8s's validation error without the wrapper, or the harness's errors. */
+function rejectionOf(entry: Entry): string | undefined {
+  const chart = newChart();
+  try {
+    entry.action(chart);
+    const manifests = chart.toJson();
+    const errors = manifests.flatMap(m => validateManifest(m));
+    return errors.length > 0 ? `synthesised manifests failed validation: ${errors.join('; ')}` : undefined;
+  } catch (e) {
+    if (!(e instanceof Error) || e.constructor !== Error) throw e;
+    return e.message.replace(/^Validation failed with the following errors:\n\s*/, '').replace(/^\[[^\]]*\] /, '').replace(/\n\s*\[[^\]]*\] /g, '; ');
+  }
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ').replace(/`/g, "'");
+}
+
+function render(rows: Array<{ entry: Entry; message: string }>): string {
+  const constructs = [...new Set(rows.map(r => r.entry.construct))];
+  const lines = [
+    '# Rejected inputs',
+    '',
+    '<!-- Generated by test/reliability/rejected-inputs.test.ts: do not edit. Regenerate with UPDATE_REJECTED_INPUTS=1 npx jest test/reliability/rejected-inputs -->',
+    '',
+    `Every input class below is refused, when the construct is created or when the app is synthesised, with the message shown (${rows.length} classes across ${constructs.length} constructs and classes).`,
+    'The messages name the property, show the bad value, and say what is allowed; the test that generates this page checks each of them.',
+    '',
+  ];
+  for (const construct of constructs) {
+    lines.push(`## ${construct}`, '', '| Input class | Message |', '| --- | --- |');
+    for (const r of rows.filter(x => x.entry.construct === construct)) lines.push(`| ${escapeCell(r.entry.inputClass)} | ${escapeCell(r.message)} |`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+describe('rejected inputs', () => {
+  const rows: Array<{ entry: Entry; message: string }> = [];
+
+  for (const entry of ENTRIES) {
+    test(`${entry.construct}: ${entry.inputClass}`, () => {
+      // GIVEN / WHEN
+      const message = rejectionOf(entry);
+      // THEN
+      expect(message).toBeDefined();
+      expect(message).toMatch(entry.expected);
+      // House style: lowercase start, no trailing period.
+      expect(message).toMatch(/^[a-z"[]/);
+      expect(message).not.toMatch(/\.$/);
+      rows.push({ entry, message: message! });
+    });
+  }
+
+  test('the catalogue covers at least 40 input classes', () => {
+    expect(new Set(ENTRIES.map(e => `${e.construct}: ${e.inputClass}`)).size).toBe(ENTRIES.length);
+    expect(ENTRIES.length).toBeGreaterThanOrEqual(40);
+  });
+
+  test('docs/rejected-inputs.md matches the messages (UPDATE_REJECTED_INPUTS=1 rewrites it)', () => {
+    expect(rows).toHaveLength(ENTRIES.length); // every entry above passed
+    const rendered = render(rows);
+    if (process.env.UPDATE_REJECTED_INPUTS === '1') {
+      fs.writeFileSync(DOC, rendered);
+      return;
+    }
+    const committed = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf-8') : '';
+    if (committed !== rendered) {
+      throw new Error('docs/rejected-inputs.md is out of date with the messages the constructs raise: run `UPDATE_REJECTED_INPUTS=1 npx jest --ci --coverage=false test/reliability/rejected-inputs` and commit the result');
+    }
+  });
+});
