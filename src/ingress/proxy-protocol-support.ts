@@ -82,6 +82,9 @@ export class ProxyProtocolSupport {
 
   /** Capabilities of a load balancer this library has no facts for. */
   public static custom(profileId: string, options: ProxyProtocolSupportOptions): ProxyProtocolSupport {
+    if (!Array.isArray(options.versions) || options.versions.some(v => !Object.values(ProxyProtocolVersion).includes(v))) {
+      throw new Error(`proxyProtocolSupport versions ${JSON.stringify(options.versions)} is not allowed: list ProxyProtocolVersion.V1 and/or ProxyProtocolVersion.V2, or [] when the load balancer cannot send PROXY`);
+    }
     checkAnnotations('proxyProtocolSupport serviceAnnotations', options.serviceAnnotations);
     checkAnnotations('proxyProtocolSupport healthCheckAnnotations', options.healthCheckAnnotations);
     return new ProxyProtocolSupport(profileId, options);

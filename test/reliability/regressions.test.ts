@@ -185,3 +185,14 @@ describe('fixed bugs: a message names another property than the one set', () => 
     expect(outcome(chart => new ProxyProtocolListenerFilter(chart, 'F', { namespace: 'apps', selector: { app: 'a' }, ports: [0] })).rejected).toMatch(/^ports\[0\] 0/);
   });
 });
+
+describe('ProxyProtocolSupport.custom versions', () => {
+  test('fails a version that is not a ProxyProtocolVersion member, naming versions', () => {
+    expect(() => ProxyProtocolSupport.custom('lb', { versions: ['v2' as ProxyProtocolVersion] }))
+      .toThrow(/^proxyProtocolSupport versions \["v2"\] is not allowed: list ProxyProtocolVersion.V1 and\/or ProxyProtocolVersion.V2/);
+  });
+  test('accepts the members and an empty list', () => {
+    expect(ProxyProtocolSupport.custom('lb', { versions: [ProxyProtocolVersion.V2] }).versions).toEqual([ProxyProtocolVersion.V2]);
+    expect(ProxyProtocolSupport.custom('lb', { versions: [] }).canSend).toBe(false);
+  });
+});
