@@ -21,7 +21,7 @@ function transpileBench(): void {
   fs.rmSync(JS_DIR, { recursive: true, force: true });
   fs.mkdirSync(JS_DIR, { recursive: true });
   for (const name of ['units', 'worker']) {
-    const source = fs.readFileSync(path.join(__dirname, `${name}.ts`), 'utf-8').replace("'../lib/src'", JSON.stringify(path.join(ROOT, 'lib', 'src')));
+    const source = fs.readFileSync(path.join(__dirname, `${name}.ts`), 'utf-8').replace("'../src'", JSON.stringify(path.join(ROOT, 'lib', 'src')));
     const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
     fs.writeFileSync(path.join(JS_DIR, `${name}.js`), js);
   }
