@@ -15,23 +15,12 @@ export const PROXY_PROTOCOL_FILTER = 'envoy.filters.listener.proxy_protocol';
 /** Type URL of the PROXY protocol listener filter config. */
 export const PROXY_PROTOCOL_TYPE = `${TYPE}envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol`;
 
-/** Listener filter that inspects TLS ClientHello (SNI, ALPN). */
-export const TLS_INSPECTOR_FILTER = 'envoy.filters.listener.tls_inspector';
 
 /** Original IP detection extension that reads X-Forwarded-For. */
 export const XFF_DETECTION = 'envoy.http.original_ip_detection.xff';
 /** Type URL of the XFF original IP detection config. */
 export const XFF_DETECTION_TYPE = `${TYPE}envoy.extensions.http.original_ip_detection.xff.v3.XffConfig`;
 
-/** Original IP detection extension that reads a custom header. */
-export const CUSTOM_HEADER_DETECTION = 'envoy.http.original_ip_detection.custom_header';
-/** Type URL of the custom header original IP detection config. */
-export const CUSTOM_HEADER_DETECTION_TYPE = `${TYPE}envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig`;
-
-/** Upstream transport socket that sends PROXY protocol. */
-export const UPSTREAM_PROXY_PROTOCOL_SOCKET = 'envoy.transport_sockets.upstream_proxy_protocol';
-/** Type URL of the upstream PROXY protocol transport socket. */
-export const UPSTREAM_PROXY_PROTOCOL_TYPE = `${TYPE}envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport`;
 
 /** The sidecar's inbound capture port, where SIDECAR_INBOUND listener filters run. */
 export const SIDECAR_INBOUND_PORT = 15006;

@@ -1,5 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity } from './explain-report';
+import { HCM_FILTER, PROXY_PROTOCOL_FILTER, XFF_DETECTION } from '../envoy/names';
 import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
   ProxyRole, ServerModel, SidecarXffMode, WorkloadModel,
@@ -16,10 +17,7 @@ import { parseCidr } from '../net/cidr';
 export const TRUST_CHAIN_ANNOTATION = TrustChain.ANNOTATION;
 
 const ROOT_NAMESPACE = 'istio-system';
-const HCM = 'envoy.filters.network.http_connection_manager';
-const PROXY_PROTOCOL_FILTER = 'envoy.filters.listener.proxy_protocol';
 const LEGACY_PROXY_PROTOCOL_FILTER = 'envoy.listener.proxy_protocol';
-const XFF_EXTENSION = 'envoy.http.original_ip_detection.xff';
 
 /** What the load balancer in front of a gateway does, read from Service annotations. */
 export interface ParsedGateway {
@@ -254,7 +252,7 @@ function patchesOf(filters: any[], applyTo: string, contexts: Array<string | und
 
 function hcmPatches(filters: any[], contexts: Array<string | undefined>): any[] {
   return patchesOf(filters, 'NETWORK_FILTER', contexts)
-    .filter(c => c.patch?.operation === 'MERGE' && (c.match?.listener?.filterChain?.filter?.name ?? HCM) === HCM)
+    .filter(c => c.patch?.operation === 'MERGE' && (c.match?.listener?.filterChain?.filter?.name ?? HCM_FILTER) === HCM_FILTER)
     .map(c => ({ ...(c.patch?.value?.typed_config ?? c.patch?.value?.typedConfig ?? {}), port: c.match?.listener?.portNumber }));
 }
 
@@ -276,7 +274,7 @@ function parseWorkload(p: PodTemplateOwner, envoyFilters: any[], ambientNamespac
   const filters = envoyFilters.filter(f => filterApplies(f, p));
   const hcm = hcmPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]);
   const xff = hcm.flatMap(v => listOf(v.original_ip_detection_extensions)
-    .filter((e: any) => e?.name === XFF_EXTENSION)
+    .filter((e: any) => e?.name === XFF_DETECTION)
     .map((e: any) => ({ ...(e.typed_config ?? {}), port: v.port })));
   const trustedCidrs = xff.flatMap(x => listOf(x.xff_trusted_cidrs?.cidrs).map((c: any) => `${c.address_prefix}/${c.prefix_len ?? (String(c.address_prefix).includes(':') ? 128 : 32)}`));
   const hops = [...hcm.map(v => v.xff_num_trusted_hops), ...xff.map(x => x.xff_num_trusted_hops)].filter(n => typeof n === 'number' && n > 0);
