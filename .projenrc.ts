@@ -52,6 +52,12 @@ const project = new cdk8s.ConstructLibraryCdk8s({
         }),
       },
       testTimeout: 120_000,
+      // The harness's CRD validators and Envoy descriptors are prepared once per run, not once per test file.
+      globalSetup: '<rootDir>/test/harness/global-setup.ts',
+      // CI machines have 2 cores: jest's default (cores - 1) would run every file in one worker.
+      maxWorkers: 2,
+      // Coverage instrumentation slows every file; `npx projen test:coverage` collects it on demand.
+      collectCoverage: false,
     },
   },
   eslintOptions: {
@@ -114,6 +120,11 @@ project.addTask('example', {
 project.addTask('bench', {
   description: 'Benchmarks: synth time, peak memory and start-up against a plain cdk8s baseline',
   exec: 'ts-node --transpile-only -P test/tsconfig.json bench/run.ts',
+});
+
+project.addTask('test:coverage', {
+  description: 'The jest suite with coverage (lcov, cobertura and a text summary in coverage/)',
+  exec: 'jest --ci --coverage',
 });
 
 project.addTask('fuzz', {

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
+import { contentHash, isComplete, packageVersion, preparedDir, writeAtomically } from './prepared-cache';
 
 /**
  * Validates the Envoy configuration inside EnvoyFilter patches against Envoy's own protos, as shipped in
@@ -50,22 +51,49 @@ function protoFiles(dir: string, rel = ''): string[] {
 
 let cachedRoot: protobuf.Root | undefined;
 
-/** All Envoy v3 protos shipped in @grpc/grpc-js-xds, loaded once per test file (about 0.3 s). */
+const ROOT_JSON = 'envoy-root.json';
+
+/** Where the prepared proto descriptors live, keyed by the shipped protos' package version and this harness. */
+function preparedProtosDir(): string {
+  const inputs = [__filename.replace(/\.js$/, '.ts'), path.join(__dirname, 'prepared-cache.ts')].filter(f => fs.existsSync(f));
+  return preparedDir('envoy-protos', contentHash(inputs, [packageVersion('@grpc/grpc-js-xds'), packageVersion('protobufjs')]));
+}
+
+function loadEnvoyProtoFiles(): protobuf.Root {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => {
+    for (const d of INCLUDE_DIRS) {
+      const p = path.join(d, target);
+      if (fs.existsSync(p)) return p;
+    }
+    return target;
+  };
+  const envoyApi = path.join(DEPS, 'deps', 'envoy-api');
+  root.loadSync(protoFiles(envoyApi, 'envoy'), { keepCase: true });
+  root.resolveAll();
+  addFieldsNewerThanShippedProtos(root);
+  return root;
+}
+
+/** Loads Envoy's protos once per test run (jest globalSetup) and stores their descriptors as JSON. */
+export function prepareEnvoyProtos(): void {
+  const dir = preparedProtosDir();
+  if (isComplete(dir)) return;
+  const json = JSON.stringify(loadEnvoyProtoFiles().toJSON());
+  writeAtomically(dir, tmp => fs.writeFileSync(path.join(tmp, ROOT_JSON), json));
+}
+
+/** All Envoy v3 protos shipped in @grpc/grpc-js-xds: from the prepared descriptors when present, else parsed here. */
 export function envoyRoot(): protobuf.Root {
   if (!cachedRoot) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => {
-      for (const d of INCLUDE_DIRS) {
-        const p = path.join(d, target);
-        if (fs.existsSync(p)) return p;
-      }
-      return target;
-    };
-    const envoyApi = path.join(DEPS, 'deps', 'envoy-api');
-    root.loadSync(protoFiles(envoyApi, 'envoy'), { keepCase: true });
-    root.resolveAll();
-    addFieldsNewerThanShippedProtos(root);
-    cachedRoot = root;
+    const dir = preparedProtosDir();
+    if (isComplete(dir)) {
+      const root = protobuf.Root.fromJSON(JSON.parse(fs.readFileSync(path.join(dir, ROOT_JSON), 'utf-8')));
+      root.resolveAll();
+      cachedRoot = root;
+    } else {
+      cachedRoot = loadEnvoyProtoFiles();
+    }
   }
   return cachedRoot;
 }
