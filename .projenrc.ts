@@ -26,6 +26,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'cdk8s-cli@^2.207.60',
     'ajv@^8.17.1',
     '@kubernetes-models/istio@^3.0.1',
+    '@kubernetes-models/gateway-api@^2.0.0',
     'kubernetes-models@^5.1.0',
     '@grpc/grpc-js-xds@^1.14.1',
     'protobufjs@^7.4.0',

@@ -1,7 +1,7 @@
 import { ApiObject, Testing } from 'cdk8s';
 import {
-  hasCrdBundles, loadBundles, synthAndValidate, validateEnvoyFilter, validateEnvoyMessage,
-  validateManifest, validateWithKubernetesModels,
+  GATEWAY_API_CRDS, hasCrdBundles, hasGatewayApiCrdBundles, loadBundles, loadFamily, synthAndValidate, validateEnvoyFilter,
+  validateEnvoyMessage, validateManifest, validateWithKubernetesModels,
 } from './harness';
 import { IstioVersion } from '../src';
 
@@ -183,5 +183,70 @@ describe('validateManifest', () => {
   test('runs the Envoy validator on EnvoyFilters', () => {
     expect(validateManifest(envoyFilter({ operation: 'INSERT_FIRST', value: { name: 'envoy.listener.proxy_protocol' } })).join())
       .toMatch(/typed_config/);
+  });
+});
+
+const describeWithGatewayApiCrds = hasGatewayApiCrdBundles() ? describe : describe.skip;
+
+const gatewayApiGateway = {
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'Gateway',
+  metadata: { name: 'ingress', namespace: 'istio-ingress' },
+  spec: {
+    gatewayClassName: 'istio',
+    listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', hostname: 'shop.example.com', tls: { mode: 'Terminate', certificateRefs: [{ name: 'shop-cert' }] } }],
+  },
+};
+
+const tcpRoute = (apiVersion: string) => ({
+  apiVersion,
+  kind: 'TCPRoute',
+  metadata: { name: 'tcp', namespace: 'apps' },
+  spec: { parentRefs: [{ name: 'ingress', namespace: 'istio-ingress', sectionName: 'tcp' }], rules: [{ backendRefs: [{ name: 'svc-b', port: 9000 }] }] },
+});
+
+describeWithGatewayApiCrds('Gateway API CRD schema validator', () => {
+  test('loads both releases, v1.2.1 (Istio 1.24, 1.25) and v1.6.1', () => {
+    expect(loadFamily(GATEWAY_API_CRDS).map(b => b.name)).toEqual(['v1.2.1', 'v1.6.1']);
+  });
+
+  test('accepts a valid Gateway in both releases, and through every validator of the harness', () => {
+    for (const b of loadFamily(GATEWAY_API_CRDS)) expect(b.validate(gatewayApiGateway)).toEqual([]);
+    expect(validateManifest(gatewayApiGateway, { istioVersion: IstioVersion.V1_24 })).toEqual([]);
+  });
+
+  test('fails an unknown field (strict) in every release', () => {
+    const bad = structuredClone(gatewayApiGateway) as any;
+    bad.spec.listeners[0].hostnames = ['shop.example.com'];
+    for (const b of loadFamily(GATEWAY_API_CRDS)) expect(b.validate(bad).join()).toMatch(/additional properties \(hostnames\)/);
+  });
+
+  test('fails a bad enum value', () => {
+    const bad = structuredClone(gatewayApiGateway) as any;
+    bad.spec.listeners[0].tls.mode = 'Terminated';
+    expect(loadFamily(GATEWAY_API_CRDS)[1].validate(bad).join()).toMatch(/must be equal to one of the allowed values/);
+  });
+
+  test('takes kinds the standard channel lacks from the experimental one: TCPRoute v1alpha2 in v1.2.1', () => {
+    const [v121, v161] = loadFamily(GATEWAY_API_CRDS);
+    expect(v121.validate(tcpRoute('gateway.networking.k8s.io/v1alpha2'))).toEqual([]);
+    expect(v161.validate(tcpRoute('gateway.networking.k8s.io/v1alpha2'))).toEqual([]);
+  });
+
+  test('checks the release an Istio version uses and every newer one', () => {
+    // GIVEN a TCPRoute at v1, which only Gateway API v1.6 serves
+    const route = tcpRoute('gateway.networking.k8s.io/v1');
+    // THEN it is rejected for Istio 1.24 (Gateway API v1.2.1) and passes the CRD check for 1.31 (v1.6.1)
+    expect(validateManifest(route, { istioVersion: IstioVersion.V1_24 }).join()).toMatch(/gateway-api v1\.2\.1 does not serve gateway.networking.k8s.io\/v1\/TCPRoute/);
+    expect(validateManifest(route, { istioVersion: IstioVersion.V1_31 }).join()).not.toMatch(/gateway-api v1\.6\.1/);
+  });
+});
+
+describe('Gateway API models (@kubernetes-models/gateway-api)', () => {
+  test('accept a valid Gateway and fail a Gateway without gatewayClassName', () => {
+    expect(validateWithKubernetesModels(gatewayApiGateway)).toEqual([]);
+    const bad = structuredClone(gatewayApiGateway) as any;
+    delete bad.spec.gatewayClassName;
+    expect(validateWithKubernetesModels(bad).join()).toMatch(/gatewayClassName/);
   });
 });

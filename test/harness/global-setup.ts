@@ -1,10 +1,11 @@
-import { prepareCrdValidators } from './crd-schemas';
+import { GATEWAY_API_CRDS, ISTIO_CRDS, prepareCrdValidators } from './crd-schemas';
 import { prepareEnvoyProtos } from './envoy-protos';
 
 /** Prepares the validation harness's inputs once per test run; every test file then reads them. */
 export default function globalSetup(): void {
   const started = Date.now();
-  prepareCrdValidators();
+  prepareCrdValidators(ISTIO_CRDS);
+  prepareCrdValidators(GATEWAY_API_CRDS);
   prepareEnvoyProtos();
   const seconds = (Date.now() - started) / 1000;
   if (seconds > 1) process.stderr.write(`validation harness prepared in ${seconds.toFixed(1)} s\n`);

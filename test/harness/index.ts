@@ -1,12 +1,12 @@
 import { Chart, Testing } from 'cdk8s';
-import { bundlesFor, crdsDir, loadBundles } from './crd-schemas';
+import { CrdFamily, GATEWAY_API_CRDS, ISTIO_CRDS, bundlesFor, crdsDir, familyDir, loadFamily } from './crd-schemas';
 import { validateEnvoyFilter } from './envoy-protos';
 import { validateWithKubernetesModels } from './kubernetes-models';
 import { IstioVersion } from '../../src';
 
 export { validateEnvoyFilter, validateEnvoyMessage } from './envoy-protos';
 export { validateWithKubernetesModels } from './kubernetes-models';
-export { CrdBundle, crdsDir, loadBundles } from './crd-schemas';
+export { CrdBundle, GATEWAY_API_CRDS, ISTIO_CRDS, crdsDir, familyDir, loadBundles, loadFamily } from './crd-schemas';
 
 /** Options for `synthAndValidate`. */
 export interface ValidateOptions {
@@ -14,7 +14,29 @@ export interface ValidateOptions {
   readonly istioVersion?: IstioVersion;
 }
 
-let skipReported = false;
+const skipReported = new Set<string>();
+
+/** The CRD family whose schemas an apiVersion belongs to, if any. */
+function familyOf(apiVersion: unknown): CrdFamily | undefined {
+  const group = String(apiVersion).split('/')[0];
+  if (group.endsWith('istio.io')) return ISTIO_CRDS;
+  if (group === 'gateway.networking.k8s.io') return GATEWAY_API_CRDS;
+  return undefined;
+}
+
+/** Errors of the strict CRD schemas that an object made for Istio `istioVersion` must pass. */
+function validateWithCrds(manifest: any, family: CrdFamily, istioVersion: IstioVersion): string[] {
+  const bundles = loadFamily(family);
+  if (bundles.length === 0) {
+    if (!skipReported.has(family.name)) {
+      skipReported.add(family.name);
+      // One clear line, never a silent pass: the other validators still ran.
+      process.stderr.write(`SKIPPED: ${family.name} CRD schema validation (set ${family.env} to the folder holding its bundles)\n`);
+    }
+    return [];
+  }
+  return bundlesFor(istioVersion.minor, bundles, family).flatMap(bundle => bundle.validate(manifest));
+}
 
 /** Errors of every validator for one manifest. */
 export function validateManifest(manifest: any, options: ValidateOptions = {}): string[] {
@@ -23,19 +45,8 @@ export function validateManifest(manifest: any, options: ValidateOptions = {}): 
   if (typeof manifest.metadata?.name !== 'string' || manifest.metadata.name === '') {
     errors.push(`${manifest.kind}: metadata.name is missing`);
   }
-  if (String(manifest.apiVersion).includes('istio.io')) {
-    const bundles = loadBundles();
-    if (bundles.length === 0) {
-      if (!skipReported) {
-        skipReported = true;
-        // One clear line, never a silent pass: the other validators still ran.
-        process.stderr.write('SKIPPED: Istio CRD schema validation (set ISTIO_CRDS_DIR to the folder holding crd-all.gen.<version>.yaml)\n');
-      }
-    } else {
-      const minor = (options.istioVersion ?? IstioVersion.LATEST).minor;
-      for (const bundle of bundlesFor(minor, bundles)) errors.push(...bundle.validate(manifest));
-    }
-  }
+  const family = familyOf(manifest.apiVersion);
+  if (family) errors.push(...validateWithCrds(manifest, family, options.istioVersion ?? IstioVersion.LATEST));
   if (manifest.kind === 'EnvoyFilter') errors.push(...validateEnvoyFilter(manifest));
   return errors;
 }
@@ -54,9 +65,14 @@ export function synthAndValidate(chart: Chart, options: ValidateOptions = {}): a
   return manifests;
 }
 
-/** True when the CRD bundles are available, for tests that must report themselves skipped otherwise. */
+/** True when the Istio CRD bundles are available, for tests that must report themselves skipped otherwise. */
 export function hasCrdBundles(): boolean {
   return crdsDir() !== undefined;
+}
+
+/** True when the Gateway API CRD bundles are available. */
+export function hasGatewayApiCrdBundles(): boolean {
+  return familyDir(GATEWAY_API_CRDS) !== undefined;
 }
 
 /** Finds one manifest by kind (and name), failing loudly when absent. */

@@ -1,10 +1,11 @@
 /**
- * Third-party schemas from npm: `@kubernetes-models/istio` for Istio kinds and `kubernetes-models` for core kinds.
- * Both ship ESM only; jest loads them through test/esm-only-resolver.js and the ts-jest transform.
+ * Third-party schemas from npm: `@kubernetes-models/istio` for Istio kinds, `@kubernetes-models/gateway-api` for the
+ * Kubernetes Gateway API and `kubernetes-models` for core kinds. All ship ESM only; jest loads them through test/esm-only-resolver.js and the ts-jest transform.
  */
 function modelPath(apiVersion: string, kind: string): string {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   if (group.endsWith('istio.io')) return `@kubernetes-models/istio/${group}/${version}/${kind}`;
+  if (group === 'gateway.networking.k8s.io') return `@kubernetes-models/gateway-api/${group}/${version}/${kind}`;
   return group ? `kubernetes-models/${group}/${version}/${kind}` : `kubernetes-models/${version}/${kind}`;
 }
 
