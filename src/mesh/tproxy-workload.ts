@@ -61,13 +61,13 @@ export interface NewDeploymentOptions {
 /** Which pod template a `TproxyWorkload` annotates. Choose one with a static factory. */
 export class WorkloadSource {
   /**
-   * A workload made with any cdk8s-plus version (cdk8s-plus-27 to cdk8s-plus-33: `Deployment`, `StatefulSet`,
-   * `DaemonSet`, `Job`), or any construct whose default child is an ApiObject with a pod template at
-   * `spec.template` (an ApiObject itself is accepted too). A cdk8s-plus workload gets the annotation on its pod
-   * metadata; any other construct gets it by a JSON patch, as with `fromApiObject`.
+   * A workload of any cdk8s-plus version, or any construct with an ApiObject that has a pod template.
    *
-   * The parameter is a plain construct so that every cdk8s-plus major version (each its own package) and every
-   * jsii language can pass its workloads.
+   * A `Deployment`, `StatefulSet`, `DaemonSet` or `Job` of cdk8s-plus-27 to cdk8s-plus-33 gets the annotation on
+   * its pod metadata. Any other construct whose default child is an ApiObject with `spec.template`, or such an
+   * ApiObject itself (an L1 `KubeDeployment`, a plain `ApiObject`), gets it by a JSON patch, as with
+   * `fromApiObject`. The parameter is a plain construct, not a class of one cdk8s-plus version, so that workloads
+   * of every cdk8s-plus major version (each its own package) and of every jsii language fit.
    */
   public static fromWorkload(workload: IConstruct): WorkloadSource {
     return new WorkloadSource(workload, undefined, undefined);
