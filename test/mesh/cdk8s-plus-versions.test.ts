@@ -138,7 +138,9 @@ describe('workloads of every cdk8s-plus version', () => {
     // GIVEN
     const chart = Testing.chart();
     const deployment = new ApiObject(chart, 'Httpbin', {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'httpbin' },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'httpbin' },
       spec: { selector: { matchLabels: { app: 'httpbin' } }, template: { metadata: { labels: { app: 'httpbin' } }, spec: { containers: [{ name: 'httpbin', image: 'httpbin' }] } } },
     });
     // WHEN
