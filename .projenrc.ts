@@ -5,8 +5,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-istio-source-ip',
   description: 'cdk8s constructs that preserve the real client source IP in an Istio mesh, refuse misconfigurations, and explain which client IP every hop sees',
   author: 'cdk8s-istio-source-ip maintainers',
-  authorAddress: 'maintainers@example.com',
-  repositoryUrl: 'https://github.com/example/cdk8s-istio-source-ip.git',
+  authorAddress: 'https://github.com/cdk8s-istio-source-ip',
+  authorOrganization: true,
+  repositoryUrl: 'https://github.com/cdk8s-istio-source-ip/cdk8s-istio-source-ip.git',
+  homepage: 'https://github.com/cdk8s-istio-source-ip/cdk8s-istio-source-ip#readme',
+  bugsUrl: 'https://github.com/cdk8s-istio-source-ip/cdk8s-istio-source-ip/issues',
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
@@ -23,6 +26,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   bundledDeps: ['ipaddr.js@^2.2.0', 'yaml@^2.5.0'],
   devDeps: [
     'cdk8s-plus-27@2.9.5',
+    // Consumers' apps scaffolded by `cdk8s init` use the newest cdk8s-plus: tests build workloads with it too.
+    'cdk8s-plus-33@^2.5.57',
     'cdk8s-cli@^2.207.60',
     'ajv@^8.17.1',
     '@kubernetes-models/istio@^3.0.1',
@@ -81,8 +86,21 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   github: false,
   release: false,
   sampleCode: false,
+  // jsii targets, named the way cdk8s-plus names its packages (cdk8s_plus_27, org.cdk8s.plus27, cdk8s-plus-go/cdk8splus27);
+  // the Maven group and Java package sit under the project's own GitHub namespace, which Maven Central can verify.
+  publishToPypi: { distName: 'cdk8s-istio-source-ip', module: 'cdk8s_istio_source_ip' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdk8sistiosourceip',
+    mavenGroupId: 'io.github.cdk8s-istio-source-ip',
+    mavenArtifactId: 'cdk8s-istio-source-ip',
+  },
+  publishToGo: { moduleName: 'github.com/cdk8s-istio-source-ip/cdk8s-istio-source-ip-go', packageName: 'cdk8sistiosourceip' },
   keywords: ['cdk8s', 'istio', 'kubernetes', 'service-mesh', 'envoy', 'source-ip', 'x-forwarded-for', 'proxy-protocol', 'tproxy'],
 });
+
+// A fixed version: release is off, and projen would otherwise write 0.0.0 on every synth (the build must not change
+// committed files). Bump it together with CHANGELOG.md.
+project.package.addVersion('0.1.0');
 
 // The compiled layout keeps `imports/` and `src/` side by side under lib/.
 project.package.addField('main', 'lib/src/index.js');
@@ -98,7 +116,7 @@ project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 // Document only the hand-written API; the generated CRD submodules would make API.md megabytes long.
 project.tasks.tryFind('docgen')?.reset('jsii-docgen -o API.md --submodule root');
 
-project.gitignore.exclude('examples/**/dist/', 'bench/out/', '/.ci/out/', '*.tgz', 'test/.docs-examples/');
+project.gitignore.exclude('examples/**/dist/', 'examples/**/target/', '__pycache__/', 'bench/out/', '/.ci/out/', '*.tgz', 'test/.docs-examples/');
 
 // Quiet, offline-friendly tooling: no jsii end-of-life banner, no cdk8s upgrade check against the network.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');

@@ -1,4 +1,4 @@
-import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { ApiObject, ApiObjectMetadataDefinition, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { formatLabels } from './labels';
@@ -61,10 +61,15 @@ export interface NewDeploymentOptions {
 /** Which pod template a `TproxyWorkload` annotates. Choose one with a static factory. */
 export class WorkloadSource {
   /**
-   * A cdk8s-plus workload: `kplus.Deployment`, `StatefulSet`, `DaemonSet` or `Job`. The annotation goes on its
-   * pod metadata.
+   * A workload of any cdk8s-plus version, or any construct with an ApiObject that has a pod template.
+   *
+   * A `Deployment`, `StatefulSet`, `DaemonSet` or `Job` of cdk8s-plus-27 to cdk8s-plus-33 gets the annotation on
+   * its pod metadata. Any other construct whose default child is an ApiObject with `spec.template`, or such an
+   * ApiObject itself (an L1 `KubeDeployment`, a plain `ApiObject`), gets it by a JSON patch, as with
+   * `fromApiObject`. The parameter is a plain construct, not a class of one cdk8s-plus version, so that workloads
+   * of every cdk8s-plus major version (each its own package) and of every jsii language fit.
    */
-  public static fromWorkload(workload: kplus.Workload): WorkloadSource {
+  public static fromWorkload(workload: IConstruct): WorkloadSource {
     return new WorkloadSource(workload, undefined, undefined);
   }
 
@@ -86,7 +91,7 @@ export class WorkloadSource {
   }
 
   private constructor(
-    /** @internal */ public readonly _workload?: kplus.Workload,
+    /** @internal */ public readonly _workload?: IConstruct,
     /** @internal */ public readonly _apiObject?: ApiObject,
     /** @internal */ public readonly _deployment?: NewDeploymentOptions) {
   }
@@ -134,8 +139,13 @@ export class TproxyWorkload extends SidecarWorkloadBase {
   /** The workload's API object (the Deployment, StatefulSet, ... that carries the pod template). */
   public readonly apiObject: ApiObject;
   private resolvedSpec?: any;
-  /** The cdk8s-plus workload, when the source is one or was created. @default - undefined for a plain ApiObject */
-  public readonly workload?: kplus.Workload;
+  private readonly plusWorkload?: PlusWorkload;
+  /**
+   * The workload construct given to `fromWorkload` or created by `newDeployment` (a cdk8s-plus-27 Deployment).
+   *
+   * @default - undefined for `fromApiObject`
+   */
+  public readonly workload?: IConstruct;
   /** The Service created by `newDeployment({ servicePort })`. @default - none */
   public readonly service?: kplus.Service;
 
@@ -154,11 +164,11 @@ export class TproxyWorkload extends SidecarWorkloadBase {
     } else {
       this.workload = source._workload;
     }
-    if (this.workload) {
-      this.apiObject = apiObjectOf(this.workload);
-      this.workload.podMetadata.addAnnotation(INTERCEPTION_MODE_ANNOTATION, this.interceptionMode);
+    this.apiObject = this.workload ? apiObjectOf(this.workload) : source._apiObject!;
+    this.plusWorkload = this.workload ? plusWorkloadOf(this.workload) : undefined;
+    if (this.plusWorkload) {
+      this.plusWorkload.podMetadata.addAnnotation(INTERCEPTION_MODE_ANNOTATION, this.interceptionMode);
     } else {
-      this.apiObject = source._apiObject!;
       patchPodTemplate(this.apiObject, this.interceptionMode);
     }
     this.addWarnings(props.istioCni);
@@ -175,13 +185,13 @@ export class TproxyWorkload extends SidecarWorkloadBase {
 
   /** Labels that select the pods: the workload's selector, else its pod labels. */
   public get targetSelector(): { [key: string]: string } {
-    const matchLabels = this.workload ? this.workload.matchLabels : this.templateJson()?.selector?.matchLabels;
+    const matchLabels = this.plusWorkload ? this.plusWorkload.matchLabels : this.templateJson()?.selector?.matchLabels;
     return { ...(matchLabels && Object.keys(matchLabels).length > 0 ? matchLabels : this.podLabels) };
   }
 
   /** The labels of the pod template, read now. */
   public get podLabels(): { [key: string]: string } {
-    const labels = this.workload ? this.workload.podMetadata.toJson().labels : this.templateJson()?.template?.metadata?.labels;
+    const labels = this.plusWorkload ? this.plusWorkload.podMetadata.toJson().labels : this.templateJson()?.template?.metadata?.labels;
     return { ...(labels ?? {}) };
   }
 
@@ -283,10 +293,30 @@ function checkPodSecurity(scope: IConstruct): string[] {
 }
 
 
-/** cdk8s-plus keeps its ApiObject protected; it is the workload's default child. */
-function apiObjectOf(workload: kplus.Workload): ApiObject {
+/**
+ * What the workloads of every cdk8s-plus major version share (each version is its own package, so no class of one
+ * of them matches the others): pod metadata rendered into the pod template, and the selector's labels.
+ */
+interface PlusWorkload {
+  readonly podMetadata: ApiObjectMetadataDefinition;
+  readonly matchLabels: { [key: string]: string };
+}
+
+function plusWorkloadOf(workload: IConstruct): PlusWorkload | undefined {
+  const candidate = workload as Partial<PlusWorkload>;
+  const podMetadata = candidate.podMetadata;
+  const isMetadata = typeof podMetadata === 'object' && podMetadata !== null
+    && typeof podMetadata.addAnnotation === 'function' && typeof podMetadata.toJson === 'function';
+  return isMetadata && typeof candidate.matchLabels === 'object' ? candidate as PlusWorkload : undefined;
+}
+
+/** The workload's ApiObject: the construct itself, or its default child (cdk8s-plus keeps it protected). */
+function apiObjectOf(workload: IConstruct): ApiObject {
+  if (ApiObject.isApiObject(workload)) return workload;
   const child = workload.node.defaultChild;
-  if (!(child instanceof ApiObject)) throw new Error(`workload "${workload.node.path}" has no ApiObject child: give a cdk8s-plus Deployment, StatefulSet, DaemonSet or Job`);
+  if (!ApiObject.isApiObject(child)) {
+    throw new Error(`workload "${workload.node.path}" has no ApiObject as its default child: give a cdk8s-plus Deployment, StatefulSet, DaemonSet or Job, or the ApiObject with the pod template (WorkloadSource.fromApiObject)`);
+  }
   return child;
 }
 
@@ -297,7 +327,7 @@ function apiObjectOf(workload: kplus.Workload): ApiObject {
 function patchPodTemplate(apiObject: ApiObject, mode: InterceptionMode): void {
   const template = (apiObject.toJson() as any).spec?.template;
   if (template === undefined || template === null || typeof template !== 'object') {
-    throw new Error(`apiObject ${apiObject.kind} "${apiObject.name}" has no spec.template: WorkloadSource.fromApiObject needs an object with a pod template (Deployment, StatefulSet, DaemonSet, Job, ReplicaSet); for a bare Pod set the annotation in its metadata`);
+    throw new Error(`apiObject ${apiObject.kind} "${apiObject.name}" has no spec.template: WorkloadSource.fromWorkload and fromApiObject need an object with a pod template (Deployment, StatefulSet, DaemonSet, Job, ReplicaSet); for a bare Pod set the annotation in its metadata`);
   }
   if (template.metadata === undefined) {
     apiObject.addJsonPatch(JsonPatch.add('/spec/template/metadata', { annotations: { [INTERCEPTION_MODE_ANNOTATION]: mode } }));

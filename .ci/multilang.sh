@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Builds the Python, Go and Java packages of the library with jsii-pacmak (after the main build produced .jsii and
+# lib/), runs the consumer apps of examples/multilang/ against them, and compares their YAML byte for byte with the
+# TypeScript twin's. Prints "N passed, N failed"; exits non-zero when a check failed.
+#
+# What each language gets from its registry, and what is built here instead:
+# - Python: a fresh venv with the wheel from dist/python and cdk8s (and its deps) from PyPI.
+# - Go: jsii-runtime-go and constructs-go come from the Go module proxy; the proxy serves no version of
+#   github.com/cdk8s-team/cdk8s-core-go or cdk8s-plus-go (403 "not available") nor constructs-go v10.4.0's source,
+#   so the cdk8s and cdk8s-plus-27 Go modules are generated here from their npm packages with jsii-pacmak, and the
+#   app uses `replace` directives for them and for this library's module (dist/go).
+# - Java: cdk8s, constructs and the jsii runtime come from Maven Central; it has no org.cdk8s:cdk8s-plus-27, so
+#   jsii-pacmak builds that jar from the npm package too, into the same staging Maven repository as ours.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+export CDK8S_CHECK_UPGRADE=false
+
+work=${MULTILANG_WORK:-$(mktemp -d /tmp/multilang.XXXXXX)}
+out=$work/out
+mkdir -p "$out"
+log=$work/logs
+mkdir -p "$log"
+echo "multilang: work dir $work"
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && [ -f "$2" ] && tail -n 30 "$2"; }
+summary() { echo "multilang: $passed passed, $failed failed"; }
+step_start() { step_t0=$(date +%s); }
+step_time() { echo "  $1: $(( $(date +%s) - step_t0 ))s"; }
+
+# Same files, same bytes, as the TypeScript twin.
+compare() {
+  local lang=$1 dir=$2
+  local expected actual
+  expected=$(cd "$out/typescript" && ls)
+  actual=$(cd "$dir" 2>/dev/null && ls)
+  if [ "$expected" != "$actual" ]; then
+    fail "$lang: output files differ from the TypeScript twin (expected: $(echo $expected); got: $(echo $actual))"
+    return
+  fi
+  local f ok=1
+  for f in $expected; do
+    if ! cmp -s "$out/typescript/$f" "$dir/$f"; then
+      ok=0
+      echo "  $lang/$f differs from the TypeScript twin:"
+      diff -u "$out/typescript/$f" "$dir/$f" | head -n 40
+    fi
+  done
+  if [ $ok -eq 1 ]; then pass "$lang: YAML equals the TypeScript twin byte for byte ($(echo $expected))"; else fail "$lang: YAML differs from the TypeScript twin"; fi
+}
+
+total_t0=$(date +%s)
+
+# 0. The compiled library (.jsii, lib/), normally left by `npx projen build`.
+if [ ! -f .jsii ] || [ ! -d lib ]; then
+  echo "multilang: no .jsii or lib/: compiling"
+  npx jsii --silence-warnings=reserved-word >"$log/compile.log" 2>&1 || { fail "jsii compile" "$log/compile.log"; summary; exit 1; }
+fi
+
+# 1. The TypeScript twin.
+step_start
+if npx ts-node --transpile-only -P test/tsconfig.json examples/multilang/typescript/main.ts "$out/typescript" >"$log/typescript.log" 2>&1 \
+    && [ -n "$(ls "$out/typescript" 2>/dev/null)" ]; then
+  pass "typescript: twin synthesised ($(ls "$out/typescript" | wc -l) files)"
+else
+  fail "typescript: twin did not synthesise" "$log/typescript.log"
+  summary
+  exit 1
+fi
+step_time typescript
+
+# 2. Python: the wheel into dist/python, then a fresh venv with it and cdk8s from PyPI.
+step_start
+rm -rf dist/python
+if npx jsii-pacmak -v --target python >"$log/pacmak-python.log" 2>&1 && ls dist/python/*.whl >/dev/null 2>&1; then
+  pass "python: package built ($(basename dist/python/*.whl))"
+  python=${PYTHON:-python3}
+  if "$python" -m venv "$work/venv" >"$log/venv.log" 2>&1 \
+      && "$work/venv/bin/pip" install -q --disable-pip-version-check dist/python/*.whl -r examples/multilang/python/requirements.txt >>"$log/venv.log" 2>&1 \
+      && (cd examples/multilang/python && "$work/venv/bin/python" main.py "$out/python") >"$log/python.log" 2>&1; then
+    compare python "$out/python"
+  else
+    fail "python: consumer app failed in a fresh venv" "$log/python.log"
+    tail -n 20 "$log/venv.log"
+  fi
+else
+  fail "python: jsii-pacmak failed" "$log/pacmak-python.log"
+fi
+step_time python
+
+# 3. Go: this library's module into dist/go, the cdk8s ones into the work dir, then `go run` with replaces.
+step_start
+rm -rf dist/go
+if npx jsii-pacmak -v --code-only --target go >"$log/pacmak-go.log" 2>&1 \
+    && npx jsii-pacmak -v --code-only --target go -o "$work/go-deps" node_modules/cdk8s node_modules/cdk8s-plus-27 >>"$log/pacmak-go.log" 2>&1; then
+  gomod=$(ls -d dist/go/*/ | head -n 1)
+  pass "go: module generated (${gomod%/})"
+  rm -rf "$work/go-app"
+  cp -r examples/multilang/go "$work/go-app"
+  (
+    cd "$work/go-app" || exit 1
+    go mod edit \
+      -replace "github.com/cdk8s-istio-source-ip/cdk8s-istio-source-ip-go/cdk8sistiosourceip=$root/${gomod%/}" \
+      -replace "github.com/cdk8s-team/cdk8s-core-go/cdk8s/v2=$work/go-deps/go/cdk8s" \
+      -replace "github.com/cdk8s-team/cdk8s-plus-go/cdk8splus27/v2=$work/go-deps/go/cdk8splus27"
+    # go.sum pins what the proxy serves; the checksum database is not reachable from the CI machines.
+    GOFLAGS=-mod=mod GOSUMDB=off go run . "$out/go"
+  ) >"$log/go.log" 2>&1
+  if [ $? -eq 0 ]; then compare go "$out/go"; else fail "go: consumer app failed" "$log/go.log"; fi
+else
+  fail "go: jsii-pacmak failed" "$log/pacmak-go.log"
+fi
+step_time go
+
+# 4. Java: our jar and cdk8s-plus-27's into one staging Maven repository, then the app with mvn.
+step_start
+rm -rf dist/java "$work/java"
+if npx jsii-pacmak -v --target java -o "$work/java" . node_modules/cdk8s-plus-27 >"$log/pacmak-java.log" 2>&1 \
+    && ls "$work"/java/java/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip/*/*.jar >/dev/null 2>&1; then
+  mkdir -p dist/java
+  cp -r "$work/java/java/io" dist/java/
+  pass "java: package built ($(basename "$(ls "$work"/java/java/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip/*/cdk8s-istio-source-ip-*[0-9].jar)"))"
+  rm -rf "$work/java-app"
+  cp -r examples/multilang/java "$work/java-app"
+  if (cd "$work/java-app" && mvn -q -B -Dstyle.color=never -Dstaging.repo="$work/java/java" \
+        compile exec:java -Dexec.args="$out/java") >"$log/java.log" 2>&1; then
+    compare java "$out/java"
+  else
+    fail "java: consumer app failed" "$log/java.log"
+  fi
+else
+  fail "java: jsii-pacmak failed" "$log/pacmak-java.log"
+fi
+step_time java
+
+echo "multilang: $(( $(date +%s) - total_t0 ))s in all"
+summary
+[ "$failed" -eq 0 ]
