@@ -66,13 +66,29 @@ func Validate(set *ObjectSet) []ValidationResult {
 			if err != nil {
 				r.Error = err.Error()
 			}
-			if warn != nil {
-				r.Warnings = append(r.Warnings, warn.Error())
-			}
+			r.Warnings = append(r.Warnings, messages(warn)...)
 		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// genericEnvoyFilterWarning is the notice Istio attaches to every EnvoyFilter; any other warning fails the set.
+const genericEnvoyFilterWarning = "EnvoyFilter exposes internal implementation details"
+
+// messages splits a (multi)error into its messages.
+func messages(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if multi, ok := err.(interface{ WrappedErrors() []error }); ok {
+		var out []string
+		for _, e := range multi.WrappedErrors() {
+			out = append(out, messages(e)...)
+		}
+		return out
+	}
+	return []string{err.Error()}
 }
 
 // envoyFilters asserts that every patch of every EnvoyFilter shows in the configuration of each proxy it selects:

@@ -111,8 +111,17 @@ func TestFailsOnBrokenSets(t *testing.T) {
 		},
 		{
 			name: "fails when a patch names a field the HCM does not have", base: "sidecar",
-			breakIt: func(y string) string { return strings.Replace(y, "xff_num_trusted_hops: 2", "xff_num_trusted_hop: 2", 1) },
-			want:    "rejected by Istio's validation",
+			breakIt: func(y string) string {
+				return strings.Replace(y, "xff_num_trusted_hops: 2", "xff_num_trusted_hop: 2", 1)
+			},
+			want: "Istio's validation warns",
+		},
+		{
+			name: "fails when a misspelt field is dropped from the merge", base: "sidecar",
+			breakIt: func(y string) string {
+				return strings.Replace(y, "xff_num_trusted_hops: 2", "xff_num_trusted_hop: 2", 1)
+			},
+			want: "does not show the merged fields",
 		},
 		{
 			name: "fails when a later filter overrides the merged value", base: "sidecar",

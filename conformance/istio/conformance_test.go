@@ -1,9 +1,12 @@
 package conformance
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"istio.io/istio/pkg/log"
 )
 
 func envOr(key, fallback string) string {
@@ -44,4 +47,15 @@ func TestObjectSets(t *testing.T) {
 			t.Logf("%d proxies, %d checks, %d failed", len(res.Proxies), res.Checks, len(res.Failures))
 		})
 	}
+}
+
+// TestMain keeps istiod's informational logging out of the test output.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	o := log.DefaultOptions()
+	o.SetDefaultOutputLevel(log.OverrideScopeName, log.ErrorLevel)
+	if err := log.Configure(o); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
 }

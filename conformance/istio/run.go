@@ -19,6 +19,10 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 	res.Validation = Validate(set)
 	for _, v := range res.Validation {
 		c.check(v.Error == "", "%s: rejected by Istio's validation: %s", v.Object, v.Error)
+		for _, w := range v.Warnings {
+			// Unknown fields in a patch are only a warning: istiod then drops them without a word.
+			c.check(strings.Contains(w, genericEnvoyFilterWarning), "%s: Istio's validation warns: %s", v.Object, w)
+		}
 	}
 	m := mesh.DefaultMeshConfig()
 	proxies, errs := set.Proxies(m)

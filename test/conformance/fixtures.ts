@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject, Chart, Testing } from 'cdk8s';
+import { ApiObject, Chart, Testing, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
@@ -32,10 +32,12 @@ export interface DeclaredPolicy {
   readonly cidrs: string[];
 }
 
-/** One object set: the manifests, and the policies their constructs declared. */
+/** One object set: the manifests (and their YAML text), and the policies their constructs declared. */
 export interface FixtureSet {
   readonly name: string;
   readonly manifests: any[];
+  /** The YAML as written, for sets read from files. @default - cdk8s's YAML of `manifests` */
+  readonly yaml?: string;
   readonly declaredPolicies: DeclaredPolicy[];
 }
 
@@ -176,8 +178,8 @@ export function exampleSets(distDir: string, parse: (text: string, source: strin
     const id = file.replace(/\.k8s\.yaml$/, '');
     const chart = charts.get(id);
     if (chart === undefined) throw new Error(`${distDir}/${file} has no chart "${id}" in the example app: run npm run example again`);
-    const manifests = parse(fs.readFileSync(path.join(distDir, file), 'utf8'), file);
-    return { name: `example-${id}`, manifests, declaredPolicies: declaredPolicies(chart) };
+    const yaml = fs.readFileSync(path.join(distDir, file), 'utf8');
+    return { name: `example-${id}`, manifests: parse(yaml, file), yaml, declaredPolicies: declaredPolicies(chart) };
   });
 }
 
@@ -187,13 +189,16 @@ function declaredPolicies(scope: IConstruct): DeclaredPolicy[] {
   }));
 }
 
-/** Writes each set to `<dir>/<name>/objects.yaml` (and the declared policies beside it). */
-export function writeSets(sets: FixtureSet[], dir: string, stringify: (docs: any[]) => string): void {
+/**
+ * Writes each set to `<dir>/<name>/objects.yaml` (and the declared policies beside it), with cdk8s's YAML writer,
+ * which quotes strings such as "on" that YAML 1.1 readers (kubectl, Go) would read as booleans.
+ */
+export function writeSets(sets: FixtureSet[], dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
   for (const set of sets) {
     const setDir = path.join(dir, set.name);
     fs.mkdirSync(setDir, { recursive: true });
-    fs.writeFileSync(path.join(setDir, 'objects.yaml'), stringify(set.manifests));
+    fs.writeFileSync(path.join(setDir, 'objects.yaml'), set.yaml ?? Yaml.stringify(...set.manifests));
     fs.writeFileSync(path.join(setDir, 'declared-policies.json'), JSON.stringify(set.declaredPolicies, undefined, 2) + '\n');
   }
 }
