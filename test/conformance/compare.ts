@@ -182,11 +182,13 @@ function envoyField(field: string): string {
 function policyDisagreements(policies: PredictedPolicy[], r: IstioProxyReport, where: (w: string) => string): string[] {
   const out: string[] = [];
   const rules = r.listeners.flatMap(l => l.chains.flatMap(c => c.rbac.map(rule => ({ ...rule, cidr: normaliseCidr(rule.cidr), listener: l.name }))));
-  const expected = policies.flatMap(p => p.cidrs.map(cidr => ({ action: p.action, field: envoyField(p.field), cidr: normaliseCidr(cidr), negated: p.negated, policy: p.name })));
+  const expected = policies.flatMap(p => p.cidrs.map(cidr => ({
+    action: p.action, field: envoyField(p.field), cidr: normaliseCidr(cidr), negated: p.negated, policy: p.name,
+  })));
   for (const e of expected) {
     const same = rules.filter(x => x.cidr === e.cidr && x.negated === e.negated && x.action === e.action);
     if (!same.some(x => x.field === e.field)) {
-      const found = same.map(x => `${x.field} on ${x.listener}`).join(', ') || 'nowhere';
+      const found = [...new Set(same.map(x => `${x.field} on ${x.listener}`))].join(', ') || 'nowhere';
       out.push(where(`: policy ${e.policy} ${e.action} ${e.field} ${e.cidr} (negated ${e.negated}) is not in istiod's RBAC; found ${found}`));
     }
     const other = same.filter(x => x.field !== e.field);
