@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Istio conformance (issue 13): synthesise the object sets (example app + scenarios), check them with Istio's own
+# validation and config generator (conformance/istio, Go), compare istiod's output with the library's model
+# (jest), and print "N passed, N failed" over the Go tests and the comparison tests. Go modules come from
+# GOPROXY into the default Go caches; nothing else is installed. Run after `npm ci` (.ci/run does it).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export CI=true
+export CDK8S_CHECK_UPGRADE=false
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+out=conformance/out
+mkdir -p "$out"
+passed=0
+failed=0
+jest_counts() { # adds a jest --json result to the totals
+  if [ -f "$1" ]; then
+    read -r p f < <(node -e 'const r=require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests + (r.numRuntimeErrorTestSuites||0))' "$PWD/$1")
+    passed=$((passed + p)); failed=$((failed + f))
+  else
+    failed=$((failed + 1))
+  fi
+}
+step() { echo "== $1: $(( $(date +%s) - start ))s (exit $2)"; }
+
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund >"$out/npm-ci.log" 2>&1 || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+start=$(date +%s)
+npm run example >"$out/example.log" 2>&1
+rc=$?; step "example app (examples/seed-scenarios/dist)" $rc
+[ $rc -eq 0 ] || { tail -n 20 "$out/example.log"; failed=$((failed + 1)); }
+
+start=$(date +%s)
+rm -f "$out/fixtures-jest.json"
+CONFORMANCE_WRITE_FIXTURES=1 npx jest --ci --coverage=false --reporters=default --json --outputFile="$out/fixtures-jest.json" \
+  test/conformance/fixtures.test.ts
+rc=$?; step "object sets -> $out/fixtures" $rc
+jest_counts "$out/fixtures-jest.json"
+
+start=$(date +%s)
+rm -rf "$out/istio" "$out/go-test.json"
+if ! command -v go >/dev/null; then
+  echo "go is not installed: the Istio conformance checks cannot run"
+  failed=$((failed + 1))
+else
+  go version
+  (cd conformance/istio && go vet ./...)
+  rc=$?; step "go vet (first run on a machine: downloads and builds istio.io/istio)" $rc
+  [ $rc -eq 0 ] || failed=$((failed + 1))
+  start=$(date +%s)
+  (cd conformance/istio && CONFORMANCE_FIXTURES="$PWD/../out/fixtures" CONFORMANCE_OUT="$PWD/../out/istio" \
+    go test -count=1 -timeout 20m -json ./... >"../out/go-test.json")
+  rc=$?; step "go test (Istio validation + config generation per object set)" $rc
+  # One line per Go test; the output of every failed one.
+  read -r p f < <(node -e '
+    const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(l => { try { return JSON.parse(l); } catch { return { Output: l }; } });
+    const out = new Map(); let p = 0, f = 0;
+    for (const e of lines) {
+      const key = `${e.Package}/${e.Test}`;
+      if (e.Test && e.Action === "output") out.set(key, (out.get(key) || "") + e.Output);
+      if (!e.Test && e.Action === "output" && /FAIL|panic|cannot|error/i.test(e.Output)) process.stderr.write(e.Output);
+      if (!e.Test && e.Action === "fail" && ![...out.keys()].some(k => k.startsWith(`${e.Package}/`))) f++;
+      if (!e.Test || !["pass", "fail", "skip"].includes(e.Action)) continue;
+      const parent = lines.some(x => x.Test && x.Test.startsWith(e.Test + "/") && x.Package === e.Package);
+      if (parent) continue; // count leaf tests only
+      if (e.Action === "pass") p++;
+      if (e.Action === "fail") { f++; process.stderr.write(`--- FAIL ${e.Test}\n${out.get(key) || ""}`); }
+      if (e.Action === "skip") process.stderr.write(`--- SKIP ${e.Test}\n${out.get(key) || ""}`);
+    }
+    console.log(p, f);' "$out/go-test.json" 2>"$out/go-failures.log")
+  cat "$out/go-failures.log"
+  echo "go test: $p passed, $f failed"
+  passed=$((passed + p)); failed=$((failed + f))
+  [ $rc -eq 0 ] || [ "$f" -gt 0 ] || failed=$((failed + 1))
+fi
+
+start=$(date +%s)
+rm -f "$out/compare-jest.json"
+CONFORMANCE_REQUIRED=1 npx jest --ci --coverage=false --reporters=default --json --outputFile="$out/compare-jest.json" \
+  test/conformance/compare.test.ts test/conformance/comparison.test.ts
+rc=$?; step "model vs istiod comparison" $rc
+jest_counts "$out/compare-jest.json"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,595 @@
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode"
+
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	networking "istio.io/api/networking/v1alpha3"
+	security "istio.io/api/security/v1beta1"
+)
+
+// rootNamespace is the mesh's default root namespace: EnvoyFilters and AuthorizationPolicies there apply mesh-wide.
+const rootNamespace = "istio-system"
+
+// SetResult is the outcome for one object set.
+type SetResult struct {
+	Set        string             `json:"set"`
+	Validation []ValidationResult `json:"validation"`
+	// Checks counts the assertions evaluated; Failures lists the ones that did not hold.
+	Checks   int      `json:"checks"`
+	Failures []string `json:"failures"`
+	// Notes lists what the set could not exercise (for example an EnvoyFilter whose workload is not in the set).
+	Notes   []string      `json:"notes"`
+	Proxies []ProxyReport `json:"-"`
+}
+
+// ValidationResult is what Istio's validation said about one object.
+type ValidationResult struct {
+	Object   string   `json:"object"`
+	Warnings []string `json:"warnings"`
+	Error    string   `json:"error,omitempty"`
+}
+
+type checker struct {
+	set  *ObjectSet
+	gens []Generated
+	res  *SetResult
+}
+
+func (c *checker) check(ok bool, format string, args ...any) {
+	c.res.Checks++
+	if !ok {
+		c.res.Failures = append(c.res.Failures, fmt.Sprintf(format, args...))
+	}
+}
+
+func (c *checker) note(format string, args ...any) {
+	c.res.Notes = append(c.res.Notes, fmt.Sprintf(format, args...))
+}
+
+// Validate runs the validation istiod's webhook runs on every Istio object (warnings included).
+func Validate(set *ObjectSet) []ValidationResult {
+	out := []ValidationResult{}
+	for _, o := range set.Istio {
+		r := ValidationResult{Object: o.Doc.Ref(), Warnings: []string{}}
+		if o.Err != nil {
+			r.Error = o.Err.Error()
+		} else {
+			warn, err := o.Schema.ValidateConfig(*o.Config)
+			if err != nil {
+				r.Error = err.Error()
+			}
+			r.Warnings = append(r.Warnings, messages(warn)...)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// genericEnvoyFilterWarning is the notice Istio attaches to every EnvoyFilter; any other warning fails the set.
+const genericEnvoyFilterWarning = "EnvoyFilter exposes internal implementation details"
+
+// messages splits a (multi)error into its messages.
+func messages(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if multi, ok := err.(interface{ WrappedErrors() []error }); ok {
+		var out []string
+		for _, e := range multi.WrappedErrors() {
+			out = append(out, messages(e)...)
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+// envoyFilters asserts that every patch of every EnvoyFilter shows in the configuration of each proxy it selects:
+// a LISTENER_FILTER is present on every listener its match names, and a MERGE's fields are visible in every
+// filter it matches. A patch whose match selects nothing is a failure: Istio silently ignores it.
+func (c *checker) envoyFilters() {
+	for _, o := range c.set.Istio {
+		if o.Err != nil {
+			continue
+		}
+		ef, ok := o.Config.Spec.(*networking.EnvoyFilter)
+		if !ok {
+			continue
+		}
+		ref := o.Doc.Ref()
+		targets := c.selected(o.Config.Namespace, ef.GetWorkloadSelector().GetLabels(), len(ef.GetTargetRefs()) > 0)
+		if len(targets) == 0 {
+			c.note("%s selects no proxy of the set", ref)
+			continue
+		}
+		for i, cp := range ef.GetConfigPatches() {
+			where := fmt.Sprintf("%s patch %d (%s %s)", ref, i, cp.GetApplyTo(), cp.GetPatch().GetOperation())
+			exercised := false
+			for _, g := range targets {
+				if !inContext(g, cp.GetMatch().GetContext()) {
+					continue
+				}
+				exercised = true
+				switch {
+				case cp.GetApplyTo() == networking.EnvoyFilter_LISTENER_FILTER && inserts(cp.GetPatch().GetOperation()):
+					c.listenerFilterPresent(where, g, cp)
+				case cp.GetApplyTo() == networking.EnvoyFilter_NETWORK_FILTER && cp.GetPatch().GetOperation() == networking.EnvoyFilter_Patch_MERGE:
+					c.mergedIntoNetworkFilters(where, g, cp)
+				default:
+					c.note("%s: the effect of this kind of patch is not checked", where)
+				}
+			}
+			if !exercised {
+				c.note("%s: no proxy of the set is in context %s", where, cp.GetMatch().GetContext())
+			}
+		}
+	}
+}
+
+func inserts(op networking.EnvoyFilter_Patch_Operation) bool {
+	switch op {
+	case networking.EnvoyFilter_Patch_ADD, networking.EnvoyFilter_Patch_INSERT_FIRST,
+		networking.EnvoyFilter_Patch_INSERT_BEFORE, networking.EnvoyFilter_Patch_INSERT_AFTER:
+		return true
+	}
+	return false
+}
+
+// selected returns the proxies a namespaced, selector-based resource applies to (root namespace: all).
+func (c *checker) selected(ns string, selector map[string]string, targetRefs bool) []Generated {
+	if targetRefs {
+		return nil // targetRefs attach to Gateway API gateways and waypoints, never to sidecars or classic gateways
+	}
+	var out []Generated
+	for _, g := range c.gens {
+		if (ns == g.Spec.Namespace || ns == rootNamespace) && selects(selector, g.Spec.Labels) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func inContext(g Generated, ctx networking.EnvoyFilter_PatchContext) bool {
+	switch ctx {
+	case networking.EnvoyFilter_GATEWAY:
+		return g.Spec.Type == "Router"
+	case networking.EnvoyFilter_SIDECAR_INBOUND, networking.EnvoyFilter_SIDECAR_OUTBOUND:
+		return g.Spec.Type == "Sidecar"
+	}
+	return true
+}
+
+// contextListeners are the listeners a patch context covers: all of a gateway's, virtualInbound for inbound.
+func contextListeners(g Generated, ctx networking.EnvoyFilter_PatchContext) []*listenerv3.Listener {
+	var out []*listenerv3.Listener
+	for _, l := range g.Listeners {
+		inbound := l.GetName() == virtualInboundName
+		if ctx == networking.EnvoyFilter_SIDECAR_INBOUND && !inbound || ctx == networking.EnvoyFilter_SIDECAR_OUTBOUND && inbound {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func port(l *listenerv3.Listener) uint32 { return l.GetAddress().GetSocketAddress().GetPortValue() }
+
+// listenerFilterPresent: the patch means the listener on its portNumber (and name); that listener must exist
+// and carry the filter.
+func (c *checker) listenerFilterPresent(where string, g Generated, cp *networking.EnvoyFilter_EnvoyConfigObjectPatch) {
+	name, _ := cp.GetPatch().GetValue().AsMap()["name"].(string)
+	lm := cp.GetMatch().GetListener()
+	matched := 0
+	for _, l := range contextListeners(g, cp.GetMatch().GetContext()) {
+		if lm.GetName() != "" && lm.GetName() != l.GetName() || lm.GetPortNumber() != 0 && lm.GetPortNumber() != port(l) {
+			continue
+		}
+		matched++
+		c.check(hasListenerFilter(l, name), "%s: listener %s of %s lacks %s", where, l.GetName(), proxyName(g), name)
+	}
+	c.check(matched > 0, "%s: matches no listener of %s (portNumber %d, name %q); listeners: %s",
+		where, proxyName(g), lm.GetPortNumber(), lm.GetName(), listenerNames(contextListeners(g, cp.GetMatch().GetContext())))
+}
+
+func hasListenerFilter(l *listenerv3.Listener, name string) bool {
+	for _, f := range l.GetListenerFilters() {
+		if f.GetName() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// mergedIntoNetworkFilters: every filter the match selects must show the patch's typed_config fields.
+func (c *checker) mergedIntoNetworkFilters(where string, g Generated, cp *networking.EnvoyFilter_EnvoyConfigObjectPatch) {
+	value := cp.GetPatch().GetValue().AsMap()
+	want := value["typed_config"]
+	if want == nil {
+		want = value["typedConfig"]
+	}
+	if want == nil {
+		c.note("%s: no typed_config to compare", where)
+		return
+	}
+	lm := cp.GetMatch().GetListener()
+	filterName := lm.GetFilterChain().GetFilter().GetName()
+	matched := 0
+	for _, l := range contextListeners(g, cp.GetMatch().GetContext()) {
+		virtual := l.GetName() == virtualInboundName
+		if lm.GetName() != "" && lm.GetName() != l.GetName() || !virtual && lm.GetPortNumber() != 0 && lm.GetPortNumber() != port(l) {
+			continue
+		}
+		for _, fc := range l.GetFilterChains() {
+			if !chainMatches(fc, lm, virtual) {
+				continue
+			}
+			for _, f := range fc.GetFilters() {
+				if filterName != "" && f.GetName() != filterName {
+					continue
+				}
+				got, err := protoMap(f.GetTypedConfig())
+				if err != nil || got["@type"] != stringField(want, "@type") {
+					continue
+				}
+				matched++
+				c.check(subset(want, got), "%s: %s chain %s of %s does not show the merged fields %s", where, l.GetName(), fc.GetName(), proxyName(g), compact(want))
+			}
+		}
+	}
+	c.check(matched > 0, "%s: matches no %s filter of %s (portNumber %d)", where, filterName, proxyName(g), lm.GetPortNumber())
+}
+
+func chainMatches(fc *listenerv3.FilterChain, lm *networking.EnvoyFilter_ListenerMatch, virtual bool) bool {
+	dport := fc.GetFilterChainMatch().GetDestinationPort().GetValue()
+	if virtual && lm.GetPortNumber() != 0 && dport != lm.GetPortNumber() {
+		return false
+	}
+	m := lm.GetFilterChain()
+	if m.GetName() != "" && m.GetName() != fc.GetName() {
+		return false
+	}
+	if m.GetDestinationPort() != 0 && m.GetDestinationPort() != dport {
+		return false
+	}
+	if m.GetTransportProtocol() != "" && m.GetTransportProtocol() != fc.GetFilterChainMatch().GetTransportProtocol() {
+		return false
+	}
+	return true
+}
+
+// policies asserts that each CIDR of each AuthorizationPolicy reaches the RBAC filters of every proxy it selects,
+// with the policy's action, on direct_remote_ip for ipBlocks and remote_ip for remoteIpBlocks, and never on the other.
+func (c *checker) policies(reports map[string]ProxyReport) {
+	for _, o := range c.set.Istio {
+		if o.Err != nil {
+			continue
+		}
+		ap, ok := o.Config.Spec.(*security.AuthorizationPolicy)
+		if !ok || (ap.GetAction() != security.AuthorizationPolicy_ALLOW && ap.GetAction() != security.AuthorizationPolicy_DENY) {
+			continue
+		}
+		ref := o.Doc.Ref()
+		targets := c.selected(o.Config.Namespace, ap.GetSelector().GetMatchLabels(), len(ap.GetTargetRefs()) > 0 || ap.GetTargetRef() != nil)
+		if len(targets) == 0 {
+			c.note("%s selects no proxy of the set", ref)
+			continue
+		}
+		for _, g := range targets {
+			rules := allRules(reports[proxyName(g)])
+			for _, want := range expectedRules(ap) {
+				found, wrongField := false, false
+				for _, r := range rules {
+					if r.CIDR != want.CIDR || r.Negated != want.Negated {
+						continue
+					}
+					if r.Field == want.Field && r.Action == want.Action {
+						found = true
+					}
+					if r.Field != want.Field {
+						wrongField = true
+					}
+				}
+				c.check(found, "%s: %s %s (negated %v) is not an RBAC %s principal on %s", ref, want.Field, want.CIDR, want.Negated, want.Action, proxyName(g))
+				c.check(!wrongField, "%s: %s also lands on the other address field on %s", ref, want.CIDR, proxyName(g))
+			}
+		}
+	}
+}
+
+func expectedRules(ap *security.AuthorizationPolicy) []RBACRule {
+	var out []RBACRule
+	add := func(cidrs []string, field string, negated bool) {
+		for _, text := range cidrs {
+			out = append(out, RBACRule{Action: ap.GetAction().String(), Field: field, CIDR: maskedCIDR(text), Negated: negated})
+		}
+	}
+	for _, rule := range ap.GetRules() {
+		for _, from := range rule.GetFrom() {
+			s := from.GetSource()
+			add(s.GetIpBlocks(), "direct_remote_ip", false)
+			add(s.GetNotIpBlocks(), "direct_remote_ip", true)
+			add(s.GetRemoteIpBlocks(), "remote_ip", false)
+			add(s.GetNotRemoteIpBlocks(), "remote_ip", true)
+		}
+	}
+	return out
+}
+
+func maskedCIDR(text string) string {
+	if !strings.Contains(text, "/") {
+		if a, err := netip.ParseAddr(text); err == nil {
+			return netip.PrefixFrom(a, a.BitLen()).String()
+		}
+		return text
+	}
+	p, err := netip.ParsePrefix(text)
+	if err != nil {
+		return text
+	}
+	return p.Masked().String()
+}
+
+func allRules(r ProxyReport) []RBACRule {
+	var out []RBACRule
+	for _, l := range r.Listeners {
+		for _, ch := range l.Chains {
+			for _, rule := range ch.RBAC {
+				rule.CIDR = maskedCIDR(rule.CIDR)
+				out = append(out, rule)
+			}
+		}
+	}
+	return out
+}
+
+// interception asserts that a TPROXY sidecar's inbound listener is transparent and restores the original
+// source (original_src), and that a REDIRECT one does neither.
+func (c *checker) interception(reports map[string]ProxyReport) {
+	for _, g := range c.gens {
+		if g.Spec.Type != "Sidecar" {
+			continue
+		}
+		var inbound *ListenerReport
+		for i, l := range reports[proxyName(g)].Listeners {
+			if l.Name == virtualInboundName {
+				inbound = &reports[proxyName(g)].Listeners[i]
+			}
+		}
+		if inbound == nil {
+			c.check(g.Spec.InterceptionMode == "NONE", "%s has no %s listener", proxyName(g), virtualInboundName)
+			continue
+		}
+		tproxy := g.Spec.InterceptionMode == "TPROXY"
+		c.check(inbound.OriginalSrc == tproxy, "%s (interception %s): original_src on %s is %v", proxyName(g), g.Spec.InterceptionMode, virtualInboundName, inbound.OriginalSrc)
+		c.check(inbound.Transparent == tproxy, "%s (interception %s): transparent on %s is %v", proxyName(g), g.Spec.InterceptionMode, virtualInboundName, inbound.Transparent)
+	}
+}
+
+// gatewayTopology asserts that the resolved ProxyConfig reaches each gateway listener: use_remote_address on every
+// HCM, xff_num_trusted_hops equal to numTrustedProxies (unless an EnvoyFilter merges into the HCM), and the PROXY
+// listener filter on every TCP listener when gatewayTopology.proxyProtocol is set.
+func (c *checker) gatewayTopology(reports map[string]ProxyReport, hcmPatched map[string]bool) {
+	for _, g := range c.gens {
+		if g.Spec.Type != "Router" {
+			continue
+		}
+		r := reports[proxyName(g)]
+		c.check(len(r.Listeners) > 0, "gateway %s has no listener: no Gateway server selects it", proxyName(g))
+		for _, l := range r.Listeners {
+			if g.Spec.ProxyProtocol {
+				c.check(l.ProxyProtocol != nil, "gateway %s: gatewayTopology.proxyProtocol is set but listener %s has no %s", proxyName(g), l.Name, proxyProtocolFilter)
+			}
+			for _, ch := range l.Chains {
+				if ch.HCM == nil {
+					continue
+				}
+				c.check(ch.HCM.UseRemoteAddress, "gateway %s listener %s: use_remote_address is false", proxyName(g), l.Name)
+				if !hcmPatched[proxyName(g)] {
+					c.check(ch.HCM.XffNumTrustedHops == g.Spec.NumTrustedProxies, "gateway %s listener %s: xff_num_trusted_hops %d, gatewayTopology.numTrustedProxies %d",
+						proxyName(g), l.Name, ch.HCM.XffNumTrustedHops, g.Spec.NumTrustedProxies)
+				}
+			}
+		}
+	}
+}
+
+// proxyProtocolPairs asserts both ends of PROXY protocol inside the set: a DestinationRule's proxyProtocol must
+// reach the clusters of its host, and each sidecar behind that host must accept PROXY on its inbound listener;
+// a sidecar that requires PROXY must have a sender in the set.
+func (c *checker) proxyProtocolPairs(reports map[string]ProxyReport) {
+	senders := map[string]bool{} // proxyName of backends that receive PROXY from a cluster of the set
+	for _, o := range c.set.Istio {
+		if o.Err != nil {
+			continue
+		}
+		dr, ok := o.Config.Spec.(*networking.DestinationRule)
+		if !ok || dr.GetTrafficPolicy().GetProxyProtocol() == nil {
+			continue
+		}
+		ref := o.Doc.Ref()
+		host := fqdn(dr.GetHost(), o.Config.Namespace)
+		version := dr.GetTrafficPolicy().GetProxyProtocol().GetVersion().String()
+		clusters := 0
+		for _, g := range c.gens {
+			for _, cl := range g.Clusters {
+				if !strings.HasPrefix(cl.GetName(), "outbound|") || !strings.HasSuffix(cl.GetName(), "|"+host) {
+					continue
+				}
+				clusters++
+				v, err := ReportCluster(cl)
+				c.check(err == nil && v == version, "%s: cluster %s of %s sends PROXY %q, want %s", ref, cl.GetName(), proxyName(g), v, version)
+			}
+		}
+		if clusters == 0 {
+			c.note("%s: no proxy of the set has a cluster for %s (its Service is not in the set)", ref, host)
+			continue
+		}
+		for _, g := range c.backends(host) {
+			senders[proxyName(g)] = true
+			c.check(inboundProxyProtocol(reports[proxyName(g)]) != nil, "%s sends PROXY to %s, but the sidecar of %s does not accept PROXY on %s",
+				ref, host, proxyName(g), virtualInboundName)
+		}
+	}
+	for _, g := range c.gens {
+		pp := inboundProxyProtocol(reports[proxyName(g)])
+		if g.Spec.Type != "Sidecar" || pp == nil || pp.AllowRequestsWithoutProxyProtocol {
+			continue
+		}
+		c.check(senders[proxyName(g)], "the sidecar of %s requires PROXY on %s, but no DestinationRule of the set sends PROXY to a Service that selects it",
+			proxyName(g), virtualInboundName)
+	}
+}
+
+// backends returns the sidecars a Service host selects.
+func (c *checker) backends(host string) []Generated {
+	var out []Generated
+	for _, d := range c.set.Docs {
+		if d.APIVersion() != "v1" || d.Kind() != "Service" || fqdn(nameOf(d.Object), namespaceOf(d.Object)) != host {
+			continue
+		}
+		spec, _ := d.Object["spec"].(map[string]any)
+		selector := stringMap(spec["selector"])
+		if len(selector) == 0 {
+			continue
+		}
+		for _, g := range c.gens {
+			if g.Spec.Type == "Sidecar" && g.Spec.Namespace == namespaceOf(d.Object) && selects(selector, g.Spec.Labels) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+func inboundProxyProtocol(r ProxyReport) *ProxyProtocolReport {
+	for _, l := range r.Listeners {
+		if l.Name == virtualInboundName {
+			return l.ProxyProtocol
+		}
+	}
+	return nil
+}
+
+func fqdn(host, ns string) string {
+	if strings.Contains(host, ".") {
+		return host
+	}
+	return host + "." + ns + ".svc.cluster.local"
+}
+
+func proxyName(g Generated) string { return g.Spec.Namespace + "/" + g.Spec.Name }
+
+func listenerNames(ls []*listenerv3.Listener) string {
+	names := make([]string, 0, len(ls))
+	for _, l := range ls {
+		names = append(names, l.GetName())
+	}
+	return strings.Join(names, ", ")
+}
+
+// protoMap renders an Any the way Envoy's config dump does (proto field names), as generic JSON.
+func protoMap(m proto.Message) (map[string]any, error) {
+	js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	return out, json.Unmarshal(js, &out)
+}
+
+// subset reports whether every field of want is in got: objects field by field (keys in either JSON case),
+// each list element matching some element, scalars by value; absent fields in got are zero values.
+func subset(want, got any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return got == nil && isZero(w)
+		}
+		for k, v := range w {
+			gv, present := g[snakeCase(k)]
+			if !present {
+				gv, present = g[k]
+			}
+			if !present && !isZero(v) || present && !subset(v, gv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, _ := got.([]any)
+		for _, wv := range w {
+			if !anyMatches(wv, g) {
+				return false
+			}
+		}
+		return true
+	default:
+		return fmt.Sprint(want) == fmt.Sprint(got)
+	}
+}
+
+func anyMatches(want any, got []any) bool {
+	for _, gv := range got {
+		if subset(want, gv) {
+			return true
+		}
+	}
+	return false
+}
+
+func isZero(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case float64:
+		return x == 0
+	case string:
+		return x == ""
+	case map[string]any:
+		for _, e := range x {
+			if !isZero(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		return len(x) == 0
+	}
+	return false
+}
+
+func snakeCase(s string) string {
+	if strings.HasPrefix(s, "@") {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsUpper(r) {
+			b.WriteByte('_')
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func stringField(v any, key string) string {
+	m, _ := v.(map[string]any)
+	s, _ := m[key].(string)
+	return s
+}
+
+func compact(v any) string {
+	js, _ := json.Marshal(v)
+	return string(js)
+}

@@ -1,0 +1,101 @@
+package conformance
+
+import (
+	"fmt"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	"google.golang.org/protobuf/proto"
+
+	meshconfig "istio.io/api/mesh/v1alpha1"
+	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pkg/config"
+	"istio.io/istio/pkg/config/constants"
+	"istio.io/istio/pkg/test"
+)
+
+// IstioVersion is the proxy version the fake istiod configures for: the pinned commit's release line.
+const IstioVersion = "1.31.0"
+
+// Generated is what istiod generated for one proxy.
+type Generated struct {
+	Spec      ProxySpec
+	Proxy     *model.Proxy
+	Listeners []*listenerv3.Listener
+	Clusters  []*clusterv3.Cluster
+}
+
+// Generate starts a fake istiod (Istio's own FakeDiscoveryServer) with the set's Istio configs, Services and
+// Namespaces, and builds the listeners and clusters of every proxy the way istiod builds them for a connected
+// Envoy: the proxy's node metadata carries its labels, namespace, ProxyConfig and interception mode.
+func Generate(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig, proxies []ProxySpec) ([]Generated, error) {
+	objects, err := set.KubernetesObjects()
+	if err != nil {
+		return nil, err
+	}
+	var configs []config.Config
+	for _, o := range set.Istio {
+		if o.Err == nil {
+			configs = append(configs, *o.Config)
+		}
+	}
+	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: objects, MeshConfig: m})
+	out := make([]Generated, 0, len(proxies))
+	for i, spec := range proxies {
+		p := s.SetupProxy(nodeFor(spec, i))
+		out = append(out, Generated{Spec: spec, Proxy: p, Listeners: s.Listeners(p), Clusters: s.Clusters(p)})
+	}
+	return out, nil
+}
+
+func nodeFor(spec ProxySpec, i int) *model.Proxy {
+	nodeType := model.SidecarProxy
+	if spec.Type == "Router" {
+		nodeType = model.Router
+	}
+	pc := proto.Clone(spec.ProxyConfig).(*meshconfig.ProxyConfig)
+	meta := &model.NodeMetadata{
+		Namespace:    spec.Namespace,
+		Labels:       spec.Labels,
+		ClusterID:    constants.DefaultClusterName,
+		IstioVersion: IstioVersion,
+		ProxyConfig:  (*model.NodeMetaProxyConfig)(pc),
+	}
+	if spec.InterceptionMode != "" {
+		meta.InterceptionMode = model.TrafficInterceptionMode(spec.InterceptionMode)
+	}
+	return &model.Proxy{
+		Type:            nodeType,
+		ID:              fmt.Sprintf("%s-%d.%s", spec.Name, i, spec.Namespace),
+		IPAddresses:     []string{fmt.Sprintf("10.%d.%d.%d", 10+i/65536, (i/256)%256, 10+i%240)},
+		ConfigNamespace: spec.Namespace,
+		Labels:          spec.Labels,
+		Metadata:        meta,
+	}
+}
+
+// Report reduces a generated proxy to its client-address settings.
+func (g Generated) Report(set string) (ProxyReport, error) {
+	r := ProxyReport{Set: set, Proxy: g.Spec, Listeners: []ListenerReport{}, Clusters: []ClusterReport{}}
+	for _, l := range g.Listeners {
+		lr, err := ReportListener(l)
+		if err != nil {
+			return r, err
+		}
+		if g.Spec.Type == "Router" || lr.Name == virtualInboundName || lr.ProxyProtocol != nil || lr.OriginalSrc {
+			r.Listeners = append(r.Listeners, lr)
+		}
+	}
+	sortListeners(r.Listeners)
+	for _, c := range g.Clusters {
+		v, err := ReportCluster(c)
+		if err != nil {
+			return r, err
+		}
+		if v != "" {
+			r.Clusters = append(r.Clusters, ClusterReport{Name: c.GetName(), UpstreamProxyProtocol: v})
+		}
+	}
+	return r, nil
+}

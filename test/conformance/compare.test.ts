@@ -1,0 +1,144 @@
+import { disagreements, expectedProxyProtocol, IstioProxyReport, xffModeOf } from './compare';
+import { Prediction } from './model-prediction';
+
+/*
+ * The comparison must fail on each kind of disagreement: a report that agrees with a prediction, then one field
+ * changed on either side.
+ */
+
+function hcm(hops = 0, useRemoteAddress = false) {
+  return { useRemoteAddress, xffNumTrustedHops: hops, skipXffAppend: false, originalIpDetectionExtensions: [] };
+}
+
+function gatewayReport(): IstioProxyReport {
+  return {
+    set: 's',
+    proxy: { name: 'gw', namespace: 'istio-ingress', type: 'Router', source: 'Deployment istio-ingress/gw', labels: { istio: 'gw' }, interceptionMode: '' },
+    listeners: [
+      {
+        name: '0.0.0.0_8080',
+        port: 8080,
+        proxyProtocol: null,
+        originalSrc: false,
+        transparent: false,
+        chains: [{ name: 'http', destinationPort: 0, hcm: hcm(2, true), rbac: [{ filter: 'http', action: 'DENY', policy: 'ns[istio-ingress]-policy[deny]-rule[0]', field: 'remote_ip', cidr: '2.2.2.0/24', negated: false }] }],
+      },
+      {
+        name: '0.0.0.0_8443',
+        port: 8443,
+        proxyProtocol: { allowRequestsWithoutProxyProtocol: false },
+        originalSrc: false,
+        transparent: false,
+        chains: [{ name: 'tcp', destinationPort: 0, hcm: null, rbac: [{ filter: 'network', action: 'DENY', policy: 'ns[istio-ingress]-policy[deny]-rule[0]', field: 'remote_ip', cidr: '2.2.2.0/24', negated: false }] }],
+      },
+    ],
+    clusters: [],
+  };
+}
+
+function sidecarReport(): IstioProxyReport {
+  return {
+    set: 's',
+    proxy: { name: 'httpbin', namespace: 'web', type: 'Sidecar', source: 'Deployment web/httpbin', labels: { app: 'httpbin' }, interceptionMode: 'TPROXY' },
+    listeners: [{
+      name: 'virtualInbound',
+      port: 15006,
+      proxyProtocol: null,
+      originalSrc: true,
+      transparent: true,
+      chains: [
+        { name: 'inbound|8000||', destinationPort: 8000, hcm: hcm(1), rbac: [] },
+        { name: 'inbound|9090||', destinationPort: 9090, hcm: hcm(), rbac: [] },
+      ],
+    }],
+    clusters: [],
+  };
+}
+
+function prediction(): Prediction {
+  return {
+    proxies: [
+      { namespace: 'istio-ingress', name: 'gw', labels: { istio: 'gw' }, role: 'gateway', trustedHops: 2, proxyProtocol: { mode: 'strict-per-port', ports: [8443] } },
+      {
+        namespace: 'web',
+        name: 'httpbin',
+        labels: { app: 'httpbin' },
+        role: 'sidecar',
+        interceptionMode: 'TPROXY',
+        xff: { mode: 'trusted-hops', hops: 1, cidrs: [], ports: [8000] },
+        inboundProxyProtocol: false,
+      },
+    ],
+    policies: [{ name: 'deny', namespace: 'istio-ingress', selector: { istio: 'gw' }, action: 'DENY', field: 'remoteIpBlocks', negated: false, cidrs: ['2.2.2.0/24'] }],
+  };
+}
+
+describe('disagreements', () => {
+  test('none when the model and istiod agree', () => {
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()])).toEqual([]);
+  });
+
+  test('fails when a policy lands on the other address field', () => {
+    // GIVEN istiod matching the DENY on direct_remote_ip
+    const report = gatewayReport();
+    (report.listeners[0].chains[0].rbac[0] as any).field = 'direct_remote_ip';
+    // THEN both the missing and the wrong field are reported
+    const found = disagreements(prediction(), [report, sidecarReport()]);
+    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/lands on direct_remote_ip in istiod, the model says remote_ip/)]));
+  });
+
+  test('fails when PROXY protocol is on a listener the model does not cover', () => {
+    const report = gatewayReport();
+    (report.listeners[0] as any).proxyProtocol = { allowRequestsWithoutProxyProtocol: false };
+    expect(disagreements(prediction(), [report, sidecarReport()])).toEqual([
+      expect.stringMatching(/listener 0.0.0.0_8080: PROXY protocol strict, the model says none/),
+    ]);
+  });
+
+  test('fails when PROXY protocol is only on one side (the model expects it on the backend)', () => {
+    const p = prediction();
+    (p.proxies[1] as any).inboundProxyProtocol = true;
+    expect(disagreements(p, [gatewayReport(), sidecarReport()])).toEqual([expect.stringMatching(/virtualInbound: PROXY protocol false, the model says true/)]);
+  });
+
+  test('fails when the gateway trusts a different number of hops', () => {
+    const p = prediction();
+    (p.proxies[0] as any).trustedHops = 1;
+    expect(disagreements(p, [gatewayReport(), sidecarReport()])).toEqual([expect.stringMatching(/xff_num_trusted_hops 2, the model trusts 1/)]);
+  });
+
+  test('fails when the sidecar XFF setting reaches a port the model does not cover', () => {
+    const report = sidecarReport();
+    (report.listeners[0].chains[1] as any).hcm = hcm(1);
+    expect(disagreements(prediction(), [gatewayReport(), report])).toEqual([expect.stringMatching(/port 9090\): XFF trusted-hops 1, the model says default/)]);
+  });
+
+  test('fails when the sidecar is not transparent as the model says', () => {
+    const report = sidecarReport();
+    (report.listeners[0] as any).originalSrc = false;
+    expect(disagreements(prediction(), [gatewayReport(), report])).toEqual([expect.stringMatching(/original_src false, the model's interception is TPROXY/)]);
+  });
+
+  test('fails when istiod has an RBAC rule the model does not predict, or a proxy is missing', () => {
+    const report = gatewayReport();
+    report.listeners[0].chains[0].rbac.push({ filter: 'http', action: 'ALLOW', policy: 'x', field: 'direct_remote_ip', cidr: '10.0.0.0/8', negated: false });
+    const found = disagreements(prediction(), [report]);
+    expect(found).toEqual(expect.arrayContaining([
+      expect.stringMatching(/istiod has ALLOW direct_remote_ip 10.0.0.0\/8 .* which the model does not predict/),
+      expect.stringMatching(/web\/httpbin: the model has a sidecar, istiod configured no proxy/),
+    ]));
+  });
+
+  test('fails when a construct declared a policy its manifests do not say', () => {
+    const declared = [{ name: 'deny', namespace: 'istio-ingress', action: 'DENY', field: 'ipBlocks', negated: false, cidrs: ['2.2.2.0/24'] }] as any;
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()], declared)).toEqual([expect.stringMatching(/the construct declared DENY ipBlocks/)]);
+  });
+
+  test('PROXY expectations per mode and XFF modes in the model\'s words', () => {
+    expect(['strict', 'optional', 'strict-per-port', 'off'].map(m => expectedProxyProtocol(m, [9000], 9100))).toEqual(['strict', 'none', 'none', 'none']);
+    expect(expectedProxyProtocol('optional', [], 9100)).toBe('optional');
+    expect(xffModeOf({ ...hcm(), originalIpDetectionExtensions: [{ name: 'envoy.http.original_ip_detection.xff', xffNumTrustedHops: 0, trustedCidrs: ['10.0.0.0/8'], skipXffAppend: false }] }))
+      .toBe('trusted-cidrs 10.0.0.0/8');
+    expect(xffModeOf(hcm(0, true))).toBe('use-remote-address');
+  });
+});

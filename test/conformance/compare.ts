@@ -1,0 +1,223 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { DeclaredPolicy } from './fixtures';
+import { PredictedPolicy, PredictedProxy, Prediction } from './model-prediction';
+
+/*
+ * Compares what the library's model predicts for each proxy with what istiod generated for it (the JSON the Go
+ * conformance run writes, see conformance/istio/report.go). Every difference is a disagreement, in words.
+ */
+
+/** The PROXY protocol listener filter of a listener. */
+export interface IstioProxyProtocol {
+  readonly allowRequestsWithoutProxyProtocol: boolean;
+}
+
+/** One original IP detection extension of an HCM. */
+export interface IstioXff {
+  readonly name: string;
+  readonly xffNumTrustedHops: number;
+  readonly trustedCidrs: string[];
+  readonly skipXffAppend: boolean;
+}
+
+/** An HCM's client-address settings. */
+export interface IstioHcm {
+  readonly useRemoteAddress: boolean;
+  readonly xffNumTrustedHops: number;
+  readonly skipXffAppend: boolean;
+  readonly originalIpDetectionExtensions: IstioXff[];
+}
+
+/** One CIDR principal of an RBAC filter. */
+export interface IstioRbacRule {
+  readonly filter: string;
+  readonly action: string;
+  readonly policy: string;
+  /** remote_ip or direct_remote_ip. */
+  readonly field: string;
+  readonly cidr: string;
+  readonly negated: boolean;
+}
+
+/** A filter chain. */
+export interface IstioChain {
+  readonly name: string;
+  readonly destinationPort: number;
+  readonly hcm: IstioHcm | null;
+  readonly rbac: IstioRbacRule[];
+}
+
+/** A listener. */
+export interface IstioListener {
+  readonly name: string;
+  readonly port: number;
+  readonly proxyProtocol: IstioProxyProtocol | null;
+  readonly originalSrc: boolean;
+  readonly transparent: boolean;
+  readonly chains: IstioChain[];
+}
+
+/** What istiod generated for one proxy. */
+export interface IstioProxyReport {
+  readonly set: string;
+  readonly proxy: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly type: string;
+    readonly source: string;
+    readonly labels: { [key: string]: string };
+    readonly interceptionMode: string;
+  };
+  readonly listeners: IstioListener[];
+  readonly clusters: Array<{ readonly name: string; readonly upstreamProxyProtocol: string }>;
+}
+
+const ROOT_NAMESPACE = 'istio-system';
+const VIRTUAL_INBOUND = 'virtualInbound';
+const XFF_EXTENSION = 'envoy.http.original_ip_detection.xff';
+
+/** Reads the per-proxy JSON files of one set (every file but result.json). */
+export function readReports(dir: string): IstioProxyReport[] {
+  return fs.readdirSync(dir).filter(f => f.endsWith('.json') && f !== 'result.json').sort()
+    .map(f => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+}
+
+/** Every disagreement between the model's prediction, the constructs' declared policies and istiod's output. */
+export function disagreements(prediction: Prediction, reports: IstioProxyReport[], declared: DeclaredPolicy[] = []): string[] {
+  const out: string[] = [];
+  const key = (ns: string, name: string) => `${ns}/${name}`;
+  const predicted = new Map(prediction.proxies.map(p => [key(p.namespace, p.name), p]));
+  const generated = new Map(reports.map(r => [key(r.proxy.namespace, r.proxy.name), r]));
+  for (const k of predicted.keys()) if (!generated.has(k)) out.push(`${k}: the model has a ${predicted.get(k)!.role}, istiod configured no proxy of that name`);
+  for (const k of generated.keys()) if (!predicted.has(k)) out.push(`${k}: istiod configured a ${generated.get(k)!.proxy.type} the model does not know (${generated.get(k)!.proxy.source})`);
+  for (const [k, p] of predicted) {
+    const r = generated.get(k);
+    if (r === undefined) continue;
+    const where = (what: string) => `${k} ${what}`;
+    if (p.role === 'gateway') out.push(...gatewayDisagreements(p, r, where));
+    else out.push(...sidecarDisagreements(p, r, where));
+    out.push(...policyDisagreements(prediction.policies.filter(pol => selects(pol, p)), r, where));
+  }
+  out.push(...declaredDisagreements(declared, prediction.policies));
+  return [...new Set(out)]; // one line per disagreement, not per filter chain
+}
+
+function gatewayDisagreements(p: PredictedProxy, r: IstioProxyReport, where: (w: string) => string): string[] {
+  const out: string[] = [];
+  if (r.proxy.type !== 'Router') out.push(where(`: the model has a gateway, istiod configured a ${r.proxy.type}`));
+  for (const l of r.listeners) {
+    for (const c of l.chains.filter(ch => ch.hcm !== null)) {
+      if (!c.hcm!.useRemoteAddress) out.push(where(`listener ${l.name}: use_remote_address is false, the model has a gateway that uses it`));
+      if (c.hcm!.xffNumTrustedHops !== p.trustedHops) {
+        out.push(where(`listener ${l.name}: xff_num_trusted_hops ${c.hcm!.xffNumTrustedHops}, the model trusts ${p.trustedHops}`));
+      }
+    }
+    const want = expectedProxyProtocol(p.proxyProtocol!.mode, p.proxyProtocol!.ports, l.port);
+    const got = l.proxyProtocol === null ? 'none' : l.proxyProtocol.allowRequestsWithoutProxyProtocol ? 'optional' : 'strict';
+    if (want !== got) out.push(where(`listener ${l.name}: PROXY protocol ${got}, the model says ${want} (mode ${p.proxyProtocol!.mode}, ports [${p.proxyProtocol!.ports}])`));
+  }
+  return out;
+}
+
+/** none, strict or optional: what a gateway listener on `port` accepts in the model's PROXY mode. */
+export function expectedProxyProtocol(mode: string, ports: number[], port: number): string {
+  const covered = ports.length === 0 || ports.includes(port);
+  switch (mode) {
+    case 'strict': return 'strict';
+    case 'optional': return covered ? 'optional' : 'none';
+    case 'strict-per-port': return ports.includes(port) ? 'strict' : 'none';
+    default: return 'none';
+  }
+}
+
+function sidecarDisagreements(p: PredictedProxy, r: IstioProxyReport, where: (w: string) => string): string[] {
+  const out: string[] = [];
+  if (r.proxy.type !== 'Sidecar') out.push(where(`: the model has a sidecar, istiod configured a ${r.proxy.type}`));
+  if (r.proxy.interceptionMode !== p.interceptionMode) out.push(where(`: interception ${r.proxy.interceptionMode}, the model says ${p.interceptionMode}`));
+  const inbound = r.listeners.find(l => l.name === VIRTUAL_INBOUND);
+  if (inbound === undefined) return [...out, where(`: istiod generated no ${VIRTUAL_INBOUND} listener`)];
+  const tproxy = p.interceptionMode === 'TPROXY';
+  if (inbound.originalSrc !== tproxy) out.push(where(`${VIRTUAL_INBOUND}: original_src ${inbound.originalSrc}, the model's interception is ${p.interceptionMode}`));
+  if ((inbound.proxyProtocol !== null) !== p.inboundProxyProtocol) {
+    out.push(where(`${VIRTUAL_INBOUND}: PROXY protocol ${inbound.proxyProtocol !== null}, the model says ${p.inboundProxyProtocol}`));
+  }
+  const xff = p.xff!;
+  const hcmChains = inbound.chains.filter(c => c.hcm !== null);
+  if (xff.mode !== 'default' && !hcmChains.some(c => covers(xff, c.destinationPort))) {
+    out.push(where(`${VIRTUAL_INBOUND}: no HTTP chain on the ports the model's XFF setting covers ([${xff.ports}])`));
+  }
+  for (const c of hcmChains) {
+    const mode = covers(xff, c.destinationPort) ? xff.mode : 'default';
+    const got = xffModeOf(c.hcm!);
+    const want = mode === 'trusted-hops' ? `trusted-hops ${xff.hops}` : mode === 'trusted-cidrs' ? `trusted-cidrs ${[...xff.cidrs].sort()}` : mode;
+    if (got !== want) out.push(where(`${VIRTUAL_INBOUND} chain ${c.name} (port ${c.destinationPort}): XFF ${got}, the model says ${want}`));
+  }
+  return out;
+}
+
+/** Passthrough chains (port 0) are covered only by a filter that covers every port. */
+function covers(xff: { readonly ports: number[] }, port: number): boolean {
+  return xff.ports.length === 0 || xff.ports.includes(port);
+}
+
+/** The HCM's XFF handling in the model's words. */
+export function xffModeOf(hcm: IstioHcm): string {
+  const ext = hcm.originalIpDetectionExtensions.find(e => e.name === XFF_EXTENSION);
+  if (ext !== undefined && ext.trustedCidrs.length > 0) return `trusted-cidrs ${[...ext.trustedCidrs].sort()}`;
+  if (hcm.useRemoteAddress) return 'use-remote-address';
+  const hops = ext?.xffNumTrustedHops ?? hcm.xffNumTrustedHops;
+  return hops > 0 ? `trusted-hops ${hops}` : 'default';
+}
+
+function selects(policy: PredictedPolicy, proxy: PredictedProxy): boolean {
+  return (policy.namespace === proxy.namespace || policy.namespace === ROOT_NAMESPACE)
+    && Object.entries(policy.selector).every(([k, v]) => proxy.labels[k] === v);
+}
+
+function envoyField(field: string): string {
+  return field === 'remoteIpBlocks' ? 'remote_ip' : 'direct_remote_ip';
+}
+
+function policyDisagreements(policies: PredictedPolicy[], r: IstioProxyReport, where: (w: string) => string): string[] {
+  const out: string[] = [];
+  const rules = r.listeners.flatMap(l => l.chains.flatMap(c => c.rbac.map(rule => ({ ...rule, cidr: normaliseCidr(rule.cidr), listener: l.name }))));
+  const expected = policies.flatMap(p => p.cidrs.map(cidr => ({
+    action: p.action, field: envoyField(p.field), cidr: normaliseCidr(cidr), negated: p.negated, policy: p.name,
+  })));
+  for (const e of expected) {
+    const same = rules.filter(x => x.cidr === e.cidr && x.negated === e.negated && x.action === e.action);
+    if (!same.some(x => x.field === e.field)) {
+      const found = [...new Set(same.map(x => `${x.field} on ${x.listener}`))].join(', ') || 'nowhere';
+      out.push(where(`: policy ${e.policy} ${e.action} ${e.field} ${e.cidr} (negated ${e.negated}) is not in istiod's RBAC; found ${found}`));
+    }
+    const other = same.filter(x => x.field !== e.field);
+    if (other.length > 0) out.push(where(`: policy ${e.policy} ${e.cidr} lands on ${other[0].field} in istiod, the model says ${e.field}`));
+  }
+  for (const rule of rules) {
+    if (!expected.some(e => e.cidr === rule.cidr && e.field === rule.field && e.action === rule.action && e.negated === rule.negated)) {
+      out.push(where(`listener ${rule.listener}: istiod has ${rule.action} ${rule.field} ${rule.cidr} (negated ${rule.negated}), which the model does not predict`));
+    }
+  }
+  return out;
+}
+
+/** The constructs' own policies must be what the model reads back from their manifests. */
+function declaredDisagreements(declared: DeclaredPolicy[], parsed: PredictedPolicy[]): string[] {
+  const out: string[] = [];
+  for (const d of declared) {
+    const match = parsed.filter(p => p.name === d.name && p.namespace === d.namespace);
+    const same = match.some(p => p.action === d.action && p.field === d.field && p.negated === d.negated
+      && [...p.cidrs].map(normaliseCidr).sort().join() === [...d.cidrs].map(normaliseCidr).sort().join());
+    if (!same) {
+      out.push(`policy ${d.namespace}/${d.name}: the construct declared ${d.action} ${d.field} [${d.cidrs}] (negated ${d.negated}); its manifests read as ${JSON.stringify(match.map(p => `${p.action} ${p.field} [${p.cidrs}] negated ${p.negated}`))}`);
+    }
+  }
+  return out;
+}
+
+/** A CIDR as address/prefix, host addresses with their full prefix. */
+export function normaliseCidr(text: string): string {
+  if (text.includes('/')) return text.toLowerCase();
+  return `${text.toLowerCase()}/${text.includes(':') ? 128 : 32}`;
+}

@@ -1,0 +1,204 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ApiObject, Chart, Testing, Yaml } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { buildApp } from '../../examples/seed-scenarios/main';
+import {
+  ClientIpField, InterceptionMode, MeshWorkload, PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode,
+  ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
+} from '../../src';
+import { synthAndValidate } from '../harness';
+
+/*
+ * The object sets the Istio conformance run (conformance/istio) reads: every chart of the example app, and
+ * scenarios that the example does not cover. Each set is what one cluster would hold; plain Deployments and
+ * Services stand for the user's own workloads, so that both ends of every setting exist.
+ */
+
+/** The repository's conformance output folder (git-ignored). */
+export const CONFORMANCE_OUT = path.join(__dirname, '..', '..', 'conformance', 'out');
+/** Where the object sets go, one folder per set. */
+export const FIXTURES_DIR = path.join(CONFORMANCE_OUT, 'fixtures');
+/** Where the Go run writes one JSON per proxy, one folder per set. */
+export const ISTIO_OUT_DIR = path.join(CONFORMANCE_OUT, 'istio');
+
+/** A policy as its construct declared it. */
+export interface DeclaredPolicy {
+  readonly name: string;
+  readonly namespace: string;
+  readonly action: PolicyAction;
+  readonly field: ClientIpField;
+  readonly negated: boolean;
+  readonly cidrs: string[];
+}
+
+/** One object set: the manifests (and their YAML text), and the policies their constructs declared. */
+export interface FixtureSet {
+  readonly name: string;
+  readonly manifests: any[];
+  /** The YAML as written, for sets read from files. @default - cdk8s's YAML of `manifests` */
+  readonly yaml?: string;
+  readonly declaredPolicies: DeclaredPolicy[];
+}
+
+const TCP_BACKEND = 'tcp-echo.apps.svc.cluster.local';
+
+/** A user's Deployment and Service (not made by the library): the other end of a route, filter or policy. */
+function userWorkload(chart: Chart, name: string, namespace: string, ports: number[], annotations: { [key: string]: string } = {}): void {
+  const labels = { app: name };
+  new ApiObject(chart, `${namespace}-${name}-deployment`, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels, annotations },
+        spec: { containers: [{ name, image: 'registry.k8s.io/echoserver:1.10', ports: ports.map(p => ({ containerPort: p })) }] },
+      },
+    },
+  });
+  new ApiObject(chart, `${namespace}-${name}-service`, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace },
+    spec: { selector: labels, ports: ports.map(p => ({ name: `http-${p}`, port: p, targetPort: p })) },
+  });
+}
+
+function tcpGateway(chart: Chart, mode: ProxyProtocolMode, ports: number[], proxyProtocolPorts?: number[]): ProxyProtocolGateway {
+  const gateway = new ProxyProtocolGateway(chart, 'Gateway', { proxyProtocolMode: mode, proxyProtocolPorts, inClusterCallers: mode !== ProxyProtocolMode.STRICT });
+  for (const port of ports) {
+    gateway.addTcpServer({ port });
+    gateway.addTcpRoute({ port, backendHost: TCP_BACKEND, backendPort: 9000 });
+  }
+  userWorkload(chart, 'tcp-echo', 'apps', [9000]);
+  return gateway;
+}
+
+/** Scenarios beyond the example app: PROXY modes, filter scopes, and policies on both fields with both actions. */
+const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
+  'proxy-protocol-optional-every-port': chart => {
+    tcpGateway(chart, ProxyProtocolMode.OPTIONAL, [9000, 9100]);
+  },
+  'proxy-protocol-optional-one-port': chart => {
+    tcpGateway(chart, ProxyProtocolMode.OPTIONAL, [9000, 9100], [9000]);
+  },
+  'proxy-protocol-strict-one-port': chart => {
+    tcpGateway(chart, ProxyProtocolMode.STRICT_PER_PORT, [9000, 9100], [9000]);
+  },
+  'proxy-protocol-strict-http-policies': chart => {
+    const gateway = new ProxyProtocolGateway(chart, 'Gateway', { inClusterCallers: false });
+    gateway.addHttpServer({ hosts: ['shop.example.com'] });
+    gateway.addRoute({ host: 'shop.example.com', backendHost: 'shop.apps.svc.cluster.local', backendPort: 8080 });
+    gateway.allowFrom(['198.51.100.0/24']);
+    gateway.denyFrom(['198.51.100.7']);
+    userWorkload(chart, 'shop', 'apps', [8080]);
+  },
+  'proxy-protocol-to-backend-both-sides': chart => {
+    const gateway = new ProxyProtocolGateway(chart, 'Gateway', { inClusterCallers: false });
+    gateway.addTcpServer({ port: 9000 });
+    gateway.addTcpRoute({ port: 9000, backendHost: 'svc-b.apps.svc.cluster.local', backendPort: 9000 });
+    gateway.addProxyProtocolBackend('SvcB', { host: 'svc-b', namespace: 'apps', selector: { app: 'svc-b' }, port: 9000, version: ProxyProtocolVersion.V2 });
+    userWorkload(chart, 'svc-b', 'apps', [9000]);
+  },
+  'attach-installed-gateway-policies': chart => {
+    const gateway = PreservedIngressGateway.attach(chart, 'Gateway', { selector: { istio: 'ingressgateway' }, namespace: 'istio-system' });
+    gateway.addHttpServer({ hosts: ['web.example.com'] });
+    gateway.addRoute({ host: 'web.example.com', backendHost: 'web.apps.svc.cluster.local', backendPort: 8080 });
+    gateway.allowFrom(['203.0.113.0/24', '2001:db8::/32']);
+    gateway.denyFrom(['203.0.113.66'], { negate: false });
+    userWorkload(chart, 'web', 'apps', [8080]);
+  },
+  'gateway-trusted-hops-policies': chart => {
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', { numTrustedProxies: 1 });
+    gateway.addHttpServer({ hosts: ['web.example.com'] });
+    gateway.addRoute({ host: 'web.example.com', backendHost: 'web.apps.svc.cluster.local', backendPort: 8080 });
+    gateway.allowFrom(['192.0.2.0/24']);
+    gateway.denyFrom(['10.1.0.0/16'], { field: ClientIpField.IP_BLOCKS });
+    gateway.denyFrom(['192.0.2.128/25'], { negate: true, name: 'deny-outside' });
+    userWorkload(chart, 'web', 'apps', [8080]);
+  },
+  'xff-mesh-wide': chart => {
+    new XffSidecarFilter(chart, 'Xff', { trust: XffTrust.trustedHops(1), scope: XffFilterScope.MESH });
+    userWorkload(chart, 'orders', 'shop', [8080]);
+    userWorkload(chart, 'billing', 'finance', [8080]);
+    const orders = MeshWorkload.fromLabels(chart, 'Orders', { labels: { app: 'orders' }, namespace: 'shop' });
+    orders.denyFrom(['198.51.100.0/24'], { field: ClientIpField.REMOTE_IP_BLOCKS });
+  },
+  'xff-namespace-wide': chart => {
+    new XffSidecarFilter(chart, 'Xff', { trust: XffTrust.useRemoteAddress(), scope: XffFilterScope.NAMESPACE, namespace: 'shop' });
+    userWorkload(chart, 'orders', 'shop', [8080]);
+    userWorkload(chart, 'billing', 'finance', [8080]);
+  },
+  'xff-trusted-cidrs-one-port-tproxy': chart => {
+    const workload = new TproxyWorkload(chart, 'Httpbin', {
+      source: WorkloadSource.newDeployment({ image: 'docker.io/citizenstig/httpbin', name: 'httpbin', namespace: 'web', port: 8000, servicePort: 8000 }),
+    });
+    new ApiObject(chart, 'MetricsService', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'httpbin-metrics', namespace: 'web' },
+      spec: { selector: { app: 'httpbin' }, ports: [{ name: 'http-metrics', port: 9090, targetPort: 9090 }] },
+    });
+    new XffSidecarFilter(chart, 'Xff', { workload, trust: XffTrust.trustedCidrs(['172.17.0.0/16', '10.244.0.0/16']), portNumber: 8000 });
+    workload.allowFrom(['10.32.0.0/14'], { field: ClientIpField.IP_BLOCKS });
+    workload.denyFrom(['203.0.113.0/24'], { field: ClientIpField.REMOTE_IP_BLOCKS, ports: [8000] });
+  },
+  'sidecar-redirect-policies': chart => {
+    const workload = new TproxyWorkload(chart, 'Echo', {
+      interceptionMode: InterceptionMode.REDIRECT,
+      source: WorkloadSource.newDeployment({ image: 'registry.k8s.io/echoserver:1.10', name: 'echo', namespace: 'web', port: 8080, servicePort: 80 }),
+    });
+    workload.allowFrom(['10.32.0.0/14']);
+    workload.denyFrom(['10.33.0.0/16'], { negate: true });
+  },
+};
+
+/** Names of the scenario sets (without the example app's charts). */
+export const SCENARIO_NAMES = Object.keys(SCENARIOS);
+
+/** Synthesises every scenario through the test harness (schemas, Envoy protos), one set per scenario. */
+export function scenarioSets(): FixtureSet[] {
+  return Object.entries(SCENARIOS).map(([name, build]) => {
+    const chart = Testing.chart();
+    build(chart);
+    return { name: `scenario-${name}`, manifests: synthAndValidate(chart), declaredPolicies: declaredPolicies(chart) };
+  });
+}
+
+/**
+ * The example app's charts, one set each: the manifests are read from `distDir` (what `npm run example` wrote),
+ * the declared policies from the same app built in memory.
+ */
+export function exampleSets(distDir: string, parse: (text: string, source: string) => any[]): FixtureSet[] {
+  const app = buildApp(Testing.app());
+  const charts = new Map(app.charts.map(c => [c.node.id, c]));
+  return fs.readdirSync(distDir).filter(f => f.endsWith('.k8s.yaml')).sort().map(file => {
+    const id = file.replace(/\.k8s\.yaml$/, '');
+    const chart = charts.get(id);
+    if (chart === undefined) throw new Error(`${distDir}/${file} has no chart "${id}" in the example app: run npm run example again`);
+    const yaml = fs.readFileSync(path.join(distDir, file), 'utf8');
+    return { name: `example-${id}`, manifests: parse(yaml, file), yaml, declaredPolicies: declaredPolicies(chart) };
+  });
+}
+
+function declaredPolicies(scope: IConstruct): DeclaredPolicy[] {
+  return scope.node.findAll().filter((c): c is SourceIpPolicy => c instanceof SourceIpPolicy).map(p => ({
+    name: p.name, namespace: p.namespace, action: p.action, field: p.field, negated: p.negated, cidrs: [...p.cidrs],
+  }));
+}
+
+/**
+ * Writes each set to `<dir>/<name>/objects.yaml` (and the declared policies beside it), with cdk8s's YAML writer,
+ * which quotes strings such as "on" that YAML 1.1 readers (kubectl, Go) would read as booleans.
+ */
+export function writeSets(sets: FixtureSet[], dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const set of sets) {
+    const setDir = path.join(dir, set.name);
+    fs.mkdirSync(setDir, { recursive: true });
+    fs.writeFileSync(path.join(setDir, 'objects.yaml'), set.yaml ?? Yaml.stringify(...set.manifests));
+    fs.writeFileSync(path.join(setDir, 'declared-policies.json'), JSON.stringify(set.declaredPolicies, undefined, 2) + '\n');
+  }
+}
