@@ -116,7 +116,8 @@ export function parseManifests(input: any[]): ParsedManifests {
 }
 
 /** Follows VirtualServices bound to each gateway to the Services they route to, and those to workloads. */
-function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], virtualServices: any[], services: any[], findings: Finding[]): Map<string, Set<string>> {
+function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], virtualServices: any[], services: any[],
+  findings: Finding[]): Map<string, Set<string>> {
   const routes = new Map<string, Set<string>>();
   const byGateway = new Map<string, any[]>();
   for (const vs of virtualServices) {
