@@ -1,3 +1,5 @@
+import { escapeForTerminal } from './escape';
+
 /*
  * Reading manifest text for explain: YAML or JSON, one or many documents, `List`s flattened. Input that cannot
  * be read at all (not text, not YAML, nested too deeply, aliases that expand without bound) is refused with an
@@ -75,6 +77,9 @@ export function readManifestText(text: string, source = 'input'): any[] {
   documents.forEach((value, i) => {
     const document = i + 1;
     if (value === null || value === undefined) return;
+    if (typeof value !== 'object') {
+      throw manifestInputError(source, `is ${typeof value} ${escapeForTerminal(JSON.stringify(value).slice(0, 40))}, not a Kubernetes object (a map with apiVersion and kind)`, document);
+    }
     checkShape(value, source, document, limit);
     if (isPlainObject(value) && value.kind === 'List' && Array.isArray(value.items)) {
       value.items.forEach((item: unknown, j: number) => {
@@ -104,16 +109,17 @@ function parseDocuments(text: string, source: string): unknown[] {
     const options = { filename: source, schema: yaml().CORE_SCHEMA, maxDepth: INPUT_LIMITS.maxDepth };
     yaml().loadAll(text, (doc: unknown) => { documents.push(doc); }, options as any);
   } catch (e) {
-    throw yamlError(e, source, documents.length + 1);
+    throw yamlError(e, source, text, documents.length + 1);
   }
   return documents;
 }
 
-function yamlError(e: unknown, source: string, document: number): Error {
+function yamlError(e: unknown, source: string, text: string, parsed: number): Error {
   if (e instanceof RangeError) {
-    return manifestInputError(source, `is too deeply nested to read: ${e.message}; manifests need about 20 levels`, document);
+    return manifestInputError(source, `is too deeply nested to read: ${e.message}; manifests need about 20 levels`, parsed);
   }
   const error = e as { reason?: string; mark?: { line: number; column: number }; message?: string };
+  const document = error.mark ? documentAt(text, error.mark.line) : parsed;
   const where = error.mark ? ` at line ${error.mark.line + 1}, column ${error.mark.column + 1}` : '';
   const reason = error.reason ?? String(error.message ?? e).split('\n')[0];
   if (/maxDepth/.test(reason)) {
@@ -170,6 +176,26 @@ function checkShape(root: unknown, source: string, document: number, limit: numb
 
 function aliasBomb(source: string, document: number, limit: number): Error {
   return manifestInputError(source, `expands through YAML aliases to more than ${limit} values (${INPUT_LIMITS.minExpandedValues} plus ${INPUT_LIMITS.expansionPerByte} per byte of input); write fewer aliases or expand them`, document);
+}
+
+/** The 1-based number of the document that holds 0-based `line`: "---" lines after some content start a new one. */
+function documentAt(text: string, line: number): number {
+  let document = 1;
+  let content = false;
+  let start = 0;
+  for (let i = 0; i <= line && start <= text.length; i++) {
+    const end = text.indexOf('\n', start);
+    const current = text.slice(start, end === -1 ? text.length : end);
+    if (/^---(\s|$)/.test(current)) {
+      if (content) document++;
+      content = current.slice(3).trim() !== '' && !current.slice(3).trim().startsWith('#');
+    } else if (current.trim() !== '' && !current.trimStart().startsWith('#') && !current.startsWith('%')) {
+      content = true;
+    }
+    if (end === -1) break;
+    start = end + 1;
+  }
+  return document;
 }
 
 function isPlainObject(v: unknown): v is { [key: string]: any } {
