@@ -194,7 +194,9 @@ describe('unreadable input is a clean error naming the file and document (exit 2
 describe('output is terminal- and Markdown-safe; JSON is exact', () => {
   const evil = 'web\u202Egnp.exe\nINFO all good\u0007';
   const objects = [{
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: evil, namespace: 'web' },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: evil, namespace: 'web' },
     spec: { template: { metadata: { labels: { app: 'x' }, annotations: { 'sidecar.istio.io/interceptionMode': 'TPROXY' } } } },
   }];
 

@@ -2,11 +2,11 @@ import * as fc from 'fast-check';
 import * as YAML from 'yaml';
 import { assertOwnError, buildAndCheck, checkProperty, cidrList, hostileCount, istioVersion as istioVersionArb, mix, newChart, validCidr } from './arbitraries';
 import { buildChain, chainSpec } from './chain-arbitraries';
-import { isManifestInputError, readManifestText } from '../../src/explain/input';
 import {
   ClientAddressResolver, Explainer, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway, ProxyProtocolGateway,
   ISTIO_VERSION_CONTEXT_KEY, TrustChain, TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust, isIpAddress,
 } from '../../src';
+import { isManifestInputError, readManifestText } from '../../src/explain/input';
 
 /*
  * Properties of the pure parts: TrustChain (built, derived, round-tripped through its annotation),
@@ -131,7 +131,10 @@ const objectArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.record({ apiVersion: apiVersionFor('networking.istio.io/v1'), kind: fc.constant('Gateway'), metadata: meta, spec: fc.record({ selector: labels, servers: mix(fc.array(fc.record({ port: fc.record({ number: port, protocol: mix(fc.constantFrom('HTTP', 'HTTPS', 'TCP', 'TLS'), hostileValue, 1, 4) }), hosts: mix(fc.constant(['*']), hostileValue, 1, 4), tls: fc.option(fc.record({ mode: mix(fc.constantFrom('PASSTHROUGH', 'SIMPLE'), hostileValue, 1, 4) }), { nil: undefined }) }), { maxLength: 3 }), hostileValue, 1, 6) }) }),
   fc.record({ apiVersion: apiVersionFor('networking.istio.io/v1'), kind: fc.constant('VirtualService'), metadata: meta, spec: fc.record({ gateways: mix(fc.array(name, { maxLength: 2 }), hostileValue, 1, 4), http: mix(fc.array(fc.record({ route: fc.array(fc.record({ destination: fc.record({ host: name }) }), { maxLength: 2 }) }), { maxLength: 2 }), hostileValue, 1, 4) }) }),
   fc.record({
-    apiVersion: apiVersionFor('networking.istio.io/v1alpha3'), kind: fc.constant('EnvoyFilter'), metadata: meta, spec: fc.record({
+    apiVersion: apiVersionFor('networking.istio.io/v1alpha3'),
+    kind: fc.constant('EnvoyFilter'),
+    metadata: meta,
+    spec: fc.record({
       workloadSelector: fc.option(fc.record({ labels }), { nil: undefined }),
       configPatches: mix(fc.array(fc.record({
         applyTo: mix(fc.constantFrom('NETWORK_FILTER', 'LISTENER_FILTER', 'LISTENER'), hostileValue, 1, 4),
@@ -139,7 +142,7 @@ const objectArb: fc.Arbitrary<unknown> = fc.oneof(
         patch: fc.record({
           operation: fc.constantFrom('MERGE', 'ADD', 'INSERT_FIRST'),
           value: fc.oneof(
-            fc.record({ typed_config: fc.record({ '@type': fc.constantFrom('type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', 'type.googleapis.com/envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager'), xff_num_trusted_hops: count, use_remote_address: mix(fc.boolean(), hostileValue, 1, 4), original_ip_detection_extensions: mix(fc.array(fc.record({ name: fc.constant('envoy.http.original_ip_detection.xff'), typed_config: fc.record({ xff_num_trusted_hops: count, xff_trusted_cidrs: fc.record({ cidrs: mix(fc.array(fc.record({ address_prefix: mix(fc.constantFrom('10.0.0.0', '2001:db8::'), hostileValue, 1, 3), prefix_len: mix(fc.integer({ min: 0, max: 128 }), hostileValue, 1, 3) }), { maxLength: 2 }), hostileValue, 1, 4) }) }, { requiredKeys: [] }) }), { maxLength: 2 }), hostileValue, 1, 4) }, { requiredKeys: [] }) }),
+            fc.record({ typed_config: fc.record({ '@type': fc.constantFrom('type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', 'type.googleapis.com/envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager'), 'xff_num_trusted_hops': count, 'use_remote_address': mix(fc.boolean(), hostileValue, 1, 4), 'original_ip_detection_extensions': mix(fc.array(fc.record({ name: fc.constant('envoy.http.original_ip_detection.xff'), typed_config: fc.record({ xff_num_trusted_hops: count, xff_trusted_cidrs: fc.record({ cidrs: mix(fc.array(fc.record({ address_prefix: mix(fc.constantFrom('10.0.0.0', '2001:db8::'), hostileValue, 1, 3), prefix_len: mix(fc.integer({ min: 0, max: 128 }), hostileValue, 1, 3) }), { maxLength: 2 }), hostileValue, 1, 4) }) }, { requiredKeys: [] }) }), { maxLength: 2 }), hostileValue, 1, 4) }, { requiredKeys: [] }) }),
             fc.record({ name: fc.constantFrom('envoy.filters.listener.proxy_protocol', 'envoy.listener.proxy_protocol'), typed_config: fc.record({ allow_requests_without_proxy_protocol: mix(fc.boolean(), hostileValue, 1, 4) }) }),
             hostileValue),
         }),
