@@ -97,7 +97,8 @@ function whySkipped(o: unknown): SkippedObject | undefined {
   if (!isMap(o)) return skip(o, 'not a Kubernetes object (a map with apiVersion and kind)', 'remove it, or write the object as a YAML map');
   const capitalised = Object.keys(o).filter(k => !TOP_LEVEL_KEYS.includes(k) && TOP_LEVEL_KEYS.includes(lowerFirst(k)));
   if (capitalised.length > 0) {
-    return skip(o, `key ${capitalised.map(k => `"${k}"`).join(', ')} is capitalised: Kubernetes keys are case-sensitive (pasted from a web page?)`,
+    const keys = capitalised.map(k => `"${k}"`).join(', ');
+    return skip(o, `${capitalised.length === 1 ? `key ${keys} is` : `keys ${keys} are`} capitalised: Kubernetes keys are case-sensitive (pasted from a web page?)`,
       `write ${capitalised.map(k => `"${lowerFirst(k)}"`).join(', ')}`);
   }
   if (typeof o.kind !== 'string') return skip(o, `kind ${shortValue(o.kind)} is not a string`, 'set kind, e.g. kind: Deployment');
