@@ -1,10 +1,12 @@
 import { readFileSync } from 'fs';
+import { escapeForTerminal } from './explain/escape';
 import { Explainer } from './explain/explainer';
-import { parseYamlDocuments } from './explain/manifest-parser';
+import { isManifestInputError, manifestInputError, readManifestText } from './explain/input';
 
 /*
  * cdk8s-istio-source-ip explain [--json|--mermaid] <files...>
  * Exit codes: 0 report written, 1 the report has errors and --fail-on-error was given, 2 bad usage or unreadable input.
+ * Never a stack trace: every failure is one message on stderr.
  */
 
 const USAGE = `usage: cdk8s-istio-source-ip explain [--json|--mermaid] [--fail-on-error] <files...>
@@ -16,6 +18,9 @@ workload, which client address every hop sees: client -> load balancer -> node -
   --mermaid        print the paths as a Mermaid flowchart
   --fail-on-error  exit with code 1 when the report has errors
   -h, --help       show this help
+
+Exit codes: 0 report written (no errors, or errors without --fail-on-error), 1 errors found with --fail-on-error,
+2 bad usage or input that cannot be read (the message names the file and document).
 `;
 
 interface Io {
@@ -32,7 +37,28 @@ const defaultIo: Io = {
 
 /** Runs the command line; sets process.exitCode. */
 export function main(argv: string[], io: Io = defaultIo): void {
-  process.exitCode = run(argv, io);
+  try {
+    process.exitCode = run(argv, io);
+  } catch (e) {
+    // A bug in explain, not in the input: one line, no stack trace, and not exit 1 (which means "errors found").
+    io.err(`explain failed: ${escapeForTerminal(e instanceof Error ? e.message : String(e))}\n`);
+    process.exitCode = 2;
+  }
+}
+
+/** Reads one file argument, with messages that name the path. */
+function readManifests(path: string, io: Io): any[] {
+  let text: string;
+  try {
+    text = io.readFile(path);
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException;
+    const shown = escapeForTerminal(path);
+    if (error.code === 'EISDIR') throw manifestInputError(shown, `is a directory: give the manifest files in it, e.g. ${shown}/*.yaml`);
+    if (error.code === 'ENOENT' || /ENOENT/.test(error.message)) throw manifestInputError(shown, 'no such file');
+    throw manifestInputError(shown, `cannot be read: ${escapeForTerminal(error.message)}`);
+  }
+  return readManifestText(text, escapeForTerminal(path));
 }
 
 function run(argv: string[], io: Io): number {
@@ -59,9 +85,10 @@ function run(argv: string[], io: Io): number {
   }
   let objects: any[];
   try {
-    objects = files.flatMap(f => parseYamlDocuments(io.readFile(f), f));
+    objects = files.flatMap(f => readManifests(f, io));
   } catch (e) {
-    io.err(`cannot read manifests: ${(e as Error).message}\n`);
+    if (!isManifestInputError(e)) throw e;
+    io.err(`cannot read manifests: ${escapeForTerminal(e.message)}\n`);
     return 2;
   }
   const report = Explainer.fromManifests(objects);

@@ -1,5 +1,8 @@
+import { escapeForMermaid, escapeForTerminal } from './escape';
+
 /*
- * The result of explain: plain data per traced path, and three renderings (table, JSON, Mermaid).
+ * The result of explain: plain data per traced path, and three renderings (table, JSON, Mermaid). Names come from
+ * untrusted manifests: the table and Mermaid escape them, JSON keeps them exact.
  */
 
 /** How bad a finding is. */
@@ -21,6 +24,18 @@ export interface Finding {
   /** What happens. */
   readonly message: string;
   /** How to fix it. */
+  readonly fix: string;
+}
+
+/** An object explain did not use, and why. */
+export interface SkippedObject {
+  /** The object, e.g. "EnvoyFilter apps/xff". */
+  readonly object: string;
+  /** Where it was read from, e.g. "a.yaml document 3". @default - not read from text */
+  readonly source?: string;
+  /** Why explain did not use it. */
+  readonly reason: string;
+  /** How to make explain (and the cluster) use it. */
   readonly fix: string;
 }
 
@@ -86,10 +101,13 @@ export class ExplainReport {
   public readonly paths: PathTrace[];
   /** Findings about the manifests themselves (not tied to one path). */
   public readonly findings: Finding[];
+  /** The objects explain did not use, with the reason. */
+  public readonly skipped: SkippedObject[];
 
-  public constructor(paths: PathTrace[], findings: Finding[]) {
+  public constructor(paths: PathTrace[], findings: Finding[], skipped: SkippedObject[] = []) {
     this.paths = paths;
     this.findings = findings;
+    this.skipped = skipped;
   }
 
   /** Every finding: the manifest findings, then each path's. */
@@ -104,14 +122,15 @@ export class ExplainReport {
 
   /** The report as indented JSON. */
   public toJson(): string {
-    return JSON.stringify({ paths: this.paths, findings: this.findings }, undefined, 2);
+    return JSON.stringify({ paths: this.paths, findings: this.findings, skipped: this.skipped }, undefined, 2);
   }
 
   /** The report as readable text tables, one per path. */
   public toTable(): string {
     const sections = this.paths.map(renderPath);
     if (this.findings.length > 0) sections.push(['manifest findings:', ...this.findings.map(renderFinding)].join('\n'));
-    if (sections.length === 0) return 'no gateways or meshed workloads found\n';
+    if (this.skipped.length > 0) sections.push([`skipped (${this.skipped.length} objects not used):`, ...this.skipped.map(renderSkipped)].join('\n'));
+    if (this.paths.length === 0) sections.unshift('no gateways or meshed workloads found');
     return sections.join('\n\n') + '\n';
   }
 
@@ -119,9 +138,9 @@ export class ExplainReport {
   public toMermaid(): string {
     const lines = ['flowchart LR'];
     this.paths.forEach((path, p) => {
-      lines.push(`  subgraph p${p}["${escapeMermaid(path.title)}"]`);
+      lines.push(`  subgraph p${p}["${escapeForMermaid(path.title)}"]`);
       path.hops.forEach((hop, h) => {
-        const label = [hop.hop, ...hopFacts(hop)].map(escapeMermaid).join('<br/>');
+        const label = [hop.hop, ...hopFacts(hop)].map(escapeForMermaid).join('<br/>');
         lines.push(`    p${p}h${h}["${label}"]`);
       });
       lines.push(`    ${path.hops.map((_, h) => `p${p}h${h}`).join(' --> ')}`);
@@ -134,19 +153,19 @@ export class ExplainReport {
 const COLUMNS = ['HOP', 'SOCKET PEER', 'X-FORWARDED-FOR', 'X-ENVOY-EXTERNAL-ADDRESS', 'REMOTE.IP', 'POLICIES'];
 
 function renderPath(path: PathTrace): string {
-  const rows = path.hops.map(h => [
+  const rows = path.hops.map(h => ([
     h.hop,
     (h.socketPeer ?? '-') + (h.proxyProtocolSource ? ` (PROXY ${h.proxyProtocolSource})` : ''),
     h.xForwardedFor ?? '-',
     h.externalAddress ?? '-',
     h.clientAddress ?? '-',
     h.policies.length === 0 ? '-' : h.policies.map(renderPolicy).join('; '),
-  ]);
+  ]).map(escapeForTerminal));
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map(r => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join('  ').trimEnd();
-  const out = [`${path.title} [${path.protocol}]`, line(COLUMNS), ...rows.map(line)];
-  out.push(`app sees: socket peer ${path.appSocketPeer}${path.appHeaderClient ? `, X-Envoy-External-Address ${path.appHeaderClient}` : ''} (client ${path.clientAddress})`);
-  const notes = path.hops.filter(h => h.note).map(h => `  note (${h.hop}): ${h.note}`);
+  const out = [escapeForTerminal(`${path.title} [${path.protocol}]`), line(COLUMNS), ...rows.map(line)];
+  out.push(escapeForTerminal(`app sees: socket peer ${path.appSocketPeer}${path.appHeaderClient ? `, X-Envoy-External-Address ${path.appHeaderClient}` : ''} (client ${path.clientAddress})`));
+  const notes = path.hops.filter(h => h.note).map(h => escapeForTerminal(`  note (${h.hop}): ${h.note}`));
   out.push(...notes);
   out.push(...path.findings.map(renderFinding));
   return out.join('\n');
@@ -157,7 +176,12 @@ function renderPolicy(m: PolicyMatch): string {
 }
 
 function renderFinding(f: Finding): string {
-  return `  ${f.severity.toUpperCase()} ${f.where}: ${f.message}\n    fix: ${f.fix}`;
+  return `  ${f.severity.toUpperCase()} ${escapeForTerminal(f.where)}: ${escapeForTerminal(f.message)}\n    fix: ${escapeForTerminal(f.fix)}`;
+}
+
+function renderSkipped(s: SkippedObject): string {
+  const source = s.source !== undefined ? ` (${escapeForTerminal(s.source)})` : '';
+  return `  SKIPPED ${escapeForTerminal(s.object)}${source}: ${escapeForTerminal(s.reason)}\n    fix: ${escapeForTerminal(s.fix)}`;
 }
 
 function hopFacts(hop: HopTrace): string[] {
@@ -168,8 +192,4 @@ function hopFacts(hop: HopTrace): string[] {
   if (hop.externalAddress) facts.push(`XEEA ${hop.externalAddress}`);
   if (hop.clientAddress) facts.push(`remote.ip ${hop.clientAddress}`);
   return facts;
-}
-
-function escapeMermaid(text: string): string {
-  return text.replace(/"/g, '#quot;');
 }

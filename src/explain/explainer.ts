@@ -15,10 +15,14 @@ export class Explainer {
       throw new Error(`objects ${JSON.stringify(objects)} is not a list: give the manifest objects, e.g. chart.toJson()`);
     }
     const parsed = parseManifests(objects);
-    return new ExplainReport(tracePaths(parsed), parsed.findings);
+    const paths = tracePaths(parsed);
+    return new ExplainReport(paths, parsed.findings, parsed.skipped);
   }
 
-  /** Explains multi-document YAML text (a `kubectl get -o yaml` List is flattened). */
+  /**
+   * Explains multi-document YAML or JSON text (a `kubectl get -o yaml` List is flattened). Throws an
+   * error naming the document when the text cannot be read.
+   */
   public static fromYaml(text: string): ExplainReport {
     return Explainer.fromManifests(parseYamlDocuments(text));
   }

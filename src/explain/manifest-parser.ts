@@ -1,5 +1,9 @@
 import * as ipaddr from 'ipaddr.js';
-import { Finding, FindingSeverity } from './explain-report';
+import { Finding, FindingSeverity, SkippedObject } from './explain-report';
+import { readManifestText, parseEmbeddedYaml } from './input';
+import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX } from './read-values';
+import { LabelIndex, SelectorIndex } from './selector-index';
+import { classifyObjects, objectName } from './skipped';
 import { HCM_FILTER, PROXY_PROTOCOL_FILTER, XFF_DETECTION } from '../envoy/names';
 import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
@@ -18,6 +22,9 @@ export const TRUST_CHAIN_ANNOTATION = TrustChain.ANNOTATION;
 
 const ROOT_NAMESPACE = 'istio-system';
 const LEGACY_PROXY_PROTOCOL_FILTER = 'envoy.listener.proxy_protocol';
+/** More X-Forwarded-For appending proxies than any real chain has; explain does not draw them one by one. */
+export const MAX_ASSUMED_PROXIES = 64;
+const CONTEXTS = ['ANY', 'SIDECAR_INBOUND', 'SIDECAR_OUTBOUND', 'GATEWAY', 'WAYPOINT'];
 
 /** What the load balancer in front of a gateway does, read from Service annotations. */
 export interface ParsedGateway {
@@ -41,6 +48,8 @@ export interface ParsedManifests {
   readonly findings: Finding[];
   /** Workloads (`namespace/name`) a VirtualService routes to from each gateway (`namespace/name`); absent when no VirtualService binds it. */
   readonly routes: Map<string, Set<string>>;
+  /** The objects explain did not use, with the reason. */
+  readonly skipped: SkippedObject[];
 }
 
 interface PodTemplateOwner {
@@ -54,49 +63,95 @@ interface PodTemplateOwner {
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job'];
 
-export function parseManifests(input: any[]): ParsedManifests {
-  const objects = input.filter(o => o && typeof o === 'object' && typeof o.kind === 'string');
-  const findings: Finding[] = [];
-  const pods = objects.filter(o => WORKLOAD_KINDS.includes(o.kind)).map(podTemplateOf);
-  const services = objects.filter(o => o.kind === 'Service');
-  const istioGateways = objects.filter(o => o.kind === 'Gateway' && String(o.apiVersion).startsWith('networking.istio.io/'));
-  const envoyFilters = objects.filter(o => o.kind === 'EnvoyFilter');
-  const ambientNamespaces = new Set(objects.filter(o => o.kind === 'Namespace' && o.metadata?.labels?.['istio.io/dataplane-mode'] === 'ambient').map(o => o.metadata.name));
+/** The objects explain looks up per pod, indexed by label so that parsing stays linear in the number of objects. */
+interface Indexes {
+  readonly istioGateways: SelectorIndex<any>;
+  readonly services: SelectorIndex<any>;
+  readonly envoyFilters: SelectorIndex<ReadEnvoyFilter>;
+}
 
-  const gatewayPods = pods.filter(p => isGatewayPod(p, istioGateways));
-  const gateways = gatewayPods.map(p => parseGateway(p, services, istioGateways, envoyFilters, findings));
+export function parseManifests(input: any[]): ParsedManifests {
+  const { used: objects, skipped } = classifyObjects(input);
+  const findings: Finding[] = [];
+  const byKind = new Map<string, any[]>();
+  for (const o of objects) {
+    const kind = WORKLOAD_KINDS.includes(o.kind) ? 'workload' : o.kind;
+    const list = byKind.get(kind);
+    if (list) list.push(o);
+    else byKind.set(kind, [o]);
+  }
+  const ofKind = (kind: string): any[] => byKind.get(kind) ?? [];
+  const pods = ofKind('workload').map(podTemplateOf);
+  const services = ofKind('Service');
+  const istioGateways = ofKind('Gateway');
+  const indexes: Indexes = { istioGateways: new SelectorIndex(), services: new SelectorIndex(), envoyFilters: new SelectorIndex() };
+  for (const g of istioGateways) if (Object.keys(g.spec?.selector ?? {}).length > 0) indexes.istioGateways.add('*', g.spec.selector, g);
+  for (const svc of services) if (Object.keys(svc.spec?.selector ?? {}).length > 0) indexes.services.add('*', svc.spec.selector, svc);
+  for (const f of ofKind('EnvoyFilter')) {
+    const read = readEnvoyFilter(f, findings);
+    // targetRefs is ignored by sidecars and classic gateways.
+    if (f.spec?.targetRefs === undefined) indexes.envoyFilters.add(namespaceOf(f), f.spec?.workloadSelector?.labels ?? {}, read);
+  }
+  const ambientNamespaces = new Set(ofKind('Namespace').filter(o => o.metadata?.labels?.['istio.io/dataplane-mode'] === 'ambient').map(o => o.metadata.name));
+
+  const gatewayPods = pods.filter(p => isGatewayPod(p, indexes));
+  const gatewayPodIndex = new LabelIndex<PodTemplateOwner>();
+  for (const p of gatewayPods) gatewayPodIndex.add('*', p.labels, p);
+  const gateways = gatewayPods.map(p => parseGateway(p, indexes, findings));
   for (const gw of istioGateways) {
     const selector = gw.spec?.selector ?? {};
     const ns = namespaceOf(gw);
-    if (gatewayPods.some(p => selects(selector, p.labels))) continue;
-    gateways.push(parseGateway(installedGateway(gw, selector, ns), services, istioGateways, envoyFilters, findings));
+    if (gatewayPodIndex.selectedBy('*', selector).length > 0) continue;
+    gateways.push(parseGateway(installedGateway(gw, selector, ns), indexes, findings));
   }
+  const isGateway = new Set(gatewayPods);
   const workloads = pods
-    .filter(p => !gatewayPods.includes(p))
+    .filter(p => !isGateway.has(p))
     .filter(p => !injectionDisabled(p))
-    .map(p => parseWorkload(p, envoyFilters, ambientNamespaces, findings));
-  const policies = objects.filter(o => o.kind === 'AuthorizationPolicy').flatMap(o => parsePolicy(o, findings));
+    .map(p => parseWorkload(p, indexes, ambientNamespaces, findings));
+  const policies = ofKind('AuthorizationPolicy').flatMap(o => parsePolicy(o, findings));
   const deduped = dedupeGateways(gateways);
-  return { gateways: deduped, workloads, policies, findings, routes: routesOf(deduped, workloads, objects, services) };
+  const routes = routesOf(deduped, workloads, ofKind('VirtualService'), services, findings);
+  return { gateways: deduped, workloads, policies, findings, routes, skipped };
 }
 
 /** Follows VirtualServices bound to each gateway to the Services they route to, and those to workloads. */
-function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], objects: any[], services: any[]): Map<string, Set<string>> {
+function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], virtualServices: any[], services: any[],
+  findings: Finding[]): Map<string, Set<string>> {
   const routes = new Map<string, Set<string>>();
-  const virtualServices = objects.filter(o => o.kind === 'VirtualService');
+  const byGateway = new Map<string, any[]>();
+  for (const vs of virtualServices) {
+    const ctx = { where: objectName(vs), findings };
+    for (const g of new Set(readList(ctx, 'spec.gateways', vs.spec?.gateways))) {
+      if (typeof g !== 'string') {
+        readString(ctx, 'spec.gateways[]', g);
+        continue;
+      }
+      const key = g.includes('/') ? g : `${namespaceOf(vs)}/${g}`;
+      const list = byGateway.get(key);
+      if (list) list.push(vs);
+      else byGateway.set(key, [vs]);
+    }
+  }
+  const serviceByName = new Map<string, any>();
+  for (const svc of services) {
+    const key = `${namespaceOf(svc)}/${svc.metadata?.name}`;
+    if (!serviceByName.has(key)) serviceByName.set(key, svc);
+  }
+  const workloadIndex = new LabelIndex<WorkloadModel>();
+  for (const w of workloads) workloadIndex.add(w.namespace, w.selector, w);
   for (const gw of gateways) {
-    const bound = virtualServices.filter(vs => listOf(vs.spec?.gateways).some((g: unknown) =>
-      typeof g === 'string' && gw.gatewayResources.includes(g.includes('/') ? g : `${namespaceOf(vs)}/${g}`)));
+    const bound = [...new Set(gw.gatewayResources.flatMap(r => byGateway.get(r) ?? []))];
     if (bound.length === 0) continue;
     const targets = new Set<string>();
     for (const vs of bound) {
-      const hosts: string[] = ['http', 'tcp', 'tls'].flatMap(k => listOf(vs.spec?.[k]).flatMap((r: any) => listOf(r?.route).map((d: any) => d?.destination?.host)));
-      for (const host of hosts.filter(h => typeof h === 'string')) {
+      const hosts: unknown[] = ['http', 'tcp', 'tls'].flatMap(k => listOf(vs.spec?.[k]).flatMap((r: any) => listOf(r?.route).map((d: any) => d?.destination?.host)));
+      for (const host of hosts) {
+        if (typeof host !== 'string') continue;
         const [name, ns = namespaceOf(vs)] = host.split('.');
-        const svc = services.find(x => x.metadata?.name === name && namespaceOf(x) === ns);
-        const selector = svc?.spec?.selector;
+        const selector = serviceByName.get(`${ns}/${name}`)?.spec?.selector;
         if (!selector) continue;
-        workloads.filter(w => w.namespace === ns && selects(selector, w.selector)).forEach(w => targets.add(`${w.namespace}/${w.name}`));
+        workloadIndex.selectedBy(ns, selector).forEach(w => targets.add(`${w.namespace}/${w.name}`));
       }
     }
     routes.set(`${gw.model.namespace}/${gw.model.name}`, targets);
@@ -104,24 +159,9 @@ function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], objects
   return routes;
 }
 
-/** Splits multi-document YAML into objects; a document that is a List is flattened. */
+/** Splits multi-document YAML into objects; a document that is a List is flattened. Throws an input error naming the document. */
 export function parseYamlDocuments(text: string, source = 'input'): any[] {
-  const docs = yamlParser().parseAllDocuments(text);
-  const list = Array.isArray(docs) ? docs : [];
-  const out: any[] = [];
-  list.forEach((doc, i) => {
-    if (doc.errors.length > 0) throw new Error(`${source}: document ${i + 1} is not valid YAML: ${doc.errors[0].message}`);
-    let value: any;
-    try {
-      value = doc.toJS();
-    } catch (e) {
-      // e.g. an alias whose anchor is missing: yaml throws a ReferenceError, which explain reports as bad input.
-      throw new Error(`${source}: document ${i + 1} is not valid YAML: ${(e as Error).message}`);
-    }
-    if (value && value.kind === 'List' && Array.isArray(value.items)) out.push(...value.items);
-    else if (value !== null && value !== undefined) out.push(value);
-  });
-  return out;
+  return readManifestText(text, source);
 }
 
 function namespaceOf(o: any): string {
@@ -145,15 +185,11 @@ function installedGateway(gw: any, selector: { [key: string]: string }, ns: stri
   return { kind: 'Gateway selector', name, namespace: ns, labels: selector, annotations: {}, ownerAnnotations: {} };
 }
 
-function selects(selector: { [key: string]: string }, labels: { [key: string]: string }): boolean {
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
-}
-
-function isGatewayPod(p: PodTemplateOwner, istioGateways: any[]): boolean {
+function isGatewayPod(p: PodTemplateOwner, indexes: Indexes): boolean {
   if (p.annotations['inject.istio.io/templates'] === 'gateway') return true;
   if (p.labels.istio === 'ingressgateway' || p.labels['gateway.networking.k8s.io/gateway-name'] !== undefined) return true;
   if (proxyConfigOf(p)?.gatewayTopology !== undefined) return true;
-  return istioGateways.some(g => Object.keys(g.spec?.selector ?? {}).length > 0 && selects(g.spec.selector, p.labels));
+  return indexes.istioGateways.matching(['*'], p.labels).length > 0;
 }
 
 function injectionDisabled(p: PodTemplateOwner): boolean {
@@ -164,7 +200,9 @@ function proxyConfigOf(p: PodTemplateOwner, findings?: Finding[]): any {
   const text = p.annotations['proxy.istio.io/config'];
   if (text === undefined) return undefined;
   try {
-    return yamlParser().parse(text) ?? {};
+    const config = parseEmbeddedYaml(text) ?? {};
+    if (typeof config !== 'object' || Array.isArray(config)) throw new Error(`it is ${shortValue(config)}, not a map`);
+    return config;
   } catch (e) {
     findings?.push(finding(FindingSeverity.ERROR, `${p.kind} ${p.namespace}/${p.name}`,
       `proxy.istio.io/config is not valid JSON or YAML: ${(e as Error).message.split('\n')[0]}`, 'fix the annotation; the injector rejects it'));
@@ -172,30 +210,36 @@ function proxyConfigOf(p: PodTemplateOwner, findings?: Finding[]): any {
   }
 }
 
-function parseGateway(p: PodTemplateOwner, services: any[], istioGateways: any[], envoyFilters: any[], findings: Finding[]): ParsedGateway {
+function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]): ParsedGateway {
   const where = `gateway ${p.namespace}/${p.name}`;
-  const selecting = services.filter(s => Object.keys(s.spec?.selector ?? {}).length > 0 && selects(s.spec.selector, p.labels));
+  const ctx: ReadContext = { where, findings };
+  const selecting = indexes.services.matching(['*'], p.labels);
   const service = selecting.find(s => namespaceOf(s) === p.namespace) ?? selecting[0];
-  const topology = proxyConfigOf(p, findings)?.gatewayTopology ?? {};
-  const filters = envoyFilters.filter(f => filterApplies(f, p));
-  const hcmHops = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]).map(v => v.xff_num_trusted_hops).filter(n => typeof n === 'number' && n > 0);
-  const numTrustedProxies = hcmHops.length > 0 ? hcmHops[hcmHops.length - 1] : Number(topology.numTrustedProxies ?? 0);
+  const rawTopology = proxyConfigOf(p, findings)?.gatewayTopology ?? {};
+  const topology = typeof rawTopology === 'object' && !Array.isArray(rawTopology) ? rawTopology : {};
+  if (topology !== rawTopology) readEnum(ctx, 'proxy.istio.io/config gatewayTopology', rawTopology, ['a map']);
+  const filters = indexes.envoyFilters.matching([p.namespace, ROOT_NAMESPACE], p.labels);
+  const hcmHops = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]).map(v => v.hops).filter((n): n is number => n !== undefined && n > 0);
+  const topologyHops = readInteger(ctx, 'proxy.istio.io/config gatewayTopology.numTrustedProxies', topology.numTrustedProxies, 0, UINT32_MAX);
+  const numTrustedProxies = hcmHops.length > 0 ? hcmHops[hcmHops.length - 1] : topologyHops ?? 0;
+  if (numTrustedProxies > MAX_ASSUMED_PROXIES) {
+    findings.push(finding(FindingSeverity.ERROR, where, `numTrustedProxies ${numTrustedProxies} is more than the ${MAX_ASSUMED_PROXIES} proxies any real chain has: no request carries that many X-Forwarded-For entries, so the gateway always falls back to the socket peer`,
+      'set numTrustedProxies to the number of proxies in front that append X-Forwarded-For (TrustChain.derive() counts them)'));
+  }
   const listenerPp = proxyProtocolListenerPatches(filters, ['GATEWAY', 'ANY', undefined]);
   const topologyPp = topology.proxyProtocol !== undefined && topology.proxyProtocol !== null;
   const proxyProtocol = topologyPp ? ProxyProtocolMode.STRICT
     : listenerPp.length === 0 ? ProxyProtocolMode.OFF
       : listenerPp.some(l => l.optional) ? ProxyProtocolMode.OPTIONAL : ProxyProtocolMode.STRICT_PER_PORT;
-  const bound = istioGateways.filter(g => Object.keys(g.spec?.selector ?? {}).length > 0 && selects(g.spec.selector, p.labels));
-  const servers: ServerModel[] = bound
-    .flatMap(g => listOf(g.spec?.servers).map((s: any) => ({
-      port: Number(s.port?.number), protocol: String(s.port?.protocol ?? 'HTTP').toUpperCase(), hosts: listOf(s.hosts), tlsMode: s.tls?.mode,
-    })));
+  const bound = indexes.istioGateways.matching(['*'], p.labels);
+  const servers: ServerModel[] = bound.flatMap(g => readServers(g, findings));
   const annotations = { ...(service?.metadata?.annotations ?? {}), ...p.ownerAnnotations, ...p.annotations };
   const model: GatewayModel = {
     name: p.name,
     namespace: p.namespace,
     selector: p.labels,
-    externalTrafficPolicy: service?.spec?.externalTrafficPolicy === 'Local' ? ExternalTrafficPolicy.LOCAL : ExternalTrafficPolicy.CLUSTER,
+    externalTrafficPolicy: readEnum({ where: service ? objectName(service) : where, findings }, 'spec.externalTrafficPolicy', service?.spec?.externalTrafficPolicy, ['Local', 'Cluster']) === 'Local'
+      ? ExternalTrafficPolicy.LOCAL : ExternalTrafficPolicy.CLUSTER,
     loadBalancerPreservesSource: preservesSource(service?.metadata?.annotations ?? {}),
     numTrustedProxies,
     proxyProtocol,
@@ -205,7 +249,7 @@ function parseGateway(p: PodTemplateOwner, services: any[], istioGateways: any[]
   };
   return {
     model,
-    serviceType: service?.spec?.type,
+    serviceType: readEnum({ where: service ? objectName(service) : where, findings }, 'spec.type', service?.spec?.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
     loadBalancerSendsProxyProtocol: sendsProxyProtocol(service?.metadata?.annotations ?? {}),
     trustChain: trustChainOf(annotations[TRUST_CHAIN_ANNOTATION], where, findings),
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
@@ -238,51 +282,131 @@ function trustChainOf(text: string | undefined, where: string, findings: Finding
   }
 }
 
-function filterApplies(f: any, p: PodTemplateOwner): boolean {
-  const ns = namespaceOf(f);
-  if (f.spec?.targetRefs !== undefined) return false; // ignored by sidecars and classic gateways
-  const labels = f.spec?.workloadSelector?.labels;
-  if (labels && Object.keys(labels).length > 0) return (ns === p.namespace || ns === ROOT_NAMESPACE) && selects(labels, p.labels);
-  return ns === p.namespace || ns === ROOT_NAMESPACE;
+/** The servers of an Istio Gateway, each value checked; a server with a bad port is left out with a finding. */
+function readServers(g: any, findings: Finding[]): ServerModel[] {
+  const ctx: ReadContext = { where: objectName(g), findings };
+  return listOf(g.spec?.servers).flatMap((s: any, i: number) => {
+    const field = `spec.servers[${i}]`;
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) {
+      readEnum(ctx, field, s, ['a map with port and hosts']);
+      return [];
+    }
+    const port = readPort(ctx, `${field}.port.number`, s.port?.number);
+    if (port === undefined) return [];
+    const protocol = readString(ctx, `${field}.port.protocol`, s.port?.protocol) ?? 'HTTP';
+    const hosts = readList(ctx, `${field}.hosts`, s.hosts).filter(h => typeof h === 'string') as string[];
+    return [{ port, protocol: protocol.toUpperCase(), hosts, tlsMode: readString(ctx, `${field}.tls.mode`, s.tls?.mode) }];
+  });
 }
 
-function patchesOf(filters: any[], applyTo: string, contexts: Array<string | undefined>): any[] {
-  return filters.flatMap(f => listOf(f.spec?.configPatches)).filter((c: any) => c?.applyTo === applyTo && contexts.includes(c.match?.context));
+/** One configPatch of an EnvoyFilter, as far as the client address goes, every value checked. */
+interface ReadPatch {
+  readonly context?: string;
+  readonly port?: number;
+  /** An HTTP connection manager MERGE. */
+  readonly hcm?: ReadHcm;
+  /** A PROXY protocol listener filter. */
+  readonly proxyProtocol?: { readonly optional: boolean };
 }
 
-function hcmPatches(filters: any[], contexts: Array<string | undefined>): any[] {
-  return patchesOf(filters, 'NETWORK_FILTER', contexts)
-    .filter(c => c.patch?.operation === 'MERGE' && (c.match?.listener?.filterChain?.filter?.name ?? HCM_FILTER) === HCM_FILTER)
-    .map(c => ({ ...(c.patch?.value?.typed_config ?? c.patch?.value?.typedConfig ?? {}), port: c.match?.listener?.portNumber }));
+interface ReadHcm {
+  readonly port?: number;
+  readonly hops?: number;
+  readonly useRemoteAddress?: boolean;
+  /** How many original_ip_detection_extensions the patch sets (of any kind). */
+  readonly extensions: number;
+  readonly xff: Array<{ readonly hops?: number; readonly cidrs: string[] }>;
+}
+
+interface ReadEnvoyFilter {
+  readonly patches: ReadPatch[];
+}
+
+/** Reads an EnvoyFilter once (not once per pod it applies to), so that each bad value is one finding. */
+function readEnvoyFilter(f: any, findings: Finding[]): ReadEnvoyFilter {
+  const ctx: ReadContext = { where: objectName(f), findings };
+  const raw = listOf(f.spec?.configPatches);
+  const patches = raw.flatMap((c: any, i: number) => {
+    const field = `spec.configPatches[${i}]`;
+    if (c === null || typeof c !== 'object' || Array.isArray(c)) {
+      readEnum(ctx, field, c, ['a map with applyTo, match and patch']);
+      return [];
+    }
+    const context = readEnum(ctx, `${field}.match.context`, c.match?.context, CONTEXTS);
+    if (context === undefined && c.match?.context !== undefined && c.match?.context !== null) return [];
+    const port = readPort(ctx, `${field}.match.listener.portNumber`, c.match?.listener?.portNumber);
+    const patch: ReadPatch = { context, port, hcm: readHcm(c, field, ctx, port), proxyProtocol: readProxyProtocol(c, field, ctx) };
+    return [patch];
+  });
+  if (raw.length > 0 && raw.every((c: any) => c?.match?.context === undefined)) {
+    findings.push(finding(FindingSeverity.WARNING, ctx.where, 'no configPatch sets match.context, so every patch applies in every context (ANY): gateways, sidecar inbound and sidecar outbound',
+      'set match.context to GATEWAY or SIDECAR_INBOUND on each patch'));
+  }
+  return { patches };
+}
+
+function readHcm(c: any, field: string, ctx: ReadContext, port: number | undefined): ReadHcm | undefined {
+  if (c.applyTo !== 'NETWORK_FILTER' || c.patch?.operation !== 'MERGE' || (c.match?.listener?.filterChain?.filter?.name ?? HCM_FILTER) !== HCM_FILTER) return undefined;
+  const typed = c.patch?.value?.typed_config ?? c.patch?.value?.typedConfig ?? {};
+  if (typeof typed !== 'object' || Array.isArray(typed)) {
+    readEnum(ctx, `${field}.patch.value.typed_config`, typed, ['a map']);
+    return undefined;
+  }
+  const tc = `${field}.patch.value.typed_config`;
+  const extensions = readList(ctx, `${tc}.original_ip_detection_extensions`, typed.original_ip_detection_extensions);
+  const xff = extensions.flatMap((e: any, j: number) => {
+    if (e?.name !== XFF_DETECTION) return [];
+    const config = e.typed_config ?? {};
+    const ef = `${tc}.original_ip_detection_extensions[${j}].typed_config`;
+    const cidrs = readList(ctx, `${ef}.xff_trusted_cidrs.cidrs`, config.xff_trusted_cidrs?.cidrs)
+      .flatMap((r: unknown, k: number) => readCidrRange(ctx, `${ef}.xff_trusted_cidrs.cidrs[${k}]`, r) ?? []);
+    return [{ hops: readInteger(ctx, `${ef}.xff_num_trusted_hops`, config.xff_num_trusted_hops, 0, UINT32_MAX), cidrs }];
+  });
+  return {
+    port,
+    hops: readInteger(ctx, `${tc}.xff_num_trusted_hops`, typed.xff_num_trusted_hops, 0, UINT32_MAX),
+    useRemoteAddress: readBoolean(ctx, `${tc}.use_remote_address`, typed.use_remote_address),
+    extensions: extensions.length,
+    xff,
+  };
+}
+
+function readProxyProtocol(c: any, field: string, ctx: ReadContext): { readonly optional: boolean } | undefined {
+  const names = [PROXY_PROTOCOL_FILTER, LEGACY_PROXY_PROTOCOL_FILTER];
+  if (c.applyTo === 'LISTENER_FILTER' && names.includes(c.patch?.value?.name)) {
+    const optional = readBoolean(ctx, `${field}.patch.value.typed_config.allow_requests_without_proxy_protocol`, c.patch.value.typed_config?.allow_requests_without_proxy_protocol);
+    return { optional: optional === true };
+  }
+  if (c.applyTo === 'LISTENER' && listOf(c.patch?.value?.listener_filters).some((l: any) => names.includes(l?.name))) return { optional: false };
+  return undefined;
+}
+
+function patchesOf(filters: ReadEnvoyFilter[], contexts: Array<string | undefined>): ReadPatch[] {
+  return filters.flatMap(f => f.patches).filter(c => contexts.includes(c.context));
+}
+
+function hcmPatches(filters: ReadEnvoyFilter[], contexts: Array<string | undefined>): ReadHcm[] {
+  return patchesOf(filters, contexts).flatMap(c => c.hcm ?? []);
 }
 
 interface ListenerPp { readonly port?: number; readonly optional: boolean }
 
-function proxyProtocolListenerPatches(filters: any[], contexts: Array<string | undefined>): ListenerPp[] {
-  const viaListenerFilter = patchesOf(filters, 'LISTENER_FILTER', contexts)
-    .filter(c => [PROXY_PROTOCOL_FILTER, LEGACY_PROXY_PROTOCOL_FILTER].includes(c.patch?.value?.name))
-    .map(c => ({ port: c.match?.listener?.portNumber, optional: c.patch.value.typed_config?.allow_requests_without_proxy_protocol === true }));
-  const viaListener = patchesOf(filters, 'LISTENER', contexts)
-    .filter(c => listOf(c.patch?.value?.listener_filters).some((l: any) => [PROXY_PROTOCOL_FILTER, LEGACY_PROXY_PROTOCOL_FILTER].includes(l?.name)))
-    .map(c => ({ port: c.match?.listener?.portNumber, optional: false }));
-  return [...viaListenerFilter, ...viaListener];
+function proxyProtocolListenerPatches(filters: ReadEnvoyFilter[], contexts: Array<string | undefined>): ListenerPp[] {
+  return patchesOf(filters, contexts).flatMap(c => (c.proxyProtocol ? [{ port: c.port, optional: c.proxyProtocol.optional }] : []));
 }
 
-function parseWorkload(p: PodTemplateOwner, envoyFilters: any[], ambientNamespaces: Set<string>, findings: Finding[]): WorkloadModel {
+function parseWorkload(p: PodTemplateOwner, indexes: Indexes, ambientNamespaces: Set<string>, findings: Finding[]): WorkloadModel {
   const where = `workload ${p.namespace}/${p.name}`;
   const ambient = p.labels['istio.io/dataplane-mode'] === 'ambient' || ambientNamespaces.has(p.namespace);
-  const filters = envoyFilters.filter(f => filterApplies(f, p));
+  const filters = indexes.envoyFilters.matching([p.namespace, ROOT_NAMESPACE], p.labels);
   const hcm = hcmPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]);
-  const xff = hcm.flatMap(v => listOf(v.original_ip_detection_extensions)
-    .filter((e: any) => e?.name === XFF_DETECTION)
-    .map((e: any) => ({ ...(e.typed_config ?? {}), port: v.port })));
-  const trustedCidrs = xff.flatMap(x => listOf(x.xff_trusted_cidrs?.cidrs).map((c: any) => `${c.address_prefix}/${c.prefix_len ?? (String(c.address_prefix).includes(':') ? 128 : 32)}`));
-  const hops = [...hcm.map(v => v.xff_num_trusted_hops), ...xff.map(x => x.xff_num_trusted_hops)].filter(n => typeof n === 'number' && n > 0);
+  const xff = hcm.flatMap(v => v.xff);
+  const trustedCidrs = xff.flatMap(x => x.cidrs);
+  const hops = [...hcm.map(v => v.hops), ...xff.map(x => x.hops)].filter((n): n is number => n !== undefined && n > 0);
   const xffMode = trustedCidrs.length > 0 ? SidecarXffMode.TRUSTED_CIDRS
-    : hcm.some(v => v.use_remote_address === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
+    : hcm.some(v => v.useRemoteAddress === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
       : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
-  const relevant = hcm.filter(v => v.use_remote_address === true || v.xff_num_trusted_hops > 0
-    || listOf(v.original_ip_detection_extensions).length > 0);
+  const relevant = hcm.filter(v => v.useRemoteAddress === true || (v.hops ?? 0) > 0 || v.extensions > 0);
   return {
     name: p.name,
     namespace: p.namespace,
@@ -301,7 +425,7 @@ function interceptionModeOf(p: PodTemplateOwner, where: string, findings: Findin
   const value = p.annotations['sidecar.istio.io/interceptionMode'] ?? proxyConfigOf(p)?.interceptionMode ?? 'REDIRECT';
   const mode = Object.values(InterceptionMode).find(m => m === value);
   if (mode === undefined) {
-    findings.push(finding(FindingSeverity.ERROR, where, `sidecar.istio.io/interceptionMode "${value}" is not allowed: the injector accepts exactly REDIRECT, TPROXY or NONE (case-sensitive)`,
+    findings.push(finding(FindingSeverity.ERROR, where, `sidecar.istio.io/interceptionMode ${shortValue(value)} is not allowed: the injector accepts exactly REDIRECT, TPROXY or NONE (case-sensitive)`,
       'set "TPROXY" to show the app the real peer address'));
     return InterceptionMode.REDIRECT;
   }
@@ -321,7 +445,7 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
   const where = `AuthorizationPolicy ${namespace}/${name}`;
   const action = o.spec?.action === 'DENY' ? PolicyAction.DENY : PolicyAction.ALLOW;
   if (o.spec?.action !== undefined && !['ALLOW', 'DENY'].includes(o.spec.action)) {
-    findings.push(finding(FindingSeverity.INFO, where, `action ${o.spec.action} is not evaluated by explain`, 'none needed'));
+    findings.push(finding(FindingSeverity.INFO, where, `action ${shortValue(o.spec.action)} is not evaluated by explain`, 'none needed'));
     return [];
   }
   if (o.spec?.targetRefs !== undefined || o.spec?.targetRef !== undefined) {
@@ -371,12 +495,6 @@ function dedupeGateways(gateways: ParsedGateway[]): ParsedGateway[] {
 
 export function finding(severity: FindingSeverity, where: string, message: string, fix: string): Finding {
   return { severity, where, message, fix };
-}
-
-/** The YAML parser, loaded on first use: only `explain` needs it, and constructs should not pay for it at `require`. */
-function yamlParser(): typeof import('yaml') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('yaml');
 }
 
 /** A field that should be a list, as a list: anything else (a string, an object, null) reads as empty. */

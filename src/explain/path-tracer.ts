@@ -1,6 +1,7 @@
 import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity, HopTrace, PathTrace, PolicyMatch } from './explain-report';
-import { finding, ParsedGateway, ParsedManifests } from './manifest-parser';
+import { finding, MAX_ASSUMED_PROXIES, ParsedGateway, ParsedManifests } from './manifest-parser';
+import { SelectorIndex } from './selector-index';
 import { resolveClientAddress } from './xff-rule';
 import {
   ClientIpField, ExternalTrafficPolicy, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyRole, SidecarXffMode, WorkloadModel,
@@ -25,6 +26,8 @@ export const ADDRESSES = {
 
 const ROOT_NAMESPACE = 'istio-system';
 const TCP_PROTOCOLS = ['TCP', 'TLS', 'MONGO'];
+/** Workloads traced behind a gateway that no VirtualService binds: a sample, so that output stays linear. */
+export const MAX_UNROUTED_WORKLOADS = 16;
 
 interface Wire {
   /** L3 source of the packets. */
@@ -42,10 +45,20 @@ interface FrontResult {
 
 export function tracePaths(parsed: ParsedManifests): PathTrace[] {
   const paths: PathTrace[] = [];
+  const byName = new Map<string, WorkloadModel[]>();
+  const position = new Map<WorkloadModel, number>(parsed.workloads.map((w, i) => [w, i]));
+  for (const w of parsed.workloads) {
+    const key = `${w.namespace}/${w.name}`;
+    const list = byName.get(key);
+    if (list) list.push(w);
+    else byName.set(key, [w]);
+  }
   for (const gw of parsed.gateways) {
     const protocols = protocolsOf(gw);
     const routed = parsed.routes.get(`${gw.model.namespace}/${gw.model.name}`);
-    const candidates = routed ? parsed.workloads.filter(w => routed.has(`${w.namespace}/${w.name}`)) : parsed.workloads;
+    const candidates = routed
+      ? [...routed].flatMap(key => byName.get(key) ?? []).sort((a, b) => position.get(a)! - position.get(b)!)
+      : unroutedSample(gw, parsed);
     const behind = candidates.length > 0 ? candidates : [undefined];
     for (const protocol of protocols) {
       for (const wl of behind) paths.push(traceNorthSouth(gw, wl, protocol, parsed.policies));
@@ -53,6 +66,18 @@ export function tracePaths(parsed: ParsedManifests): PathTrace[] {
   }
   for (const wl of parsed.workloads) paths.push(traceEastWest(wl, parsed.policies));
   return paths;
+}
+
+/**
+ * Without a VirtualService, any workload may be behind the gateway; tracing every gateway to every workload grows
+ * with their product, so explain traces the first few and says so.
+ */
+function unroutedSample(gw: ParsedGateway, parsed: ParsedManifests): WorkloadModel[] {
+  if (parsed.workloads.length <= MAX_UNROUTED_WORKLOADS) return parsed.workloads;
+  parsed.findings.push(finding(FindingSeverity.INFO, `gateway ${gw.model.namespace}/${gw.model.name}`,
+    `no VirtualService binds this gateway: traced to the first ${MAX_UNROUTED_WORKLOADS} of ${parsed.workloads.length} workloads only`,
+    'give explain the VirtualServices that bind the gateway, so that it traces the workloads they route to'));
+  return parsed.workloads.slice(0, MAX_UNROUTED_WORKLOADS);
 }
 
 function protocolsOf(gw: ParsedGateway): string[] {
@@ -67,8 +92,10 @@ function protocolsOf(gw: ParsedGateway): string[] {
 function frontChain(gw: ParsedGateway, notes: Finding[], where: string): TrustChain {
   if (gw.trustChain) return gw.trustChain;
   const hops: TrustHop[] = [];
-  for (let i = 1; i <= gw.model.numTrustedProxies; i++) hops.push(TrustHop.l7LoadBalancer({ name: `assumed-l7-proxy-${i}` }));
-  if (gw.model.numTrustedProxies > 0) {
+  // Above the cap the parser reported the count as impossible; drawing a billion hops would only exhaust memory.
+  const assumed = gw.model.numTrustedProxies <= MAX_ASSUMED_PROXIES ? gw.model.numTrustedProxies : 0;
+  for (let i = 1; i <= assumed; i++) hops.push(TrustHop.l7LoadBalancer({ name: `assumed-l7-proxy-${i}` }));
+  if (assumed > 0) {
     notes.push(finding(FindingSeverity.INFO, where, `no trust chain declared: assumed ${gw.model.numTrustedProxies} X-Forwarded-For appending proxies in front, as numTrustedProxies says`,
       'declare the real hops with the source-ip.cdk8s.io/trust-chain annotation to check numTrustedProxies against them'));
   }
@@ -376,9 +403,17 @@ function traceEastWest(wl: WorkloadModel, policies: PolicyModel[]): PathTrace {
   };
 }
 
+const POLICY_INDEXES = new WeakMap<PolicyModel[], SelectorIndex<PolicyModel>>();
+
+/** The policies that apply to pods with `labels` in `namespace`, found through an index built once per policy list. */
 function policiesFor(policies: PolicyModel[], namespace: string, labels: { [key: string]: string }): PolicyModel[] {
-  return policies.filter(p => (p.namespace === namespace || p.namespace === ROOT_NAMESPACE)
-    && Object.entries(p.selector).every(([k, v]) => labels[k] === v));
+  let index = POLICY_INDEXES.get(policies);
+  if (!index) {
+    index = new SelectorIndex<PolicyModel>();
+    for (const p of policies) index.add(p.namespace, p.selector, p);
+    POLICY_INDEXES.set(policies, index);
+  }
+  return index.matching([namespace, ROOT_NAMESPACE], labels);
 }
 
 function matchPolicies(policies: PolicyModel[], directPeer: string, remote: string | undefined): PolicyMatch[] {

@@ -1,4 +1,5 @@
 import { IConstruct } from 'constructs';
+import { duplicateObjectErrors } from './duplicate-objects';
 
 /*
  * The library's own constructs, per app (construct root), registered when they are created. App-wide checks
@@ -43,6 +44,8 @@ function entryFor(scope: IConstruct, kind: string): Entry {
 export function registerInApp(construct: IConstruct, kind: string): void {
   entryFor(construct, kind).items.push(construct);
   LIBRARY_CONSTRUCTS.add(construct);
+  // Any app that uses the library gets the one check that no two objects would replace each other when applied.
+  addAppValidationOnce(construct, 'duplicate-objects', () => duplicateObjectErrors(construct.node.root));
 }
 
 /** True for a construct of this library that registered itself (its subtree holds only what it rendered). */

@@ -218,7 +218,7 @@ describe('cli', () => {
     [['explain'], /no manifest files given/],
     [['explain', '--xml', 'a.yaml'], /unknown option --xml/],
     [['explain', '--json', '--mermaid', 'a.yaml'], /cannot be combined/],
-    [['explain', 'missing.yaml'], /cannot read manifests: ENOENT: missing.yaml/],
+    [['explain', 'missing.yaml'], /cannot read manifests: missing.yaml: no such file/],
   ])('bad usage %j exits 2 with a message', (argv, message) => {
     const r = run(argv as string[], files);
     expect(r.code).toBe(2);

@@ -1,7 +1,7 @@
 import {
   DEFAULT_FUZZ_RUNS, FUZZ_RUNS, MIN_CASES_PER_CI_RUN, acceptedCounter, caseCounter, constructCases, constructProperties, rejectionCounter, totalCases,
 } from './arbitraries';
-import { explainProperties } from './explain-properties';
+import { explainProperties, MANIFEST_SET_PROPERTY, slowest } from './explain-properties';
 import { ingressProperties } from './ingress-properties';
 import { meshAndPolicyProperties } from './mesh-policy-properties';
 
@@ -22,7 +22,7 @@ afterAll(() => {
   const perProperty = [...caseCounter.entries()]
     .map(([k, v]) => constructProperties.has(k) ? `${k}=${v} (${acceptedCounter.get(k) ?? 0} synthesised and valid)` : `${k}=${v}`).join(', ');
   // eslint-disable-next-line no-console
-  console.log(`property suite: ${totalCases()} generated cases (${constructCases()} of them construct cases) in ${seconds}s (FUZZ_RUNS=${FUZZ_RUNS}): ${perProperty}`);
+  console.log(`property suite: ${totalCases()} generated cases (${constructCases()} of them construct cases, ${caseCounter.get(MANIFEST_SET_PROPERTY) ?? 0} explain manifest sets, slowest ${slowest.msPerObject.toFixed(1)} ms per object) in ${seconds}s (FUZZ_RUNS=${FUZZ_RUNS}): ${perProperty}`);
   if (process.env.FUZZ_DEBUG) {
     // eslint-disable-next-line no-console
     console.log([...rejectionCounter.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}\t${k}`).join('\n'));
@@ -30,5 +30,7 @@ afterAll(() => {
   // The CI default must generate at least 10,000 construct cases (checked here, after every property has counted its cases).
   if (FUZZ_RUNS === DEFAULT_FUZZ_RUNS && !process.argv.some(a => a === '-t' || a.startsWith('--testNamePattern'))) {
     expect(constructCases()).toBeGreaterThanOrEqual(MIN_CASES_PER_CI_RUN);
+    // And at least 10,000 generated manifest sets through explain.
+    expect(caseCounter.get(MANIFEST_SET_PROPERTY) ?? 0).toBeGreaterThanOrEqual(MIN_CASES_PER_CI_RUN);
   }
 });

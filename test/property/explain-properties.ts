@@ -6,6 +6,7 @@ import {
   ClientAddressResolver, Explainer, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway, ProxyProtocolGateway,
   ISTIO_VERSION_CONTEXT_KEY, TrustChain, TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust, isIpAddress,
 } from '../../src';
+import { isManifestInputError, readManifestText } from '../../src/explain/input';
 
 /*
  * Properties of the pure parts: TrustChain (built, derived, round-tripped through its annotation),
@@ -104,6 +105,94 @@ const mutation = fc.record({
     fc.record({ object: fc.nat(), path: fc.array(fc.nat(), { maxLength: 7 }), candidates: junk, remove: fc.boolean() }),
     { minLength: 1, maxLength: 4 }),
 });
+
+// ---- Generated manifest sets: valid objects of every kind explain reads, mutated values, and hostile text.
+
+/** The property whose cases are whole generated manifest sets; the suite checks it runs at least 10,000 of them. */
+export const MANIFEST_SET_PROPERTY = 'Explainer manifest sets';
+/** The slowest case seen, per object, for the summary line. */
+export const slowest = { msPerObject: 0 };
+
+const hostileValue = fc.oneof(
+  fc.constantFrom<unknown>(null, '', 0, -1, 1.5, 1e9, 4294967296, -0, true, [], {}, 'NaN', '1', '\u202Eevil\n', '__proto__', 'constructor', { a: [1] }, ['x'], '10.0.0.1/33', 'TPROXY', 'tproxy'),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+const name = mix(fc.constantFrom('a', 'web', 'httpbin', 'ingressgateway', 'istio-system', 'istio-ingress'), fc.oneof(fc.string({ maxLength: 6 }), hostileValue), 1, 6);
+const labels = mix(fc.dictionary(fc.constantFrom('app', 'istio', 'version'), fc.constantFrom('httpbin', 'ingressgateway', 'v1'), { maxKeys: 2 }), hostileValue, 1, 6);
+const count = mix(fc.integer({ min: 0, max: 4 }), fc.oneof(hostileCount(0, 64), hostileValue), 1, 3);
+const port = mix(fc.constantFrom(80, 443, 8080, 9000), hostileValue, 1, 4);
+const cidr = mix(fc.constantFrom('203.0.113.0/24', '10.0.0.0/8', '2001:db8::/32', '10.0.0.1/8'), hostileValue, 1, 4);
+const apiVersionFor = (valid: string) => mix(fc.constant(valid), fc.constantFrom('v1', 'networking.istio.io/v2', 'extensions/v1beta1', 'apps/v1beta2', 'security.istio.io/v1alpha1'), 1, 8);
+const meta = fc.record({ name, namespace: name, labels: fc.option(labels, { nil: undefined }), annotations: fc.option(fc.dictionary(fc.constantFrom('proxy.istio.io/config', 'sidecar.istio.io/interceptionMode', 'source-ip.cdk8s.io/trust-chain', 'inject.istio.io/templates'), fc.oneof(fc.constantFrom('{"gatewayTopology":{"numTrustedProxies":1}}', '{"gatewayTopology":{"numTrustedProxies":1000000000}}', '{"gatewayTopology":{"numTrustedProxies":1.5}}', 'TPROXY', 'gateway', '[{"kind":"cdn"}]', '{', '[1]'), fc.string({ maxLength: 8 }))), { nil: undefined }) }, { requiredKeys: ['name'] });
+
+const objectArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.record({ apiVersion: apiVersionFor('apps/v1'), kind: fc.constantFrom('Deployment', 'StatefulSet', 'Pod', 'deployment'), metadata: meta, spec: fc.record({ template: fc.record({ metadata: meta }) }) }),
+  fc.record({ apiVersion: apiVersionFor('v1'), kind: fc.constant('Service'), metadata: meta, spec: fc.record({ type: mix(fc.constantFrom('LoadBalancer', 'ClusterIP', 'NodePort'), hostileValue, 1, 4), externalTrafficPolicy: mix(fc.constantFrom('Local', 'Cluster'), hostileValue, 1, 4), selector: labels }) }),
+  fc.record({ apiVersion: apiVersionFor('networking.istio.io/v1'), kind: fc.constant('Gateway'), metadata: meta, spec: fc.record({ selector: labels, servers: mix(fc.array(fc.record({ port: fc.record({ number: port, protocol: mix(fc.constantFrom('HTTP', 'HTTPS', 'TCP', 'TLS'), hostileValue, 1, 4) }), hosts: mix(fc.constant(['*']), hostileValue, 1, 4), tls: fc.option(fc.record({ mode: mix(fc.constantFrom('PASSTHROUGH', 'SIMPLE'), hostileValue, 1, 4) }), { nil: undefined }) }), { maxLength: 3 }), hostileValue, 1, 6) }) }),
+  fc.record({ apiVersion: apiVersionFor('networking.istio.io/v1'), kind: fc.constant('VirtualService'), metadata: meta, spec: fc.record({ gateways: mix(fc.array(name, { maxLength: 2 }), hostileValue, 1, 4), http: mix(fc.array(fc.record({ route: fc.array(fc.record({ destination: fc.record({ host: name }) }), { maxLength: 2 }) }), { maxLength: 2 }), hostileValue, 1, 4) }) }),
+  fc.record({
+    apiVersion: apiVersionFor('networking.istio.io/v1alpha3'),
+    kind: fc.constant('EnvoyFilter'),
+    metadata: meta,
+    spec: fc.record({
+      workloadSelector: fc.option(fc.record({ labels }), { nil: undefined }),
+      configPatches: mix(fc.array(fc.record({
+        applyTo: mix(fc.constantFrom('NETWORK_FILTER', 'LISTENER_FILTER', 'LISTENER'), hostileValue, 1, 4),
+        match: fc.option(fc.record({ context: mix(fc.constantFrom('GATEWAY', 'SIDECAR_INBOUND', 'ANY'), hostileValue, 1, 4), listener: fc.record({ portNumber: port }) }, { requiredKeys: [] }), { nil: undefined }),
+        patch: fc.record({
+          operation: fc.constantFrom('MERGE', 'ADD', 'INSERT_FIRST'),
+          value: fc.oneof(
+            fc.record({ typed_config: fc.record({ '@type': fc.constantFrom('type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', 'type.googleapis.com/envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager'), 'xff_num_trusted_hops': count, 'use_remote_address': mix(fc.boolean(), hostileValue, 1, 4), 'original_ip_detection_extensions': mix(fc.array(fc.record({ name: fc.constant('envoy.http.original_ip_detection.xff'), typed_config: fc.record({ xff_num_trusted_hops: count, xff_trusted_cidrs: fc.record({ cidrs: mix(fc.array(fc.record({ address_prefix: mix(fc.constantFrom('10.0.0.0', '2001:db8::'), hostileValue, 1, 3), prefix_len: mix(fc.integer({ min: 0, max: 128 }), hostileValue, 1, 3) }), { maxLength: 2 }), hostileValue, 1, 4) }) }, { requiredKeys: [] }) }), { maxLength: 2 }), hostileValue, 1, 4) }, { requiredKeys: [] }) }),
+            fc.record({ name: fc.constantFrom('envoy.filters.listener.proxy_protocol', 'envoy.listener.proxy_protocol'), typed_config: fc.record({ allow_requests_without_proxy_protocol: mix(fc.boolean(), hostileValue, 1, 4) }) }),
+            hostileValue),
+        }),
+      }), { maxLength: 3 }), hostileValue, 1, 6),
+    }, { requiredKeys: ['configPatches'] }),
+  }),
+  fc.record({ apiVersion: apiVersionFor('security.istio.io/v1'), kind: fc.constant('AuthorizationPolicy'), metadata: meta, spec: fc.record({ action: mix(fc.constantFrom('ALLOW', 'DENY', 'AUDIT'), hostileValue, 1, 4), selector: fc.option(fc.record({ matchLabels: labels }), { nil: undefined }), rules: mix(fc.array(fc.record({ from: fc.array(fc.record({ source: fc.dictionary(fc.constantFrom('ipBlocks', 'remoteIpBlocks', 'notIpBlocks'), mix(fc.array(cidr, { maxLength: 3 }), hostileValue, 1, 4)) }), { maxLength: 2 }) }), { maxLength: 2 }), hostileValue, 1, 6) }, { requiredKeys: ['rules'] }) }),
+  fc.record({ apiVersion: fc.constant('v1'), kind: fc.constantFrom('Namespace', 'ConfigMap', 'List'), metadata: meta }),
+  fc.record({ ApiVersion: fc.constant('apps/v1'), Kind: fc.constant('Deployment'), Metadata: meta }),
+  hostileValue,
+);
+
+/** A set as objects, as YAML text, or as YAML text with a hostile edit (truncated, control bytes, deep nesting, aliases). */
+const manifestSet = fc.record({
+  objects: fc.array(objectArb, { maxLength: 6 }),
+  form: fc.constantFrom('objects', 'yaml', 'json', 'edited'),
+  edit: fc.record({
+    at: fc.nat(),
+    insert: fc.constantFrom('\u0000', '\uFFFD', '\u202E', '\n---\n', ': [', '*a', '&a [*a]', '['.repeat(200), '- '.repeat(150), '\t', '"', '{}', 'kind: List\nitems: 3'),
+  }),
+});
+
+function explainSet(set: { objects: unknown[]; form: string; edit: { at: number; insert: string } }): number {
+  if (set.form === 'objects') {
+    const report = Explainer.fromManifests(set.objects);
+    report.toTable();
+    report.toJson();
+    report.toMermaid();
+    return Math.max(1, set.objects.length);
+  }
+  let text = set.form === 'json' ? JSON.stringify({ apiVersion: 'v1', kind: 'List', items: set.objects }) : set.objects.map(o => YAML.stringify(o)).join('---\n');
+  if (set.form === 'edited') {
+    const at = set.edit.at % (text.length + 1);
+    text = text.slice(0, at) + set.edit.insert + text.slice(at);
+  }
+  let objects: unknown[];
+  try {
+    objects = readManifestText(text, 'generated.yaml');
+  } catch (e) {
+    if (!isManifestInputError(e)) throw e;
+    expect((e as Error).message).toMatch(/^generated\.yaml: /);
+    expect((e as Error).message).not.toMatch(/[\u0000\u202E]/);
+    return 1;
+  }
+  const report = Explainer.fromManifests(objects);
+  report.toTable();
+  report.toJson();
+  report.toMermaid();
+  return Math.max(1, objects.length);
+}
 
 /** Explain never throws on manifests: anything it cannot read is a finding. */
 function explainNeverThrows(objects: any[]): void {
@@ -215,6 +304,17 @@ export function explainProperties(): void {
         assertOwnError(e, ['input', 'document'], 'Explainer.fromYaml');
       }
     }, 1);
+  });
+
+  test('Explainer: generated manifest sets (valid, mutated, hostile) give a report or a clean input error, never an exception, in bounded time per object', () => {
+    checkProperty(MANIFEST_SET_PROPERTY, manifestSet, set => {
+      const started = process.hrtime.bigint();
+      const objects = explainSet(set);
+      const msPerObject = Number(process.hrtime.bigint() - started) / 1e6 / objects;
+      slowest.msPerObject = Math.max(slowest.msPerObject, msPerObject);
+      // A sanity bound against blow-ups (a loop over a hop count, an alias expansion), far above the usual < 1 ms.
+      expect(msPerObject).toBeLessThan(1000);
+    }, 9.1);
   });
 
   test('Explainer: explaining a synthesised app is deterministic for every Istio version context', () => {

@@ -1,0 +1,214 @@
+import { escapeForTerminal } from './escape';
+
+/*
+ * Reading manifest text for explain: YAML or JSON, one or many documents, `List`s flattened. Input that cannot
+ * be read at all (not text, not YAML, nested too deeply, aliases that expand without bound) is refused with an
+ * error that names the file, the document and what was expected; the CLI exits 2 on it. Every object
+ * read remembers where it came from, so that findings and skipped objects can point at it.
+ */
+
+/** Limits on what explain reads; each keeps work and memory linear in the size of the input. */
+export const INPUT_LIMITS = {
+  /** Nesting levels of one document; Kubernetes and Istio objects need about 20. */
+  maxDepth: 100,
+  /** Values a document may expand to through YAML aliases: this floor, plus `expansionPerByte` per byte of input. */
+  minExpandedValues: 100_000,
+  expansionPerByte: 4,
+};
+
+const INPUT_ERRORS = new WeakSet<Error>();
+
+/**
+ * Input explain cannot read: a plain Error (like every error of the library) whose message names the file and,
+ * where known, the document; the CLI tells it from a bug with isManifestInputError.
+ */
+export function manifestInputError(source: string, message: string, document?: number): Error {
+  const error = new Error(`${source}: ${document !== undefined ? `document ${document} ` : ''}${message}`);
+  INPUT_ERRORS.add(error);
+  return error;
+}
+
+/** True for the errors of unreadable input (CLI exit code 2). */
+export function isManifestInputError(e: unknown): e is Error {
+  return e instanceof Error && INPUT_ERRORS.has(e);
+}
+
+/** Where an object was read from. */
+export interface ManifestOrigin {
+  readonly source: string;
+  /** 1-based document number in the source. */
+  readonly document: number;
+  /** 0-based index in the document's `List` items, when it came from a List. */
+  readonly item?: number;
+}
+
+const ORIGINS = new WeakMap<object, ManifestOrigin>();
+
+/** Where `o` was read from, if it was read from text. */
+export function originOf(o: unknown): ManifestOrigin | undefined {
+  return o !== null && typeof o === 'object' ? ORIGINS.get(o) : undefined;
+}
+
+/** "a.yaml document 3, List item 2", for messages. */
+export function describeOrigin(origin: ManifestOrigin | undefined): string | undefined {
+  if (origin === undefined) return undefined;
+  return `${origin.source} document ${origin.document}${origin.item !== undefined ? `, List item ${origin.item}` : ''}`;
+}
+
+/** The text of a file, refused when it is not text: binary data is never echoed. */
+export function checkText(text: string, source: string): void {
+  const nul = text.indexOf('\u0000');
+  const replaced = text.indexOf('\uFFFD');
+  const at = nul === -1 ? replaced : replaced === -1 ? nul : Math.min(nul, replaced);
+  if (at !== -1) {
+    throw manifestInputError(source, `is not text: it has ${text[at] === '\u0000' ? 'a NUL byte' : 'bytes that are not UTF-8'} at character ${at}; give YAML or JSON manifests (binary content is not shown)`);
+  }
+}
+
+/**
+ * Splits YAML or JSON text into manifest objects; a document that is a `List` is flattened. Throws
+ * a manifest input error when the text cannot be read.
+ */
+export function readManifestText(text: string, source = 'input'): any[] {
+  checkText(text, source);
+  const limit = INPUT_LIMITS.minExpandedValues + INPUT_LIMITS.expansionPerByte * text.length;
+  const documents = parseDocuments(text, source);
+  const out: any[] = [];
+  documents.forEach((value, i) => {
+    const document = i + 1;
+    if (value === null || value === undefined) return;
+    if (typeof value !== 'object') {
+      throw manifestInputError(source, `is ${typeof value} ${escapeForTerminal(JSON.stringify(value).slice(0, 40))}, not a Kubernetes object (a map with apiVersion and kind)`, document);
+    }
+    checkShape(value, source, document, limit);
+    if (isPlainObject(value) && value.kind === 'List' && Array.isArray(value.items)) {
+      value.items.forEach((item: unknown, j: number) => {
+        if (item !== null && typeof item === 'object' && !ORIGINS.has(item)) ORIGINS.set(item, { source, document, item: j });
+        out.push(item);
+      });
+      return;
+    }
+    if (typeof value === 'object' && !ORIGINS.has(value)) ORIGINS.set(value, { source, document });
+    out.push(value);
+  });
+  return out;
+}
+
+function parseDocuments(text: string, source: string): unknown[] {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    // JSON (kubectl get -o json) is read exactly and fast; anything JSON.parse refuses may still be YAML flow style.
+    try {
+      return [JSON.parse(text)];
+    } catch {
+      // fall through to YAML
+    }
+  }
+  const documents: unknown[] = [];
+  try {
+    const options = { filename: source, schema: yaml().CORE_SCHEMA, maxDepth: INPUT_LIMITS.maxDepth };
+    yaml().loadAll(text, (doc: unknown) => { documents.push(doc); }, options as any);
+  } catch (e) {
+    throw yamlError(e, source, text, documents.length + 1);
+  }
+  return documents;
+}
+
+function yamlError(e: unknown, source: string, text: string, parsed: number): Error {
+  if (e instanceof RangeError) {
+    return manifestInputError(source, `is too deeply nested to read: ${e.message}; manifests need about 20 levels`, parsed);
+  }
+  const error = e as { reason?: string; mark?: { line: number; column: number }; message?: string };
+  const document = error.mark ? documentAt(text, error.mark.line) : parsed;
+  const where = error.mark ? ` at line ${error.mark.line + 1}, column ${error.mark.column + 1}` : '';
+  const reason = error.reason ?? String(error.message ?? e).split('\n')[0];
+  if (/maxDepth/.test(reason)) {
+    return manifestInputError(source, `is too deeply nested${where}: more than ${INPUT_LIMITS.maxDepth} levels; Kubernetes and Istio objects need about 20`, document);
+  }
+  return manifestInputError(source, `is not valid YAML${where}: ${reason}`, document);
+}
+
+/**
+ * One pass over a document, each distinct node once: refuses nesting deeper than the limit, an alias that
+ * contains itself, and aliases that expand to more values than the limit (an alias bomb), because code that
+ * walks the objects would do that much work.
+ */
+function checkShape(root: unknown, source: string, document: number, limit: number): void {
+  const sizes = new Map<object, number>();
+  const inProgress = new Set<object>();
+  interface Frame { readonly node: object; readonly children: unknown[]; index: number; size: number }
+  const stack: Frame[] = [];
+  const enter = (node: object): void => {
+    if (stack.length >= INPUT_LIMITS.maxDepth) {
+      throw manifestInputError(source, `is too deeply nested: more than ${INPUT_LIMITS.maxDepth} levels; Kubernetes and Istio objects need about 20`, document);
+    }
+    inProgress.add(node);
+    stack.push({ node, children: Array.isArray(node) ? node : Object.values(node), index: 0, size: 1 });
+  };
+  if (root === null || typeof root !== 'object') return;
+  enter(root);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    if (frame.index < frame.children.length) {
+      const child = frame.children[frame.index++];
+      if (child === null || typeof child !== 'object') {
+        frame.size += 1;
+      } else if (sizes.has(child)) {
+        frame.size += sizes.get(child)!;
+      } else if (inProgress.has(child)) {
+        throw manifestInputError(source, 'contains itself through a YAML alias (an anchor used inside its own value); write the value out instead', document);
+      } else {
+        enter(child);
+      }
+      if (frame.size > limit) throw aliasBomb(source, document, limit);
+      continue;
+    }
+    stack.pop();
+    inProgress.delete(frame.node);
+    sizes.set(frame.node, frame.size);
+    if (stack.length > 0) {
+      const parent = stack[stack.length - 1];
+      parent.size += frame.size;
+      if (parent.size > limit) throw aliasBomb(source, document, limit);
+    }
+  }
+}
+
+function aliasBomb(source: string, document: number, limit: number): Error {
+  return manifestInputError(source, `expands through YAML aliases to more than ${limit} values (${INPUT_LIMITS.minExpandedValues} plus ${INPUT_LIMITS.expansionPerByte} per byte of input); write fewer aliases or expand them`, document);
+}
+
+/** The 1-based number of the document that holds 0-based `line`: "---" lines after some content start a new one. */
+function documentAt(text: string, line: number): number {
+  let document = 1;
+  let content = false;
+  let start = 0;
+  for (let i = 0; i <= line && start <= text.length; i++) {
+    const end = text.indexOf('\n', start);
+    const current = text.slice(start, end === -1 ? text.length : end);
+    if (/^---(\s|$)/.test(current)) {
+      if (content) document++;
+      content = current.slice(3).trim() !== '' && !current.slice(3).trim().startsWith('#');
+    } else if (current.trim() !== '' && !current.trimStart().startsWith('#') && !current.startsWith('%')) {
+      content = true;
+    }
+    if (end === -1) break;
+    start = end + 1;
+  }
+  return document;
+}
+
+function isPlainObject(v: unknown): v is { [key: string]: any } {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** js-yaml, loaded on first use: only explain needs it, and constructs should not pay for it at `require`. */
+function yaml(): typeof import('js-yaml') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('js-yaml');
+}
+
+/** Parses one YAML or JSON value embedded in a manifest (an annotation), for explain. Throws on bad YAML. */
+export function parseEmbeddedYaml(text: string): unknown {
+  return yaml().load(text, { schema: yaml().CORE_SCHEMA, maxDepth: INPUT_LIMITS.maxDepth } as any);
+}

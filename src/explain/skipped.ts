@@ -1,0 +1,225 @@
+import { SkippedObject } from './explain-report';
+import { describeOrigin, originOf } from './input';
+import { shortValue } from './read-values';
+
+/*
+ * Which objects explain reads, and why it leaves out the others: every object given to explain is either used
+ * or listed as skipped with the reason and the fix, never dropped without a word.
+ */
+
+const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job'];
+const ISTIO_NETWORKING = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'];
+const ISTIO_SECURITY = ['security.istio.io/v1', 'security.istio.io/v1beta1'];
+
+/** The kinds explain reads, with the API versions a current cluster serves for them. */
+const SERVED: { [kind: string]: readonly string[] } = {
+  Deployment: ['apps/v1'],
+  StatefulSet: ['apps/v1'],
+  DaemonSet: ['apps/v1'],
+  ReplicaSet: ['apps/v1'],
+  Pod: ['v1'],
+  Job: ['batch/v1'],
+  Service: ['v1'],
+  Namespace: ['v1'],
+  Gateway: ISTIO_NETWORKING,
+  VirtualService: ISTIO_NETWORKING,
+  EnvoyFilter: ['networking.istio.io/v1alpha3'],
+  AuthorizationPolicy: ISTIO_SECURITY,
+};
+
+const TOP_LEVEL_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
+
+/** Envoy v2 type URLs removed from Envoy (1.18), with the v3 type that replaces them. */
+const V2_TYPES: { [v2: string]: string } = {
+  'envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager': 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+  'envoy.config.filter.listener.proxy_protocol.v2.ProxyProtocol': 'envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol',
+  'envoy.config.filter.http.rbac.v2.RBAC': 'envoy.extensions.filters.http.rbac.v3.RBAC',
+  'envoy.api.v2.Listener': 'envoy.config.listener.v3.Listener',
+  'envoy.api.v2.Cluster': 'envoy.config.cluster.v3.Cluster',
+};
+
+/** The objects explain reads, and the ones it leaves out with the reason. */
+export interface Classified {
+  readonly used: any[];
+  readonly skipped: SkippedObject[];
+}
+
+/** Names an object for messages: "EnvoyFilter apps/xff". */
+export function objectName(o: any): string {
+  const kind = typeof o?.kind === 'string' ? o.kind : 'object without kind';
+  const meta = isMap(o?.metadata) ? o.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : 'unnamed';
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : 'default';
+  return `${kind} ${namespace}/${name}`;
+}
+
+function skip(o: unknown, reason: string, fix: string): SkippedObject {
+  const source = describeOrigin(originOf(o));
+  return { object: isMap(o) ? objectName(o) : `${Array.isArray(o) ? 'list' : typeof o} ${shortValue(o)}`, reason, fix, ...(source ? { source } : {}) };
+}
+
+function isMap(v: unknown): v is { [key: string]: any } {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Splits the input into the objects explain reads and the skipped ones; the last of two identical objects wins. */
+export function classifyObjects(input: unknown[]): Classified {
+  const skipped: SkippedObject[] = [];
+  const candidates: any[] = [];
+  for (const o of input) {
+    const why = whySkipped(o);
+    if (why) skipped.push(why);
+    else candidates.push(o);
+  }
+  // kubectl apply keeps the last of two objects with the same identity, so explain does too.
+  const last = new Map<string, any>();
+  for (const o of candidates) last.set(identity(o), o);
+  const used: any[] = [];
+  for (const o of candidates) {
+    const winner = last.get(identity(o));
+    if (winner === o) {
+      used.push(o);
+      continue;
+    }
+    const later = describeOrigin(originOf(winner));
+    skipped.push(skip(o, `duplicate object: another ${o.kind} with the same API group, namespace and name${later ? ` (${later})` : ''} replaces it when applied`,
+      'give one of them another name or namespace, or delete the stale copy'));
+  }
+  return { used, skipped };
+}
+
+function identity(o: any): string {
+  const group = String(o.apiVersion).includes('/') ? String(o.apiVersion).split('/')[0] : '';
+  return JSON.stringify([group, o.kind, o.metadata?.namespace ?? 'default', o.metadata?.name ?? '']);
+}
+
+function whySkipped(o: unknown): SkippedObject | undefined {
+  if (!isMap(o)) return skip(o, 'not a Kubernetes object (a map with apiVersion and kind)', 'remove it, or write the object as a YAML map');
+  const capitalised = Object.keys(o).filter(k => !TOP_LEVEL_KEYS.includes(k) && TOP_LEVEL_KEYS.includes(lowerFirst(k)));
+  if (capitalised.length > 0) {
+    const keys = capitalised.map(k => `"${k}"`).join(', ');
+    return skip(o, `${capitalised.length === 1 ? `key ${keys} is` : `keys ${keys} are`} capitalised: Kubernetes keys are case-sensitive (pasted from a web page?)`,
+      `write ${capitalised.map(k => `"${lowerFirst(k)}"`).join(', ')}`);
+  }
+  if (typeof o.kind !== 'string') return skip(o, `kind ${shortValue(o.kind)} is not a string`, 'set kind, e.g. kind: Deployment');
+  if (!isMap(o.metadata)) return skip(o, `metadata ${shortValue(o.metadata)} is not a map`, 'give metadata with name and namespace');
+  if (o.metadata.name !== undefined && typeof o.metadata.name !== 'string') return skip(o, `metadata.name ${shortValue(o.metadata.name)} is not a string`, 'quote the name');
+  if (o.metadata.namespace !== undefined && typeof o.metadata.namespace !== 'string') return skip(o, `metadata.namespace ${shortValue(o.metadata.namespace)} is not a string`, 'quote the namespace');
+  const served = SERVED[o.kind];
+  if (o.kind === 'Gateway' && String(o.apiVersion).startsWith('gateway.networking.k8s.io/')) {
+    return skip(o, 'Gateway API gateways are not traced by explain (only Istio Gateway resources and their pods)', 'none: explain reads networking.istio.io Gateways');
+  }
+  if (served === undefined) {
+    const other = Object.keys(SERVED).find(k => k.toLowerCase() === o.kind.toLowerCase());
+    return other
+      ? skip(o, `kind "${o.kind}" is not a kind: kinds are case-sensitive`, `write kind: ${other}`)
+      : skip(o, `kind ${o.kind} is not read by explain`, 'none needed: it does not change the client address');
+  }
+  if (!served.includes(String(o.apiVersion))) {
+    return skip(o, `apiVersion ${shortValue(o.apiVersion)} is not served for ${o.kind}`, `use apiVersion: ${served[0]}`);
+  }
+  return wrongShape(o);
+}
+
+function lowerFirst(k: string): string {
+  return k.charAt(0).toLowerCase() + k.slice(1);
+}
+
+/** Objects whose fields have the wrong type: the API server would refuse them, so they cannot be what runs. */
+function wrongShape(o: any): SkippedObject | undefined {
+  const spec = o.spec;
+  if (spec !== undefined && !isMap(spec)) return skip(o, `spec ${shortValue(spec)} is not a map`, 'write spec as a map of fields');
+  const expect = (value: unknown, field: string, type: 'map' | 'list' | 'string map'): SkippedObject | undefined => {
+    if (value === undefined || value === null) return undefined;
+    const ok = type === 'list' ? Array.isArray(value) : isMap(value) && (type === 'map' || Object.values(value).every(v => typeof v === 'string'));
+    if (ok) return undefined;
+    const fix = type === 'list' ? `write ${field} as a YAML list` : type === 'map' ? `write ${field} as a map` : `write ${field} as key: "value" pairs with string values`;
+    return skip(o, `${field} ${shortValue(value)} is not a ${type === 'string map' ? 'map of strings' : type}`, fix);
+  };
+  const checks: Array<() => SkippedObject | undefined> = [
+    () => expect(o.metadata.labels, 'metadata.labels', 'string map'),
+    () => expect(o.metadata.annotations, 'metadata.annotations', 'string map'),
+  ];
+  if (WORKLOADS.includes(o.kind) && o.kind !== 'Pod') {
+    checks.push(() => expect(spec?.template, 'spec.template', 'map'),
+      () => expect(spec?.template?.metadata, 'spec.template.metadata', 'map'),
+      () => expect(spec?.template?.metadata?.labels, 'spec.template.metadata.labels', 'string map'),
+      () => expect(spec?.template?.metadata?.annotations, 'spec.template.metadata.annotations', 'string map'));
+  }
+  if (o.kind === 'Service') checks.push(() => expect(spec?.selector, 'spec.selector', 'string map'));
+  if (o.kind === 'Gateway') checks.push(() => expect(spec?.selector, 'spec.selector', 'string map'), () => expect(spec?.servers, 'spec.servers', 'list'));
+  if (o.kind === 'VirtualService') {
+    checks.push(() => expect(spec?.gateways, 'spec.gateways', 'list'),
+      ...['http', 'tcp', 'tls'].map(k => () => expect(spec?.[k], `spec.${k}`, 'list')));
+  }
+  if (o.kind === 'EnvoyFilter') {
+    checks.push(() => expect(spec?.configPatches, 'spec.configPatches', 'list'),
+      () => expect(spec?.workloadSelector, 'spec.workloadSelector', 'map'),
+      () => expect(spec?.workloadSelector?.labels, 'spec.workloadSelector.labels', 'string map'),
+      () => v2TypeUrl(o));
+  }
+  if (o.kind === 'AuthorizationPolicy') {
+    checks.push(() => expect(spec?.selector, 'spec.selector', 'map'),
+      () => expect(spec?.selector?.matchLabels, 'spec.selector.matchLabels', 'string map'),
+      () => expect(spec?.rules, 'spec.rules', 'list'),
+      () => policySources(o));
+  }
+  for (const check of checks) {
+    const result = check();
+    if (result) return result;
+  }
+  return undefined;
+}
+
+const CIDR_KEYS = ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'];
+
+function policySources(o: any): SkippedObject | undefined {
+  const rules: unknown[] = o.spec?.rules ?? [];
+  for (const [r, rule] of rules.entries()) {
+    if (!isMap(rule)) return skip(o, `spec.rules[${r}] ${shortValue(rule)} is not a map`, 'write each rule as a map with from, to and when');
+    if (rule.from === undefined) continue;
+    if (!Array.isArray(rule.from)) return skip(o, `spec.rules[${r}].from ${shortValue(rule.from)} is not a list`, `write spec.rules[${r}].from as a YAML list`);
+    for (const [f, from] of rule.from.entries()) {
+      const source = isMap(from) ? from.source : undefined;
+      if (!isMap(from) || (source !== undefined && !isMap(source))) {
+        return skip(o, `spec.rules[${r}].from[${f}] ${shortValue(from)} is not a map with a source map`, 'write - source: { ipBlocks: [...] }');
+      }
+      for (const key of CIDR_KEYS) {
+        const value = source?.[key];
+        if (value === undefined || (Array.isArray(value) && value.every(v => typeof v === 'string'))) continue;
+        return skip(o, `spec.rules[${r}].from[${f}].source.${key} ${shortValue(value)} is not a list of strings`,
+          `write ${key} as a list, e.g. ${key}: [${JSON.stringify(typeof value === 'string' ? value : '203.0.113.0/24')}]`);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Envoy v2 type URLs: Envoy removed the v2 API, so istiod cannot apply the patch. */
+function v2TypeUrl(o: any): SkippedObject | undefined {
+  const patches: unknown[] = o.spec?.configPatches ?? [];
+  for (const [i, patch] of patches.entries()) {
+    const url = findTypeUrl(isMap(patch) ? patch.patch?.value : undefined, 0);
+    if (url === undefined) continue;
+    const type = url.replace(/^type\.googleapis\.com\//, '');
+    const v3 = V2_TYPES[type];
+    return skip(o, `spec.configPatches[${i}] uses the Envoy v2 type URL "${url}": Envoy removed the v2 API (1.18), so istiod cannot apply the patch`,
+      v3 ? `use "type.googleapis.com/${v3}"` : 'use the v3 type of the same filter (type.googleapis.com/envoy.extensions.filters...v3...)');
+  }
+  return undefined;
+}
+
+/** The first v2 `@type` in a patch value, looked for a few levels deep and a few entries wide (bounded work per patch). */
+function findTypeUrl(value: unknown, depth: number): string | undefined {
+  if (depth > 6 || value === null || typeof value !== 'object') return undefined;
+  if (isMap(value) && typeof value['@type'] === 'string' && isV2(value['@type'])) return value['@type'];
+  for (const v of (Array.isArray(value) ? value : Object.values(value)).slice(0, 32)) {
+    const found = findTypeUrl(v, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function isV2(url: string): boolean {
+  return /(^|\/)envoy\.(config\.filter\.[\w.]+\.v2(alpha)?\.|api\.v2\.)/.test(url);
+}
