@@ -1,10 +1,19 @@
 import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity } from './explain-report';
-import { HCM_FILTER, PROXY_PROTOCOL_FILTER, XFF_DETECTION } from '../envoy/names';
+import {
+  DEFAULT_ROOT_NAMESPACE, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT, XFF_DETECTION,
+} from '../envoy/names';
+import {
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
+  TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
+} from '../model/annotations';
+import { IstioVersion } from '../model/istio-version';
+import { recogniseLoadBalancer } from '../model/load-balancers';
 import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
-  ProxyRole, ServerModel, SidecarXffMode, WorkloadModel,
+  ProxyProtocolVersion, ProxyRole, ServerModel, SidecarXffMode, WorkloadModel,
 } from '../model/model';
+import { namespaceReaches, selectorMatches as selects } from '../model/selectors';
 import { TrustChain } from '../model/trust-chain';
 import { parseCidr } from '../net/cidr';
 
@@ -14,10 +23,7 @@ import { parseCidr } from '../net/cidr';
  */
 
 /** Annotation on a gateway Service, Deployment or pod template that declares the hops in front of it. */
-export const TRUST_CHAIN_ANNOTATION = TrustChain.ANNOTATION;
-
-const ROOT_NAMESPACE = 'istio-system';
-const LEGACY_PROXY_PROTOCOL_FILTER = 'envoy.listener.proxy_protocol';
+export const TRUST_CHAIN_ANNOTATION = CHAIN_ANNOTATION;
 
 /** What the load balancer in front of a gateway does, read from Service annotations. */
 export interface ParsedGateway {
@@ -35,6 +41,12 @@ export interface ParsedGateway {
 }
 
 export interface ParsedManifests {
+  /** The mesh's root namespaces: Istio's default plus any this library's annotation names. */
+  readonly rootNamespaces: string[];
+  /** The Istio release the manifests say they are for (the library's annotation), when they say so. */
+  readonly istioVersion?: IstioVersion;
+  /** `namespace/name` of workloads whose Service host has a DestinationRule that makes its callers send PROXY, with the version. */
+  readonly proxyProtocolTo: Map<string, ProxyProtocolVersion>;
   readonly gateways: ParsedGateway[];
   readonly workloads: WorkloadModel[];
   readonly policies: PolicyModel[];
@@ -50,6 +62,17 @@ interface PodTemplateOwner {
   readonly labels: { [key: string]: string };
   readonly annotations: { [key: string]: string };
   readonly ownerAnnotations: { [key: string]: string };
+  /** For a gateway known only by an Istio Gateway's selector: that resource's annotations. */
+  readonly gatewayResourceAnnotations?: { [key: string]: string };
+}
+
+/** What every parse step needs from the whole input. */
+interface Context {
+  readonly services: any[];
+  readonly istioGateways: any[];
+  readonly envoyFilters: any[];
+  readonly rootNamespaces: string[];
+  readonly findings: Finding[];
 }
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job'];
@@ -61,23 +84,76 @@ export function parseManifests(input: any[]): ParsedManifests {
   const services = objects.filter(o => o.kind === 'Service');
   const istioGateways = objects.filter(o => o.kind === 'Gateway' && String(o.apiVersion).startsWith('networking.istio.io/'));
   const envoyFilters = objects.filter(o => o.kind === 'EnvoyFilter');
+  const rootNamespaces = [DEFAULT_ROOT_NAMESPACE, ...envoyFilters
+    .map(f => f.metadata?.annotations?.[ROOT_NAMESPACE_ANNOTATION])
+    .filter((ns: unknown): ns is string => typeof ns === 'string' && ns !== DEFAULT_ROOT_NAMESPACE)];
+  const ctx: Context = { services, istioGateways, envoyFilters, rootNamespaces: [...new Set(rootNamespaces)], findings };
   const ambientNamespaces = new Set(objects.filter(o => o.kind === 'Namespace' && o.metadata?.labels?.['istio.io/dataplane-mode'] === 'ambient').map(o => o.metadata.name));
 
   const gatewayPods = pods.filter(p => isGatewayPod(p, istioGateways));
-  const gateways = gatewayPods.map(p => parseGateway(p, services, istioGateways, envoyFilters, findings));
+  const gateways = gatewayPods.map(p => parseGateway(p, ctx));
   for (const gw of istioGateways) {
     const selector = gw.spec?.selector ?? {};
     const ns = namespaceOf(gw);
     if (gatewayPods.some(p => selects(selector, p.labels))) continue;
-    gateways.push(parseGateway(installedGateway(gw, selector, ns), services, istioGateways, envoyFilters, findings));
+    gateways.push(parseGateway(installedGateway(gw, selector, ns), ctx));
   }
   const workloads = pods
     .filter(p => !gatewayPods.includes(p))
     .filter(p => !injectionDisabled(p))
-    .map(p => parseWorkload(p, envoyFilters, ambientNamespaces, findings));
+    .map(p => parseWorkload(p, ambientNamespaces, ctx));
   const policies = objects.filter(o => o.kind === 'AuthorizationPolicy').flatMap(o => parsePolicy(o, findings));
   const deduped = dedupeGateways(gateways);
-  return { gateways: deduped, workloads, policies, findings, routes: routesOf(deduped, workloads, objects, services) };
+  return {
+    rootNamespaces: ctx.rootNamespaces,
+    istioVersion: istioVersionOf(istioGateways, findings),
+    proxyProtocolTo: proxyProtocolTargets(objects, services, workloads),
+    gateways: deduped,
+    workloads,
+    policies,
+    findings,
+    routes: routesOf(deduped, workloads, objects, services),
+  };
+}
+
+/** The newest Istio release named by this library's annotation on an Istio Gateway. */
+function istioVersionOf(istioGateways: any[], findings: Finding[]): IstioVersion | undefined {
+  const versions: IstioVersion[] = [];
+  for (const gw of istioGateways) {
+    const text = gw.metadata?.annotations?.[ISTIO_VERSION_ANNOTATION];
+    if (text === undefined) continue;
+    const supported = IstioVersion.all().find(v => v.label === String(text).trim().split('.').slice(0, 2).join('.'));
+    if (supported) {versions.push(supported);} else {
+      findings.push(finding(FindingSeverity.WARNING, `Gateway ${namespaceOf(gw)}/${gw.metadata?.name}`, `${ISTIO_VERSION_ANNOTATION} ${JSON.stringify(text)} is not a supported Istio release`,
+        `write a release from ${IstioVersion.OLDEST.label} to ${IstioVersion.LATEST.label}, or pass --istio-version`));
+    }
+  }
+  return versions.sort((a, b) => b.minor - a.minor)[0];
+}
+
+/** A Service host (`name`, `name.ns`, `name.ns.svc...`) as `[name, namespace]`, relative to `namespace`. */
+function hostParts(host: string, namespace: string): [string, string] {
+  const [name, ns = namespace] = host.split('.');
+  return [name, ns];
+}
+
+/**
+ * Workloads that receive PROXY protocol from every mesh client of their host: a DestinationRule with
+ * `trafficPolicy.proxyProtocol` on a Service that selects them.
+ */
+function proxyProtocolTargets(objects: any[], services: any[], workloads: WorkloadModel[]): Map<string, ProxyProtocolVersion> {
+  const targets = new Map<string, ProxyProtocolVersion>();
+  for (const dr of objects.filter(o => o.kind === 'DestinationRule')) {
+    const pp = dr.spec?.trafficPolicy?.proxyProtocol;
+    if (pp === undefined || pp === null || typeof dr.spec?.host !== 'string') continue;
+    const version = pp.version === 'V1' ? ProxyProtocolVersion.V1 : ProxyProtocolVersion.V2;
+    const [name, ns] = hostParts(dr.spec.host, namespaceOf(dr));
+    const svc = services.find(x => x.metadata?.name === name && namespaceOf(x) === ns);
+    const selector = svc?.spec?.selector;
+    const matches = (w: WorkloadModel) => w.namespace === ns && (selector ? selects(selector, w.selector) : w.name === name);
+    workloads.filter(matches).forEach(w => targets.set(`${w.namespace}/${w.name}`, version));
+  }
+  return targets;
 }
 
 /** Follows VirtualServices bound to each gateway to the Services they route to, and those to workloads. */
@@ -92,11 +168,12 @@ function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], objects
     for (const vs of bound) {
       const hosts: string[] = ['http', 'tcp', 'tls'].flatMap(k => listOf(vs.spec?.[k]).flatMap((r: any) => listOf(r?.route).map((d: any) => d?.destination?.host)));
       for (const host of hosts.filter(h => typeof h === 'string')) {
-        const [name, ns = namespaceOf(vs)] = host.split('.');
+        const [name, ns] = hostParts(host, namespaceOf(vs));
         const svc = services.find(x => x.metadata?.name === name && namespaceOf(x) === ns);
         const selector = svc?.spec?.selector;
-        if (!selector) continue;
-        workloads.filter(w => w.namespace === ns && selects(selector, w.selector)).forEach(w => targets.add(`${w.namespace}/${w.name}`));
+        // A backend known only by its host (no Service in the input) is the workload of that name, if any.
+        const matches = (w: WorkloadModel) => w.namespace === ns && (selector ? selects(selector, w.selector) : w.name === name);
+        workloads.filter(matches).forEach(w => targets.add(`${w.namespace}/${w.name}`));
       }
     }
     routes.set(`${gw.model.namespace}/${gw.model.name}`, targets);
@@ -140,13 +217,16 @@ function podTemplateOf(o: any): PodTemplateOwner {
   };
 }
 
+/**
+ * A gateway installation known only by an Istio Gateway's selector. This library's attach mode names the
+ * installation's Service (`namespace/name`) in an annotation; its partial Service has no selector.
+ */
 function installedGateway(gw: any, selector: { [key: string]: string }, ns: string): PodTemplateOwner {
-  const name = selector.istio ?? selector.app ?? gw.metadata?.name ?? 'gateway';
-  return { kind: 'Gateway selector', name, namespace: ns, labels: selector, annotations: {}, ownerAnnotations: {} };
-}
-
-function selects(selector: { [key: string]: string }, labels: { [key: string]: string }): boolean {
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+  const annotations = gw.metadata?.annotations ?? {};
+  const service = typeof annotations[GATEWAY_SERVICE_ANNOTATION] === 'string' ? String(annotations[GATEWAY_SERVICE_ANNOTATION]).split('/') : [];
+  const name = service.length === 2 ? service[1] : selector.istio ?? selector.app ?? gw.metadata?.name ?? 'gateway';
+  const namespace = service.length === 2 ? service[0] : ns;
+  return { kind: 'Gateway selector', name, namespace, labels: selector, annotations: {}, ownerAnnotations: {}, gatewayResourceAnnotations: annotations };
 }
 
 function isGatewayPod(p: PodTemplateOwner, istioGateways: any[]): boolean {
@@ -172,12 +252,48 @@ function proxyConfigOf(p: PodTemplateOwner, findings?: Finding[]): any {
   }
 }
 
-function parseGateway(p: PodTemplateOwner, services: any[], istioGateways: any[], envoyFilters: any[], findings: Finding[]): ParsedGateway {
-  const where = `gateway ${p.namespace}/${p.name}`;
+/** The gateway's Service: one that selects its pods (same namespace first), else the one attach mode names. */
+function serviceOf(p: PodTemplateOwner, services: any[]): any {
   const selecting = services.filter(s => Object.keys(s.spec?.selector ?? {}).length > 0 && selects(s.spec.selector, p.labels));
-  const service = selecting.find(s => namespaceOf(s) === p.namespace) ?? selecting[0];
-  const topology = proxyConfigOf(p, findings)?.gatewayTopology ?? {};
-  const filters = envoyFilters.filter(f => filterApplies(f, p));
+  const named = p.gatewayResourceAnnotations?.[GATEWAY_SERVICE_ANNOTATION] !== undefined
+    ? services.find(s => s.metadata?.name === p.name && namespaceOf(s) === p.namespace) : undefined;
+  return selecting.find(s => namespaceOf(s) === p.namespace) ?? named ?? selecting[0];
+}
+
+/** `gatewayTopology` of the pods, or for an attached installation the one this library told them to run with. */
+function gatewayTopologyOf(p: PodTemplateOwner, where: string, findings: Finding[]): any {
+  const fromPods = proxyConfigOf(p, findings)?.gatewayTopology;
+  if (fromPods !== undefined) return fromPods;
+  const expected = p.gatewayResourceAnnotations?.[EXPECTED_TOPOLOGY_ANNOTATION];
+  if (expected === undefined) return {};
+  try {
+    const topology = JSON.parse(expected);
+    if (Number(topology?.numTrustedProxies ?? 0) > 0 || topology?.proxyProtocol !== undefined) {
+      findings.push(finding(FindingSeverity.INFO, where, `assumed the installation's pods run with gatewayTopology ${expected}, as ${EXPECTED_TOPOLOGY_ANNOTATION} says (attach mode does not change them)`,
+        `set proxy.istio.io/config to {"gatewayTopology":${expected}} on the installation's pods`));
+    }
+    return topology ?? {};
+  } catch (e) {
+    findings.push(finding(FindingSeverity.WARNING, where, `${EXPECTED_TOPOLOGY_ANNOTATION} is not JSON: ${(e as Error).message}`, 'write the gatewayTopology as JSON'));
+    return {};
+  }
+}
+
+/** Server port -> Service targetPort, from the Service's ports (only numeric target ports). */
+function targetPortsOf(service: any): Map<number, number> {
+  const ports = new Map<number, number>();
+  for (const sp of listOf(service?.spec?.ports)) {
+    if (typeof sp?.port === 'number' && typeof sp?.targetPort === 'number') ports.set(sp.port, sp.targetPort);
+  }
+  return ports;
+}
+
+function parseGateway(p: PodTemplateOwner, ctx: Context): ParsedGateway {
+  const { istioGateways, findings } = ctx;
+  const where = `gateway ${p.namespace}/${p.name}`;
+  const service = serviceOf(p, ctx.services);
+  const topology = gatewayTopologyOf(p, where, findings);
+  const filters = ctx.envoyFilters.filter(f => filterApplies(f, p, ctx.rootNamespaces));
   const hcmHops = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]).map(v => v.xff_num_trusted_hops).filter(n => typeof n === 'number' && n > 0);
   const numTrustedProxies = hcmHops.length > 0 ? hcmHops[hcmHops.length - 1] : Number(topology.numTrustedProxies ?? 0);
   const listenerPp = proxyProtocolListenerPatches(filters, ['GATEWAY', 'ANY', undefined]);
@@ -186,45 +302,58 @@ function parseGateway(p: PodTemplateOwner, services: any[], istioGateways: any[]
     : listenerPp.length === 0 ? ProxyProtocolMode.OFF
       : listenerPp.some(l => l.optional) ? ProxyProtocolMode.OPTIONAL : ProxyProtocolMode.STRICT_PER_PORT;
   const bound = istioGateways.filter(g => Object.keys(g.spec?.selector ?? {}).length > 0 && selects(g.spec.selector, p.labels));
+  const targetPorts = targetPortsOf(service);
   const servers: ServerModel[] = bound
-    .flatMap(g => listOf(g.spec?.servers).map((s: any) => ({
-      port: Number(s.port?.number), protocol: String(s.port?.protocol ?? 'HTTP').toUpperCase(), hosts: listOf(s.hosts), tlsMode: s.tls?.mode,
-    })));
-  const annotations = { ...(service?.metadata?.annotations ?? {}), ...p.ownerAnnotations, ...p.annotations };
+    .flatMap(g => listOf(g.spec?.servers).map((s: any) => {
+      const port = Number(s.port?.number);
+      const targetPort = targetPorts.get(port);
+      return {
+        port,
+        protocol: String(s.port?.protocol ?? 'HTTP').toUpperCase(),
+        hosts: listOf(s.hosts),
+        ...(typeof s.tls?.mode === 'string' ? { tlsMode: s.tls.mode } : {}),
+        ...(targetPort !== undefined ? { targetPort } : {}),
+      };
+    }));
+  const serviceAnnotations = service?.metadata?.annotations ?? {};
+  const lb = recogniseLoadBalancer(serviceAnnotations, service?.spec?.loadBalancerClass);
+  const annotations = { ...(p.gatewayResourceAnnotations ?? {}), ...serviceAnnotations, ...p.ownerAnnotations, ...p.annotations };
   const model: GatewayModel = {
     name: p.name,
     namespace: p.namespace,
     selector: p.labels,
     externalTrafficPolicy: service?.spec?.externalTrafficPolicy === 'Local' ? ExternalTrafficPolicy.LOCAL : ExternalTrafficPolicy.CLUSTER,
-    loadBalancerPreservesSource: preservesSource(service?.metadata?.annotations ?? {}),
+    loadBalancerPreservesSource: lb.preservesSourceWithoutLocal,
     numTrustedProxies,
     proxyProtocol,
-    proxyProtocolPorts: listenerPp.flatMap(l => l.port === undefined ? [] : [l.port]),
+    proxyProtocolPorts: proxyProtocol === ProxyProtocolMode.STRICT ? [] : servicePortsOf(listenerPp, servers),
     servers,
     serviceName: service?.metadata?.name,
   };
   return {
     model,
     serviceType: service?.spec?.type,
-    loadBalancerSendsProxyProtocol: sendsProxyProtocol(service?.metadata?.annotations ?? {}),
+    loadBalancerSendsProxyProtocol: lb.sendsProxyProtocol,
     trustChain: trustChainOf(annotations[TRUST_CHAIN_ANNOTATION], where, findings),
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
     gatewayResources: bound.map(g => `${namespaceOf(g)}/${g.metadata?.name}`),
   };
 }
 
-function preservesSource(a: { [key: string]: string }): boolean {
-  const ipTargets = a['service.beta.kubernetes.io/aws-load-balancer-nlb-target-type'] === 'ip'
-    && /preserve_client_ip\.enabled=true/.test(a['service.beta.kubernetes.io/aws-load-balancer-target-group-attributes'] ?? '');
-  return ipTargets || a['service.cloud.tencent.com/direct-access'] === 'true';
-}
-
-function sendsProxyProtocol(a: { [key: string]: string }): boolean {
-  return a['service.beta.kubernetes.io/aws-load-balancer-proxy-protocol'] === '*'
-    || /proxy_protocol_v2\.enabled=true/.test(a['service.beta.kubernetes.io/aws-load-balancer-target-group-attributes'] ?? '')
-    || a['service.beta.kubernetes.io/alibaba-cloud-loadbalancer-proxy-protocol'] === 'on'
-    || a['service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol'] === 'true'
-    || a['service.beta.kubernetes.io/azure-pls-proxy-protocol'] === 'true';
+/**
+ * The server (Service) ports of PROXY listener patches, which match gateway listener ports: a listener port maps
+ * back to the server whose targetPort it is. A patch without a port covers every server.
+ */
+function servicePortsOf(patches: ListenerPp[], servers: ServerModel[]): number[] {
+  const ports: number[] = [];
+  const add = (p: number) => {
+    if (!ports.includes(p)) ports.push(p);
+  };
+  for (const patch of patches) {
+    if (patch.port === undefined) servers.forEach(s => add(s.port));
+    else add(servers.find(s => (s.targetPort ?? s.port) === patch.port)?.port ?? patch.port);
+  }
+  return ports.sort((a, b) => a - b);
 }
 
 function trustChainOf(text: string | undefined, where: string, findings: Finding[]): TrustChain | undefined {
@@ -238,12 +367,9 @@ function trustChainOf(text: string | undefined, where: string, findings: Finding
   }
 }
 
-function filterApplies(f: any, p: PodTemplateOwner): boolean {
-  const ns = namespaceOf(f);
+function filterApplies(f: any, p: PodTemplateOwner, rootNamespaces: string[]): boolean {
   if (f.spec?.targetRefs !== undefined) return false; // ignored by sidecars and classic gateways
-  const labels = f.spec?.workloadSelector?.labels;
-  if (labels && Object.keys(labels).length > 0) return (ns === p.namespace || ns === ROOT_NAMESPACE) && selects(labels, p.labels);
-  return ns === p.namespace || ns === ROOT_NAMESPACE;
+  return namespaceReaches(namespaceOf(f), p.namespace, rootNamespaces) && selects(f.spec?.workloadSelector?.labels ?? {}, p.labels);
 }
 
 function patchesOf(filters: any[], applyTo: string, contexts: Array<string | undefined>): any[] {
@@ -268,10 +394,11 @@ function proxyProtocolListenerPatches(filters: any[], contexts: Array<string | u
   return [...viaListenerFilter, ...viaListener];
 }
 
-function parseWorkload(p: PodTemplateOwner, envoyFilters: any[], ambientNamespaces: Set<string>, findings: Finding[]): WorkloadModel {
+function parseWorkload(p: PodTemplateOwner, ambientNamespaces: Set<string>, ctx: Context): WorkloadModel {
+  const findings = ctx.findings;
   const where = `workload ${p.namespace}/${p.name}`;
   const ambient = p.labels['istio.io/dataplane-mode'] === 'ambient' || ambientNamespaces.has(p.namespace);
-  const filters = envoyFilters.filter(f => filterApplies(f, p));
+  const filters = ctx.envoyFilters.filter(f => filterApplies(f, p, ctx.rootNamespaces));
   const hcm = hcmPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]);
   const xff = hcm.flatMap(v => listOf(v.original_ip_detection_extensions)
     .filter((e: any) => e?.name === XFF_DETECTION)
@@ -293,7 +420,16 @@ function parseWorkload(p: PodTemplateOwner, envoyFilters: any[], ambientNamespac
     xffTrustedHops: hops.length > 0 ? hops[hops.length - 1] : undefined,
     xffTrustedCidrs: trustedCidrs.length > 0 ? trustedCidrs : undefined,
     xffPorts: relevant.flatMap(v => v.port === undefined ? [] : [v.port]),
-    proxyProtocolPorts: proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]).map(l => l.port ?? 15006),
+    ...sidecarProxyProtocol(proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined])),
+  };
+}
+
+/** A sidecar's PROXY listener filter on its inbound listener (15006) covers every pod port. */
+function sidecarProxyProtocol(patches: ListenerPp[]): { proxyProtocolPorts: number[]; proxyProtocolOnEveryPort?: boolean } {
+  const everyPort = patches.some(l => l.port === undefined || l.port === SIDECAR_INBOUND_PORT);
+  return {
+    proxyProtocolPorts: patches.flatMap(l => l.port === undefined || l.port === SIDECAR_INBOUND_PORT ? [] : [l.port]),
+    ...(everyPort ? { proxyProtocolOnEveryPort: true } : {}),
   };
 }
 
