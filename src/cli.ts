@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import { escapeForTerminal } from './explain/escape';
 import { Explainer } from './explain/explainer';
 import { isManifestInputError, manifestInputError, readManifestText } from './explain/input';
+import { IstioVersion } from './model/istio-version';
 
 /*
  * cdk8s-istio-source-ip explain [--json|--mermaid] <files...>
@@ -9,7 +10,7 @@ import { isManifestInputError, manifestInputError, readManifestText } from './ex
  * Never a stack trace: every failure is one message on stderr.
  */
 
-const USAGE = `usage: cdk8s-istio-source-ip explain [--json|--mermaid] [--fail-on-error] <files...>
+const USAGE = `usage: cdk8s-istio-source-ip explain [--json|--mermaid] [--fail-on-error] [--istio-version 1.N] <files...>
 
 Reads Kubernetes/Istio manifests (multi-document YAML or JSON; "-" reads stdin) and shows, for each gateway and
 workload, which client address every hop sees: client -> load balancer -> node -> gateway -> sidecar -> app.
@@ -17,6 +18,8 @@ workload, which client address every hop sees: client -> load balancer -> node -
   --json           print the report as JSON
   --mermaid        print the paths as a Mermaid flowchart
   --fail-on-error  exit with code 1 when the report has errors
+  --istio-version  the Istio release the cluster runs (1.24 to 1.31); default: the manifests'
+                   source-ip.cdk8s.io/istio-version annotation, else the newest
   -h, --help       show this help
 
 Exit codes: 0 report written (no errors, or errors without --fail-on-error), 1 errors found with --fail-on-error,
@@ -71,8 +74,22 @@ function run(argv: string[], io: Io): number {
     io.err(command === undefined ? USAGE : `unknown command "${command}"\n${USAGE}`);
     return 2;
   }
-  const flags = rest.filter(a => a.startsWith('--') || a === '-h');
-  const files = rest.filter(a => !a.startsWith('--') && a !== '-h');
+  let args = rest;
+  let istioVersion: IstioVersion | undefined;
+  const versionAt = args.findIndex(a => a === '--istio-version' || a.startsWith('--istio-version='));
+  if (versionAt >= 0) {
+    const arg = args[versionAt];
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[versionAt + 1];
+    try {
+      istioVersion = IstioVersion.of(value ?? '');
+    } catch (e) {
+      io.err(`${(e as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    args = args.filter((_, i) => i !== versionAt && (arg.includes('=') || i !== versionAt + 1));
+  }
+  const flags = args.filter(a => a.startsWith('--') || a === '-h');
+  const files = args.filter(a => !a.startsWith('--') && a !== '-h');
   if (flags.includes('--help') || flags.includes('-h')) {
     io.out(USAGE);
     return 0;
@@ -91,7 +108,7 @@ function run(argv: string[], io: Io): number {
     io.err(`cannot read manifests: ${escapeForTerminal(e.message)}\n`);
     return 2;
   }
-  const report = Explainer.fromManifests(objects);
+  const report = Explainer.fromManifests(objects, { istioVersion });
   io.out(flags.includes('--json') ? report.toJson() + '\n' : flags.includes('--mermaid') ? report.toMermaid() : report.toTable());
   return flags.includes('--fail-on-error') && report.hasErrors ? 1 : 0;
 }

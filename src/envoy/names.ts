@@ -1,6 +1,7 @@
 /*
- * Envoy extension names and type URLs used in EnvoyFilter patches, in one place. Every one is checked
- * against Envoy's protos by the test harness (test/harness/envoy-protos.ts).
+ * Envoy extension names and type URLs used in EnvoyFilter patches, and Istio's well-known ports, addresses and
+ * defaults, in one place. Every Envoy name is checked against Envoy's protos by the test harness
+ * (test/harness/envoy-protos.ts).
  */
 
 const TYPE = 'type.googleapis.com/';
@@ -12,17 +13,37 @@ export const HCM_TYPE = `${TYPE}envoy.extensions.filters.network.http_connection
 
 /** Listener filter that reads PROXY protocol v1/v2 headers. */
 export const PROXY_PROTOCOL_FILTER = 'envoy.filters.listener.proxy_protocol';
+/** The pre-1.14 name of the same filter, still found in hand-written EnvoyFilters. */
+export const LEGACY_PROXY_PROTOCOL_FILTER = 'envoy.listener.proxy_protocol';
 /** Type URL of the PROXY protocol listener filter config. */
 export const PROXY_PROTOCOL_TYPE = `${TYPE}envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol`;
-
 
 /** Original IP detection extension that reads X-Forwarded-For. */
 export const XFF_DETECTION = 'envoy.http.original_ip_detection.xff';
 /** Type URL of the XFF original IP detection config. */
 export const XFF_DETECTION_TYPE = `${TYPE}envoy.extensions.http.original_ip_detection.xff.v3.XffConfig`;
 
-
 /** The sidecar's inbound capture port, where SIDECAR_INBOUND listener filters run. */
 export const SIDECAR_INBOUND_PORT = 15006;
+/** The sidecar's inbound listener; every inbound filter chain lives in it. */
+export const VIRTUAL_INBOUND_LISTENER = 'virtualInbound';
 /** The address the sidecar uses to reach the app in REDIRECT mode. */
 export const INBOUND_PASSTHROUGH_IPV4 = '127.0.0.6';
+/** The gateway's status (readiness) port. */
+export const STATUS_PORT = 15021;
+
+/** Istio's default `meshConfig.rootNamespace`: EnvoyFilters and policies there reach every namespace. */
+export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
+
+/** Istio protocols whose servers carry no HTTP (so no X-Forwarded-For): only the packet source or PROXY protocol. */
+export const OPAQUE_PROTOCOLS = ['TCP', 'TLS', 'MONGO'];
+/** Gateway TLS modes that pass the encrypted stream through (no HTTP either). */
+export const PASSTHROUGH_TLS_MODES = ['PASSTHROUGH', 'AUTO_PASSTHROUGH'];
+
+/**
+ * The port a gateway pod listens on for a Service port: ports below 1024 map to `port + 8000`, as in Istio's Helm
+ * chart (80 -> 8080, 443 -> 8443), others to themselves.
+ */
+export function gatewayListenerPort(servicePort: number): number {
+  return servicePort < 1024 ? servicePort + 8000 : servicePort;
+}

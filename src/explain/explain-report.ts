@@ -69,6 +69,8 @@ export interface HopTrace {
   readonly externalAddress?: string;
   /** The client address an Envoy hop resolves (`remote.ip`). @default - not an Envoy hop */
   readonly clientAddress?: string;
+  /** True when this Envoy marks the request internal (`x-envoy-internal: true`, Envoy 1.32 defaults). @default false */
+  readonly envoyInternal?: boolean;
   /** AuthorizationPolicy rules on client addresses that apply at this hop. */
   readonly policies: PolicyMatch[];
   /** A remark about this hop. @default - none */

@@ -2,6 +2,18 @@ import { App, Chart } from 'cdk8s';
 import { ExplainReport } from './explain-report';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
+import { IstioVersion } from '../model/istio-version';
+
+/** Options of `Explainer`. */
+export interface ExplainOptions {
+  /**
+   * The Istio release the cluster runs: it decides Envoy's defaults (Istio 1.24 / Envoy 1.32 treats private
+   * addresses as internal).
+   *
+   * @default - the release the manifests name in the `source-ip.cdk8s.io/istio-version` annotation, else IstioVersion.LATEST
+   */
+  readonly istioVersion?: IstioVersion;
+}
 
 /**
  * Explains which client address every hop sees, for Kubernetes and Istio manifests (ours or hand-written):
@@ -10,31 +22,30 @@ import { tracePaths } from './path-tracer';
  */
 export class Explainer {
   /** Explains parsed manifest objects (e.g. `chart.toJson()` or YAML documents). */
-  public static fromManifests(objects: any[]): ExplainReport {
+  public static fromManifests(objects: any[], options: ExplainOptions = {}): ExplainReport {
     if (!Array.isArray(objects)) {
       throw new Error(`objects ${JSON.stringify(objects)} is not a list: give the manifest objects, e.g. chart.toJson()`);
     }
     const parsed = parseManifests(objects);
-    const paths = tracePaths(parsed);
-    return new ExplainReport(paths, parsed.findings, parsed.skipped);
+    return new ExplainReport(tracePaths(parsed, options.istioVersion), parsed.findings, parsed.skipped);
   }
 
   /**
    * Explains multi-document YAML or JSON text (a `kubectl get -o yaml` List is flattened). Throws an
    * error naming the document when the text cannot be read.
    */
-  public static fromYaml(text: string): ExplainReport {
-    return Explainer.fromManifests(parseYamlDocuments(text));
+  public static fromYaml(text: string, options: ExplainOptions = {}): ExplainReport {
+    return Explainer.fromManifests(parseYamlDocuments(text), options);
   }
 
   /** Explains every chart of a cdk8s app (synthesised in memory; nothing is written). */
-  public static fromApp(app: App): ExplainReport {
-    return Explainer.fromManifests(app.charts.flatMap(c => c.toJson()));
+  public static fromApp(app: App, options: ExplainOptions = {}): ExplainReport {
+    return Explainer.fromManifests(app.charts.flatMap(c => c.toJson()), options);
   }
 
   /** Explains one chart. */
-  public static fromChart(chart: Chart): ExplainReport {
-    return Explainer.fromManifests(chart.toJson());
+  public static fromChart(chart: Chart, options: ExplainOptions = {}): ExplainReport {
+    return Explainer.fromManifests(chart.toJson(), options);
   }
 
   private constructor() {}

@@ -4,10 +4,18 @@ import { readManifestText, parseEmbeddedYaml } from './input';
 import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX } from './read-values';
 import { LabelIndex, SelectorIndex } from './selector-index';
 import { classifyObjects, objectName } from './skipped';
-import { HCM_FILTER, PROXY_PROTOCOL_FILTER, XFF_DETECTION } from '../envoy/names';
+import {
+  DEFAULT_ROOT_NAMESPACE, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT, XFF_DETECTION,
+} from '../envoy/names';
+import {
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
+  TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
+} from '../model/annotations';
+import { IstioVersion } from '../model/istio-version';
+import { recogniseLoadBalancer } from '../model/load-balancers';
 import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
-  ProxyRole, ServerModel, SidecarXffMode, WorkloadModel,
+  ProxyProtocolVersion, ProxyRole, ServerModel, SidecarXffMode, WorkloadModel,
 } from '../model/model';
 import { TrustChain } from '../model/trust-chain';
 import { parseCidr } from '../net/cidr';
@@ -18,10 +26,8 @@ import { parseCidr } from '../net/cidr';
  */
 
 /** Annotation on a gateway Service, Deployment or pod template that declares the hops in front of it. */
-export const TRUST_CHAIN_ANNOTATION = TrustChain.ANNOTATION;
+export const TRUST_CHAIN_ANNOTATION = CHAIN_ANNOTATION;
 
-const ROOT_NAMESPACE = 'istio-system';
-const LEGACY_PROXY_PROTOCOL_FILTER = 'envoy.listener.proxy_protocol';
 /** More X-Forwarded-For appending proxies than any real chain has; explain does not draw them one by one. */
 export const MAX_ASSUMED_PROXIES = 64;
 const CONTEXTS = ['ANY', 'SIDECAR_INBOUND', 'SIDECAR_OUTBOUND', 'GATEWAY', 'WAYPOINT'];
@@ -42,6 +48,12 @@ export interface ParsedGateway {
 }
 
 export interface ParsedManifests {
+  /** The mesh's root namespaces: Istio's default plus any this library's annotation names. */
+  readonly rootNamespaces: string[];
+  /** The Istio release the manifests say they are for (the library's annotation), when they say so. */
+  readonly istioVersion?: IstioVersion;
+  /** `namespace/name` of workloads whose Service host has a DestinationRule that makes its callers send PROXY, with the version. */
+  readonly proxyProtocolTo: Map<string, ProxyProtocolVersion>;
   readonly gateways: ParsedGateway[];
   readonly workloads: WorkloadModel[];
   readonly policies: PolicyModel[];
@@ -59,6 +71,8 @@ interface PodTemplateOwner {
   readonly labels: { [key: string]: string };
   readonly annotations: { [key: string]: string };
   readonly ownerAnnotations: { [key: string]: string };
+  /** For a gateway known only by an Istio Gateway's selector: that resource's annotations. */
+  readonly gatewayResourceAnnotations?: { [key: string]: string };
 }
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job'];
@@ -67,7 +81,11 @@ const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 
 interface Indexes {
   readonly istioGateways: SelectorIndex<any>;
   readonly services: SelectorIndex<any>;
+  /** Services by `namespace/name` (the first of duplicates). */
+  readonly serviceByName: Map<string, any>;
   readonly envoyFilters: SelectorIndex<ReadEnvoyFilter>;
+  /** Namespaces whose EnvoyFilters and policies reach pods in every namespace. */
+  readonly rootNamespaces: string[];
 }
 
 export function parseManifests(input: any[]): ParsedManifests {
@@ -84,10 +102,17 @@ export function parseManifests(input: any[]): ParsedManifests {
   const pods = ofKind('workload').map(podTemplateOf);
   const services = ofKind('Service');
   const istioGateways = ofKind('Gateway');
-  const indexes: Indexes = { istioGateways: new SelectorIndex(), services: new SelectorIndex(), envoyFilters: new SelectorIndex() };
+  const envoyFilters = ofKind('EnvoyFilter');
+  const indexes: Indexes = {
+    istioGateways: new SelectorIndex(),
+    services: new SelectorIndex(),
+    serviceByName: servicesByName(services),
+    envoyFilters: new SelectorIndex(),
+    rootNamespaces: rootNamespacesOf(envoyFilters),
+  };
   for (const g of istioGateways) if (Object.keys(g.spec?.selector ?? {}).length > 0) indexes.istioGateways.add('*', g.spec.selector, g);
   for (const svc of services) if (Object.keys(svc.spec?.selector ?? {}).length > 0) indexes.services.add('*', svc.spec.selector, svc);
-  for (const f of ofKind('EnvoyFilter')) {
+  for (const f of envoyFilters) {
     const read = readEnvoyFilter(f, findings);
     // targetRefs is ignored by sidecars and classic gateways.
     if (f.spec?.targetRefs === undefined) indexes.envoyFilters.add(namespaceOf(f), f.spec?.workloadSelector?.labels ?? {}, read);
@@ -111,12 +136,100 @@ export function parseManifests(input: any[]): ParsedManifests {
     .map(p => parseWorkload(p, indexes, ambientNamespaces, findings));
   const policies = ofKind('AuthorizationPolicy').flatMap(o => parsePolicy(o, findings));
   const deduped = dedupeGateways(gateways);
-  const routes = routesOf(deduped, workloads, ofKind('VirtualService'), services, findings);
-  return { gateways: deduped, workloads, policies, findings, routes, skipped };
+  const workloadIndex = new WorkloadIndex(workloads);
+  const routes = routesOf(deduped, ofKind('VirtualService'), indexes.serviceByName, workloadIndex, findings);
+  return {
+    rootNamespaces: indexes.rootNamespaces,
+    istioVersion: istioVersionOf(istioGateways, findings),
+    proxyProtocolTo: proxyProtocolTargets(ofKind('DestinationRule'), indexes.serviceByName, workloadIndex),
+    gateways: deduped,
+    workloads,
+    policies,
+    findings,
+    routes,
+    skipped,
+  };
+}
+
+/** Istio's root namespace plus any that this library's EnvoyFilters name in their annotation. */
+function rootNamespacesOf(envoyFilters: any[]): string[] {
+  const named = envoyFilters
+    .map(f => f.metadata?.annotations?.[ROOT_NAMESPACE_ANNOTATION])
+    .filter((ns: unknown): ns is string => typeof ns === 'string' && ns !== '');
+  return [...new Set([DEFAULT_ROOT_NAMESPACE, ...named])];
+}
+
+function servicesByName(services: any[]): Map<string, any> {
+  const byName = new Map<string, any>();
+  for (const svc of services) {
+    const key = `${namespaceOf(svc)}/${svc.metadata?.name}`;
+    if (!byName.has(key)) byName.set(key, svc);
+  }
+  return byName;
+}
+
+/** Workloads by the labels a Service selects, and by name for a host with no Service in the input. */
+class WorkloadIndex {
+  private readonly byLabels = new LabelIndex<WorkloadModel>();
+  private readonly byName = new Map<string, WorkloadModel[]>();
+
+  constructor(workloads: WorkloadModel[]) {
+    for (const w of workloads) {
+      this.byLabels.add(w.namespace, w.selector, w);
+      const key = `${w.namespace}/${w.name}`;
+      this.byName.set(key, [...(this.byName.get(key) ?? []), w]);
+    }
+  }
+
+  /** The workloads behind Service host `name` in `namespace`: those its selector picks, else the workload of that name. */
+  public behind(name: string, namespace: string, serviceByName: Map<string, any>): WorkloadModel[] {
+    const selector = serviceByName.get(`${namespace}/${name}`)?.spec?.selector;
+    if (selector && typeof selector === 'object' && !Array.isArray(selector)) return this.byLabels.selectedBy(namespace, selector);
+    return this.byName.get(`${namespace}/${name}`) ?? [];
+  }
+}
+
+/** The newest Istio release named by this library's annotation on an Istio Gateway. */
+function istioVersionOf(istioGateways: any[], findings: Finding[]): IstioVersion | undefined {
+  const versions: IstioVersion[] = [];
+  for (const gw of istioGateways) {
+    const text = gw.metadata?.annotations?.[ISTIO_VERSION_ANNOTATION];
+    if (text === undefined) continue;
+    const supported = IstioVersion.all().find(v => v.label === String(text).trim().split('.').slice(0, 2).join('.'));
+    if (supported) {
+      versions.push(supported);
+    } else {
+      findings.push(finding(FindingSeverity.WARNING, objectName(gw), `${ISTIO_VERSION_ANNOTATION} ${shortValue(text)} is not a supported Istio release`,
+        `write a release from ${IstioVersion.OLDEST.label} to ${IstioVersion.LATEST.label}, or pass --istio-version`));
+    }
+  }
+  return versions.sort((a, b) => b.minor - a.minor)[0];
+}
+
+/** A Service host (`name`, `name.ns`, `name.ns.svc...`) as `[name, namespace]`, relative to `namespace`. */
+function hostParts(host: string, namespace: string): [string, string] {
+  const [name, ns = namespace] = host.split('.');
+  return [name, ns];
+}
+
+/**
+ * Workloads that receive PROXY protocol from every mesh client of their host: a DestinationRule with
+ * `trafficPolicy.proxyProtocol` on a Service that selects them.
+ */
+function proxyProtocolTargets(destinationRules: any[], serviceByName: Map<string, any>, workloads: WorkloadIndex): Map<string, ProxyProtocolVersion> {
+  const targets = new Map<string, ProxyProtocolVersion>();
+  for (const dr of destinationRules) {
+    const pp = dr.spec?.trafficPolicy?.proxyProtocol;
+    if (pp === undefined || pp === null || typeof dr.spec?.host !== 'string') continue;
+    const version = pp.version === 'V1' ? ProxyProtocolVersion.V1 : ProxyProtocolVersion.V2;
+    const [name, ns] = hostParts(dr.spec.host, namespaceOf(dr));
+    workloads.behind(name, ns, serviceByName).forEach(w => targets.set(`${w.namespace}/${w.name}`, version));
+  }
+  return targets;
 }
 
 /** Follows VirtualServices bound to each gateway to the Services they route to, and those to workloads. */
-function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], virtualServices: any[], services: any[],
+function routesOf(gateways: ParsedGateway[], virtualServices: any[], serviceByName: Map<string, any>, workloads: WorkloadIndex,
   findings: Finding[]): Map<string, Set<string>> {
   const routes = new Map<string, Set<string>>();
   const byGateway = new Map<string, any[]>();
@@ -133,13 +246,6 @@ function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], virtual
       else byGateway.set(key, [vs]);
     }
   }
-  const serviceByName = new Map<string, any>();
-  for (const svc of services) {
-    const key = `${namespaceOf(svc)}/${svc.metadata?.name}`;
-    if (!serviceByName.has(key)) serviceByName.set(key, svc);
-  }
-  const workloadIndex = new LabelIndex<WorkloadModel>();
-  for (const w of workloads) workloadIndex.add(w.namespace, w.selector, w);
   for (const gw of gateways) {
     const bound = [...new Set(gw.gatewayResources.flatMap(r => byGateway.get(r) ?? []))];
     if (bound.length === 0) continue;
@@ -148,10 +254,8 @@ function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], virtual
       const hosts: unknown[] = ['http', 'tcp', 'tls'].flatMap(k => listOf(vs.spec?.[k]).flatMap((r: any) => listOf(r?.route).map((d: any) => d?.destination?.host)));
       for (const host of hosts) {
         if (typeof host !== 'string') continue;
-        const [name, ns = namespaceOf(vs)] = host.split('.');
-        const selector = serviceByName.get(`${ns}/${name}`)?.spec?.selector;
-        if (!selector) continue;
-        workloadIndex.selectedBy(ns, selector).forEach(w => targets.add(`${w.namespace}/${w.name}`));
+        const [name, ns] = hostParts(host, namespaceOf(vs));
+        workloads.behind(name, ns, serviceByName).forEach(w => targets.add(`${w.namespace}/${w.name}`));
       }
     }
     routes.set(`${gw.model.namespace}/${gw.model.name}`, targets);
@@ -180,9 +284,16 @@ function podTemplateOf(o: any): PodTemplateOwner {
   };
 }
 
+/**
+ * A gateway installation known only by an Istio Gateway's selector. This library's attach mode names the
+ * installation's Service (`namespace/name`) in an annotation; its partial Service has no selector.
+ */
 function installedGateway(gw: any, selector: { [key: string]: string }, ns: string): PodTemplateOwner {
-  const name = selector.istio ?? selector.app ?? gw.metadata?.name ?? 'gateway';
-  return { kind: 'Gateway selector', name, namespace: ns, labels: selector, annotations: {}, ownerAnnotations: {} };
+  const annotations = gw.metadata?.annotations ?? {};
+  const service = typeof annotations[GATEWAY_SERVICE_ANNOTATION] === 'string' ? String(annotations[GATEWAY_SERVICE_ANNOTATION]).split('/') : [];
+  const name = service.length === 2 ? service[1] : selector.istio ?? selector.app ?? gw.metadata?.name ?? 'gateway';
+  const namespace = service.length === 2 ? service[0] : ns;
+  return { kind: 'Gateway selector', name, namespace, labels: selector, annotations: {}, ownerAnnotations: {}, gatewayResourceAnnotations: annotations };
 }
 
 function isGatewayPod(p: PodTemplateOwner, indexes: Indexes): boolean {
@@ -213,12 +324,11 @@ function proxyConfigOf(p: PodTemplateOwner, findings?: Finding[]): any {
 function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]): ParsedGateway {
   const where = `gateway ${p.namespace}/${p.name}`;
   const ctx: ReadContext = { where, findings };
-  const selecting = indexes.services.matching(['*'], p.labels);
-  const service = selecting.find(s => namespaceOf(s) === p.namespace) ?? selecting[0];
-  const rawTopology = proxyConfigOf(p, findings)?.gatewayTopology ?? {};
-  const topology = typeof rawTopology === 'object' && !Array.isArray(rawTopology) ? rawTopology : {};
+  const service = serviceOf(p, indexes);
+  const rawTopology = gatewayTopologyOf(p, where, findings);
+  const topology = typeof rawTopology === 'object' && rawTopology !== null && !Array.isArray(rawTopology) ? rawTopology : {};
   if (topology !== rawTopology) readEnum(ctx, 'proxy.istio.io/config gatewayTopology', rawTopology, ['a map']);
-  const filters = indexes.envoyFilters.matching([p.namespace, ROOT_NAMESPACE], p.labels);
+  const filters = indexes.envoyFilters.matching([p.namespace, ...indexes.rootNamespaces], p.labels);
   const hcmHops = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]).map(v => v.hops).filter((n): n is number => n !== undefined && n > 0);
   const topologyHops = readInteger(ctx, 'proxy.istio.io/config gatewayTopology.numTrustedProxies', topology.numTrustedProxies, 0, UINT32_MAX);
   const numTrustedProxies = hcmHops.length > 0 ? hcmHops[hcmHops.length - 1] : topologyHops ?? 0;
@@ -232,43 +342,85 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     : listenerPp.length === 0 ? ProxyProtocolMode.OFF
       : listenerPp.some(l => l.optional) ? ProxyProtocolMode.OPTIONAL : ProxyProtocolMode.STRICT_PER_PORT;
   const bound = indexes.istioGateways.matching(['*'], p.labels);
-  const servers: ServerModel[] = bound.flatMap(g => readServers(g, findings));
-  const annotations = { ...(service?.metadata?.annotations ?? {}), ...p.ownerAnnotations, ...p.annotations };
+  const targetPorts = targetPortsOf(service);
+  const servers: ServerModel[] = bound.flatMap(g => readServers(g, findings)).map(s => {
+    const targetPort = targetPorts.get(s.port);
+    return targetPort === undefined ? s : { ...s, targetPort };
+  });
+  const serviceAnnotations = service?.metadata?.annotations ?? {};
+  const lb = recogniseLoadBalancer(serviceAnnotations, service?.spec?.loadBalancerClass);
+  const annotations = { ...(p.gatewayResourceAnnotations ?? {}), ...serviceAnnotations, ...p.ownerAnnotations, ...p.annotations };
   const model: GatewayModel = {
     name: p.name,
     namespace: p.namespace,
     selector: p.labels,
     externalTrafficPolicy: readEnum({ where: service ? objectName(service) : where, findings }, 'spec.externalTrafficPolicy', service?.spec?.externalTrafficPolicy, ['Local', 'Cluster']) === 'Local'
       ? ExternalTrafficPolicy.LOCAL : ExternalTrafficPolicy.CLUSTER,
-    loadBalancerPreservesSource: preservesSource(service?.metadata?.annotations ?? {}),
+    loadBalancerPreservesSource: lb.preservesSourceWithoutLocal,
     numTrustedProxies,
     proxyProtocol,
-    proxyProtocolPorts: listenerPp.flatMap(l => l.port === undefined ? [] : [l.port]),
+    proxyProtocolPorts: proxyProtocol === ProxyProtocolMode.STRICT ? [] : servicePortsOf(listenerPp, servers),
     servers,
     serviceName: service?.metadata?.name,
   };
   return {
     model,
     serviceType: readEnum({ where: service ? objectName(service) : where, findings }, 'spec.type', service?.spec?.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
-    loadBalancerSendsProxyProtocol: sendsProxyProtocol(service?.metadata?.annotations ?? {}),
+    loadBalancerSendsProxyProtocol: lb.sendsProxyProtocol,
     trustChain: trustChainOf(annotations[TRUST_CHAIN_ANNOTATION], where, findings),
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
     gatewayResources: bound.map(g => `${namespaceOf(g)}/${g.metadata?.name}`),
   };
 }
 
-function preservesSource(a: { [key: string]: string }): boolean {
-  const ipTargets = a['service.beta.kubernetes.io/aws-load-balancer-nlb-target-type'] === 'ip'
-    && /preserve_client_ip\.enabled=true/.test(a['service.beta.kubernetes.io/aws-load-balancer-target-group-attributes'] ?? '');
-  return ipTargets || a['service.cloud.tencent.com/direct-access'] === 'true';
+/** The gateway's Service: one that selects its pods (same namespace first), else the one attach mode names. */
+function serviceOf(p: PodTemplateOwner, indexes: Indexes): any {
+  const selecting = indexes.services.matching(['*'], p.labels);
+  const named = p.gatewayResourceAnnotations?.[GATEWAY_SERVICE_ANNOTATION] !== undefined
+    ? indexes.serviceByName.get(`${p.namespace}/${p.name}`) : undefined;
+  return selecting.find(s => namespaceOf(s) === p.namespace) ?? named ?? selecting[0];
 }
 
-function sendsProxyProtocol(a: { [key: string]: string }): boolean {
-  return a['service.beta.kubernetes.io/aws-load-balancer-proxy-protocol'] === '*'
-    || /proxy_protocol_v2\.enabled=true/.test(a['service.beta.kubernetes.io/aws-load-balancer-target-group-attributes'] ?? '')
-    || a['service.beta.kubernetes.io/alibaba-cloud-loadbalancer-proxy-protocol'] === 'on'
-    || a['service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol'] === 'true'
-    || a['service.beta.kubernetes.io/azure-pls-proxy-protocol'] === 'true';
+/** `gatewayTopology` of the pods, or for an attached installation the one this library told them to run with. */
+function gatewayTopologyOf(p: PodTemplateOwner, where: string, findings: Finding[]): unknown {
+  const fromPods = proxyConfigOf(p, findings)?.gatewayTopology;
+  if (fromPods !== undefined) return fromPods;
+  const expected = p.gatewayResourceAnnotations?.[EXPECTED_TOPOLOGY_ANNOTATION];
+  if (expected === undefined) return {};
+  let topology: any;
+  try {
+    topology = JSON.parse(String(expected));
+  } catch (e) {
+    findings.push(finding(FindingSeverity.WARNING, where, `${EXPECTED_TOPOLOGY_ANNOTATION} is not JSON: ${(e as Error).message}`, 'write the gatewayTopology as JSON'));
+    return {};
+  }
+  if (Number(topology?.numTrustedProxies ?? 0) > 0 || topology?.proxyProtocol !== undefined) {
+    findings.push(finding(FindingSeverity.INFO, where, `assumed the installation's pods run with gatewayTopology ${shortValue(expected)}, as ${EXPECTED_TOPOLOGY_ANNOTATION} says (attach mode does not change them)`,
+      `set proxy.istio.io/config to {"gatewayTopology":${expected}} on the installation's pods`));
+  }
+  return topology ?? {};
+}
+
+/** Server port -> Service targetPort, from the Service's ports (only numeric target ports). */
+function targetPortsOf(service: any): Map<number, number> {
+  const ports = new Map<number, number>();
+  for (const sp of listOf(service?.spec?.ports)) {
+    if (typeof sp?.port === 'number' && typeof sp?.targetPort === 'number') ports.set(sp.port, sp.targetPort);
+  }
+  return ports;
+}
+
+/**
+ * The server (Service) ports of PROXY listener patches, which match gateway listener ports: a listener port maps
+ * back to the server whose targetPort it is. A patch without a port covers every server.
+ */
+function servicePortsOf(patches: ListenerPp[], servers: ServerModel[]): number[] {
+  const ports = new Set<number>();
+  for (const patch of patches) {
+    if (patch.port === undefined) servers.forEach(s => ports.add(s.port));
+    else ports.add(servers.find(s => (s.targetPort ?? s.port) === patch.port)?.port ?? patch.port);
+  }
+  return [...ports].sort((a, b) => a - b);
 }
 
 function trustChainOf(text: string | undefined, where: string, findings: Finding[]): TrustChain | undefined {
@@ -295,7 +447,8 @@ function readServers(g: any, findings: Finding[]): ServerModel[] {
     if (port === undefined) return [];
     const protocol = readString(ctx, `${field}.port.protocol`, s.port?.protocol) ?? 'HTTP';
     const hosts = readList(ctx, `${field}.hosts`, s.hosts).filter(h => typeof h === 'string') as string[];
-    return [{ port, protocol: protocol.toUpperCase(), hosts, tlsMode: readString(ctx, `${field}.tls.mode`, s.tls?.mode) }];
+    const tlsMode = readString(ctx, `${field}.tls.mode`, s.tls?.mode);
+    return [{ port, protocol: protocol.toUpperCase(), hosts, ...(tlsMode !== undefined ? { tlsMode } : {}) }];
   });
 }
 
@@ -398,7 +551,7 @@ function proxyProtocolListenerPatches(filters: ReadEnvoyFilter[], contexts: Arra
 function parseWorkload(p: PodTemplateOwner, indexes: Indexes, ambientNamespaces: Set<string>, findings: Finding[]): WorkloadModel {
   const where = `workload ${p.namespace}/${p.name}`;
   const ambient = p.labels['istio.io/dataplane-mode'] === 'ambient' || ambientNamespaces.has(p.namespace);
-  const filters = indexes.envoyFilters.matching([p.namespace, ROOT_NAMESPACE], p.labels);
+  const filters = indexes.envoyFilters.matching([p.namespace, ...indexes.rootNamespaces], p.labels);
   const hcm = hcmPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]);
   const xff = hcm.flatMap(v => v.xff);
   const trustedCidrs = xff.flatMap(x => x.cidrs);
@@ -417,7 +570,16 @@ function parseWorkload(p: PodTemplateOwner, indexes: Indexes, ambientNamespaces:
     xffTrustedHops: hops.length > 0 ? hops[hops.length - 1] : undefined,
     xffTrustedCidrs: trustedCidrs.length > 0 ? trustedCidrs : undefined,
     xffPorts: relevant.flatMap(v => v.port === undefined ? [] : [v.port]),
-    proxyProtocolPorts: proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]).map(l => l.port ?? 15006),
+    ...sidecarProxyProtocol(proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined])),
+  };
+}
+
+/** A sidecar's PROXY listener filter on its inbound listener (15006) covers every pod port. */
+function sidecarProxyProtocol(patches: ListenerPp[]): { proxyProtocolPorts: number[]; proxyProtocolOnEveryPort?: boolean } {
+  const everyPort = patches.some(l => l.port === undefined || l.port === SIDECAR_INBOUND_PORT);
+  return {
+    proxyProtocolPorts: patches.flatMap(l => l.port === undefined || l.port === SIDECAR_INBOUND_PORT ? [] : [l.port]),
+    ...(everyPort ? { proxyProtocolOnEveryPort: true } : {}),
   };
 }
 

@@ -3,9 +3,12 @@ import { Finding, FindingSeverity, HopTrace, PathTrace, PolicyMatch } from './ex
 import { finding, MAX_ASSUMED_PROXIES, ParsedGateway, ParsedManifests } from './manifest-parser';
 import { SelectorIndex } from './selector-index';
 import { resolveClientAddress } from './xff-rule';
+import { IstioVersion } from '../model/istio-version';
 import {
-  ClientIpField, ExternalTrafficPolicy, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyRole, SidecarXffMode, WorkloadModel,
+  ClientIpField, ExternalTrafficPolicy, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyProtocolVersion, ProxyRole, SidecarXffMode,
+  WorkloadModel,
 } from '../model/model';
+import { isOpaqueServer } from '../model/servers';
 import { TrustChain, TrustHop } from '../model/trust-chain';
 import { addressInCidr, parseCidr } from '../net/cidr';
 
@@ -24,10 +27,20 @@ export const ADDRESSES = {
   redirectPeer: '127.0.0.6',
 };
 
-const ROOT_NAMESPACE = 'istio-system';
-const TCP_PROTOCOLS = ['TCP', 'TLS', 'MONGO'];
 /** Workloads traced behind a gateway that no VirtualService binds: a sample, so that output stays linear. */
 export const MAX_UNROUTED_WORKLOADS = 16;
+
+/** What every step of a trace needs from the whole input. */
+interface TraceContext {
+  readonly policies: PolicyModel[];
+  /** The policies by namespace and selector, so that finding a pod's policies stays constant time. */
+  readonly policyIndex: SelectorIndex<PolicyModel>;
+  readonly rootNamespaces: string[];
+  /** Envoy 1.32 (Istio 1.24): private peers are internal by default. */
+  readonly privateAddressesAreInternal: boolean;
+  /** Workloads whose callers send PROXY protocol (a DestinationRule), by `namespace/name`. */
+  readonly proxyProtocolTo: Map<string, ProxyProtocolVersion>;
+}
 
 interface Wire {
   /** L3 source of the packets. */
@@ -43,7 +56,18 @@ interface FrontResult {
   readonly addresses: Map<string, string>;
 }
 
-export function tracePaths(parsed: ParsedManifests): PathTrace[] {
+/** Traces every path; `istioVersion` (else the manifests' own annotation, else the newest) picks Envoy's defaults. */
+export function tracePaths(parsed: ParsedManifests, istioVersion?: IstioVersion): PathTrace[] {
+  const version = istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
+  const policyIndex = new SelectorIndex<PolicyModel>();
+  for (const p of parsed.policies) policyIndex.add(p.namespace, p.selector, p);
+  const ctx: TraceContext = {
+    policies: parsed.policies,
+    policyIndex,
+    rootNamespaces: parsed.rootNamespaces,
+    privateAddressesAreInternal: !version.noInternalAddressesByDefault,
+    proxyProtocolTo: parsed.proxyProtocolTo,
+  };
   const paths: PathTrace[] = [];
   const byName = new Map<string, WorkloadModel[]>();
   const position = new Map<WorkloadModel, number>(parsed.workloads.map((w, i) => [w, i]));
@@ -61,10 +85,10 @@ export function tracePaths(parsed: ParsedManifests): PathTrace[] {
       : unroutedSample(gw, parsed);
     const behind = candidates.length > 0 ? candidates : [undefined];
     for (const protocol of protocols) {
-      for (const wl of behind) paths.push(traceNorthSouth(gw, wl, protocol, parsed.policies));
+      for (const wl of behind) paths.push(traceNorthSouth(gw, wl, protocol, ctx));
     }
   }
-  for (const wl of parsed.workloads) paths.push(traceEastWest(wl, parsed.policies));
+  for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx));
   return paths;
 }
 
@@ -83,8 +107,8 @@ function unroutedSample(gw: ParsedGateway, parsed: ParsedManifests): WorkloadMod
 function protocolsOf(gw: ParsedGateway): string[] {
   const servers = gw.model.servers;
   if (servers.length === 0) return ['HTTP'];
-  const tcp = servers.some(s => TCP_PROTOCOLS.includes(s.protocol) || (s.protocol === 'HTTPS' && s.tlsMode === 'PASSTHROUGH'));
-  const http = servers.some(s => !TCP_PROTOCOLS.includes(s.protocol) && !(s.protocol === 'HTTPS' && s.tlsMode === 'PASSTHROUGH'));
+  const tcp = servers.some(isOpaqueServer);
+  const http = servers.some(s => !isOpaqueServer(s));
   return [...(http ? ['HTTP'] : []), ...(tcp ? ['TCP'] : [])];
 }
 
@@ -150,6 +174,10 @@ function join(xff: string[]): string | undefined {
 interface GatewayStep {
   readonly hops: HopTrace[];
   readonly clientAddress: string;
+  /** The gateway's downstream address (the socket peer, or the PROXY source): what an upstream PROXY header carries. */
+  readonly downstreamAddress: string;
+  /** True when the gateway marked the request internal (Envoy 1.32 defaults). */
+  readonly internal: boolean;
   readonly forwardedFor?: string;
   readonly externalAddress?: string;
   readonly findings: Finding[];
@@ -157,7 +185,7 @@ interface GatewayStep {
   readonly fellBack: boolean;
 }
 
-function throughGateway(gw: ParsedGateway, protocol: string, policies: PolicyModel[], clientXff: string[]): GatewayStep {
+function throughGateway(gw: ParsedGateway, protocol: string, ctx: TraceContext, clientXff: string[]): GatewayStep {
   const m = gw.model;
   const where = `gateway ${m.namespace}/${m.name}`;
   const findings: Finding[] = [];
@@ -193,11 +221,15 @@ function throughGateway(gw: ParsedGateway, protocol: string, policies: PolicyMod
       'keep one: gatewayTopology.proxyProtocol for every listener, or the EnvoyFilter for some ports'));
   }
   const downstream = sent && accepts ? wire.proxySource! : wire.peer;
-  const gwPolicies = policiesFor(policies, m.namespace, m.selector);
-  let result: { trustedClientAddress: string; forwardedFor?: string; externalAddress?: string; fellBack: boolean };
+  const gwPolicies = policiesFor(ctx, m.namespace, m.selector);
+  let result: { trustedClientAddress: string; forwardedFor?: string; externalAddress?: string; internal?: boolean; fellBack: boolean };
   if (protocol === 'HTTP') {
     result = resolveClientAddress({
-      useRemoteAddress: true, xffNumTrustedHops: m.numTrustedProxies, downstreamAddress: downstream, xForwardedFor: join(wire.xff),
+      useRemoteAddress: true,
+      xffNumTrustedHops: m.numTrustedProxies,
+      downstreamAddress: downstream,
+      xForwardedFor: join(wire.xff),
+      privateAddressesAreInternal: ctx.privateAddressesAreInternal,
     });
   } else {
     result = { trustedClientAddress: downstream, fellBack: false };
@@ -209,7 +241,9 @@ function throughGateway(gw: ParsedGateway, protocol: string, policies: PolicyMod
     xForwardedFor: protocol === 'HTTP' ? join(wire.xff) : undefined,
     clientAddress: result.trustedClientAddress,
     policies: matchPolicies(gwPolicies, wire.peer, result.trustedClientAddress),
-    note: protocol === 'TCP' ? 'TCP/TLS passthrough: no headers; only the packet source or PROXY protocol carry the client' : undefined,
+    ...(result.internal ? { envoyInternal: true } : {}),
+    note: protocol === 'TCP' ? 'TCP/TLS passthrough: no headers; only the packet source or PROXY protocol carry the client'
+      : result.internal ? `Envoy 1.32 (Istio 1.24) defaults: ${result.trustedClientAddress} is a private address, so the request is internal (x-envoy-internal: true) and gets no X-Envoy-External-Address` : undefined,
   });
   const addresses = new Map(front.addresses);
   addresses.set(ADDRESSES.node, 'node');
@@ -219,16 +253,18 @@ function throughGateway(gw: ParsedGateway, protocol: string, policies: PolicyMod
     addresses,
     fellBack: result.fellBack,
     clientAddress: result.trustedClientAddress,
+    downstreamAddress: downstream,
+    internal: result.internal === true,
     forwardedFor: result.forwardedFor,
     externalAddress: result.externalAddress,
   };
 }
 
-function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, protocol: string, policies: PolicyModel[]): PathTrace {
+function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, protocol: string, ctx: TraceContext): PathTrace {
   const m = gw.model;
   const where = `gateway ${m.namespace}/${m.name}`;
-  const honest = throughGateway(gw, protocol, policies, []);
-  const forged = throughGateway(gw, protocol, policies, ADDRESSES.forged);
+  const honest = throughGateway(gw, protocol, ctx, []);
+  const forged = throughGateway(gw, protocol, ctx, ADDRESSES.forged);
   const findings = [...honest.findings];
   gatewayFindings(gw, protocol, honest, forged, findings, where);
   const hops: HopTrace[] = [{ hop: `client ${ADDRESSES.client}`, policies: [] }, ...honest.hops];
@@ -236,13 +272,20 @@ function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, proto
   let appXff = honest.forwardedFor;
   if (wl) {
     const wlWhere = `workload ${wl.namespace}/${wl.name}`;
-    const side = throughWorkload(wl, ADDRESSES.gatewayPod, honest.forwardedFor, honest.externalAddress, policies, protocol);
-    const sideForged = throughWorkload(wl, ADDRESSES.gatewayPod, forged.forwardedFor, forged.externalAddress, policies, protocol);
+    const proxied = ctx.proxyProtocolTo.get(`${wl.namespace}/${wl.name}`);
+    const side = throughWorkload(wl, ADDRESSES.gatewayPod, honest.forwardedFor, honest.externalAddress, ctx, protocol,
+      proxied ? honest.downstreamAddress : undefined);
+    const sideForged = throughWorkload(wl, ADDRESSES.gatewayPod, forged.forwardedFor, forged.externalAddress, ctx, protocol,
+      proxied ? forged.downstreamAddress : undefined);
     hops.push(...side.hops);
     appPeer = side.appPeer;
     appXff = side.forwardedFor;
-    sidecarFindings(wl, gw, protocol, side.clientAddress, sideForged.clientAddress, honest.clientAddress, policies, findings, wlWhere);
-    appFindings(wl, appPeer, honest.externalAddress, protocol, findings, wlWhere, true);
+    if (proxied && !acceptsProxyProtocol(wl)) {
+      findings.push(finding(FindingSeverity.ERROR, wlWhere, `a DestinationRule makes every caller send PROXY protocol ${proxied} to this workload, but its sidecar has no PROXY listener filter: the header reaches the app as data and breaks the stream`,
+        'add a SIDECAR_INBOUND PROXY protocol listener filter for the workload (ProxyProtocolBackend emits both), or remove trafficPolicy.proxyProtocol'));
+    }
+    sidecarFindings(wl, gw, protocol, side.clientAddress, sideForged.clientAddress, honest.clientAddress, ctx, findings, wlWhere);
+    appFindings(wl, appPeer, honest.externalAddress, protocol, findings, wlWhere, true, side.viaProxyProtocol);
   }
   hops.push({ hop: 'app', socketPeer: appPeer, xForwardedFor: protocol === 'HTTP' ? appXff : undefined, externalAddress: honest.externalAddress, policies: [] });
   return {
@@ -285,13 +328,20 @@ function gatewayFindings(gw: ParsedGateway, protocol: string, honest: GatewaySte
 interface WorkloadStep {
   readonly hops: HopTrace[];
   readonly clientAddress: string;
+  /** True when the sidecar took the client from a PROXY header its caller sent. */
+  readonly viaProxyProtocol: boolean;
   readonly forwardedFor?: string;
   readonly appPeer: string;
 }
 
+/** True when the workload's sidecar strips PROXY protocol headers on its inbound listener. */
+function acceptsProxyProtocol(wl: WorkloadModel): boolean {
+  return wl.proxyProtocolOnEveryPort === true || (wl.proxyProtocolPorts ?? []).length > 0;
+}
+
 function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefined, xeea: string | undefined,
-  policies: PolicyModel[], protocol: string): WorkloadStep {
-  const wlPolicies = policiesFor(policies, wl.namespace, wl.selector);
+  ctx: TraceContext, protocol: string, proxySource?: string): WorkloadStep {
+  const wlPolicies = policiesFor(ctx, wl.namespace, wl.selector);
   if (wl.role === ProxyRole.AMBIENT) {
     return {
       hops: [{
@@ -304,26 +354,33 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
       clientAddress: peer,
       forwardedFor: xff,
       appPeer: peer,
+      viaProxyProtocol: false,
     };
   }
   if (wl.interceptionMode === InterceptionMode.NONE) {
-    return { hops: [{ hop: 'sidecar (not intercepting)', socketPeer: peer, policies: [], note: 'interceptionMode NONE: inbound traffic bypasses the sidecar; no policy applies' }], clientAddress: peer, forwardedFor: xff, appPeer: peer };
+    return { hops: [{ hop: 'sidecar (not intercepting)', socketPeer: peer, policies: [], note: 'interceptionMode NONE: inbound traffic bypasses the sidecar; no policy applies' }], clientAddress: peer, forwardedFor: xff, appPeer: peer, viaProxyProtocol: false };
   }
-  const result = protocol === 'HTTP' ? resolveClientAddress({ ...sidecarSettings(wl), downstreamAddress: peer, xForwardedFor: xff }) : { trustedClientAddress: peer, forwardedFor: undefined };
+  // A PROXY listener filter replaces the downstream address with the header's source (Envoy's remote address).
+  const viaProxyProtocol = proxySource !== undefined && acceptsProxyProtocol(wl);
+  const downstream = viaProxyProtocol ? proxySource : peer;
+  const result = protocol === 'HTTP' ? resolveClientAddress({ ...sidecarSettings(wl), downstreamAddress: downstream, xForwardedFor: xff }) : { trustedClientAddress: downstream, forwardedFor: undefined };
   const ports = (wl.xffPorts ?? []).length > 0 ? ` (XFF settings only on ports ${wl.xffPorts!.join(', ')})` : '';
   return {
     hops: [{
       hop: `sidecar ${wl.interceptionMode}`,
       socketPeer: peer,
+      ...(viaProxyProtocol ? { proxyProtocolSource: proxySource } : {}),
       xForwardedFor: protocol === 'HTTP' ? xff : undefined,
       externalAddress: protocol === 'HTTP' ? xeea : undefined,
       clientAddress: result.trustedClientAddress,
       policies: matchPolicies(wlPolicies, peer, result.trustedClientAddress),
-      note: `XFF mode ${wl.xffMode}${ports}`,
+      note: `XFF mode ${wl.xffMode}${ports}${viaProxyProtocol ? '; PROXY protocol from the caller (DestinationRule)' : ''}`,
     }],
     clientAddress: result.trustedClientAddress,
     forwardedFor: result.forwardedFor,
-    appPeer: wl.interceptionMode === InterceptionMode.TPROXY ? peer : ADDRESSES.redirectPeer,
+    viaProxyProtocol,
+    // TPROXY's original_src uses the downstream address, which a PROXY listener filter has restored.
+    appPeer: wl.interceptionMode === InterceptionMode.TPROXY ? downstream : ADDRESSES.redirectPeer,
   };
 }
 
@@ -337,8 +394,8 @@ function sidecarSettings(wl: WorkloadModel): { useRemoteAddress: boolean; xffNum
 }
 
 function sidecarFindings(wl: WorkloadModel, gw: ParsedGateway, protocol: string, honest: string, forged: string, gatewayClient: string,
-  policies: PolicyModel[], findings: Finding[], where: string): void {
-  const remotePolicies = policiesFor(policies, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
+  ctx: TraceContext, findings: Finding[], where: string): void {
+  const remotePolicies = policiesFor(ctx, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
   if (wl.role === ProxyRole.AMBIENT) {
     if (remotePolicies.length > 0) {
       findings.push(finding(FindingSeverity.ERROR, where, `remoteIpBlocks in ${names(remotePolicies)} is not supported by ztunnel: ALLOW rules never match, DENY rules do nothing`,
@@ -357,7 +414,7 @@ function sidecarFindings(wl: WorkloadModel, gw: ParsedGateway, protocol: string,
 }
 
 function appFindings(wl: WorkloadModel, appPeer: string, xeea: string | undefined, protocol: string,
-  findings: Finding[], where: string, behindGateway: boolean): void {
+  findings: Finding[], where: string, behindGateway: boolean, viaProxyProtocol = false): void {
   if (wl.role === ProxyRole.AMBIENT) {
     if (behindGateway) {
       findings.push(finding(FindingSeverity.INFO, where, `ambient: the app sees the gateway pod ${appPeer}`, 'read X-Envoy-External-Address or X-Forwarded-For in the app'));
@@ -369,6 +426,10 @@ function appFindings(wl: WorkloadModel, appPeer: string, xeea: string | undefine
       behindGateway && protocol === 'HTTP'
         ? `${readHeader(xeea)} in the app; TPROXY would only show the gateway pod IP`
         : 'set sidecar.istio.io/interceptionMode: TPROXY on the pod template (TproxyWorkload) so the app sees the peer pod IP'));
+  } else if (behindGateway && viaProxyProtocol) {
+    if (appPeer !== ADDRESSES.client) {
+      findings.push(finding(FindingSeverity.INFO, where, `the sidecar restores the client from PROXY protocol, and the app socket sees ${appPeer}`, 'read the client on the sidecar (remoteIpBlocks) or use TPROXY'));
+    }
   } else if (behindGateway) {
     findings.push(finding(FindingSeverity.INFO, where, `the app socket sees the gateway pod ${appPeer}, not the client`,
       protocol === 'HTTP' ? readHeader(xeea) : 'use PROXY protocol to the backend (DestinationRule trafficPolicy.proxyProtocol) if the app must see the client on TCP'));
@@ -380,13 +441,15 @@ function readHeader(xeea: string | undefined): string {
   return `read X-Envoy-External-Address once the gateway resolves the client (it carries ${xeea ?? 'nothing'} now)`;
 }
 
-function traceEastWest(wl: WorkloadModel, policies: PolicyModel[]): PathTrace {
+function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
   const where = `workload ${wl.namespace}/${wl.name}`;
   const peer = ADDRESSES.meshClientPod;
-  const honest = throughWorkload(wl, peer, undefined, undefined, policies, 'HTTP');
-  const forged = throughWorkload(wl, peer, ADDRESSES.forged.join(','), undefined, policies, 'HTTP');
+  // A DestinationRule with proxyProtocol makes every mesh caller send PROXY with its own address.
+  const proxied = ctx.proxyProtocolTo.has(`${wl.namespace}/${wl.name}`) ? peer : undefined;
+  const honest = throughWorkload(wl, peer, undefined, undefined, ctx, 'HTTP', proxied);
+  const forged = throughWorkload(wl, peer, ADDRESSES.forged.join(','), undefined, ctx, 'HTTP', proxied);
   const findings: Finding[] = [];
-  const remotePolicies = policiesFor(policies, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
+  const remotePolicies = policiesFor(ctx, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
   if (ADDRESSES.forged.includes(forged.clientAddress) && remotePolicies.length > 0 && wl.role !== ProxyRole.AMBIENT) {
     findings.push(finding(FindingSeverity.ERROR, where, `spoofable: an in-mesh caller chooses remote.ip by sending X-Forwarded-For (got ${forged.clientAddress}), so remoteIpBlocks in ${names(remotePolicies)} can be bypassed from inside the mesh`,
       'match in-mesh callers with ipBlocks, principals or namespaces; remoteIpBlocks on a sidecar is only meaningful behind a gateway'));
@@ -403,17 +466,9 @@ function traceEastWest(wl: WorkloadModel, policies: PolicyModel[]): PathTrace {
   };
 }
 
-const POLICY_INDEXES = new WeakMap<PolicyModel[], SelectorIndex<PolicyModel>>();
-
-/** The policies that apply to pods with `labels` in `namespace`, found through an index built once per policy list. */
-function policiesFor(policies: PolicyModel[], namespace: string, labels: { [key: string]: string }): PolicyModel[] {
-  let index = POLICY_INDEXES.get(policies);
-  if (!index) {
-    index = new SelectorIndex<PolicyModel>();
-    for (const p of policies) index.add(p.namespace, p.selector, p);
-    POLICY_INDEXES.set(policies, index);
-  }
-  return index.matching([namespace, ROOT_NAMESPACE], labels);
+/** The policies that apply to pods with `labels` in `namespace` (its own and the mesh's root namespaces). */
+function policiesFor(ctx: TraceContext, namespace: string, labels: { [key: string]: string }): PolicyModel[] {
+  return ctx.policyIndex.matching([namespace, ...ctx.rootNamespaces], labels);
 }
 
 function matchPolicies(policies: PolicyModel[], directPeer: string, remote: string | undefined): PolicyMatch[] {

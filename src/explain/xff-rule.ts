@@ -1,12 +1,23 @@
-import type { ClientAddressInput, ClientAddressResult } from './client-address-resolver';
+import * as ipaddr from 'ipaddr.js';
+import type { ClientAddressInput, ClientAddressResult } from './client-address';
 import { addressInCidr, Cidr, isIpAddress, parseCidrs } from '../net/cidr';
 import { checkInteger } from '../util/validate';
 
 /*
- * Envoy's trusted-client-address rule (headers.rst, x-forwarded-for), with the reason for a fallback,
- * for explain. Assumes Envoy >= 1.33 defaults (Istio >= 1.25): no address is internal unless
- * internal_address_config says so, so every request at an Envoy with use_remote_address is external.
+ * Envoy's trusted-client-address rule (headers.rst, x-forwarded-for), with the reason for a fallback, for
+ * explain. Envoy >= 1.33 (Istio >= 1.25) treats no address as internal unless internal_address_config says so;
+ * Envoy 1.32 (Istio 1.24) treats RFC 1918, RFC 4193 and loopback addresses as internal by default.
  */
+
+/** ipaddr.js ranges Envoy 1.32's default internal_address_config treats as internal. */
+const ENVOY_1_32_INTERNAL_RANGES = ['private', 'uniqueLocal', 'loopback'];
+
+/** True for an address Envoy 1.32 treats as internal without internal_address_config. */
+export function isPrivateAddress(address: string): boolean {
+  if (!isIpAddress(address)) return false;
+  const parsed = ipaddr.process(address);
+  return ENVOY_1_32_INTERNAL_RANGES.includes(parsed.range());
+}
 
 export const MAX_HOPS = 4294967295;
 
@@ -34,9 +45,12 @@ export function resolveClientAddress(input: ClientAddressInput): DetailedClientA
   const trusted = detection.address ?? input.downstreamAddress;
   const append = input.useRemoteAddress ? input.skipXffAppend !== true : input.skipXffAppend === false;
   const forwarded = append ? [...entries, input.downstreamAddress] : entries;
+  // Envoy marks a request internal only with use_remote_address, a single X-Forwarded-For address and an internal client.
+  const internal = input.useRemoteAddress && input.privateAddressesAreInternal === true && forwarded.length <= 1 && isPrivateAddress(trusted);
   return {
     trustedClientAddress: trusted,
-    externalAddress: input.useRemoteAddress ? trusted : undefined,
+    externalAddress: input.useRemoteAddress && !internal ? trusted : undefined,
+    ...(internal ? { internal: true } : {}),
     forwardedFor: forwarded.length > 0 ? forwarded.join(',') : undefined,
     fellBack: detection.fallbackReason !== undefined,
     fallbackReason: detection.fallbackReason,

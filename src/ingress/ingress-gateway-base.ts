@@ -1,31 +1,23 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { ForwardClientCertDetails, GatewayAutoscaling } from './ingress-gateway-props';
 import { LoadBalancerProfile } from './load-balancer-profile';
 import { Gateway, VirtualService } from '../../imports/networking.istio.io';
+import { gatewayListenerPort, STATUS_PORT } from '../envoy/names';
+import {
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, TRUST_CHAIN_ANNOTATION,
+} from '../model/annotations';
 import { IstioVersion } from '../model/istio-version';
+import { LIST_ANNOTATIONS } from '../model/load-balancers';
 import {
   ExternalTrafficPolicy, GatewayModel, ISourceIpTarget, ProxyProtocolMode, ProxyRole, ServerModel, WorkloadModel,
 } from '../model/model';
+import { Topology } from '../model/topology';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
-import { GATEWAY_KIND, registerInApp } from '../util/app-registry';
 import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
-
-/** `gatewayTopology.forwardClientCertDetails`: what the gateway does with the `x-forwarded-client-cert` header. */
-export enum ForwardClientCertDetails {
-  /** Remove the header from requests (do not forward it). */
-  SANITIZE = 'SANITIZE',
-  /** Forward the header only when the connection is mTLS. */
-  FORWARD_ONLY = 'FORWARD_ONLY',
-  /** Append the client certificate details to the header (the sidecar default). */
-  APPEND_FORWARD = 'APPEND_FORWARD',
-  /** Replace the header with the client certificate details (the gateway default). */
-  SANITIZE_SET = 'SANITIZE_SET',
-  /** Always forward the header, whatever the connection. */
-  ALWAYS_FORWARD_ONLY = 'ALWAYS_FORWARD_ONLY',
-}
 
 /** TLS mode of an HTTPS server. */
 export enum HttpsMode {
@@ -33,26 +25,6 @@ export enum HttpsMode {
   SIMPLE = 'SIMPLE',
   /** Server certificate and a required client certificate (mTLS); the CA comes from `<credentialName>-cacert` or the `ca.crt` key. */
   MUTUAL = 'MUTUAL',
-}
-
-/** Horizontal autoscaling of the gateway Deployment on CPU. */
-export interface GatewayAutoscaling {
-  /**
-   * Fewest replicas. Keep it at 2 or more with `externalTrafficPolicy: Local`.
-   *
-   * @default - the gateway's `replicas`
-   */
-  readonly minReplicas?: number;
-
-  /** Most replicas. */
-  readonly maxReplicas: number;
-
-  /**
-   * Average CPU utilisation (percent of requests) the autoscaler aims at.
-   *
-   * @default 80
-   */
-  readonly targetCpuUtilization?: number;
 }
 
 /**
@@ -211,8 +183,6 @@ interface ServerEntry {
 
 interface HttpRouteEntry { readonly pathPrefix: string; readonly backendHost: string; readonly backendPort: number }
 
-const STATUS_PORT = 15021;
-const LIST_ANNOTATIONS = ['service.beta.kubernetes.io/aws-load-balancer-target-group-attributes'];
 
 /**
  * The machinery every ingress gateway construct shares: the gateway Deployment (by gateway injection), its
@@ -239,10 +209,18 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
 
   /** The resolved settings (read-only for subclasses). */
   protected readonly config: IngressGatewayConfig;
-  /** The gateway Deployment. @default - undefined in attach mode */
-  protected readonly deployment?: ApiObject;
-  /** The gateway's LoadBalancer Service, or in attach mode the partial Service for server-side apply (when one is emitted). */
-  protected readonly service?: ApiObject;
+  /**
+   * The gateway Deployment, for changes this construct has no prop for: `deployment.addJsonPatch(JsonPatch.add(...))`
+   * (for example `/spec/template/spec/nodeSelector`). Patches run after rendering, so they can override it.
+   * @default - undefined in attach mode
+   */
+  public readonly deployment?: ApiObject;
+  /**
+   * The gateway's LoadBalancer Service, or in attach mode the partial Service for server-side apply (when one is
+   * emitted). Change it with `service.addJsonPatch(...)`, for example to add `loadBalancerSourceRanges`.
+   * @default - undefined in attach mode with externalTrafficPolicy Cluster
+   */
+  public readonly service?: ApiObject;
   /** Servers in the order they were added. */
   private readonly servers: ServerEntry[] = [];
   private readonly httpRoutes = new Map<string, { vs: ApiObject; routes: HttpRouteEntry[] }>();
@@ -273,13 +251,13 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     }
 
     this.gateway = new Gateway(this, 'Resource', {
-      metadata: { name: config.name, namespace: config.namespace },
+      metadata: { name: config.name, namespace: config.namespace, annotations: this.gatewayAnnotations() },
       spec: {
         selector: this.targetSelector,
         servers: Lazy.any({ produce: () => this.renderServers() }),
       },
     });
-    registerInApp(this, GATEWAY_KIND);
+    Topology.of(this).addGateway(this);
     this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
 
     if (config.existing) {
@@ -402,7 +380,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       loadBalancerPreservesSource: this.config.profile.preservesSourceWithoutLocal,
       numTrustedProxies: this.config.numTrustedProxies,
       proxyProtocol: this.config.proxyProtocolMode,
-      proxyProtocolPorts: [...this.config.proxyProtocolPorts],
+      proxyProtocolPorts: this.proxyProtocolServicePorts().sort((a, b) => a - b),
       servers: this.servers.map(toServerModel),
       serviceName: this.serviceName,
     };
@@ -411,6 +389,16 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** Gateways are not meshed workloads. */
   public workloadModel(): WorkloadModel | undefined {
     return undefined;
+  }
+
+  /**
+   * The Service ports that accept PROXY in the OPTIONAL and STRICT_PER_PORT modes: the listed ones, or every server
+   * port. Empty in the STRICT mode (every listener) and without PROXY.
+   */
+  protected proxyProtocolServicePorts(): number[] {
+    const mode = this.config.proxyProtocolMode;
+    if (mode === ProxyProtocolMode.OFF || mode === ProxyProtocolMode.STRICT) return [];
+    return this.config.proxyProtocolPorts.length > 0 ? [...this.config.proxyProtocolPorts] : this.serverPorts();
   }
 
   /** The ports of the servers added so far, each once, in the order added. */
@@ -424,7 +412,30 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    * listener matches and policy `ports` use this number.
    */
   protected listenerPortOf(servicePort: number): number {
-    return targetPortOf(servicePort);
+    return gatewayListenerPort(servicePort);
+  }
+
+  /**
+   * Annotations of the Istio Gateway: the Istio release, and in attach mode what the output cannot otherwise say
+   * (the installation's Service, the topology its pods must run with, the declared trust chain).
+   */
+  private gatewayAnnotations(): { [key: string]: string } {
+    const annotations: { [key: string]: string } = { [ISTIO_VERSION_ANNOTATION]: this.istioVersion.label };
+    if (!this.config.existing) return annotations;
+    annotations[GATEWAY_SERVICE_ANNOTATION] = `${this.targetNamespace}/${this.serviceName}`;
+    annotations[EXPECTED_TOPOLOGY_ANNOTATION] = JSON.stringify(this.gatewayTopology());
+    if (this.config.trustChain) annotations[TRUST_CHAIN_ANNOTATION] = this.config.trustChain.toAnnotationValue();
+    return annotations;
+  }
+
+  /** `gatewayTopology` of `proxy.istio.io/config`. */
+  private gatewayTopology(): { [key: string]: unknown } {
+    const gatewayTopology: { [key: string]: unknown } = {
+      numTrustedProxies: this.config.numTrustedProxies,
+      forwardClientCertDetails: this.config.forwardClientCertDetails,
+    };
+    if (this.config.proxyProtocolMode === ProxyProtocolMode.STRICT) gatewayTopology.proxyProtocol = {};
+    return gatewayTopology;
   }
 
   /**
@@ -432,12 +443,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    * and, in STRICT PROXY mode, `proxyProtocol: {}`. Written with `JSON.stringify`.
    */
   protected proxyConfigAnnotation(): string {
-    const gatewayTopology: { [key: string]: unknown } = {
-      numTrustedProxies: this.config.numTrustedProxies,
-      forwardClientCertDetails: this.config.forwardClientCertDetails,
-    };
-    if (this.config.proxyProtocolMode === ProxyProtocolMode.STRICT) gatewayTopology.proxyProtocol = {};
-    return JSON.stringify({ gatewayTopology });
+    return JSON.stringify({ gatewayTopology: this.gatewayTopology() });
   }
 
   /**
@@ -463,6 +469,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       throw new Error(`${method} port ${server.port} hosts ${JSON.stringify(server.hosts)} already have ${sameTls.tls?.httpsRedirect ? 'an HTTPS redirect' : 'a plain HTTP server'}: a host is either served or redirected on a port, not both`);
     }
     this.servers.push(server);
+    Topology.of(this).changed();
   }
 
   private renderServers(): any[] {
@@ -545,7 +552,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const { name, namespace, profile } = this.config;
     const annotations = mergeAnnotations(profile.serviceAnnotations, {
       ...this.config.serviceAnnotations,
-      ...(this.config.trustChain ? { [TrustChain.ANNOTATION]: this.config.trustChain.toAnnotationValue() } : {}),
+      ...(this.config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this.config.trustChain.toAnnotationValue() } : {}),
     });
     return new kplus.k8s.KubeService(this, 'Service', {
       metadata: { name, namespace, labels: this.targetSelector, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
@@ -563,7 +570,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const ports: kplus.k8s.ServicePort[] = [{ name: 'status-port', port: STATUS_PORT, targetPort: kplus.k8s.IntOrString.fromNumber(STATUS_PORT), protocol: 'TCP' }];
     for (const port of this.serverPorts()) {
       const server = this.servers.find(s => s.port === port)!;
-      ports.push({ name: `${server.protocol.toLowerCase()}-${port}`, port, targetPort: kplus.k8s.IntOrString.fromNumber(targetPortOf(port)), protocol: 'TCP' });
+      ports.push({ name: `${server.protocol.toLowerCase()}-${port}`, port, targetPort: kplus.k8s.IntOrString.fromNumber(gatewayListenerPort(port)), protocol: 'TCP' });
     }
     return ports;
   }
@@ -607,11 +614,6 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   }
 }
 
-/** Gateway pods bind unprivileged ports, as the Istio Helm chart does (80 -> 8080, 443 -> 8443). */
-function targetPortOf(port: number): number {
-  return port < 1024 ? port + 8000 : port;
-}
-
 function checkHosts(property: string, hosts: string[] | undefined): string[] {
   const list = hosts ?? ['*'];
   if (!Array.isArray(list)) {
@@ -652,7 +654,7 @@ function toServerModel(s: ServerEntry): ServerModel {
   const mode = s.tls?.mode;
   return {
     port: s.port,
-    targetPort: targetPortOf(s.port),
+    targetPort: gatewayListenerPort(s.port),
     protocol: s.protocol,
     hosts: [...s.hosts],
     ...(typeof mode === 'string' ? { tlsMode: mode } : {}),

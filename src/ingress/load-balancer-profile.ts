@@ -1,8 +1,8 @@
 /*
- * What each cloud's Service load balancer does with the client address (facts: shared reference peers.md §4 and
- * istio-source-ip.md §5). PROXY protocol capabilities are deliberately not here: they live next to
- * ProxyProtocolGateway, keyed by `LoadBalancerProfile.id`.
+ * The profiles are rows of the load-balancer table (src/model/load-balancers.ts), which `explain` also uses to
+ * recognise them in YAML. PROXY protocol capabilities are in the same rows, read by ProxyProtocolSupport.
  */
+import { loadBalancerFacts } from '../model/load-balancers';
 import { checkAnnotations, checkLoadBalancerClass } from '../util/validate';
 
 /** Options of `LoadBalancerProfile.custom()`. */
@@ -61,119 +61,64 @@ export class LoadBalancerProfile {
    * Any load balancer that passes packets through without SNAT (MetalLB, most bare-metal setups): the client
    * address survives only with `externalTrafficPolicy: Local`. No annotations.
    */
-  public static readonly GENERIC = new LoadBalancerProfile({
-    id: 'generic',
-    description: 'pass-through L4 load balancer (no annotations)',
-  });
+  public static readonly GENERIC = LoadBalancerProfile.preset('generic');
 
   /**
    * AWS Network Load Balancer created by the AWS Load Balancer Controller with instance targets (traffic enters
    * through a NodePort, so `Local` is needed; the target group preserves the client IP by default).
    */
-  public static readonly AWS_NLB_INSTANCE = new LoadBalancerProfile({
-    id: 'aws-nlb-instance',
-    description: 'AWS NLB (AWS Load Balancer Controller), instance targets',
-    serviceAnnotations: {
-      'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
-      'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'instance',
-      'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
-    },
-  });
+  public static readonly AWS_NLB_INSTANCE = LoadBalancerProfile.preset('aws-nlb-instance');
 
   /**
    * AWS Network Load Balancer created by the AWS Load Balancer Controller with ip targets: it sends straight
    * to the pod IPs, so kube-proxy and the traffic policy are out of the path. Client IP preservation is off by
    * default for ip targets, so the profile turns it on with `preserve_client_ip.enabled=true`.
    */
-  public static readonly AWS_NLB_IP = new LoadBalancerProfile({
-    id: 'aws-nlb-ip',
-    description: 'AWS NLB (AWS Load Balancer Controller), ip targets',
-    requiresLocalTrafficPolicy: false,
-    serviceAnnotations: {
-      'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
-      'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
-      'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
-      'service.beta.kubernetes.io/aws-load-balancer-target-group-attributes': 'preserve_client_ip.enabled=true',
-    },
-  });
+  public static readonly AWS_NLB_IP = LoadBalancerProfile.preset('aws-nlb-ip');
 
   /**
    * AWS Network Load Balancer created by the in-tree cloud provider (`aws-load-balancer-type: nlb`, instance
    * targets): the client address survives with `Local`.
    */
-  public static readonly AWS_NLB_IN_TREE = new LoadBalancerProfile({
-    id: 'aws-nlb-in-tree',
-    description: 'AWS NLB (in-tree cloud provider)',
-    serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' },
-  });
+  public static readonly AWS_NLB_IN_TREE = LoadBalancerProfile.preset('aws-nlb-in-tree');
 
   /**
    * AWS Classic Load Balancer (the in-tree default): a TCP proxy, so the gateway never sees the client at L3,
    * whatever the traffic policy. Use it with PROXY protocol or behind an X-Forwarded-For hop.
    */
-  public static readonly AWS_CLB = new LoadBalancerProfile({
-    id: 'aws-clb',
-    description: 'AWS Classic Load Balancer (in-tree default)',
-    requiresLocalTrafficPolicy: false,
-    keepsClientAddress: false,
-  });
+  public static readonly AWS_CLB = LoadBalancerProfile.preset('aws-clb');
 
   /** Google Cloud external passthrough Network Load Balancer (GKE default): needs `Local`. */
-  public static readonly GKE = new LoadBalancerProfile({
-    id: 'gke',
-    description: 'Google Cloud passthrough Network Load Balancer (GKE)',
-  });
+  public static readonly GKE = LoadBalancerProfile.preset('gke');
 
   /** Azure Standard Load Balancer (AKS default): needs `Local`. */
-  public static readonly AKS = new LoadBalancerProfile({
-    id: 'aks',
-    description: 'Azure Standard Load Balancer (AKS)',
-  });
+  public static readonly AKS = LoadBalancerProfile.preset('aks');
 
   /** Alibaba Cloud Classic Load Balancer (ACK default): needs `Local`. */
-  public static readonly ALIBABA_CLB = new LoadBalancerProfile({
-    id: 'alibaba-clb',
-    description: 'Alibaba Cloud CLB (ACK default)',
-  });
+  public static readonly ALIBABA_CLB = LoadBalancerProfile.preset('alibaba-clb');
 
   /**
    * Alibaba Cloud Network Load Balancer (`loadBalancerClass: alibabacloud.com/nlb`): needs `Local`. ACK also
    * requires the `service.beta.kubernetes.io/alibaba-cloud-loadbalancer-zone-maps` annotation: pass it as an
    * extra Service annotation.
    */
-  public static readonly ALIBABA_NLB = new LoadBalancerProfile({
-    id: 'alibaba-nlb',
-    description: 'Alibaba Cloud NLB (ACK)',
-    loadBalancerClass: 'alibabacloud.com/nlb',
-  });
+  public static readonly ALIBABA_NLB = LoadBalancerProfile.preset('alibaba-nlb');
 
   /** Tencent Cloud CLB (TKE default, via NodePort): needs `Local`. */
-  public static readonly TENCENT_CLB = new LoadBalancerProfile({
-    id: 'tencent-clb',
-    description: 'Tencent Cloud CLB (TKE)',
-  });
+  public static readonly TENCENT_CLB = LoadBalancerProfile.preset('tencent-clb');
 
   /**
    * Tencent Cloud CLB with direct access to pods (`service.cloud.tencent.com/direct-access: "true"`, VPC-CNI):
    * the CLB sends to the pod IPs, so the client address survives without `Local`.
    */
-  public static readonly TENCENT_CLB_DIRECT_ACCESS = new LoadBalancerProfile({
-    id: 'tencent-clb-direct-access',
-    description: 'Tencent Cloud CLB, direct access to pods (TKE VPC-CNI)',
-    requiresLocalTrafficPolicy: false,
-    serviceAnnotations: { 'service.cloud.tencent.com/direct-access': 'true' },
-  });
+  public static readonly TENCENT_CLB_DIRECT_ACCESS = LoadBalancerProfile.preset('tencent-clb-direct-access');
 
   /**
    * Huawei Cloud ELB (CCE): needs `Local`; `kubernetes.io/elb.enable-transparent-client-ip` turns on
    * transparent client IP for shared ELBs (dedicated ELBs always have it). Choose the ELB itself
    * (`kubernetes.io/elb.class`, `kubernetes.io/elb.id`) with extra Service annotations.
    */
-  public static readonly HUAWEI_ELB = new LoadBalancerProfile({
-    id: 'huawei-elb',
-    description: 'Huawei Cloud ELB (CCE)',
-    serviceAnnotations: { 'kubernetes.io/elb.enable-transparent-client-ip': 'true' },
-  });
+  public static readonly HUAWEI_ELB = LoadBalancerProfile.preset('huawei-elb');
 
   /** Every preset, in a stable order. */
   public static all(): LoadBalancerProfile[] {
@@ -198,6 +143,18 @@ export class LoadBalancerProfile {
     checkAnnotations('loadBalancerProfile serviceAnnotations', options.serviceAnnotations);
     checkLoadBalancerClass('loadBalancerProfile loadBalancerClass', options.loadBalancerClass);
     return new LoadBalancerProfile(options);
+  }
+
+  private static preset(id: string): LoadBalancerProfile {
+    const facts = loadBalancerFacts(id)!;
+    return new LoadBalancerProfile({
+      id: facts.id,
+      description: facts.description,
+      serviceAnnotations: facts.serviceAnnotations,
+      loadBalancerClass: facts.loadBalancerClass,
+      requiresLocalTrafficPolicy: facts.requiresLocalTrafficPolicy,
+      keepsClientAddress: facts.keepsClientAddress,
+    });
   }
 
   /** Stable kebab-case identifier, for example "aws-nlb-ip". */

@@ -1,95 +1,15 @@
 import { Construct } from 'constructs';
-import {
-  ExistingGateway, ForwardClientCertDetails, GatewayAutoscaling, IngressGatewayBase, IngressGatewayConfig,
-} from './ingress-gateway-base';
-import { LoadBalancerProfile } from './load-balancer-profile';
-import { defaultsFromTrustChain } from './trust-chain-defaults';
-import { IstioVersion } from '../model/istio-version';
+import { resolveSharedGatewayProps } from './gateway-config';
+import { ExistingGateway, IngressGatewayBase, IngressGatewayConfig } from './ingress-gateway-base';
+import { IngressGatewayProps } from './ingress-gateway-props';
+import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
 import { ExternalTrafficPolicy, ProxyProtocolMode } from '../model/model';
-import { TrustChain } from '../model/trust-chain';
-import { checkInteger } from '../util/validate';
 
 /** Above this many trusted proxies a warning asks whether the count is real. */
 const MANY_TRUSTED_PROXIES = 5;
 
 /** Props of `PreservedIngressGateway`. */
-export interface PreservedIngressGatewayProps {
-  /**
-   * Name of the gateway Deployment, Service, ServiceAccount and Istio Gateway.
-   *
-   * @default 'ingressgateway'
-   */
-  readonly name?: string;
-
-  /**
-   * Namespace of the gateway and its Istio resources. TLS secrets (`credentialName`) must be in the namespace
-   * of the gateway pods.
-   *
-   * @default 'istio-ingress'; in attach mode, the existing installation's namespace
-   */
-  readonly namespace?: string;
-
-  /**
-   * Gateway pods. With `externalTrafficPolicy: Local` a node without a gateway pod drops the traffic sent to
-   * it, so keep at least 2; 1 gives a warning.
-   *
-   * @default 2
-   */
-  readonly replicas?: number;
-
-  /**
-   * Scale the gateway on CPU (the autoscaler's minimum defaults to `replicas`).
-   *
-   * @default - fixed `replicas`
-   */
-  readonly autoscaling?: GatewayAutoscaling;
-
-  /**
-   * How many proxies in front of the gateway append to X-Forwarded-For (CDN, L7 load balancer). The gateway
-   * takes the client from that far right in the header. L4 load balancers do not count.
-   *
-   * @default - derived from `trustChain`, else 0
-   */
-  readonly numTrustedProxies?: number;
-
-  /**
-   * What the gateway does with the `x-forwarded-client-cert` header.
-   *
-   * @default ForwardClientCertDetails.SANITIZE_SET
-   */
-  readonly forwardClientCertDetails?: ForwardClientCertDetails;
-
-  /**
-   * The gateway Service's traffic policy. `Local` keeps the client address as the packet source; `Cluster`
-   * lets kube-proxy SNAT it to a node address.
-   *
-   * @default - derived from `trustChain`, else ExternalTrafficPolicy.LOCAL
-   */
-  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
-
-  /**
-   * The cloud load balancer in front: Service annotations and whether it needs `Local`.
-   *
-   * @default LoadBalancerProfile.GENERIC
-   */
-  readonly loadBalancerProfile?: LoadBalancerProfile;
-
-  /**
-   * Extra annotations of the gateway Service, over the profile's.
-   *
-   * @default - none
-   */
-  readonly serviceAnnotations?: { [key: string]: string };
-
-  /**
-   * The proxies between the client and the gateway. When given, `numTrustedProxies` and
-   * `externalTrafficPolicy` are derived from it; explicit values must agree with it. A chain with a PROXY
-   * protocol hop needs `ProxyProtocolGateway` instead.
-   *
-   * @default - no chain: use the explicit props or their defaults
-   */
-  readonly trustChain?: TrustChain;
-
+export interface PreservedIngressGatewayProps extends IngressGatewayProps {
   /**
    * Attach to an existing gateway installation instead of deploying one: only the Gateway, VirtualServices
    * and a partial Service (for `kubectl apply --server-side`) setting `externalTrafficPolicy: Local` are emitted.
@@ -97,13 +17,6 @@ export interface PreservedIngressGatewayProps {
    * @default - deploy a new gateway
    */
   readonly existing?: ExistingGateway;
-
-  /**
-   * The Istio release the output is for.
-   *
-   * @default - the `cdk8s-istio-source-ip:istioVersion` context, else IstioVersion.LATEST
-   */
-  readonly istioVersion?: IstioVersion;
 }
 
 /**
@@ -151,38 +64,22 @@ export class PreservedIngressGateway extends IngressGatewayBase {
 }
 
 function resolveConfig(scope: Construct, props: PreservedIngressGatewayProps): IngressGatewayConfig {
-  const profile = props.loadBalancerProfile ?? LoadBalancerProfile.GENERIC;
-  const replicas = checkInteger('replicas', props.replicas ?? 2, 1, 1000, 'run at least 1 gateway pod, 2 or more with externalTrafficPolicy Local');
-  if (props.numTrustedProxies !== undefined) {
-    checkInteger('numTrustedProxies', props.numTrustedProxies, 0, 64, 'count only the proxies that append to X-Forwarded-For');
-  }
-  if (props.externalTrafficPolicy !== undefined && !Object.values(ExternalTrafficPolicy).includes(props.externalTrafficPolicy)) {
-    throw new Error(`externalTrafficPolicy ${JSON.stringify(props.externalTrafficPolicy)} is not allowed: use ExternalTrafficPolicy.LOCAL or ExternalTrafficPolicy.CLUSTER`);
-  }
-  if (props.forwardClientCertDetails !== undefined && !Object.values(ForwardClientCertDetails).includes(props.forwardClientCertDetails)) {
-    throw new Error(`forwardClientCertDetails ${JSON.stringify(props.forwardClientCertDetails)} is not allowed: use a ForwardClientCertDetails member such as SANITIZE_SET`);
-  }
-  const derived = defaultsFromTrustChain(props, false);
-  const numTrustedProxies = props.numTrustedProxies ?? derived.numTrustedProxies ?? 0;
-  const externalTrafficPolicy = props.externalTrafficPolicy ?? derived.externalTrafficPolicy ?? ExternalTrafficPolicy.LOCAL;
+  const shared = resolveSharedGatewayProps(scope, props, {
+    name: 'ingressgateway',
+    externalTrafficPolicy: ExternalTrafficPolicy.LOCAL,
+    acceptsProxyProtocol: false,
+    replicasFix: 'run at least 1 gateway pod, 2 or more with externalTrafficPolicy Local',
+    numTrustedProxiesFix: 'count only the proxies that append to X-Forwarded-For',
+  }, props.existing ? props.existing.namespace ?? DEFAULT_ROOT_NAMESPACE : undefined);
+  const { profile, numTrustedProxies } = shared;
   if (!profile.keepsClientAddress && numTrustedProxies === 0) {
     throw new Error(`loadBalancerProfile ${profile.id} cannot keep the client IP: it proxies TCP, so the gateway sees the load balancer's address whatever externalTrafficPolicy says; use ProxyProtocolGateway with this profile, or a load balancer that passes packets through (for example LoadBalancerProfile.AWS_NLB_IP)`);
   }
   return {
-    name: props.name ?? 'ingressgateway',
-    namespace: props.namespace ?? (props.existing ? props.existing.namespace ?? 'istio-system' : 'istio-ingress'),
-    replicas,
-    autoscaling: props.autoscaling,
-    numTrustedProxies,
-    forwardClientCertDetails: props.forwardClientCertDetails ?? ForwardClientCertDetails.SANITIZE_SET,
+    ...shared,
     proxyProtocolMode: ProxyProtocolMode.OFF,
     proxyProtocolPorts: [],
-    externalTrafficPolicy,
-    profile,
     containerEnv: {},
-    serviceAnnotations: { ...(props.serviceAnnotations ?? {}) },
-    istioVersion: IstioVersion.resolve(scope, props.istioVersion),
     existing: props.existing,
-    trustChain: props.trustChain,
   };
 }

@@ -2,10 +2,12 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ProxyProtocolFilterContext, ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
 import { DestinationRule, DestinationRuleSpecTrafficPolicyProxyProtocolVersion } from '../../imports/networking.istio.io';
+import { workloadModelFor } from '../mesh/workload-model';
 import { IstioVersion } from '../model/istio-version';
 import {
-  GatewayModel, ISourceIpTarget, InterceptionMode, ProxyProtocolVersion, ProxyRole, SidecarXffMode, WorkloadModel,
+  GatewayModel, ISourceIpTarget, InterceptionMode, ProxyProtocolVersion, ProxyRole, WorkloadModel,
 } from '../model/model';
+import { Topology } from '../model/topology';
 import { checkDnsLabel, checkHostname, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -108,6 +110,7 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
   /** The EnvoyFilter that makes the backend's sidecar strip it. */
   public readonly inboundFilter: ProxyProtocolListenerFilter;
   private readonly interceptionMode: InterceptionMode;
+  private readonly workload?: ISourceIpTarget;
 
   public constructor(scope: Construct, id: string, props: ProxyProtocolBackendProps) {
     super(scope, id);
@@ -128,6 +131,7 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
     if (!Object.values(ProxyProtocolVersion).includes(this.version)) {
       throw new Error(`version ${JSON.stringify(props.version)} is not allowed: use ProxyProtocolVersion.V1 or ProxyProtocolVersion.V2`);
     }
+    this.workload = workload;
     this.interceptionMode = workload?.workloadModel()?.interceptionMode ?? InterceptionMode.REDIRECT;
     if (this.interceptionMode === InterceptionMode.NONE) {
       SourceIpWarnings.add(this, `workload interceptionMode NONE: no inbound listener strips the PROXY header, so the app itself must read PROXY ${this.version} on port ${this.targetPort}; remove the interception opt-out or make sure the app parses PROXY`);
@@ -149,6 +153,7 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
       allowRequestsWithoutProxyProtocol: props.allowRequestsWithoutProxyProtocol ?? false,
       istioVersion: this.istioVersion,
     });
+    Topology.of(this).addProxyProtocolBackend(this);
     if (props.allowRequestsWithoutProxyProtocol) {
       SourceIpWarnings.add(this, `allowRequestsWithoutProxyProtocol true: the sidecar of "${this.host}" also accepts connections without PROXY, and any caller that reaches it can send a forged PROXY header with any client address; `
         + 'restrict callers with an AuthorizationPolicy on the gateway\'s principal, or require PROXY');
@@ -160,17 +165,20 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
     return undefined;
   }
 
-  /** The backend as a meshed workload that accepts PROXY on `targetPort`. */
+  /**
+   * The backend's pods as a meshed workload: the same model its workload construct gives (interception mode, the
+   * XffSidecarFilter that reaches them), with PROXY protocol accepted on every inbound port.
+   */
   public workloadModel(): WorkloadModel | undefined {
-    return {
+    const fromWorkload = this.workload?.workloadModel();
+    if (fromWorkload) return fromWorkload;
+    return workloadModelFor(this, {
       name: this.host.split('.')[0],
       namespace: this.targetNamespace,
-      selector: { ...this.targetSelector },
-      role: ProxyRole.SIDECAR,
+      selector: this.targetSelector,
+      podLabels: this.targetSelector,
       interceptionMode: this.interceptionMode,
-      xffMode: SidecarXffMode.DEFAULT,
-      proxyProtocolPorts: [this.targetPort],
-    };
+    });
   }
 }
 

@@ -1,45 +1,23 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import {
-  ForwardClientCertDetails, GatewayAutoscaling, IngressGatewayBase, IngressGatewayConfig, TcpRouteOptions, TlsRouteOptions,
-} from './ingress-gateway-base';
+import { resolveSharedGatewayProps } from './gateway-config';
+import { IngressGatewayBase, IngressGatewayConfig, TcpRouteOptions, TlsRouteOptions } from './ingress-gateway-base';
+import { IngressGatewayProps } from './ingress-gateway-props';
 import { LoadBalancerProfile } from './load-balancer-profile';
 import { ProxyProtocolBackend, ProxyProtocolBackendProps } from './proxy-protocol-backend';
 import { ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
 import { HealthCheckFix, ProxyProtocolSupport } from './proxy-protocol-support';
-import { defaultsFromTrustChain } from './trust-chain-defaults';
+import { LB_PROXY_PROTOCOL_ANNOTATION } from '../model/annotations';
 import { IstioVersion } from '../model/istio-version';
+import { recogniseLoadBalancer } from '../model/load-balancers';
 import { ExternalTrafficPolicy, ProxyProtocolMode, ProxyProtocolVersion } from '../model/model';
-import { TrustChain } from '../model/trust-chain';
-import { checkInteger, checkPort } from '../util/validate';
+import { checkPort } from '../util/validate';
 
 /** pilot-agent adds a PROXY listener filter (PROXY optional) to the status port 15021 when this is "true" (Istio 1.27+). */
 const STATUS_PORT_PROXY_PROTOCOL_ENV = 'ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL';
 
 /** Props of `ProxyProtocolGateway`. */
-export interface ProxyProtocolGatewayProps {
-  /**
-   * Name of the gateway Deployment, Service, ServiceAccount and Istio Gateway.
-   *
-   * @default 'proxy-protocol-gateway'
-   */
-  readonly name?: string;
-
-  /**
-   * Namespace of the gateway and its Istio resources.
-   *
-   * @default 'istio-ingress'
-   */
-  readonly namespace?: string;
-
-  /**
-   * The cloud load balancer in front. It must be able to send PROXY protocol: GKE, AKS and the in-tree AWS
-   * NLB cannot, and are refused.
-   *
-   * @default LoadBalancerProfile.GENERIC
-   */
-  readonly loadBalancerProfile?: LoadBalancerProfile;
-
+export interface ProxyProtocolGatewayProps extends IngressGatewayProps {
   /**
    * What PROXY the load balancer can send and the Service annotations that switch it on, for a load balancer
    * the library has no facts for (for example `ProxyProtocolSupport.custom('do-lb', { versions: [V1, V2],
@@ -87,65 +65,6 @@ export interface ProxyProtocolGatewayProps {
    * @default - unknown: a warning in the strict modes
    */
   readonly inClusterCallers?: boolean;
-
-  /**
-   * The proxies between the client and the gateway. It must contain a PROXY protocol hop; explicit props
-   * that contradict it are errors.
-   *
-   * @default - no chain: the explicit props or their defaults
-   */
-  readonly trustChain?: TrustChain;
-
-  /**
-   * X-Forwarded-For appending proxies in front (an L7 hop before the PROXY load balancer). With PROXY, for HTTP
-   * servers the X-Forwarded-For header then wins and the PROXY address is ignored (a warning says so).
-   *
-   * @default - from `trustChain`, else 0
-   */
-  readonly numTrustedProxies?: number;
-
-  /**
-   * The gateway Service's traffic policy. PROXY carries the client address in the stream, so `Cluster` (even
-   * spreading over nodes) keeps it.
-   *
-   * @default - from `trustChain`, else ExternalTrafficPolicy.CLUSTER
-   */
-  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
-
-  /**
-   * Gateway pods.
-   *
-   * @default 2
-   */
-  readonly replicas?: number;
-
-  /**
-   * Scale the gateway on CPU.
-   *
-   * @default - fixed `replicas`
-   */
-  readonly autoscaling?: GatewayAutoscaling;
-
-  /**
-   * What the gateway does with the `x-forwarded-client-cert` header.
-   *
-   * @default ForwardClientCertDetails.SANITIZE_SET
-   */
-  readonly forwardClientCertDetails?: ForwardClientCertDetails;
-
-  /**
-   * Extra annotations of the gateway Service, over the profile's and the PROXY ones.
-   *
-   * @default - none
-   */
-  readonly serviceAnnotations?: { [key: string]: string };
-
-  /**
-   * The Istio release the output is for.
-   *
-   * @default - the `cdk8s-istio-source-ip:istioVersion` context, else IstioVersion.LATEST
-   */
-  readonly istioVersion?: IstioVersion;
 }
 
 /**
@@ -219,11 +138,6 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
     return filter;
   }
 
-  /** The Service ports that accept PROXY: the listed ones, or every server port. */
-  private proxyProtocolServicePorts(): number[] {
-    return this.config.proxyProtocolPorts.length > 0 ? [...this.config.proxyProtocolPorts] : this.serverPorts();
-  }
-
   private validatePorts(props: ProxyProtocolGatewayProps): string[] {
     const errors: string[] = [];
     const serverPorts = this.serverPorts();
@@ -231,7 +145,8 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
     if (unknown.length > 0) {
       errors.push(`proxyProtocolPorts ${JSON.stringify(unknown)} have no server on gateway "${this.config.name}" (servers: ${JSON.stringify(serverPorts)}): add the servers or remove the ports`);
     }
-    const withoutProxy = serverPorts.filter(p => !this.proxyProtocolServicePorts().includes(p));
+    const covered = this.config.proxyProtocolMode === ProxyProtocolMode.STRICT ? serverPorts : this.proxyProtocolServicePorts();
+    const withoutProxy = serverPorts.filter(p => !covered.includes(p));
     const lbSendsEverywhere = Object.keys(this.proxyProtocolSupport.serviceAnnotations).length > 0
       && props.loadBalancerProxyProtocolAnnotations !== false;
     if (withoutProxy.length > 0 && lbSendsEverywhere) {
@@ -250,23 +165,22 @@ interface ResolvedProxyProtocolConfig {
 }
 
 function resolveConfig(scope: Construct, props: ProxyProtocolGatewayProps): ResolvedProxyProtocolConfig {
-  const istioVersion = IstioVersion.resolve(scope, props.istioVersion);
-  const profile = props.loadBalancerProfile ?? LoadBalancerProfile.GENERIC;
+  const shared = resolveSharedGatewayProps(scope, props, {
+    name: 'proxy-protocol-gateway',
+    externalTrafficPolicy: ExternalTrafficPolicy.CLUSTER,
+    acceptsProxyProtocol: true,
+    replicasFix: 'run at least 1 gateway pod, 2 or more for availability',
+    numTrustedProxiesFix: 'count only the proxies that append to X-Forwarded-For; PROXY protocol hops do not count',
+  });
+  const { istioVersion, profile, numTrustedProxies, externalTrafficPolicy } = shared;
   const support = props.proxyProtocolSupport ?? ProxyProtocolSupport.forProfile(profile);
   const mode = checkMode(props.proxyProtocolMode ?? ProxyProtocolMode.STRICT);
   const ports = checkProxyProtocolPorts(mode, props.proxyProtocolPorts);
-  const derived = defaultsFromTrustChain(props, true);
-  const version = props.proxyProtocolVersion ?? derived.proxyProtocolVersion;
+  const version = props.proxyProtocolVersion ?? shared.chain.proxyProtocolVersion;
   if (version !== undefined && !Object.values(ProxyProtocolVersion).includes(version)) {
     throw new Error(`proxyProtocolVersion ${JSON.stringify(version)} is not allowed: use ProxyProtocolVersion.V1 or ProxyProtocolVersion.V2`);
   }
   support.check('loadBalancerProfile', version);
-  const numTrustedProxies = checkInteger('numTrustedProxies', props.numTrustedProxies ?? derived.numTrustedProxies ?? 0, 0, 64,
-    'count only the proxies that append to X-Forwarded-For; PROXY protocol hops do not count');
-  const externalTrafficPolicy = props.externalTrafficPolicy ?? derived.externalTrafficPolicy ?? ExternalTrafficPolicy.CLUSTER;
-  if (!Object.values(ExternalTrafficPolicy).includes(externalTrafficPolicy)) {
-    throw new Error(`externalTrafficPolicy ${JSON.stringify(externalTrafficPolicy)} is not allowed: use ExternalTrafficPolicy.CLUSTER or ExternalTrafficPolicy.LOCAL`);
-  }
   if (mode === ProxyProtocolMode.STRICT && props.inClusterCallers === true) {
     throw new Error('inClusterCallers true is not allowed with proxyProtocolMode STRICT: callers inside the cluster send no PROXY header and every listener would reset them; '
       + 'use ProxyProtocolMode.OPTIONAL, or ProxyProtocolMode.STRICT_PER_PORT with the in-cluster ports left out');
@@ -300,26 +214,29 @@ function resolveConfig(scope: Construct, props: ProxyProtocolGatewayProps): Reso
     version,
     warnings,
     config: {
-      name: props.name ?? 'proxy-protocol-gateway',
-      namespace: props.namespace ?? 'istio-ingress',
-      replicas: checkInteger('replicas', props.replicas ?? 2, 1, 1000, 'run at least 1 gateway pod, 2 or more for availability'),
-      autoscaling: props.autoscaling,
-      numTrustedProxies,
-      forwardClientCertDetails: props.forwardClientCertDetails ?? ForwardClientCertDetails.SANITIZE_SET,
+      ...shared,
       proxyProtocolMode: mode,
       proxyProtocolPorts: ports,
-      externalTrafficPolicy,
-      profile,
       containerEnv: healthCheck.containerEnv,
-      serviceAnnotations: {
+      serviceAnnotations: withProxyProtocolFact(profile, version, {
         ...(emitLbAnnotations ? support.serviceAnnotations : {}),
         ...healthCheck.serviceAnnotations,
-        ...(props.serviceAnnotations ?? {}),
-      },
-      istioVersion,
-      trustChain: props.trustChain,
+        ...shared.serviceAnnotations,
+      }),
     },
   };
+}
+
+/**
+ * The Service annotations plus, when none of them tells a reader that the load balancer sends PROXY (it is switched
+ * on in a console, a cloud CRD or per listener), the library's own annotation saying so, so that `explain` reads
+ * what the construct knows.
+ */
+function withProxyProtocolFact(profile: LoadBalancerProfile, version: ProxyProtocolVersion | undefined,
+  annotations: { [key: string]: string }): { [key: string]: string } {
+  const recognised = recogniseLoadBalancer({ ...profile.serviceAnnotations, ...annotations }, profile.loadBalancerClass);
+  if (recognised.sendsProxyProtocol) return annotations;
+  return { ...annotations, [LB_PROXY_PROTOCOL_ANNOTATION]: version ?? 'true' };
 }
 
 function checkMode(mode: ProxyProtocolMode): ProxyProtocolMode {

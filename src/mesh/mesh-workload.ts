@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { checkInterceptionMode, SidecarWorkloadBase } from './sidecar-workload-base';
 import { InterceptionMode } from '../model/model';
+import { Topology } from '../model/topology';
 import { checkDnsLabel, checkLabels } from '../util/validate';
 
 /** What `MeshWorkload.fromLabels` needs to know about a meshed workload deployed elsewhere. */
@@ -60,6 +61,7 @@ export class MeshWorkload extends SidecarWorkloadBase {
     this.targetNamespace = checkDnsLabel('namespace', attributes.namespace ?? Chart.of(this).namespace ?? 'default');
     this.interceptionMode = checkInterceptionMode(attributes.interceptionMode ?? InterceptionMode.REDIRECT);
     this.name = attributes.name ?? this.targetSelector.app ?? id;
+    Topology.of(this).addWorkload(this);
   }
 
   protected workloadName(): string {

@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { workloadModelFor } from './workload-model';
 import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
+import { Topology } from '../model/topology';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
-import { registeredInApp, XFF_FILTER_KIND } from '../util/app-registry';
 
 /**
  * What every meshed (sidecar) workload target shares: policies on its sidecar and a workload model that includes
@@ -39,7 +39,7 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
     const podLabels = this.workloadPodLabels();
     const selector = this.targetSelector;
     // Policies ask for the model many times per synthesis; it only changes with the labels or the app's filters.
-    const key = `${registeredInApp(this, XFF_FILTER_KIND).length}|${JSON.stringify(podLabels)}|${JSON.stringify(selector)}`;
+    const key = `${Topology.of(this).version}|${JSON.stringify(podLabels)}|${JSON.stringify(selector)}`;
     if (this.cachedModel?.key !== key) {
       const model = workloadModelFor(this, {
         name: this.workloadName(),

@@ -1,13 +1,13 @@
 import { ApiObject, ApiObjectMetadataDefinition, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
-import { formatLabels } from './labels';
 import { checkInterceptionMode, SidecarWorkloadBase } from './sidecar-workload-base';
 import { podSecurityLevels, rejectsTproxy } from './workload-model';
 import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
 import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
-import { addAppValidationOnce, derivedFromApp, registerInApp, registeredInApp, TPROXY_WORKLOAD_KIND } from '../util/app-registry';
+import { formatLabels } from '../model/selectors';
+import { Topology } from '../model/topology';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -172,9 +172,9 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       patchPodTemplate(this.apiObject, this.interceptionMode);
     }
     this.addWarnings(props.istioCni);
-    registerInApp(this, TPROXY_WORKLOAD_KIND);
+    Topology.of(this).addWorkload(this);
     // One walk of the tree for every TPROXY workload of the app, not one each.
-    addAppValidationOnce(this, 'tproxy-pod-security', () => checkPodSecurity(this));
+    Topology.of(this).addAppValidationOnce('tproxy-pod-security', () => checkPodSecurity(this));
     this.node.addValidation({ validate: () => this.checkSingleMode() });
   }
 
@@ -266,9 +266,10 @@ export class TproxyWorkload extends SidecarWorkloadBase {
   }
 
   private checkSingleMode(): string[] {
-    const byApiObject = derivedFromApp(this, TPROXY_WORKLOAD_KIND, 'by-api-object', (all: TproxyWorkload[]) => {
+    const topology = Topology.of(this);
+    const byApiObject = topology.derive('tproxy-workloads-by-api-object', () => {
       const map = new Map<ApiObject, TproxyWorkload[]>();
-      for (const w of all) map.set(w.apiObject, [...(map.get(w.apiObject) ?? []), w]);
+      for (const w of tproxyWorkloads(this)) map.set(w.apiObject, [...(map.get(w.apiObject) ?? []), w]);
       return map;
     });
     const others = (byApiObject.get(this.apiObject) ?? []).filter(o => o !== this);
@@ -283,7 +284,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
 /** TPROXY pods in a namespace whose Pod Security level rejects istio-proxy's NET_ADMIN and root never start. */
 function checkPodSecurity(scope: IConstruct): string[] {
   const levels = podSecurityLevels(scope);
-  return registeredInApp<TproxyWorkload>(scope, TPROXY_WORKLOAD_KIND)
+  return tproxyWorkloads(scope)
     .filter(w => w.interceptionMode === InterceptionMode.TPROXY)
     .flatMap(w => {
       const psa = levels.get(w.targetNamespace);
@@ -292,6 +293,11 @@ function checkPodSecurity(scope: IConstruct): string[] {
     });
 }
 
+
+/** The app's TproxyWorkloads, in creation order. */
+function tproxyWorkloads(scope: IConstruct): TproxyWorkload[] {
+  return Topology.of(scope).workloads.filter((w): w is TproxyWorkload => w instanceof TproxyWorkload);
+}
 
 /**
  * What the workloads of every cdk8s-plus major version share (each version is its own package, so no class of one

@@ -1,12 +1,14 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { XffFilterScope, XffSidecarFilter } from './xff-sidecar-filter';
-import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel } from '../model/model';
-import { derivedFromApp, isLibraryConstruct, XFF_FILTER_KIND } from '../util/app-registry';
+import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterScope } from '../model/model';
+import { namespaceReaches, selectorMatches } from '../model/selectors';
+import { Topology, XffFilterMember } from '../model/topology';
 
 /*
- * The workload model of a meshed workload, shared by TproxyWorkload and MeshWorkload: its interception mode plus
- * the sidecar XFF settings of whichever XffSidecarFilter in the app reaches its pods (internal).
+ * The workload model of meshed pods, the same for every construct that describes them (TproxyWorkload,
+ * MeshWorkload, ProxyProtocolBackend): the interception mode, the sidecar XFF settings of whichever
+ * XffSidecarFilter in the app reaches the pods, and PROXY protocol from a ProxyProtocolBackend that selects them
+ * (internal).
  */
 
 /** What a meshed workload knows about itself. */
@@ -24,12 +26,12 @@ const PSA_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
 
 /** XffSidecarFilters of one app, indexed so that finding the ones that reach a pod does not scan them all. */
 interface FilterIndex {
-  /** Filters in the root namespace: they may reach pods in any namespace. */
-  readonly anyNamespace: XffSidecarFilter[];
+  /** Filters in their root namespace: they may reach pods in any namespace. */
+  readonly anyNamespace: XffFilterMember[];
   /** Filters without a selector (namespace-wide), per namespace. */
-  readonly wholeNamespace: Map<string, XffSidecarFilter[]>;
+  readonly wholeNamespace: Map<string, XffFilterMember[]>;
   /** Filters with a selector, under `namespace`, NUL, and the first `key=value` of the selector (every pod they select has it). */
-  readonly byLabel: Map<string, XffSidecarFilter[]>;
+  readonly byLabel: Map<string, XffFilterMember[]>;
 }
 
 function labelKey(namespace: string, key: string, value: string): string {
@@ -42,7 +44,7 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
-function indexFilters(filters: XffSidecarFilter[]): FilterIndex {
+function indexFilters(filters: readonly XffFilterMember[]): FilterIndex {
   const index: FilterIndex = { anyNamespace: [], wholeNamespace: new Map(), byLabel: new Map() };
   for (const f of filters) {
     const first = Object.keys(f.selector).sort()[0];
@@ -53,9 +55,15 @@ function indexFilters(filters: XffSidecarFilter[]): FilterIndex {
   return index;
 }
 
-/** The app's XffSidecarFilters that may reach pods with these labels in `namespace` (a superset; check appliesTo). */
-export function xffFilterCandidates(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffSidecarFilter[] {
-  const index = derivedFromApp(scope, XFF_FILTER_KIND, 'index', indexFilters);
+/** True when the filter changes the sidecar of pods with `podLabels` in `namespace`. */
+export function filterReaches(filter: XffFilterMember, namespace: string, podLabels: { [key: string]: string }): boolean {
+  return namespaceReaches(filter.namespace, namespace, [filter.rootNamespace]) && selectorMatches(filter.selector, podLabels);
+}
+
+/** The app's XffSidecarFilters that may reach pods with these labels in `namespace` (a superset; check filterReaches). */
+export function xffFilterCandidates(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffFilterMember[] {
+  const topology = Topology.of(scope);
+  const index = topology.derive('xff-filter-index', () => indexFilters(topology.xffFilters));
   return [
     ...Object.entries(podLabels).flatMap(([k, v]) => index.byLabel.get(labelKey(namespace, k, v)) ?? []),
     ...(index.wholeNamespace.get(namespace) ?? []),
@@ -67,12 +75,18 @@ export function xffFilterCandidates(scope: IConstruct, namespace: string, podLab
  * The XffSidecarFilters of the app that reach these pods, most specific first: a workload selector beats a
  * namespace-wide filter, which beats a mesh-wide one.
  */
-export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffSidecarFilter[] {
-  const rank = (f: XffSidecarFilter) => [XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH].indexOf(f.scope);
+export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffFilterMember[] {
+  const rank = (f: XffFilterMember) => [XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH].indexOf(f.scope);
   return xffFilterCandidates(scope, namespace, podLabels)
-    .filter(f => f.appliesTo(namespace, podLabels))
+    .filter(f => filterReaches(f, namespace, podLabels))
     // Array.prototype.sort is stable: within a rank, filters keep their (deterministic) candidate order.
     .sort((a, b) => rank(a) - rank(b));
+}
+
+/** True when a ProxyProtocolBackend of the app makes the sidecars of these pods strip PROXY. */
+function proxyProtocolReaches(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): boolean {
+  return Topology.of(scope).proxyProtocolBackends
+    .some(b => b.targetNamespace === namespace && selectorMatches(b.targetSelector, podLabels));
 }
 
 /** Builds the model now (call it at synth time, after every filter exists). */
@@ -84,25 +98,18 @@ export function workloadModelFor(scope: IConstruct, identity: WorkloadIdentity):
     selector: { ...identity.selector },
     role: ProxyRole.SIDECAR,
     interceptionMode: identity.interceptionMode,
+    ...(proxyProtocolReaches(scope, identity.namespace, identity.podLabels) ? { proxyProtocolPorts: [], proxyProtocolOnEveryPort: true } : {}),
   };
   if (!filter) return { ...base, xffMode: SidecarXffMode.DEFAULT };
-  const hops = filter.trust.mode === SidecarXffMode.TRUSTED_HOPS ? safeHops(filter) : undefined;
+  const settings = filter._xffSettings();
   return {
     ...base,
-    xffMode: filter.trust.mode,
-    ...(hops !== undefined ? { xffTrustedHops: hops } : {}),
-    ...(filter.trust.mode === SidecarXffMode.TRUSTED_CIDRS ? { xffTrustedCidrs: filter.trust.cidrs } : {}),
+    xffMode: settings.mode,
+    // An unresolvable hop count is reported by the filter's own validation; the model says "no hops" meanwhile.
+    ...(settings.mode === SidecarXffMode.TRUSTED_HOPS ? { xffTrustedHops: settings.hops ?? 0 } : {}),
+    ...(settings.mode === SidecarXffMode.TRUSTED_CIDRS ? { xffTrustedCidrs: settings.cidrs } : {}),
     xffPorts: filter.portNumber !== undefined ? [filter.portNumber] : [],
   };
-}
-
-/** The filter's own validation reports an unresolvable gateway; the model just says "no hops". */
-function safeHops(filter: XffSidecarFilter): number {
-  try {
-    return filter.trust.resolveHops() ?? 0;
-  } catch {
-    return 0;
-  }
 }
 
 /**
@@ -110,6 +117,7 @@ function safeHops(filter: XffSidecarFilter): number {
  * plain ApiObject of kind Namespace) gives its namespace. It walks the whole tree, so call it once per check.
  */
 export function podSecurityLevels(scope: IConstruct): Map<string, { level: string; path: string }> {
+  const topology = Topology.of(scope);
   const levels = new Map<string, { level: string; path: string }>();
   // Pre-order walk of the user's constructs: the library's own constructs never render a Namespace.
   const stack: IConstruct[] = [...scope.node.root.node.children].reverse();
@@ -118,7 +126,7 @@ export function podSecurityLevels(scope: IConstruct): Map<string, { level: strin
     if (c instanceof ApiObject) {
       const level = c.kind === 'Namespace' && c.apiVersion === 'v1' ? c.metadata.getLabel(PSA_ENFORCE_LABEL) : undefined;
       if (level !== undefined && !levels.has(c.name)) levels.set(c.name, { level, path: c.node.path });
-    } else if (!isLibraryConstruct(c)) {
+    } else if (!topology.isMember(c)) {
       stack.push(...[...c.node.children].reverse());
     }
   }

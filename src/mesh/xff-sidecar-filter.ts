@@ -1,26 +1,31 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
-import { Construct, IConstruct } from 'constructs';
-import { formatLabels, selectorMatches, selectorsMayOverlap } from './labels';
+import { Construct } from 'constructs';
 import { assertMergeSetsNoZero } from './merge-guard';
-import { xffFilterCandidates } from './workload-model';
+import { filterReaches, xffFilterCandidates } from './workload-model';
 import {
   EnvoyFilter, EnvoyFilterSpecConfigPatches, EnvoyFilterSpecConfigPatchesApplyTo, EnvoyFilterSpecConfigPatchesMatchContext,
   EnvoyFilterSpecConfigPatchesPatchOperation,
 } from '../../imports/networking.istio.io';
-import { HCM_FILTER, HCM_TYPE, XFF_DETECTION, XFF_DETECTION_TYPE } from '../envoy/names';
+import {
+  DEFAULT_ROOT_NAMESPACE, HCM_FILTER, HCM_TYPE, VIRTUAL_INBOUND_LISTENER, XFF_DETECTION, XFF_DETECTION_TYPE,
+} from '../envoy/names';
+import { ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
 import { IstioVersion } from '../model/istio-version';
-import { ISourceIpTarget, ProxyRole, SidecarXffMode } from '../model/model';
+import { ISourceIpTarget, ProxyRole, SidecarXffMode, XffFilterScope } from '../model/model';
+import { formatLabels, selectorsMayOverlap } from '../model/selectors';
+import { Topology, XffFilterMember, XffSettings } from '../model/topology';
 import { Cidr, parseCidrs } from '../net/cidr';
-import { derivedFromApp, GATEWAY_KIND, registerInApp, registeredInApp, XFF_FILTER_KIND } from '../util/app-registry';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** The most XFF hops a sidecar may trust (the same bound as a gateway's `numTrustedProxies`). */
 const MAX_TRUSTED_HOPS = 64;
-/** Istio's default `meshConfig.rootNamespace`. */
-const DEFAULT_ROOT_NAMESPACE = 'istio-system';
-/** The sidecar's inbound listener; every inbound filter chain lives in it. */
-const VIRTUAL_INBOUND = 'virtualInbound';
+
+/** A trusted hop count, or why it cannot be known. */
+interface HopsResult {
+  readonly hops?: number;
+  readonly problem?: string;
+}
 
 /**
  * How the sidecar's inbound HTTP connection manager decides which address is the client. Choose one with a
@@ -33,7 +38,7 @@ export class XffTrust {
    * the gateway pod.
    */
   public static useRemoteAddress(): XffTrust {
-    return new XffTrust(SidecarXffMode.USE_REMOTE_ADDRESS, () => undefined, []);
+    return new XffTrust(SidecarXffMode.USE_REMOTE_ADDRESS, () => ({}), []);
   }
 
   /**
@@ -45,7 +50,7 @@ export class XffTrust {
    */
   public static trustedHops(hops: number): XffTrust {
     checkHops('trustedHops', hops, 'give the number of XFF-appending proxies in front of the gateway, the same as its numTrustedProxies');
-    return new XffTrust(SidecarXffMode.TRUSTED_HOPS, () => hops, []);
+    return new XffTrust(SidecarXffMode.TRUSTED_HOPS, () => ({ hops }), []);
   }
 
   /**
@@ -60,11 +65,14 @@ export class XffTrust {
     }
     return new XffTrust(SidecarXffMode.TRUSTED_HOPS, () => {
       const model = gateway.gatewayModel();
-      if (!model) throw new Error(`trustHopsOf: "${gateway.node.path}" has no gateway model: give an ingress gateway of this library, or use XffTrust.trustedHops(n)`);
+      if (!model) return { problem: `trustHopsOf: "${gateway.node.path}" has no gateway model: give an ingress gateway of this library, or use XffTrust.trustedHops(n)` };
       if (model.numTrustedProxies === 0) {
-        throw new Error(`trustHopsOf: gateway "${model.namespace}/${model.name}" has numTrustedProxies 0 is not allowed here: the sidecar's default (the rightmost XFF entry) already is the client the gateway resolved; remove this XffSidecarFilter, or give the gateway numTrustedProxies`);
+        return { problem: `trustHopsOf: gateway "${model.namespace}/${model.name}" has numTrustedProxies 0 is not allowed here: the sidecar's default (the rightmost XFF entry) already is the client the gateway resolved; remove this XffSidecarFilter, or give the gateway numTrustedProxies` };
       }
-      return checkHops(`trustHopsOf gateway "${model.namespace}/${model.name}" numTrustedProxies`, model.numTrustedProxies, 'use a gateway that trusts 1 to 64 proxies');
+      if (model.numTrustedProxies > MAX_TRUSTED_HOPS) {
+        return { problem: `trustHopsOf gateway "${model.namespace}/${model.name}" numTrustedProxies ${model.numTrustedProxies} is not allowed: use a whole number from 1 to ${MAX_TRUSTED_HOPS}; use a gateway that trusts 1 to 64 proxies` };
+      }
+      return { hops: model.numTrustedProxies };
     }, []);
   }
 
@@ -86,13 +94,13 @@ export class XffTrust {
     if (parsed.length === 0) {
       throw new Error('trustedCidrs is empty: give the CIDR blocks of the proxies in front of the sidecar (e.g. the gateway pod CIDR "10.32.0.0/14"), or use XffTrust.useRemoteAddress()');
     }
-    return new XffTrust(SidecarXffMode.TRUSTED_CIDRS, () => undefined, parsed);
+    return new XffTrust(SidecarXffMode.TRUSTED_CIDRS, () => ({}), parsed);
   }
 
   private constructor(
     /** The sidecar XFF mode this trust renders. */
     public readonly mode: SidecarXffMode,
-    private readonly hopsSource: () => number | undefined,
+    private readonly hopsSource: () => HopsResult,
     private readonly parsedCidrs: Cidr[]) {
   }
 
@@ -107,7 +115,20 @@ export class XffTrust {
    * @returns the hop count, or undefined for the other modes
    */
   public resolveHops(): number | undefined {
-    return this.hopsSource();
+    const result = this.hopsSource();
+    if (result.problem !== undefined) throw new Error(result.problem);
+    return result.hops;
+  }
+
+  /** @internal the settings as plain data, read now; an unresolvable hop count is a `problem`, never an exception. */
+  public _settings(): XffSettings {
+    const result = this.hopsSource();
+    return {
+      mode: this.mode,
+      ...(result.hops !== undefined ? { hops: result.hops } : {}),
+      cidrs: this.cidrs,
+      ...(result.problem !== undefined ? { problem: result.problem } : {}),
+    };
   }
 
   /** @internal the HttpConnectionManager fields this trust sets, never a false or zero value. */
@@ -131,16 +152,6 @@ export class XffTrust {
         };
     }
   }
-}
-
-/** Which proxies an `XffSidecarFilter` changes. */
-export enum XffFilterScope {
-  /** The pods matching `selector` in the filter's namespace (the default, and the only safe choice). */
-  WORKLOAD = 'workload',
-  /** Every sidecar in the filter's namespace: no `workloadSelector`. */
-  NAMESPACE = 'namespace',
-  /** Every sidecar in the mesh: no `workloadSelector`, in the root namespace (`rootNamespace`). */
-  MESH = 'mesh',
 }
 
 /** Props of `XffSidecarFilter`. */
@@ -214,7 +225,7 @@ export interface XffSidecarFilterProps {
  *
  * A MERGE can only turn settings on: this construct never emits a false or zero value (istio/istio#18169).
  */
-export class XffSidecarFilter extends Construct {
+export class XffSidecarFilter extends Construct implements XffFilterMember {
   /** The Istio release the output is for. */
   public readonly istioVersion: IstioVersion;
   /** How the client is resolved. */
@@ -249,14 +260,16 @@ export class XffSidecarFilter extends Construct {
     if (props.portNumber !== undefined) this.portNumber = checkPort('portNumber', props.portNumber);
     if (props.name !== undefined) checkDnsSubdomain('name', props.name);
 
+    // A filter in the root namespace reaches every namespace: say which namespace that is, for explain.
+    const rootAnnotation = this.namespace === this.rootNamespace ? { annotations: { [ROOT_NAMESPACE_ANNOTATION]: this.rootNamespace } } : {};
     this.resource = new EnvoyFilter(this, 'Resource', {
-      metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
+      metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace, ...rootAnnotation },
       spec: {
         ...(this.scope === XffFilterScope.WORKLOAD ? { workloadSelector: { labels: { ...this.selector } } } : {}),
         configPatches: Lazy.any({ produce: () => [this.renderPatch()] }),
       },
     });
-    registerInApp(this, XFF_FILTER_KIND);
+    Topology.of(this).addXffFilter(this);
     if (this.trust.mode === SidecarXffMode.TRUSTED_HOPS) {
       // The sidecar cannot tell the gateway from any other caller: hop counting trusts whatever the caller sent.
       SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
@@ -272,8 +285,12 @@ export class XffSidecarFilter extends Construct {
    * @param podLabels the pods' labels
    */
   public appliesTo(namespace: string, podLabels: { [key: string]: string }): boolean {
-    const inScope = this.namespace === namespace || this.namespace === this.rootNamespace;
-    return inScope && selectorMatches(this.selector, podLabels);
+    return filterReaches(this, namespace, podLabels);
+  }
+
+  /** @internal what this filter sets, as plain data (never throws). */
+  public _xffSettings(): XffSettings {
+    return this.trust._settings();
   }
 
   private resolveSelector(props: XffSidecarFilterProps): { [key: string]: string } {
@@ -313,7 +330,7 @@ export class XffSidecarFilter extends Construct {
         context: EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
         ...(this.pinProxyVersion ? { proxy: { proxyVersion: this.istioVersion.proxyVersionRegex } } : {}),
         listener: {
-          name: VIRTUAL_INBOUND,
+          name: VIRTUAL_INBOUND_LISTENER,
           ...(this.portNumber !== undefined ? { portNumber: this.portNumber } : {}),
           filterChain: { filter: { name: HCM_FILTER } },
         },
@@ -324,17 +341,13 @@ export class XffSidecarFilter extends Construct {
 
   /** A gateway-derived hop count is only known now; report it as a validation error rather than a synth crash. */
   private checkResolvable(): string[] {
-    try {
-      this.trust.resolveHops();
-      return [];
-    } catch (e) {
-      return [(e as Error).message];
-    }
+    const problem = this.trust._settings().problem;
+    return problem === undefined ? [] : [problem];
   }
 
   /** SIDECAR_INBOUND never reaches a gateway: a selector that picks one of this app's gateways is a mistake. */
   private checkGatewaySelection(): string[] {
-    return gatewaysOf(this.node.root)
+    return Topology.of(this).gateways
       .filter(gw => this.scope === XffFilterScope.WORKLOAD && this.appliesTo(gw.targetNamespace, gw.targetSelector))
       .map(gw => gatewayRefusal(gw, this.trust, `selector ${formatLabels(this.selector)}`));
   }
@@ -346,21 +359,22 @@ export class XffSidecarFilter extends Construct {
   private checkOverlaps(): string[] {
     const others = this.overlapCandidates()
       .filter(other => other !== this && this.mayShareSidecarWith(other) && portsMayOverlap(this.portNumber, other.portNumber))
-      .filter(other => !sameSettings(this.trust, other.trust));
-    return others.map(other => `filters "${this.node.path}" (${this.describe()}) and "${other.node.path}" (${other.describe()}) may select the same sidecar port with different settings: their MERGEs combine into one connection manager (Envoy rejects detection extensions mixed with trusted hops or use_remote_address); keep one setting per workload and port, or give them disjoint selectors, namespaces or portNumber`);
+      .filter(other => !sameSettings(this._xffSettings(), other._xffSettings()));
+    return others.map(other => `filters "${this.node.path}" (${this.describe()}) and "${other.node.path}" (${describe(other)}) may select the same sidecar port with different settings: their MERGEs combine into one connection manager (Envoy rejects detection extensions mixed with trusted hops or use_remote_address); keep one setting per workload and port, or give them disjoint selectors, namespaces or portNumber`);
   }
 
   /**
    * Filters that might reach a pod this one reaches: the ones a pod carrying this selector would meet, plus the
    * ones whose selectors use other keys (grouped by key set, so usually none need a pairwise look).
    */
-  private overlapCandidates(): XffSidecarFilter[] {
-    const all = registeredInApp<XffSidecarFilter>(this, XFF_FILTER_KIND);
+  private overlapCandidates(): readonly XffFilterMember[] {
+    const topology = Topology.of(this);
+    const all = topology.xffFilters;
     if (this.scope !== XffFilterScope.WORKLOAD || this.namespace === this.rootNamespace) return all;
-    const keySet = (f: XffSidecarFilter) => Object.keys(f.selector).sort().join(',');
-    const byKeySet = derivedFromApp(this, XFF_FILTER_KIND, 'by-key-set', (filters: XffSidecarFilter[]) => {
-      const map = new Map<string, XffSidecarFilter[]>();
-      for (const f of filters) map.set(keySet(f), [...(map.get(keySet(f)) ?? []), f]);
+    const keySet = (f: XffFilterMember) => Object.keys(f.selector).sort().join(',');
+    const byKeySet = topology.derive('xff-filters-by-key-set', () => {
+      const map = new Map<string, XffFilterMember[]>();
+      for (const f of all) map.set(keySet(f), [...(map.get(keySet(f)) ?? []), f]);
       return map;
     });
     const mine = keySet(this);
@@ -369,31 +383,28 @@ export class XffSidecarFilter extends Construct {
     return [...sameKeys, ...otherKeys];
   }
 
-  private mayShareSidecarWith(other: XffSidecarFilter): boolean {
+  private mayShareSidecarWith(other: XffFilterMember): boolean {
     const namespacesMeet = this.namespace === other.namespace || this.namespace === this.rootNamespace || other.namespace === other.rootNamespace;
     return namespacesMeet && selectorsMayOverlap(this.selector, other.selector);
   }
 
   private describe(): string {
-    return `${this.trust.mode} in ${this.namespace}, ${this.scope === XffFilterScope.WORKLOAD ? formatLabels(this.selector) : `scope ${this.scope}`}`;
+    return describe(this);
   }
+}
+
+function describe(filter: XffFilterMember): string {
+  return `${filter._xffSettings().mode} in ${filter.namespace}, ${filter.scope === XffFilterScope.WORKLOAD ? formatLabels(filter.selector) : `scope ${filter.scope}`}`;
 }
 
 function checkHops(property: string, hops: number, fix: string): number {
   return checkInteger(property, hops, 1, MAX_TRUSTED_HOPS, fix);
 }
 
-/** True when both set the same HCM fields; an unresolvable gateway (reported by its own check) never matches. */
-function sameSettings(a: XffTrust, b: XffTrust): boolean {
-  const rendered = (trust: XffTrust) => {
-    try {
-      return JSON.stringify(trust._hcmFields());
-    } catch {
-      return undefined;
-    }
-  };
-  const first = rendered(a);
-  return first !== undefined && first === rendered(b);
+/** True when both set the same fields; an unresolvable hop count (reported by its own filter) never matches. */
+function sameSettings(a: XffSettings, b: XffSettings): boolean {
+  if (a.problem !== undefined || b.problem !== undefined) return false;
+  return a.mode === b.mode && a.hops === b.hops && JSON.stringify(a.cidrs) === JSON.stringify(b.cidrs);
 }
 
 function portsMayOverlap(a?: number, b?: number): boolean {
@@ -415,6 +426,3 @@ function gatewayRefusal(gateway: ISourceIpTarget, trust: XffTrust, what: string)
   return `${where}: an XffSidecarFilter patches SIDECAR_INBOUND listeners, which gateways do not have; set numTrustedProxies on the gateway instead, and select the backend workload here`;
 }
 
-function gatewaysOf(scope: IConstruct): ISourceIpTarget[] {
-  return registeredInApp<ISourceIpTarget>(scope, GATEWAY_KIND);
-}

@@ -91,7 +91,10 @@ export interface GatewayModel {
   readonly numTrustedProxies: number;
   /** How PROXY protocol is accepted. */
   readonly proxyProtocol: ProxyProtocolMode;
-  /** Ports PROXY protocol applies to when the mode is per port or optional; empty means every port. */
+  /**
+   * Service (server) ports PROXY protocol applies to in the OPTIONAL and STRICT_PER_PORT modes, ascending; empty in
+   * the STRICT mode (every listener) and without PROXY.
+   */
   readonly proxyProtocolPorts: number[];
   /** Servers of the Istio Gateway resources bound to this gateway. */
   readonly servers: ServerModel[];
@@ -133,6 +136,22 @@ export interface WorkloadModel {
   readonly xffPorts?: number[];
   /** Pod ports where the sidecar accepts PROXY protocol from its caller. @default - none */
   readonly proxyProtocolPorts?: number[];
+  /**
+   * True when the sidecar strips PROXY protocol on every inbound port (a SIDECAR_INBOUND listener filter: the
+   * sidecar has one inbound listener for all pod ports).
+   * @default false
+   */
+  readonly proxyProtocolOnEveryPort?: boolean;
+}
+
+/** Which proxies an `XffSidecarFilter` changes. */
+export enum XffFilterScope {
+  /** The pods matching `selector` in the filter's namespace (the default, and the only safe choice). */
+  WORKLOAD = 'workload',
+  /** Every sidecar in the filter's namespace: no `workloadSelector`. */
+  NAMESPACE = 'namespace',
+  /** Every sidecar in the mesh: no `workloadSelector`, in the root namespace (`rootNamespace`). */
+  MESH = 'mesh',
 }
 
 /** Policy action. */

@@ -1,3 +1,4 @@
+import { TRUST_CHAIN_ANNOTATION } from './annotations';
 import { ExternalTrafficPolicy, ProxyProtocolVersion } from './model';
 import { parseCidrs } from '../net/cidr';
 
@@ -134,7 +135,7 @@ export interface DerivedGatewaySettings {
 /** The hops in front of a gateway, client side first. */
 export class TrustChain {
   /** Annotation (on a gateway Service, Deployment or pod template) that declares the chain for `explain`. */
-  public static readonly ANNOTATION = 'source-ip.cdk8s.io/trust-chain';
+  public static readonly ANNOTATION = TRUST_CHAIN_ANNOTATION;
 
   /**
    * Reads the value of the trust-chain annotation: a JSON list of hops, client side first, e.g.

@@ -1,7 +1,8 @@
 import { gatewayResolvesClient, gatewaySeesPacketSource, sidecarXffFilterActive } from './field-choice';
 import {
-  ClientIpField, GatewayModel, PolicyAction, PolicyModel, ProxyProtocolMode, ProxyRole, ServerModel, SidecarXffMode, WorkloadModel,
+  ClientIpField, GatewayModel, PolicyAction, PolicyModel, ProxyProtocolMode, ProxyRole, SidecarXffMode, WorkloadModel,
 } from '../model/model';
+import { isOpaqueServer, listenerPortOf } from '../model/servers';
 import { Cidr, cidrContains, parseCidr } from '../net/cidr';
 
 /*
@@ -32,17 +33,6 @@ export interface PolicyCheckInput {
 }
 
 const LOOPBACK = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')];
-const OPAQUE_PROTOCOLS = ['TCP', 'TLS', 'MONGO'];
-const PASSTHROUGH_MODES = ['PASSTHROUGH', 'AUTO_PASSTHROUGH'];
-
-/**
- * The port a gateway's Envoy listens on in the pod for a server: what AuthorizationPolicy `ports` match on a
- * gateway. `targetPort` is read when the gateway's model gives it (80 -> 8080 for the istioctl-style gateway);
- * otherwise the Service port, as in the Helm `gateway` chart and Gateway API.
- */
-export function listenerPortOf(server: ServerModel): number {
-  return (server as ServerModel & { readonly targetPort?: number }).targetPort ?? server.port;
-}
 
 /**
  * Policy ports on a gateway as Envoy sees them: a server (Service) port becomes its listener port, a listener
@@ -171,16 +161,13 @@ function proxyProtocolOnPort(gateway: GatewayModel, port: number): boolean {
   return gateway.proxyProtocolPorts.length === 0 || gateway.proxyProtocolPorts.includes(port);
 }
 
-function isOpaque(server: ServerModel): boolean {
-  return OPAQUE_PROTOCOLS.includes(server.protocol.toUpperCase()) || PASSTHROUGH_MODES.includes((server.tlsMode ?? '').toUpperCase());
-}
 
 /** On TCP and TLS passthrough servers there is no X-Forwarded-For: only PROXY protocol sets remote.ip. */
 function checkOpaqueServers(input: PolicyCheckInput, gateway: GatewayModel, name: string): Findings {
   const ports = gatewayPolicyPorts(gateway, input.ports).ports;
   const involved = gateway.servers.filter(s => input.ports.length === 0 || ports.includes(listenerPortOf(s)));
   const errors = involved
-    .filter(s => isOpaque(s) && !proxyProtocolOnPort(gateway, s.port))
+    .filter(s => isOpaqueServer(s) && !proxyProtocolOnPort(gateway, s.port))
     .map(s => `${how(input)} cannot match clients on ${name} port ${s.port} (${s.protocol}${s.tlsMode ? ` ${s.tlsMode}` : ''}): TCP and TLS passthrough servers carry no X-Forwarded-For and PROXY protocol is off on that port, `
       + `so remote.ip is the load balancer or node; enable PROXY protocol on port ${s.port}, limit the policy to HTTP servers with ports, or use ipBlocks with externalTrafficPolicy Local`);
   return { errors, warnings: [] };
@@ -192,7 +179,7 @@ function sidecarCoversPorts(workload: WorkloadModel, ports: number[]): { covered
   const filterAll = sidecarXffFilterActive(workload) && filterPorts.length === 0;
   if (ports.length === 0) return { covered: filterAll, uncovered: 'every port (no ports set)' };
   const byFilter = (p: number) => sidecarXffFilterActive(workload) && (filterAll || filterPorts.includes(p));
-  const byProxyProtocol = (p: number) => (workload.proxyProtocolPorts ?? []).includes(p);
+  const byProxyProtocol = (p: number) => workload.proxyProtocolOnEveryPort === true || (workload.proxyProtocolPorts ?? []).includes(p);
   const missing = ports.filter(p => !byFilter(p) && !byProxyProtocol(p));
   return { covered: missing.length === 0, uncovered: `port ${missing.join(', ')}` };
 }
@@ -200,7 +187,8 @@ function sidecarCoversPorts(workload: WorkloadModel, ports: number[]): { covered
 function checkSidecarPolicy(input: PolicyCheckInput, workload: WorkloadModel): Findings {
   if (input.policy.field !== ClientIpField.REMOTE_IP_BLOCKS) return none();
   const name = `sidecar workload "${workload.namespace}/${workload.name}"`;
-  const resolvesAnywhere = sidecarXffFilterActive(workload) || (workload.proxyProtocolPorts ?? []).length > 0;
+  const resolvesAnywhere = sidecarXffFilterActive(workload) || workload.proxyProtocolOnEveryPort === true
+    || (workload.proxyProtocolPorts ?? []).length > 0;
   if (!resolvesAnywhere) {
     return {
       errors: [`${how(input)} cannot match clients on ${name}: without trusted hops the sidecar takes remote.ip from the rightmost X-Forwarded-For entry, which the caller writes (istio/istio#30166); `

@@ -9,8 +9,8 @@ import { IstioVersion } from '../model/istio-version';
 import {
   ClientIpField, GatewayModel, ISourceIpTarget, PolicyAction, PolicyModel, ProxyRole, WorkloadModel,
 } from '../model/model';
+import { Topology } from '../model/topology';
 import { parseCidrs } from '../net/cidr';
-import { derivedFromApp, POLICY_KIND, registerInApp } from '../util/app-registry';
 import { checkDnsLabel, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -214,7 +214,7 @@ export class SourceIpPolicy extends Construct {
       ? new AuthorizationPolicy(this, 'Resource', apiProps)
       : new AuthorizationPolicyV1Beta1(this, 'Resource', apiProps);
 
-    registerInApp(this, POLICY_KIND);
+    Topology.of(this).addPolicy(this);
     this.node.addValidation({ validate: () => this.validatePolicy() });
   }
 
@@ -265,9 +265,12 @@ export class SourceIpPolicy extends Construct {
   }
 
   private policiesOnSameTarget(): SourceIpPolicy[] {
-    const byTarget = derivedFromApp(this, POLICY_KIND, 'by-target', (all: SourceIpPolicy[]) => {
+    const topology = Topology.of(this);
+    const byTarget = topology.derive('policies-by-target', () => {
       const map = new Map<string, SourceIpPolicy[]>();
-      for (const p of all) map.set(targetKey(p), [...(map.get(targetKey(p)) ?? []), p]);
+      for (const p of topology.policies) {
+        if (p instanceof SourceIpPolicy) map.set(targetKey(p), [...(map.get(targetKey(p)) ?? []), p]);
+      }
       return map;
     });
     return byTarget.get(targetKey(this)) ?? [];

@@ -36,7 +36,9 @@ describe('ProxyProtocolBackend', () => {
         role: ProxyRole.SIDECAR,
         interceptionMode: InterceptionMode.REDIRECT,
         xffMode: SidecarXffMode.DEFAULT,
-        proxyProtocolPorts: [9001],
+        // The inbound filter sits on the sidecar's one inbound listener, so every pod port accepts PROXY.
+        proxyProtocolPorts: [],
+        proxyProtocolOnEveryPort: true,
       });
       expect(backend.gatewayModel()).toBeUndefined();
     });

@@ -80,7 +80,8 @@ describe('IstioCon TCP ingress design: LB PROXY -> gateway -> PROXY -> backend s
         match: { context: 'SIDECAR_INBOUND', listener: { portNumber: 15006 } },
         patch: { operation: 'INSERT_FIRST', value: { name: PROXY_PROTOCOL_FILTER, typed_config: { '@type': PROXY_PROTOCOL_TYPE } } },
       }]);
-      expect(backend.workloadModel()!.proxyProtocolPorts).toEqual([9000]);
+      // The inbound filter is on the sidecar's one inbound listener: every pod port accepts PROXY.
+      expect(backend.workloadModel()).toMatchObject({ proxyProtocolOnEveryPort: true, proxyProtocolPorts: [] });
       expect(backend.istioVersion).toBe(istioVersion);
       expect(gw.gatewayModel()!.proxyProtocol).toBe(ProxyProtocolMode.STRICT);
       expect(warningsOf(chart)).toEqual([]);

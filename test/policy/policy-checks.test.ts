@@ -2,12 +2,13 @@ import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
   ProxyRole, SidecarXffMode, WorkloadModel,
 } from '../../src';
+import { listenerPortOf } from '../../src/model/servers';
 import { parseCidr } from '../../src/net/cidr';
 import {
   gatewayResolvesClient, gatewaySeesPacketSource, recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload,
 } from '../../src/policy/field-choice';
 import {
-  checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, gatewayPolicyPorts, listenerPortOf, PolicyCheckInput,
+  checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, gatewayPolicyPorts, PolicyCheckInput,
 } from '../../src/policy/policy-checks';
 
 /*

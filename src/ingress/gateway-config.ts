@@ -1,0 +1,77 @@
+import { IConstruct } from 'constructs';
+import { ForwardClientCertDetails, GatewayAutoscaling, IngressGatewayProps } from './ingress-gateway-props';
+import { LoadBalancerProfile } from './load-balancer-profile';
+import { ChainDefaults, defaultsFromTrustChain } from './trust-chain-defaults';
+import { IstioVersion } from '../model/istio-version';
+import { ExternalTrafficPolicy, ProxyProtocolVersion } from '../model/model';
+import { TrustChain } from '../model/trust-chain';
+import { checkInteger } from '../util/validate';
+
+/*
+ * One resolution of the props every ingress gateway shares (IngressGatewayProps), so that both gateways accept
+ * and refuse the same values with the same messages (internal).
+ */
+
+/** What differs between the gateways when resolving the shared props. */
+export interface GatewayKindDefaults {
+  readonly name: string;
+  readonly externalTrafficPolicy: ExternalTrafficPolicy;
+  /** True for the gateway that accepts PROXY protocol (its chain must have a PROXY hop, the other's must not). */
+  readonly acceptsProxyProtocol: boolean;
+  /** Why at least one replica, for the message. */
+  readonly replicasFix: string;
+  /** How to count trusted proxies, for the message. */
+  readonly numTrustedProxiesFix: string;
+}
+
+/** The shared props, validated and defaulted. */
+export interface SharedGatewaySettings {
+  readonly name: string;
+  readonly namespace: string;
+  readonly replicas: number;
+  readonly autoscaling?: GatewayAutoscaling;
+  readonly numTrustedProxies: number;
+  readonly forwardClientCertDetails: ForwardClientCertDetails;
+  readonly externalTrafficPolicy: ExternalTrafficPolicy;
+  readonly profile: LoadBalancerProfile;
+  readonly serviceAnnotations: { [key: string]: string };
+  readonly istioVersion: IstioVersion;
+  readonly trustChain?: TrustChain;
+  /** What the trust chain implies (empty without a chain). */
+  readonly chain: ChainDefaults;
+}
+
+/** Resolves the shared props; `existingNamespace` is the attach-mode installation's namespace, if any. */
+export function resolveSharedGatewayProps(
+  scope: IConstruct, props: IngressGatewayProps & { readonly proxyProtocolVersion?: ProxyProtocolVersion },
+  kind: GatewayKindDefaults, existingNamespace?: string): SharedGatewaySettings {
+  const profile = props.loadBalancerProfile ?? LoadBalancerProfile.GENERIC;
+  if (!(profile instanceof LoadBalancerProfile)) {
+    throw new Error(`loadBalancerProfile ${JSON.stringify(profile)} is not allowed: use a LoadBalancerProfile preset such as LoadBalancerProfile.GENERIC, or LoadBalancerProfile.custom()`);
+  }
+  const replicas = checkInteger('replicas', props.replicas ?? 2, 1, 1000, kind.replicasFix);
+  if (props.numTrustedProxies !== undefined) {
+    checkInteger('numTrustedProxies', props.numTrustedProxies, 0, 64, kind.numTrustedProxiesFix);
+  }
+  if (props.externalTrafficPolicy !== undefined && !Object.values(ExternalTrafficPolicy).includes(props.externalTrafficPolicy)) {
+    throw new Error(`externalTrafficPolicy ${JSON.stringify(props.externalTrafficPolicy)} is not allowed: use ExternalTrafficPolicy.LOCAL or ExternalTrafficPolicy.CLUSTER`);
+  }
+  if (props.forwardClientCertDetails !== undefined && !Object.values(ForwardClientCertDetails).includes(props.forwardClientCertDetails)) {
+    throw new Error(`forwardClientCertDetails ${JSON.stringify(props.forwardClientCertDetails)} is not allowed: use a ForwardClientCertDetails member such as SANITIZE_SET`);
+  }
+  const chain = defaultsFromTrustChain(props, kind.acceptsProxyProtocol);
+  return {
+    name: props.name ?? kind.name,
+    namespace: props.namespace ?? existingNamespace ?? 'istio-ingress',
+    replicas,
+    autoscaling: props.autoscaling,
+    numTrustedProxies: props.numTrustedProxies ?? chain.numTrustedProxies ?? 0,
+    forwardClientCertDetails: props.forwardClientCertDetails ?? ForwardClientCertDetails.SANITIZE_SET,
+    externalTrafficPolicy: props.externalTrafficPolicy ?? chain.externalTrafficPolicy ?? kind.externalTrafficPolicy,
+    profile,
+    serviceAnnotations: { ...(props.serviceAnnotations ?? {}) },
+    istioVersion: IstioVersion.resolve(scope, props.istioVersion),
+    trustChain: props.trustChain,
+    chain,
+  };
+}

@@ -1,0 +1,35 @@
+/*
+ * The library's own annotations: what a construct knows but Kubernetes and Istio objects cannot show, written
+ * into the output so that `explain` (and the round-trip test) read the same topology the constructs built.
+ * Internal: the keys are documented in docs/explain.md.
+ */
+
+/** Prefix of every annotation of this library. */
+export const ANNOTATION_PREFIX = 'source-ip.cdk8s.io/';
+
+/** On a gateway Service (or pod template): the hops in front, as `TrustChain.toAnnotationValue()`. */
+export const TRUST_CHAIN_ANNOTATION = `${ANNOTATION_PREFIX}trust-chain`;
+
+/**
+ * On a gateway Service: the load balancer sends PROXY protocol although no cloud annotation says so (it is
+ * switched on in a console, a cloud CRD, or per listener). The value is the version, "V1" or "V2", or "true".
+ */
+export const LB_PROXY_PROTOCOL_ANNOTATION = `${ANNOTATION_PREFIX}load-balancer-proxy-protocol`;
+
+/**
+ * On an Istio Gateway attached to an existing installation: `namespace/name` of the installation's Service, whose
+ * partial (server-side apply) copy has no selector.
+ */
+export const GATEWAY_SERVICE_ANNOTATION = `${ANNOTATION_PREFIX}gateway-service`;
+
+/**
+ * On an Istio Gateway attached to an existing installation: the `gatewayTopology` (JSON) the installation's pods
+ * are told to run with (attach mode cannot change them; a warning asks the user to).
+ */
+export const EXPECTED_TOPOLOGY_ANNOTATION = `${ANNOTATION_PREFIX}expected-gateway-topology`;
+
+/** On an EnvoyFilter in the mesh's root namespace: that namespace is `meshConfig.rootNamespace`. */
+export const ROOT_NAMESPACE_ANNOTATION = `${ANNOTATION_PREFIX}root-namespace`;
+
+/** On an Istio Gateway: the Istio release the output is for (explain follows its Envoy defaults). */
+export const ISTIO_VERSION_ANNOTATION = `${ANNOTATION_PREFIX}istio-version`;

@@ -1,0 +1,183 @@
+import { IConstruct } from 'constructs';
+import {
+  GatewayModel, InterceptionMode, ISourceIpTarget, PolicyModel, SidecarXffMode, WorkloadModel, XffFilterScope,
+} from './model';
+import { duplicateObjectErrors } from '../util/duplicate-objects';
+
+/*
+ * The app's topology as the constructs build it: typed lists of the library's constructs per app (construct
+ * root), and the plain-data model they add up to. Constructs register here when they are created and find each
+ * other here; checks read the plain data. Derived values are cached until the topology changes, so that cdk8s,
+ * which validates the whole app once per chart, does not redo app-wide work for every chart.
+ */
+
+/** An XffSidecarFilter as the topology sees it. */
+export interface XffFilterMember extends IConstruct {
+  readonly namespace: string;
+  readonly rootNamespace: string;
+  readonly selector: { [key: string]: string };
+  readonly scope: XffFilterScope;
+  readonly portNumber?: number;
+  /** The settings it renders, read now; never throws (an unresolvable hop count is a `problem`). */
+  _xffSettings(): XffSettings;
+}
+
+/** What an XffSidecarFilter sets on the sidecar. */
+export interface XffSettings {
+  readonly mode: SidecarXffMode;
+  /** TRUSTED_HOPS only; undefined when it cannot be resolved. */
+  readonly hops?: number;
+  /** TRUSTED_CIDRS only. */
+  readonly cidrs: string[];
+  /** Why the settings cannot be rendered, for the filter's own validation. */
+  readonly problem?: string;
+}
+
+/** A meshed workload target (TproxyWorkload, MeshWorkload). */
+export interface WorkloadMember extends ISourceIpTarget {
+  readonly interceptionMode: InterceptionMode;
+}
+
+/** A ProxyProtocolBackend: its sidecars strip PROXY on every inbound port. */
+export interface ProxyProtocolBackendMember extends IConstruct {
+  readonly targetNamespace: string;
+  readonly targetSelector: { [key: string]: string };
+}
+
+/** A SourceIpPolicy. */
+export interface PolicyMember extends IConstruct {
+  readonly target: ISourceIpTarget;
+  policyModel(): PolicyModel;
+}
+
+/** The app's topology as plain data: what `explain` parses back from the synthesised YAML. */
+export interface TopologyModel {
+  readonly gateways: GatewayModel[];
+  readonly workloads: WorkloadModel[];
+  readonly policies: PolicyModel[];
+}
+
+const TOPOLOGIES = new WeakMap<IConstruct, Topology>();
+
+/** The library's constructs of one app, by kind. */
+export class Topology {
+  /** The topology of the app `scope` belongs to. */
+  public static of(scope: IConstruct): Topology {
+    const root = scope.node.root;
+    let topology = TOPOLOGIES.get(root);
+    if (!topology) {
+      topology = new Topology(root);
+      TOPOLOGIES.set(root, topology);
+    }
+    return topology;
+  }
+
+  private readonly gatewayList: ISourceIpTarget[] = [];
+  private readonly workloadList: WorkloadMember[] = [];
+  private readonly filterList: XffFilterMember[] = [];
+  private readonly backendList: ProxyProtocolBackendMember[] = [];
+  private readonly policyList: PolicyMember[] = [];
+  private readonly members = new WeakSet<IConstruct>();
+  private readonly derived = new Map<string, { readonly version: number; readonly value: unknown }>();
+  private readonly appValidations = new Set<string>();
+  private changes = 0;
+
+  private constructor(private readonly root: IConstruct) {}
+
+  /** Ingress gateways, in creation order. */
+  public get gateways(): readonly ISourceIpTarget[] {
+    return this.gatewayList;
+  }
+
+  /** Meshed workload targets (TproxyWorkload, MeshWorkload), in creation order. */
+  public get workloads(): readonly WorkloadMember[] {
+    return this.workloadList;
+  }
+
+  /** XffSidecarFilters, in creation order. */
+  public get xffFilters(): readonly XffFilterMember[] {
+    return this.filterList;
+  }
+
+  /** ProxyProtocolBackends, in creation order. */
+  public get proxyProtocolBackends(): readonly ProxyProtocolBackendMember[] {
+    return this.backendList;
+  }
+
+  /** SourceIpPolicies, in creation order. */
+  public get policies(): readonly PolicyMember[] {
+    return this.policyList;
+  }
+
+  /** A number that changes whenever a member is added or a member's model changes. */
+  public get version(): number {
+    return this.changes;
+  }
+
+  public addGateway(gateway: ISourceIpTarget): void {
+    this.add(gateway, this.gatewayList);
+  }
+
+  public addWorkload(workload: WorkloadMember): void {
+    this.add(workload, this.workloadList);
+  }
+
+  public addXffFilter(filter: XffFilterMember): void {
+    this.add(filter, this.filterList);
+  }
+
+  public addProxyProtocolBackend(backend: ProxyProtocolBackendMember): void {
+    this.add(backend, this.backendList);
+  }
+
+  public addPolicy(policy: PolicyMember): void {
+    this.add(policy, this.policyList);
+  }
+
+  /** Records that a member's model changed (a gateway got a server): cached values are recomputed. */
+  public changed(): void {
+    this.changes++;
+  }
+
+  /** True for a construct of this library that registered itself (its subtree holds only what it rendered). */
+  public isMember(construct: IConstruct): boolean {
+    return this.members.has(construct);
+  }
+
+  /** A value computed from the topology, cached until it changes. */
+  public derive<V>(key: string, compute: () => V): V {
+    const cached = this.derived.get(key);
+    if (cached && cached.version === this.changes) return cached.value as V;
+    const value = compute();
+    this.derived.set(key, { version: this.changes, value });
+    return value;
+  }
+
+  /** Adds `validate` to the app's root once per `key`: for checks that look at the whole app, once per pass. */
+  public addAppValidationOnce(key: string, validate: () => string[]): void {
+    if (this.appValidations.has(key)) return;
+    this.appValidations.add(key);
+    this.root.node.addValidation({ validate });
+  }
+
+  /** The plain-data topology, as the constructs model it now. */
+  public model(): TopologyModel {
+    return this.derive('model', () => ({
+      gateways: this.gatewayList.flatMap(g => optional(g.gatewayModel())),
+      workloads: this.workloadList.flatMap(w => optional(w.workloadModel())),
+      policies: this.policyList.map(p => p.policyModel()),
+    }));
+  }
+
+  private add<T extends IConstruct>(member: T, list: T[]): void {
+    list.push(member);
+    this.members.add(member);
+    this.changes++;
+    // Any app that uses the library gets the one check that no two objects would replace each other when applied.
+    this.addAppValidationOnce('duplicate-objects', () => duplicateObjectErrors(this.root));
+  }
+}
+
+function optional<T>(value: T | undefined): T[] {
+  return value === undefined ? [] : [value];
+}
