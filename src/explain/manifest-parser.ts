@@ -326,7 +326,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
   const ctx: ReadContext = { where, findings };
   const service = serviceOf(p, indexes);
   const rawTopology = gatewayTopologyOf(p, where, findings);
-  const topology = typeof rawTopology === 'object' && rawTopology !== null && !Array.isArray(rawTopology) ? rawTopology : {};
+  const topology: any = typeof rawTopology === 'object' && rawTopology !== null && !Array.isArray(rawTopology) ? rawTopology : {};
   if (topology !== rawTopology) readEnum(ctx, 'proxy.istio.io/config gatewayTopology', rawTopology, ['a map']);
   const filters = indexes.envoyFilters.matching([p.namespace, ...indexes.rootNamespaces], p.labels);
   const hcmHops = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]).map(v => v.hops).filter((n): n is number => n !== undefined && n > 0);
