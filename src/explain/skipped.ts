@@ -23,6 +23,7 @@ const SERVED: { [kind: string]: readonly string[] } = {
   Namespace: ['v1'],
   Gateway: ISTIO_NETWORKING,
   VirtualService: ISTIO_NETWORKING,
+  DestinationRule: ISTIO_NETWORKING,
   EnvoyFilter: ['networking.istio.io/v1alpha3'],
   AuthorizationPolicy: ISTIO_SECURITY,
 };
@@ -151,6 +152,12 @@ function wrongShape(o: any): SkippedObject | undefined {
   if (o.kind === 'VirtualService') {
     checks.push(() => expect(spec?.gateways, 'spec.gateways', 'list'),
       ...['http', 'tcp', 'tls'].map(k => () => expect(spec?.[k], `spec.${k}`, 'list')));
+  }
+  if (o.kind === 'DestinationRule') {
+    checks.push(() => (spec?.host === undefined || typeof spec.host === 'string' ? undefined
+      : skip(o, `spec.host ${shortValue(spec.host)} is not a string`, 'write the Service host, e.g. svc-b.apps.svc.cluster.local')),
+    () => expect(spec?.trafficPolicy, 'spec.trafficPolicy', 'map'),
+      () => expect(spec?.trafficPolicy?.proxyProtocol, 'spec.trafficPolicy.proxyProtocol', 'map'));
   }
   if (o.kind === 'EnvoyFilter') {
     checks.push(() => expect(spec?.configPatches, 'spec.configPatches', 'list'),
