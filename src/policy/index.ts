@@ -1,1 +1,2 @@
 export * from './source-ip-policy';
+export * from './cidr-list-policy';
