@@ -92,6 +92,10 @@ export function workloadModelFor(scope: IConstruct, identity: WorkloadIdentity):
     xffMode: filter.trust.mode,
     ...(hops !== undefined ? { xffTrustedHops: hops } : {}),
     ...(filter.trust.mode === SidecarXffMode.TRUSTED_CIDRS ? { xffTrustedCidrs: filter.trust.cidrs } : {}),
+    ...(filter.trust.mode === SidecarXffMode.CUSTOM_HEADER ? {
+      clientHeaderName: filter.trust.clientHeaderName,
+      ...(filter.trust.clientHeaderRejectStatus !== undefined ? { clientHeaderRejectStatus: filter.trust.clientHeaderRejectStatus } : {}),
+    } : {}),
     xffPorts: filter.portNumber !== undefined ? [filter.portNumber] : [],
   };
 }
