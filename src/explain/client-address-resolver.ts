@@ -30,6 +30,23 @@ export interface ClientAddressInput {
    * @default - false with useRemoteAddress, true without
    */
   readonly skipXffAppend?: boolean;
+  /**
+   * `header_name` of the `envoy.http.original_ip_detection.custom_header` extension: the client is the address in
+   * this request header. Only with `useRemoteAddress: false`, no `xffNumTrustedHops` and no `xffTrustedCidrs`.
+   * @default - no custom-header extension
+   */
+  readonly clientHeaderName?: string;
+  /**
+   * The value of the `clientHeaderName` header on the request.
+   * @default - the header is absent
+   */
+  readonly clientHeaderValue?: string;
+  /**
+   * `reject_with_status` of the custom-header extension: the status answered when the header is absent or not an
+   * IP address (fail closed).
+   * @default - no rejection: the socket peer becomes the client
+   */
+  readonly rejectStatus?: number;
   /** The socket peer of the connection to this proxy (after PROXY protocol, the address the header carried). */
   readonly downstreamAddress: string;
   /**
@@ -54,6 +71,11 @@ export interface ClientAddressResult {
    * @default - no header
    */
   readonly forwardedFor?: string;
+  /**
+   * The status the proxy answered instead of forwarding the request (custom-header extension, fail closed).
+   * @default - not rejected
+   */
+  readonly rejectedWithStatus?: number;
 }
 
 /** Envoy's trusted-client-address rule. */
@@ -61,7 +83,12 @@ export class ClientAddressResolver {
   /** Resolves the trusted client address, the X-Envoy-External-Address and the X-Forwarded-For sent on. */
   public static resolve(input: ClientAddressInput): ClientAddressResult {
     const r = resolveClientAddress(input);
-    return { trustedClientAddress: r.trustedClientAddress, externalAddress: r.externalAddress, forwardedFor: r.forwardedFor };
+    return {
+      trustedClientAddress: r.trustedClientAddress,
+      externalAddress: r.externalAddress,
+      forwardedFor: r.forwardedFor,
+      ...(r.rejectedWithStatus !== undefined ? { rejectedWithStatus: r.rejectedWithStatus } : {}),
+    };
   }
 
   /**

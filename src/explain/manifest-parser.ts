@@ -1,6 +1,7 @@
 import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity } from './explain-report';
-import { HCM_FILTER, PROXY_PROTOCOL_FILTER, XFF_DETECTION } from '../envoy/names';
+import { CUSTOM_HEADER_DETECTION, HCM_FILTER, PROXY_PROTOCOL_FILTER, XFF_DETECTION } from '../envoy/names';
+import { REJECT_STATUSES } from '../envoy/original-ip-detection';
 import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
   ProxyRole, ServerModel, SidecarXffMode, WorkloadModel,
@@ -278,7 +279,12 @@ function parseWorkload(p: PodTemplateOwner, envoyFilters: any[], ambientNamespac
     .map((e: any) => ({ ...(e.typed_config ?? {}), port: v.port })));
   const trustedCidrs = xff.flatMap(x => listOf(x.xff_trusted_cidrs?.cidrs).map((c: any) => `${c.address_prefix}/${c.prefix_len ?? (String(c.address_prefix).includes(':') ? 128 : 32)}`));
   const hops = [...hcm.map(v => v.xff_num_trusted_hops), ...xff.map(x => x.xff_num_trusted_hops)].filter(n => typeof n === 'number' && n > 0);
-  const xffMode = trustedCidrs.length > 0 ? SidecarXffMode.TRUSTED_CIDRS
+  const customHeader = hcm.flatMap(v => listOf(v.original_ip_detection_extensions))
+    .filter((e: any) => e?.name === CUSTOM_HEADER_DETECTION && typeof e.typed_config?.header_name === 'string')
+    .map((e: any) => e.typed_config);
+  const header = customHeader.length > 0 ? customHeader[customHeader.length - 1] : undefined;
+  const xffMode = header !== undefined ? SidecarXffMode.CUSTOM_HEADER
+    : trustedCidrs.length > 0 ? SidecarXffMode.TRUSTED_CIDRS
     : hcm.some(v => v.use_remote_address === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
       : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
   const relevant = hcm.filter(v => v.use_remote_address === true || v.xff_num_trusted_hops > 0
@@ -292,9 +298,19 @@ function parseWorkload(p: PodTemplateOwner, envoyFilters: any[], ambientNamespac
     xffMode,
     xffTrustedHops: hops.length > 0 ? hops[hops.length - 1] : undefined,
     xffTrustedCidrs: trustedCidrs.length > 0 ? trustedCidrs : undefined,
+    ...(header !== undefined ? { clientHeaderName: String(header.header_name).toLowerCase(), clientHeaderRejectStatus: rejectStatusOf(header.reject_with_status) } : {}),
     xffPorts: relevant.flatMap(v => v.port === undefined ? [] : [v.port]),
     proxyProtocolPorts: proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]).map(l => l.port ?? 15006),
   };
+}
+
+/** `reject_with_status.code` by name or number; an unknown code is what Envoy turns into 403. */
+function rejectStatusOf(status: any): number | undefined {
+  if (status === undefined || status === null) return undefined;
+  const code = status.code;
+  if (typeof code === 'number') return code >= 400 && code <= 511 ? code : 403;
+  const byName = Object.entries(REJECT_STATUSES).find(([, name]) => name === code);
+  return byName ? Number(byName[0]) : 403;
 }
 
 function interceptionModeOf(p: PodTemplateOwner, where: string, findings: Finding[]): InterceptionMode {
@@ -330,6 +346,7 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
   }
   const selector = o.spec?.selector?.matchLabels ?? {};
   const out: PolicyModel[] = [];
+  headerConditionFindings(o, where, findings);
   for (const rule of listOf(o.spec?.rules)) {
     for (const from of listOf(rule?.from)) {
       for (const f of CIDR_FIELDS) {
@@ -340,6 +357,29 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
     }
   }
   return out;
+}
+
+/** Headers that carry client addresses but are matched as exact strings by `request.headers[...]` conditions. */
+const ADDRESS_HEADERS = ['x-forwarded-for', 'x-envoy-external-address', 'x-real-ip', 'cf-connecting-ip', 'true-client-ip', 'x-azure-clientip'];
+
+/**
+ * `when: request.headers[x-forwarded-for]` compares the whole header as a string (prefix/suffix/`*` at most):
+ * a CIDR never matches, a list header matches only when it is exactly that string, and the client writes it
+ * (istio/istio#54861).
+ */
+function headerConditionFindings(o: any, where: string, findings: Finding[]): void {
+  const keys = new Set<string>();
+  for (const rule of listOf(o.spec?.rules)) {
+    for (const condition of listOf(rule?.when)) {
+      const match = typeof condition?.key === 'string' ? /^request\.headers\[(.+)\]$/.exec(condition.key.trim()) : null;
+      if (match && ADDRESS_HEADERS.includes(match[1].trim().toLowerCase())) keys.add(match[1].trim().toLowerCase());
+    }
+  }
+  for (const header of keys) {
+    findings.push(finding(FindingSeverity.WARNING, where,
+      `compares client addresses through the header condition request.headers[${header}]: header conditions match exact strings (or a prefix/suffix), not CIDRs, so "10.0.0.0/8" never matches an address, an X-Forwarded-For list matches only as the whole string, and the client can write the header (istio/istio#54861)`,
+      'match addresses with source.remoteIpBlocks (the client Envoy resolved) or source.ipBlocks (the peer), on the proxy whose topology makes that field the client'));
+  }
 }
 
 /** istiod accepts host bits (Go netip.ParsePrefix) and masks them; so does explain, with a warning. */
