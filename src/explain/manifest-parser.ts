@@ -285,8 +285,8 @@ function parseWorkload(p: PodTemplateOwner, envoyFilters: any[], ambientNamespac
   const header = customHeader.length > 0 ? customHeader[customHeader.length - 1] : undefined;
   const xffMode = header !== undefined ? SidecarXffMode.CUSTOM_HEADER
     : trustedCidrs.length > 0 ? SidecarXffMode.TRUSTED_CIDRS
-    : hcm.some(v => v.use_remote_address === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
-      : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
+      : hcm.some(v => v.use_remote_address === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
+        : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
   const relevant = hcm.filter(v => v.use_remote_address === true || v.xff_num_trusted_hops > 0
     || listOf(v.original_ip_detection_extensions).length > 0);
   return {
@@ -298,7 +298,10 @@ function parseWorkload(p: PodTemplateOwner, envoyFilters: any[], ambientNamespac
     xffMode,
     xffTrustedHops: hops.length > 0 ? hops[hops.length - 1] : undefined,
     xffTrustedCidrs: trustedCidrs.length > 0 ? trustedCidrs : undefined,
-    ...(header !== undefined ? { clientHeaderName: String(header.header_name).toLowerCase(), clientHeaderRejectStatus: rejectStatusOf(header.reject_with_status) } : {}),
+    ...(header !== undefined ? {
+      clientHeaderName: String(header.header_name).toLowerCase(),
+      clientHeaderRejectStatus: rejectStatusOf(header.reject_with_status),
+    } : {}),
     xffPorts: relevant.flatMap(v => v.port === undefined ? [] : [v.port]),
     proxyProtocolPorts: proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]).map(l => l.port ?? 15006),
   };

@@ -322,7 +322,9 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
   }
   const header = wl.xffMode === SidecarXffMode.CUSTOM_HEADER ? wl.clientHeaderName : undefined;
   const result = protocol === 'HTTP'
-    ? resolveClientAddress({ ...sidecarSettings(wl), downstreamAddress: peer, xForwardedFor: xff, clientHeaderValue: header ? headers?.[header] : undefined })
+    ? resolveClientAddress({
+      ...sidecarSettings(wl), downstreamAddress: peer, xForwardedFor: xff, clientHeaderValue: header ? headers?.[header] : undefined,
+    })
     : { trustedClientAddress: peer, forwardedFor: undefined, rejectedWithStatus: undefined };
   const rejected = result.rejectedWithStatus !== undefined ? `; rejected with ${result.rejectedWithStatus}: no valid ${header} header` : '';
   const ports = (wl.xffPorts ?? []).length > 0 ? ` (XFF settings only on ports ${wl.xffPorts!.join(', ')})` : '';
@@ -343,9 +345,18 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
   };
 }
 
-function sidecarSettings(wl: WorkloadModel): { useRemoteAddress: boolean; xffNumTrustedHops?: number; xffTrustedCidrs?: string[]; clientHeaderName?: string; rejectStatus?: number } {
+interface SidecarSettings {
+  readonly useRemoteAddress: boolean;
+  readonly xffNumTrustedHops?: number;
+  readonly xffTrustedCidrs?: string[];
+  readonly clientHeaderName?: string;
+  readonly rejectStatus?: number;
+}
+
+function sidecarSettings(wl: WorkloadModel): SidecarSettings {
   switch (wl.xffMode) {
-    case SidecarXffMode.CUSTOM_HEADER: return { useRemoteAddress: false, clientHeaderName: wl.clientHeaderName, rejectStatus: wl.clientHeaderRejectStatus };
+    case SidecarXffMode.CUSTOM_HEADER:
+      return { useRemoteAddress: false, clientHeaderName: wl.clientHeaderName, rejectStatus: wl.clientHeaderRejectStatus };
     case SidecarXffMode.USE_REMOTE_ADDRESS: return { useRemoteAddress: true, xffNumTrustedHops: wl.xffTrustedHops ?? 0 };
     case SidecarXffMode.TRUSTED_HOPS: return { useRemoteAddress: false, xffNumTrustedHops: wl.xffTrustedHops ?? 0 };
     case SidecarXffMode.TRUSTED_CIDRS: return { useRemoteAddress: false, xffTrustedCidrs: wl.xffTrustedCidrs };
@@ -357,7 +368,8 @@ function sidecarSettings(wl: WorkloadModel): { useRemoteAddress: boolean; xffNum
  * A client that skips the CDN (connects to the hop after it, or to the gateway) and forges X-Forwarded-For and the
  * CDN's client header: it must be denied at the gateway, or resolve to its real address, or be rejected.
  */
-function bypassFindings(gw: ParsedGateway, wl: WorkloadModel, policies: PolicyModel[], honest: GatewayStep, findings: Finding[], where: string): void {
+function bypassFindings(gw: ParsedGateway, wl: WorkloadModel, policies: PolicyModel[], honest: GatewayStep,
+  findings: Finding[], where: string): void {
   const chain = gw.trustChain;
   const declared = chain ? chain.hops.findIndex(h => h.clientHeader !== undefined) : -1;
   const headerHop = declared >= 0 || !chain ? declared : chain.hops.findIndex(h => h.kind === 'cdn');

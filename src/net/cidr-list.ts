@@ -107,7 +107,7 @@ export class CidrList {
     let lo = 0;
     let hi = this.intervals.length - 1;
     while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
+      const mid = Math.floor((lo + hi) / 2);
       const iv = this.intervals[mid];
       if (iv.family < family || (iv.family === family && iv.end < value)) lo = mid + 1;
       else if (iv.family > family || iv.start > value) hi = mid - 1;
@@ -134,7 +134,7 @@ function entriesOfText(text: string, name: string): Cidr[] {
 
 function bytesToBigInt(bytes: number[]): bigint {
   let value = 0n;
-  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  for (const b of bytes) value = value * 256n + BigInt(b);
   return value;
 }
 
@@ -143,8 +143,8 @@ function bigIntToAddress(value: bigint, family: number): string {
   const bytes: number[] = new Array(length);
   let v = value;
   for (let i = length - 1; i >= 0; i--) {
-    bytes[i] = Number(v & 0xffn);
-    v >>= 8n;
+    bytes[i] = Number(v % 256n);
+    v /= 256n;
   }
   return ipaddr.fromByteArray(bytes).toString();
 }
@@ -152,7 +152,7 @@ function bigIntToAddress(value: bigint, family: number): string {
 function toInterval(cidr: Cidr): Interval {
   const bits = BigInt(cidr.family === 4 ? 32 : 128);
   const start = bytesToBigInt(ipaddr.parse(cidr.address).toByteArray());
-  const size = 1n << (bits - BigInt(cidr.prefixLength));
+  const size = 2n ** (bits - BigInt(cidr.prefixLength));
   return { family: cidr.family, start, end: start + size - 1n };
 }
 
@@ -179,9 +179,9 @@ function intervalToCidrs(iv: Interval): string[] {
   while (start <= iv.end) {
     let size = 0;
     // Grow while the block stays aligned at `start` and inside the interval.
-    while (size < bits && (start & ((1n << BigInt(size + 1)) - 1n)) === 0n && start + (1n << BigInt(size + 1)) - 1n <= iv.end) size++;
+    while (size < bits && start % 2n ** BigInt(size + 1) === 0n && start + 2n ** BigInt(size + 1) - 1n <= iv.end) size++;
     out.push(`${bigIntToAddress(start, iv.family)}/${bits - size}`);
-    start += 1n << BigInt(size);
+    start += 2n ** BigInt(size);
   }
   return out;
 }

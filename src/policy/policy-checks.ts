@@ -117,8 +117,8 @@ export function checkCidrList(cidrs: Cidr[], action: PolicyAction, negated: bool
 function blocksAreDisjoint(cidrs: Cidr[]): boolean {
   const ranges = cidrs.map(c => {
     const bits = c.family === 4 ? 32 : 128;
-    const start = ipaddr.parse(c.address).toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
-    return { family: c.family, start, end: start + (1n << BigInt(bits - c.prefixLength)) - 1n };
+    const start = ipaddr.parse(c.address).toByteArray().reduce((v, b) => v * 256n + BigInt(b), 0n);
+    return { family: c.family, start, end: start + 2n ** BigInt(bits - c.prefixLength) - 1n };
   }).sort((a, b) => a.family - b.family || (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   return ranges.every((r, i) => i === 0 || ranges[i - 1].family !== r.family || ranges[i - 1].end < r.start);
 }
