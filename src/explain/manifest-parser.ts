@@ -179,7 +179,9 @@ function parseGateway(p: PodTemplateOwner, services: any[], istioGateways: any[]
   const service = selecting.find(s => namespaceOf(s) === p.namespace) ?? selecting[0];
   const topology = proxyConfigOf(p, findings)?.gatewayTopology ?? {};
   const filters = envoyFilters.filter(f => filterApplies(f, p));
-  const hcmHops = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]).map(v => v.xff_num_trusted_hops).filter(n => typeof n === 'number' && n > 0);
+  const gatewayHcm = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]);
+  gatewayHcmFindings(gatewayHcm, where, findings);
+  const hcmHops = gatewayHcm.map(v => v.xff_num_trusted_hops).filter(n => typeof n === 'number' && n > 0);
   const numTrustedProxies = hcmHops.length > 0 ? hcmHops[hcmHops.length - 1] : Number(topology.numTrustedProxies ?? 0);
   const listenerPp = proxyProtocolListenerPatches(filters, ['GATEWAY', 'ANY', undefined]);
   const topologyPp = topology.proxyProtocol !== undefined && topology.proxyProtocol !== null;
@@ -212,6 +214,23 @@ function parseGateway(p: PodTemplateOwner, services: any[], istioGateways: any[]
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
     gatewayResources: bound.map(g => `${namespaceOf(g)}/${g.metadata?.name}`),
   };
+}
+
+/**
+ * Gateways always have use_remote_address true: Envoy rejects the listener when a patch adds original-IP-detection
+ * extensions to it, and a MERGE of use_remote_address false is silently dropped (istio/istio#18169).
+ */
+function gatewayHcmFindings(patches: any[], where: string, findings: Finding[]): void {
+  if (patches.some(v => listOf(v.original_ip_detection_extensions).length > 0)) {
+    findings.push(finding(FindingSeverity.ERROR, where,
+      'an EnvoyFilter adds original_ip_detection_extensions (trusted CIDRs or a client header) to the gateway\'s connection manager, which has use_remote_address true: Envoy rejects the listener ("Original IP detection extensions and use_remote_address may not be mixed"; envoyproxy/envoy#40873)',
+      'keep the gateway on numTrustedProxies and resolve the client on the sidecars behind it (XffSidecarFilter with XffTrust.trustedCidrs or XffTrust.clientHeader; docs/cdn.md)'));
+  }
+  if (patches.some(v => v.use_remote_address === false || v.use_remote_address?.value === false)) {
+    findings.push(finding(FindingSeverity.WARNING, where,
+      'an EnvoyFilter MERGE sets use_remote_address false on the gateway: Istio merges protobufs field by field and never copies a false value, so the gateway keeps use_remote_address true (istio/istio#18169)',
+      'remove the setting; a gateway cannot be switched to use_remote_address false by an EnvoyFilter'));
+  }
 }
 
 function preservesSource(a: { [key: string]: string }): boolean {

@@ -18,7 +18,9 @@ const TRUSTED = ['198.51.100.0/24', '100.64.0.0/24', '10.0.0.0/16', '10.244.0.0/
 
 describe('trusted CIDRs at the sidecar (xff extension, use_remote_address false)', () => {
   const resolve = (xff: string | undefined, peer = GW_POD) =>
-    ClientAddressResolver.resolve({ useRemoteAddress: false, xffTrustedCidrs: TRUSTED, skipXffAppend: false, downstreamAddress: peer, xForwardedFor: xff });
+    ClientAddressResolver.resolve({
+      useRemoteAddress: false, xffTrustedCidrs: TRUSTED, skipXffAppend: false, downstreamAddress: peer, xForwardedFor: xff,
+    });
 
   test.each([
     ['one CDN tier', `${CLIENT},${CDN_EDGE},${NODE}`],
@@ -59,8 +61,12 @@ describe('trusted CIDRs at the sidecar (xff extension, use_remote_address false)
 describe('client header at the sidecar (custom_header extension)', () => {
   const resolve = (header: string | undefined, options: { rejectStatus?: number; xff?: string } = { rejectStatus: 403 }) =>
     ClientAddressResolver.resolve({
-      useRemoteAddress: false, clientHeaderName: 'cf-connecting-ip', clientHeaderValue: header, rejectStatus: options.rejectStatus,
-      downstreamAddress: GW_POD, xForwardedFor: options.xff,
+      useRemoteAddress: false,
+      clientHeaderName: 'cf-connecting-ip',
+      clientHeaderValue: header,
+      rejectStatus: options.rejectStatus,
+      downstreamAddress: GW_POD,
+      xForwardedFor: options.xff,
     });
 
   test('the CDN header is the client; X-Forwarded-For passes unchanged and no X-Envoy-External-Address is set', () => {

@@ -26,15 +26,15 @@ export function edgeAddresses(cidr: string): string[] {
   const [addr, lenText] = cidr.split('/');
   const bytes = ipaddr.parse(addr).toByteArray();
   const bits = bytes.length * 8;
-  const start = bytes.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
-  const end = start + (1n << BigInt(bits - Number(lenText))) - 1n;
-  const max = (1n << BigInt(bits)) - 1n;
+  const start = bytes.reduce((v, b) => v * 256n + BigInt(b), 0n);
+  const end = start + 2n ** BigInt(bits - Number(lenText)) - 1n;
+  const max = 2n ** BigInt(bits) - 1n;
   return [start - 1n, start, end, end + 1n].filter(v => v >= 0n && v <= max).map(v => {
     const out: number[] = [];
     let x = v;
     for (let i = 0; i < bytes.length; i++) {
-      out.unshift(Number(x & 0xffn));
-      x >>= 8n;
+      out.unshift(Number(x % 256n));
+      x /= 256n;
     }
     return ipaddr.fromByteArray(out).toString();
   });
