@@ -80,8 +80,8 @@ export class CdnOnlyPolicy extends Construct {
     if (cdnIndex < 0) return [];
     const after = chain.hops.slice(cdnIndex + 1).filter(h => h.appendsXff).length;
     if (this.policy.field === ClientIpField.REMOTE_IP_BLOCKS && model.numTrustedProxies !== after) {
-      return [`CdnOnlyPolicy "${this.node.path}": gateway "${model.namespace}/${model.name}" has numTrustedProxies ${model.numTrustedProxies}, so remote.ip is not the CDN hop "${chain.hops[cdnIndex].name}" `
-        + `(${after} X-Forwarded-For appending hop(s) after it) and the policy would deny real clients; set clientHeader on the CDN hop so the chain derives ${after}, or remove numTrustedProxies`];
+      return [`gateway "${model.namespace}/${model.name}" has numTrustedProxies ${model.numTrustedProxies}, so remote.ip is not the CDN hop "${chain.hops[cdnIndex].name}" `
+        + `(${after} X-Forwarded-For appending hop(s) after it) and the CdnOnlyPolicy would deny real clients; set clientHeader on the CDN hop so the chain derives ${after}, or remove numTrustedProxies`];
     }
     return [];
   }
