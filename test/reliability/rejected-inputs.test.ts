@@ -3,7 +3,8 @@ import * as path from 'path';
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
-  CdnOnlyPolicy, CidrList, CidrListPolicy, ClientAddressResolver, ExternalTrafficPolicy, HttpsMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PolicyAction,
+  CdnOnlyPolicy, CidrList, CidrListPolicy,
+  ClientAddressResolver, ExternalTrafficPolicy, HttpsMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PolicyAction,
   PreservedIngressGateway, ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter,
   ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, TrustChain, TrustHop, WorkloadSource,
   XffFilterScope, XffSidecarFilter, XffTrust, InterceptionMode, ClientIpField,
