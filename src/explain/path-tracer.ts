@@ -242,6 +242,7 @@ function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, proto
     const side = throughWorkload(wl, ADDRESSES.gatewayPod, honest.forwardedFor, honest.externalAddress, policies, protocol, honest.headers);
     const sideForged = throughWorkload(wl, ADDRESSES.gatewayPod, forged.forwardedFor, forged.externalAddress, policies, protocol, forged.headers);
     if (protocol === 'HTTP') bypassFindings(gw, wl, policies, honest, findings, wlWhere);
+    if (wl.xffMode === SidecarXffMode.TRUSTED_CIDRS && side.clientAddress === ADDRESSES.client) settleLowerBound(findings, where, wlWhere);
     hops.push(...side.hops);
     appPeer = side.appPeer;
     appXff = side.forwardedFor;
@@ -362,6 +363,13 @@ function sidecarSettings(wl: WorkloadModel): SidecarSettings {
     case SidecarXffMode.TRUSTED_CIDRS: return { useRemoteAddress: false, xffTrustedCidrs: wl.xffTrustedCidrs };
     default: return { useRemoteAddress: false };
   }
+}
+
+/** The gateway's lower-bound warning is settled when the sidecar behind it finds the client by trusted CIDRs. */
+function settleLowerBound(findings: Finding[], gatewayWhere: string, workloadWhere: string): void {
+  const i = findings.findIndex(f => f.where === gatewayWhere && f.severity === FindingSeverity.WARNING && f.message.includes('with variable CDN paths'));
+  if (i < 0) return;
+  findings[i] = finding(FindingSeverity.INFO, gatewayWhere, `${findings[i].message}; ${workloadWhere} resolves the client with trusted CIDRs`, findings[i].fix);
 }
 
 /**

@@ -49,6 +49,9 @@ describe('CDN seed-scenarios example', () => {
       expect(sidecar.policies).toEqual([expect.objectContaining({ policy: 'ns-cdn-trusted-cidrs/partners-1', matches: true })]);
       expect(path.findings.filter(f => f.severity === FindingSeverity.ERROR)).toEqual([]);
       expect(path.findings.map(f => f.message)).toContain('a client at 203.0.113.66 that skips example-cdn and forges X-Forwarded-For: 192.0.2.67 resolves to 203.0.113.66 at the sidecar');
+      expect(path.findings.find(f => /variable CDN paths/.test(f.message))).toEqual(expect.objectContaining({
+        severity: FindingSeverity.INFO, message: expect.stringMatching(/workload ns-cdn-trusted-cidrs\/httpbin resolves the client with trusted CIDRs$/),
+      }));
       expect(path.findings.find(f => f.message.startsWith('the app socket sees'))!.fix).toMatch(/^read X-Forwarded-For from the right, skipping the trusted ranges .* \(203\.0\.113\.10\)/);
     });
   });
