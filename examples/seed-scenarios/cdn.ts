@@ -47,7 +47,8 @@ export function addCdnCharts(app: App): void {
   ));
   new XffSidecarFilter(byCidrs.chart, 'Xff', {
     workload: byCidrs.httpbin,
-    trust: XffTrust.trustedCidrs(CidrList.fromCidrs([...cdn.cidrs, ...LOAD_BALANCER_CIDRS, ...NODE_CIDRS, ...GATEWAY_POD_CIDRS]).cidrs),
+    // The chain's CDN and load balancer ranges, plus the node and gateway-pod ranges between the gateway and the sidecar.
+    trust: XffTrust.trustedCidrsOf(byCidrs.gateway, [...NODE_CIDRS, ...GATEWAY_POD_CIDRS]),
     portNumber: 8000,
   });
   new CidrListPolicy(byCidrs.chart, 'Partners', { target: byCidrs.httpbin, list: CidrList.fromCidrs(PARTNERS, { name: 'partners' }), name: 'partners', ports: [8000] });

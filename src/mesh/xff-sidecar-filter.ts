@@ -11,7 +11,9 @@ import { HCM_FILTER, HCM_TYPE, XFF_DETECTION, XFF_DETECTION_TYPE } from '../envo
 import { checkClientHeaderName, checkRejectStatus, customHeaderExtension } from '../envoy/original-ip-detection';
 import { IstioVersion } from '../model/istio-version';
 import { ISourceIpTarget, ProxyRole, SidecarXffMode } from '../model/model';
+import { TrustChain } from '../model/trust-chain';
 import { Cidr, parseCidrs } from '../net/cidr';
+import { CidrList } from '../net/cidr-list';
 import { CdnOnlyPolicy } from '../policy/cdn-only-policy';
 import { derivedFromApp, GATEWAY_KIND, registerInApp, registeredInApp, XFF_FILTER_KIND } from '../util/app-registry';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort } from '../util/validate';
@@ -129,6 +131,34 @@ export class XffTrust {
       throw new Error('trustedCidrs is empty: give the CIDR blocks of the proxies in front of the sidecar (e.g. the gateway pod CIDR "10.32.0.0/14"), or use XffTrust.useRemoteAddress()');
     }
     return new XffTrust(SidecarXffMode.TRUSTED_CIDRS, () => undefined, parsed);
+  }
+
+  /**
+   * Trusted CIDRs read from a gateway's trust chain: the `cidrs` of every hop in front that appends to
+   * X-Forwarded-For, plus `clusterCidrs`, the ranges between the gateway and the sidecar that Envoy 1.33+ no longer
+   * trusts implicitly: the node range (the gateway appends a node address when the Service uses
+   * `externalTrafficPolicy: Cluster`) and the gateway pod range (the sidecar's own peer). Use it when the path in
+   * front varies (`variableHops`): the gateway then trusts only the lower bound, and the sidecar finds the client on
+   * every path.
+   *
+   * @param gateway an ingress gateway of this library with a `trustChain`
+   * @param clusterCidrs the node and gateway pod ranges, e.g. ["10.0.0.0/16", "10.244.0.0/16"]
+   */
+  public static trustedCidrsOf(gateway: ISourceIpTarget, clusterCidrs: string[]): XffTrust {
+    const chain = (gateway as unknown as { readonly trustChain?: TrustChain }).trustChain;
+    if (gateway.targetRole !== ProxyRole.GATEWAY || !chain) {
+      throw new Error(`trustedCidrsOf: "${gateway.node.path}" is not an ingress gateway with a trustChain: give a PreservedIngressGateway or ProxyProtocolGateway whose trustChain lists the hops' cidrs, or use XffTrust.trustedCidrs([...])`);
+    }
+    const blind = chain.hops.filter(h => h.appendsXff && h.cidrs.length === 0);
+    if (blind.length > 0) {
+      throw new Error(`trustedCidrsOf: hop ${blind.map(h => `"${h.name}"`).join(', ')} of gateway "${gateway.node.path}" appends to X-Forwarded-For but has no cidrs, so its address would be taken as the client; list its egress ranges in the hop's cidrs`);
+    }
+    const cluster = parseCidrs(clusterCidrs, 'clusterCidrs');
+    if (cluster.length === 0) {
+      throw new Error('clusterCidrs is empty: give the node range and the gateway pod range (Envoy 1.33 and later trust no private range implicitly), e.g. ["10.0.0.0/16", "10.244.0.0/16"]');
+    }
+    const all = [...chain.hops.filter(h => h.appendsXff).flatMap(h => h.cidrs), ...cluster.map(c => c.text)];
+    return XffTrust.trustedCidrs(CidrList.fromCidrs(all, { name: 'trustedCidrsOf' }).cidrs);
   }
 
   /**

@@ -137,3 +137,23 @@ describe('the harness checks custom_header configs against the shipped protos', 
     expect(validateEnvoyMessage(type, { header_name: '' }).join()).toMatch(/at least 1 characters/);
   });
 });
+
+describe('XffTrust.trustedCidrsOf', () => {
+  test('takes the ranges of the appending hops from the gateway\'s chain, plus the cluster ranges, aggregated', () => {
+    const chart = Testing.chart();
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', {
+      trustChain: TrustChain.of(TrustHop.cdn({ cidrs: ['198.51.100.0/25', '198.51.100.128/25'], variableHops: true }), TrustHop.l7LoadBalancer({ cidrs: ['100.64.0.0/24'] }), TrustHop.l4PassThrough()),
+    });
+    expect(XffTrust.trustedCidrsOf(gateway, ['10.0.0.0/16', '10.244.0.0/16']).cidrs).toEqual(['10.0.0.0/16', '10.244.0.0/16', '100.64.0.0/24', '198.51.100.0/24']);
+  });
+
+  test('fails on an appending hop without cidrs, without cluster ranges, and on a gateway without a chain', () => {
+    const chart = Testing.chart();
+    const withBlindHop = new PreservedIngressGateway(chart, 'A', { trustChain: TrustChain.of(TrustHop.cdn({ cidrs: ['198.51.100.0/24'] }), TrustHop.l7LoadBalancer()) });
+    expect(() => XffTrust.trustedCidrsOf(withBlindHop, ['10.0.0.0/16'])).toThrow(/hop "l7-load-balancer" of gateway "test\/A" appends to X-Forwarded-For but has no cidrs/);
+    const good = new PreservedIngressGateway(chart, 'B', { trustChain: TrustChain.of(TrustHop.cdn({ cidrs: ['198.51.100.0/24'] })) });
+    expect(() => XffTrust.trustedCidrsOf(good, [])).toThrow(/^clusterCidrs is empty/);
+    const noChain = new PreservedIngressGateway(chart, 'C');
+    expect(() => XffTrust.trustedCidrsOf(noChain, ['10.0.0.0/16'])).toThrow(/is not an ingress gateway with a trustChain/);
+  });
+});
