@@ -1,3 +1,4 @@
+import * as fc from 'fast-check';
 import { ClientAddressResolver } from '../../src/explain/client-address-resolver';
 
 /*
@@ -99,5 +100,57 @@ describe('client header at the sidecar (custom_header extension)', () => {
     expect(() => ClientAddressResolver.resolve({ ...base, useRemoteAddress: true })).toThrow(/not allowed with useRemoteAddress true/);
     expect(() => ClientAddressResolver.resolve({ ...base, useRemoteAddress: false, xffNumTrustedHops: 1 })).toThrow(/not allowed with xffNumTrustedHops/);
     expect(() => ClientAddressResolver.resolve({ ...base, useRemoteAddress: false, xffTrustedCidrs: ['10.0.0.0/8'] })).toThrow(/not allowed with xffTrustedCidrs/);
+  });
+});
+
+describe('spoofing properties (any forged X-Forwarded-For, any forged header, any number of CDN tiers)', () => {
+  /** Any IPv4 address, often inside the trusted ranges so forged entries look like proxies. */
+  const address = fc.oneof(
+    fc.integer({ min: 0, max: 255 }).map(b => `198.51.100.${b}`),
+    fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map(([a, b]) => `192.0.${a}.${b}`),
+    fc.constantFrom(LB, NODE, GW_POD, CLIENT, '10.0.9.9'),
+  );
+  const forgedXff = fc.array(address, { maxLength: 6 });
+  const tiers = fc.integer({ min: 1, max: 3 });
+
+  /** The X-Forwarded-For a request carries at the sidecar: the forged part, then each proxy appending its peer. */
+  function throughCdn(forged: string[], client: string, cdnTiers: number): string {
+    const edges = Array.from({ length: cdnTiers }, (_, i) => `198.51.100.${i + 1}`);
+    // CDN tier 1 appends the client, each further tier the previous tier, the load balancer the last tier, the gateway a node.
+    return [...forged, client, ...edges, NODE].join(',');
+  }
+
+  test('trusted CIDRs: through the CDN the sidecar resolves the client; around it, the attacker', () => {
+    fc.assert(fc.property(forgedXff, tiers, (forged, cdnTiers) => {
+      const resolve = (xff: string) => ClientAddressResolver.resolve({
+        useRemoteAddress: false, xffTrustedCidrs: TRUSTED, skipXffAppend: false, downstreamAddress: GW_POD, xForwardedFor: xff,
+      });
+      expect(resolve(throughCdn(forged, CLIENT, cdnTiers)).trustedClientAddress).toBe(CLIENT);
+      // Bypass: the attacker connects to the load balancer, which appends the attacker; the gateway appends a node.
+      expect(resolve([...forged, ATTACKER, NODE].join(',')).trustedClientAddress).toBe(ATTACKER);
+    }), { numRuns: 300 });
+  });
+
+  test('client header: X-Forwarded-For never matters; the header (which the CDN edge overwrites) is the client, and without it the request is rejected', () => {
+    fc.assert(fc.property(forgedXff, tiers, (forged, cdnTiers) => {
+      const honest = ClientAddressResolver.resolve({
+        useRemoteAddress: false,
+        clientHeaderName: 'cf-connecting-ip',
+        clientHeaderValue: CLIENT,
+        rejectStatus: 403,
+        downstreamAddress: GW_POD,
+        xForwardedFor: throughCdn(forged, CLIENT, cdnTiers),
+      });
+      expect(honest.trustedClientAddress).toBe(CLIENT);
+      expect(honest.forwardedFor).toBe(throughCdn(forged, CLIENT, cdnTiers));
+      const missing = ClientAddressResolver.resolve({
+        useRemoteAddress: false,
+        clientHeaderName: 'cf-connecting-ip',
+        rejectStatus: 403,
+        downstreamAddress: GW_POD,
+        xForwardedFor: forged.join(',') || undefined,
+      });
+      expect(missing.rejectedWithStatus).toBe(403);
+    }), { numRuns: 300 });
   });
 });
