@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import {
-  CdnOnlyPolicy, CidrList, ExternalTrafficPolicy, MeshWorkload, PreservedIngressGateway, SidecarXffMode, SourceIpWarnings, TrustChain,
-  TrustHop, XffSidecarFilter, XffTrust,
+  CdnOnlyPolicy, CidrList, Explainer, ExternalTrafficPolicy, FindingSeverity, InterceptionMode, MeshWorkload, PreservedIngressGateway,
+  SidecarXffMode, SourceIpWarnings, TproxyWorkload, TrustChain, TrustHop, WorkloadSource, XffSidecarFilter, XffTrust,
 } from '../../src';
 import { findManifest, synthAndValidate, validateEnvoyMessage } from '../harness';
 
@@ -155,5 +155,39 @@ describe('XffTrust.trustedCidrsOf', () => {
     expect(() => XffTrust.trustedCidrsOf(good, [])).toThrow(/^clusterCidrs is empty/);
     const noChain = new PreservedIngressGateway(chart, 'C');
     expect(() => XffTrust.trustedCidrsOf(noChain, ['10.0.0.0/16'])).toThrow(/is not an ingress gateway with a trustChain/);
+  });
+});
+
+describe('explain on a client-header setup', () => {
+  function setup(enforce: boolean): Chart {
+    const chart = Testing.chart();
+    const gateway = gatewayBehindCdn(chart);
+    gateway.addRoute({ backendHost: 'web.default.svc.cluster.local', backendPort: 8080 });
+    const web = new TproxyWorkload(chart, 'Web', {
+      interceptionMode: InterceptionMode.TPROXY,
+      source: WorkloadSource.newDeployment({ image: 'nginx', name: 'web', port: 8080, servicePort: 8080, labels: { app: 'web' } }),
+    });
+    const trust = enforce
+      ? XffTrust.clientHeader({ headerName: 'CF-Connecting-IP', enforcedBy: new CdnOnlyPolicy(chart, 'CdnOnly', { gateway }) })
+      : XffTrust.clientHeader({ headerName: 'CF-Connecting-IP', onlyReachableThroughCdn: true });
+    new XffSidecarFilter(chart, 'Xff', { workload: web, trust, portNumber: 8080 });
+    return chart;
+  }
+
+  test('CDN directly in front: the CdnOnlyPolicy on ipBlocks denies a client that skips the CDN', () => {
+    const path = Explainer.fromChart(setup(true)).paths.find(p => p.direction === 'north-south')!;
+    expect(path.hops.find(h => h.hop.startsWith('sidecar'))!.clientAddress).toBe('203.0.113.10');
+    expect(path.findings.map(f => f.message)).toContain('a client at 203.0.113.66 that skips cdn and forges cf-connecting-ip: 192.0.2.66 is denied at the gateway');
+    expect(path.findings.filter(f => f.severity === FindingSeverity.ERROR)).toEqual([]);
+  });
+
+  test('an acknowledgement that is not true shows up as spoofable', () => {
+    // GIVEN onlyReachableThroughCdn without anything that makes it so
+    const path = Explainer.fromChart(setup(false)).paths.find(p => p.direction === 'north-south')!;
+    // THEN the bypass reaches the sidecar with the forged header
+    expect(path.findings).toContainEqual(expect.objectContaining({
+      severity: FindingSeverity.ERROR,
+      message: 'spoofable: a client at 203.0.113.66 that skips cdn and forges cf-connecting-ip: 192.0.2.66 gets 192.0.2.66 as its address at the sidecar; nothing at the gateway requires the CDN',
+    }));
   });
 });
