@@ -2,6 +2,7 @@ export * from './model/istio-version';
 export * from './model/model';
 export * from './model/trust-chain';
 export * from './net/cidr';
+export * from './net/cidr-list';
 export * from './ingress';
 export * from './mesh';
 export * from './policy';

@@ -1,5 +1,6 @@
 import { App } from 'cdk8s';
 import { SourceIpWarnings } from '../../src';
+import { addCdnCharts } from './cdn';
 import { addEastWestCharts } from './east-west';
 import { addNorthSouthCharts } from './north-south';
 import { addPoliciesCharts } from './policies';
@@ -14,6 +15,7 @@ export function buildApp(app: App = new App()): App {
   addTcpCharts(app);
   addEastWestCharts(app);
   addPoliciesCharts(app);
+  addCdnCharts(app);
   return app;
 }
 

@@ -22,6 +22,10 @@ export const PROXY_PROTOCOL_TYPE = `${TYPE}envoy.extensions.filters.listener.pro
 export const XFF_DETECTION = 'envoy.http.original_ip_detection.xff';
 /** Type URL of the XFF original IP detection config. */
 export const XFF_DETECTION_TYPE = `${TYPE}envoy.extensions.http.original_ip_detection.xff.v3.XffConfig`;
+/** Original IP detection extension that reads the client from one request header (CF-Connecting-IP, True-Client-IP, ...). */
+export const CUSTOM_HEADER_DETECTION = 'envoy.http.original_ip_detection.custom_header';
+/** Type URL of the custom-header original IP detection config. */
+export const CUSTOM_HEADER_DETECTION_TYPE = `${TYPE}envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig`;
 
 /** The sidecar's inbound capture port, where SIDECAR_INBOUND listener filters run. */
 export const SIDECAR_INBOUND_PORT = 15006;

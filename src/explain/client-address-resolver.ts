@@ -13,7 +13,13 @@ export class ClientAddressResolver {
   /** Resolves the trusted client address, the X-Envoy-External-Address and the X-Forwarded-For sent on. */
   public static resolve(input: ClientAddressInput): ClientAddressResult {
     const r = resolveClientAddress(input);
-    return { trustedClientAddress: r.trustedClientAddress, externalAddress: r.externalAddress, forwardedFor: r.forwardedFor, internal: r.internal };
+    return {
+      trustedClientAddress: r.trustedClientAddress,
+      externalAddress: r.externalAddress,
+      forwardedFor: r.forwardedFor,
+      internal: r.internal,
+      ...(r.rejectedWithStatus !== undefined ? { rejectedWithStatus: r.rejectedWithStatus } : {}),
+    };
   }
 
   /**

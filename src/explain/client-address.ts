@@ -25,6 +25,23 @@ export interface ClientAddressInput {
    * @default - false with useRemoteAddress, true without
    */
   readonly skipXffAppend?: boolean;
+  /**
+   * `header_name` of the `envoy.http.original_ip_detection.custom_header` extension: the client is the address in
+   * this request header. Only with `useRemoteAddress: false`, no `xffNumTrustedHops` and no `xffTrustedCidrs`.
+   * @default - no custom-header extension
+   */
+  readonly clientHeaderName?: string;
+  /**
+   * The value of the `clientHeaderName` header on the request.
+   * @default - the header is absent
+   */
+  readonly clientHeaderValue?: string;
+  /**
+   * `reject_with_status` of the custom-header extension: the status answered when the header is absent or not an
+   * IP address (fail closed).
+   * @default - no rejection: the socket peer becomes the client
+   */
+  readonly rejectStatus?: number;
   /** The socket peer of the connection to this proxy (after PROXY protocol, the address the header carried). */
   readonly downstreamAddress: string;
   /**
@@ -62,4 +79,9 @@ export interface ClientAddressResult {
    * @default false
    */
   readonly internal?: boolean;
+  /**
+   * The status the proxy answered instead of forwarding the request (custom-header extension, fail closed).
+   * @default - not rejected
+   */
+  readonly rejectedWithStatus?: number;
 }

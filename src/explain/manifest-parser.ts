@@ -5,8 +5,10 @@ import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readLis
 import { LabelIndex, SelectorIndex } from './selector-index';
 import { classifyObjects, objectName } from './skipped';
 import {
-  DEFAULT_ROOT_NAMESPACE, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT, XFF_DETECTION,
+  CUSTOM_HEADER_DETECTION, DEFAULT_ROOT_NAMESPACE, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT,
+  XFF_DETECTION,
 } from '../envoy/names';
+import { REJECT_STATUSES } from '../envoy/original-ip-detection';
 import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
   TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
@@ -329,7 +331,9 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
   const topology: any = typeof rawTopology === 'object' && rawTopology !== null && !Array.isArray(rawTopology) ? rawTopology : {};
   if (topology !== rawTopology) readEnum(ctx, 'proxy.istio.io/config gatewayTopology', rawTopology, ['a map']);
   const filters = indexes.envoyFilters.matching([p.namespace, ...indexes.rootNamespaces], p.labels);
-  const hcmHops = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]).map(v => v.hops).filter((n): n is number => n !== undefined && n > 0);
+  const gatewayHcm = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]);
+  gatewayHcmFindings(gatewayHcm, where, findings);
+  const hcmHops = gatewayHcm.map(v => v.hops).filter((n): n is number => n !== undefined && n > 0);
   const topologyHops = readInteger(ctx, 'proxy.istio.io/config gatewayTopology.numTrustedProxies', topology.numTrustedProxies, 0, UINT32_MAX);
   const numTrustedProxies = hcmHops.length > 0 ? hcmHops[hcmHops.length - 1] : topologyHops ?? 0;
   if (numTrustedProxies > MAX_ASSUMED_PROXIES) {
@@ -379,6 +383,23 @@ function serviceOf(p: PodTemplateOwner, indexes: Indexes): any {
   const named = p.gatewayResourceAnnotations?.[GATEWAY_SERVICE_ANNOTATION] !== undefined
     ? indexes.serviceByName.get(`${p.namespace}/${p.name}`) : undefined;
   return selecting.find(s => namespaceOf(s) === p.namespace) ?? named ?? selecting[0];
+}
+
+/**
+ * Gateways always have use_remote_address true: Envoy rejects the listener when a patch adds original-IP-detection
+ * extensions to it, and a MERGE of use_remote_address false is silently dropped (istio/istio#18169).
+ */
+function gatewayHcmFindings(patches: ReadHcm[], where: string, findings: Finding[]): void {
+  if (patches.some(v => v.extensions > 0)) {
+    findings.push(finding(FindingSeverity.ERROR, where,
+      'an EnvoyFilter adds original_ip_detection_extensions (trusted CIDRs or a client header) to the gateway\'s connection manager, which has use_remote_address true: Envoy rejects the listener ("Original IP detection extensions and use_remote_address may not be mixed"; envoyproxy/envoy#40873)',
+      'keep the gateway on numTrustedProxies and resolve the client on the sidecars behind it (XffSidecarFilter with XffTrust.trustedCidrs or XffTrust.clientHeader; docs/cdn.md)'));
+  }
+  if (patches.some(v => v.useRemoteAddress === false)) {
+    findings.push(finding(FindingSeverity.WARNING, where,
+      'an EnvoyFilter MERGE sets use_remote_address false on the gateway: Istio merges protobufs field by field and never copies a false value, so the gateway keeps use_remote_address true (istio/istio#18169)',
+      'remove the setting; a gateway cannot be switched to use_remote_address false by an EnvoyFilter'));
+  }
 }
 
 /** `gatewayTopology` of the pods, or for an attached installation the one this library told them to run with. */
@@ -469,6 +490,8 @@ interface ReadHcm {
   /** How many original_ip_detection_extensions the patch sets (of any kind). */
   readonly extensions: number;
   readonly xff: Array<{ readonly hops?: number; readonly cidrs: string[] }>;
+  /** The custom-header extensions: the header the client is read from, and the status when it is missing. */
+  readonly customHeaders: Array<{ readonly headerName: string; readonly rejectStatus?: number }>;
 }
 
 interface ReadEnvoyFilter {
@@ -515,13 +538,33 @@ function readHcm(c: any, field: string, ctx: ReadContext, port: number | undefin
       .flatMap((r: unknown, k: number) => readCidrRange(ctx, `${ef}.xff_trusted_cidrs.cidrs[${k}]`, r) ?? []);
     return [{ hops: readInteger(ctx, `${ef}.xff_num_trusted_hops`, config.xff_num_trusted_hops, 0, UINT32_MAX), cidrs }];
   });
+  const customHeaders = extensions.flatMap((e: any, j: number) => {
+    if (e?.name !== CUSTOM_HEADER_DETECTION) return [];
+    const config = e.typed_config ?? {};
+    const headerName = readString(ctx, `${tc}.original_ip_detection_extensions[${j}].typed_config.header_name`, config.header_name);
+    return headerName === undefined ? [] : [{ headerName, ...optionalRejectStatus(rejectStatusOf(config.reject_with_status)) }];
+  });
   return {
     port,
     hops: readInteger(ctx, `${tc}.xff_num_trusted_hops`, typed.xff_num_trusted_hops, 0, UINT32_MAX),
     useRemoteAddress: readBoolean(ctx, `${tc}.use_remote_address`, typed.use_remote_address),
     extensions: extensions.length,
     xff,
+    customHeaders,
   };
+}
+
+/** `reject_with_status.code` by name or number; an unknown code is what Envoy turns into 403. */
+function rejectStatusOf(status: any): number | undefined {
+  if (status === undefined || status === null) return undefined;
+  const code = status.code;
+  if (typeof code === 'number') return code >= 400 && code <= 511 ? code : 403;
+  const byName = Object.entries(REJECT_STATUSES).find(([, name]) => name === code);
+  return byName ? Number(byName[0]) : 403;
+}
+
+function optionalRejectStatus(rejectStatus: number | undefined): { rejectStatus?: number } {
+  return rejectStatus === undefined ? {} : { rejectStatus };
 }
 
 function readProxyProtocol(c: any, field: string, ctx: ReadContext): { readonly optional: boolean } | undefined {
@@ -556,9 +599,12 @@ function parseWorkload(p: PodTemplateOwner, indexes: Indexes, ambientNamespaces:
   const xff = hcm.flatMap(v => v.xff);
   const trustedCidrs = xff.flatMap(x => x.cidrs);
   const hops = [...hcm.map(v => v.hops), ...xff.map(x => x.hops)].filter((n): n is number => n !== undefined && n > 0);
-  const xffMode = trustedCidrs.length > 0 ? SidecarXffMode.TRUSTED_CIDRS
-    : hcm.some(v => v.useRemoteAddress === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
-      : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
+  const headers = hcm.flatMap(v => v.customHeaders);
+  const header = headers.length > 0 ? headers[headers.length - 1] : undefined;
+  const xffMode = header !== undefined ? SidecarXffMode.CUSTOM_HEADER
+    : trustedCidrs.length > 0 ? SidecarXffMode.TRUSTED_CIDRS
+      : hcm.some(v => v.useRemoteAddress === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
+        : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
   const relevant = hcm.filter(v => v.useRemoteAddress === true || (v.hops ?? 0) > 0 || v.extensions > 0);
   return {
     name: p.name,
@@ -569,6 +615,10 @@ function parseWorkload(p: PodTemplateOwner, indexes: Indexes, ambientNamespaces:
     xffMode,
     xffTrustedHops: hops.length > 0 ? hops[hops.length - 1] : undefined,
     xffTrustedCidrs: trustedCidrs.length > 0 ? trustedCidrs : undefined,
+    ...(header !== undefined ? {
+      clientHeaderName: header.headerName.toLowerCase(),
+      ...(header.rejectStatus !== undefined ? { clientHeaderRejectStatus: header.rejectStatus } : {}),
+    } : {}),
     xffPorts: relevant.flatMap(v => v.port === undefined ? [] : [v.port]),
     ...sidecarProxyProtocol(proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined])),
   };
@@ -616,6 +666,7 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
   }
   const selector = o.spec?.selector?.matchLabels ?? {};
   const out: PolicyModel[] = [];
+  headerConditionFindings(o, where, findings);
   for (const rule of listOf(o.spec?.rules)) {
     for (const from of listOf(rule?.from)) {
       for (const f of CIDR_FIELDS) {
@@ -626,6 +677,29 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
     }
   }
   return out;
+}
+
+/** Headers that carry client addresses but are matched as exact strings by `request.headers[...]` conditions. */
+const ADDRESS_HEADERS = ['x-forwarded-for', 'x-envoy-external-address', 'x-real-ip', 'cf-connecting-ip', 'true-client-ip', 'x-azure-clientip'];
+
+/**
+ * `when: request.headers[x-forwarded-for]` compares the whole header as a string (prefix/suffix/`*` at most):
+ * a CIDR never matches, a list header matches only when it is exactly that string, and the client writes it
+ * (istio/istio#54861).
+ */
+function headerConditionFindings(o: any, where: string, findings: Finding[]): void {
+  const keys = new Set<string>();
+  for (const rule of listOf(o.spec?.rules)) {
+    for (const condition of listOf(rule?.when)) {
+      const match = typeof condition?.key === 'string' ? /^request\.headers\[(.+)\]$/.exec(condition.key.trim()) : null;
+      if (match && ADDRESS_HEADERS.includes(match[1].trim().toLowerCase())) keys.add(match[1].trim().toLowerCase());
+    }
+  }
+  for (const header of keys) {
+    findings.push(finding(FindingSeverity.WARNING, where,
+      `compares client addresses through the header condition request.headers[${header}]: header conditions match exact strings (or a prefix/suffix), not CIDRs, so "10.0.0.0/8" never matches an address, an X-Forwarded-For list matches only as the whole string, and the client can write the header (istio/istio#54861)`,
+      'match addresses with source.remoteIpBlocks (the client Envoy resolved) or source.ipBlocks (the peer), on the proxy whose topology makes that field the client'));
+  }
 }
 
 /** istiod accepts host bits (Go netip.ParsePrefix) and masks them; so does explain, with a warning. */

@@ -21,6 +21,8 @@ import { addressInCidr, parseCidr } from '../net/cidr';
 export const ADDRESSES = {
   client: '203.0.113.10',
   forged: ['192.0.2.66', '192.0.2.67', '192.0.2.68', '192.0.2.69'],
+  /** A client that skips the CDN and connects to the next hop (or the gateway) itself. */
+  bypassing: '203.0.113.66',
   node: '10.0.0.4',
   gatewayPod: '10.244.0.5',
   meshClientPod: '10.244.2.9',
@@ -48,6 +50,8 @@ interface Wire {
   /** Source address carried by a PROXY header. */
   readonly proxySource?: string;
   readonly xff: string[];
+  /** Client-address headers set by a hop (`TrustHop.clientHeader`) or forged by the client, lower-case names. */
+  readonly headers?: { readonly [name: string]: string };
 }
 
 interface FrontResult {
@@ -145,11 +149,23 @@ function nextAddress(address: string): string {
   return ipaddr.fromByteArray(bytes).toString();
 }
 
-function walkFront(chain: TrustChain, clientXff: string[]): FrontResult {
+/** How the request enters the chain: the client's own XFF and headers, and from which hop on (a bypass skips some). */
+interface Entry {
+  readonly peer: string;
+  readonly xff: string[];
+  readonly headers?: { readonly [name: string]: string };
+  /** Index of the first hop the client connects to. */
+  readonly firstHop: number;
+}
+
+function walkFront(chain: TrustChain, clientXff: string[], entry?: Entry): FrontResult {
   const hops: HopTrace[] = [];
   const addresses = new Map<string, string>();
-  let wire: Wire = { peer: ADDRESSES.client, xff: clientXff };
+  let wire: Wire = entry ? { peer: entry.peer, xff: entry.xff, headers: entry.headers } : { peer: ADDRESSES.client, xff: clientXff };
   chain.hops.forEach((hop, i) => {
+    if (entry && i < entry.firstHop) return;
+    // The CDN overwrites its client header with the peer it saw, whatever the client sent.
+    if (hop.clientHeader) wire = { ...wire, headers: { ...(wire.headers ?? {}), [hop.clientHeader]: wire.peer } };
     const address = hopAddress(hop, i);
     addresses.set(address, hop.name);
     hops.push({ hop: `${hop.kind} ${hop.name}`, socketPeer: wire.peer, xForwardedFor: join(wire.xff), policies: [] });
@@ -157,11 +173,11 @@ function walkFront(chain: TrustChain, clientXff: string[]): FrontResult {
       // Trace the longer of the paths: an edge and one inner tier, each appending.
       const inner = nextAddress(address);
       addresses.set(inner, `${hop.name} (inner tier)`);
-      wire = { peer: inner, xff: [...wire.xff, wire.peer, address] };
+      wire = { peer: inner, xff: [...wire.xff, wire.peer, address], headers: wire.headers };
     } else if (hop.appendsXff) {
-      wire = { peer: address, xff: [...wire.xff, wire.peer] };
+      wire = { peer: address, xff: [...wire.xff, wire.peer], headers: wire.headers };
     } else if (hop.sendsProxyProtocol) {
-      wire = { peer: address, proxySource: wire.peer, xff: wire.xff };
+      wire = { peer: address, proxySource: wire.peer, xff: wire.xff, headers: wire.headers };
     }
   });
   return { hops, wire, addresses };
@@ -183,14 +199,18 @@ interface GatewayStep {
   readonly findings: Finding[];
   readonly addresses: Map<string, string>;
   readonly fellBack: boolean;
+  /** Client-address headers the gateway forwards unchanged. */
+  readonly headers?: { readonly [name: string]: string };
+  /** True when an AuthorizationPolicy at the gateway denies the request. */
+  readonly denied: boolean;
 }
 
-function throughGateway(gw: ParsedGateway, protocol: string, ctx: TraceContext, clientXff: string[]): GatewayStep {
+function throughGateway(gw: ParsedGateway, protocol: string, ctx: TraceContext, clientXff: string[], entry?: Entry): GatewayStep {
   const m = gw.model;
   const where = `gateway ${m.namespace}/${m.name}`;
   const findings: Finding[] = [];
   const chain = frontChain(gw, findings, where);
-  const front = walkFront(chain, clientXff);
+  const front = walkFront(chain, clientXff, entry);
   const hops = [...front.hops];
   let wire = front.wire;
   const external = gw.serviceType === 'LoadBalancer' || gw.serviceType === 'NodePort' || gw.serviceType === undefined;
@@ -234,13 +254,14 @@ function throughGateway(gw: ParsedGateway, protocol: string, ctx: TraceContext, 
   } else {
     result = { trustedClientAddress: downstream, fellBack: false };
   }
+  const gatewayMatches = matchPolicies(gwPolicies, wire.peer, result.trustedClientAddress);
   hops.push({
     hop: where,
     socketPeer: wire.peer,
     proxyProtocolSource: sent && accepts ? wire.proxySource : undefined,
     xForwardedFor: protocol === 'HTTP' ? join(wire.xff) : undefined,
     clientAddress: result.trustedClientAddress,
-    policies: matchPolicies(gwPolicies, wire.peer, result.trustedClientAddress),
+    policies: gatewayMatches,
     ...(result.internal ? { envoyInternal: true } : {}),
     note: protocol === 'TCP' ? 'TCP/TLS passthrough: no headers; only the packet source or PROXY protocol carry the client'
       : result.internal ? `Envoy 1.32 (Istio 1.24) defaults: ${result.trustedClientAddress} is a private address, so the request is internal (x-envoy-internal: true) and gets no X-Envoy-External-Address` : undefined,
@@ -257,7 +278,16 @@ function throughGateway(gw: ParsedGateway, protocol: string, ctx: TraceContext, 
     internal: result.internal === true,
     forwardedFor: result.forwardedFor,
     externalAddress: result.externalAddress,
+    headers: protocol === 'HTTP' ? wire.headers : undefined,
+    denied: deniedBy(gatewayMatches),
   };
+}
+
+/** Istio's order: any matching DENY denies; then, with ALLOW policies present, a request no ALLOW matches is denied. */
+function deniedBy(matches: PolicyMatch[]): boolean {
+  if (matches.some(m => m.action === 'DENY' && m.matches)) return true;
+  const allows = matches.filter(m => m.action === 'ALLOW');
+  return allows.length > 0 && !allows.some(m => m.matches);
 }
 
 function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, protocol: string, ctx: TraceContext): PathTrace {
@@ -273,10 +303,12 @@ function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, proto
   if (wl) {
     const wlWhere = `workload ${wl.namespace}/${wl.name}`;
     const proxied = ctx.proxyProtocolTo.get(`${wl.namespace}/${wl.name}`);
-    const side = throughWorkload(wl, ADDRESSES.gatewayPod, honest.forwardedFor, honest.externalAddress, ctx, protocol,
+    const side = throughWorkload(wl, ADDRESSES.gatewayPod, honest.forwardedFor, honest.externalAddress, ctx, protocol, honest.headers,
       proxied ? honest.downstreamAddress : undefined);
-    const sideForged = throughWorkload(wl, ADDRESSES.gatewayPod, forged.forwardedFor, forged.externalAddress, ctx, protocol,
+    const sideForged = throughWorkload(wl, ADDRESSES.gatewayPod, forged.forwardedFor, forged.externalAddress, ctx, protocol, forged.headers,
       proxied ? forged.downstreamAddress : undefined);
+    if (protocol === 'HTTP') bypassFindings(gw, wl, ctx, honest, findings, wlWhere);
+    if (wl.xffMode === SidecarXffMode.TRUSTED_CIDRS && side.clientAddress === ADDRESSES.client) settleLowerBound(findings, where, wlWhere);
     hops.push(...side.hops);
     appPeer = side.appPeer;
     appXff = side.forwardedFor;
@@ -285,7 +317,7 @@ function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, proto
         'add a SIDECAR_INBOUND PROXY protocol listener filter for the workload (ProxyProtocolBackend emits both), or remove trafficPolicy.proxyProtocol'));
     }
     sidecarFindings(wl, gw, protocol, side.clientAddress, sideForged.clientAddress, honest.clientAddress, ctx, findings, wlWhere);
-    appFindings(wl, appPeer, honest.externalAddress, protocol, findings, wlWhere, true, side.viaProxyProtocol);
+    appFindings(wl, appPeer, honest.externalAddress, protocol, findings, wlWhere, true, side.viaProxyProtocol, side.clientAddress);
   }
   hops.push({ hop: 'app', socketPeer: appPeer, xForwardedFor: protocol === 'HTTP' ? appXff : undefined, externalAddress: honest.externalAddress, policies: [] });
   return {
@@ -303,7 +335,9 @@ function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, proto
 function gatewayFindings(gw: ParsedGateway, protocol: string, honest: GatewayStep, forged: GatewayStep, findings: Finding[], where: string): void {
   const m = gw.model;
   const chain = gw.trustChain;
-  const appending = chain ? chain.hops.filter(h => h.appendsXff).length : undefined;
+  // With a client-header hop the gateway trusts only the hops after it (TrustChain.derive()).
+  const appending = chain ? chain.derive().numTrustedProxies : undefined;
+  const headerHop = chain?.hops.find(h => h.clientHeader !== undefined);
   if (ADDRESSES.forged.includes(forged.clientAddress)) {
     findings.push(finding(FindingSeverity.ERROR, where, `spoofable: a client that sends X-Forwarded-For chooses remote.ip (got ${forged.clientAddress}); numTrustedProxies ${m.numTrustedProxies} trusts more hops than ${appending ?? 'the'} hops that append to X-Forwarded-For`,
       `set numTrustedProxies to ${appending ?? 'the number of proxies in front that always append X-Forwarded-For'} (TrustChain.derive() counts them)`));
@@ -313,6 +347,9 @@ function gatewayFindings(gw: ParsedGateway, protocol: string, honest: GatewaySte
   if (honest.clientAddress === ADDRESSES.node) {
     findings.push(finding(FindingSeverity.ERROR, where, `client IP lost: externalTrafficPolicy Cluster, so the gateway sees the node IP ${ADDRESSES.node} (kube-proxy SNAT)`,
       `set externalTrafficPolicy: Local on Service ${m.serviceName ?? '(the gateway Service)'} and spread gateway replicas over nodes, or carry the client in PROXY protocol or X-Forwarded-For`));
+  } else if (headerHop !== undefined && lostTo === headerHop.name && protocol === 'HTTP') {
+    findings.push(finding(FindingSeverity.INFO, where, `the gateway resolves ${honest.clientAddress}, the CDN hop "${headerHop.name}", by design: remote.ip at the gateway is the CDN (so a CdnOnlyPolicy can require it) and the client travels in ${headerHop.clientHeader}`,
+      `read the client from ${headerHop.clientHeader} on the sidecars (XffTrust.clientHeader) or in the app; match client addresses there with remoteIpBlocks`));
   } else if (lostTo !== undefined && chain?.hops.some(h => h.variableHops)) {
     findings.push(finding(FindingSeverity.WARNING, where, `the gateway resolves ${honest.clientAddress} (${lostTo}): with variable CDN paths numTrustedProxies can only be the lower bound`,
       `resolve the client on the sidecars with xff_trusted_cidrs [${chain.derive().trustedCidrs.join(', ')}] plus the gateway and node ranges (XffSidecarFilter TRUSTED_CIDRS)`));
@@ -330,6 +367,8 @@ interface WorkloadStep {
   readonly clientAddress: string;
   /** True when the sidecar took the client from a PROXY header its caller sent. */
   readonly viaProxyProtocol: boolean;
+  /** True when the sidecar answered instead of forwarding (custom header, fail closed). */
+  readonly rejected?: boolean;
   readonly forwardedFor?: string;
   readonly appPeer: string;
 }
@@ -340,7 +379,7 @@ function acceptsProxyProtocol(wl: WorkloadModel): boolean {
 }
 
 function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefined, xeea: string | undefined,
-  ctx: TraceContext, protocol: string, proxySource?: string): WorkloadStep {
+  ctx: TraceContext, protocol: string, headers?: { readonly [name: string]: string }, proxySource?: string): WorkloadStep {
   const wlPolicies = policiesFor(ctx, wl.namespace, wl.selector);
   if (wl.role === ProxyRole.AMBIENT) {
     return {
@@ -363,7 +402,13 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
   // A PROXY listener filter replaces the downstream address with the header's source (Envoy's remote address).
   const viaProxyProtocol = proxySource !== undefined && acceptsProxyProtocol(wl);
   const downstream = viaProxyProtocol ? proxySource : peer;
-  const result = protocol === 'HTTP' ? resolveClientAddress({ ...sidecarSettings(wl), downstreamAddress: downstream, xForwardedFor: xff }) : { trustedClientAddress: downstream, forwardedFor: undefined };
+  const header = wl.xffMode === SidecarXffMode.CUSTOM_HEADER ? wl.clientHeaderName : undefined;
+  const result = protocol === 'HTTP'
+    ? resolveClientAddress({
+      ...sidecarSettings(wl), downstreamAddress: downstream, xForwardedFor: xff, clientHeaderValue: header ? headers?.[header] : undefined,
+    })
+    : { trustedClientAddress: downstream, forwardedFor: undefined, rejectedWithStatus: undefined };
+  const rejected = result.rejectedWithStatus !== undefined ? `; rejected with ${result.rejectedWithStatus}: no valid ${header} header` : '';
   const ports = (wl.xffPorts ?? []).length > 0 ? ` (XFF settings only on ports ${wl.xffPorts!.join(', ')})` : '';
   return {
     hops: [{
@@ -374,9 +419,11 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
       externalAddress: protocol === 'HTTP' ? xeea : undefined,
       clientAddress: result.trustedClientAddress,
       policies: matchPolicies(wlPolicies, peer, result.trustedClientAddress),
-      note: `XFF mode ${wl.xffMode}${ports}${viaProxyProtocol ? '; PROXY protocol from the caller (DestinationRule)' : ''}`,
+      note: `XFF mode ${wl.xffMode}${header ? ` (client from ${header}: ${headers?.[header] ?? 'absent'})` : ''}${ports}${rejected}`
+        + (viaProxyProtocol ? '; PROXY protocol from the caller (DestinationRule)' : ''),
     }],
     clientAddress: result.trustedClientAddress,
+    rejected: result.rejectedWithStatus !== undefined,
     forwardedFor: result.forwardedFor,
     viaProxyProtocol,
     // TPROXY's original_src uses the downstream address, which a PROXY listener filter has restored.
@@ -384,12 +431,63 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
   };
 }
 
-function sidecarSettings(wl: WorkloadModel): { useRemoteAddress: boolean; xffNumTrustedHops?: number; xffTrustedCidrs?: string[] } {
+interface SidecarSettings {
+  readonly useRemoteAddress: boolean;
+  readonly xffNumTrustedHops?: number;
+  readonly xffTrustedCidrs?: string[];
+  readonly clientHeaderName?: string;
+  readonly rejectStatus?: number;
+}
+
+function sidecarSettings(wl: WorkloadModel): SidecarSettings {
   switch (wl.xffMode) {
+    case SidecarXffMode.CUSTOM_HEADER:
+      return { useRemoteAddress: false, clientHeaderName: wl.clientHeaderName, rejectStatus: wl.clientHeaderRejectStatus };
     case SidecarXffMode.USE_REMOTE_ADDRESS: return { useRemoteAddress: true, xffNumTrustedHops: wl.xffTrustedHops ?? 0 };
     case SidecarXffMode.TRUSTED_HOPS: return { useRemoteAddress: false, xffNumTrustedHops: wl.xffTrustedHops ?? 0 };
     case SidecarXffMode.TRUSTED_CIDRS: return { useRemoteAddress: false, xffTrustedCidrs: wl.xffTrustedCidrs };
     default: return { useRemoteAddress: false };
+  }
+}
+
+/** The gateway's lower-bound warning is settled when the sidecar behind it finds the client by trusted CIDRs. */
+function settleLowerBound(findings: Finding[], gatewayWhere: string, workloadWhere: string): void {
+  const i = findings.findIndex(f => f.where === gatewayWhere && f.severity === FindingSeverity.WARNING && f.message.includes('with variable CDN paths'));
+  if (i < 0) return;
+  findings[i] = finding(FindingSeverity.INFO, gatewayWhere, `${findings[i].message}; ${workloadWhere} resolves the client with trusted CIDRs`, findings[i].fix);
+}
+
+/**
+ * A client that skips the CDN (connects to the hop after it, or to the gateway) and forges X-Forwarded-For and the
+ * CDN's client header: it must be denied at the gateway, or resolve to its real address, or be rejected.
+ */
+function bypassFindings(gw: ParsedGateway, wl: WorkloadModel, ctx: TraceContext, honest: GatewayStep,
+  findings: Finding[], where: string): void {
+  const chain = gw.trustChain;
+  const declared = chain ? chain.hops.findIndex(h => h.clientHeader !== undefined) : -1;
+  const headerHop = declared >= 0 || !chain ? declared : chain.hops.findIndex(h => h.kind === 'cdn');
+  const header = wl.xffMode === SidecarXffMode.CUSTOM_HEADER ? wl.clientHeaderName : chain?.hops[declared]?.clientHeader;
+  const byCidrs = wl.xffMode === SidecarXffMode.TRUSTED_CIDRS && headerHop >= 0;
+  if ((header === undefined && !byCidrs) || wl.role === ProxyRole.AMBIENT || wl.interceptionMode === InterceptionMode.NONE) return;
+  const forgedHeaders = header ? { [header]: ADDRESSES.forged[0] } : {};
+  const forgery = header ? `forges ${header}: ${ADDRESSES.forged[0]}` : `forges X-Forwarded-For: ${ADDRESSES.forged[1]}`;
+  const entry: Entry = { peer: ADDRESSES.bypassing, xff: [ADDRESSES.forged[1]], headers: forgedHeaders, firstHop: headerHop + 1 };
+  const bypass = throughGateway(gw, 'HTTP', ctx, [], entry);
+  const side = throughWorkload(wl, ADDRESSES.gatewayPod, bypass.forwardedFor, bypass.externalAddress, ctx, 'HTTP', bypass.headers);
+  const honestSide = throughWorkload(wl, ADDRESSES.gatewayPod, honest.forwardedFor, honest.externalAddress, ctx, 'HTTP', honest.headers);
+  const skipped = headerHop >= 0 ? `skips ${chain!.hops[headerHop].name}` : 'reaches the gateway without the CDN';
+  if (bypass.denied) {
+    findings.push(finding(FindingSeverity.INFO, where, `a client at ${ADDRESSES.bypassing} that ${skipped} and ${forgery} is denied at the gateway`, 'none needed'));
+  } else if (ADDRESSES.forged.includes(side.clientAddress)) {
+    findings.push(finding(FindingSeverity.ERROR, where, `spoofable: a client at ${ADDRESSES.bypassing} that ${skipped} and ${forgery} gets ${side.clientAddress} as its address at the sidecar; nothing at the gateway requires the CDN`,
+      'deny requests whose peer is not the CDN at the gateway (CdnOnlyPolicy), or admit only the CDN at the load balancer'));
+  } else {
+    const outcome = side.rejected ? 'is rejected by the sidecar' : `resolves to ${side.clientAddress} at the sidecar`;
+    findings.push(finding(FindingSeverity.INFO, where, `a client at ${ADDRESSES.bypassing} that ${skipped} and ${forgery} ${outcome}`, 'none needed'));
+  }
+  if (wl.xffMode === SidecarXffMode.CUSTOM_HEADER && honestSide.clientAddress !== ADDRESSES.client && !honestSide.rejected) {
+    findings.push(finding(FindingSeverity.WARNING, where, `the sidecar reads the client from ${header}, but no hop in front is declared to set it (got ${honestSide.clientAddress})`,
+      `declare clientHeader "${header}" on the CDN hop of the gateway's trust chain`));
   }
 }
 
@@ -407,14 +505,15 @@ function sidecarFindings(wl: WorkloadModel, gw: ParsedGateway, protocol: string,
   if (ADDRESSES.forged.includes(forged)) {
     findings.push(finding(FindingSeverity.ERROR, where, `spoofable: the sidecar trusts more X-Forwarded-For entries than the gateway verified; a client chooses remote.ip (got ${forged})`,
       `set the sidecar's xff_num_trusted_hops to the gateway's numTrustedProxies (${gw.model.numTrustedProxies})`));
-  } else if (honest !== gatewayClient && remotePolicies.length > 0) {
+  } else if (honest !== gatewayClient && honest !== ADDRESSES.client && remotePolicies.length > 0) {
     findings.push(finding(FindingSeverity.WARNING, where, `remoteIpBlocks in ${names(remotePolicies)} match ${honest} on the sidecar, not the client the gateway resolved (${gatewayClient}): the sidecar trusts only the rightmost X-Forwarded-For entry`,
       `add an XffSidecarFilter with xff_num_trusted_hops ${gw.model.numTrustedProxies} (the gateway's numTrustedProxies), or enforce remoteIpBlocks at the gateway`));
   }
 }
 
 function appFindings(wl: WorkloadModel, appPeer: string, xeea: string | undefined, protocol: string,
-  findings: Finding[], where: string, behindGateway: boolean, viaProxyProtocol = false): void {
+  findings: Finding[], where: string, behindGateway: boolean, viaProxyProtocol = false, sidecarClient?: string): void {
+  const read = (fallback: string) => readClientIn(wl, xeea, sidecarClient) ?? fallback;
   if (wl.role === ProxyRole.AMBIENT) {
     if (behindGateway) {
       findings.push(finding(FindingSeverity.INFO, where, `ambient: the app sees the gateway pod ${appPeer}`, 'read X-Envoy-External-Address or X-Forwarded-For in the app'));
@@ -424,7 +523,7 @@ function appFindings(wl: WorkloadModel, appPeer: string, xeea: string | undefine
   if (appPeer === ADDRESSES.redirectPeer) {
     findings.push(finding(FindingSeverity.WARNING, where, `client IP lost at the app socket: interceptionMode REDIRECT makes the app see ${ADDRESSES.redirectPeer}`,
       behindGateway && protocol === 'HTTP'
-        ? `${readHeader(xeea)} in the app; TPROXY would only show the gateway pod IP`
+        ? `${read(readHeader(xeea))} in the app; TPROXY would only show the gateway pod IP`
         : 'set sidecar.istio.io/interceptionMode: TPROXY on the pod template (TproxyWorkload) so the app sees the peer pod IP'));
   } else if (behindGateway && viaProxyProtocol) {
     if (appPeer !== ADDRESSES.client) {
@@ -432,8 +531,23 @@ function appFindings(wl: WorkloadModel, appPeer: string, xeea: string | undefine
     }
   } else if (behindGateway) {
     findings.push(finding(FindingSeverity.INFO, where, `the app socket sees the gateway pod ${appPeer}, not the client`,
-      protocol === 'HTTP' ? readHeader(xeea) : 'use PROXY protocol to the backend (DestinationRule trafficPolicy.proxyProtocol) if the app must see the client on TCP'));
+      protocol === 'HTTP' ? read(readHeader(xeea)) : 'use PROXY protocol to the backend (DestinationRule trafficPolicy.proxyProtocol) if the app must see the client on TCP'));
   }
+}
+
+/**
+ * Where the app finds the client when the sidecar, not the gateway, resolved it: X-Envoy-External-Address then
+ * carries what the gateway resolved (the CDN edge), so the app reads the CDN's header, or walks X-Forwarded-For.
+ */
+function readClientIn(wl: WorkloadModel, xeea: string | undefined, sidecarClient: string | undefined): string | undefined {
+  if (sidecarClient !== ADDRESSES.client || xeea === ADDRESSES.client) return undefined;
+  if (wl.xffMode === SidecarXffMode.CUSTOM_HEADER) {
+    return `read ${wl.clientHeaderName} (${sidecarClient}; the sidecar checked it is an address, and only the CDN can have set it); X-Envoy-External-Address carries ${xeea ?? 'nothing'}, what the gateway resolved`;
+  }
+  if (wl.xffMode === SidecarXffMode.TRUSTED_CIDRS) {
+    return `read X-Forwarded-For from the right, skipping the trusted ranges [${(wl.xffTrustedCidrs ?? []).join(', ')}] (${sidecarClient}), as the sidecar did; X-Envoy-External-Address carries ${xeea ?? 'nothing'}, what the gateway resolved`;
+  }
+  return undefined;
 }
 
 function readHeader(xeea: string | undefined): string {
@@ -446,12 +560,14 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
   const peer = ADDRESSES.meshClientPod;
   // A DestinationRule with proxyProtocol makes every mesh caller send PROXY with its own address.
   const proxied = ctx.proxyProtocolTo.has(`${wl.namespace}/${wl.name}`) ? peer : undefined;
-  const honest = throughWorkload(wl, peer, undefined, undefined, ctx, 'HTTP', proxied);
-  const forged = throughWorkload(wl, peer, ADDRESSES.forged.join(','), undefined, ctx, 'HTTP', proxied);
+  const honest = throughWorkload(wl, peer, undefined, undefined, ctx, 'HTTP', undefined, proxied);
+  const header = wl.xffMode === SidecarXffMode.CUSTOM_HEADER ? wl.clientHeaderName : undefined;
+  const forgedHeaders = header ? { [header]: ADDRESSES.forged[3] } : undefined;
+  const forged = throughWorkload(wl, peer, ADDRESSES.forged.join(','), undefined, ctx, 'HTTP', forgedHeaders, proxied);
   const findings: Finding[] = [];
   const remotePolicies = policiesFor(ctx, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
   if (ADDRESSES.forged.includes(forged.clientAddress) && remotePolicies.length > 0 && wl.role !== ProxyRole.AMBIENT) {
-    findings.push(finding(FindingSeverity.ERROR, where, `spoofable: an in-mesh caller chooses remote.ip by sending X-Forwarded-For (got ${forged.clientAddress}), so remoteIpBlocks in ${names(remotePolicies)} can be bypassed from inside the mesh`,
+    findings.push(finding(FindingSeverity.ERROR, where, `spoofable: an in-mesh caller chooses remote.ip by sending ${header ?? 'X-Forwarded-For'} (got ${forged.clientAddress}), so remoteIpBlocks in ${names(remotePolicies)} can be bypassed from inside the mesh`,
       'match in-mesh callers with ipBlocks, principals or namespaces; remoteIpBlocks on a sidecar is only meaningful behind a gateway'));
   }
   appFindings(wl, honest.appPeer, undefined, 'HTTP', findings, where, false);

@@ -39,6 +39,7 @@ export function resolveClientAddress(input: ClientAddressInput): DetailedClientA
   checkInput(input);
   const entries = splitXff(input.xForwardedFor);
   const cidrs = parseCidrs(input.xffTrustedCidrs ?? [], 'xffTrustedCidrs');
+  if (input.clientHeaderName !== undefined) return fromClientHeader(input, entries);
   const detection = cidrs.length > 0
     ? fromTrustedCidrs(input.downstreamAddress, entries, cidrs)
     : fromHopCount(input.useRemoteAddress, input.xffNumTrustedHops ?? 0, entries);
@@ -62,6 +63,24 @@ interface Detection {
   readonly fallbackReason?: string;
 }
 
+/**
+ * The custom-header extension: the first value of the header, if it parses as an address, is the client; it
+ * appends nothing to X-Forwarded-For and, without use_remote_address, no X-Envoy-External-Address is set. Otherwise
+ * the request is rejected when reject_with_status is set, else the socket peer is the client.
+ */
+function fromClientHeader(input: ClientAddressInput, entries: string[]): DetailedClientAddressResult {
+  const value = input.clientHeaderValue?.trim();
+  const forwardedFor = entries.length > 0 ? entries.join(',') : undefined;
+  if (value !== undefined && isIpAddress(value)) {
+    return { trustedClientAddress: value, forwardedFor, fellBack: false };
+  }
+  const reason = value === undefined ? `no ${input.clientHeaderName} header` : `${input.clientHeaderName} "${value}" is not an IP address`;
+  if (input.rejectStatus !== undefined) {
+    return { trustedClientAddress: input.downstreamAddress, forwardedFor, fellBack: true, fallbackReason: `${reason}: rejected with ${input.rejectStatus}`, rejectedWithStatus: input.rejectStatus };
+  }
+  return { trustedClientAddress: input.downstreamAddress, forwardedFor, fellBack: true, fallbackReason: reason };
+}
+
 function checkInput(input: ClientAddressInput): void {
   if (!isIpAddress(input.downstreamAddress)) {
     throw new Error(`downstreamAddress ${JSON.stringify(input.downstreamAddress)} is not an IP address: give the socket peer such as "10.0.0.5" or "2001:db8::5"`);
@@ -70,6 +89,12 @@ function checkInput(input: ClientAddressInput): void {
   const hasCidrs = (input.xffTrustedCidrs ?? []).length > 0;
   if (hasCidrs && input.useRemoteAddress) {
     throw new Error('xffTrustedCidrs is not allowed with useRemoteAddress true: Envoy rejects original_ip_detection_extensions with use_remote_address; set useRemoteAddress false (sidecar inbound) or use xffNumTrustedHops');
+  }
+  if (input.clientHeaderName !== undefined) {
+    if (input.useRemoteAddress || hasCidrs || (input.xffNumTrustedHops ?? 0) > 0) {
+      throw new Error(`clientHeaderName "${input.clientHeaderName}" is not allowed with ${input.useRemoteAddress ? 'useRemoteAddress true' : hasCidrs ? 'xffTrustedCidrs' : 'xffNumTrustedHops'}: Envoy rejects original_ip_detection_extensions with use_remote_address or xff_num_trusted_hops, and this model takes one extension; use the custom header alone with useRemoteAddress false`);
+    }
+    if (input.rejectStatus !== undefined) checkInteger('rejectStatus', input.rejectStatus, 400, 511);
   }
   if (hasCidrs && (input.xffNumTrustedHops ?? 0) > 0) {
     throw new Error(`xffNumTrustedHops ${input.xffNumTrustedHops} is not allowed with xffTrustedCidrs: the xff extension takes one or the other; remove xffNumTrustedHops`);

@@ -370,6 +370,11 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     return SourceIpPolicy.denyFrom(this, cidrs, options);
   }
 
+  /** The hops declared in front of the gateway. @default - not declared */
+  public get trustChain(): TrustChain | undefined {
+    return this.config.trustChain;
+  }
+
   /** The gateway model, built from the servers added so far. */
   public gatewayModel(): GatewayModel | undefined {
     return {

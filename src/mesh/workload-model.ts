@@ -108,6 +108,10 @@ export function workloadModelFor(scope: IConstruct, identity: WorkloadIdentity):
     // An unresolvable hop count is reported by the filter's own validation; the model says "no hops" meanwhile.
     ...(settings.mode === SidecarXffMode.TRUSTED_HOPS ? { xffTrustedHops: settings.hops ?? 0 } : {}),
     ...(settings.mode === SidecarXffMode.TRUSTED_CIDRS ? { xffTrustedCidrs: settings.cidrs } : {}),
+    ...(settings.mode === SidecarXffMode.CUSTOM_HEADER ? {
+      clientHeaderName: settings.clientHeaderName,
+      ...(settings.clientHeaderRejectStatus !== undefined ? { clientHeaderRejectStatus: settings.clientHeaderRejectStatus } : {}),
+    } : {}),
     xffPorts: filter.portNumber !== undefined ? [filter.portNumber] : [],
   };
 }

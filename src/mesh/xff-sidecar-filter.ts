@@ -10,11 +10,15 @@ import {
   DEFAULT_ROOT_NAMESPACE, HCM_FILTER, HCM_TYPE, VIRTUAL_INBOUND_LISTENER, XFF_DETECTION, XFF_DETECTION_TYPE,
 } from '../envoy/names';
 import { ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
+import { checkClientHeaderName, checkRejectStatus, customHeaderExtension } from '../envoy/original-ip-detection';
 import { IstioVersion } from '../model/istio-version';
 import { ISourceIpTarget, ProxyRole, SidecarXffMode, XffFilterScope } from '../model/model';
 import { formatLabels, selectorsMayOverlap } from '../model/selectors';
 import { Topology, XffFilterMember, XffSettings } from '../model/topology';
+import { TrustChain } from '../model/trust-chain';
 import { Cidr, parseCidrs } from '../net/cidr';
+import { CidrList } from '../net/cidr-list';
+import { CdnOnlyPolicy } from '../policy/cdn-only-policy';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -25,6 +29,46 @@ const MAX_TRUSTED_HOPS = 64;
 interface HopsResult {
   readonly hops?: number;
   readonly problem?: string;
+}
+
+/** Options of `XffTrust.clientHeader()`. */
+export interface ClientHeaderOptions {
+  /**
+   * The request header the CDN sends the client address in, e.g. "CF-Connecting-IP" (Cloudflare), "True-Client-IP"
+   * (Akamai), "X-Azure-ClientIP" (Azure Front Door). The gateway forwards it unchanged.
+   */
+  readonly headerName: string;
+
+  /**
+   * The `CdnOnlyPolicy` on the gateway in front that denies requests not coming from the CDN. Without it (or
+   * `onlyReachableThroughCdn`), anyone who reaches the gateway directly chooses the client address.
+   *
+   * @default - none: `onlyReachableThroughCdn` must be true
+   */
+  readonly enforcedBy?: CdnOnlyPolicy;
+
+  /**
+   * Set to true when the gateway can only be reached through the CDN by other means (a private origin, the cloud
+   * load balancer's source ranges, authenticated origin pulls), so no generated policy is needed.
+   *
+   * @default false
+   */
+  readonly onlyReachableThroughCdn?: boolean;
+
+  /**
+   * Let requests without the header (or with something that is not an IP address in it) through, with the socket
+   * peer (the gateway pod) as the client. By default they are rejected (fail closed).
+   *
+   * @default false
+   */
+  readonly failOpen?: boolean;
+
+  /**
+   * The status answered to requests without a valid header: 403, 400 or 401. Not with `failOpen`.
+   *
+   * @default 403
+   */
+  readonly rejectStatus?: number;
 }
 
 /**
@@ -97,11 +141,78 @@ export class XffTrust {
     return new XffTrust(SidecarXffMode.TRUSTED_CIDRS, () => ({}), parsed);
   }
 
+  /**
+   * Trusted CIDRs read from a gateway's trust chain: the `cidrs` of every hop in front that appends to
+   * X-Forwarded-For, plus `clusterCidrs`, the ranges between the gateway and the sidecar that Envoy 1.33+ no longer
+   * trusts implicitly: the node range (the gateway appends a node address when the Service uses
+   * `externalTrafficPolicy: Cluster`) and the gateway pod range (the sidecar's own peer). Use it when the path in
+   * front varies (`variableHops`): the gateway then trusts only the lower bound, and the sidecar finds the client on
+   * every path.
+   *
+   * @param gateway an ingress gateway of this library with a `trustChain`
+   * @param clusterCidrs the node and gateway pod ranges, e.g. ["10.0.0.0/16", "10.244.0.0/16"]
+   */
+  public static trustedCidrsOf(gateway: ISourceIpTarget, clusterCidrs: string[]): XffTrust {
+    const chain = (gateway as unknown as { readonly trustChain?: TrustChain }).trustChain;
+    if (gateway.targetRole !== ProxyRole.GATEWAY || !chain) {
+      throw new Error(`trustedCidrsOf: "${gateway.node.path}" is not an ingress gateway with a trustChain: give a PreservedIngressGateway or ProxyProtocolGateway whose trustChain lists the hops' cidrs, or use XffTrust.trustedCidrs([...])`);
+    }
+    const blind = chain.hops.filter(h => h.appendsXff && h.cidrs.length === 0);
+    if (blind.length > 0) {
+      throw new Error(`trustedCidrsOf: hop ${blind.map(h => `"${h.name}"`).join(', ')} of gateway "${gateway.node.path}" appends to X-Forwarded-For but has no cidrs, so its address would be taken as the client; list its egress ranges in the hop's cidrs`);
+    }
+    const cluster = parseCidrs(clusterCidrs, 'clusterCidrs');
+    if (cluster.length === 0) {
+      throw new Error('clusterCidrs is empty: give the node range and the gateway pod range (Envoy 1.33 and later trust no private range implicitly), e.g. ["10.0.0.0/16", "10.244.0.0/16"]');
+    }
+    const all = [...chain.hops.filter(h => h.appendsXff).flatMap(h => h.cidrs), ...cluster.map(c => c.text)];
+    return XffTrust.trustedCidrs(CidrList.fromCidrs(all, { name: 'trustedCidrsOf' }).cidrs);
+  }
+
+  /**
+   * Envoy's `envoy.http.original_ip_detection.custom_header` extension: the client is the address in the header a
+   * CDN sets (its own view of the client), read with `allow_extension_to_set_address_as_trusted`, and by default
+   * requests without it are answered with 403 (`reject_with_status`). Behind the gateway the header is only as
+   * trustworthy as the path: the gateway must be reachable only through the CDN, so give the `CdnOnlyPolicy` that
+   * enforces it (`enforcedBy`) or acknowledge it (`onlyReachableThroughCdn`). X-Forwarded-For is left as received.
+   */
+  public static clientHeader(options: ClientHeaderOptions): XffTrust {
+    if (!options || typeof options !== 'object') throw new Error('clientHeader options are required: give headerName, e.g. { headerName: "CF-Connecting-IP", enforcedBy: cdnOnlyPolicy }');
+    const headerName = checkClientHeaderName('headerName', options.headerName);
+    if (options.enforcedBy === undefined && options.onlyReachableThroughCdn !== true) {
+      throw new Error(`headerName "${options.headerName}" is refused without proof that the gateway is reachable only through the CDN: anyone who reaches the gateway directly can write any address into "${options.headerName}"; `
+        + 'give enforcedBy: new CdnOnlyPolicy(scope, id, { gateway }) (a DENY on requests whose peer is outside the CDN ranges), or set onlyReachableThroughCdn: true if the origin is private or the load balancer admits only the CDN');
+    }
+    if (options.enforcedBy !== undefined && !(options.enforcedBy instanceof CdnOnlyPolicy)) {
+      throw new Error(`enforcedBy ${JSON.stringify(options.enforcedBy)} is not a CdnOnlyPolicy: create one with new CdnOnlyPolicy(scope, id, { gateway })`);
+    }
+    const chainHeader = options.enforcedBy ? chainHeaderOf(options.enforcedBy) : undefined;
+    if (chainHeader !== undefined && chainHeader !== headerName) {
+      throw new Error(`headerName "${options.headerName}" differs from clientHeader "${chainHeader}" of the trust chain of gateway "${options.enforcedBy!.gateway.node.path}": read the header the CDN hop declares`);
+    }
+    if (options.failOpen && options.rejectStatus !== undefined) {
+      throw new Error(`rejectStatus ${options.rejectStatus} is not allowed with failOpen true: a fail-open filter rejects nothing; remove one of them`);
+    }
+    const rejectStatus = options.failOpen ? undefined : checkRejectStatus('rejectStatus', options.rejectStatus ?? 403);
+    return new XffTrust(SidecarXffMode.CUSTOM_HEADER, () => ({}), [], { headerName, rejectStatus });
+  }
+
   private constructor(
     /** The sidecar XFF mode this trust renders. */
     public readonly mode: SidecarXffMode,
     private readonly hopsSource: () => HopsResult,
-    private readonly parsedCidrs: Cidr[]) {
+    private readonly parsedCidrs: Cidr[],
+    private readonly header?: { readonly headerName: string; readonly rejectStatus?: number }) {
+  }
+
+  /** The client header (CUSTOM_HEADER only), lower case. @default - none */
+  public get clientHeaderName(): string | undefined {
+    return this.header?.headerName;
+  }
+
+  /** The status for requests without a valid client header (CUSTOM_HEADER only). @default - no rejection */
+  public get clientHeaderRejectStatus(): number | undefined {
+    return this.header?.rejectStatus;
   }
 
   /** The trusted CIDRs, normalised (empty unless TRUSTED_CIDRS). */
@@ -127,6 +238,8 @@ export class XffTrust {
       mode: this.mode,
       ...(result.hops !== undefined ? { hops: result.hops } : {}),
       cidrs: this.cidrs,
+      ...(this.header !== undefined ? { clientHeaderName: this.header.headerName } : {}),
+      ...(this.header?.rejectStatus !== undefined ? { clientHeaderRejectStatus: this.header.rejectStatus } : {}),
       ...(result.problem !== undefined ? { problem: result.problem } : {}),
     };
   }
@@ -138,6 +251,8 @@ export class XffTrust {
         return { use_remote_address: true };
       case SidecarXffMode.TRUSTED_HOPS:
         return { xff_num_trusted_hops: this.resolveHops() };
+      case SidecarXffMode.CUSTOM_HEADER:
+        return { original_ip_detection_extensions: [customHeaderExtension(this.header!.headerName, this.header!.rejectStatus)] };
       default:
         return {
           original_ip_detection_extensions: [{
@@ -247,7 +362,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
   public constructor(scope: Construct, id: string, props: XffSidecarFilterProps) {
     super(scope, id);
     if (!props || !(props.trust instanceof XffTrust)) {
-      throw new Error('trust is required: choose XffTrust.useRemoteAddress(), XffTrust.trustedHops(n), XffTrust.trustHopsOf(gateway) or XffTrust.trustedCidrs([...])');
+      throw new Error('trust is required: choose XffTrust.useRemoteAddress(), XffTrust.trustedHops(n), XffTrust.trustHopsOf(gateway), XffTrust.trustedCidrs([...]) or XffTrust.clientHeader({...})');
     }
     this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
     this.trust = props.trust;
@@ -270,6 +385,10 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
       },
     });
     Topology.of(this).addXffFilter(this);
+    if (this.trust.mode === SidecarXffMode.CUSTOM_HEADER) {
+      SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar reads "${this.trust.clientHeaderName}" from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
+        + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals)');
+    }
     if (this.trust.mode === SidecarXffMode.TRUSTED_HOPS) {
       // The sidecar cannot tell the gateway from any other caller: hop counting trusts whatever the caller sent.
       SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
@@ -395,6 +514,12 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
 
 function describe(filter: XffFilterMember): string {
   return `${filter._xffSettings().mode} in ${filter.namespace}, ${filter.scope === XffFilterScope.WORKLOAD ? formatLabels(filter.selector) : `scope ${filter.scope}`}`;
+}
+
+/** The client header the trust chain of the policy's gateway declares, if any. */
+function chainHeaderOf(policy: CdnOnlyPolicy): string | undefined {
+  const chain = (policy.gateway as unknown as { readonly trustChain?: { derive(): { clientHeader?: string } } }).trustChain;
+  return chain?.derive().clientHeader;
 }
 
 function checkHops(property: string, hops: number, fix: string): number {

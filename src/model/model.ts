@@ -112,6 +112,11 @@ export enum SidecarXffMode {
   TRUSTED_HOPS = 'trusted-hops',
   /** The `envoy.http.original_ip_detection.xff` extension with `xff_trusted_cidrs`. */
   TRUSTED_CIDRS = 'trusted-cidrs',
+  /**
+   * The `envoy.http.original_ip_detection.custom_header` extension: the client is the address in one request header
+   * set by a CDN (CF-Connecting-IP, True-Client-IP, ...); requests without it are rejected unless configured otherwise.
+   */
+  CUSTOM_HEADER = 'custom-header',
 }
 
 /** What a meshed workload (its sidecar and app) does with the client address. */
@@ -132,6 +137,13 @@ export interface WorkloadModel {
   readonly xffTrustedHops?: number;
   /** Trusted CIDRs for TRUSTED_CIDRS. @default - none */
   readonly xffTrustedCidrs?: string[];
+  /** The request header the client is read from, for CUSTOM_HEADER (lower case). @default - none */
+  readonly clientHeaderName?: string;
+  /**
+   * The status the sidecar answers when that header is missing or not an IP address, for CUSTOM_HEADER.
+   * @default - no rejection: the socket peer becomes the client
+   */
+  readonly clientHeaderRejectStatus?: number;
   /** Pod ports the XFF settings apply to; empty means every inbound port. @default - all ports */
   readonly xffPorts?: number[];
   /** Pod ports where the sidecar accepts PROXY protocol from its caller. @default - none */

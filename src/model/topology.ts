@@ -29,6 +29,10 @@ export interface XffSettings {
   readonly hops?: number;
   /** TRUSTED_CIDRS only. */
   readonly cidrs: string[];
+  /** CUSTOM_HEADER only: the request header the client address is read from. */
+  readonly clientHeaderName?: string;
+  /** CUSTOM_HEADER only: the status for requests without a valid header (fail closed). */
+  readonly clientHeaderRejectStatus?: number;
   /** Why the settings cannot be rendered, for the filter's own validation. */
   readonly problem?: string;
 }

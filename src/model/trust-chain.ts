@@ -1,5 +1,6 @@
 import { TRUST_CHAIN_ANNOTATION } from './annotations';
 import { ExternalTrafficPolicy, ProxyProtocolVersion } from './model';
+import { checkClientHeaderName } from '../envoy/original-ip-detection';
 import { parseCidrs } from '../net/cidr';
 
 /*
@@ -43,6 +44,16 @@ export interface HopOptions {
    * @default - not pinned (Envoy accepts V1 and V2)
    */
   readonly proxyProtocolVersion?: ProxyProtocolVersion;
+  /**
+   * The request header in which this hop sends the client address it saw, e.g. "CF-Connecting-IP" (Cloudflare),
+   * "True-Client-IP" (Akamai, Cloudflare Enterprise), "X-Azure-ClientIP" (Front Door). Only for CDN and L7 hops.
+   * The gateway then trusts X-Forwarded-For only up to this hop, so its `remote.ip` is this hop's address and a
+   * `CdnOnlyPolicy` can refuse requests that bypassed it; sidecars read the client from the header
+   * (`XffTrust.clientHeader`).
+   *
+   * @default - the hop sends no client header the library relies on
+   */
+  readonly clientHeader?: string;
 }
 
 /** One hop in front of a gateway. Create it with a static factory. */
@@ -77,6 +88,8 @@ export class TrustHop {
   public readonly variableHops: boolean;
   /** The PROXY protocol version, for PROXY hops. @default - not pinned */
   public readonly proxyProtocolVersion?: ProxyProtocolVersion;
+  /** The header the hop sends the client in, lower case. @default - none */
+  public readonly clientHeader?: string;
 
   private constructor(kind: HopKind, options: HopOptions) {
     this.kind = kind;
@@ -95,6 +108,12 @@ export class TrustHop {
     }
     if (this.variableHops && this.cidrs.length === 0) {
       throw new Error(`${this.name}.cidrs is empty but variableHops is true: a varying number of hops can only be trusted by address; list the hop's egress CIDRs, e.g. cidrs: ["198.51.100.0/24"]`);
+    }
+    if (options.clientHeader !== undefined) {
+      if (!this.appendsXff) {
+        throw new Error(`${this.name}.clientHeader ${JSON.stringify(options.clientHeader)} is not allowed on a ${kind} hop: only CDN and L7 load balancer hops set request headers; remove clientHeader`);
+      }
+      this.clientHeader = checkClientHeaderName(`${this.name}.clientHeader`, options.clientHeader);
     }
     if (this.proxyProtocolVersion !== undefined && !this.sendsProxyProtocol) {
       throw new Error(`${this.name}.proxyProtocolVersion ${this.proxyProtocolVersion} is not allowed on a ${kind} hop: only TrustHop.l4ProxyProtocol() sends PROXY protocol; remove proxyProtocolVersion`);
@@ -130,6 +149,14 @@ export interface DerivedGatewaySettings {
   readonly trustedCidrs: string[];
   /** True when some hop appends a varying number of X-Forwarded-For entries. */
   readonly variableHops: boolean;
+  /**
+   * The header a hop sends the client in (`HopOptions.clientHeader`); `numTrustedProxies` then counts only the hops
+   * after that one, so that the gateway's `remote.ip` is that hop.
+   * @default - no client header
+   */
+  readonly clientHeader?: string;
+  /** The CIDRs of the hop that sends `clientHeader`. @default - no client header */
+  readonly clientHeaderHopCidrs?: string[];
 }
 
 /** The hops in front of a gateway, client side first. */
@@ -177,16 +204,24 @@ export class TrustChain {
       }
     });
     checkProxyProtocolHops(hops);
+    const headerHops = hops.filter(h => h.clientHeader !== undefined);
+    if (headerHops.length > 1) {
+      throw new Error(`hops ${headerHops.map(h => `"${h.name}"`).join(' and ')} both set clientHeader: the client is read from one header only; keep clientHeader on the hop that sees the client (the CDN edge)`);
+    }
     this.hops = [...hops];
   }
 
   /** Derives the gateway settings from the chain. */
   public derive(): DerivedGatewaySettings {
     const proxyHop = proxyProtocolHopReachingGateway(this.hops);
-    const appending = this.hops.filter(h => h.appendsXff);
+    const headerHop = this.hops.findIndex(h => h.clientHeader !== undefined);
+    // With a client header the gateway resolves that hop, not the client: count the appending hops after it.
+    const appending = this.hops.slice(headerHop + 1).filter(h => h.appendsXff);
     const variableHops = this.hops.some(h => h.variableHops);
     const carriedInBand = appending.length > 0 || proxyHop !== undefined;
     return {
+      clientHeader: headerHop >= 0 ? this.hops[headerHop].clientHeader : undefined,
+      clientHeaderHopCidrs: headerHop >= 0 ? [...this.hops[headerHop].cidrs] : undefined,
       numTrustedProxies: appending.length,
       proxyProtocol: proxyHop !== undefined,
       proxyProtocolVersion: proxyHop?.proxyProtocolVersion,
@@ -204,6 +239,7 @@ export class TrustChain {
       ...(h.cidrs.length > 0 ? { cidrs: h.cidrs } : {}),
       ...(h.variableHops ? { variableHops: true } : {}),
       ...(h.proxyProtocolVersion ? { proxyProtocolVersion: h.proxyProtocolVersion } : {}),
+      ...(h.clientHeader ? { clientHeader: h.clientHeader } : {}),
     })));
   }
 
@@ -229,7 +265,7 @@ function hopFromJson(h: any, index: number): TrustHop {
   if (h.proxyProtocolVersion !== undefined && version === undefined) {
     throw new Error(`hops[${index}].proxyProtocolVersion ${JSON.stringify(h.proxyProtocolVersion)} is not allowed: use V1 or V2`);
   }
-  return factory({ name: h.name, cidrs: h.cidrs, variableHops: h.variableHops, proxyProtocolVersion: version });
+  return factory({ name: h.name, cidrs: h.cidrs, variableHops: h.variableHops, proxyProtocolVersion: version, clientHeader: h.clientHeader });
 }
 
 /** A PROXY header only survives L4 pass-through hops; an L7 hop or a second PROXY hop replaces it. */

@@ -28,6 +28,7 @@ export function sidecarXffFilterActive(workload: WorkloadModel): boolean {
     case SidecarXffMode.TRUSTED_CIDRS:
       return (workload.xffTrustedCidrs ?? []).length > 0;
     case SidecarXffMode.USE_REMOTE_ADDRESS:
+    case SidecarXffMode.CUSTOM_HEADER:
       return true;
     default:
       return false;

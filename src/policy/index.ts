@@ -1,1 +1,3 @@
 export * from './source-ip-policy';
+export * from './cidr-list-policy';
+export * from './cdn-only-policy';

@@ -318,7 +318,7 @@ function sourceKey(field: ClientIpField, negated: boolean): string {
 }
 
 function unique<T>(values: T[]): T[] {
-  return values.filter((v, i) => values.indexOf(v) === i);
+  return [...new Set(values)];
 }
 
 function checkEnum<T>(property: string, value: T, allowed: T[]): T {

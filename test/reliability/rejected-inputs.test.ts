@@ -3,6 +3,7 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
+  CdnOnlyPolicy, CidrList, CidrListPolicy,
   ClientAddressResolver, Explainer, ExternalTrafficPolicy, HttpsMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PolicyAction,
   PreservedIngressGateway, ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter,
   ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, TrustChain, TrustHop, WorkloadSource,
@@ -153,6 +154,15 @@ const ENTRIES: Entry[] = [
   { construct: 'SourceIpPolicy', inputClass: 'policy port without a gateway server', action: c => httpGateway(c).allowFrom(['203.0.113.0/24'], { ports: [8443] }), expected: /ports\[0\] 8443 matches no server of gateway/ },
   { construct: 'SourceIpPolicy', inputClass: 'path with a wildcard in the middle', action: c => httpbin(c).allowFrom(['203.0.113.0/24'], { paths: ['/a/*/b'] }), expected: /^paths\[0\] "\/a\/\*\/b" is not allowed/ },
   { construct: 'SourceIpPolicy', inputClass: 'lower-case HTTP method', action: c => httpbin(c).allowFrom(['203.0.113.0/24'], { methods: ['get'] }), expected: /^methods\[0\] "get" is not allowed/ },
+  { construct: 'CidrList', inputClass: 'host bits set on a line of a list', action: () => CidrList.fromText('10.0.0.0/8\n10.0.0.1/24\n', { name: 'geo.txt' }), expected: /^geo.txt line 2: "10.0.0.1\/24" has host bits set/ },
+  { construct: 'CidrList', inputClass: 'list file that cannot be read', action: () => CidrList.fromFile('/nonexistent/ranges.txt'), expected: /^fromFile path "\/nonexistent\/ranges.txt" cannot be read/ },
+  { construct: 'CidrListPolicy', inputClass: 'negated list longer than one policy', action: c => new CidrListPolicy(c, 'P', { target: httpbin(c), list: CidrList.fromCidrs(['10.0.0.0/8', '192.0.2.0/24']), negate: true, action: PolicyAction.DENY, maxCidrsPerPolicy: 1 }), expected: /a negated list cannot be split/ },
+  { construct: 'CidrListPolicy', inputClass: 'maxCidrsPerPolicy above 10000', action: c => new CidrListPolicy(c, 'P', { target: httpbin(c), list: CidrList.fromCidrs(['10.0.0.0/8']), maxCidrsPerPolicy: 20000 }), expected: /^maxCidrsPerPolicy/ },
+  { construct: 'CdnOnlyPolicy', inputClass: 'gateway trusting the hops before the CDN too', action: c => new CdnOnlyPolicy(c, 'P', { gateway: httpGateway(c, { trustChain: TrustChain.of(TrustHop.cdn({ cidrs: ['192.0.2.0/24'] }), TrustHop.l7LoadBalancer()) }) }), expected: /has numTrustedProxies 2, so remote.ip is not the CDN hop/ },
+  { construct: 'CdnOnlyPolicy', inputClass: 'no CDN ranges', action: c => new CdnOnlyPolicy(c, 'P', { gateway: httpGateway(c) }), expected: /^cdnCidrs is required/ },
+  { construct: 'XffTrust', inputClass: 'client header without a CDN-only gateway', action: () => XffTrust.clientHeader({ headerName: 'CF-Connecting-IP' }), expected: /is refused without proof that the gateway is reachable only through the CDN/ },
+  { construct: 'XffTrust', inputClass: 'X-Forwarded-For as the client header', action: () => XffTrust.clientHeader({ headerName: 'X-Forwarded-For', onlyReachableThroughCdn: true }), expected: /^headerName "X-Forwarded-For" is not allowed/ },
+  { construct: 'TrustChain', inputClass: 'client header on an L4 hop', action: () => TrustHop.l4PassThrough({ clientHeader: 'CF-Connecting-IP' }), expected: /clientHeader "CF-Connecting-IP" is not allowed on a l4-passthrough hop/ },
   { construct: 'SourceIpPolicy', inputClass: 'allowNothing with CIDRs', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: ['10.0.0.0/8'], allowNothing: true }), expected: /^allowNothing true is only allowed with action ALLOW, an empty cidrs list/ },
   { construct: 'SourceIpPolicy', inputClass: 'two policies with the same name and namespace', action: c => { const w = httpbin(c); w.allowFrom(['203.0.113.0/24'], { name: 'office' }); w.allowFrom(['198.51.100.0/24'], { name: 'office' }); }, expected: /^object security.istio.io AuthorizationPolicy "apps\/office" is emitted twice/ },
 
