@@ -1,10 +1,10 @@
 import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity } from './explain-report';
 import {
-  DEFAULT_ROOT_NAMESPACE, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT, XFF_DETECTION,
+  DEFAULT_ROOT_NAMESPACE, gatewayListenerPort, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT, XFF_DETECTION,
 } from '../envoy/names';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
   TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { IstioVersion } from '../model/istio-version';
@@ -303,10 +303,12 @@ function parseGateway(p: PodTemplateOwner, ctx: Context): ParsedGateway {
       : listenerPp.some(l => l.optional) ? ProxyProtocolMode.OPTIONAL : ProxyProtocolMode.STRICT_PER_PORT;
   const bound = istioGateways.filter(g => Object.keys(g.spec?.selector ?? {}).length > 0 && selects(g.spec.selector, p.labels));
   const targetPorts = targetPortsOf(service);
+  // An installation this library attached to keeps the Istio chart's convention (80 -> 8080) where its Service is not in the input.
+  const attached = p.gatewayResourceAnnotations?.[GATEWAY_SERVICE_ANNOTATION] !== undefined;
   const servers: ServerModel[] = bound
     .flatMap(g => listOf(g.spec?.servers).map((s: any) => {
       const port = Number(s.port?.number);
-      const targetPort = targetPorts.get(port);
+      const targetPort = targetPorts.get(port) ?? (attached && Number.isInteger(port) ? gatewayListenerPort(port) : undefined);
       return {
         port,
         protocol: String(s.port?.protocol ?? 'HTTP').toUpperCase(),
@@ -323,12 +325,13 @@ function parseGateway(p: PodTemplateOwner, ctx: Context): ParsedGateway {
     namespace: p.namespace,
     selector: p.labels,
     externalTrafficPolicy: service?.spec?.externalTrafficPolicy === 'Local' ? ExternalTrafficPolicy.LOCAL : ExternalTrafficPolicy.CLUSTER,
-    loadBalancerPreservesSource: lb.preservesSourceWithoutLocal,
+    loadBalancerPreservesSource: annotations[LB_PRESERVES_SOURCE_ANNOTATION] !== undefined
+      ? annotations[LB_PRESERVES_SOURCE_ANNOTATION] === 'true' : lb.preservesSourceWithoutLocal,
     numTrustedProxies,
     proxyProtocol,
     proxyProtocolPorts: proxyProtocol === ProxyProtocolMode.STRICT ? [] : servicePortsOf(listenerPp, servers),
     servers,
-    serviceName: service?.metadata?.name,
+    serviceName: service?.metadata?.name ?? (attached ? p.name : undefined),
   };
   return {
     model,

@@ -152,11 +152,39 @@ export class Topology {
     return value;
   }
 
-  /** Adds `validate` to the app's root once per `key`: for checks that look at the whole app, once per pass. */
+  /**
+   * Adds `validate` to the app's root once per `key`, for checks that look at the whole app. Its result is
+   * cached like `validateOnce`.
+   */
   public addAppValidationOnce(key: string, validate: () => string[]): void {
     if (this.appValidations.has(key)) return;
     this.appValidations.add(key);
-    this.root.node.addValidation({ validate });
+    this.root.node.addValidation({ validate: () => this.validateOnce(this.root, validate, key) });
+  }
+
+  /**
+   * Adds a validation to `construct` whose result is computed once per state of the topology: cdk8s 2.70
+   * validates the whole app again for every chart it synthesises, and the checks only change when the topology
+   * does. Objects outside the library (a Namespace's Pod Security labels, a workload's labels) are read when the
+   * topology last changed.
+   */
+  public addValidation(construct: IConstruct, validate: () => string[]): void {
+    construct.node.addValidation({ validate: () => this.validateOnce(construct, validate) });
+  }
+
+  private validateOnce(construct: IConstruct, validate: () => string[], key = ''): string[] {
+    const cache = this.derive('validations', () => new Map<IConstruct, Map<string, string[]>>());
+    let byKey = cache.get(construct);
+    if (!byKey) {
+      byKey = new Map();
+      cache.set(construct, byKey);
+    }
+    let errors = byKey.get(key);
+    if (!errors) {
+      errors = validate();
+      byKey.set(key, errors);
+    }
+    return errors;
   }
 
   /** The plain-data topology, as the constructs model it now. */
