@@ -470,11 +470,24 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
   const selector = o.spec?.selector?.matchLabels ?? {};
   const out: PolicyModel[] = [];
   for (const rule of listOf(o.spec?.rules)) {
+    const operations = listOf(rule?.to).map((t: any) => t?.operation ?? {});
+    const ports = operations.flatMap((op: any) => listOf(op.ports)).map(Number).filter((p: number) => Number.isInteger(p));
+    const http = operations.some((op: any) => listOf(op.paths).length + listOf(op.methods).length > 0);
     for (const from of listOf(rule?.from)) {
       for (const f of CIDR_FIELDS) {
         const raw: string[] | undefined = from?.source?.[f.key];
         if (!Array.isArray(raw)) continue;
-        out.push({ name, namespace, selector, action, field: f.field, negated: f.negated, cidrs: raw.flatMap(c => policyCidr(c, `${where} ${f.key}`, findings)) });
+        out.push({
+          name,
+          namespace,
+          selector,
+          action,
+          field: f.field,
+          negated: f.negated,
+          cidrs: raw.flatMap(c => policyCidr(c, `${where} ${f.key}`, findings)),
+          ...(ports.length > 0 ? { ports } : {}),
+          ...(http ? { matchesHttpAttributes: true } : {}),
+        });
       }
     }
   }

@@ -10,7 +10,7 @@ import {
  * which validates the whole app once per chart, does not redo app-wide work for every chart.
  */
 
-/** An XffSidecarFilter as the topology sees it. */
+/** An XffSidecarFilter as the topology sees it. @internal */
 export interface XffFilterMember extends IConstruct {
   readonly namespace: string;
   readonly rootNamespace: string;
@@ -21,7 +21,7 @@ export interface XffFilterMember extends IConstruct {
   _xffSettings(): XffSettings;
 }
 
-/** What an XffSidecarFilter sets on the sidecar. */
+/** What an XffSidecarFilter sets on the sidecar. @internal */
 export interface XffSettings {
   readonly mode: SidecarXffMode;
   /** TRUSTED_HOPS only; undefined when it cannot be resolved. */
@@ -32,18 +32,18 @@ export interface XffSettings {
   readonly problem?: string;
 }
 
-/** A meshed workload target (TproxyWorkload, MeshWorkload). */
+/** A meshed workload target (TproxyWorkload, MeshWorkload). @internal */
 export interface WorkloadMember extends ISourceIpTarget {
   readonly interceptionMode: InterceptionMode;
 }
 
-/** A ProxyProtocolBackend: its sidecars strip PROXY on every inbound port. */
+/** A ProxyProtocolBackend: its sidecars strip PROXY on every inbound port. @internal */
 export interface ProxyProtocolBackendMember extends IConstruct {
   readonly targetNamespace: string;
   readonly targetSelector: { [key: string]: string };
 }
 
-/** A SourceIpPolicy. */
+/** A SourceIpPolicy. @internal */
 export interface PolicyMember extends IConstruct {
   readonly target: ISourceIpTarget;
   policyModel(): PolicyModel;

@@ -241,6 +241,8 @@ export class SourceIpPolicy extends Construct {
       field: this.field,
       negated: this.negated,
       cidrs: [...this.cidrs],
+      ...(this.cidrs.length > 0 && this.ports.length > 0 ? { ports: this.renderedPorts() } : {}),
+      ...(this.cidrs.length > 0 && this.paths.length + this.methods.length > 0 ? { matchesHttpAttributes: true } : {}),
     };
   }
 

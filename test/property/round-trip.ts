@@ -39,7 +39,15 @@ function workloadEssentials(w: WorkloadModel): object {
 }
 
 function policyEssentials(p: PolicyModel): object {
-  return { action: p.action, field: p.field, negated: p.negated, cidrs: p.cidrs, selector: p.selector };
+  return {
+    action: p.action,
+    field: p.field,
+    negated: p.negated,
+    cidrs: p.cidrs,
+    selector: p.selector,
+    ports: p.ports ?? [],
+    matchesHttpAttributes: p.matchesHttpAttributes === true,
+  };
 }
 
 function key(m: { namespace: string; name: string }): string {
@@ -105,6 +113,9 @@ function warnedAbout(scope: IConstruct, where: string): boolean {
       ? topology.workloads.filter(w => { const m = w.workloadModel(); return m !== undefined && key(m) === name; })
       : [];
   // The target, the policies on it and the XffSidecarFilters that reach it all speak for it.
+  if (kind === 'AuthorizationPolicy') {
+    return topology.policies.some(p => { const m = p.policyModel(); return key(m) === name && SourceIpWarnings.of(p).length > 0; });
+  }
   const owners: IConstruct[] = [
     ...targets,
     ...topology.policies.filter(p => targets.includes(p.target)),
