@@ -1,3 +1,4 @@
+export * from './model/health-check-fix';
 export * from './model/istio-version';
 export * from './model/model';
 export * from './model/trust-chain';

@@ -3,6 +3,7 @@ import { ExplainReport } from './explain-report';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
 import { IstioVersion } from '../model/istio-version';
+import { checkTopology } from '../policy/topology-checks';
 
 /** Options of `Explainer`. */
 export interface ExplainOptions {
@@ -27,7 +28,10 @@ export class Explainer {
       throw new Error(`objects ${JSON.stringify(objects)} is not a list: give the manifest objects, e.g. chart.toJson()`);
     }
     const parsed = parseManifests(objects);
-    return new ExplainReport(tracePaths(parsed, options.istioVersion), parsed.findings, parsed.skipped);
+    const topology = { gateways: parsed.gateways.map(g => g.model), workloads: parsed.workloads, policies: parsed.policies };
+    // The same checks the constructs run on their own objects, on everything the manifests hold.
+    const checks = checkTopology(topology, parsed.rootNamespaces);
+    return new ExplainReport(tracePaths(parsed, options.istioVersion), [...parsed.findings, ...checks], parsed.skipped);
   }
 
   /**

@@ -5,12 +5,12 @@ import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readLis
 import { LabelIndex, SelectorIndex } from './selector-index';
 import { classifyObjects, objectName } from './skipped';
 import {
-  CUSTOM_HEADER_DETECTION, DEFAULT_ROOT_NAMESPACE, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT,
+  CUSTOM_HEADER_DETECTION, DEFAULT_ROOT_NAMESPACE, gatewayListenerPort, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT,
   XFF_DETECTION,
 } from '../envoy/names';
 import { REJECT_STATUSES } from '../envoy/original-ip-detection';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
   TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { IstioVersion } from '../model/istio-version';
@@ -347,8 +347,10 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
       : listenerPp.some(l => l.optional) ? ProxyProtocolMode.OPTIONAL : ProxyProtocolMode.STRICT_PER_PORT;
   const bound = indexes.istioGateways.matching(['*'], p.labels);
   const targetPorts = targetPortsOf(service);
+  // An installation this library attached to keeps the Istio chart's convention (80 -> 8080) where its Service is not in the input.
+  const attached = p.gatewayResourceAnnotations?.[GATEWAY_SERVICE_ANNOTATION] !== undefined;
   const servers: ServerModel[] = bound.flatMap(g => readServers(g, findings)).map(s => {
-    const targetPort = targetPorts.get(s.port);
+    const targetPort = targetPorts.get(s.port) ?? (attached ? gatewayListenerPort(s.port) : undefined);
     return targetPort === undefined ? s : { ...s, targetPort };
   });
   const serviceAnnotations = service?.metadata?.annotations ?? {};
@@ -360,12 +362,13 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     selector: p.labels,
     externalTrafficPolicy: readEnum({ where: service ? objectName(service) : where, findings }, 'spec.externalTrafficPolicy', service?.spec?.externalTrafficPolicy, ['Local', 'Cluster']) === 'Local'
       ? ExternalTrafficPolicy.LOCAL : ExternalTrafficPolicy.CLUSTER,
-    loadBalancerPreservesSource: lb.preservesSourceWithoutLocal,
+    loadBalancerPreservesSource: annotations[LB_PRESERVES_SOURCE_ANNOTATION] !== undefined
+      ? annotations[LB_PRESERVES_SOURCE_ANNOTATION] === 'true' : lb.preservesSourceWithoutLocal,
     numTrustedProxies,
     proxyProtocol,
     proxyProtocolPorts: proxyProtocol === ProxyProtocolMode.STRICT ? [] : servicePortsOf(listenerPp, servers),
     servers,
-    serviceName: service?.metadata?.name,
+    serviceName: service?.metadata?.name ?? (attached ? p.name : undefined),
   };
   return {
     model,
@@ -668,11 +671,24 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
   const out: PolicyModel[] = [];
   headerConditionFindings(o, where, findings);
   for (const rule of listOf(o.spec?.rules)) {
+    const operations = listOf(rule?.to).map((t: any) => t?.operation ?? {});
+    const ports = operations.flatMap((op: any) => listOf(op.ports)).map(Number).filter((p: number) => Number.isInteger(p));
+    const http = operations.some((op: any) => listOf(op.paths).length + listOf(op.methods).length > 0);
     for (const from of listOf(rule?.from)) {
       for (const f of CIDR_FIELDS) {
         const raw: string[] | undefined = from?.source?.[f.key];
         if (!Array.isArray(raw)) continue;
-        out.push({ name, namespace, selector, action, field: f.field, negated: f.negated, cidrs: raw.flatMap(c => policyCidr(c, `${where} ${f.key}`, findings)) });
+        out.push({
+          name,
+          namespace,
+          selector,
+          action,
+          field: f.field,
+          negated: f.negated,
+          cidrs: raw.flatMap(c => policyCidr(c, `${where} ${f.key}`, findings)),
+          ...(ports.length > 0 ? { ports } : {}),
+          ...(http ? { matchesHttpAttributes: true } : {}),
+        });
       }
     }
   }

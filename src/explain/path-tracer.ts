@@ -117,11 +117,13 @@ function protocolsOf(gw: ParsedGateway): string[] {
 }
 
 /** The hops in front: the declared chain, else numTrustedProxies assumed L7 proxies plus the Service's load balancer. */
-function frontChain(gw: ParsedGateway, notes: Finding[], where: string): TrustChain {
-  if (gw.trustChain) return gw.trustChain;
+function frontChain(gw: ParsedGateway, protocol: string, notes: Finding[], where: string): TrustChain {
+  // HTTP proxies (CDN, L7 load balancer) do not carry TCP or TLS passthrough: TCP clients skip them.
+  if (gw.trustChain) return protocol === 'HTTP' ? gw.trustChain : TrustChain.of(...gw.trustChain.hops.filter(h => !h.appendsXff));
   const hops: TrustHop[] = [];
-  // Above the cap the parser reported the count as impossible; drawing a billion hops would only exhaust memory.
-  const assumed = gw.model.numTrustedProxies <= MAX_ASSUMED_PROXIES ? gw.model.numTrustedProxies : 0;
+  // HTTP proxies do not carry TCP or TLS passthrough: a TCP client reaches the load balancer directly. Above the
+  // cap the parser reported the count as impossible; drawing a billion hops would only exhaust memory.
+  const assumed = protocol === 'HTTP' && gw.model.numTrustedProxies <= MAX_ASSUMED_PROXIES ? gw.model.numTrustedProxies : 0;
   for (let i = 1; i <= assumed; i++) hops.push(TrustHop.l7LoadBalancer({ name: `assumed-l7-proxy-${i}` }));
   if (assumed > 0) {
     notes.push(finding(FindingSeverity.INFO, where, `no trust chain declared: assumed ${gw.model.numTrustedProxies} X-Forwarded-For appending proxies in front, as numTrustedProxies says`,
@@ -209,7 +211,7 @@ function throughGateway(gw: ParsedGateway, protocol: string, ctx: TraceContext, 
   const m = gw.model;
   const where = `gateway ${m.namespace}/${m.name}`;
   const findings: Finding[] = [];
-  const chain = frontChain(gw, findings, where);
+  const chain = frontChain(gw, protocol, findings, where);
   const front = walkFront(chain, clientXff, entry);
   const hops = [...front.hops];
   let wire = front.wire;

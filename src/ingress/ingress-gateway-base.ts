@@ -6,13 +6,14 @@ import { LoadBalancerProfile } from './load-balancer-profile';
 import { Gateway, VirtualService } from '../../imports/networking.istio.io';
 import { gatewayListenerPort, STATUS_PORT } from '../envoy/names';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, TRUST_CHAIN_ANNOTATION,
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, TRUST_CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { IstioVersion } from '../model/istio-version';
-import { LIST_ANNOTATIONS } from '../model/load-balancers';
+import { LIST_ANNOTATIONS, recogniseLoadBalancer } from '../model/load-balancers';
 import {
   ExternalTrafficPolicy, GatewayModel, ISourceIpTarget, ProxyProtocolMode, ProxyRole, ServerModel, WorkloadModel,
 } from '../model/model';
+import { isOpaqueServer } from '../model/servers';
 import { Topology } from '../model/topology';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
@@ -430,7 +431,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     annotations[GATEWAY_SERVICE_ANNOTATION] = `${this.targetNamespace}/${this.serviceName}`;
     annotations[EXPECTED_TOPOLOGY_ANNOTATION] = JSON.stringify(this.gatewayTopology());
     if (this.config.trustChain) annotations[TRUST_CHAIN_ANNOTATION] = this.config.trustChain.toAnnotationValue();
-    return annotations;
+    return withSourceFact(this.config.profile, annotations, {});
   }
 
   /** `gatewayTopology` of `proxy.istio.io/config`. */
@@ -464,6 +465,10 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     if (server.port === STATUS_PORT) {
       throw new Error(`${method} port ${server.port} is not allowed: it is the gateway's status port; choose another port`);
     }
+    const sharedListener = this.servers.find(s => s.port !== server.port && gatewayListenerPort(s.port) === gatewayListenerPort(server.port));
+    if (sharedListener) {
+      throw new Error(`${method} port ${server.port} is not allowed on gateway "${this.node.path}": the pod listens on ${gatewayListenerPort(server.port)} for it, as for the server on port ${sharedListener.port} (ports below 1024 listen on port + 8000); choose another port`);
+    }
     const clash = this.servers.find(s => s.port === server.port && s.protocol !== server.protocol);
     if (clash) {
       throw new Error(`${method} port ${server.port} already has a ${clash.protocol} server: one port serves one protocol, so give the ${server.protocol} server another port`);
@@ -475,6 +480,13 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     }
     this.servers.push(server);
     Topology.of(this).changed();
+    const { externalTrafficPolicy, proxyProtocolMode, profile } = this.config;
+    if (isOpaqueServer(toServerModel(server)) && proxyProtocolMode === ProxyProtocolMode.OFF
+      && externalTrafficPolicy === ExternalTrafficPolicy.CLUSTER && !profile.preservesSourceWithoutLocal) {
+      // X-Forwarded-For hops do not carry TCP: only the packet source could, and Cluster rewrites it.
+      this.warn(`${method} port ${server.port}: TCP and TLS passthrough carry no X-Forwarded-For, and externalTrafficPolicy Cluster SNATs the packet source, so this server sees a node IP instead of the client; `
+        + 'use externalTrafficPolicy Local, or ProxyProtocolGateway with a load balancer that sends PROXY protocol');
+    }
   }
 
   private renderServers(): any[] {
@@ -555,10 +567,10 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
 
   private renderService(): ApiObject {
     const { name, namespace, profile } = this.config;
-    const annotations = mergeAnnotations(profile.serviceAnnotations, {
+    const annotations = withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, {
       ...this.config.serviceAnnotations,
       ...(this.config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this.config.trustChain.toAnnotationValue() } : {}),
-    });
+    }), profile.serviceAnnotations);
     return new kplus.k8s.KubeService(this, 'Service', {
       metadata: { name, namespace, labels: this.targetSelector, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
       spec: {
@@ -664,6 +676,17 @@ function toServerModel(s: ServerEntry): ServerModel {
     hosts: [...s.hosts],
     ...(typeof mode === 'string' ? { tlsMode: mode } : {}),
   };
+}
+
+/**
+ * `annotations` plus, when the load-balancer table cannot tell from `rendered` (the Service's annotations) whether
+ * the load balancer keeps the client as the packet source, the library's annotation saying what the profile knows.
+ */
+function withSourceFact(profile: LoadBalancerProfile, annotations: { [key: string]: string },
+  rendered: { [key: string]: string }): { [key: string]: string } {
+  const recognised = recogniseLoadBalancer({ ...rendered, ...annotations }, profile.loadBalancerClass);
+  if (recognised.preservesSourceWithoutLocal === profile.preservesSourceWithoutLocal) return annotations;
+  return { ...annotations, [LB_PRESERVES_SOURCE_ANNOTATION]: String(profile.preservesSourceWithoutLocal) };
 }
 
 /** Profile annotations overlaid by extra ones; comma-separated list annotations are merged, not replaced. */

@@ -6,11 +6,13 @@ import { IngressGatewayProps } from './ingress-gateway-props';
 import { LoadBalancerProfile } from './load-balancer-profile';
 import { ProxyProtocolBackend, ProxyProtocolBackendProps } from './proxy-protocol-backend';
 import { ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
-import { HealthCheckFix, ProxyProtocolSupport } from './proxy-protocol-support';
+import { ProxyProtocolSupport } from './proxy-protocol-support';
 import { LB_PROXY_PROTOCOL_ANNOTATION } from '../model/annotations';
+import { HealthCheckFix } from '../model/health-check-fix';
 import { IstioVersion } from '../model/istio-version';
 import { recogniseLoadBalancer } from '../model/load-balancers';
 import { ExternalTrafficPolicy, ProxyProtocolMode, ProxyProtocolVersion } from '../model/model';
+import { Topology } from '../model/topology';
 import { checkPort } from '../util/validate';
 
 /** pilot-agent adds a PROXY listener filter (PROXY optional) to the status port 15021 when this is "true" (Istio 1.27+). */
@@ -92,7 +94,7 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
     if (this.config.proxyProtocolMode !== ProxyProtocolMode.STRICT) {
       this.listenerFilter = this.addListenerFilter();
     }
-    this.node.addValidation({ validate: () => this.validatePorts(props) });
+    Topology.of(this).addValidation(this, () => this.validatePorts(props));
   }
 
   /**

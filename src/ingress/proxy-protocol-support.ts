@@ -1,5 +1,6 @@
 import { LoadBalancerProfile } from './load-balancer-profile';
-import { HealthCheckFix, loadBalancerFacts, UNKNOWN_PROXY_PROTOCOL } from '../model/load-balancers';
+import { HealthCheckFix } from '../model/health-check-fix';
+import { loadBalancerFacts, UNKNOWN_PROXY_PROTOCOL } from '../model/load-balancers';
 import { ProxyProtocolVersion } from '../model/model';
 import { checkAnnotations } from '../util/validate';
 
@@ -7,8 +8,6 @@ import { checkAnnotations } from '../util/validate';
  * What PROXY protocol each cloud load balancer can send, and how to switch it on from the Service: the PROXY
  * columns of the load-balancer table (src/model/load-balancers.ts), which `explain` reads too.
  */
-
-export { HealthCheckFix };
 
 /** Options of `ProxyProtocolSupport.custom()`. */
 export interface ProxyProtocolSupportOptions {

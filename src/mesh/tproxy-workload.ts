@@ -175,7 +175,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
     Topology.of(this).addWorkload(this);
     // One walk of the tree for every TPROXY workload of the app, not one each.
     Topology.of(this).addAppValidationOnce('tproxy-pod-security', () => checkPodSecurity(this));
-    this.node.addValidation({ validate: () => this.checkSingleMode() });
+    Topology.of(this).addValidation(this, () => this.checkSingleMode());
   }
 
   /** Namespace of the pods. */

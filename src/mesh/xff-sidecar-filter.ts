@@ -394,7 +394,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
       SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
         + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals), or use XffTrust.trustedCidrs with the gateway pod CIDR');
     }
-    this.node.addValidation({ validate: () => [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()] });
+    Topology.of(this).addValidation(this, () => [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()]);
   }
 
   /**

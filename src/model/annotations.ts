@@ -17,6 +17,13 @@ export const TRUST_CHAIN_ANNOTATION = `${ANNOTATION_PREFIX}trust-chain`;
 export const LB_PROXY_PROTOCOL_ANNOTATION = `${ANNOTATION_PREFIX}load-balancer-proxy-protocol`;
 
 /**
+ * On a gateway Service (or, in attach mode, the Istio Gateway): "true" when the load balancer delivers the client
+ * as the packet source whatever the traffic policy, "false" when it does not, where no annotation the
+ * load-balancer table recognises says so (a custom profile, attach mode).
+ */
+export const LB_PRESERVES_SOURCE_ANNOTATION = `${ANNOTATION_PREFIX}load-balancer-preserves-source`;
+
+/**
  * On an Istio Gateway attached to an existing installation: `namespace/name` of the installation's Service, whose
  * partial (server-side apply) copy has no selector.
  */

@@ -198,6 +198,16 @@ export interface PolicyModel {
   readonly negated: boolean;
   /** Normalised CIDRs. */
   readonly cidrs: string[];
+  /**
+   * `to.operation.ports` of the rule, as rendered (on a gateway, the ports its Envoy listens on).
+   * @default - every port
+   */
+  readonly ports?: number[];
+  /**
+   * True when the rule also matches HTTP attributes (`paths`, `methods`).
+   * @default false
+   */
+  readonly matchesHttpAttributes?: boolean;
 }
 
 /** Anything that can be the target of a source-IP policy: a gateway or a meshed workload. */

@@ -11,7 +11,7 @@ import { duplicateObjectErrors } from '../util/duplicate-objects';
  * which validates the whole app once per chart, does not redo app-wide work for every chart.
  */
 
-/** An XffSidecarFilter as the topology sees it. */
+/** An XffSidecarFilter as the topology sees it. @internal */
 export interface XffFilterMember extends IConstruct {
   readonly namespace: string;
   readonly rootNamespace: string;
@@ -22,7 +22,7 @@ export interface XffFilterMember extends IConstruct {
   _xffSettings(): XffSettings;
 }
 
-/** What an XffSidecarFilter sets on the sidecar. */
+/** What an XffSidecarFilter sets on the sidecar. @internal */
 export interface XffSettings {
   readonly mode: SidecarXffMode;
   /** TRUSTED_HOPS only; undefined when it cannot be resolved. */
@@ -37,18 +37,18 @@ export interface XffSettings {
   readonly problem?: string;
 }
 
-/** A meshed workload target (TproxyWorkload, MeshWorkload). */
+/** A meshed workload target (TproxyWorkload, MeshWorkload). @internal */
 export interface WorkloadMember extends ISourceIpTarget {
   readonly interceptionMode: InterceptionMode;
 }
 
-/** A ProxyProtocolBackend: its sidecars strip PROXY on every inbound port. */
+/** A ProxyProtocolBackend: its sidecars strip PROXY on every inbound port. @internal */
 export interface ProxyProtocolBackendMember extends IConstruct {
   readonly targetNamespace: string;
   readonly targetSelector: { [key: string]: string };
 }
 
-/** A SourceIpPolicy. */
+/** A SourceIpPolicy. @internal */
 export interface PolicyMember extends IConstruct {
   readonly target: ISourceIpTarget;
   policyModel(): PolicyModel;
@@ -157,11 +157,39 @@ export class Topology {
     return value;
   }
 
-  /** Adds `validate` to the app's root once per `key`: for checks that look at the whole app, once per pass. */
+  /**
+   * Adds `validate` to the app's root once per `key`, for checks that look at the whole app. Its result is
+   * cached like `validateOnce`.
+   */
   public addAppValidationOnce(key: string, validate: () => string[]): void {
     if (this.appValidations.has(key)) return;
     this.appValidations.add(key);
-    this.root.node.addValidation({ validate });
+    this.root.node.addValidation({ validate: () => this.validateOnce(this.root, validate, key) });
+  }
+
+  /**
+   * Adds a validation to `construct` whose result is computed once per state of the topology: cdk8s 2.70
+   * validates the whole app again for every chart it synthesises, and the checks only change when the topology
+   * does. Objects outside the library (a Namespace's Pod Security labels, a workload's labels) are read when the
+   * topology last changed.
+   */
+  public addValidation(construct: IConstruct, validate: () => string[]): void {
+    construct.node.addValidation({ validate: () => this.validateOnce(construct, validate) });
+  }
+
+  private validateOnce(construct: IConstruct, validate: () => string[], key = ''): string[] {
+    const cache = this.derive('validations', () => new Map<IConstruct, Map<string, string[]>>());
+    let byKey = cache.get(construct);
+    if (!byKey) {
+      byKey = new Map();
+      cache.set(construct, byKey);
+    }
+    let errors = byKey.get(key);
+    if (!errors) {
+      errors = validate();
+      byKey.set(key, errors);
+    }
+    return errors;
   }
 
   /** The plain-data topology, as the constructs model it now. */

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { ApiObject, Lazy, Names } from 'cdk8s';
 import { Construct } from 'constructs';
 import { recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload } from './field-choice';
@@ -111,7 +112,8 @@ const METHOD = /^[A-Z][A-Z0-9_-]*$/;
  */
 export class SourceIpPolicy extends Construct {
   /**
-   * An ALLOW policy on `target`, created as its child with the id `AllowFrom<n>`.
+   * An ALLOW policy on `target`, created as its child with an id made from what it matches (`AllowFrom` and a hash
+   * of the CIDRs and options), so that adding or removing another call never renames it.
    *
    * @param target the gateway or workload to protect
    * @param cidrs the client addresses or blocks to allow
@@ -121,7 +123,8 @@ export class SourceIpPolicy extends Construct {
   }
 
   /**
-   * A DENY policy on `target`, created as its child with the id `DenyFrom<n>`.
+   * A DENY policy on `target`, created as its child with an id made from what it matches (`DenyFrom` and a hash of
+   * the CIDRs and options), so that adding or removing another call never renames it.
    *
    * @param target the gateway or workload to protect
    * @param cidrs the client addresses or blocks to deny
@@ -147,9 +150,11 @@ export class SourceIpPolicy extends Construct {
 
   private static childOf(
     target: ISourceIpTarget, prefix: string, cidrs: string[], action: PolicyAction, options: SourceIpRuleOptions): SourceIpPolicy {
-    let n = 1;
-    while (target.node.tryFindChild(`${prefix}${n}`)) n++;
-    return new SourceIpPolicy(target as unknown as Construct, `${prefix}${n}`, { ...options, target, cidrs, action });
+    const base = `${prefix}${contentKey(cidrs, options)}`;
+    // The same rule twice: the copies are interchangeable, so numbering them keeps every name stable.
+    let id = base;
+    for (let n = 2; target.node.tryFindChild(id); n++) id = `${base}-${n}`;
+    return new SourceIpPolicy(target as unknown as Construct, id, { ...options, target, cidrs, action });
   }
 
   /** The AuthorizationPolicy. */
@@ -215,7 +220,7 @@ export class SourceIpPolicy extends Construct {
       : new AuthorizationPolicyV1Beta1(this, 'Resource', apiProps);
 
     Topology.of(this).addPolicy(this);
-    this.node.addValidation({ validate: () => this.validatePolicy() });
+    Topology.of(this).addValidation(this, () => this.validatePolicy());
   }
 
   /**
@@ -236,6 +241,8 @@ export class SourceIpPolicy extends Construct {
       field: this.field,
       negated: this.negated,
       cidrs: [...this.cidrs],
+      ...(this.cidrs.length > 0 && this.ports.length > 0 ? { ports: this.renderedPorts() } : {}),
+      ...(this.cidrs.length > 0 && this.paths.length + this.methods.length > 0 ? { matchesHttpAttributes: true } : {}),
     };
   }
 
@@ -310,6 +317,14 @@ export class SourceIpPolicy extends Construct {
     if (Object.keys(operation).length > 0) rule.to = [{ operation }];
     return { ...spec, rules: [rule] };
   }
+}
+
+/** A short stable hash of what a rule matches (its name when given, else its CIDRs and options). */
+function contentKey(cidrs: string[], options: SourceIpRuleOptions): string {
+  const content = options.name !== undefined ? { name: options.name } : {
+    cidrs, field: options.field, negate: options.negate, ports: options.ports, paths: options.paths, methods: options.methods,
+  };
+  return createHash('sha256').update(JSON.stringify(content) ?? '').digest('hex').slice(0, 8);
 }
 
 function sourceKey(field: ClientIpField, negated: boolean): string {

@@ -117,7 +117,7 @@ describe('every variant validates for every Istio version', () => {
 });
 
 describe('allowFrom and denyFrom', () => {
-  test('create children of the target with stable, unique ids and names', () => {
+  test('create children of the target with unique ids and names that do not depend on call order', () => {
     // GIVEN
     const chart = chartFor();
     const gateway = new FakeGateway(chart, 'Gw');
@@ -125,13 +125,26 @@ describe('allowFrom and denyFrom', () => {
     const a1 = SourceIpPolicy.allowFrom(gateway, ['203.0.113.0/24']);
     const a2 = SourceIpPolicy.allowFrom(gateway, ['198.51.100.0/24']);
     const d1 = SourceIpPolicy.denyFrom(gateway, ['203.0.113.7']);
+    const again = SourceIpPolicy.denyFrom(gateway, ['203.0.113.7']);
     // THEN
-    expect([a1, a2, d1].map(p => p.node.path)).toEqual(['test/Gw/AllowFrom1', 'test/Gw/AllowFrom2', 'test/Gw/DenyFrom1']);
+    expect([a1, a2, d1, again].map(p => p.node.id)).toEqual([
+      expect.stringMatching(/^AllowFrom[0-9a-f]{8}$/), expect.stringMatching(/^AllowFrom[0-9a-f]{8}$/),
+      expect.stringMatching(/^DenyFrom[0-9a-f]{8}$/), `${d1.node.id}-2`,
+    ]);
     expect([a1, a2, d1].map(p => p.action)).toEqual([PolicyAction.ALLOW, PolicyAction.ALLOW, PolicyAction.DENY]);
     const names = policies(chart).map(m => m.metadata.name);
-    expect(new Set(names).size).toBe(3);
-    expect(names).toEqual([a1.name, a2.name, d1.name]);
-    expect(a1.name).toMatch(/^test-gw-allowfrom1-[a-z0-9]+$/);
+    expect(new Set(names).size).toBe(4);
+    expect(names).toEqual([a1.name, a2.name, d1.name, again.name]);
+    expect(a1.name).toMatch(/^test-gw-allowfrom[0-9a-f]{8}-[a-z0-9]+$/);
+
+    // a call added before the others renames and repurposes nothing
+    const other = chartFor();
+    const gw2 = new FakeGateway(other, 'Gw');
+    const first = SourceIpPolicy.allowFrom(gw2, ['192.0.2.0/24']);
+    const b2 = SourceIpPolicy.allowFrom(gw2, ['198.51.100.0/24']);
+    const b1 = SourceIpPolicy.allowFrom(gw2, ['203.0.113.0/24']);
+    expect([b1.name, b2.name]).toEqual([a1.name, a2.name]);
+    expect(first.name).not.toEqual(a1.name);
   });
 
   test('pass options through', () => {
@@ -423,7 +436,7 @@ describe('allow and deny on the same target', () => {
     const gateway = new FakeGateway(chart, 'Gw');
     SourceIpPolicy.allowFrom(gateway, ['203.0.113.0/24', '198.51.100.0/24']);
     SourceIpPolicy.denyFrom(gateway, ['203.0.113.0/24']);
-    expect(() => Testing.synth(chart)).toThrow(/\[test\/Gw\/DenyFrom1\] cidrs "203\.0\.113\.0\/24" is both denied here and allowed by ALLOW policy "istio-system\/.*" \(test\/Gw\/AllowFrom1\): DENY is evaluated first/);
+    expect(() => Testing.synth(chart)).toThrow(/\[test\/Gw\/DenyFrom[0-9a-f]{8}\] cidrs "203\.0\.113\.0\/24" is both denied here and allowed by ALLOW policy "istio-system\/.*" \(test\/Gw\/AllowFrom[0-9a-f]{8}\): DENY is evaluated first/);
   });
 
   test('fails across charts and constructs when the selector and namespace match', () => {

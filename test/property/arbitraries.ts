@@ -2,6 +2,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as fc from 'fast-check';
+import { assertRoundTrip } from './round-trip';
 import { IstioVersion } from '../../src';
 import { validateManifest } from '../harness';
 
@@ -181,7 +182,11 @@ export function buildAndCheck(names: string[], build: (chart: Chart) => void, is
   if (errors.length > 0) {
     throw new Error(`accepted, but the synthesised manifests are invalid:\n  ${errors.join('\n  ')}`);
   }
-  if (!control) acceptedCounter.set(currentProperty, (acceptedCounter.get(currentProperty) ?? 0) + 1);
+  if (!control) {
+    acceptedCounter.set(currentProperty, (acceptedCounter.get(currentProperty) ?? 0) + 1);
+    // What explain reads back is what the constructs built, and explain finds no error the constructs accepted.
+    assertRoundTrip(chart, manifests);
+  }
   return { accepted: true, manifests };
 }
 

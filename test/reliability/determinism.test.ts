@@ -159,7 +159,7 @@ describe('determinism', () => {
 
 const GOLDEN_NAMES: { [chart: string]: string[] } = {
   edge: [
-    'AuthorizationPolicy/istio-ingress/edge-gateway-allowfrom1-c8efabf3',
+    'AuthorizationPolicy/istio-ingress/edge-gateway-allowfrom83caa09f-c8328eee',
     'Deployment/istio-ingress/edge',
     'Gateway/istio-ingress/edge',
     'PodDisruptionBudget/istio-ingress/edge',
@@ -184,14 +184,14 @@ const GOLDEN_NAMES: { [chart: string]: string[] } = {
   ],
   mesh: [
     'AuthorizationPolicy/apps/mesh-denybots-c84b6d92',
-    'AuthorizationPolicy/default/mesh-echo-allowfrom1-c83b5f6a',
+    'AuthorizationPolicy/default/mesh-echo-allowfrombd8a8028-c83909b6',
     'Deployment/default/mesh-echo-c8fc674b',
     'EnvoyFilter/apps/mesh-httpbinxff-c80076c5',
     'EnvoyFilter/apps/mesh-inboundproxy-c893577d',
     'Service/default/mesh-echo-service-c8125a60',
   ],
   internal: [
-    'AuthorizationPolicy/internal/internal-gateway-denyfrom1-c86ca8f2',
+    'AuthorizationPolicy/internal/internal-gateway-denyfromf16ea358-c80ce4e3',
     'Deployment/internal/internal',
     'Gateway/internal/internal',
     'PodDisruptionBudget/internal/internal',

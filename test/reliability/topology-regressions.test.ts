@@ -138,7 +138,10 @@ describe('units and defaults', () => {
     // GIVEN PROXY only on 443 (listener 8443), not on 80 (listener 8080)
     const chart = Testing.chart();
     const gw = new ProxyProtocolGateway(chart, 'Gateway', {
-      proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT, proxyProtocolPorts: [443], loadBalancerProxyProtocolAnnotations: false, inClusterCallers: false,
+      proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT,
+      proxyProtocolPorts: [443],
+      loadBalancerProxyProtocolAnnotations: false,
+      inClusterCallers: false,
     });
     gw.addHttpServer({ port: 80 });
     gw.addTlsPassthroughServer({ port: 443, hosts: ['db.example.com'] });
@@ -183,7 +186,8 @@ describe('units and defaults', () => {
   test('the load-balancer table recognises every preset it renders', () => {
     for (const profile of LoadBalancerProfile.all()) {
       const recognised = recogniseLoadBalancer(profile.serviceAnnotations, profile.loadBalancerClass);
-      expect({ id: profile.id, preserves: recognised.preservesSourceWithoutLocal }).toEqual({ id: profile.id, preserves: profile.preservesSourceWithoutLocal });
+      expect({ id: profile.id, preserves: recognised.preservesSourceWithoutLocal })
+        .toEqual({ id: profile.id, preserves: profile.preservesSourceWithoutLocal });
       const facts = LOAD_BALANCERS[profile.id];
       if (Object.keys(facts.proxyProtocol.serviceAnnotations ?? {}).length > 0) {
         expect(recogniseLoadBalancer({ ...profile.serviceAnnotations, ...facts.proxyProtocol.serviceAnnotations }).sendsProxyProtocol).toBe(true);
