@@ -8,6 +8,7 @@ import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
 import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
 import { addAppValidationOnce, derivedFromApp, registerInApp, registeredInApp, TPROXY_WORKLOAD_KIND } from '../util/app-registry';
+import { ownServicePort } from '../util/backend-traffic';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -227,6 +228,8 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       ...(options.name !== undefined ? { name: options.name } : {}),
       ports: [{ port: servicePort, targetPort: port, name: 'http' }],
     });
+    // Named "http" until synthesis, when the routes and backends to it say whether it carries TCP, TLS or HTTP.
+    ownServicePort(this, ApiObject.of(service), servicePort);
     return { deployment, service };
   }
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
   ClientAddressResolver, Explainer, ExternalTrafficPolicy, HttpsMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PolicyAction,
@@ -158,6 +158,10 @@ const ENTRIES: Entry[] = [
 
   // ---- Any app that uses the library: objects that would replace each other when applied
   { construct: 'App', inputClass: 'two gateways with the same name in two charts', action: c => { httpGateway(c); httpGateway(new Chart(c.node.root as App, 'other')); }, expected: /^object networking.istio.io Gateway "istio-ingress\/ingressgateway" is emitted twice, by test\/Gateway\/.+ and other\/Gateway\/.+: the one applied later silently replaces the other/ },
+
+  { construct: 'App', inputClass: 'existing Service port named http behind a TCP route', action: c => { new ApiObject(c, 'Mine', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'mysql', namespace: 'db' }, spec: { ports: [{ name: 'http', port: 3306 }] } }); tcpProxyGateway(c).addTcpRoute({ port: 9000, backendHost: 'mysql.db.svc.cluster.local', backendPort: 3306 }); }, expected: /^the Service "db\/mysql" port 3306 is named "http", so Istio treats its traffic as HTTP, but addTcpRoute/ },
+  { construct: 'App', inputClass: 'existing Service port with appProtocol http behind a PROXY backend', action: c => { new ApiObject(c, 'Mine', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo', namespace: 'apps' }, spec: { ports: [{ name: 'echo', appProtocol: 'http', port: 9000 }] } }); new ProxyProtocolBackend(c, 'B', { host: 'echo', namespace: 'apps', selector: { app: 'echo' }, port: 9000 }); }, expected: /^the Service "apps\/echo" port 9000 has appProtocol "http", so Istio treats its traffic as HTTP, but ProxyProtocolBackend/ },
+  { construct: 'TproxyWorkload', inputClass: 'newDeployment Service port sent HTTP and TCP', action: c => { new TproxyWorkload(c, 'Echo', { source: WorkloadSource.newDeployment({ image: 'echo', name: 'echo', namespace: 'apps', port: 8080, servicePort: 9000 }) }); tcpProxyGateway(c).addTcpRoute({ port: 9000, backendHost: 'echo.apps.svc.cluster.local', backendPort: 9000 }); const web = new PreservedIngressGateway(c, 'Web', { name: 'web' }); web.addHttpServer(); web.addRoute({ backendHost: 'echo.apps.svc.cluster.local', backendPort: 9000 }); }, expected: /^newDeployment servicePort 9000 of Service "apps\/echo" is sent HTTP by addRoute on gateway "web" and raw TCP by addTcpRoute/ },
 
   // ---- explain (library and CLI, exit code 2): input it cannot read at all
   { construct: 'explain', inputClass: 'binary input (never echoed)', action: () => Explainer.fromYaml('\u001f\u008b\u0008\u0000\u001b[2J'), expected: /^input: is not text: it has a NUL byte at character 3; give YAML or JSON manifests \(binary content is not shown\)/ },
