@@ -3,7 +3,7 @@ import { Finding, FindingSeverity, SkippedObject } from './explain-report';
 import { readManifestText, parseEmbeddedYaml } from './input';
 import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX } from './read-values';
 import { LabelIndex, SelectorIndex } from './selector-index';
-import { classifyObjects, objectName } from './skipped';
+import { classifyObjects, objectWhere } from './skipped';
 import { HCM_FILTER, PROXY_PROTOCOL_FILTER, XFF_DETECTION } from '../envoy/names';
 import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
@@ -121,7 +121,7 @@ function routesOf(gateways: ParsedGateway[], workloads: WorkloadModel[], virtual
   const routes = new Map<string, Set<string>>();
   const byGateway = new Map<string, any[]>();
   for (const vs of virtualServices) {
-    const ctx = { where: objectName(vs), findings };
+    const ctx = { where: objectWhere(vs), findings };
     for (const g of new Set(readList(ctx, 'spec.gateways', vs.spec?.gateways))) {
       if (typeof g !== 'string') {
         readString(ctx, 'spec.gateways[]', g);
@@ -238,7 +238,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     name: p.name,
     namespace: p.namespace,
     selector: p.labels,
-    externalTrafficPolicy: readEnum({ where: service ? objectName(service) : where, findings }, 'spec.externalTrafficPolicy', service?.spec?.externalTrafficPolicy, ['Local', 'Cluster']) === 'Local'
+    externalTrafficPolicy: readEnum({ where: service ? objectWhere(service) : where, findings }, 'spec.externalTrafficPolicy', service?.spec?.externalTrafficPolicy, ['Local', 'Cluster']) === 'Local'
       ? ExternalTrafficPolicy.LOCAL : ExternalTrafficPolicy.CLUSTER,
     loadBalancerPreservesSource: preservesSource(service?.metadata?.annotations ?? {}),
     numTrustedProxies,
@@ -249,7 +249,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
   };
   return {
     model,
-    serviceType: readEnum({ where: service ? objectName(service) : where, findings }, 'spec.type', service?.spec?.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
+    serviceType: readEnum({ where: service ? objectWhere(service) : where, findings }, 'spec.type', service?.spec?.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
     loadBalancerSendsProxyProtocol: sendsProxyProtocol(service?.metadata?.annotations ?? {}),
     trustChain: trustChainOf(annotations[TRUST_CHAIN_ANNOTATION], where, findings),
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
@@ -284,7 +284,7 @@ function trustChainOf(text: string | undefined, where: string, findings: Finding
 
 /** The servers of an Istio Gateway, each value checked; a server with a bad port is left out with a finding. */
 function readServers(g: any, findings: Finding[]): ServerModel[] {
-  const ctx: ReadContext = { where: objectName(g), findings };
+  const ctx: ReadContext = { where: objectWhere(g), findings };
   return listOf(g.spec?.servers).flatMap((s: any, i: number) => {
     const field = `spec.servers[${i}]`;
     if (s === null || typeof s !== 'object' || Array.isArray(s)) {
@@ -324,7 +324,7 @@ interface ReadEnvoyFilter {
 
 /** Reads an EnvoyFilter once (not once per pod it applies to), so that each bad value is one finding. */
 function readEnvoyFilter(f: any, findings: Finding[]): ReadEnvoyFilter {
-  const ctx: ReadContext = { where: objectName(f), findings };
+  const ctx: ReadContext = { where: objectWhere(f), findings };
   const raw = listOf(f.spec?.configPatches);
   const patches = raw.flatMap((c: any, i: number) => {
     const field = `spec.configPatches[${i}]`;

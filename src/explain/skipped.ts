@@ -53,6 +53,12 @@ export function objectName(o: any): string {
   return `${kind} ${namespace}/${name}`;
 }
 
+/** The object's name and, when it was read from text, where: "EnvoyFilter apps/xff (a.yaml document 3)". */
+export function objectWhere(o: any): string {
+  const source = describeOrigin(originOf(o));
+  return source ? `${objectName(o)} (${source})` : objectName(o);
+}
+
 function skip(o: unknown, reason: string, fix: string): SkippedObject {
   const source = describeOrigin(originOf(o));
   return { object: isMap(o) ? objectName(o) : `${Array.isArray(o) ? 'list' : typeof o} ${shortValue(o)}`, reason, fix, ...(source ? { source } : {}) };

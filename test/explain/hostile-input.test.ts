@@ -69,7 +69,7 @@ describe('values explain reads are checked like construct props', () => {
     // WHEN
     const report = Explainer.fromYaml(yaml);
     // THEN
-    expect(messages(report)).toContainEqual(expect.stringMatching(/^error EnvoyFilter web\/httpbin-xff: spec.configPatches\[0\].patch.value.typed_config.xff_num_trusted_hops 1.5 is not allowed: use a whole number/));
+    expect(messages(report)).toContainEqual(expect.stringMatching(/^error EnvoyFilter web\/httpbin-xff \(input document 5\): spec.configPatches\[0\].patch.value.typed_config.xff_num_trusted_hops 1.5 is not allowed: use a whole number/));
     expect(report.paths.some(p => p.title.includes('east-west'))).toBe(true);
   });
 
@@ -88,7 +88,7 @@ describe('values explain reads are checked like construct props', () => {
     // WHEN
     const report = Explainer.fromYaml(yaml);
     // THEN
-    expect(messages(report)).toContainEqual(expect.stringMatching(/^error Gateway istio-ingress\/web: spec.servers\[0\].port.number 99999 is not allowed/));
+    expect(messages(report)).toContainEqual(expect.stringMatching(/^error Gateway istio-ingress\/web \(input document 3\): spec.servers\[0\].port.number 99999 is not allowed/));
   });
 
   test('an EnvoyFilter without match.context is used (Istio reads it as ANY) with a warning', () => {
@@ -97,7 +97,7 @@ describe('values explain reads are checked like construct props', () => {
     // WHEN
     const report = Explainer.fromYaml(docs(workloadYaml(), filter));
     // THEN
-    expect(messages(report)).toContainEqual(expect.stringMatching(/^warning EnvoyFilter web\/httpbin-xff: no configPatch sets match.context/));
+    expect(messages(report)).toContainEqual(expect.stringMatching(/^warning EnvoyFilter web\/httpbin-xff \(input document 2\): no configPatch sets match.context/));
   });
 });
 
