@@ -1,7 +1,7 @@
 import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity, SkippedObject } from './explain-report';
 import { readManifestText, parseEmbeddedYaml } from './input';
-import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX } from './read-values';
+import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX, wrongShape } from './read-values';
 import { LabelIndex, SelectorIndex } from './selector-index';
 import { classifyObjects, objectWhere } from './skipped';
 import { HCM_FILTER, PROXY_PROTOCOL_FILTER, XFF_DETECTION } from '../envoy/names';
@@ -217,7 +217,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
   const service = selecting.find(s => namespaceOf(s) === p.namespace) ?? selecting[0];
   const rawTopology = proxyConfigOf(p, findings)?.gatewayTopology ?? {};
   const topology = typeof rawTopology === 'object' && !Array.isArray(rawTopology) ? rawTopology : {};
-  if (topology !== rawTopology) readEnum(ctx, 'proxy.istio.io/config gatewayTopology', rawTopology, ['a map']);
+  if (topology !== rawTopology) wrongShape(ctx, 'proxy.istio.io/config gatewayTopology', rawTopology, 'a map');
   const filters = indexes.envoyFilters.matching([p.namespace, ROOT_NAMESPACE], p.labels);
   const hcmHops = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]).map(v => v.hops).filter((n): n is number => n !== undefined && n > 0);
   const topologyHops = readInteger(ctx, 'proxy.istio.io/config gatewayTopology.numTrustedProxies', topology.numTrustedProxies, 0, UINT32_MAX);
@@ -288,7 +288,7 @@ function readServers(g: any, findings: Finding[]): ServerModel[] {
   return listOf(g.spec?.servers).flatMap((s: any, i: number) => {
     const field = `spec.servers[${i}]`;
     if (s === null || typeof s !== 'object' || Array.isArray(s)) {
-      readEnum(ctx, field, s, ['a map with port and hosts']);
+      wrongShape(ctx, field, s, 'a map with port and hosts');
       return [];
     }
     const port = readPort(ctx, `${field}.port.number`, s.port?.number);
@@ -329,7 +329,7 @@ function readEnvoyFilter(f: any, findings: Finding[]): ReadEnvoyFilter {
   const patches = raw.flatMap((c: any, i: number) => {
     const field = `spec.configPatches[${i}]`;
     if (c === null || typeof c !== 'object' || Array.isArray(c)) {
-      readEnum(ctx, field, c, ['a map with applyTo, match and patch']);
+      wrongShape(ctx, field, c, 'a map with applyTo, match and patch');
       return [];
     }
     const context = readEnum(ctx, `${field}.match.context`, c.match?.context, CONTEXTS);
@@ -349,7 +349,7 @@ function readHcm(c: any, field: string, ctx: ReadContext, port: number | undefin
   if (c.applyTo !== 'NETWORK_FILTER' || c.patch?.operation !== 'MERGE' || (c.match?.listener?.filterChain?.filter?.name ?? HCM_FILTER) !== HCM_FILTER) return undefined;
   const typed = c.patch?.value?.typed_config ?? c.patch?.value?.typedConfig ?? {};
   if (typeof typed !== 'object' || Array.isArray(typed)) {
-    readEnum(ctx, `${field}.patch.value.typed_config`, typed, ['a map']);
+    wrongShape(ctx, `${field}.patch.value.typed_config`, typed, 'a map');
     return undefined;
   }
   const tc = `${field}.patch.value.typed_config`;
