@@ -7,7 +7,7 @@ import {
   ClientIpField, ExternalTrafficPolicy, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyRole, SidecarXffMode, WorkloadModel,
 } from '../model/model';
 import { TrustChain, TrustHop } from '../model/trust-chain';
-import { addressInCidr, parseCidr } from '../net/cidr';
+import { addressInCidr, Cidr, parseCidr } from '../net/cidr';
 
 /*
  * Walks client -> hops in front -> node -> gateway -> sidecar -> app with documentation addresses and
@@ -28,6 +28,8 @@ const ROOT_NAMESPACE = 'istio-system';
 const TCP_PROTOCOLS = ['TCP', 'TLS', 'MONGO'];
 /** Workloads traced behind a gateway that no VirtualService binds: a sample, so that output stays linear. */
 export const MAX_UNROUTED_WORKLOADS = 16;
+/** Policy matches listed per hop: the rest are counted in the hop's note, so that output stays linear. */
+export const MAX_POLICIES_PER_HOP = 32;
 
 interface Wire {
   /** L3 source of the packets. */
@@ -209,7 +211,7 @@ function throughGateway(gw: ParsedGateway, protocol: string, policies: PolicyMod
     xForwardedFor: protocol === 'HTTP' ? join(wire.xff) : undefined,
     clientAddress: result.trustedClientAddress,
     policies: matchPolicies(gwPolicies, wire.peer, result.trustedClientAddress),
-    note: protocol === 'TCP' ? 'TCP/TLS passthrough: no headers; only the packet source or PROXY protocol carry the client' : undefined,
+    note: policyNote(gwPolicies, protocol === 'TCP' ? 'TCP/TLS passthrough: no headers; only the packet source or PROXY protocol carry the client' : undefined),
   });
   const addresses = new Map(front.addresses);
   addresses.set(ADDRESSES.node, 'node');
@@ -299,7 +301,7 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
         socketPeer: peer,
         clientAddress: peer,
         policies: matchPolicies(wlPolicies, peer, undefined),
-        note: 'ambient: ztunnel keeps the peer address; remoteIpBlocks is not supported without a waypoint',
+        note: policyNote(wlPolicies, 'ambient: ztunnel keeps the peer address; remoteIpBlocks is not supported without a waypoint'),
       }],
       clientAddress: peer,
       forwardedFor: xff,
@@ -319,7 +321,7 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
       externalAddress: protocol === 'HTTP' ? xeea : undefined,
       clientAddress: result.trustedClientAddress,
       policies: matchPolicies(wlPolicies, peer, result.trustedClientAddress),
-      note: `XFF mode ${wl.xffMode}${ports}`,
+      note: policyNote(wlPolicies, `XFF mode ${wl.xffMode}${ports}`),
     }],
     clientAddress: result.trustedClientAddress,
     forwardedFor: result.forwardedFor,
@@ -416,10 +418,27 @@ function policiesFor(policies: PolicyModel[], namespace: string, labels: { [key:
   return index.matching([namespace, ROOT_NAMESPACE], labels);
 }
 
+const PARSED_CIDRS = new WeakMap<PolicyModel, Cidr[]>();
+
+function cidrsOf(p: PolicyModel): Cidr[] {
+  let parsed = PARSED_CIDRS.get(p);
+  if (!parsed) {
+    parsed = p.cidrs.map(c => parseCidr(c));
+    PARSED_CIDRS.set(p, parsed);
+  }
+  return parsed;
+}
+
+function policyNote(policies: PolicyModel[], note: string | undefined): string | undefined {
+  if (policies.length <= MAX_POLICIES_PER_HOP) return note;
+  const more = `${policies.length - MAX_POLICIES_PER_HOP} more policies apply here and are not listed`;
+  return note ? `${note}; ${more}` : more;
+}
+
 function matchPolicies(policies: PolicyModel[], directPeer: string, remote: string | undefined): PolicyMatch[] {
-  return policies.map(p => {
+  return policies.slice(0, MAX_POLICIES_PER_HOP).map(p => {
     const address = p.field === ClientIpField.IP_BLOCKS ? directPeer : remote ?? directPeer;
-    const inside = p.cidrs.some(c => addressInCidr(address, parseCidr(c)));
+    const inside = cidrsOf(p).some(c => addressInCidr(address, c));
     const field = p.field === ClientIpField.IP_BLOCKS ? (p.negated ? 'notIpBlocks' : 'ipBlocks') : (p.negated ? 'notRemoteIpBlocks' : 'remoteIpBlocks');
     return { policy: `${p.namespace}/${p.name}`, action: p.action, field, cidrs: p.cidrs, address, matches: p.negated ? !inside : inside };
   });

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { docs, gatewayYaml, sidecarXffFilterYaml, workloadYaml } from './fixtures';
+import { docs, gatewayYaml, policyYaml, sidecarXffFilterYaml, workloadYaml } from './fixtures';
 import { Explainer, ExplainReport, FindingSeverity } from '../../src';
 import { main } from '../../src/cli';
 
@@ -275,5 +275,16 @@ describe('work and output stay linear', () => {
     expect(report.paths.filter(p => p.direction === 'north-south')).toHaveLength(16);
     expect(report.paths.filter(p => p.direction === 'east-west')).toHaveLength(40);
     expect(report.findings).toContainEqual(expect.objectContaining({ severity: FindingSeverity.INFO, message: expect.stringMatching(/traced to the first 16 of 40 workloads only/) }));
+  });
+
+  test('a hop lists at most 32 policy matches and counts the rest in its note', () => {
+    // GIVEN 40 namespace-wide policies on one workload
+    const policies = Array.from({ length: 40 }, (_, i) => policyYaml(`p${i}`, 'web', '{}', 'ipBlocks', ['10.0.0.0/8']));
+    // WHEN
+    const report = Explainer.fromYaml(docs(workloadYaml('TPROXY'), ...policies));
+    // THEN
+    const sidecar = report.paths[0].hops.find(h => h.hop.startsWith('sidecar'))!;
+    expect(sidecar.policies).toHaveLength(32);
+    expect(sidecar.note).toMatch(/; 8 more policies apply here and are not listed$/);
   });
 });
