@@ -60,6 +60,9 @@ export function checkText(text: string, source: string): void {
   const nul = text.indexOf('\u0000');
   const replaced = text.indexOf('\uFFFD');
   const at = nul === -1 ? replaced : replaced === -1 ? nul : Math.min(nul, replaced);
+  if (text.startsWith('\uFFFD\uFFFD')) {
+    throw manifestInputError(source, 'is not UTF-8: it starts with a UTF-16 byte-order mark; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)');
+  }
   if (at !== -1) {
     throw manifestInputError(source, `is not text: it has ${text[at] === '\u0000' ? 'a NUL byte' : 'bytes that are not UTF-8'} at character ${at}; give YAML or JSON manifests (binary content is not shown)`);
   }

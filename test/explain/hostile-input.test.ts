@@ -123,6 +123,13 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     expect(r.err).not.toContain('\u001b');
   });
 
+  test('a UTF-16 file is told apart from binary data', () => {
+    const utf16 = Buffer.from([0xff, 0xfe, 0x6b, 0x00, 0x69, 0x00]).toString('utf8');
+    const r = run(['explain', 'w.yaml'], files({ 'w.yaml': utf16 }));
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('cannot read manifests: w.yaml: is not UTF-8: it starts with a UTF-16 byte-order mark; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)\n');
+  });
+
   test.each([
     ['block mappings', 'a:\n' + Array.from({ length: 300 }, (_, i) => `${' '.repeat(2 * (i + 1))}b:`).join('\n') + ' 1\n'],
     ['flow lists', '['.repeat(100_000) + ']'.repeat(100_000)],
