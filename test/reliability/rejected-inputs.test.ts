@@ -165,6 +165,7 @@ const ENTRIES: Entry[] = [
 
   // ---- explain (library and CLI, exit code 2): input it cannot read at all
   { construct: 'explain', inputClass: 'binary input (never echoed)', action: () => Explainer.fromYaml('\u001f\u008b\u0008\u0000\u001b[2J'), expected: /^input: is not text: it has a NUL byte at character 3; give YAML or JSON manifests \(binary content is not shown\)/ },
+  { construct: 'explain', inputClass: 'UTF-16 text', action: () => Explainer.fromYaml('\uFFFD\uFFFDk\u0000'), expected: /^input: is not UTF-8: it starts with a UTF-16 byte-order mark/ },
   { construct: 'explain', inputClass: 'invalid YAML', action: () => Explainer.fromYaml('kind: Service\n---\nkind: [unclosed\n'), expected: /^input: document 2 is not valid YAML at line 4, column 1/ },
   { construct: 'explain', inputClass: 'YAML nested deeper than 100 levels', action: () => Explainer.fromYaml('a: ' + '['.repeat(200) + ']'.repeat(200)), expected: /^input: document 1 is too deeply nested at line 1, column 103: more than 100 levels/ },
   { construct: 'explain', inputClass: 'JSON nested deeper than 100 levels', action: () => Explainer.fromYaml('['.repeat(200) + ']'.repeat(200)), expected: /^input: document 1 is too deeply nested: more than 100 levels/ },
