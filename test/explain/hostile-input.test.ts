@@ -265,9 +265,23 @@ describe('skipped: every object explain does not use is listed with the reason',
     expect(report.paths[0].appSocketPeer).toBe('10.244.2.9');
   });
 
+  test('the table lists problem skips one by one and counts kinds explain does not read', () => {
+    // GIVEN a bad policy, two ConfigMaps and a DestinationRule
+    const yaml = docs(
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: p, namespace: web }\nspec: { rules: [{ from: [{ source: { ipBlocks: "10.0.0.0/8" } }] }] }',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, namespace: web }', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: b, namespace: web }',
+      'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: d, namespace: web }');
+    // WHEN
+    const report = Explainer.fromYaml(yaml);
+    // THEN
+    expect(report.toTable()).toMatch(/skipped \(4 objects not used\):\n {2}SKIPPED AuthorizationPolicy web\/p \(input document 1\): spec.rules\[0\].from\[0\].source.ipBlocks "10.0.0.0\/8" is not a list of strings\n {4}fix: .*\n {2}not read \(kinds explain does not model\): 2 ConfigMap, 1 DestinationRule\n/);
+    expect(report.skipped.find(s => s.object === 'DestinationRule web/d')!.fix).toBe('none: explain does not model this kind; check by hand what it does to the client address');
+    expect(report.skipped.find(s => s.object === 'ConfigMap web/a')!.fix).toBe('none needed: it does not change the client address');
+  });
+
   test('the table has a skipped section and the JSON a skipped field', () => {
     const report = Explainer.fromYaml(docs(workloadYaml(), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c, namespace: web }'));
-    expect(report.toTable()).toMatch(/skipped \(1 objects not used\):\n {2}SKIPPED ConfigMap web\/c \(input document 2\): kind ConfigMap is not read by explain/);
+    expect(report.toTable()).toMatch(/skipped \(1 objects not used\):\n {2}not read \(kinds explain does not model\): 1 ConfigMap\n/);
     expect(JSON.parse(report.toJson()).skipped).toEqual(report.skipped);
   });
 });
