@@ -84,8 +84,10 @@ export function readManifestText(text: string, source = 'input'): any[] {
       throw manifestInputError(source, `is ${typeof value} ${escapeForTerminal(JSON.stringify(value).slice(0, 40))}, not a Kubernetes object (a map with apiVersion and kind)`, document);
     }
     checkShape(value, source, document, limit);
-    if (isPlainObject(value) && value.kind === 'List' && Array.isArray(value.items)) {
-      value.items.forEach((item: unknown, j: number) => {
+    // A List, or a JSON array of objects (chart.toJson() saved to a file), is read item by item.
+    const items = Array.isArray(value) ? value : isPlainObject(value) && value.kind === 'List' && Array.isArray(value.items) ? value.items : undefined;
+    if (items) {
+      items.forEach((item: unknown, j: number) => {
         if (item !== null && typeof item === 'object' && !ORIGINS.has(item)) ORIGINS.set(item, { source, document, item: j });
         out.push(item);
       });

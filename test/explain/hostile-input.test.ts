@@ -159,6 +159,15 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     expect(r.err).toBe('');
   });
 
+  test('a JSON array of objects (chart.toJson() saved to a file) is read item by item', () => {
+    // GIVEN
+    const json = JSON.stringify([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'web' } }, 'stray']);
+    // WHEN
+    const report = Explainer.fromYaml(json);
+    // THEN each item is its own object, named by its position
+    expect(report.skipped.map(s => [s.object, s.source])).toEqual([['ConfigMap web/c', 'input document 1, List item 0'], ['string "stray"', undefined]]);
+  });
+
   test('aliases that expand without bound (a billion laughs) are refused by expanded size', () => {
     // GIVEN nine levels of ten aliases each: 10^9 values once expanded
     const levels = ['a: &a0 ["lol"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`)];
