@@ -9,3 +9,4 @@ export * from './mesh';
 export * from './policy';
 export * from './explain';
 export * from './util/warnings';
+export { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from './util/duplicate-objects';

@@ -66,7 +66,7 @@ afterAll(() => {
 test('the tarball ships the compiled library and its bundled dependencies, not the sources', () => {
   const pkgDir = path.join(installDir, 'node_modules', 'cdk8s-istio-source-ip');
   expect(fs.existsSync(path.join(pkgDir, 'lib', 'src', 'index.js'))).toBe(true);
-  expect(fs.existsSync(path.join(pkgDir, 'node_modules', 'yaml'))).toBe(true);
+  expect(fs.existsSync(path.join(pkgDir, 'node_modules', 'js-yaml'))).toBe(true);
   expect(fs.existsSync(path.join(pkgDir, 'node_modules', 'ipaddr.js'))).toBe(true);
   expect(fs.existsSync(path.join(pkgDir, 'src'))).toBe(false);
   expect(fs.existsSync(path.join(pkgDir, 'test'))).toBe(false);

@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { SourceIpWarnings } from '../../src';
+import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, SourceIpWarnings } from '../../src';
 import { addCdnCharts } from './cdn';
 import { addEastWestCharts } from './east-west';
 import { addNorthSouthCharts } from './north-south';
@@ -11,6 +11,8 @@ import { addTcpCharts } from './tcp';
  * dist/<chart>.k8s.yaml. Run `npm run example` from the repository root.
  */
 export function buildApp(app: App = new App()): App {
+  // Each chart is a scenario of its own: they reuse names and are never applied together.
+  app.node.setContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, true);
   addNorthSouthCharts(app);
   addTcpCharts(app);
   addEastWestCharts(app);

@@ -131,7 +131,7 @@ export class ExplainReport {
   public toTable(): string {
     const sections = this.paths.map(renderPath);
     if (this.findings.length > 0) sections.push(['manifest findings:', ...this.findings.map(renderFinding)].join('\n'));
-    if (this.skipped.length > 0) sections.push([`skipped (${this.skipped.length} objects not used):`, ...this.skipped.map(renderSkipped)].join('\n'));
+    if (this.skipped.length > 0) sections.push(renderSkippedSection(this.skipped));
     if (this.paths.length === 0) sections.unshift('no gateways or meshed workloads found');
     return sections.join('\n\n') + '\n';
   }
@@ -179,6 +179,24 @@ function renderPolicy(m: PolicyMatch): string {
 
 function renderFinding(f: Finding): string {
   return `  ${f.severity.toUpperCase()} ${escapeForTerminal(f.where)}: ${escapeForTerminal(f.message)}\n    fix: ${escapeForTerminal(f.fix)}`;
+}
+
+const NOT_READ = /^kind (\S+) is not read by explain$/;
+
+/** Objects of kinds explain does not read are counted per kind (JSON lists each); every other skip is listed. */
+function renderSkippedSection(skipped: SkippedObject[]): string {
+  const counts = new Map<string, number>();
+  const listed: string[] = [];
+  for (const s of skipped) {
+    const kind = NOT_READ.exec(s.reason)?.[1];
+    if (kind !== undefined) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    else listed.push(renderSkipped(s));
+  }
+  const lines = [`skipped (${skipped.length} objects not used):`, ...listed];
+  if (counts.size > 0) {
+    lines.push(`  not read (kinds explain does not model): ${escapeForTerminal([...counts].map(([k, n]) => `${n} ${k}`).join(', '))}`);
+  }
+  return lines.join('\n');
 }
 
 function renderSkipped(s: SkippedObject): string {

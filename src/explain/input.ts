@@ -60,6 +60,9 @@ export function checkText(text: string, source: string): void {
   const nul = text.indexOf('\u0000');
   const replaced = text.indexOf('\uFFFD');
   const at = nul === -1 ? replaced : replaced === -1 ? nul : Math.min(nul, replaced);
+  if (text.startsWith('\uFFFD\uFFFD')) {
+    throw manifestInputError(source, 'is not UTF-8: it starts with a UTF-16 byte-order mark; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)');
+  }
   if (at !== -1) {
     throw manifestInputError(source, `is not text: it has ${text[at] === '\u0000' ? 'a NUL byte' : 'bytes that are not UTF-8'} at character ${at}; give YAML or JSON manifests (binary content is not shown)`);
   }
@@ -81,8 +84,10 @@ export function readManifestText(text: string, source = 'input'): any[] {
       throw manifestInputError(source, `is ${typeof value} ${escapeForTerminal(JSON.stringify(value).slice(0, 40))}, not a Kubernetes object (a map with apiVersion and kind)`, document);
     }
     checkShape(value, source, document, limit);
-    if (isPlainObject(value) && value.kind === 'List' && Array.isArray(value.items)) {
-      value.items.forEach((item: unknown, j: number) => {
+    // A List, or a JSON array of objects (chart.toJson() saved to a file), is read item by item.
+    const items = Array.isArray(value) ? value : isPlainObject(value) && value.kind === 'List' && Array.isArray(value.items) ? value.items : undefined;
+    if (items) {
+      items.forEach((item: unknown, j: number) => {
         if (item !== null && typeof item === 'object' && !ORIGINS.has(item)) ORIGINS.set(item, { source, document, item: j });
         out.push(item);
       });

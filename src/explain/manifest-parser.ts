@@ -1,9 +1,9 @@
 import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity, SkippedObject } from './explain-report';
 import { readManifestText, parseEmbeddedYaml } from './input';
-import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX } from './read-values';
+import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX, wrongShape } from './read-values';
 import { LabelIndex, SelectorIndex } from './selector-index';
-import { classifyObjects, objectName } from './skipped';
+import { classifyObjects, objectWhere } from './skipped';
 import {
   CUSTOM_HEADER_DETECTION, DEFAULT_ROOT_NAMESPACE, gatewayListenerPort, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT,
   XFF_DETECTION,
@@ -201,7 +201,7 @@ function istioVersionOf(istioGateways: any[], findings: Finding[]): IstioVersion
     if (supported) {
       versions.push(supported);
     } else {
-      findings.push(finding(FindingSeverity.WARNING, objectName(gw), `${ISTIO_VERSION_ANNOTATION} ${shortValue(text)} is not a supported Istio release`,
+      findings.push(finding(FindingSeverity.WARNING, objectWhere(gw), `${ISTIO_VERSION_ANNOTATION} ${shortValue(text)} is not a supported Istio release`,
         `write a release from ${IstioVersion.OLDEST.label} to ${IstioVersion.LATEST.label}, or pass --istio-version`));
     }
   }
@@ -236,7 +236,7 @@ function routesOf(gateways: ParsedGateway[], virtualServices: any[], serviceByNa
   const routes = new Map<string, Set<string>>();
   const byGateway = new Map<string, any[]>();
   for (const vs of virtualServices) {
-    const ctx = { where: objectName(vs), findings };
+    const ctx = { where: objectWhere(vs), findings };
     for (const g of new Set(readList(ctx, 'spec.gateways', vs.spec?.gateways))) {
       if (typeof g !== 'string') {
         readString(ctx, 'spec.gateways[]', g);
@@ -329,7 +329,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
   const service = serviceOf(p, indexes);
   const rawTopology = gatewayTopologyOf(p, where, findings);
   const topology: any = typeof rawTopology === 'object' && rawTopology !== null && !Array.isArray(rawTopology) ? rawTopology : {};
-  if (topology !== rawTopology) readEnum(ctx, 'proxy.istio.io/config gatewayTopology', rawTopology, ['a map']);
+  if (topology !== rawTopology) wrongShape(ctx, 'proxy.istio.io/config gatewayTopology', rawTopology, 'a map');
   const filters = indexes.envoyFilters.matching([p.namespace, ...indexes.rootNamespaces], p.labels);
   const gatewayHcm = hcmPatches(filters, ['GATEWAY', 'ANY', undefined]);
   gatewayHcmFindings(gatewayHcm, where, findings);
@@ -360,7 +360,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     name: p.name,
     namespace: p.namespace,
     selector: p.labels,
-    externalTrafficPolicy: readEnum({ where: service ? objectName(service) : where, findings }, 'spec.externalTrafficPolicy', service?.spec?.externalTrafficPolicy, ['Local', 'Cluster']) === 'Local'
+    externalTrafficPolicy: readEnum({ where: service ? objectWhere(service) : where, findings }, 'spec.externalTrafficPolicy', service?.spec?.externalTrafficPolicy, ['Local', 'Cluster']) === 'Local'
       ? ExternalTrafficPolicy.LOCAL : ExternalTrafficPolicy.CLUSTER,
     loadBalancerPreservesSource: annotations[LB_PRESERVES_SOURCE_ANNOTATION] !== undefined
       ? annotations[LB_PRESERVES_SOURCE_ANNOTATION] === 'true' : lb.preservesSourceWithoutLocal,
@@ -372,7 +372,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
   };
   return {
     model,
-    serviceType: readEnum({ where: service ? objectName(service) : where, findings }, 'spec.type', service?.spec?.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
+    serviceType: readEnum({ where: service ? objectWhere(service) : where, findings }, 'spec.type', service?.spec?.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
     loadBalancerSendsProxyProtocol: lb.sendsProxyProtocol,
     trustChain: trustChainOf(annotations[TRUST_CHAIN_ANNOTATION], where, findings),
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
@@ -460,11 +460,11 @@ function trustChainOf(text: string | undefined, where: string, findings: Finding
 
 /** The servers of an Istio Gateway, each value checked; a server with a bad port is left out with a finding. */
 function readServers(g: any, findings: Finding[]): ServerModel[] {
-  const ctx: ReadContext = { where: objectName(g), findings };
+  const ctx: ReadContext = { where: objectWhere(g), findings };
   return listOf(g.spec?.servers).flatMap((s: any, i: number) => {
     const field = `spec.servers[${i}]`;
     if (s === null || typeof s !== 'object' || Array.isArray(s)) {
-      readEnum(ctx, field, s, ['a map with port and hosts']);
+      wrongShape(ctx, field, s, 'a map with port and hosts');
       return [];
     }
     const port = readPort(ctx, `${field}.port.number`, s.port?.number);
@@ -503,12 +503,12 @@ interface ReadEnvoyFilter {
 
 /** Reads an EnvoyFilter once (not once per pod it applies to), so that each bad value is one finding. */
 function readEnvoyFilter(f: any, findings: Finding[]): ReadEnvoyFilter {
-  const ctx: ReadContext = { where: objectName(f), findings };
+  const ctx: ReadContext = { where: objectWhere(f), findings };
   const raw = listOf(f.spec?.configPatches);
   const patches = raw.flatMap((c: any, i: number) => {
     const field = `spec.configPatches[${i}]`;
     if (c === null || typeof c !== 'object' || Array.isArray(c)) {
-      readEnum(ctx, field, c, ['a map with applyTo, match and patch']);
+      wrongShape(ctx, field, c, 'a map with applyTo, match and patch');
       return [];
     }
     const context = readEnum(ctx, `${field}.match.context`, c.match?.context, CONTEXTS);
@@ -528,7 +528,7 @@ function readHcm(c: any, field: string, ctx: ReadContext, port: number | undefin
   if (c.applyTo !== 'NETWORK_FILTER' || c.patch?.operation !== 'MERGE' || (c.match?.listener?.filterChain?.filter?.name ?? HCM_FILTER) !== HCM_FILTER) return undefined;
   const typed = c.patch?.value?.typed_config ?? c.patch?.value?.typedConfig ?? {};
   if (typeof typed !== 'object' || Array.isArray(typed)) {
-    readEnum(ctx, `${field}.patch.value.typed_config`, typed, ['a map']);
+    wrongShape(ctx, `${field}.patch.value.typed_config`, typed, 'a map');
     return undefined;
   }
   const tc = `${field}.patch.value.typed_config`;

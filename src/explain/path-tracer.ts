@@ -10,7 +10,7 @@ import {
 } from '../model/model';
 import { isOpaqueServer } from '../model/servers';
 import { TrustChain, TrustHop } from '../model/trust-chain';
-import { addressInCidr, parseCidr } from '../net/cidr';
+import { addressInCidr, Cidr, parseCidr } from '../net/cidr';
 
 /*
  * Walks client -> hops in front -> node -> gateway -> sidecar -> app with documentation addresses and
@@ -31,6 +31,8 @@ export const ADDRESSES = {
 
 /** Workloads traced behind a gateway that no VirtualService binds: a sample, so that output stays linear. */
 export const MAX_UNROUTED_WORKLOADS = 16;
+/** Policy matches listed per hop: the rest are counted in the hop's note, so that output stays linear. */
+export const MAX_POLICIES_PER_HOP = 32;
 
 /** What every step of a trace needs from the whole input. */
 interface TraceContext {
@@ -265,8 +267,8 @@ function throughGateway(gw: ParsedGateway, protocol: string, ctx: TraceContext, 
     clientAddress: result.trustedClientAddress,
     policies: gatewayMatches,
     ...(result.internal ? { envoyInternal: true } : {}),
-    note: protocol === 'TCP' ? 'TCP/TLS passthrough: no headers; only the packet source or PROXY protocol carry the client'
-      : result.internal ? `Envoy 1.32 (Istio 1.24) defaults: ${result.trustedClientAddress} is a private address, so the request is internal (x-envoy-internal: true) and gets no X-Envoy-External-Address` : undefined,
+    note: policyNote(gwPolicies, protocol === 'TCP' ? 'TCP/TLS passthrough: no headers; only the packet source or PROXY protocol carry the client'
+      : result.internal ? `Envoy 1.32 (Istio 1.24) defaults: ${result.trustedClientAddress} is a private address, so the request is internal (x-envoy-internal: true) and gets no X-Envoy-External-Address` : undefined),
   });
   const addresses = new Map(front.addresses);
   addresses.set(ADDRESSES.node, 'node');
@@ -390,7 +392,7 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
         socketPeer: peer,
         clientAddress: peer,
         policies: matchPolicies(wlPolicies, peer, undefined),
-        note: 'ambient: ztunnel keeps the peer address; remoteIpBlocks is not supported without a waypoint',
+        note: policyNote(wlPolicies, 'ambient: ztunnel keeps the peer address; remoteIpBlocks is not supported without a waypoint'),
       }],
       clientAddress: peer,
       forwardedFor: xff,
@@ -421,8 +423,8 @@ function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefine
       externalAddress: protocol === 'HTTP' ? xeea : undefined,
       clientAddress: result.trustedClientAddress,
       policies: matchPolicies(wlPolicies, peer, result.trustedClientAddress),
-      note: `XFF mode ${wl.xffMode}${header ? ` (client from ${header}: ${headers?.[header] ?? 'absent'})` : ''}${ports}${rejected}`
-        + (viaProxyProtocol ? '; PROXY protocol from the caller (DestinationRule)' : ''),
+      note: policyNote(wlPolicies, `XFF mode ${wl.xffMode}${header ? ` (client from ${header}: ${headers?.[header] ?? 'absent'})` : ''}${ports}${rejected}`
+        + (viaProxyProtocol ? '; PROXY protocol from the caller (DestinationRule)' : '')),
     }],
     clientAddress: result.trustedClientAddress,
     rejected: result.rejectedWithStatus !== undefined,
@@ -589,10 +591,27 @@ function policiesFor(ctx: TraceContext, namespace: string, labels: { [key: strin
   return ctx.policyIndex.matching([namespace, ...ctx.rootNamespaces], labels);
 }
 
+const PARSED_CIDRS = new WeakMap<PolicyModel, Cidr[]>();
+
+function cidrsOf(p: PolicyModel): Cidr[] {
+  let parsed = PARSED_CIDRS.get(p);
+  if (!parsed) {
+    parsed = p.cidrs.map(c => parseCidr(c));
+    PARSED_CIDRS.set(p, parsed);
+  }
+  return parsed;
+}
+
+function policyNote(policies: PolicyModel[], note: string | undefined): string | undefined {
+  if (policies.length <= MAX_POLICIES_PER_HOP) return note;
+  const more = `${policies.length - MAX_POLICIES_PER_HOP} more policies apply here and are not listed`;
+  return note ? `${note}; ${more}` : more;
+}
+
 function matchPolicies(policies: PolicyModel[], directPeer: string, remote: string | undefined): PolicyMatch[] {
-  return policies.map(p => {
+  return policies.slice(0, MAX_POLICIES_PER_HOP).map(p => {
     const address = p.field === ClientIpField.IP_BLOCKS ? directPeer : remote ?? directPeer;
-    const inside = p.cidrs.some(c => addressInCidr(address, parseCidr(c)));
+    const inside = cidrsOf(p).some(c => addressInCidr(address, c));
     const field = p.field === ClientIpField.IP_BLOCKS ? (p.negated ? 'notIpBlocks' : 'ipBlocks') : (p.negated ? 'notRemoteIpBlocks' : 'remoteIpBlocks');
     return { policy: `${p.namespace}/${p.name}`, action: p.action, field, cidrs: p.cidrs, address, matches: p.negated ? !inside : inside };
   });

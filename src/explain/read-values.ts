@@ -65,6 +65,11 @@ export function readEnum(ctx: ReadContext, field: string, value: unknown, allowe
   return bad(ctx, field, value, `use one of ${allowed.join(', ')} (case-sensitive)`, `set ${field} to one of ${allowed.join(', ')}`);
 }
 
+/** Reports a value whose shape is wrong (a string where a map belongs, say); explain reads it as absent. */
+export function wrongShape(ctx: ReadContext, field: string, value: unknown, expected: string): undefined {
+  return bad(ctx, field, value, `use ${expected}`, `write ${field} as ${expected}`);
+}
+
 /** A list; absent reads as empty. */
 export function readList(ctx: ReadContext, field: string, value: unknown): unknown[] {
   if (value === undefined || value === null) return [];

@@ -30,6 +30,12 @@ const SERVED: { [kind: string]: readonly string[] } = {
 
 const TOP_LEVEL_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
 
+/** Kinds that cannot change which client address a hop sees. */
+const HARMLESS_KINDS = [
+  'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'HorizontalPodAutoscaler',
+  'PodDisruptionBudget', 'CustomResourceDefinition', 'PersistentVolumeClaim', 'ResourceQuota', 'LimitRange', 'PriorityClass',
+];
+
 /** Envoy v2 type URLs removed from Envoy (1.18), with the v3 type that replaces them. */
 const V2_TYPES: { [v2: string]: string } = {
   'envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager': 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
@@ -52,6 +58,12 @@ export function objectName(o: any): string {
   const name = typeof meta.name === 'string' ? meta.name : 'unnamed';
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : 'default';
   return `${kind} ${namespace}/${name}`;
+}
+
+/** The object's name and, when it was read from text, where: "EnvoyFilter apps/xff (a.yaml document 3)". */
+export function objectWhere(o: any): string {
+  const source = describeOrigin(originOf(o));
+  return source ? `${objectName(o)} (${source})` : objectName(o);
 }
 
 function skip(o: unknown, reason: string, fix: string): SkippedObject {
@@ -114,7 +126,9 @@ function whySkipped(o: unknown): SkippedObject | undefined {
     const other = Object.keys(SERVED).find(k => k.toLowerCase() === o.kind.toLowerCase());
     return other
       ? skip(o, `kind "${o.kind}" is not a kind: kinds are case-sensitive`, `write kind: ${other}`)
-      : skip(o, `kind ${o.kind} is not read by explain`, 'none needed: it does not change the client address');
+      : skip(o, `kind ${o.kind} is not read by explain`, HARMLESS_KINDS.includes(o.kind)
+        ? 'none needed: it does not change the client address'
+        : 'none: explain does not model this kind; check by hand what it does to the client address');
   }
   if (!served.includes(String(o.apiVersion))) {
     return skip(o, `apiVersion ${shortValue(o.apiVersion)} is not served for ${o.kind}`, `use apiVersion: ${served[0]}`);

@@ -17,6 +17,7 @@ import { isOpaqueServer } from '../model/servers';
 import { Topology } from '../model/topology';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { claimTraffic, resolveBackendHost } from '../util/backend-traffic';
 import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -322,7 +323,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/')) {
       throw new Error(`addRoute pathPrefix ${JSON.stringify(pathPrefix)} is not allowed: start it with "/", for example "/api"`);
     }
-    const route: HttpRouteEntry = { pathPrefix, ...checkBackend('addRoute', options.backendHost, options.backendPort) };
+    const route: HttpRouteEntry = { pathPrefix, ...this.backend('addRoute', options.backendHost, options.backendPort, 'http') };
     let entry = this.httpRoutes.get(host);
     if (!entry) {
       const routes: HttpRouteEntry[] = [];
@@ -341,7 +342,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** Routes a TCP server's connections to a backend Service; returns the VirtualService. */
   public addTcpRoute(options: TcpRouteOptions): ApiObject {
     const port = checkPort('addTcpRoute port', options.port);
-    const backend = checkBackend('addTcpRoute', options.backendHost, options.backendPort);
+    const backend = this.backend('addTcpRoute', options.backendHost, options.backendPort, 'tcp');
     this.node.addValidation({ validate: () => this.checkServerFor('addTcpRoute', ['TCP'], undefined, port) });
     return this.newVirtualService(['*'], () => ({ tcp: [{ match: [{ port }], route: [{ destination: destination(backend) }] }] }));
   }
@@ -353,7 +354,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       throw new Error('addTlsRoute sniHosts is empty: give the SNI names to route, such as ["db.example.com"]');
     }
     const sniHosts = options.sniHosts.map(h => checkHostname('addTlsRoute sniHosts', h));
-    const backend = checkBackend('addTlsRoute', options.backendHost, options.backendPort);
+    const backend = this.backend('addTlsRoute', options.backendHost, options.backendPort, 'tls');
     this.node.addValidation({ validate: () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)) });
     return this.newVirtualService(sniHosts, () => ({ tls: [{ match: [{ port, sniHosts }], route: [{ destination: destination(backend) }] }] }));
   }
@@ -501,6 +502,14 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
         ...(s.tls ? { tls: { ...s.tls } } : {}),
       };
     });
+  }
+
+  /** A route's backend: checked, a short host resolved in the route's namespace, and its protocol recorded for the Service check. */
+  private backend(method: string, host: string, port: number, protocol: 'http' | 'tcp' | 'tls'): { backendHost: string; backendPort: number } {
+    const checked = checkBackend(method, host, port);
+    const backendHost = resolveBackendHost(this, method, checked.backendHost, this.config.namespace);
+    claimTraffic(this, { host: backendHost, port: checked.backendPort, protocol, by: `${method} on gateway "${this.config.name}"` });
+    return { backendHost, backendPort: checked.backendPort };
   }
 
   private checkServerFor(method: string, protocols: string[], host?: string, port?: number): string[] {

@@ -8,6 +8,7 @@ import {
   GatewayModel, ISourceIpTarget, InterceptionMode, ProxyProtocolVersion, ProxyRole, WorkloadModel,
 } from '../model/model';
 import { Topology } from '../model/topology';
+import { claimTraffic } from '../util/backend-traffic';
 import { checkDnsLabel, checkHostname, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -127,6 +128,8 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
     this.port = checkPort('port', props.port);
     this.targetPort = checkPort('targetPort', props.targetPort ?? props.port);
     this.host = qualifiedHost(props.host, this.targetNamespace);
+    // Every mesh client sends a PROXY header to this host: its Service ports must carry TCP, not HTTP.
+    claimTraffic(this, { host: this.host, protocol: 'tcp', by: `ProxyProtocolBackend "${this.host}"` });
     this.version = props.version ?? ProxyProtocolVersion.V2;
     if (!Object.values(ProxyProtocolVersion).includes(this.version)) {
       throw new Error(`version ${JSON.stringify(props.version)} is not allowed: use ProxyProtocolVersion.V1 or ProxyProtocolVersion.V2`);

@@ -8,6 +8,7 @@ import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
 import { formatLabels } from '../model/selectors';
 import { Topology } from '../model/topology';
+import { ownServicePort } from '../util/backend-traffic';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -237,6 +238,8 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       ...(options.name !== undefined ? { name: options.name } : {}),
       ports: [{ port: servicePort, targetPort: port, name: 'http' }],
     });
+    // Named "http" until synthesis, when the routes and backends to it say whether it carries TCP, TLS or HTTP.
+    ownServicePort(this, ApiObject.of(service), servicePort);
     return { deployment, service };
   }
 

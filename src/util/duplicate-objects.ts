@@ -1,4 +1,4 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 
 /*
@@ -7,15 +7,22 @@ import { IConstruct } from 'constructs';
  * charts or constructs emit them.
  */
 
+/**
+ * Context key: set it to true on an app whose charts are alternatives, each applied on its own (one cluster or
+ * scenario per chart); objects are then checked for duplicates within each chart only.
+ */
+export const CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY = 'cdk8s-istio-source-ip:chartsAreAlternatives';
+
 /** The messages for every object that another object of the app would replace when applied. */
 export function duplicateObjectErrors(root: IConstruct): string[] {
+  const perChart = root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) === true;
   const first = new Map<string, ApiObject>();
   const errors: string[] = [];
   for (const c of root.node.findAll()) {
     if (!ApiObject.isApiObject(c)) continue;
     const group = c.apiVersion.includes('/') ? c.apiVersion.split('/')[0] : '';
     const namespace = c.metadata.namespace ?? '';
-    const key = JSON.stringify([group, c.kind, namespace, c.name]);
+    const key = JSON.stringify([perChart ? Chart.of(c).node.path : '', group, c.kind, namespace, c.name]);
     const earlier = first.get(key);
     if (earlier === undefined) {
       first.set(key, c);

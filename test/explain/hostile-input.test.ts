@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { docs, gatewayYaml, sidecarXffFilterYaml, workloadYaml } from './fixtures';
+import { docs, gatewayYaml, policyYaml, sidecarXffFilterYaml, workloadYaml } from './fixtures';
 import { Explainer, ExplainReport, FindingSeverity } from '../../src';
 import { main } from '../../src/cli';
 
@@ -69,7 +69,7 @@ describe('values explain reads are checked like construct props', () => {
     // WHEN
     const report = Explainer.fromYaml(yaml);
     // THEN
-    expect(messages(report)).toContainEqual(expect.stringMatching(/^error EnvoyFilter web\/httpbin-xff: spec.configPatches\[0\].patch.value.typed_config.xff_num_trusted_hops 1.5 is not allowed: use a whole number/));
+    expect(messages(report)).toContainEqual(expect.stringMatching(/^error EnvoyFilter web\/httpbin-xff \(input document 5\): spec.configPatches\[0\].patch.value.typed_config.xff_num_trusted_hops 1.5 is not allowed: use a whole number/));
     expect(report.paths.some(p => p.title.includes('east-west'))).toBe(true);
   });
 
@@ -88,7 +88,7 @@ describe('values explain reads are checked like construct props', () => {
     // WHEN
     const report = Explainer.fromYaml(yaml);
     // THEN
-    expect(messages(report)).toContainEqual(expect.stringMatching(/^error Gateway istio-ingress\/web: spec.servers\[0\].port.number 99999 is not allowed/));
+    expect(messages(report)).toContainEqual(expect.stringMatching(/^error Gateway istio-ingress\/web \(input document 3\): spec.servers\[0\].port.number 99999 is not allowed/));
   });
 
   test('an EnvoyFilter without match.context is used (Istio reads it as ANY) with a warning', () => {
@@ -97,7 +97,7 @@ describe('values explain reads are checked like construct props', () => {
     // WHEN
     const report = Explainer.fromYaml(docs(workloadYaml(), filter));
     // THEN
-    expect(messages(report)).toContainEqual(expect.stringMatching(/^warning EnvoyFilter web\/httpbin-xff: no configPatch sets match.context/));
+    expect(messages(report)).toContainEqual(expect.stringMatching(/^warning EnvoyFilter web\/httpbin-xff \(input document 2\): no configPatch sets match.context/));
   });
 });
 
@@ -121,6 +121,13 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^cannot read manifests: x\.gz: is not text: it has bytes that are not UTF-8 at character 1; give YAML or JSON manifests \(binary content is not shown\)\n$/);
     expect(r.err).not.toContain('\u001b');
+  });
+
+  test('a UTF-16 file is told apart from binary data', () => {
+    const utf16 = Buffer.from([0xff, 0xfe, 0x6b, 0x00, 0x69, 0x00]).toString('utf8');
+    const r = run(['explain', 'w.yaml'], files({ 'w.yaml': utf16 }));
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('cannot read manifests: w.yaml: is not UTF-8: it starts with a UTF-16 byte-order mark; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)\n');
   });
 
   test.each([
@@ -150,6 +157,15 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     // THEN
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
+  });
+
+  test('a JSON array of objects (chart.toJson() saved to a file) is read item by item', () => {
+    // GIVEN
+    const json = JSON.stringify([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'web' } }, 'stray']);
+    // WHEN
+    const report = Explainer.fromYaml(json);
+    // THEN each item is its own object, named by its position
+    expect(report.skipped.map(s => [s.object, s.source])).toEqual([['ConfigMap web/c', 'input document 1, List item 0'], ['string "stray"', undefined]]);
   });
 
   test('aliases that expand without bound (a billion laughs) are refused by expanded size', () => {
@@ -258,9 +274,23 @@ describe('skipped: every object explain does not use is listed with the reason',
     expect(report.paths[0].appSocketPeer).toBe('10.244.2.9');
   });
 
+  test('the table lists problem skips one by one and counts kinds explain does not read', () => {
+    // GIVEN a bad policy, two ConfigMaps and a DestinationRule
+    const yaml = docs(
+      'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: p, namespace: web }\nspec: { rules: [{ from: [{ source: { ipBlocks: "10.0.0.0/8" } }] }] }',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, namespace: web }', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: b, namespace: web }',
+      'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: d, namespace: web }');
+    // WHEN
+    const report = Explainer.fromYaml(yaml);
+    // THEN
+    expect(report.toTable()).toMatch(/skipped \(4 objects not used\):\n {2}SKIPPED AuthorizationPolicy web\/p \(input document 1\): spec.rules\[0\].from\[0\].source.ipBlocks "10.0.0.0\/8" is not a list of strings\n {4}fix: .*\n {2}not read \(kinds explain does not model\): 2 ConfigMap, 1 DestinationRule\n/);
+    expect(report.skipped.find(s => s.object === 'DestinationRule web/d')!.fix).toBe('none: explain does not model this kind; check by hand what it does to the client address');
+    expect(report.skipped.find(s => s.object === 'ConfigMap web/a')!.fix).toBe('none needed: it does not change the client address');
+  });
+
   test('the table has a skipped section and the JSON a skipped field', () => {
     const report = Explainer.fromYaml(docs(workloadYaml(), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c, namespace: web }'));
-    expect(report.toTable()).toMatch(/skipped \(1 objects not used\):\n {2}SKIPPED ConfigMap web\/c \(input document 2\): kind ConfigMap is not read by explain/);
+    expect(report.toTable()).toMatch(/skipped \(1 objects not used\):\n {2}not read \(kinds explain does not model\): 1 ConfigMap\n/);
     expect(JSON.parse(report.toJson()).skipped).toEqual(report.skipped);
   });
 });
@@ -275,5 +305,16 @@ describe('work and output stay linear', () => {
     expect(report.paths.filter(p => p.direction === 'north-south')).toHaveLength(16);
     expect(report.paths.filter(p => p.direction === 'east-west')).toHaveLength(40);
     expect(report.findings).toContainEqual(expect.objectContaining({ severity: FindingSeverity.INFO, message: expect.stringMatching(/traced to the first 16 of 40 workloads only/) }));
+  });
+
+  test('a hop lists at most 32 policy matches and counts the rest in its note', () => {
+    // GIVEN 40 namespace-wide policies on one workload
+    const policies = Array.from({ length: 40 }, (_, i) => policyYaml(`p${i}`, 'web', '{}', 'ipBlocks', ['10.0.0.0/8']));
+    // WHEN
+    const report = Explainer.fromYaml(docs(workloadYaml('TPROXY'), ...policies));
+    // THEN
+    const sidecar = report.paths[0].hops.find(h => h.hop.startsWith('sidecar'))!;
+    expect(sidecar.policies).toHaveLength(32);
+    expect(sidecar.note).toMatch(/; 8 more policies apply here and are not listed$/);
   });
 });

@@ -1,10 +1,13 @@
 import { Testing } from 'cdk8s';
 import { addNorthSouthCharts } from '../../examples/seed-scenarios/north-south';
+import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from '../../src';
 import { findManifest, synthAndValidate } from '../harness';
 
 describe('north-south seed-scenarios example app', () => {
   // GIVEN the example app's north-south charts
   const app = Testing.app();
+  // The scenario charts are alternatives, applied one at a time, and reuse names.
+  app.node.setContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, true);
   addNorthSouthCharts(app);
   const byId = new Map(app.charts.map(c => [c.node.id, c]));
 

@@ -1,5 +1,6 @@
 import { Testing } from 'cdk8s';
 import { addEastWestCharts } from '../../examples/seed-scenarios/east-west';
+import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from '../../src';
 import { findManifest, synthAndValidate } from '../harness';
 
 const ANNOTATION = 'sidecar.istio.io/interceptionMode';
@@ -7,6 +8,8 @@ const ANNOTATION = 'sidecar.istio.io/interceptionMode';
 describe('east-west seed-scenarios example app', () => {
   // GIVEN the example app's east-west charts
   const app = Testing.app();
+  // The scenario charts are alternatives, applied one at a time, and reuse names.
+  app.node.setContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, true);
   addEastWestCharts(app);
   const byId = new Map(app.charts.map(c => [c.node.id, c]));
   const manifestsOf = (id: string) => synthAndValidate(byId.get(id)!);

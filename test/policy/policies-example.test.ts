@@ -1,10 +1,13 @@
 import { Testing } from 'cdk8s';
 import { addPoliciesCharts } from '../../examples/seed-scenarios/policies';
+import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from '../../src';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
 
 describe('policies seed-scenarios example app', () => {
   // GIVEN the example app's policy charts
   const app = Testing.app();
+  // The scenario charts are alternatives, applied one at a time, and reuse names.
+  app.node.setContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, true);
   addPoliciesCharts(app);
   const byId = new Map(app.charts.map(c => [c.node.id, c]));
   const sources = (id: string) => manifestsOfKind(synthAndValidate(byId.get(id)!), 'AuthorizationPolicy')

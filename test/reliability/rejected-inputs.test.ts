@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
   CdnOnlyPolicy, CidrList, CidrListPolicy,
@@ -169,8 +169,13 @@ const ENTRIES: Entry[] = [
   // ---- Any app that uses the library: objects that would replace each other when applied
   { construct: 'App', inputClass: 'two gateways with the same name in two charts', action: c => { httpGateway(c); httpGateway(new Chart(c.node.root as App, 'other')); }, expected: /^object networking.istio.io Gateway "istio-ingress\/ingressgateway" is emitted twice, by test\/Gateway\/.+ and other\/Gateway\/.+: the one applied later silently replaces the other/ },
 
+  { construct: 'App', inputClass: 'existing Service port named http behind a TCP route', action: c => { new ApiObject(c, 'Mine', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'mysql', namespace: 'db' }, spec: { ports: [{ name: 'http', port: 3306 }] } }); tcpProxyGateway(c).addTcpRoute({ port: 9000, backendHost: 'mysql.db.svc.cluster.local', backendPort: 3306 }); }, expected: /^the Service "db\/mysql" port 3306 is named "http", so Istio treats its traffic as HTTP, but addTcpRoute/ },
+  { construct: 'App', inputClass: 'existing Service port with appProtocol http behind a PROXY backend', action: c => { new ApiObject(c, 'Mine', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo', namespace: 'apps' }, spec: { ports: [{ name: 'echo', appProtocol: 'http', port: 9000 }] } }); new ProxyProtocolBackend(c, 'B', { host: 'echo', namespace: 'apps', selector: { app: 'echo' }, port: 9000 }); }, expected: /^the Service "apps\/echo" port 9000 has appProtocol "http", so Istio treats its traffic as HTTP, but ProxyProtocolBackend/ },
+  { construct: 'TproxyWorkload', inputClass: 'newDeployment Service port sent HTTP and TCP', action: c => { new TproxyWorkload(c, 'Echo', { source: WorkloadSource.newDeployment({ image: 'echo', name: 'echo', namespace: 'apps', port: 8080, servicePort: 9000 }) }); tcpProxyGateway(c).addTcpRoute({ port: 9000, backendHost: 'echo.apps.svc.cluster.local', backendPort: 9000 }); const web = new PreservedIngressGateway(c, 'Web', { name: 'web' }); web.addHttpServer(); web.addRoute({ backendHost: 'echo.apps.svc.cluster.local', backendPort: 9000 }); }, expected: /^newDeployment servicePort 9000 of Service "apps\/echo" is sent HTTP by addRoute on gateway "web" and raw TCP by addTcpRoute/ },
+
   // ---- explain (library and CLI, exit code 2): input it cannot read at all
   { construct: 'explain', inputClass: 'binary input (never echoed)', action: () => Explainer.fromYaml('\u001f\u008b\u0008\u0000\u001b[2J'), expected: /^input: is not text: it has a NUL byte at character 3; give YAML or JSON manifests \(binary content is not shown\)/ },
+  { construct: 'explain', inputClass: 'UTF-16 text', action: () => Explainer.fromYaml('\uFFFD\uFFFDk\u0000'), expected: /^input: is not UTF-8: it starts with a UTF-16 byte-order mark/ },
   { construct: 'explain', inputClass: 'invalid YAML', action: () => Explainer.fromYaml('kind: Service\n---\nkind: [unclosed\n'), expected: /^input: document 2 is not valid YAML at line 4, column 1/ },
   { construct: 'explain', inputClass: 'YAML nested deeper than 100 levels', action: () => Explainer.fromYaml('a: ' + '['.repeat(200) + ']'.repeat(200)), expected: /^input: document 1 is too deeply nested at line 1, column 103: more than 100 levels/ },
   { construct: 'explain', inputClass: 'JSON nested deeper than 100 levels', action: () => Explainer.fromYaml('['.repeat(200) + ']'.repeat(200)), expected: /^input: document 1 is too deeply nested: more than 100 levels/ },
