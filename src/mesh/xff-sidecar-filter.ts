@@ -394,6 +394,11 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
       SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
         + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals), or use XffTrust.trustedCidrs with the gateway pod CIDR');
     }
+    if (this.trust.mode === SidecarXffMode.TRUSTED_CIDRS) {
+      // The trusted ranges hold the gateway pods, and so every other pod of that range: the peer check passes for them too.
+      SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller inside [${this.trust.cidrs.join(', ')}], so a pod in those ranges that calls it directly, bypassing the gateway, can forge its client address; `
+        + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals)');
+    }
     Topology.of(this).addValidation(this, () => [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()]);
   }
 

@@ -1,9 +1,10 @@
 import { App, Chart, Testing } from 'cdk8s';
+import { addCdnCharts } from '../../examples/seed-scenarios/cdn';
 import { addEastWestCharts } from '../../examples/seed-scenarios/east-west';
 import { addNorthSouthCharts } from '../../examples/seed-scenarios/north-south';
 import { addPoliciesCharts } from '../../examples/seed-scenarios/policies';
 import { addTcpCharts } from '../../examples/seed-scenarios/tcp';
-import { Explainer, FindingSeverity } from '../../src';
+import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, Explainer, FindingSeverity } from '../../src';
 import { synthAndValidate } from '../harness';
 import { assertRoundTrip, roundTripCounter } from '../property/round-trip';
 
@@ -16,10 +17,12 @@ import { assertRoundTrip, roundTripCounter } from '../property/round-trip';
 
 const GROUPS: Array<[string, (app: App) => void]> = [
   ['north-south', addNorthSouthCharts], ['tcp', addTcpCharts], ['east-west', addEastWestCharts], ['policies', addPoliciesCharts],
+  ['cdn', addCdnCharts],
 ];
 
 const charts: Array<[string, Chart]> = GROUPS.flatMap(([group, add]) => {
   const app = Testing.app();
+  app.node.setContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, true);
   add(app);
   return app.charts.map(c => [`${group}: ${c.node.id}`, c] as [string, Chart]);
 });
@@ -40,6 +43,10 @@ describe('example app round trip', () => {
     expect([...new Set(errors)]).toEqual([
       'north-south: ns-http-etp-cluster: gateway istio-ingress/ingressgateway',
       'policies: policy-sidecar-tproxy: workload default/echo-server',
+      // In-mesh callers can forge what the sidecar trusts (X-Forwarded-For from the trusted ranges, or the CDN's
+      // header): XffSidecarFilter warns about both, and explain shows it as an error on remoteIpBlocks there.
+      'cdn: ns-cdn-trusted-cidrs: workload ns-cdn-trusted-cidrs/httpbin',
+      'cdn: ns-cdn-client-header: workload ns-cdn-client-header/httpbin',
     ]);
   });
 });
