@@ -141,4 +141,9 @@ step_time java
 
 echo "multilang: $(( $(date +%s) - total_t0 ))s in all"
 summary
-[ "$failed" -eq 0 ]
+if [ "$failed" -eq 0 ]; then
+  # Keep the work dir (venv, generated Go modules, outputs, logs) only when something failed, or when asked to.
+  [ -z "${MULTILANG_KEEP:-}" ] && [ -z "${MULTILANG_WORK:-}" ] && rm -rf "$work"
+  exit 0
+fi
+exit 1
