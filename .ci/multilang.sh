@@ -56,6 +56,12 @@ compare() {
 
 total_t0=$(date +%s)
 
+# The toolchains come with the machine; their packages come from the registries below.
+for tool in python3 go mvn java; do
+  command -v "$tool" >/dev/null 2>&1 || echo "multilang: $tool is not installed: the steps that need it will fail"
+done
+echo "multilang: $(python3 --version 2>&1), $(go version 2>&1), $(mvn -v 2>&1 | head -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
+
 # 0. The compiled library (.jsii, lib/), normally left by `npx projen build`.
 if [ ! -f .jsii ] || [ ! -d lib ]; then
   echo "multilang: no .jsii or lib/: compiling"
