@@ -116,6 +116,14 @@ project.npmignore?.exclude('/.ci/', '/bench/', '/examples/', '/imports/', '/test
 // Fix 3: the registry lacks platform bindings of unrs-resolver@1.13.0, which leaves the lockfile incomplete.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 
+// The Go module proxy serves no github.com/cdk8s-team/cdk8s-core-go or cdk8s-plus-go module (403), so jsii-pacmak
+// cannot compile the generated module here: package:go writes its source (what a Go release publishes), and
+// .ci/multilang.sh compiles it in the Go consumer app against cdk8s modules generated from their npm packages.
+project.tasks.tryFind('package:go')?.reset('jsii-pacmak -v --code-only --target go');
+// Maven Central has no org.cdk8s:cdk8s-plus-27: build its jar from the npm package in the same run (it lands in
+// node_modules/cdk8s-plus-27/dist/java), so that ours compiles against it.
+project.tasks.tryFind('package:java')?.reset('jsii-pacmak -v . node_modules/cdk8s-plus-27 --target java');
+
 // Document only the hand-written API; the generated CRD submodules would make API.md megabytes long.
 project.tasks.tryFind('docgen')?.reset('jsii-docgen -o API.md --submodule root');
 

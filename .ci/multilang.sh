@@ -10,7 +10,7 @@
 #   so the cdk8s and cdk8s-plus-27 Go modules are generated here from their npm packages with jsii-pacmak, and the
 #   app uses `replace` directives for them and for this library's module (dist/go).
 # - Java: cdk8s, constructs and the jsii runtime come from Maven Central; it has no org.cdk8s:cdk8s-plus-27, so
-#   jsii-pacmak builds that jar from the npm package too, into the same staging Maven repository as ours.
+#   jsii-pacmak builds that jar from the npm package too (package:java), and the app reads both local repositories.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -56,6 +56,12 @@ compare() {
 
 total_t0=$(date +%s)
 
+# The toolchains come with the machine; their packages come from the registries below.
+for tool in python3 go mvn java; do
+  command -v "$tool" >/dev/null 2>&1 || echo "multilang: $tool is not installed: the steps that need it will fail"
+done
+echo "multilang: $(python3 --version 2>&1), $(go version 2>&1), $(mvn -v 2>&1 | head -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
+
 # 0. The compiled library (.jsii, lib/), normally left by `npx projen build`.
 if [ ! -f .jsii ] || [ ! -d lib ]; then
   echo "multilang: no .jsii or lib/: compiling"
@@ -77,7 +83,7 @@ step_time typescript
 # 2. Python: the wheel into dist/python, then a fresh venv with it and cdk8s from PyPI.
 step_start
 rm -rf dist/python
-if npx jsii-pacmak -v --target python >"$log/pacmak-python.log" 2>&1 && ls dist/python/*.whl >/dev/null 2>&1; then
+if npx projen package:python >"$log/pacmak-python.log" 2>&1 && ls dist/python/*.whl >/dev/null 2>&1; then
   pass "python: package built ($(basename dist/python/*.whl))"
   python=${PYTHON:-python3}
   if "$python" -m venv "$work/venv" >"$log/venv.log" 2>&1 \
@@ -96,7 +102,7 @@ step_time python
 # 3. Go: this library's module into dist/go, the cdk8s ones into the work dir, then `go run` with replaces.
 step_start
 rm -rf dist/go
-if npx jsii-pacmak -v --code-only --target go >"$log/pacmak-go.log" 2>&1 \
+if npx projen package:go >"$log/pacmak-go.log" 2>&1 \
     && npx jsii-pacmak -v --code-only --target go -o "$work/go-deps" node_modules/cdk8s node_modules/cdk8s-plus-27 >>"$log/pacmak-go.log" 2>&1; then
   gomod=$(ls -d dist/go/*/ | head -n 1)
   pass "go: module generated (${gomod%/})"
@@ -117,18 +123,19 @@ else
 fi
 step_time go
 
-# 4. Java: our jar and cdk8s-plus-27's into one staging Maven repository, then the app with mvn.
+# 4. Java: our jar into dist/java (a Maven repository layout) and cdk8s-plus-27's next to its npm package, then the
+#    app with mvn against both.
 step_start
-rm -rf dist/java "$work/java"
-if npx jsii-pacmak -v --target java -o "$work/java" . node_modules/cdk8s-plus-27 >"$log/pacmak-java.log" 2>&1 \
-    && ls "$work"/java/java/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip/*/*.jar >/dev/null 2>&1; then
-  mkdir -p dist/java
-  cp -r "$work/java/java/io" dist/java/
-  pass "java: package built ($(basename "$(ls "$work"/java/java/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip/*/cdk8s-istio-source-ip-*[0-9].jar)"))"
+rm -rf dist/java node_modules/cdk8s-plus-27/dist/java
+if npx projen package:java >"$log/pacmak-java.log" 2>&1 \
+    && ls dist/java/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip/*/*.jar >/dev/null 2>&1; then
+  pass "java: package built ($(basename "$(ls dist/java/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip/*/cdk8s-istio-source-ip-*[0-9].jar)"))"
   rm -rf "$work/java-app"
   cp -r examples/multilang/java "$work/java-app"
-  if (cd "$work/java-app" && mvn -q -B -Dstyle.color=never -Dstaging.repo="$work/java/java" \
-        compile exec:java -Dexec.args="$out/java") >"$log/java.log" 2>&1; then
+  # A local repository of its own: a jar of the same version cached in ~/.m2 by an earlier run would win over the
+  # one just built.
+  if (cd "$work/java-app" && mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$work/m2" -Dstaging.repo="$root/dist/java" \
+        -Ddeps.repo="$root/node_modules/cdk8s-plus-27/dist/java" compile exec:java -Dexec.args="$out/java") >"$log/java.log" 2>&1; then
     compare java "$out/java"
   else
     fail "java: consumer app failed" "$log/java.log"
@@ -140,4 +147,9 @@ step_time java
 
 echo "multilang: $(( $(date +%s) - total_t0 ))s in all"
 summary
-[ "$failed" -eq 0 ]
+if [ "$failed" -eq 0 ]; then
+  # Keep the work dir (venv, generated Go modules, outputs, logs) only when something failed, or when asked to.
+  [ -z "${MULTILANG_KEEP:-}" ] && [ -z "${MULTILANG_WORK:-}" ] && rm -rf "$work"
+  exit 0
+fi
+exit 1
