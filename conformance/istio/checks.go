@@ -400,6 +400,20 @@ func (c *checker) gatewayTopology(reports map[string]ProxyReport, hcmPatched map
 	}
 }
 
+// statusPort asserts that ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL on a gateway's istio-proxy reaches the status
+// listener of its bootstrap, where health checks then pass with and without a PROXY header.
+func (c *checker) statusPort(g Generated, r *StatusPortReport) {
+	if r == nil {
+		return
+	}
+	if g.Spec.StatusPortProxyProtocol {
+		c.check(r.ProxyProtocol != nil && r.ProxyProtocol.AllowRequestsWithoutProxyProtocol,
+			"gateway %s sets ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL, but status port %d accepts PROXY: %+v", proxyName(g), r.Port, r.ProxyProtocol)
+	} else {
+		c.check(r.ProxyProtocol == nil, "gateway %s: status port %d has a PROXY filter without ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL", proxyName(g), r.Port)
+	}
+}
+
 // proxyProtocolPairs asserts both ends of PROXY protocol inside the set: a DestinationRule's proxyProtocol must
 // reach the clusters of its host, and each sidecar behind that host must accept PROXY on its inbound listener;
 // a sidecar that requires PROXY must have a sender in the set.

@@ -33,6 +33,7 @@ function gatewayReport(): IstioProxyReport {
       },
     ],
     clusters: [],
+    statusPort: { port: 15021, proxyProtocol: { allowRequestsWithoutProxyProtocol: true } },
   };
 }
 
@@ -52,6 +53,7 @@ function sidecarReport(): IstioProxyReport {
       ],
     }],
     clusters: [],
+    statusPort: null,
   };
 }
 
@@ -99,6 +101,12 @@ describe('disagreements', () => {
     const p = prediction();
     (p.proxies[1] as any).inboundProxyProtocol = true;
     expect(disagreements(p, [gatewayReport(), sidecarReport()])).toEqual([expect.stringMatching(/virtualInbound: PROXY protocol false, the model says true/)]);
+  });
+
+  test('fails when a PROXY gateway\'s status port does not accept PROXY', () => {
+    // GIVEN pilot-agent's bootstrap without the PROXY filter on 15021 THEN health checks through the LB would fail
+    const report = { ...gatewayReport(), statusPort: { port: 15021, proxyProtocol: null } };
+    expect(disagreements(prediction(), [report, sidecarReport()])).toEqual([expect.stringMatching(/status port 15021: PROXY protocol none .* health checks need optional/)]);
   });
 
   test('fails when the gateway trusts a different number of hops', () => {

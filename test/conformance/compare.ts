@@ -71,6 +71,8 @@ export interface IstioProxyReport {
   };
   readonly listeners: IstioListener[];
   readonly clusters: Array<{ readonly name: string; readonly upstreamProxyProtocol: string }>;
+  /** A gateway's health check listener in pilot-agent's bootstrap; null for sidecars. */
+  readonly statusPort: { readonly port: number; readonly proxyProtocol: IstioProxyProtocol | null } | null;
 }
 
 const ROOT_NAMESPACE = 'istio-system';
@@ -106,6 +108,7 @@ export function disagreements(prediction: Prediction, reports: IstioProxyReport[
 function gatewayDisagreements(p: PredictedProxy, r: IstioProxyReport, where: (w: string) => string): string[] {
   const out: string[] = [];
   if (r.proxy.type !== 'Router') out.push(where(`: the model has a gateway, istiod configured a ${r.proxy.type}`));
+  out.push(...statusPortDisagreements(p, r, where));
   for (const l of r.listeners) {
     for (const c of l.chains.filter(ch => ch.hcm !== null)) {
       if (!c.hcm!.useRemoteAddress) out.push(where(`listener ${l.name}: use_remote_address is false, the model has a gateway that uses it`));
@@ -118,6 +121,19 @@ function gatewayDisagreements(p: PredictedProxy, r: IstioProxyReport, where: (w:
     if (want !== got) out.push(where(`listener ${l.name}: PROXY protocol ${got}, the model says ${want} (mode ${p.proxyProtocol!.mode}, ports [${p.proxyProtocol!.ports}])`));
   }
   return out;
+}
+
+/**
+ * Health checks keep working behind a load balancer that sends PROXY: a gateway pod of the set that accepts PROXY
+ * has a status port that accepts it and plain requests alike; one that does not has no PROXY filter there.
+ * Installed gateways (not in the set) are skipped: the set does not configure their pods.
+ */
+function statusPortDisagreements(p: PredictedProxy, r: IstioProxyReport, where: (w: string) => string): string[] {
+  if (r.statusPort === null || r.proxy.source.startsWith('installed gateway')) return [];
+  const want = p.proxyProtocol!.mode === 'off' ? 'none' : 'optional';
+  const pp = r.statusPort.proxyProtocol;
+  const got = pp === null ? 'none' : pp.allowRequestsWithoutProxyProtocol ? 'optional' : 'strict';
+  return want === got ? [] : [where(`status port ${r.statusPort.port}: PROXY protocol ${got} in pilot-agent's bootstrap, health checks need ${want} (mode ${p.proxyProtocol!.mode})`)];
 }
 
 /** none, strict or optional: what a gateway listener on `port` accepts in the model's PROXY mode. */
