@@ -138,8 +138,17 @@ describe('disagreements', () => {
   });
 
   test('fails when a construct declared a policy its manifests do not say', () => {
-    const declared = [{ name: 'deny', namespace: 'istio-ingress', action: 'DENY', field: 'ipBlocks', negated: false, cidrs: ['2.2.2.0/24'] }] as any;
-    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()], declared)).toEqual([expect.stringMatching(/the construct declared DENY ipBlocks/)]);
+    const policies = [{ name: 'deny', namespace: 'istio-ingress', action: 'DENY', field: 'ipBlocks', negated: false, cidrs: ['2.2.2.0/24'] }] as any;
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()], { policies, proxies: [] }))
+      .toEqual([expect.stringMatching(/the construct declared DENY ipBlocks/)]);
+  });
+
+  test('fails when a construct meant a setting its manifests do not carry to istiod', () => {
+    // GIVEN manifests that agree with istiod, but a gateway construct that meant 3 trusted hops
+    const proxies = [{ ...prediction().proxies[0], trustedHops: 3 }];
+    // THEN the difference shows, attributed to the construct
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()], { policies: [], proxies }))
+      .toEqual([expect.stringMatching(/istio-ingress\/gw \(as the construct declared it\) listener 0.0.0.0_8080: xff_num_trusted_hops 2, the model trusts 3/)]);
   });
 
   test('PROXY expectations per mode and XFF modes in the model\'s words', () => {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { DeclaredPolicy } from './fixtures';
+import type { DeclaredPolicy } from './fixtures';
 import { PredictedPolicy, PredictedProxy, Prediction } from './model-prediction';
 
 /*
@@ -85,8 +85,17 @@ export function readReports(dir: string): IstioProxyReport[] {
     .map(f => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
 }
 
-/** Every disagreement between the model's prediction, the constructs' declared policies and istiod's output. */
-export function disagreements(prediction: Prediction, reports: IstioProxyReport[], declared: DeclaredPolicy[] = []): string[] {
+/** What the constructs of a set declared about themselves (fixtures.ts writes it to declared.json). */
+export interface Declared {
+  readonly policies: DeclaredPolicy[];
+  readonly proxies: PredictedProxy[];
+}
+
+/**
+ * Every disagreement between istiod's output and the model: the model read back from the manifests (`prediction`)
+ * and, for the proxies whose pods the set deploys, what the constructs declared.
+ */
+export function disagreements(prediction: Prediction, reports: IstioProxyReport[], declared: Declared = { policies: [], proxies: [] }): string[] {
   const out: string[] = [];
   const key = (ns: string, name: string) => `${ns}/${name}`;
   const predicted = new Map(prediction.proxies.map(p => [key(p.namespace, p.name), p]));
@@ -101,7 +110,14 @@ export function disagreements(prediction: Prediction, reports: IstioProxyReport[
     else out.push(...sidecarDisagreements(p, r, where));
     out.push(...policyDisagreements(prediction.policies.filter(pol => selects(pol, p)), r, where));
   }
-  out.push(...declaredDisagreements(declared, prediction.policies));
+  for (const p of declared.proxies) {
+    const r = generated.get(key(p.namespace, p.name));
+    // Not in the set (a workload known by labels), or an installed gateway: the manifests cannot say.
+    if (r === undefined || r.proxy.source.startsWith('installed gateway')) continue;
+    const where = (what: string) => `${key(p.namespace, p.name)} (as the construct declared it)${what.startsWith(':') ? '' : ' '}${what}`;
+    out.push(...(p.role === 'gateway' ? gatewayDisagreements(p, r, where) : sidecarDisagreements(p, r, where)));
+  }
+  out.push(...declaredDisagreements(declared.policies, prediction.policies));
   return [...new Set(out)]; // one line per disagreement, not per filter chain
 }
 
