@@ -86,7 +86,11 @@ describe('disagreements', () => {
     (report.listeners[0].chains[0].rbac[0] as any).field = 'direct_remote_ip';
     // THEN both the missing and the wrong field are reported
     const found = disagreements(prediction(), [report, sidecarReport()]);
-    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/lands on direct_remote_ip in istiod, the model says remote_ip/)]));
+    expect(found).toEqual([
+      expect.stringMatching(/listener 0.0.0.0_8080: policy deny DENY remote_ip 2.2.2.0\/24 \(negated false\) is not in istiod's RBAC/),
+      expect.stringMatching(/listener 0.0.0.0_8080: policy deny 2.2.2.0\/24 lands on direct_remote_ip in istiod, the model says remote_ip/),
+      expect.stringMatching(/istiod has DENY direct_remote_ip 2.2.2.0\/24 .* which the model does not predict/),
+    ]);
   });
 
   test('fails when PROXY protocol is on a listener the model does not cover', () => {
@@ -125,6 +129,12 @@ describe('disagreements', () => {
     const report = sidecarReport();
     (report.listeners[0] as any).originalSrc = false;
     expect(disagreements(prediction(), [gatewayReport(), report])).toEqual([expect.stringMatching(/original_src false, the model's interception is TPROXY/)]);
+  });
+
+  test('fails when a policy reaches only some listeners of a gateway', () => {
+    const report = gatewayReport();
+    (report.listeners[1].chains[0] as any).rbac = [];
+    expect(disagreements(prediction(), [report, sidecarReport()])).toEqual([expect.stringMatching(/listener 0.0.0.0_8443: policy deny DENY remote_ip 2.2.2.0\/24 .* is not in istiod's RBAC/)]);
   });
 
   test('fails when istiod has an RBAC rule the model does not predict, or a proxy is missing', () => {

@@ -213,22 +213,24 @@ function envoyField(field: string): string {
 
 function policyDisagreements(policies: PredictedPolicy[], r: IstioProxyReport, where: (w: string) => string): string[] {
   const out: string[] = [];
-  const rules = r.listeners.flatMap(l => l.chains.flatMap(c => c.rbac.map(rule => ({ ...rule, cidr: normaliseCidr(rule.cidr), listener: l.name }))));
   const expected = policies.flatMap(p => p.cidrs.map(cidr => ({
     action: p.action, field: envoyField(p.field), cidr: normaliseCidr(cidr), negated: p.negated, policy: p.name,
   })));
-  for (const e of expected) {
-    const same = rules.filter(x => x.cidr === e.cidr && x.negated === e.negated && x.action === e.action);
-    if (!same.some(x => x.field === e.field)) {
-      const found = [...new Set(same.map(x => `${x.field} on ${x.listener}`))].join(', ') || 'nowhere';
-      out.push(where(`: policy ${e.policy} ${e.action} ${e.field} ${e.cidr} (negated ${e.negated}) is not in istiod's RBAC; found ${found}`));
+  // Policies reach every listener of a gateway and the inbound listener of a sidecar.
+  for (const l of r.listeners.filter(x => r.proxy.type === 'Router' || x.name === VIRTUAL_INBOUND)) {
+    const rules = l.chains.flatMap(c => c.rbac.map(rule => ({ ...rule, cidr: normaliseCidr(rule.cidr) })));
+    for (const e of expected) {
+      const same = rules.filter(x => x.cidr === e.cidr && x.negated === e.negated && x.action === e.action);
+      if (!same.some(x => x.field === e.field)) {
+        out.push(where(`listener ${l.name}: policy ${e.policy} ${e.action} ${e.field} ${e.cidr} (negated ${e.negated}) is not in istiod's RBAC`));
+      }
+      const other = same.find(x => x.field !== e.field);
+      if (other !== undefined) out.push(where(`listener ${l.name}: policy ${e.policy} ${e.cidr} lands on ${other.field} in istiod, the model says ${e.field}`));
     }
-    const other = same.filter(x => x.field !== e.field);
-    if (other.length > 0) out.push(where(`: policy ${e.policy} ${e.cidr} lands on ${other[0].field} in istiod, the model says ${e.field}`));
-  }
-  for (const rule of rules) {
-    if (!expected.some(e => e.cidr === rule.cidr && e.field === rule.field && e.action === rule.action && e.negated === rule.negated)) {
-      out.push(where(`listener ${rule.listener}: istiod has ${rule.action} ${rule.field} ${rule.cidr} (negated ${rule.negated}), which the model does not predict`));
+    for (const rule of rules) {
+      if (!expected.some(e => e.cidr === rule.cidr && e.field === rule.field && e.action === rule.action && e.negated === rule.negated)) {
+        out.push(where(`listener ${l.name}: istiod has ${rule.action} ${rule.field} ${rule.cidr} (negated ${rule.negated}), which the model does not predict`));
+      }
     }
   }
   return out;
