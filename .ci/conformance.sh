@@ -71,6 +71,14 @@ else
     }
     console.log(p, f);' "$out/go-test.json" 2>"$out/go-failures.log")
   cat "$out/go-failures.log"
+  node -e '
+    const fs = require("fs"), path = require("path"), dir = process.argv[1];
+    const sets = fs.existsSync(dir) ? fs.readdirSync(dir).filter(s => fs.existsSync(path.join(dir, s, "result.json"))) : [];
+    const results = sets.map(s => JSON.parse(fs.readFileSync(path.join(dir, s, "result.json"), "utf8")));
+    const proxies = sets.reduce((n, s) => n + fs.readdirSync(path.join(dir, s)).filter(f => f !== "result.json").length, 0);
+    const sum = k => results.reduce((n, r) => n + (Array.isArray(r[k]) ? r[k].length : r[k]), 0);
+    console.log(`istio: ${sets.length} object sets, ${proxies} proxies, ${sum("validation")} objects validated, ${sum("checks")} checks, ${sum("failures")} failed, ${sum("notes")} not exercised (see result.json notes)`);
+  ' "$out/istio"
   echo "go test: $p passed, $f failed"
   passed=$((passed + p)); failed=$((failed + f))
   [ $rc -eq 0 ] || [ "$f" -gt 0 ] || failed=$((failed + 1))
