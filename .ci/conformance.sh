@@ -46,13 +46,12 @@ if ! command -v go >/dev/null; then
   failed=$((failed + 1))
 else
   go version
-  (cd conformance/istio && go vet ./...)
-  rc=$?; step "go vet (first run on a machine: downloads and builds istio.io/istio)" $rc
-  [ $rc -eq 0 ] || failed=$((failed + 1))
-  start=$(date +%s)
+  # gofmt only: go vet would analyse all ~1600 dependency packages, minutes on a cold cache (run it by hand).
+  unformatted=$(gofmt -l conformance/istio)
+  [ -z "$unformatted" ] || { echo "gofmt needed: $unformatted"; failed=$((failed + 1)); }
   (cd conformance/istio && CONFORMANCE_FIXTURES="$PWD/../out/fixtures" CONFORMANCE_OUT="$PWD/../out/istio" \
     go test -count=1 -timeout 20m -json ./... >"../out/go-test.json")
-  rc=$?; step "go test (Istio validation + config generation per object set)" $rc
+  rc=$?; step "go test (first run on a machine downloads and builds istio.io/istio; then validation + config generation per set)" $rc
   # One line per Go test; the output of every failed one.
   read -r p f < <(node -e '
     const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(l => { try { return JSON.parse(l); } catch { return { Output: l }; } });
