@@ -111,7 +111,7 @@ project.package.addField('types', 'lib/src/index.d.ts');
 project.package.addBin({ 'cdk8s-istio-source-ip': 'bin/cdk8s-istio-source-ip' });
 project.npmignore?.include('/bin/');
 // The package ships lib/ (compiled src and imports), bin/, docs and API.md; sources of tooling stay out.
-project.npmignore?.exclude('/.ci/', '/bench/', '/examples/', '/imports/', '/test-reports/');
+project.npmignore?.exclude('/.ci/', '/bench/', '/examples/', '/imports/', '/test-reports/', '/conformance/');
 
 // Fix 3: the registry lacks platform bindings of unrs-resolver@1.13.0, which leaves the lockfile incomplete.
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });

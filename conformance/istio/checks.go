@@ -282,25 +282,35 @@ func (c *checker) policies(reports map[string]ProxyReport) {
 			continue
 		}
 		for _, g := range targets {
-			rules := allRules(reports[proxyName(g)])
-			for _, want := range expectedRules(ap) {
-				found, wrongField := false, false
-				for _, r := range rules {
-					if r.CIDR != want.CIDR || r.Negated != want.Negated {
-						continue
+			for _, l := range enforcingListeners(g, reports[proxyName(g)]) {
+				rules := listenerRules(l)
+				for _, want := range expectedRules(ap) {
+					found, wrongField := false, false
+					for _, r := range rules {
+						if r.CIDR != want.CIDR || r.Negated != want.Negated {
+							continue
+						}
+						found = found || r.Field == want.Field && r.Action == want.Action
+						wrongField = wrongField || r.Field != want.Field
 					}
-					if r.Field == want.Field && r.Action == want.Action {
-						found = true
-					}
-					if r.Field != want.Field {
-						wrongField = true
-					}
+					c.check(found, "%s: %s %s (negated %v) is not an RBAC %s principal on listener %s of %s",
+						ref, want.Field, want.CIDR, want.Negated, want.Action, l.Name, proxyName(g))
+					c.check(!wrongField, "%s: %s also lands on the other address field on listener %s of %s", ref, want.CIDR, l.Name, proxyName(g))
 				}
-				c.check(found, "%s: %s %s (negated %v) is not an RBAC %s principal on %s", ref, want.Field, want.CIDR, want.Negated, want.Action, proxyName(g))
-				c.check(!wrongField, "%s: %s also lands on the other address field on %s", ref, want.CIDR, proxyName(g))
 			}
 		}
 	}
+}
+
+// enforcingListeners are the listeners a policy must reach: every listener of a gateway, a sidecar's inbound.
+func enforcingListeners(g Generated, r ProxyReport) []ListenerReport {
+	var out []ListenerReport
+	for _, l := range r.Listeners {
+		if g.Spec.Type == "Router" || l.Name == virtualInboundName {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func expectedRules(ap *security.AuthorizationPolicy) []RBACRule {
@@ -336,14 +346,12 @@ func maskedCIDR(text string) string {
 	return p.Masked().String()
 }
 
-func allRules(r ProxyReport) []RBACRule {
+func listenerRules(l ListenerReport) []RBACRule {
 	var out []RBACRule
-	for _, l := range r.Listeners {
-		for _, ch := range l.Chains {
-			for _, rule := range ch.RBAC {
-				rule.CIDR = maskedCIDR(rule.CIDR)
-				out = append(out, rule)
-			}
+	for _, ch := range l.Chains {
+		for _, rule := range ch.RBAC {
+			rule.CIDR = maskedCIDR(rule.CIDR)
+			out = append(out, rule)
 		}
 	}
 	return out
@@ -397,6 +405,20 @@ func (c *checker) gatewayTopology(reports map[string]ProxyReport, hcmPatched map
 				}
 			}
 		}
+	}
+}
+
+// statusPort asserts that ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL on a gateway's istio-proxy reaches the status
+// listener of its bootstrap, where health checks then pass with and without a PROXY header.
+func (c *checker) statusPort(g Generated, r *StatusPortReport) {
+	if r == nil {
+		return
+	}
+	if g.Spec.StatusPortProxyProtocol {
+		c.check(r.ProxyProtocol != nil && r.ProxyProtocol.AllowRequestsWithoutProxyProtocol,
+			"gateway %s sets ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL, but status port %d accepts PROXY: %+v", proxyName(g), r.Port, r.ProxyProtocol)
+	} else {
+		c.check(r.ProxyProtocol == nil, "gateway %s: status port %d has a PROXY filter without ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL", proxyName(g), r.Port)
 	}
 }
 

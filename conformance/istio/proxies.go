@@ -39,6 +39,7 @@ type ProxySpec struct {
 	StatusPortProxyProtocol bool `json:"statusPortProxyProtocolEnv"`
 
 	ProxyConfig *meshconfig.ProxyConfig `json:"-"`
+	env         map[string]string
 }
 
 // Proxies lists every gateway and sidecar of the set. A networking.istio.io Gateway whose selector matches no
@@ -67,6 +68,7 @@ func (s *ObjectSet) Proxies(m *meshconfig.MeshConfig) ([]ProxySpec, []error) {
 			p.InterceptionMode = interceptionMode(annotations, pc.DefaultConfig)
 		}
 		p.StatusPortProxyProtocol = env["ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL"] == "true"
+		p.env = env
 		out = append(out, p)
 	}
 	for _, g := range gateways {

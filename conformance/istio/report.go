@@ -36,6 +36,8 @@ type ProxyReport struct {
 	Listeners []ListenerReport `json:"listeners"`
 	// Clusters lists only the clusters that send PROXY protocol upstream.
 	Clusters []ClusterReport `json:"clusters"`
+	// StatusPort is the health check listener of a gateway's bootstrap (nil for sidecars).
+	StatusPort *StatusPortReport `json:"statusPort"`
 }
 
 // ListenerReport is one Envoy listener.

@@ -39,10 +39,17 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 		return res
 	}
 	c.gens = gens
+	template, err := BootstrapTemplate()
+	c.check(err == nil, "%v", err)
 	reports := map[string]ProxyReport{}
 	for _, g := range gens {
 		r, err := g.Report(set.Name)
 		c.check(err == nil, "%s: reading the generated configuration: %v", proxyName(g), err)
+		if g.Spec.Type == "Router" && template != "" {
+			r.StatusPort, err = StatusPort(g.Spec, template)
+			c.check(err == nil, "%v", err)
+			c.statusPort(g, r.StatusPort)
+		}
 		reports[proxyName(g)] = r
 		res.Proxies = append(res.Proxies, r)
 	}

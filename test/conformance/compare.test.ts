@@ -33,6 +33,7 @@ function gatewayReport(): IstioProxyReport {
       },
     ],
     clusters: [],
+    statusPort: { port: 15021, proxyProtocol: { allowRequestsWithoutProxyProtocol: true } },
   };
 }
 
@@ -52,6 +53,7 @@ function sidecarReport(): IstioProxyReport {
       ],
     }],
     clusters: [],
+    statusPort: null,
   };
 }
 
@@ -84,7 +86,11 @@ describe('disagreements', () => {
     (report.listeners[0].chains[0].rbac[0] as any).field = 'direct_remote_ip';
     // THEN both the missing and the wrong field are reported
     const found = disagreements(prediction(), [report, sidecarReport()]);
-    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/lands on direct_remote_ip in istiod, the model says remote_ip/)]));
+    expect(found).toEqual([
+      expect.stringMatching(/listener 0.0.0.0_8080: policy deny DENY remote_ip 2.2.2.0\/24 \(negated false\) is not in istiod's RBAC/),
+      expect.stringMatching(/listener 0.0.0.0_8080: policy deny 2.2.2.0\/24 lands on direct_remote_ip in istiod, the model says remote_ip/),
+      expect.stringMatching(/istiod has DENY direct_remote_ip 2.2.2.0\/24 .* which the model does not predict/),
+    ]);
   });
 
   test('fails when PROXY protocol is on a listener the model does not cover', () => {
@@ -99,6 +105,12 @@ describe('disagreements', () => {
     const p = prediction();
     (p.proxies[1] as any).inboundProxyProtocol = true;
     expect(disagreements(p, [gatewayReport(), sidecarReport()])).toEqual([expect.stringMatching(/virtualInbound: PROXY protocol false, the model says true/)]);
+  });
+
+  test('fails when a PROXY gateway\'s status port does not accept PROXY', () => {
+    // GIVEN pilot-agent's bootstrap without the PROXY filter on 15021 THEN health checks through the LB would fail
+    const report = { ...gatewayReport(), statusPort: { port: 15021, proxyProtocol: null } };
+    expect(disagreements(prediction(), [report, sidecarReport()])).toEqual([expect.stringMatching(/status port 15021: PROXY protocol none .* health checks need optional/)]);
   });
 
   test('fails when the gateway trusts a different number of hops', () => {
@@ -119,6 +131,12 @@ describe('disagreements', () => {
     expect(disagreements(prediction(), [gatewayReport(), report])).toEqual([expect.stringMatching(/original_src false, the model's interception is TPROXY/)]);
   });
 
+  test('fails when a policy reaches only some listeners of a gateway', () => {
+    const report = gatewayReport();
+    (report.listeners[1].chains[0] as any).rbac = [];
+    expect(disagreements(prediction(), [report, sidecarReport()])).toEqual([expect.stringMatching(/listener 0.0.0.0_8443: policy deny DENY remote_ip 2.2.2.0\/24 .* is not in istiod's RBAC/)]);
+  });
+
   test('fails when istiod has an RBAC rule the model does not predict, or a proxy is missing', () => {
     const report = gatewayReport();
     report.listeners[0].chains[0].rbac.push({ filter: 'http', action: 'ALLOW', policy: 'x', field: 'direct_remote_ip', cidr: '10.0.0.0/8', negated: false });
@@ -130,8 +148,17 @@ describe('disagreements', () => {
   });
 
   test('fails when a construct declared a policy its manifests do not say', () => {
-    const declared = [{ name: 'deny', namespace: 'istio-ingress', action: 'DENY', field: 'ipBlocks', negated: false, cidrs: ['2.2.2.0/24'] }] as any;
-    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()], declared)).toEqual([expect.stringMatching(/the construct declared DENY ipBlocks/)]);
+    const policies = [{ name: 'deny', namespace: 'istio-ingress', action: 'DENY', field: 'ipBlocks', negated: false, cidrs: ['2.2.2.0/24'] }] as any;
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()], { policies, proxies: [] }))
+      .toEqual([expect.stringMatching(/the construct declared DENY ipBlocks/)]);
+  });
+
+  test('fails when a construct meant a setting its manifests do not carry to istiod', () => {
+    // GIVEN manifests that agree with istiod, but a gateway construct that meant 3 trusted hops
+    const proxies = [{ ...prediction().proxies[0], trustedHops: 3 }];
+    // THEN the difference shows, attributed to the construct
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()], { policies: [], proxies }))
+      .toEqual([expect.stringMatching(/istio-ingress\/gw \(as the construct declared it\) listener 0.0.0.0_8080: xff_num_trusted_hops 2, the model trusts 3/)]);
   });
 
   test('PROXY expectations per mode and XFF modes in the model\'s words', () => {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { DeclaredPolicy } from './fixtures';
+import type { DeclaredPolicy } from './fixtures';
 import { PredictedPolicy, PredictedProxy, Prediction } from './model-prediction';
 
 /*
@@ -71,6 +71,8 @@ export interface IstioProxyReport {
   };
   readonly listeners: IstioListener[];
   readonly clusters: Array<{ readonly name: string; readonly upstreamProxyProtocol: string }>;
+  /** A gateway's health check listener in pilot-agent's bootstrap; null for sidecars. */
+  readonly statusPort: { readonly port: number; readonly proxyProtocol: IstioProxyProtocol | null } | null;
 }
 
 const ROOT_NAMESPACE = 'istio-system';
@@ -83,8 +85,17 @@ export function readReports(dir: string): IstioProxyReport[] {
     .map(f => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
 }
 
-/** Every disagreement between the model's prediction, the constructs' declared policies and istiod's output. */
-export function disagreements(prediction: Prediction, reports: IstioProxyReport[], declared: DeclaredPolicy[] = []): string[] {
+/** What the constructs of a set declared about themselves (fixtures.ts writes it to declared.json). */
+export interface Declared {
+  readonly policies: DeclaredPolicy[];
+  readonly proxies: PredictedProxy[];
+}
+
+/**
+ * Every disagreement between istiod's output and the model: the model read back from the manifests (`prediction`)
+ * and, for the proxies whose pods the set deploys, what the constructs declared.
+ */
+export function disagreements(prediction: Prediction, reports: IstioProxyReport[], declared: Declared = { policies: [], proxies: [] }): string[] {
   const out: string[] = [];
   const key = (ns: string, name: string) => `${ns}/${name}`;
   const predicted = new Map(prediction.proxies.map(p => [key(p.namespace, p.name), p]));
@@ -99,13 +110,21 @@ export function disagreements(prediction: Prediction, reports: IstioProxyReport[
     else out.push(...sidecarDisagreements(p, r, where));
     out.push(...policyDisagreements(prediction.policies.filter(pol => selects(pol, p)), r, where));
   }
-  out.push(...declaredDisagreements(declared, prediction.policies));
+  for (const p of declared.proxies) {
+    const r = generated.get(key(p.namespace, p.name));
+    // Not in the set (a workload known by labels), or an installed gateway: the manifests cannot say.
+    if (r === undefined || r.proxy.source.startsWith('installed gateway')) continue;
+    const where = (what: string) => `${key(p.namespace, p.name)} (as the construct declared it)${what.startsWith(':') ? '' : ' '}${what}`;
+    out.push(...(p.role === 'gateway' ? gatewayDisagreements(p, r, where) : sidecarDisagreements(p, r, where)));
+  }
+  out.push(...declaredDisagreements(declared.policies, prediction.policies));
   return [...new Set(out)]; // one line per disagreement, not per filter chain
 }
 
 function gatewayDisagreements(p: PredictedProxy, r: IstioProxyReport, where: (w: string) => string): string[] {
   const out: string[] = [];
   if (r.proxy.type !== 'Router') out.push(where(`: the model has a gateway, istiod configured a ${r.proxy.type}`));
+  out.push(...statusPortDisagreements(p, r, where));
   for (const l of r.listeners) {
     for (const c of l.chains.filter(ch => ch.hcm !== null)) {
       if (!c.hcm!.useRemoteAddress) out.push(where(`listener ${l.name}: use_remote_address is false, the model has a gateway that uses it`));
@@ -118,6 +137,19 @@ function gatewayDisagreements(p: PredictedProxy, r: IstioProxyReport, where: (w:
     if (want !== got) out.push(where(`listener ${l.name}: PROXY protocol ${got}, the model says ${want} (mode ${p.proxyProtocol!.mode}, ports [${p.proxyProtocol!.ports}])`));
   }
   return out;
+}
+
+/**
+ * Health checks keep working behind a load balancer that sends PROXY: a gateway pod of the set that accepts PROXY
+ * has a status port that accepts it and plain requests alike; one that does not has no PROXY filter there.
+ * Installed gateways (not in the set) are skipped: the set does not configure their pods.
+ */
+function statusPortDisagreements(p: PredictedProxy, r: IstioProxyReport, where: (w: string) => string): string[] {
+  if (r.statusPort === null || r.proxy.source.startsWith('installed gateway')) return [];
+  const want = p.proxyProtocol!.mode === 'off' ? 'none' : 'optional';
+  const pp = r.statusPort.proxyProtocol;
+  const got = pp === null ? 'none' : pp.allowRequestsWithoutProxyProtocol ? 'optional' : 'strict';
+  return want === got ? [] : [where(`status port ${r.statusPort.port}: PROXY protocol ${got} in pilot-agent's bootstrap, health checks need ${want} (mode ${p.proxyProtocol!.mode})`)];
 }
 
 /** none, strict or optional: what a gateway listener on `port` accepts in the model's PROXY mode. */
@@ -181,22 +213,24 @@ function envoyField(field: string): string {
 
 function policyDisagreements(policies: PredictedPolicy[], r: IstioProxyReport, where: (w: string) => string): string[] {
   const out: string[] = [];
-  const rules = r.listeners.flatMap(l => l.chains.flatMap(c => c.rbac.map(rule => ({ ...rule, cidr: normaliseCidr(rule.cidr), listener: l.name }))));
   const expected = policies.flatMap(p => p.cidrs.map(cidr => ({
     action: p.action, field: envoyField(p.field), cidr: normaliseCidr(cidr), negated: p.negated, policy: p.name,
   })));
-  for (const e of expected) {
-    const same = rules.filter(x => x.cidr === e.cidr && x.negated === e.negated && x.action === e.action);
-    if (!same.some(x => x.field === e.field)) {
-      const found = [...new Set(same.map(x => `${x.field} on ${x.listener}`))].join(', ') || 'nowhere';
-      out.push(where(`: policy ${e.policy} ${e.action} ${e.field} ${e.cidr} (negated ${e.negated}) is not in istiod's RBAC; found ${found}`));
+  // Policies reach every listener of a gateway and the inbound listener of a sidecar.
+  for (const l of r.listeners.filter(x => r.proxy.type === 'Router' || x.name === VIRTUAL_INBOUND)) {
+    const rules = l.chains.flatMap(c => c.rbac.map(rule => ({ ...rule, cidr: normaliseCidr(rule.cidr) })));
+    for (const e of expected) {
+      const same = rules.filter(x => x.cidr === e.cidr && x.negated === e.negated && x.action === e.action);
+      if (!same.some(x => x.field === e.field)) {
+        out.push(where(`listener ${l.name}: policy ${e.policy} ${e.action} ${e.field} ${e.cidr} (negated ${e.negated}) is not in istiod's RBAC`));
+      }
+      const other = same.find(x => x.field !== e.field);
+      if (other !== undefined) out.push(where(`listener ${l.name}: policy ${e.policy} ${e.cidr} lands on ${other.field} in istiod, the model says ${e.field}`));
     }
-    const other = same.filter(x => x.field !== e.field);
-    if (other.length > 0) out.push(where(`: policy ${e.policy} ${e.cidr} lands on ${other[0].field} in istiod, the model says ${e.field}`));
-  }
-  for (const rule of rules) {
-    if (!expected.some(e => e.cidr === rule.cidr && e.field === rule.field && e.action === rule.action && e.negated === rule.negated)) {
-      out.push(where(`listener ${rule.listener}: istiod has ${rule.action} ${rule.field} ${rule.cidr} (negated ${rule.negated}), which the model does not predict`));
+    for (const rule of rules) {
+      if (!expected.some(e => e.cidr === rule.cidr && e.field === rule.field && e.action === rule.action && e.negated === rule.negated)) {
+        out.push(where(`listener ${l.name}: istiod has ${rule.action} ${rule.field} ${rule.cidr} (negated ${rule.negated}), which the model does not predict`));
+      }
     }
   }
   return out;

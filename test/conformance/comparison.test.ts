@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { disagreements, readReports } from './compare';
-import { DeclaredPolicy, FIXTURES_DIR, ISTIO_OUT_DIR } from './fixtures';
+import { Declared, disagreements, readReports } from './compare';
+import { FIXTURES_DIR, ISTIO_OUT_DIR } from './fixtures';
 import { predict } from './model-prediction';
 import { parseYamlDocuments } from '../../src/explain/manifest-parser';
 
@@ -30,8 +30,7 @@ if (sets.length === 0 && !required) {
       test.each(sets)('%s', set => {
         // GIVEN the set's manifests and what istiod generated for each proxy
         const manifests = parseYamlDocuments(fs.readFileSync(path.join(FIXTURES_DIR, set, 'objects.yaml'), 'utf8'), set);
-        const declaredFile = path.join(FIXTURES_DIR, set, 'declared-policies.json');
-        const declared: DeclaredPolicy[] = fs.existsSync(declaredFile) ? JSON.parse(fs.readFileSync(declaredFile, 'utf8')) : [];
+        const declared: Declared = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, set, 'declared.json'), 'utf8'));
         const reports = readReports(path.join(ISTIO_OUT_DIR, set));
         // WHEN the model predicts the same proxies THEN there is no disagreement
         expect(disagreements(predict(manifests), reports, declared)).toEqual([]);

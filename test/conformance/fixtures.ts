@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Chart, Testing, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { declaredProxies, PredictedProxy } from './model-prediction';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
   ClientIpField, InterceptionMode, MeshWorkload, PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode,
@@ -32,13 +33,14 @@ export interface DeclaredPolicy {
   readonly cidrs: string[];
 }
 
-/** One object set: the manifests (and their YAML text), and the policies their constructs declared. */
+/** One object set: the manifests (and their YAML text), and what their constructs declared. */
 export interface FixtureSet {
   readonly name: string;
   readonly manifests: any[];
   /** The YAML as written, for sets read from files. @default - cdk8s's YAML of `manifests` */
   readonly yaml?: string;
   readonly declaredPolicies: DeclaredPolicy[];
+  readonly declaredProxies: PredictedProxy[];
 }
 
 const TCP_BACKEND = 'tcp-echo.apps.svc.cluster.local';
@@ -86,6 +88,17 @@ const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
   },
   'proxy-protocol-strict-one-port': chart => {
     tcpGateway(chart, ProxyProtocolMode.STRICT_PER_PORT, [9000, 9100], [9000]);
+  },
+  'proxy-protocol-strict-tls-passthrough-port': chart => {
+    const gateway = new ProxyProtocolGateway(chart, 'Gateway', {
+      proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT, proxyProtocolPorts: [443], inClusterCallers: true,
+    });
+    gateway.addTlsPassthroughServer({ hosts: ['db.example.com'] });
+    gateway.addTlsRoute({ sniHosts: ['db.example.com'], backendHost: 'db.data.svc.cluster.local', backendPort: 5432 });
+    gateway.addTcpServer({ port: 9000 });
+    gateway.addTcpRoute({ port: 9000, backendHost: TCP_BACKEND, backendPort: 9000 });
+    userWorkload(chart, 'db', 'data', [5432]);
+    userWorkload(chart, 'tcp-echo', 'apps', [9000]);
   },
   'proxy-protocol-strict-http-policies': chart => {
     const gateway = new ProxyProtocolGateway(chart, 'Gateway', { inClusterCallers: false });
@@ -163,7 +176,8 @@ export function scenarioSets(): FixtureSet[] {
   return Object.entries(SCENARIOS).map(([name, build]) => {
     const chart = Testing.chart();
     build(chart);
-    return { name: `scenario-${name}`, manifests: synthAndValidate(chart), declaredPolicies: declaredPolicies(chart) };
+    const manifests = synthAndValidate(chart);
+    return { name: `scenario-${name}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: declaredProxies(chart) };
   });
 }
 
@@ -173,13 +187,16 @@ export function scenarioSets(): FixtureSet[] {
  */
 export function exampleSets(distDir: string, parse: (text: string, source: string) => any[]): FixtureSet[] {
   const app = buildApp(Testing.app());
+  app.synth(); // models are read after synthesis, when every addX() has run
   const charts = new Map(app.charts.map(c => [c.node.id, c]));
   return fs.readdirSync(distDir).filter(f => f.endsWith('.k8s.yaml')).sort().map(file => {
     const id = file.replace(/\.k8s\.yaml$/, '');
     const chart = charts.get(id);
     if (chart === undefined) throw new Error(`${distDir}/${file} has no chart "${id}" in the example app: run npm run example again`);
     const yaml = fs.readFileSync(path.join(distDir, file), 'utf8');
-    return { name: `example-${id}`, manifests: parse(yaml, file), yaml, declaredPolicies: declaredPolicies(chart) };
+    // Only the policies: the example's constructs model the whole app as one cluster (a filter in one chart
+    // selects a workload of another), while each chart is checked as a set of its own. Scenarios are one app each.
+    return { name: `example-${id}`, manifests: parse(yaml, file), yaml, declaredPolicies: declaredPolicies(chart), declaredProxies: [] };
   });
 }
 
@@ -190,7 +207,7 @@ function declaredPolicies(scope: IConstruct): DeclaredPolicy[] {
 }
 
 /**
- * Writes each set to `<dir>/<name>/objects.yaml` (and the declared policies beside it), with cdk8s's YAML writer,
+ * Writes each set to `<dir>/<name>/objects.yaml` (and what its constructs declared to declared.json), with cdk8s's YAML writer,
  * which quotes strings such as "on" that YAML 1.1 readers (kubectl, Go) would read as booleans.
  */
 export function writeSets(sets: FixtureSet[], dir: string): void {
@@ -199,6 +216,7 @@ export function writeSets(sets: FixtureSet[], dir: string): void {
     const setDir = path.join(dir, set.name);
     fs.mkdirSync(setDir, { recursive: true });
     fs.writeFileSync(path.join(setDir, 'objects.yaml'), set.yaml ?? Yaml.stringify(...set.manifests));
-    fs.writeFileSync(path.join(setDir, 'declared-policies.json'), JSON.stringify(set.declaredPolicies, undefined, 2) + '\n');
+    const declared = { policies: set.declaredPolicies, proxies: set.declaredProxies };
+    fs.writeFileSync(path.join(setDir, 'declared.json'), JSON.stringify(declared, undefined, 2) + '\n');
   }
 }

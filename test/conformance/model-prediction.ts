@@ -1,5 +1,6 @@
+import { IConstruct } from 'constructs';
 import { parseManifests } from '../../src/explain/manifest-parser';
-import { ClientIpField, ProxyRole } from '../../src/model/model';
+import { ClientIpField, GatewayModel, ISourceIpTarget, ProxyRole, WorkloadModel } from '../../src/model/model';
 
 /*
  * The one place the conformance comparison reads the library's model: manifests in, what the model says each
@@ -65,23 +66,6 @@ export interface Prediction {
 /** The model's reading of a set of manifests (the same reading `explain` uses). */
 export function predict(manifests: any[]): Prediction {
   const parsed = parseManifests(manifests);
-  const gateways: PredictedProxy[] = parsed.gateways.map(({ model }) => ({
-    namespace: model.namespace,
-    name: model.name,
-    labels: model.selector,
-    role: 'gateway',
-    trustedHops: model.numTrustedProxies,
-    proxyProtocol: { mode: model.proxyProtocol, ports: [...model.proxyProtocolPorts] },
-  }));
-  const sidecars: PredictedProxy[] = parsed.workloads.filter(w => w.role === ProxyRole.SIDECAR).map(w => ({
-    namespace: w.namespace,
-    name: w.name,
-    labels: w.selector,
-    role: 'sidecar',
-    interceptionMode: w.interceptionMode,
-    xff: { mode: w.xffMode, hops: w.xffTrustedHops ?? 0, cidrs: [...(w.xffTrustedCidrs ?? [])], ports: [...(w.xffPorts ?? [])] },
-    inboundProxyProtocol: (w.proxyProtocolPorts ?? []).length > 0,
-  }));
   const policies: PredictedPolicy[] = parsed.policies.map(p => ({
     name: p.name,
     namespace: p.namespace,
@@ -91,5 +75,50 @@ export function predict(manifests: any[]): Prediction {
     negated: p.negated,
     cidrs: [...p.cidrs],
   }));
-  return { proxies: [...gateways, ...sidecars], policies };
+  return { proxies: [...parsed.gateways.map(g => fromGateway(g.model)), ...sidecars(parsed.workloads)], policies };
+}
+
+/**
+ * What the constructs under `scope` say about their own gateways and workloads (`gatewayModel()` /
+ * `workloadModel()`), read after synthesis: what the library meant, before any manifest was written.
+ */
+export function declaredProxies(scope: IConstruct): PredictedProxy[] {
+  const targets = scope.node.findAll().filter((c): c is ISourceIpTarget & IConstruct =>
+    typeof (c as any).gatewayModel === 'function' && typeof (c as any).workloadModel === 'function');
+  const proxies = [
+    ...targets.flatMap(t => t.gatewayModel() ?? []).map(fromGateway),
+    ...sidecars(targets.flatMap(t => t.workloadModel() ?? [])),
+  ];
+  return proxies.filter((p, i) => proxies.findIndex(q => q.namespace === p.namespace && q.name === p.name) === i);
+}
+
+function fromGateway(model: GatewayModel): PredictedProxy {
+  return {
+    namespace: model.namespace,
+    name: model.name,
+    labels: model.selector,
+    role: 'gateway',
+    trustedHops: model.numTrustedProxies,
+    proxyProtocol: { mode: model.proxyProtocol, ports: model.proxyProtocolPorts.map(p => listenerPort(model, p)) },
+  };
+}
+
+/**
+ * The gateway listener a PROXY port names. Constructs list Service ports (443), manifests read back list the
+ * EnvoyFilter's `portNumber`, which is the pod's listener port (8443): map the former through the server's targetPort.
+ */
+function listenerPort(model: GatewayModel, port: number): number {
+  return model.servers.find(s => s.port === port && s.targetPort !== undefined)?.targetPort ?? port;
+}
+
+function sidecars(workloads: WorkloadModel[]): PredictedProxy[] {
+  return workloads.filter(w => w.role === ProxyRole.SIDECAR).map(w => ({
+    namespace: w.namespace,
+    name: w.name,
+    labels: w.selector,
+    role: 'sidecar',
+    interceptionMode: w.interceptionMode,
+    xff: { mode: w.xffMode, hops: w.xffTrustedHops ?? 0, cidrs: [...(w.xffTrustedCidrs ?? [])], ports: [...(w.xffPorts ?? [])] },
+    inboundProxyProtocol: (w.proxyProtocolPorts ?? []).length > 0,
+  }));
 }
