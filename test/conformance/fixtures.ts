@@ -46,7 +46,7 @@ export interface FixtureSet {
 const TCP_BACKEND = 'tcp-echo.apps.svc.cluster.local';
 
 /** A user's Deployment and Service (not made by the library): the other end of a route, filter or policy. */
-function userWorkload(chart: Chart, name: string, namespace: string, ports: number[], annotations: { [key: string]: string } = {}): void {
+function userWorkload(chart: Chart, name: string, namespace: string, ports: number[], annotations: { [key: string]: string } = {}, portProtocol = 'http'): void {
   const labels = { app: name };
   new ApiObject(chart, `${namespace}-${name}-deployment`, {
     apiVersion: 'apps/v1',
@@ -64,7 +64,7 @@ function userWorkload(chart: Chart, name: string, namespace: string, ports: numb
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace },
-    spec: { selector: labels, ports: ports.map(p => ({ name: `http-${p}`, port: p, targetPort: p })) },
+    spec: { selector: labels, ports: ports.map(p => ({ name: `${portProtocol}-${p}`, port: p, targetPort: p })) },
   });
 }
 
@@ -74,7 +74,7 @@ function tcpGateway(chart: Chart, mode: ProxyProtocolMode, ports: number[], prox
     gateway.addTcpServer({ port });
     gateway.addTcpRoute({ port, backendHost: TCP_BACKEND, backendPort: 9000 });
   }
-  userWorkload(chart, 'tcp-echo', 'apps', [9000]);
+  userWorkload(chart, 'tcp-echo', 'apps', [9000], {}, 'tcp');
   return gateway;
 }
 
@@ -97,8 +97,8 @@ const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
     gateway.addTlsRoute({ sniHosts: ['db.example.com'], backendHost: 'db.data.svc.cluster.local', backendPort: 5432 });
     gateway.addTcpServer({ port: 9000 });
     gateway.addTcpRoute({ port: 9000, backendHost: TCP_BACKEND, backendPort: 9000 });
-    userWorkload(chart, 'db', 'data', [5432]);
-    userWorkload(chart, 'tcp-echo', 'apps', [9000]);
+    userWorkload(chart, 'db', 'data', [5432], {}, 'tls');
+    userWorkload(chart, 'tcp-echo', 'apps', [9000], {}, 'tcp');
   },
   'proxy-protocol-strict-http-policies': chart => {
     const gateway = new ProxyProtocolGateway(chart, 'Gateway', { inClusterCallers: false });
@@ -113,7 +113,7 @@ const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
     gateway.addTcpServer({ port: 9000 });
     gateway.addTcpRoute({ port: 9000, backendHost: 'svc-b.apps.svc.cluster.local', backendPort: 9000 });
     gateway.addProxyProtocolBackend('SvcB', { host: 'svc-b', namespace: 'apps', selector: { app: 'svc-b' }, port: 9000, version: ProxyProtocolVersion.V2 });
-    userWorkload(chart, 'svc-b', 'apps', [9000]);
+    userWorkload(chart, 'svc-b', 'apps', [9000], {}, 'tcp');
   },
   'attach-installed-gateway-policies': chart => {
     const gateway = PreservedIngressGateway.attach(chart, 'Gateway', { selector: { istio: 'ingressgateway' }, namespace: 'istio-system' });

@@ -275,16 +275,16 @@ describe('skipped: every object explain does not use is listed with the reason',
   });
 
   test('the table lists problem skips one by one and counts kinds explain does not read', () => {
-    // GIVEN a bad policy, two ConfigMaps and a DestinationRule
+    // GIVEN a bad policy, two ConfigMaps and a Sidecar resource
     const yaml = docs(
       'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: p, namespace: web }\nspec: { rules: [{ from: [{ source: { ipBlocks: "10.0.0.0/8" } }] }] }',
       'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, namespace: web }', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: b, namespace: web }',
-      'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: d, namespace: web }');
+      'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: { name: d, namespace: web }');
     // WHEN
     const report = Explainer.fromYaml(yaml);
     // THEN
-    expect(report.toTable()).toMatch(/skipped \(4 objects not used\):\n {2}SKIPPED AuthorizationPolicy web\/p \(input document 1\): spec.rules\[0\].from\[0\].source.ipBlocks "10.0.0.0\/8" is not a list of strings\n {4}fix: .*\n {2}not read \(kinds explain does not model\): 2 ConfigMap, 1 DestinationRule\n/);
-    expect(report.skipped.find(s => s.object === 'DestinationRule web/d')!.fix).toBe('none: explain does not model this kind; check by hand what it does to the client address');
+    expect(report.toTable()).toMatch(/skipped \(4 objects not used\):\n {2}SKIPPED AuthorizationPolicy web\/p \(input document 1\): spec.rules\[0\].from\[0\].source.ipBlocks "10.0.0.0\/8" is not a list of strings\n {4}fix: .*\n {2}not read \(kinds explain does not model\): 2 ConfigMap, 1 Sidecar\n/);
+    expect(report.skipped.find(s => s.object === 'Sidecar web/d')!.fix).toBe('none: explain does not model this kind; check by hand what it does to the client address');
     expect(report.skipped.find(s => s.object === 'ConfigMap web/a')!.fix).toBe('none needed: it does not change the client address');
   });
 
