@@ -5,8 +5,8 @@ import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readLis
 import { LabelIndex, SelectorIndex } from './selector-index';
 import { classifyObjects, objectWhere } from './skipped';
 import {
-  CUSTOM_HEADER_DETECTION, DEFAULT_ROOT_NAMESPACE, gatewayListenerPort, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, SIDECAR_INBOUND_PORT,
-  XFF_DETECTION,
+  CUSTOM_HEADER_DETECTION, DEFAULT_ROOT_NAMESPACE, gatewayListenerPort, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER,
+  SIDECAR_INBOUND_PORT, XFF_DETECTION,
 } from '../envoy/names';
 import { REJECT_STATUSES } from '../envoy/original-ip-detection';
 import {

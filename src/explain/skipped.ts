@@ -171,7 +171,7 @@ function wrongShape(o: any): SkippedObject | undefined {
     checks.push(() => (spec?.host === undefined || typeof spec.host === 'string' ? undefined
       : skip(o, `spec.host ${shortValue(spec.host)} is not a string`, 'write the Service host, e.g. svc-b.apps.svc.cluster.local')),
     () => expect(spec?.trafficPolicy, 'spec.trafficPolicy', 'map'),
-      () => expect(spec?.trafficPolicy?.proxyProtocol, 'spec.trafficPolicy.proxyProtocol', 'map'));
+    () => expect(spec?.trafficPolicy?.proxyProtocol, 'spec.trafficPolicy.proxyProtocol', 'map'));
   }
   if (o.kind === 'EnvoyFilter') {
     checks.push(() => expect(spec?.configPatches, 'spec.configPatches', 'list'),

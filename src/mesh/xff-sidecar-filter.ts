@@ -9,8 +9,8 @@ import {
 import {
   DEFAULT_ROOT_NAMESPACE, HCM_FILTER, HCM_TYPE, VIRTUAL_INBOUND_LISTENER, XFF_DETECTION, XFF_DETECTION_TYPE,
 } from '../envoy/names';
-import { ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
 import { checkClientHeaderName, checkRejectStatus, customHeaderExtension } from '../envoy/original-ip-detection';
+import { ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
 import { IstioVersion } from '../model/istio-version';
 import { ISourceIpTarget, ProxyRole, SidecarXffMode, XffFilterScope } from '../model/model';
 import { formatLabels, selectorsMayOverlap } from '../model/selectors';
