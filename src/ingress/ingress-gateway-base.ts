@@ -17,7 +17,7 @@ import { isOpaqueServer } from '../model/servers';
 import { Topology } from '../model/topology';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
-import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort } from '../util/validate';
+import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** TLS mode of an HTTPS server. */
@@ -235,42 +235,46 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    */
   protected constructor(scope: Construct, id: string, config: IngressGatewayConfig) {
     super(scope, id);
-    this._config = config;
-    this.istioVersion = config.istioVersion;
-    checkAnnotations('serviceAnnotations', config.serviceAnnotations);
-    if (config.existing) {
-      const existing = config.existing;
-      // Checked first: the gateway's namespace defaults to it, and the message must name what the user set.
-      this.targetNamespace = checkDnsLabel('existing.namespace', existing.namespace ?? 'istio-system');
-      this.targetSelector = checkLabels('existing.selector', existing.selector ?? { istio: 'ingressgateway' });
-      this.serviceName = checkDnsLabel('existing.serviceName', existing.serviceName ?? 'istio-ingressgateway');
-      checkDnsLabel('name', config.name);
-      checkDnsLabel('namespace', config.namespace);
-    } else {
-      checkDnsLabel('name', config.name);
-      checkDnsLabel('namespace', config.namespace);
-      this.targetNamespace = config.namespace;
-      this.targetSelector = { app: config.name, istio: config.name };
-      this.serviceName = config.name;
-    }
+    try {
+      this._config = config;
+      this.istioVersion = config.istioVersion;
+      checkAnnotations('serviceAnnotations', config.serviceAnnotations);
+      if (config.existing) {
+        const existing = config.existing;
+        // Checked first: the gateway's namespace defaults to it, and the message must name what the user set.
+        this.targetNamespace = checkDnsLabel('existing.namespace', existing.namespace ?? 'istio-system');
+        this.targetSelector = checkLabels('existing.selector', existing.selector ?? { istio: 'ingressgateway' });
+        this.serviceName = checkDnsLabel('existing.serviceName', existing.serviceName ?? 'istio-ingressgateway');
+        checkDnsLabel('name', config.name);
+        checkDnsLabel('namespace', config.namespace);
+      } else {
+        checkDnsLabel('name', config.name);
+        checkDnsLabel('namespace', config.namespace);
+        this.targetNamespace = config.namespace;
+        this.targetSelector = { app: config.name, istio: config.name };
+        this.serviceName = config.name;
+      }
 
-    this.gateway = new Gateway(this, 'Resource', {
-      metadata: { name: config.name, namespace: config.namespace, annotations: this.gatewayAnnotations() },
-      spec: {
-        selector: this.targetSelector,
-        servers: Lazy.any({ produce: () => this.renderServers() }),
-      },
-    });
-    Topology.of(this).addGateway(this);
-    this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
+      this.gateway = new Gateway(this, 'Resource', {
+        metadata: { name: config.name, namespace: config.namespace, annotations: this.gatewayAnnotations() },
+        spec: {
+          selector: this.targetSelector,
+          servers: Lazy.any({ produce: () => this.renderServers() }),
+        },
+      });
+      Topology.of(this).addGateway(this);
+      this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
 
-    if (config.existing) {
-      this.service = config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? this.renderServicePatch() : undefined;
-    } else {
-      this.renderIdentity();
-      this.deployment = this.renderDeployment();
-      this.service = this.renderService();
-      this.renderAvailability();
+      if (config.existing) {
+        this.service = config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? this.renderServicePatch() : undefined;
+      } else {
+        this.renderIdentity();
+        this.deployment = this.renderDeployment();
+        this.service = this.renderService();
+        this.renderAvailability();
+      }
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
     }
   }
 

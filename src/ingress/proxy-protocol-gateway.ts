@@ -13,7 +13,7 @@ import { IstioVersion } from '../model/istio-version';
 import { recogniseLoadBalancer } from '../model/load-balancers';
 import { ExternalTrafficPolicy, ProxyProtocolMode, ProxyProtocolVersion } from '../model/model';
 import { Topology } from '../model/topology';
-import { checkPort } from '../util/validate';
+import { checkPort, constructPathOf, resolveWithPath, withConstructPath } from '../util/validate';
 
 /** pilot-agent adds a PROXY listener filter (PROXY optional) to the status port 15021 when this is "true" (Istio 1.27+). */
 const STATUS_PORT_PROXY_PROTOCOL_ENV = 'ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL';
@@ -86,15 +86,19 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
   private readonly routedBackendHosts: string[] = [];
 
   public constructor(scope: Construct, id: string, props: ProxyProtocolGatewayProps = {}) {
-    const resolved = resolveConfig(scope, props);
+    const resolved = resolveWithPath(constructPathOf(scope, id), () => resolveConfig(scope, props));
     super(scope, id, resolved.config);
-    this.proxyProtocolSupport = resolved.support;
-    this.proxyProtocolVersion = resolved.version;
-    resolved.warnings.forEach(w => this.warn(w));
-    if (this._config.proxyProtocolMode !== ProxyProtocolMode.STRICT) {
-      this.listenerFilter = this.addListenerFilter();
+    try {
+      this.proxyProtocolSupport = resolved.support;
+      this.proxyProtocolVersion = resolved.version;
+      resolved.warnings.forEach(w => this.warn(w));
+      if (this._config.proxyProtocolMode !== ProxyProtocolMode.STRICT) {
+        this.listenerFilter = this.addListenerFilter();
+      }
+      Topology.of(this).addValidation(this, () => this.validatePorts(props));
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
     }
-    Topology.of(this).addValidation(this, () => this.validatePorts(props));
   }
 
   /**
