@@ -18,7 +18,7 @@ import { Topology } from '../model/topology';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 import { claimTraffic, resolveBackendHost } from '../util/backend-traffic';
-import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort } from '../util/validate';
+import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** TLS mode of an HTTPS server. */
@@ -57,7 +57,7 @@ export interface ExistingGateway {
 }
 
 /**
- * The resolved settings `IngressGatewayBase` renders. Subclasses build it from their props; every field is
+ * @internal The resolved settings `IngressGatewayBase` renders. Subclasses build it from their props; every field is
  * already validated and defaulted.
  */
 export interface IngressGatewayConfig {
@@ -193,7 +193,10 @@ interface HttpRouteEntry { readonly pathPrefix: string; readonly backendHost: st
  * `addX()` methods. In attach mode (`config.existing`) only the Gateway, VirtualServices and a partial Service
  * for server-side apply are emitted.
  *
- * Subclasses resolve their props into an `IngressGatewayConfig` and pass it to the constructor.
+ * Subclasses resolve their props into an `IngressGatewayConfig` and pass it to the constructor. Not part of the
+ * public API: its members appear on each gateway.
+ *
+ * @internal
  */
 export abstract class IngressGatewayBase extends Construct implements ISourceIpTarget {
   /** Namespace of the gateway pods (policies for this gateway go there). */
@@ -209,8 +212,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** The Istio Gateway resource. */
   public readonly gateway: ApiObject;
 
-  /** The resolved settings (read-only for subclasses). */
-  protected readonly config: IngressGatewayConfig;
+  /** @internal The resolved settings (read-only for subclasses). */
+  protected readonly _config: IngressGatewayConfig;
   /**
    * The gateway Deployment, for changes this construct has no prop for: `deployment.addJsonPatch(JsonPatch.add(...))`
    * (for example `/spec/template/spec/nodeSelector`). Patches run after rendering, so they can override it.
@@ -233,42 +236,46 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    */
   protected constructor(scope: Construct, id: string, config: IngressGatewayConfig) {
     super(scope, id);
-    this.config = config;
-    this.istioVersion = config.istioVersion;
-    checkAnnotations('serviceAnnotations', config.serviceAnnotations);
-    if (config.existing) {
-      const existing = config.existing;
-      // Checked first: the gateway's namespace defaults to it, and the message must name what the user set.
-      this.targetNamespace = checkDnsLabel('existing.namespace', existing.namespace ?? 'istio-system');
-      this.targetSelector = checkLabels('existing.selector', existing.selector ?? { istio: 'ingressgateway' });
-      this.serviceName = checkDnsLabel('existing.serviceName', existing.serviceName ?? 'istio-ingressgateway');
-      checkDnsLabel('name', config.name);
-      checkDnsLabel('namespace', config.namespace);
-    } else {
-      checkDnsLabel('name', config.name);
-      checkDnsLabel('namespace', config.namespace);
-      this.targetNamespace = config.namespace;
-      this.targetSelector = { app: config.name, istio: config.name };
-      this.serviceName = config.name;
-    }
+    try {
+      this._config = config;
+      this.istioVersion = config.istioVersion;
+      checkAnnotations('serviceAnnotations', config.serviceAnnotations);
+      if (config.existing) {
+        const existing = config.existing;
+        // Checked first: the gateway's namespace defaults to it, and the message must name what the user set.
+        this.targetNamespace = checkDnsLabel('existing.namespace', existing.namespace ?? 'istio-system');
+        this.targetSelector = checkLabels('existing.selector', existing.selector ?? { istio: 'ingressgateway' });
+        this.serviceName = checkDnsLabel('existing.serviceName', existing.serviceName ?? 'istio-ingressgateway');
+        checkDnsLabel('name', config.name);
+        checkDnsLabel('namespace', config.namespace);
+      } else {
+        checkDnsLabel('name', config.name);
+        checkDnsLabel('namespace', config.namespace);
+        this.targetNamespace = config.namespace;
+        this.targetSelector = { app: config.name, istio: config.name };
+        this.serviceName = config.name;
+      }
 
-    this.gateway = new Gateway(this, 'Resource', {
-      metadata: { name: config.name, namespace: config.namespace, annotations: this.gatewayAnnotations() },
-      spec: {
-        selector: this.targetSelector,
-        servers: Lazy.any({ produce: () => this.renderServers() }),
-      },
-    });
-    Topology.of(this).addGateway(this);
-    this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
+      this.gateway = new Gateway(this, 'Resource', {
+        metadata: { name: config.name, namespace: config.namespace, annotations: this.gatewayAnnotations() },
+        spec: {
+          selector: this.targetSelector,
+          servers: Lazy.any({ produce: () => this.renderServers() }),
+        },
+      });
+      Topology.of(this).addGateway(this);
+      this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
 
-    if (config.existing) {
-      this.service = config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? this.renderServicePatch() : undefined;
-    } else {
-      this.renderIdentity();
-      this.deployment = this.renderDeployment();
-      this.service = this.renderService();
-      this.renderAvailability();
+      if (config.existing) {
+        this.service = config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? this.renderServicePatch() : undefined;
+      } else {
+        this.renderIdentity();
+        this.deployment = this.renderDeployment();
+        this.service = this.renderService();
+        this.renderAvailability();
+      }
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
     }
   }
 
@@ -374,19 +381,19 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
 
   /** The hops declared in front of the gateway. @default - not declared */
   public get trustChain(): TrustChain | undefined {
-    return this.config.trustChain;
+    return this._config.trustChain;
   }
 
   /** The gateway model, built from the servers added so far. */
   public gatewayModel(): GatewayModel | undefined {
     return {
-      name: this.config.existing ? this.serviceName : this.config.name,
+      name: this._config.existing ? this.serviceName : this._config.name,
       namespace: this.targetNamespace,
       selector: { ...this.targetSelector },
-      externalTrafficPolicy: this.config.externalTrafficPolicy,
-      loadBalancerPreservesSource: this.config.profile.preservesSourceWithoutLocal,
-      numTrustedProxies: this.config.numTrustedProxies,
-      proxyProtocol: this.config.proxyProtocolMode,
+      externalTrafficPolicy: this._config.externalTrafficPolicy,
+      loadBalancerPreservesSource: this._config.profile.preservesSourceWithoutLocal,
+      numTrustedProxies: this._config.numTrustedProxies,
+      proxyProtocol: this._config.proxyProtocolMode,
       proxyProtocolPorts: this.proxyProtocolServicePorts().sort((a, b) => a - b),
       servers: this.servers.map(toServerModel),
       serviceName: this.serviceName,
@@ -403,9 +410,9 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    * port. Empty in the STRICT mode (every listener) and without PROXY.
    */
   protected proxyProtocolServicePorts(): number[] {
-    const mode = this.config.proxyProtocolMode;
+    const mode = this._config.proxyProtocolMode;
     if (mode === ProxyProtocolMode.OFF || mode === ProxyProtocolMode.STRICT) return [];
-    return this.config.proxyProtocolPorts.length > 0 ? [...this.config.proxyProtocolPorts] : this.serverPorts();
+    return this._config.proxyProtocolPorts.length > 0 ? [...this._config.proxyProtocolPorts] : this.serverPorts();
   }
 
   /** The ports of the servers added so far, each once, in the order added. */
@@ -428,20 +435,20 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    */
   private gatewayAnnotations(): { [key: string]: string } {
     const annotations: { [key: string]: string } = { [ISTIO_VERSION_ANNOTATION]: this.istioVersion.label };
-    if (!this.config.existing) return annotations;
+    if (!this._config.existing) return annotations;
     annotations[GATEWAY_SERVICE_ANNOTATION] = `${this.targetNamespace}/${this.serviceName}`;
     annotations[EXPECTED_TOPOLOGY_ANNOTATION] = JSON.stringify(this.gatewayTopology());
-    if (this.config.trustChain) annotations[TRUST_CHAIN_ANNOTATION] = this.config.trustChain.toAnnotationValue();
-    return withSourceFact(this.config.profile, annotations, {});
+    if (this._config.trustChain) annotations[TRUST_CHAIN_ANNOTATION] = this._config.trustChain.toAnnotationValue();
+    return withSourceFact(this._config.profile, annotations, {});
   }
 
   /** `gatewayTopology` of `proxy.istio.io/config`. */
   private gatewayTopology(): { [key: string]: unknown } {
     const gatewayTopology: { [key: string]: unknown } = {
-      numTrustedProxies: this.config.numTrustedProxies,
-      forwardClientCertDetails: this.config.forwardClientCertDetails,
+      numTrustedProxies: this._config.numTrustedProxies,
+      forwardClientCertDetails: this._config.forwardClientCertDetails,
     };
-    if (this.config.proxyProtocolMode === ProxyProtocolMode.STRICT) gatewayTopology.proxyProtocol = {};
+    if (this._config.proxyProtocolMode === ProxyProtocolMode.STRICT) gatewayTopology.proxyProtocol = {};
     return gatewayTopology;
   }
 
@@ -481,7 +488,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     }
     this.servers.push(server);
     Topology.of(this).changed();
-    const { externalTrafficPolicy, proxyProtocolMode, profile } = this.config;
+    const { externalTrafficPolicy, proxyProtocolMode, profile } = this._config;
     if (isOpaqueServer(toServerModel(server)) && proxyProtocolMode === ProxyProtocolMode.OFF
       && externalTrafficPolicy === ExternalTrafficPolicy.CLUSTER && !profile.preservesSourceWithoutLocal) {
       // X-Forwarded-For hops do not carry TCP: only the packet source could, and Cluster rewrites it.
@@ -507,8 +514,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** A route's backend: checked, a short host resolved in the route's namespace, and its protocol recorded for the Service check. */
   private backend(method: string, host: string, port: number, protocol: 'http' | 'tcp' | 'tls'): { backendHost: string; backendPort: number } {
     const checked = checkBackend(method, host, port);
-    const backendHost = resolveBackendHost(this, method, checked.backendHost, this.config.namespace);
-    claimTraffic(this, { host: backendHost, port: checked.backendPort, protocol, by: `${method} on gateway "${this.config.name}"` });
+    const backendHost = resolveBackendHost(this, method, checked.backendHost, this._config.namespace);
+    claimTraffic(this, { host: backendHost, port: checked.backendPort, protocol, by: `${method} on gateway "${this._config.name}"` });
     return { backendHost, backendPort: checked.backendPort };
   }
 
@@ -516,19 +523,19 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const found = this.servers.some(s => protocols.includes(s.protocol) && (port === undefined || s.port === port)
       && (host === undefined || s.hosts.some(h => hostMatches(h, host))));
     if (found) return [];
-    return [`${method} ${host !== undefined ? `host "${host}" ` : ''}${port !== undefined ? `port ${port} ` : ''}has no ${protocols.join(' or ')} server on gateway "${this.config.name}" that accepts it: add one with ${protocols.includes('HTTP') ? 'addHttpServer() or addHttpsServer()' : protocols.includes('TCP') ? 'addTcpServer()' : 'addTlsPassthroughServer()'}`];
+    return [`${method} ${host !== undefined ? `host "${host}" ` : ''}${port !== undefined ? `port ${port} ` : ''}has no ${protocols.join(' or ')} server on gateway "${this._config.name}" that accepts it: add one with ${protocols.includes('HTTP') ? 'addHttpServer() or addHttpsServer()' : protocols.includes('TCP') ? 'addTcpServer()' : 'addTlsPassthroughServer()'}`];
   }
 
   private newVirtualService(hosts: string[], spec: () => { [key: string]: unknown }): ApiObject {
     const index = this.routeCount++;
     return new VirtualService(this, `Route${index}`, {
-      metadata: { name: `${this.config.name}-route-${index}`, namespace: this.config.namespace },
-      spec: Lazy.any({ produce: () => ({ hosts, gateways: [`${this.config.namespace}/${this.config.name}`], ...spec() }) }),
+      metadata: { name: `${this._config.name}-route-${index}`, namespace: this._config.namespace },
+      spec: Lazy.any({ produce: () => ({ hosts, gateways: [`${this._config.namespace}/${this._config.name}`], ...spec() }) }),
     });
   }
 
   private renderIdentity(): void {
-    const { name, namespace } = this.config;
+    const { name, namespace } = this._config;
     new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace } });
     // The gateway reads the TLS secrets named by credentialName from its own namespace (SDS).
     new kplus.k8s.KubeRole(this, 'SecretReader', {
@@ -543,14 +550,14 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   }
 
   private renderDeployment(): ApiObject {
-    const { name, namespace, autoscaling } = this.config;
+    const { name, namespace, autoscaling } = this._config;
     const labels = this.targetSelector;
-    const env = Object.entries(this.config.containerEnv).map(([key, value]) => ({ name: key, value }));
+    const env = Object.entries(this._config.containerEnv).map(([key, value]) => ({ name: key, value }));
     return new kplus.k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name, namespace, labels },
       spec: {
         // With an autoscaler the Deployment leaves the count to it, so that re-applying does not reset it.
-        replicas: autoscaling ? undefined : this.config.replicas,
+        replicas: autoscaling ? undefined : this._config.replicas,
         selector: { matchLabels: labels },
         template: {
           metadata: {
@@ -575,16 +582,16 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   }
 
   private renderService(): ApiObject {
-    const { name, namespace, profile } = this.config;
+    const { name, namespace, profile } = this._config;
     const annotations = withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, {
-      ...this.config.serviceAnnotations,
-      ...(this.config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this.config.trustChain.toAnnotationValue() } : {}),
+      ...this._config.serviceAnnotations,
+      ...(this._config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this._config.trustChain.toAnnotationValue() } : {}),
     }), profile.serviceAnnotations);
     return new kplus.k8s.KubeService(this, 'Service', {
       metadata: { name, namespace, labels: this.targetSelector, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
       spec: {
         type: 'LoadBalancer',
-        externalTrafficPolicy: this.config.externalTrafficPolicy,
+        externalTrafficPolicy: this._config.externalTrafficPolicy,
         ...(profile.loadBalancerClass ? { loadBalancerClass: profile.loadBalancerClass } : {}),
         selector: this.targetSelector,
         ports: Lazy.any({ produce: () => this.renderServicePorts() }),
@@ -607,12 +614,12 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: this.serviceName, namespace: this.targetNamespace },
-      spec: { externalTrafficPolicy: this.config.externalTrafficPolicy },
+      spec: { externalTrafficPolicy: this._config.externalTrafficPolicy },
     });
   }
 
   private renderAvailability(): void {
-    const { name, namespace, replicas, autoscaling } = this.config;
+    const { name, namespace, replicas, autoscaling } = this._config;
     const minReplicas = autoscaling?.minReplicas === undefined ? replicas
       : checkInteger('autoscaling.minReplicas', autoscaling.minReplicas, 1, 1000, 'scaling the gateway to zero drops all ingress traffic');
     if (minReplicas >= 2) {
@@ -635,7 +642,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       });
     }
     if (minReplicas < 2) {
-      this.warn(`replicas ${minReplicas}: a single gateway pod is a single point of failure${this.config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? ' and, with externalTrafficPolicy Local, every other node drops the traffic' : ''}; use 2 or more replicas (no PodDisruptionBudget is emitted for 1)`);
+      this.warn(`replicas ${minReplicas}: a single gateway pod is a single point of failure${this._config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? ' and, with externalTrafficPolicy Local, every other node drops the traffic' : ''}; use 2 or more replicas (no PodDisruptionBudget is emitted for 1)`);
     }
   }
 }

@@ -4,6 +4,7 @@ import { ExistingGateway, IngressGatewayBase, IngressGatewayConfig } from './ing
 import { IngressGatewayProps } from './ingress-gateway-props';
 import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
 import { ExternalTrafficPolicy, ProxyProtocolMode } from '../model/model';
+import { constructPathOf, resolveWithPath, withConstructPath } from '../util/validate';
 
 /** Above this many trusted proxies a warning asks whether the count is real. */
 const MANY_TRUSTED_PROXIES = 5;
@@ -38,9 +39,13 @@ export class PreservedIngressGateway extends IngressGatewayBase {
   }
 
   public constructor(scope: Construct, id: string, props: PreservedIngressGatewayProps = {}) {
-    const config = resolveConfig(scope, props);
+    const config = resolveWithPath(constructPathOf(scope, id), () => resolveConfig(scope, props));
     super(scope, id, config);
-    this.warnAboutCosts(props, config);
+    try {
+      this.warnAboutCosts(props, config);
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
+    }
   }
 
   private warnAboutCosts(props: PreservedIngressGatewayProps, config: IngressGatewayConfig): void {

@@ -9,7 +9,7 @@ import {
 } from '../model/model';
 import { Topology } from '../model/topology';
 import { claimTraffic } from '../util/backend-traffic';
-import { checkDnsLabel, checkHostname, checkLabels, checkPort } from '../util/validate';
+import { checkDnsLabel, checkHostname, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** Props of `ProxyProtocolBackend`. */
@@ -115,51 +115,55 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
 
   public constructor(scope: Construct, id: string, props: ProxyProtocolBackendProps) {
     super(scope, id);
-    this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
-    const workload = checkWorkload(props.workload);
-    this.targetNamespace = checkDnsLabel('namespace', props.namespace ?? workload?.targetNamespace ?? 'default');
-    if (workload && props.namespace !== undefined && props.namespace !== workload.targetNamespace) {
-      throw new Error(`namespace "${props.namespace}" contradicts workload namespace "${workload.targetNamespace}": remove namespace or give the workload's`);
-    }
-    if (!props.selector && !workload) {
-      throw new Error('selector is missing: give the backend pod labels, such as { app: "tcp-echo" }, or a workload construct');
-    }
-    this.targetSelector = checkLabels('selector', props.selector ?? workload!.targetSelector);
-    this.port = checkPort('port', props.port);
-    this.targetPort = checkPort('targetPort', props.targetPort ?? props.port);
-    this.host = qualifiedHost(props.host, this.targetNamespace);
-    // Every mesh client sends a PROXY header to this host: its Service ports must carry TCP, not HTTP.
-    claimTraffic(this, { host: this.host, protocol: 'tcp', by: `ProxyProtocolBackend "${this.host}"` });
-    this.version = props.version ?? ProxyProtocolVersion.V2;
-    if (!Object.values(ProxyProtocolVersion).includes(this.version)) {
-      throw new Error(`version ${JSON.stringify(props.version)} is not allowed: use ProxyProtocolVersion.V1 or ProxyProtocolVersion.V2`);
-    }
-    this.workload = workload;
-    this.interceptionMode = workload?.workloadModel()?.interceptionMode ?? InterceptionMode.REDIRECT;
-    if (this.interceptionMode === InterceptionMode.NONE) {
-      SourceIpWarnings.add(this, `workload interceptionMode NONE: no inbound listener strips the PROXY header, so the app itself must read PROXY ${this.version} on port ${this.targetPort}; remove the interception opt-out or make sure the app parses PROXY`);
-    }
+    try {
+      this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
+      const workload = checkWorkload(props.workload);
+      this.targetNamespace = checkDnsLabel('namespace', props.namespace ?? workload?.targetNamespace ?? 'default');
+      if (workload && props.namespace !== undefined && props.namespace !== workload.targetNamespace) {
+        throw new Error(`namespace "${props.namespace}" contradicts workload namespace "${workload.targetNamespace}": remove namespace or give the workload's`);
+      }
+      if (!props.selector && !workload) {
+        throw new Error('selector is missing: give the backend pod labels, such as { app: "tcp-echo" }, or a workload construct');
+      }
+      this.targetSelector = checkLabels('selector', props.selector ?? workload!.targetSelector);
+      this.port = checkPort('port', props.port);
+      this.targetPort = checkPort('targetPort', props.targetPort ?? props.port);
+      this.host = qualifiedHost(props.host, this.targetNamespace);
+      // Every mesh client sends a PROXY header to this host: its Service ports must carry TCP, not HTTP.
+      claimTraffic(this, { host: this.host, protocol: 'tcp', by: `ProxyProtocolBackend "${this.host}"` });
+      this.version = props.version ?? ProxyProtocolVersion.V2;
+      if (!Object.values(ProxyProtocolVersion).includes(this.version)) {
+        throw new Error(`version ${JSON.stringify(props.version)} is not allowed: use ProxyProtocolVersion.V1 or ProxyProtocolVersion.V2`);
+      }
+      this.workload = workload;
+      this.interceptionMode = workload?.workloadModel()?.interceptionMode ?? InterceptionMode.REDIRECT;
+      if (this.interceptionMode === InterceptionMode.NONE) {
+        SourceIpWarnings.add(this, `workload interceptionMode NONE: no inbound listener strips the PROXY header, so the app itself must read PROXY ${this.version} on port ${this.targetPort}; remove the interception opt-out or make sure the app parses PROXY`);
+      }
 
-    const name = `${this.host.split('.')[0].toLowerCase()}-proxy-protocol`;
-    this.destinationRule = new DestinationRule(this, 'Resource', {
-      metadata: { name, namespace: this.targetNamespace },
-      spec: {
-        host: this.host,
-        trafficPolicy: { proxyProtocol: { version: toL1Version(this.version) } },
-      },
-    });
-    this.inboundFilter = new ProxyProtocolListenerFilter(this, 'InboundFilter', {
-      name: `${name}-inbound`,
-      namespace: this.targetNamespace,
-      selector: this.targetSelector,
-      context: ProxyProtocolFilterContext.SIDECAR_INBOUND,
-      allowRequestsWithoutProxyProtocol: props.allowRequestsWithoutProxyProtocol ?? false,
-      istioVersion: this.istioVersion,
-    });
-    Topology.of(this).addProxyProtocolBackend(this);
-    if (props.allowRequestsWithoutProxyProtocol) {
-      SourceIpWarnings.add(this, `allowRequestsWithoutProxyProtocol true: the sidecar of "${this.host}" also accepts connections without PROXY, and any caller that reaches it can send a forged PROXY header with any client address; `
-        + 'restrict callers with an AuthorizationPolicy on the gateway\'s principal, or require PROXY');
+      const name = `${this.host.split('.')[0].toLowerCase()}-proxy-protocol`;
+      this.destinationRule = new DestinationRule(this, 'Resource', {
+        metadata: { name, namespace: this.targetNamespace },
+        spec: {
+          host: this.host,
+          trafficPolicy: { proxyProtocol: { version: toL1Version(this.version) } },
+        },
+      });
+      this.inboundFilter = new ProxyProtocolListenerFilter(this, 'InboundFilter', {
+        name: `${name}-inbound`,
+        namespace: this.targetNamespace,
+        selector: this.targetSelector,
+        context: ProxyProtocolFilterContext.SIDECAR_INBOUND,
+        allowRequestsWithoutProxyProtocol: props.allowRequestsWithoutProxyProtocol ?? false,
+        istioVersion: this.istioVersion,
+      });
+      Topology.of(this).addProxyProtocolBackend(this);
+      if (props.allowRequestsWithoutProxyProtocol) {
+        SourceIpWarnings.add(this, `allowRequestsWithoutProxyProtocol true: the sidecar of "${this.host}" also accepts connections without PROXY, and any caller that reaches it can send a forged PROXY header with any client address; `
+          + 'restrict callers with an AuthorizationPolicy on the gateway\'s principal, or require PROXY');
+      }
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
     }
   }
 

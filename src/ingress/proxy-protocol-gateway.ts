@@ -13,7 +13,7 @@ import { IstioVersion } from '../model/istio-version';
 import { recogniseLoadBalancer } from '../model/load-balancers';
 import { ExternalTrafficPolicy, ProxyProtocolMode, ProxyProtocolVersion } from '../model/model';
 import { Topology } from '../model/topology';
-import { checkPort } from '../util/validate';
+import { checkPort, constructPathOf, resolveWithPath, withConstructPath } from '../util/validate';
 
 /** pilot-agent adds a PROXY listener filter (PROXY optional) to the status port 15021 when this is "true" (Istio 1.27+). */
 const STATUS_PORT_PROXY_PROTOCOL_ENV = 'ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL';
@@ -86,15 +86,19 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
   private readonly routedBackendHosts: string[] = [];
 
   public constructor(scope: Construct, id: string, props: ProxyProtocolGatewayProps = {}) {
-    const resolved = resolveConfig(scope, props);
+    const resolved = resolveWithPath(constructPathOf(scope, id), () => resolveConfig(scope, props));
     super(scope, id, resolved.config);
-    this.proxyProtocolSupport = resolved.support;
-    this.proxyProtocolVersion = resolved.version;
-    resolved.warnings.forEach(w => this.warn(w));
-    if (this.config.proxyProtocolMode !== ProxyProtocolMode.STRICT) {
-      this.listenerFilter = this.addListenerFilter();
+    try {
+      this.proxyProtocolSupport = resolved.support;
+      this.proxyProtocolVersion = resolved.version;
+      resolved.warnings.forEach(w => this.warn(w));
+      if (this._config.proxyProtocolMode !== ProxyProtocolMode.STRICT) {
+        this.listenerFilter = this.addListenerFilter();
+      }
+      Topology.of(this).addValidation(this, () => this.validatePorts(props));
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
     }
-    Topology.of(this).addValidation(this, () => this.validatePorts(props));
   }
 
   /**
@@ -121,7 +125,7 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
     const backend = new ProxyProtocolBackend(this, id, { ...props, istioVersion: props.istioVersion ?? this.istioVersion });
     this.node.addValidation({
       validate: () => this.routedBackendHosts.some(h => h === backend.host || h === props.host) ? [] : [
-        `addProxyProtocolBackend "${id}" host "${backend.host}" is not routed by gateway "${this.config.name}": add addTcpRoute() or addTlsRoute() with backendHost "${backend.host}", or create the ProxyProtocolBackend on its own`,
+        `addProxyProtocolBackend "${id}" host "${backend.host}" is not routed by gateway "${this._config.name}": add addTcpRoute() or addTlsRoute() with backendHost "${backend.host}", or create the ProxyProtocolBackend on its own`,
       ],
     });
     return backend;
@@ -130,10 +134,10 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
   /** The EnvoyFilter that accepts PROXY on the chosen listeners (never together with the native setting). */
   private addListenerFilter(): ProxyProtocolListenerFilter {
     const filter = new ProxyProtocolListenerFilter(this, 'ProxyProtocolFilter', {
-      name: `${this.config.name}-proxy-protocol`,
+      name: `${this._config.name}-proxy-protocol`,
       namespace: this.targetNamespace,
       selector: this.targetSelector,
-      allowRequestsWithoutProxyProtocol: this.config.proxyProtocolMode === ProxyProtocolMode.OPTIONAL,
+      allowRequestsWithoutProxyProtocol: this._config.proxyProtocolMode === ProxyProtocolMode.OPTIONAL,
       istioVersion: this.istioVersion,
     });
     filter._addPortSource(() => this.proxyProtocolServicePorts().map(port => this.listenerPortOf(port)));
@@ -143,16 +147,16 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
   private validatePorts(props: ProxyProtocolGatewayProps): string[] {
     const errors: string[] = [];
     const serverPorts = this.serverPorts();
-    const unknown = this.config.proxyProtocolPorts.filter(p => !serverPorts.includes(p));
+    const unknown = this._config.proxyProtocolPorts.filter(p => !serverPorts.includes(p));
     if (unknown.length > 0) {
-      errors.push(`proxyProtocolPorts ${JSON.stringify(unknown)} have no server on gateway "${this.config.name}" (servers: ${JSON.stringify(serverPorts)}): add the servers or remove the ports`);
+      errors.push(`proxyProtocolPorts ${JSON.stringify(unknown)} have no server on gateway "${this._config.name}" (servers: ${JSON.stringify(serverPorts)}): add the servers or remove the ports`);
     }
-    const covered = this.config.proxyProtocolMode === ProxyProtocolMode.STRICT ? serverPorts : this.proxyProtocolServicePorts();
+    const covered = this._config.proxyProtocolMode === ProxyProtocolMode.STRICT ? serverPorts : this.proxyProtocolServicePorts();
     const withoutProxy = serverPorts.filter(p => !covered.includes(p));
     const lbSendsEverywhere = Object.keys(this.proxyProtocolSupport.serviceAnnotations).length > 0
       && props.loadBalancerProxyProtocolAnnotations !== false;
     if (withoutProxy.length > 0 && lbSendsEverywhere) {
-      errors.push(`proxyProtocolPorts ${JSON.stringify(this.config.proxyProtocolPorts)} leave ports ${JSON.stringify(withoutProxy)} without PROXY, but loadBalancerProfile "${this.config.profile.id}" switches PROXY on for every port: `
+      errors.push(`proxyProtocolPorts ${JSON.stringify(this._config.proxyProtocolPorts)} leave ports ${JSON.stringify(withoutProxy)} without PROXY, but loadBalancerProfile "${this._config.profile.id}" switches PROXY on for every port: `
         + 'there the header would not be stripped (HTTP parsing fails, TCP and TLS passthrough backends get its bytes); add those ports to proxyProtocolPorts, or set loadBalancerProxyProtocolAnnotations: false and switch PROXY on per listener yourself');
     }
     return errors;

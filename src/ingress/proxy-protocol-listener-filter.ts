@@ -6,7 +6,7 @@ import {
 } from '../../imports/networking.istio.io';
 import { PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_TYPE, SIDECAR_INBOUND_PORT } from '../envoy/names';
 import { IstioVersion } from '../model/istio-version';
-import { checkDnsLabel, checkDnsSubdomain, checkLabels, checkPort } from '../util/validate';
+import { checkDnsLabel, checkDnsSubdomain, checkLabels, checkPort, withConstructPath } from '../util/validate';
 
 /** Which proxy the PROXY protocol listener filter is added to. */
 export enum ProxyProtocolFilterContext {
@@ -83,22 +83,26 @@ export class ProxyProtocolListenerFilter extends Construct {
 
   public constructor(scope: Construct, id: string, props: ProxyProtocolListenerFilterProps) {
     super(scope, id);
-    this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
-    this.context = props.context ?? ProxyProtocolFilterContext.GATEWAY;
-    this.allowRequestsWithoutProxyProtocol = props.allowRequestsWithoutProxyProtocol ?? false;
-    this.namespace = checkDnsLabel('namespace', props.namespace);
-    this.selector = checkLabels('selector', props.selector);
-    if (props.name !== undefined) checkDnsSubdomain('name', props.name);
-    this.ports = [];
-    (props.ports ?? []).forEach((port, i) => this.addPort(port, `ports[${i}]`));
-    this.resource = new EnvoyFilter(this, 'Resource', {
-      metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
-      spec: {
-        workloadSelector: { labels: { ...this.selector } },
-        configPatches: Lazy.any({ produce: () => this.renderPatches() }),
-      },
-    });
-    this.node.addValidation({ validate: () => this.validatePorts() });
+    try {
+      this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
+      this.context = props.context ?? ProxyProtocolFilterContext.GATEWAY;
+      this.allowRequestsWithoutProxyProtocol = props.allowRequestsWithoutProxyProtocol ?? false;
+      this.namespace = checkDnsLabel('namespace', props.namespace);
+      this.selector = checkLabels('selector', props.selector);
+      if (props.name !== undefined) checkDnsSubdomain('name', props.name);
+      this.ports = [];
+      (props.ports ?? []).forEach((port, i) => this.addPort(port, `ports[${i}]`));
+      this.resource = new EnvoyFilter(this, 'Resource', {
+        metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
+        spec: {
+          workloadSelector: { labels: { ...this.selector } },
+          configPatches: Lazy.any({ produce: () => this.renderPatches() }),
+        },
+      });
+      this.node.addValidation({ validate: () => this.validatePorts() });
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
+    }
   }
 
   /**

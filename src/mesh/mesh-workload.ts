@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { checkInterceptionMode, SidecarWorkloadBase } from './sidecar-workload-base';
 import { InterceptionMode } from '../model/model';
 import { Topology } from '../model/topology';
-import { checkDnsLabel, checkLabels } from '../util/validate';
+import { checkDnsLabel, checkLabels, withConstructPath } from '../util/validate';
 
 /** What `MeshWorkload.fromLabels` needs to know about a meshed workload deployed elsewhere. */
 export interface MeshWorkloadAttributes {
@@ -56,12 +56,16 @@ export class MeshWorkload extends SidecarWorkloadBase {
 
   private constructor(scope: Construct, id: string, attributes: MeshWorkloadAttributes) {
     super(scope, id);
-    if (!attributes) throw new Error('attributes are required: give at least labels, such as { labels: { app: "httpbin" } }');
-    this.targetSelector = checkLabels('labels', attributes.labels);
-    this.targetNamespace = checkDnsLabel('namespace', attributes.namespace ?? Chart.of(this).namespace ?? 'default');
-    this.interceptionMode = checkInterceptionMode(attributes.interceptionMode ?? InterceptionMode.REDIRECT);
-    this.name = attributes.name ?? this.targetSelector.app ?? id;
-    Topology.of(this).addWorkload(this);
+    try {
+      if (!attributes) throw new Error('attributes are required: give at least labels, such as { labels: { app: "httpbin" } }');
+      this.targetSelector = checkLabels('labels', attributes.labels);
+      this.targetNamespace = checkDnsLabel('namespace', attributes.namespace ?? Chart.of(this).namespace ?? 'default');
+      this.interceptionMode = checkInterceptionMode(attributes.interceptionMode ?? InterceptionMode.REDIRECT);
+      this.name = attributes.name ?? this.targetSelector.app ?? id;
+      Topology.of(this).addWorkload(this);
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
+    }
   }
 
   protected workloadName(): string {

@@ -5,7 +5,7 @@ import { Topology } from '../model/topology';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 
 /**
- * What every meshed (sidecar) workload target shares: policies on its sidecar and a workload model that includes
+ * @internal What every meshed (sidecar) workload target shares: policies on its sidecar and a workload model that includes
  * the `XffSidecarFilter` reaching its pods. `TproxyWorkload` and `MeshWorkload` extend it.
  */
 export abstract class SidecarWorkloadBase extends Construct implements ISourceIpTarget {

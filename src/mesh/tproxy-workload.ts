@@ -9,7 +9,7 @@ import { InterceptionMode } from '../model/model';
 import { formatLabels } from '../model/selectors';
 import { Topology } from '../model/topology';
 import { ownServicePort } from '../util/backend-traffic';
-import { checkDnsLabel, checkInteger, checkLabels, checkPort } from '../util/validate';
+import { checkDnsLabel, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** The pod annotation the sidecar injector reads; its value is exact and case-sensitive. */
@@ -152,31 +152,35 @@ export class TproxyWorkload extends SidecarWorkloadBase {
 
   public constructor(scope: Construct, id: string, props: TproxyWorkloadProps) {
     super(scope, id);
-    if (!props || !(props.source instanceof WorkloadSource)) {
-      throw new Error('source is required: choose WorkloadSource.fromWorkload(deployment), WorkloadSource.fromApiObject(apiObject) or WorkloadSource.newDeployment({ image })');
+    try {
+      if (!props || !(props.source instanceof WorkloadSource)) {
+        throw new Error('source is required: choose WorkloadSource.fromWorkload(deployment), WorkloadSource.fromApiObject(apiObject) or WorkloadSource.newDeployment({ image })');
+      }
+      this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
+      this.interceptionMode = checkInterceptionMode(props.interceptionMode ?? InterceptionMode.TPROXY);
+      const source = props.source;
+      if (source._deployment) {
+        const created = this.createDeployment(source._deployment);
+        this.workload = created.deployment;
+        this.service = created.service;
+      } else {
+        this.workload = source._workload;
+      }
+      this.apiObject = this.workload ? apiObjectOf(this.workload) : source._apiObject!;
+      this.plusWorkload = this.workload ? plusWorkloadOf(this.workload) : undefined;
+      if (this.plusWorkload) {
+        this.plusWorkload.podMetadata.addAnnotation(INTERCEPTION_MODE_ANNOTATION, this.interceptionMode);
+      } else {
+        patchPodTemplate(this.apiObject, this.interceptionMode);
+      }
+      this.addWarnings(props.istioCni);
+      Topology.of(this).addWorkload(this);
+      // One walk of the tree for every TPROXY workload of the app, not one each.
+      Topology.of(this).addAppValidationOnce('tproxy-pod-security', () => checkPodSecurity(this));
+      Topology.of(this).addValidation(this, () => this.checkSingleMode());
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
     }
-    this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
-    this.interceptionMode = checkInterceptionMode(props.interceptionMode ?? InterceptionMode.TPROXY);
-    const source = props.source;
-    if (source._deployment) {
-      const created = this.createDeployment(source._deployment);
-      this.workload = created.deployment;
-      this.service = created.service;
-    } else {
-      this.workload = source._workload;
-    }
-    this.apiObject = this.workload ? apiObjectOf(this.workload) : source._apiObject!;
-    this.plusWorkload = this.workload ? plusWorkloadOf(this.workload) : undefined;
-    if (this.plusWorkload) {
-      this.plusWorkload.podMetadata.addAnnotation(INTERCEPTION_MODE_ANNOTATION, this.interceptionMode);
-    } else {
-      patchPodTemplate(this.apiObject, this.interceptionMode);
-    }
-    this.addWarnings(props.istioCni);
-    Topology.of(this).addWorkload(this);
-    // One walk of the tree for every TPROXY workload of the app, not one each.
-    Topology.of(this).addAppValidationOnce('tproxy-pod-security', () => checkPodSecurity(this));
-    Topology.of(this).addValidation(this, () => this.checkSingleMode());
   }
 
   /** Namespace of the pods. */

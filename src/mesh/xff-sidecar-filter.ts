@@ -19,7 +19,7 @@ import { TrustChain } from '../model/trust-chain';
 import { Cidr, parseCidrs } from '../net/cidr';
 import { CidrList } from '../net/cidr-list';
 import { CdnOnlyPolicy } from '../policy/cdn-only-policy';
-import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort } from '../util/validate';
+import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** The most XFF hops a sidecar may trust (the same bound as a gateway's `numTrustedProxies`). */
@@ -361,45 +361,49 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
 
   public constructor(scope: Construct, id: string, props: XffSidecarFilterProps) {
     super(scope, id);
-    if (!props || !(props.trust instanceof XffTrust)) {
-      throw new Error('trust is required: choose XffTrust.useRemoteAddress(), XffTrust.trustedHops(n), XffTrust.trustHopsOf(gateway), XffTrust.trustedCidrs([...]) or XffTrust.clientHeader({...})');
-    }
-    this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
-    this.trust = props.trust;
-    this.scope = props.scope ?? XffFilterScope.WORKLOAD;
-    this.rootNamespace = checkDnsLabel('rootNamespace', props.rootNamespace ?? DEFAULT_ROOT_NAMESPACE);
-    this.pinProxyVersion = props.pinProxyVersion ?? false;
-    if (props.workload) checkWorkloadTarget(props.workload, this.trust);
-    this.selector = this.resolveSelector(props);
-    this.namespace = this.resolveNamespace(props);
-    if (props.portNumber !== undefined) this.portNumber = checkPort('portNumber', props.portNumber);
-    if (props.name !== undefined) checkDnsSubdomain('name', props.name);
+    try {
+      if (!props || !(props.trust instanceof XffTrust)) {
+        throw new Error('trust is required: choose XffTrust.useRemoteAddress(), XffTrust.trustedHops(n), XffTrust.trustHopsOf(gateway), XffTrust.trustedCidrs([...]) or XffTrust.clientHeader({...})');
+      }
+      this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
+      this.trust = props.trust;
+      this.scope = props.scope ?? XffFilterScope.WORKLOAD;
+      this.rootNamespace = checkDnsLabel('rootNamespace', props.rootNamespace ?? DEFAULT_ROOT_NAMESPACE);
+      this.pinProxyVersion = props.pinProxyVersion ?? false;
+      if (props.workload) checkWorkloadTarget(props.workload, this.trust);
+      this.selector = this.resolveSelector(props);
+      this.namespace = this.resolveNamespace(props);
+      if (props.portNumber !== undefined) this.portNumber = checkPort('portNumber', props.portNumber);
+      if (props.name !== undefined) checkDnsSubdomain('name', props.name);
 
-    // A filter in the root namespace reaches every namespace: say which namespace that is, for explain.
-    const rootAnnotation = this.namespace === this.rootNamespace ? { annotations: { [ROOT_NAMESPACE_ANNOTATION]: this.rootNamespace } } : {};
-    this.resource = new EnvoyFilter(this, 'Resource', {
-      metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace, ...rootAnnotation },
-      spec: {
-        ...(this.scope === XffFilterScope.WORKLOAD ? { workloadSelector: { labels: { ...this.selector } } } : {}),
-        configPatches: Lazy.any({ produce: () => [this.renderPatch()] }),
-      },
-    });
-    Topology.of(this).addXffFilter(this);
-    if (this.trust.mode === SidecarXffMode.CUSTOM_HEADER) {
-      SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar reads "${this.trust.clientHeaderName}" from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
-        + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals)');
+      // A filter in the root namespace reaches every namespace: say which namespace that is, for explain.
+      const rootAnnotation = this.namespace === this.rootNamespace ? { annotations: { [ROOT_NAMESPACE_ANNOTATION]: this.rootNamespace } } : {};
+      this.resource = new EnvoyFilter(this, 'Resource', {
+        metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace, ...rootAnnotation },
+        spec: {
+          ...(this.scope === XffFilterScope.WORKLOAD ? { workloadSelector: { labels: { ...this.selector } } } : {}),
+          configPatches: Lazy.any({ produce: () => [this.renderPatch()] }),
+        },
+      });
+      Topology.of(this).addXffFilter(this);
+      if (this.trust.mode === SidecarXffMode.CUSTOM_HEADER) {
+        SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar reads "${this.trust.clientHeaderName}" from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
+          + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals)');
+      }
+      if (this.trust.mode === SidecarXffMode.TRUSTED_HOPS) {
+        // The sidecar cannot tell the gateway from any other caller: hop counting trusts whatever the caller sent.
+        SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
+          + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals), or use XffTrust.trustedCidrs with the gateway pod CIDR');
+      }
+      if (this.trust.mode === SidecarXffMode.TRUSTED_CIDRS) {
+        // The trusted ranges hold the gateway pods, and so every other pod of that range: the peer check passes for them too.
+        SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller inside [${this.trust.cidrs.join(', ')}], so a pod in those ranges that calls it directly, bypassing the gateway, can forge its client address; `
+          + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals)');
+      }
+      Topology.of(this).addValidation(this, () => [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()]);
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
     }
-    if (this.trust.mode === SidecarXffMode.TRUSTED_HOPS) {
-      // The sidecar cannot tell the gateway from any other caller: hop counting trusts whatever the caller sent.
-      SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
-        + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals), or use XffTrust.trustedCidrs with the gateway pod CIDR');
-    }
-    if (this.trust.mode === SidecarXffMode.TRUSTED_CIDRS) {
-      // The trusted ranges hold the gateway pods, and so every other pod of that range: the peer check passes for them too.
-      SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller inside [${this.trust.cidrs.join(', ')}], so a pod in those ranges that calls it directly, bypassing the gateway, can forge its client address; `
-        + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals)');
-    }
-    Topology.of(this).addValidation(this, () => [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()]);
   }
 
   /**

@@ -12,7 +12,7 @@ import {
 } from '../model/model';
 import { Topology } from '../model/topology';
 import { parseCidrs } from '../net/cidr';
-import { checkDnsLabel, checkPort } from '../util/validate';
+import { checkDnsLabel, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** What a source-IP rule matches besides the addresses; shared by `SourceIpPolicy` and the targets' `allowFrom`/`denyFrom`. */
@@ -191,36 +191,40 @@ export class SourceIpPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: SourceIpPolicyProps) {
     super(scope, id);
-    if (!props || !props.target) throw new Error('target is required: pass the gateway or workload whose proxy enforces the policy');
-    this.target = props.target;
-    this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
-    this.action = checkEnum('action', props.action ?? PolicyAction.ALLOW, Object.values(PolicyAction));
-    this.forcedField = props.field === undefined ? undefined : checkEnum('field', props.field, Object.values(ClientIpField));
-    this.negated = props.negate ?? false;
-    this.ports = unique((props.ports ?? []).map((p, i) => checkPort(`ports[${i}]`, p)));
-    this.paths = checkPaths(props.paths ?? []);
-    this.methods = checkMethods(props.methods ?? []);
-    this.name = props.name === undefined ? Names.toDnsLabel(this) : checkDnsLabel('name', props.name);
-    this.namespace = props.target.targetNamespace;
+    try {
+      if (!props || !props.target) throw new Error('target is required: pass the gateway or workload whose proxy enforces the policy');
+      this.target = props.target;
+      this.istioVersion = IstioVersion.resolve(this, props.istioVersion);
+      this.action = checkEnum('action', props.action ?? PolicyAction.ALLOW, Object.values(PolicyAction));
+      this.forcedField = props.field === undefined ? undefined : checkEnum('field', props.field, Object.values(ClientIpField));
+      this.negated = props.negate ?? false;
+      this.ports = unique((props.ports ?? []).map((p, i) => checkPort(`ports[${i}]`, p)));
+      this.paths = checkPaths(props.paths ?? []);
+      this.methods = checkMethods(props.methods ?? []);
+      this.name = props.name === undefined ? Names.toDnsLabel(this) : checkDnsLabel('name', props.name);
+      this.namespace = props.target.targetNamespace;
 
-    const parsed = parseCidrs(props.cidrs, 'cidrs');
-    this.limited = this.ports.length + this.paths.length + this.methods.length > 0;
-    checkEmptiness(this.action, parsed.length, this.negated, props.allowNothing ?? false, this.limited);
-    const list = checkCidrList(parsed, this.action, this.negated);
-    if (list.errors.length > 0) throw new Error(list.errors.join('\n'));
-    this.ownWarnings = list.warnings;
-    this.cidrs = unique(parsed.map(c => c.text));
+      const parsed = parseCidrs(props.cidrs, 'cidrs');
+      this.limited = this.ports.length + this.paths.length + this.methods.length > 0;
+      checkEmptiness(this.action, parsed.length, this.negated, props.allowNothing ?? false, this.limited);
+      const list = checkCidrList(parsed, this.action, this.negated);
+      if (list.errors.length > 0) throw new Error(list.errors.join('\n'));
+      this.ownWarnings = list.warnings;
+      this.cidrs = unique(parsed.map(c => c.text));
 
-    const apiProps = {
-      metadata: { name: this.name, namespace: this.namespace },
-      spec: Lazy.any({ produce: () => this.renderSpec() }),
-    };
-    this.apiObject = this.istioVersion.securityApiVersion === 'security.istio.io/v1'
-      ? new AuthorizationPolicy(this, 'Resource', apiProps)
-      : new AuthorizationPolicyV1Beta1(this, 'Resource', apiProps);
+      const apiProps = {
+        metadata: { name: this.name, namespace: this.namespace },
+        spec: Lazy.any({ produce: () => this.renderSpec() }),
+      };
+      this.apiObject = this.istioVersion.securityApiVersion === 'security.istio.io/v1'
+        ? new AuthorizationPolicy(this, 'Resource', apiProps)
+        : new AuthorizationPolicyV1Beta1(this, 'Resource', apiProps);
 
-    Topology.of(this).addPolicy(this);
-    Topology.of(this).addValidation(this, () => this.validatePolicy());
+      Topology.of(this).addPolicy(this);
+      Topology.of(this).addValidation(this, () => this.validatePolicy());
+    } catch (e) {
+      throw withConstructPath(e, this.node.path);
+    }
   }
 
   /**

@@ -114,3 +114,30 @@ export function checkLoadBalancerClass(property: string, value: string | undefin
   }
   return value;
 }
+
+const PATH_MARK = ' (construct "';
+
+/** Runs `resolve`, naming the construct `path` in an error it throws. */
+export function resolveWithPath<T>(path: string, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (e) {
+    throw withConstructPath(e, path);
+  }
+}
+
+/** The path a construct with `id` under `scope` will have, for messages thrown before it exists. */
+export function constructPathOf(scope: { node: { path: string } }, id: string): string {
+  return scope.node.path === '' ? id : `${scope.node.path}/${id}`;
+}
+
+/**
+ * Names the construct in an error thrown while its props are resolved (once: the innermost construct wins), so
+ * the message says where as well as what. Returns the error for `throw`.
+ */
+export function withConstructPath(error: unknown, path: string): unknown {
+  if (error instanceof Error && error.constructor === Error && !error.message.includes(PATH_MARK)) {
+    error.message = `${error.message}${PATH_MARK}${path}")`;
+  }
+  return error;
+}
