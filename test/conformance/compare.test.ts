@@ -167,5 +167,19 @@ describe('disagreements', () => {
     expect(xffModeOf({ ...hcm(), originalIpDetectionExtensions: [{ name: 'envoy.http.original_ip_detection.xff', xffNumTrustedHops: 0, trustedCidrs: ['10.0.0.0/8'], skipXffAppend: false }] }))
       .toBe('trusted-cidrs 10.0.0.0/8');
     expect(xffModeOf(hcm(0, true))).toBe('use-remote-address');
+    expect(xffModeOf({ ...hcm(), originalIpDetectionExtensions: [{ name: 'envoy.http.original_ip_detection.custom_header', xffNumTrustedHops: 0, trustedCidrs: [], skipXffAppend: true }] }))
+      .toBe('custom-header');
+  });
+
+  test('an installed gateway is the model\'s gateway with the same namespace and labels, whatever its name', () => {
+    // GIVEN istiod names an installed gateway after its selector, the model after the Service attach mode names
+    const installed = { ...gatewayReport(), proxy: { ...gatewayReport().proxy, name: 'gw-selector', source: 'installed gateway selected by Gateway istio-ingress/gw' } };
+    // THEN they are one proxy, and the hop count (which the set does not configure for installed pods) is not compared
+    const p = prediction();
+    const gatewayOnly = { proxies: [{ ...p.proxies[0], trustedHops: 5 }], policies: p.policies };
+    expect(disagreements(gatewayOnly, [installed])).toEqual([]);
+    // AND a different label set is a different proxy
+    const other = { ...installed, proxy: { ...installed.proxy, labels: { istio: 'other' } } };
+    expect(disagreements(gatewayOnly, [other])).toEqual(expect.arrayContaining([expect.stringMatching(/istiod configured no proxy of that name/)]));
   });
 });

@@ -78,6 +78,7 @@ export interface IstioProxyReport {
 const ROOT_NAMESPACE = 'istio-system';
 const VIRTUAL_INBOUND = 'virtualInbound';
 const XFF_EXTENSION = 'envoy.http.original_ip_detection.xff';
+const CUSTOM_HEADER_EXTENSION = 'envoy.http.original_ip_detection.custom_header';
 
 /** Reads the per-proxy JSON files of one set (every file but result.json). */
 export function readReports(dir: string): IstioProxyReport[] {
@@ -99,7 +100,7 @@ export function disagreements(prediction: Prediction, reports: IstioProxyReport[
   const out: string[] = [];
   const key = (ns: string, name: string) => `${ns}/${name}`;
   const predicted = new Map(prediction.proxies.map(p => [key(p.namespace, p.name), p]));
-  const generated = new Map(reports.map(r => [key(r.proxy.namespace, r.proxy.name), r]));
+  const generated = new Map(reports.map(r => [key(r.proxy.namespace, installedGatewayName(r, prediction.proxies)), r]));
   for (const k of predicted.keys()) if (!generated.has(k)) out.push(`${k}: the model has a ${predicted.get(k)!.role}, istiod configured no proxy of that name`);
   for (const k of generated.keys()) if (!predicted.has(k)) out.push(`${k}: istiod configured a ${generated.get(k)!.proxy.type} the model does not know (${generated.get(k)!.proxy.source})`);
   for (const [k, p] of predicted) {
@@ -121,10 +122,38 @@ export function disagreements(prediction: Prediction, reports: IstioProxyReport[
   return [...new Set(out)]; // one line per disagreement, not per filter chain
 }
 
+/**
+ * The name the model gives an installed gateway (one the set only selects, from an Istio Gateway): the model may
+ * know its Service's name (attach mode names it), istiod only the selector; they are the same proxy when the
+ * namespace and the labels agree.
+ */
+function installedGatewayName(r: IstioProxyReport, proxies: PredictedProxy[]): string {
+  if (!isInstalledGateway(r)) return r.proxy.name;
+  const same = proxies.find(p => p.role === 'gateway' && p.namespace === r.proxy.namespace && sameLabels(p.labels, r.proxy.labels));
+  return same?.name ?? r.proxy.name;
+}
+
+function isInstalledGateway(r: IstioProxyReport): boolean {
+  return r.proxy.source.startsWith('installed gateway');
+}
+
+function sameLabels(a: { [key: string]: string }, b: { [key: string]: string }): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every(k => a[k] === b[k]);
+}
+
 function gatewayDisagreements(p: PredictedProxy, r: IstioProxyReport, where: (w: string) => string): string[] {
   const out: string[] = [];
   if (r.proxy.type !== 'Router') out.push(where(`: the model has a gateway, istiod configured a ${r.proxy.type}`));
   out.push(...statusPortDisagreements(p, r, where));
+  // An installed gateway's pods are not in the set: istiod runs them with the mesh defaults here, whatever
+  // gatewayTopology the installation really has, so only what the set itself configures is compared.
+  if (isInstalledGateway(r)) {
+    for (const c of r.listeners.flatMap(l => l.chains).filter(ch => ch.hcm !== null && !ch.hcm.useRemoteAddress)) {
+      out.push(where(`chain ${c.name}: use_remote_address is false, the model has a gateway that uses it`));
+    }
+    return out;
+  }
   for (const l of r.listeners) {
     for (const c of l.chains.filter(ch => ch.hcm !== null)) {
       if (!c.hcm!.useRemoteAddress) out.push(where(`listener ${l.name}: use_remote_address is false, the model has a gateway that uses it`));
@@ -195,6 +224,7 @@ function covers(xff: { readonly ports: number[] }, port: number): boolean {
 
 /** The HCM's XFF handling in the model's words. */
 export function xffModeOf(hcm: IstioHcm): string {
+  if (hcm.originalIpDetectionExtensions.some(e => e.name === CUSTOM_HEADER_EXTENSION)) return 'custom-header';
   const ext = hcm.originalIpDetectionExtensions.find(e => e.name === XFF_EXTENSION);
   if (ext !== undefined && ext.trustedCidrs.length > 0) return `trusted-cidrs ${[...ext.trustedCidrs].sort()}`;
   if (hcm.useRemoteAddress) return 'use-remote-address';

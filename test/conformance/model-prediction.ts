@@ -119,6 +119,6 @@ function sidecars(workloads: WorkloadModel[]): PredictedProxy[] {
     role: 'sidecar',
     interceptionMode: w.interceptionMode,
     xff: { mode: w.xffMode, hops: w.xffTrustedHops ?? 0, cidrs: [...(w.xffTrustedCidrs ?? [])], ports: [...(w.xffPorts ?? [])] },
-    inboundProxyProtocol: (w.proxyProtocolPorts ?? []).length > 0,
+    inboundProxyProtocol: w.proxyProtocolOnEveryPort === true || (w.proxyProtocolPorts ?? []).length > 0,
   }));
 }
