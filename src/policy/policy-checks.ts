@@ -3,6 +3,7 @@ import { gatewayResolvesClient, gatewaySeesPacketSource, sidecarXffFilterActive 
 import {
   ClientIpField, GatewayModel, PolicyAction, PolicyModel, ProxyProtocolMode, ProxyRole, SidecarXffMode, WorkloadModel,
 } from '../model/model';
+import { sameSelector } from '../model/selectors';
 import { isOpaqueServer, listenerPortOf } from '../model/servers';
 import { Cidr, cidrContains, parseCidr } from '../net/cidr';
 
@@ -251,11 +252,7 @@ export interface PolicyOnTarget {
 }
 
 function sameTarget(a: PolicyModel, b: PolicyModel): boolean {
-  return a.namespace === b.namespace && JSON.stringify(sortedEntries(a.selector)) === JSON.stringify(sortedEntries(b.selector));
-}
-
-function sortedEntries(labels: { [key: string]: string }): string[][] {
-  return Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  return a.namespace === b.namespace && sameSelector(a.selector, b.selector);
 }
 
 /**

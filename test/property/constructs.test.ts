@@ -4,6 +4,7 @@ import {
 import { explainProperties, MANIFEST_SET_PROPERTY, slowest } from './explain-properties';
 import { ingressProperties } from './ingress-properties';
 import { meshAndPolicyProperties } from './mesh-policy-properties';
+import { roundTripCounter } from './round-trip';
 
 /*
  * Property-based tests over the props of every public construct (fast-check). One test file, so that the total
@@ -23,6 +24,9 @@ afterAll(() => {
     .map(([k, v]) => constructProperties.has(k) ? `${k}=${v} (${acceptedCounter.get(k) ?? 0} synthesised and valid)` : `${k}=${v}`).join(', ');
   // eslint-disable-next-line no-console
   console.log(`property suite: ${totalCases()} generated cases (${constructCases()} of them construct cases, ${caseCounter.get(MANIFEST_SET_PROPERTY) ?? 0} explain manifest sets, slowest ${slowest.msPerObject.toFixed(1)} ms per object) in ${seconds}s (FUZZ_RUNS=${FUZZ_RUNS}): ${perProperty}`);
+  // eslint-disable-next-line no-console
+  console.log(`round trip (parse(synth) = the constructs' topology, no unraised explain error): ${roundTripCounter.apps} accepted cases, `
+    + `${roundTripCounter.gateways} gateways, ${roundTripCounter.workloads} workloads, ${roundTripCounter.policies} policies compared`);
   if (process.env.FUZZ_DEBUG) {
     // eslint-disable-next-line no-console
     console.log([...rejectionCounter.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}\t${k}`).join('\n'));
