@@ -150,6 +150,8 @@ project.addTask('example', {
 project.addTask('bench', {
   description: 'Benchmarks: synth time, peak memory and start-up against a plain cdk8s baseline',
   exec: 'ts-node --transpile-only -P test/tsconfig.json bench/run.ts',
+  // `npm run bench -- --reps 3` must reach bench/run.ts.
+  receiveArgs: true,
 });
 
 project.addTask('test:coverage', {
@@ -160,6 +162,7 @@ project.addTask('test:coverage', {
 project.addTask('bench:explain', {
   description: 'Benchmark of explain: time and peak memory over 1, 10 and 50 MB of manifests',
   exec: 'ts-node --transpile-only -P test/tsconfig.json bench/explain.ts',
+  receiveArgs: true,
 });
 
 project.addTask('fuzz', {
