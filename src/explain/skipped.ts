@@ -71,6 +71,10 @@ function skip(o: unknown, reason: string, fix: string): SkippedObject {
   return { object: isMap(o) ? objectName(o) : `${Array.isArray(o) ? 'list' : typeof o} ${shortValue(o)}`, reason, fix, ...(source ? { source } : {}) };
 }
 
+function ownValue<T>(table: { readonly [key: string]: T }, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
+}
+
 function isMap(v: unknown): v is { [key: string]: any } {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -118,7 +122,8 @@ function whySkipped(o: unknown): SkippedObject | undefined {
   if (!isMap(o.metadata)) return skip(o, `metadata ${shortValue(o.metadata)} is not a map`, 'give metadata with name and namespace');
   if (o.metadata.name !== undefined && typeof o.metadata.name !== 'string') return skip(o, `metadata.name ${shortValue(o.metadata.name)} is not a string`, 'quote the name');
   if (o.metadata.namespace !== undefined && typeof o.metadata.namespace !== 'string') return skip(o, `metadata.namespace ${shortValue(o.metadata.namespace)} is not a string`, 'quote the namespace');
-  const served = SERVED[o.kind];
+  // Own keys only: a kind such as "toString" must not find Object.prototype's members.
+  const served = ownValue(SERVED, o.kind);
   if (o.kind === 'Gateway' && String(o.apiVersion).startsWith('gateway.networking.k8s.io/')) {
     return skip(o, 'Gateway API gateways are not traced by explain (only Istio Gateway resources and their pods)', 'none: explain reads networking.istio.io Gateways');
   }
@@ -223,7 +228,7 @@ function v2TypeUrl(o: any): SkippedObject | undefined {
     const url = findTypeUrl(isMap(patch) ? patch.patch?.value : undefined, 0);
     if (url === undefined) continue;
     const type = url.replace(/^type\.googleapis\.com\//, '');
-    const v3 = V2_TYPES[type];
+    const v3 = ownValue(V2_TYPES, type);
     return skip(o, `spec.configPatches[${i}] uses the Envoy v2 type URL "${url}": Envoy removed the v2 API (1.18), so istiod cannot apply the patch`,
       v3 ? `use "type.googleapis.com/${v3}"` : 'use the v3 type of the same filter (type.googleapis.com/envoy.extensions.filters...v3...)');
   }

@@ -237,6 +237,20 @@ describe('output is terminal- and Markdown-safe; JSON is exact', () => {
 });
 
 describe('skipped: every object explain does not use is listed with the reason', () => {
+  test('a kind or type URL named like an Object.prototype member is an unknown kind, not a crash (found by the property suite)', () => {
+    // GIVEN kinds and type URLs that are names of Object.prototype members
+    const yaml = docs(
+      'apiVersion: v1\nkind: toString\nmetadata: { name: a, namespace: web }',
+      'apiVersion: v1\nkind: constructor\nmetadata: { name: b, namespace: web }',
+      'apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: { name: f, namespace: web }\n'
+        + 'spec: { configPatches: [{ applyTo: NETWORK_FILTER, match: { context: SIDECAR_INBOUND }, patch: { operation: MERGE, value: { typed_config: { "@type": "type.googleapis.com/envoy.api.v2.valueOf" } } } }] }');
+    // WHEN
+    const report = Explainer.fromYaml(yaml);
+    // THEN both kinds are skipped as unknown, and the v2 URL gets the generic fix
+    expect(report.skipped.find(s => s.object === 'toString web/a')!.reason).toBe('kind toString is not read by explain');
+    expect(report.skipped.find(s => s.object === 'constructor web/b')!.reason).toBe('kind constructor is not read by explain');
+  });
+
   function skippedOf(yaml: string) {
     return Explainer.fromYaml(yaml).skipped;
   }
