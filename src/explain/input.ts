@@ -130,7 +130,7 @@ function yamlError(e: unknown, source: string, text: string, parsed: number): Er
   if (/maxDepth/.test(reason)) {
     return manifestInputError(source, `is too deeply nested${where}: more than ${INPUT_LIMITS.maxDepth} levels; Kubernetes and Istio objects need about 20`, document);
   }
-  return manifestInputError(source, `is not valid YAML${where}: ${reason}`, document);
+  return manifestInputError(source, `is not valid YAML${where}: ${escapeForTerminal(reason)}`, document);
 }
 
 /**

@@ -148,6 +148,14 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     expect(r.err).toMatch(/^cannot read manifests: x\.yaml: document 2 is not valid YAML at line \d+, column \d+: /);
   });
 
+  test('fails with an escaped message when the YAML parser quotes a bidi override from the input (found by the property suite)', () => {
+    // GIVEN an alias whose name carries a right-to-left override
+    const yaml = 'apiVersion: v1\nkind: Service\nmetadata: { name: *\u202Ea1 }';
+    // THEN the input error names the alias with the override escaped, never raw
+    expect(() => Explainer.fromYaml(yaml)).toThrow(/unidentified alias .*\\u202E/);
+    expect(() => Explainer.fromYaml(yaml)).not.toThrow(/\u202E/);
+  });
+
   test('a valid List with 150 aliases to one anchor is accepted', () => {
     // GIVEN a List whose items share labels through an anchor
     const items = Array.from({ length: 150 }, (_, i) => `- { apiVersion: v1, kind: Service, metadata: { name: s${i}, namespace: web, labels: *labels }, spec: { selector: { app: httpbin } } }`);
