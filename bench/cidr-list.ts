@@ -5,12 +5,8 @@
  * A benchmark, not a test: the figures go into bench/RESULTS.md.
  */
 import { App, Chart } from 'cdk8s';
+import { arg } from './args';
 import { CidrList, CidrListPolicy, PolicyAction, PreservedIngressGateway } from '../src';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
 
 /** A seeded generator (mulberry32), so every run reads the same list. */
 function random(seed: number): () => number {
@@ -65,8 +61,8 @@ function synth(text: string): { yaml: string; list: CidrList; policies: number }
 }
 
 function main(): void {
-  const entries = arg('entries', 10000);
-  const reps = arg('reps', 5);
+  const entries = Number(arg('entries', '10000'));
+  const reps = Number(arg('reps', '5'));
   const text = syntheticList(entries);
   const times: number[] = [];
   let first: ReturnType<typeof synth> | undefined;

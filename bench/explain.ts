@@ -8,23 +8,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
+import { arg, median } from './args';
 import { explainManifests } from './explain-manifests';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT_DIR = path.join(ROOT, 'bench', 'out');
 const JS_DIR = path.join(OUT_DIR, 'js');
 const MIB = 1024 * 1024;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** The worker runs as plain JavaScript against the compiled library, as users get it. */
 function transpileWorker(libDir: string): string {

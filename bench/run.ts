@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
+import { arg, median } from './args';
 
 const ROOT = path.resolve(__dirname, '..');
 const JS_DIR = path.join(ROOT, 'bench', 'out', 'js');
@@ -28,17 +29,6 @@ function transpileBench(): void {
 }
 
 interface Sample { readonly mode: string; readonly kind: string; readonly layout: string; readonly n: number; readonly ms: number; readonly peakRssMiB: number; readonly bytes: number }
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** YAML documents as JSON with sorted keys, so that key order does not count as a difference. */
 function canonical(yaml: string): string {
