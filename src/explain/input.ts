@@ -49,6 +49,11 @@ export function originOf(o: unknown): ManifestOrigin | undefined {
   return o !== null && typeof o === 'object' ? ORIGINS.get(o) : undefined;
 }
 
+/** Records where an object explain made itself (a gateway from Helm values) comes from, for messages. */
+export function rememberOrigin(o: object, origin: ManifestOrigin): void {
+  if (!ORIGINS.has(o)) ORIGINS.set(o, origin);
+}
+
 /** "a.yaml document 3, List item 2", for messages. */
 export function describeOrigin(origin: ManifestOrigin | undefined): string | undefined {
   if (origin === undefined) return undefined;
@@ -97,6 +102,25 @@ export function readManifestText(text: string, source = 'input'): any[] {
     out.push(value);
   });
   return out;
+}
+
+/**
+ * Reads a Helm values file: one YAML (or JSON) map, empty meaning no values. Throws a manifest input error
+ * when the text cannot be read or is not one map.
+ */
+export function readValuesText(text: string, source = 'values'): { [key: string]: any } {
+  checkText(text, source);
+  const limit = INPUT_LIMITS.minExpandedValues + INPUT_LIMITS.expansionPerByte * text.length;
+  const documents = parseDocuments(text, source).filter(d => d !== null && d !== undefined);
+  if (documents.length > 1) {
+    throw manifestInputError(source, `holds ${documents.length} YAML documents: a Helm values file is one map; give each release's values in its own file`);
+  }
+  const value = documents[0] ?? {};
+  if (!isPlainObject(value)) {
+    throw manifestInputError(source, `is ${Array.isArray(value) ? 'a list' : `${typeof value} ${escapeForTerminal(JSON.stringify(value).slice(0, 40))}`}, not a map of Helm values (e.g. meshConfig: or service:)`, 1);
+  }
+  checkShape(value, source, 1, limit);
+  return value;
 }
 
 function parseDocuments(text: string, source: string): unknown[] {
