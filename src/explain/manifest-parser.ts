@@ -2,7 +2,7 @@ import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity, SkippedObject } from './explain-report';
 import { HelmValues } from './helm-values';
 import { readManifestText, parseEmbeddedYaml } from './input';
-import { fieldsLostByReplacement, MeshDefaults, meshFor, MeshSettings, readMeshSettings } from './mesh-config';
+import { fieldsLostByReplacement, isInstalledGateway, MeshDefaults, meshFor, MeshSettings, readMeshSettings } from './mesh-config';
 import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX, wrongShape } from './read-values';
 import { LabelIndex, SelectorIndex } from './selector-index';
 import { classifyObjects, objectWhere } from './skipped';
@@ -79,6 +79,8 @@ interface PodTemplateOwner {
   readonly gatewayResourceAnnotations?: { [key: string]: string };
   /** The meshConfig of the pods' Istio revision, when the input holds it. */
   mesh?: MeshDefaults;
+  /** True for a gateway an IstioOperator or gateway Helm release installs. */
+  readonly installed?: boolean;
 }
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job'];
@@ -324,6 +326,7 @@ function podTemplateOf(o: any): PodTemplateOwner {
     labels: meta.labels ?? {},
     annotations: meta.annotations ?? {},
     ownerAnnotations: o.metadata?.annotations ?? {},
+    ...(isInstalledGateway(o) ? { installed: true } : {}),
   };
 }
 
@@ -340,6 +343,7 @@ function installedGateway(gw: any, selector: { [key: string]: string }, ns: stri
 }
 
 function isGatewayPod(p: PodTemplateOwner, indexes: Indexes): boolean {
+  if (p.installed) return true;
   if (p.annotations['inject.istio.io/templates'] === 'gateway') return true;
   if (p.labels.istio === 'ingressgateway' || p.labels['gateway.networking.k8s.io/gateway-name'] !== undefined) return true;
   if (proxyConfigOf(p)?.gatewayTopology !== undefined) return true;

@@ -276,7 +276,11 @@ function gatewaysOfIstioOperator(o: any, findings: Finding[]): any[] {
     if (c.enabled === false) return [];
     const k8s = isMap(c.k8s) ? c.k8s : {};
     const service = isMap(k8s.service) ? k8s.service : {};
-    const labels = { ...INGRESS_DEFAULTS.labels, ...stringMap(ctx, `spec.values.gateways.istio-ingressgateway.labels`, gatewayValues.labels), ...stringMap(ctx, `${field}.label`, c.label) };
+    const labels = {
+      ...INGRESS_DEFAULTS.labels,
+      ...stringMap(ctx, 'spec.values.gateways.istio-ingressgateway.labels', gatewayValues.labels),
+      ...stringMap(ctx, `${field}.label`, c.label),
+    };
     const gateway: InstalledGateway = {
       name: typeof c.name === 'string' && c.name !== '' ? c.name : INGRESS_DEFAULTS.name,
       namespace: typeof c.namespace === 'string' && c.namespace !== '' ? c.namespace : istioNamespace || o.metadata?.namespace || DEFAULT_ROOT_NAMESPACE,
@@ -293,7 +297,8 @@ function gatewaysOfIstioOperator(o: any, findings: Finding[]): any[] {
           ...stringMap(ctx, 'spec.values.gateways.istio-ingressgateway.serviceAnnotations', gatewayValues.serviceAnnotations),
           ...stringMap(ctx, `${field}.k8s.serviceAnnotations`, k8s.serviceAnnotations),
         },
-        ports: Array.isArray(service.ports) && service.ports.length > 0 ? service.ports : Array.isArray(gatewayValues.ports) ? gatewayValues.ports : INGRESS_PORTS,
+        ports: Array.isArray(service.ports) && service.ports.length > 0 ? service.ports
+          : Array.isArray(gatewayValues.ports) ? gatewayValues.ports : INGRESS_PORTS,
         selector: labels,
         ...(service.loadBalancerClass !== undefined ? { loadBalancerClass: service.loadBalancerClass } : {}),
       },
@@ -334,6 +339,13 @@ function gatewayOfHelmValues(h: HelmValues, findings: Finding[]): any[] {
   return renderGateway(gateway, `${where} (${h.releaseName ? `release ${h.releaseName}` : `release name assumed ${name}`}, namespace ${h.namespace ?? 'istio-ingress (assumed)'})`);
 }
 
+const INSTALLED = new WeakSet<object>();
+
+/** True for a Deployment or DaemonSet explain made from an IstioOperator or gateway Helm values: a gateway whatever its labels. */
+export function isInstalledGateway(o: unknown): boolean {
+  return o !== null && typeof o === 'object' && INSTALLED.has(o);
+}
+
 function renderGateway(g: InstalledGateway, source: string): any[] {
   const workload = {
     apiVersion: 'apps/v1',
@@ -345,6 +357,7 @@ function renderGateway(g: InstalledGateway, source: string): any[] {
     },
   };
   rememberOrigin(workload, { source, document: 1 });
+  INSTALLED.add(workload);
   if (g.service === undefined) return [workload];
   const service = {
     apiVersion: 'v1',
