@@ -205,7 +205,7 @@ spec:
 
   test('spec.meshConfig gatewayTopology fields merge into the values\' (Helm-style map merge)', () => {
     // GIVEN the same operator without the gateway's own annotation
-    const parsed = parse(operator.replace(`        podAnnotations:\n          proxy.istio.io/config: '{"gatewayTopology":{"numTrustedProxies":2}}'\n`, ''));
+    const parsed = parse(operator.replace('        podAnnotations:\n          proxy.istio.io/config: \'{"gatewayTopology":{"numTrustedProxies":2}}\'\n', ''));
     // THEN numTrustedProxies from spec.meshConfig, proxyProtocol from values.meshConfig
     expect(gateway(parsed, 'public-gw').numTrustedProxies).toBe(1);
     expect(gateway(parsed, 'public-gw').proxyProtocol).toBe(ProxyProtocolMode.STRICT);
