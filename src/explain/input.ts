@@ -237,6 +237,16 @@ function yaml(): typeof import('js-yaml') {
   return require('js-yaml');
 }
 
+/**
+ * Parses a YAML document embedded in a manifest (a ConfigMap's data.mesh) with the limits of a manifest: nesting,
+ * self-containing aliases and alias expansion. Throws on bad YAML and on input past the limits.
+ */
+export function parseEmbeddedDocument(text: string, source: string): unknown {
+  const value = parseEmbeddedYaml(text);
+  checkShape(value, source, 1, INPUT_LIMITS.minExpandedValues + INPUT_LIMITS.expansionPerByte * text.length);
+  return value;
+}
+
 /** Parses one YAML or JSON value embedded in a manifest (an annotation), for explain. Throws on bad YAML. */
 export function parseEmbeddedYaml(text: string): unknown {
   return yaml().load(text, { schema: yaml().CORE_SCHEMA, maxDepth: INPUT_LIMITS.maxDepth } as any);

@@ -1,6 +1,7 @@
+import { escapeForTerminal } from './escape';
 import { Finding, FindingSeverity } from './explain-report';
 import { HelmChart, HelmValues } from './helm-values';
-import { parseEmbeddedYaml, rememberOrigin } from './input';
+import { parseEmbeddedDocument, rememberOrigin } from './input';
 import { ReadContext, readEnum, readInteger, readString, shortValue, UINT32_MAX, wrongShape } from './read-values';
 import { isMeshConfigMapName, objectWhere } from './skipped';
 import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
@@ -91,12 +92,12 @@ function meshFromConfigMap(o: any, findings: Finding[]): MeshDefaults | undefine
   const name: string = o.metadata.name;
   let mesh: unknown;
   try {
-    mesh = parseEmbeddedYaml(o.data.mesh);
+    mesh = parseEmbeddedDocument(o.data.mesh, 'data.mesh');
   } catch (e) {
     findings.push({
       severity: FindingSeverity.ERROR,
       where,
-      message: `data.mesh is not valid YAML: ${firstLine(e)}; istiod cannot read this meshConfig (it keeps running with the previous one), and explain ignores it`,
+      message: `data.mesh cannot be read: ${escapeForTerminal(firstLine(e))}; istiod cannot apply this meshConfig either, and explain ignores it`,
       fix: 'fix the YAML in data.mesh (kubectl edit configmap); check it with: kubectl get configmap -n istio-system istio -o jsonpath={.data.mesh} | yq .',
     });
     return undefined;

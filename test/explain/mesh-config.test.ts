@@ -322,7 +322,7 @@ describe('hostile mesh settings are findings, never exceptions', () => {
     const report = Explainer.fromYaml(docs(meshConfigMap('defaultConfig: { gatewayTopology: [unclosed'), gatewayYaml({ etp: 'Local' })));
     const errors = messages(report, FindingSeverity.ERROR);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^error ConfigMap istio-system\/istio \(input document 1\): data\.mesh is not valid YAML: .*; istiod cannot read this meshConfig/);
+    expect(errors[0]).toMatch(/^error ConfigMap istio-system\/istio \(input document 1\): data\.mesh cannot be read: .*; istiod cannot apply this meshConfig/);
     expect(report.paths.length).toBeGreaterThan(0);
   });
 
@@ -343,6 +343,12 @@ defaultConfig:
     ]);
     expect(gateway(parsed, 'ingressgateway').numTrustedProxies).toBe(0);
     expect(parsed.rootNamespaces).toEqual(['istio-system']);
+  });
+
+  test('fails on a data.mesh alias bomb: an ERROR finding, not exponential work', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`), 'defaultConfig: { gatewayTopology: *i }'].join('\n');
+    const report = Explainer.fromYaml(docs(meshConfigMap(bomb), gatewayYaml({ etp: 'Local' })));
+    expect(messages(report, FindingSeverity.ERROR).join('\n')).toMatch(/data\.mesh cannot be read: data\.mesh: document 1 expands through YAML aliases to more than/);
   });
 
   test('a quoted number of trusted proxies is read as istiod reads it', () => {
