@@ -3,7 +3,8 @@ import * as YAML from 'yaml';
 import { assertOwnError, buildAndCheck, checkProperty, cidrList, hostileCount, istioVersion as istioVersionArb, mix, newChart, validCidr } from './arbitraries';
 import { buildChain, chainSpec } from './chain-arbitraries';
 import {
-  ClientAddressResolver, Explainer, HelmChart, HelmValues, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway, ProxyProtocolGateway,
+  ClientAddressResolver, Explainer, HelmChart, HelmValues, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway,
+  ProxyProtocolGateway,
   ISTIO_VERSION_CONTEXT_KEY, TrustChain, TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust, isIpAddress,
 } from '../../src';
 import { isManifestInputError, readManifestText } from '../../src/explain/input';
@@ -136,7 +137,10 @@ const meshText = fc.oneof(
   fc.constantFrom('defaultConfig: { gatewayTopology: [', '- a', '', '&a [*a]', 'a: &a [1,1,1,1]\nb: &b [*a,*a,*a,*a]\ndefaultConfig: { gatewayTopology: *b }', '\u202E: x', '{'),
   fc.string({ maxLength: 12 }));
 const ingressGateway = fc.record({
-  name, namespace: name, enabled: mix(fc.boolean(), hostileValue, 1, 4), label: labels,
+  name,
+  namespace: name,
+  enabled: mix(fc.boolean(), hostileValue, 1, 4),
+  label: labels,
   k8s: fc.record({
     podAnnotations: mix(fc.dictionary(fc.constantFrom('proxy.istio.io/config', 'inject.istio.io/templates'), fc.constantFrom('{"gatewayTopology":{"numTrustedProxies":1}}', '{', 'gateway')), hostileValue, 1, 4),
     service: mix(fc.record({ externalTrafficPolicy: mix(fc.constantFrom('Local', 'Cluster'), hostileValue, 1, 4), type: mix(fc.constantFrom('LoadBalancer', 'NodePort'), hostileValue, 1, 4), ports: mix(fc.constant([{ port: 80, targetPort: 8080 }]), hostileValue, 1, 4) }, { requiredKeys: [] }), hostileValue, 1, 4),
@@ -150,7 +154,10 @@ const helmValuesArb = fc.array(fc.oneof(
     releaseName: fc.option(fc.constantFrom('istio-ingress', 'edge'), { nil: undefined }),
     namespace: fc.option(fc.constantFrom('istio-ingress', 'web'), { nil: undefined }),
     values: fc.record({
-      name: mix(fc.constantFrom('', 'istio-edge'), hostileValue, 1, 4), labels, revision: mix(fc.constant('canary'), hostileValue, 1, 4), kind: mix(fc.constantFrom('Deployment', 'DaemonSet'), hostileValue, 1, 4),
+      name: mix(fc.constantFrom('', 'istio-edge'), hostileValue, 1, 4),
+      labels,
+      revision: mix(fc.constant('canary'), hostileValue, 1, 4),
+      kind: mix(fc.constantFrom('Deployment', 'DaemonSet'), hostileValue, 1, 4),
       podAnnotations: mix(fc.dictionary(fc.constantFrom('proxy.istio.io/config', 'sidecar.istio.io/inject'), fc.constantFrom<unknown>('{"gatewayTopology":{"proxyProtocol":{}}}', null, 'true')), hostileValue, 1, 4),
       service: mix(fc.record({ type: mix(fc.constantFrom('LoadBalancer', 'None'), hostileValue, 1, 4), externalTrafficPolicy: mix(fc.constantFrom('Local', ''), hostileValue, 1, 4), annotations: mix(fc.constant({ 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' }), hostileValue, 1, 4) }, { requiredKeys: [] }), hostileValue, 1, 4),
       _internal_defaults_do_not_set: mix(fc.constant({ podAnnotations: { a: 'b' } }), hostileValue, 1, 6),
@@ -195,7 +202,10 @@ const objectArb: fc.Arbitrary<unknown> = fc.oneof(
       revision: mix(fc.constant('canary'), hostileValue, 1, 4),
       meshConfig,
       values: mix(fc.record({ meshConfig, gateways: fc.record({ 'istio-ingressgateway': mix(fc.record({ externalTrafficPolicy: mix(fc.constant('Local'), hostileValue, 1, 4), labels }), hostileValue, 1, 4) }) }, { requiredKeys: [] }), hostileValue, 1, 6),
-      components: mix(fc.record({ pilot: fc.record({ enabled: mix(fc.boolean(), hostileValue, 1, 4) }), ingressGateways: mix(fc.array(ingressGateway, { maxLength: 2 }), hostileValue, 1, 4) }, { requiredKeys: [] }), hostileValue, 1, 6),
+      components: mix(fc.record({
+        pilot: fc.record({ enabled: mix(fc.boolean(), hostileValue, 1, 4) }),
+        ingressGateways: mix(fc.array(ingressGateway, { maxLength: 2 }), hostileValue, 1, 4),
+      }, { requiredKeys: [] }), hostileValue, 1, 6),
     }, { requiredKeys: [] }),
   }),
   meshConfig,
