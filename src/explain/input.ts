@@ -36,7 +36,7 @@ export function isManifestInputError(e: unknown): e is Error {
 /** Where an object was read from. */
 export interface ManifestOrigin {
   readonly source: string;
-  /** 1-based document number in the source. */
+  /** 1-based document number in the source; 0 for an object explain made itself (from Helm values, say). */
   readonly document: number;
   /** 0-based index in the document's `List` items, when it came from a List. */
   readonly item?: number;
@@ -57,6 +57,7 @@ export function rememberOrigin(o: object, origin: ManifestOrigin): void {
 /** "a.yaml document 3, List item 2", for messages. */
 export function describeOrigin(origin: ManifestOrigin | undefined): string | undefined {
   if (origin === undefined) return undefined;
+  if (origin.document === 0) return origin.source;
   return `${origin.source} document ${origin.document}${origin.item !== undefined ? `, List item ${origin.item}` : ''}`;
 }
 

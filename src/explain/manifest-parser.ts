@@ -165,7 +165,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   const routes = routesOf(deduped, ofKind('VirtualService'), indexes.serviceByName, workloadIndex, findings);
   return {
     rootNamespaces: indexes.rootNamespaces,
-    istioVersion: istioVersionOf(istioGateways, findings),
+    istioVersion: istioVersionOf(istioGateways, findings) ?? mesh.istioVersion,
     proxyProtocolTo: proxyProtocolTargets(ofKind('DestinationRule'), indexes.serviceByName, workloadIndex),
     gateways: deduped,
     workloads,

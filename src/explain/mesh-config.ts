@@ -5,6 +5,7 @@ import { parseEmbeddedDocument, rememberOrigin } from './input';
 import { ReadContext, readEnum, readInteger, readString, shortValue, UINT32_MAX, wrongShape } from './read-values';
 import { isMeshConfigMapName, objectWhere } from './skipped';
 import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
+import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
 
 /*
@@ -47,12 +48,15 @@ export interface MeshSettings {
   readonly rootNamespaces: string[];
   /** Deployments and Services of the gateways installed by IstioOperators and gateway Helm releases. */
   readonly installedGateways: any[];
+  /** The newest supported Istio release an IstioOperator installs (`spec.tag`), when one names it. */
+  readonly istioVersion?: IstioVersion;
 }
 
 /** Reads every meshConfig source (ConfigMaps, IstioOperators, Helm values) and the gateways they install. */
 export function readMeshSettings(objects: any[], helmValues: readonly HelmValues[], findings: Finding[]): MeshSettings {
   const candidates: MeshDefaults[] = [];
   const installedGateways: any[] = [];
+  const versions: IstioVersion[] = [];
   for (const o of objects) {
     if (o.kind === 'ConfigMap' && isMeshConfigMapName(o.metadata?.name) && typeof o.data?.mesh === 'string') {
       const mesh = meshFromConfigMap(o, findings);
@@ -62,6 +66,7 @@ export function readMeshSettings(objects: any[], helmValues: readonly HelmValues
       const mesh = meshFromIstioOperator(o, findings);
       if (mesh) candidates.push(mesh);
       installedGateways.push(...gatewaysOfIstioOperator(o, findings));
+      versions.push(...istioVersionOfTag(o.spec?.tag));
     }
   }
   for (const h of helmValues) {
@@ -69,7 +74,20 @@ export function readMeshSettings(objects: any[], helmValues: readonly HelmValues
     else installedGateways.push(...gatewayOfHelmValues(h, findings));
   }
   const byRevision = pickPerRevision(candidates, findings);
-  return { byRevision, rootNamespaces: [...new Set([...byRevision.values()].map(m => m.rootNamespace))], installedGateways };
+  return {
+    byRevision,
+    rootNamespaces: [...new Set([...byRevision.values()].map(m => m.rootNamespace))],
+    installedGateways,
+    ...(versions.length > 0 ? { istioVersion: versions.sort((a, b) => b.minor - a.minor)[0] } : {}),
+  };
+}
+
+/** The supported release an image tag such as "1.24.2" or "1.25.0-distroless" names; none for "latest" or a release explain does not model. */
+function istioVersionOfTag(tag: unknown): IstioVersion[] {
+  const match = typeof tag === 'string' || typeof tag === 'number' ? /^(\d+)\.(\d+)/.exec(String(tag)) : null;
+  if (!match) return [];
+  const label = `${Number(match[1])}.${Number(match[2])}`;
+  return IstioVersion.all().filter(v => v.label === label);
 }
 
 /** The meshConfig that applies to pods of `revision`, with an INFO finding when only other revisions' are known. */
@@ -304,7 +322,7 @@ function gatewaysOfIstioOperator(o: any, findings: Finding[]): any[] {
         ...(service.loadBalancerClass !== undefined ? { loadBalancerClass: service.loadBalancerClass } : {}),
       },
     };
-    return renderGateway(gateway, `${where} ${field}`);
+    return renderGateway(gateway, `rendered from ${where} ${field}`);
   });
 }
 
@@ -337,7 +355,8 @@ function gatewayOfHelmValues(h: HelmValues, findings: Finding[]): any[] {
       },
     }),
   };
-  return renderGateway(gateway, `${where} (${h.releaseName ? `release ${h.releaseName}` : `release name assumed ${name}`}, namespace ${h.namespace ?? 'istio-ingress (assumed)'})`);
+  const release = `${h.releaseName ? `release ${h.releaseName}` : 'release name not given'}, namespace ${h.namespace ?? 'not given: istio-ingress assumed'}`;
+  return renderGateway(gateway, `rendered from ${where} (${release})`);
 }
 
 const INSTALLED = new WeakSet<object>();
@@ -357,7 +376,7 @@ function renderGateway(g: InstalledGateway, source: string): any[] {
       template: { metadata: { labels: g.labels, annotations: g.podAnnotations }, spec: { containers: [{ name: 'istio-proxy', image: 'auto' }] } },
     },
   };
-  rememberOrigin(workload, { source, document: 1 });
+  rememberOrigin(workload, { source, document: 0 });
   INSTALLED.add(workload);
   if (g.service === undefined) return [workload];
   const service = {
@@ -372,7 +391,7 @@ function renderGateway(g: InstalledGateway, source: string): any[] {
       ...(g.service.loadBalancerClass !== undefined ? { loadBalancerClass: g.service.loadBalancerClass } : {}),
     },
   };
-  rememberOrigin(service, { source, document: 1 });
+  rememberOrigin(service, { source, document: 0 });
   return [workload, service];
 }
 

@@ -229,6 +229,14 @@ spec:
     expect(messages(parsed)).toEqual(['info IstioOperator istio-system/gateways-only (input document 1): its meshConfig is not used: it installs no istiod (profile empty), and meshConfig goes into istiod\'s ConfigMap']);
   });
 
+  test('spec.tag names the Istio release when no annotation does', () => {
+    const operatorWithTag = (tag: string) => parse(`apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata: { name: p, namespace: istio-system }\nspec: { profile: minimal, tag: ${tag} }`);
+    expect(operatorWithTag('1.24.2').istioVersion?.label).toBe('1.24');
+    expect(operatorWithTag('1.25.0-distroless').istioVersion?.label).toBe('1.25');
+    expect(operatorWithTag('latest').istioVersion).toBeUndefined();
+    expect(operatorWithTag('1.9.0').istioVersion).toBeUndefined();
+  });
+
   test('a Deployment in the input that describes the installed gateway wins over the operator', () => {
     // GIVEN the rendered Deployment of istio-ingressgateway (from kubectl get) next to the operator
     const rendered = gatewayYaml({ etp: 'Local' }).replace(/name: ingressgateway\n  namespace: istio-ingress/g, 'name: istio-ingressgateway\n  namespace: istio-system');
