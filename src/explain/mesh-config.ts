@@ -405,7 +405,9 @@ function chartValues(values: { [key: string]: any }): { [key: string]: any } {
 export function mergeValues(base: { [key: string]: any }, over: { [key: string]: any }): { [key: string]: any } {
   const out: { [key: string]: any } = { ...base };
   for (const [k, v] of Object.entries(over)) {
-    out[k] = isMap(v) && isMap(base[k]) ? mergeValues(base[k], v) : v;
+    // Own keys only: a "__proto__" key from JSON must not become the prototype of the merged values.
+    const below = Object.prototype.hasOwnProperty.call(base, k) ? base[k] : undefined;
+    Object.defineProperty(out, k, { value: isMap(v) && isMap(below) ? mergeValues(below, v) : v, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

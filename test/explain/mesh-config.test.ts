@@ -390,6 +390,13 @@ defaultConfig:
     ]);
   });
 
+  test('a "__proto__" key in Helm values is a key, never the values\' prototype', () => {
+    const values = JSON.parse('{"_internal_defaults_do_not_set": {"__proto__": {"meshConfig": {"rootNamespace": "evil"}}}, "__proto__": {"global": {"istioNamespace": "evil"}}}');
+    const parsed = parse('', [{ chart: HelmChart.ISTIOD, values }]);
+    expect(parsed.rootNamespaces).toEqual(['istio-system']);
+    expect(({} as any).meshConfig).toBeUndefined();
+  });
+
   test('fails on bad helmValues in the library with a message naming the field', () => {
     expect(() => Explainer.fromManifests([], { helmValues: [{ chart: 'helm' as any, values: {} }] })).toThrow(
       'helmValues[0].chart "helm" is not allowed: use HelmChart.ISTIOD or HelmChart.GATEWAY');
