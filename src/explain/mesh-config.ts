@@ -407,7 +407,8 @@ export function mergeValues(base: { [key: string]: any }, over: { [key: string]:
   for (const [k, v] of Object.entries(over)) {
     // Own keys only: a "__proto__" key from JSON must not become the prototype of the merged values.
     const below = Object.prototype.hasOwnProperty.call(base, k) ? base[k] : undefined;
-    Object.defineProperty(out, k, { value: isMap(v) && isMap(below) ? mergeValues(below, v) : v, enumerable: true, writable: true, configurable: true });
+    const value = isMap(v) && isMap(below) ? mergeValues(below, v) : v;
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
