@@ -449,6 +449,16 @@ describe('command line: --helm-values', () => {
     expect(result.err).not.toMatch(/\n\s+at /);
   });
 
+  test('an ERROR from the mesh settings fails the run with --fail-on-error (exit 1), and only then', () => {
+    // GIVEN istiod values whose gatewayTopology has a bad hop count
+    const files = { ...manifests, 'istiod.yaml': 'meshConfig: { defaultConfig: { gatewayTopology: { numTrustedProxies: -1 } } }\n' };
+    // WHEN / THEN
+    const failing = run(['explain', '--fail-on-error', '--helm-values', 'istiod=istiod.yaml', 'm.yaml'], files);
+    expect(failing.code).toBe(1);
+    expect(failing.out).toMatch(/ERROR istiod Helm values istiod\.yaml: meshConfig\.defaultConfig\.gatewayTopology\.numTrustedProxies -1 is not allowed/);
+    expect(run(['explain', '--helm-values', 'istiod=istiod.yaml', 'm.yaml'], files).code).toBe(0);
+  });
+
   test('an empty values file is no values; exit 0', () => {
     const result = run(['explain', '--helm-values', 'istiod=empty.yaml', 'm.yaml'], { ...manifests, 'empty.yaml': '# nothing\n' });
     expect(result.code).toBe(0);
