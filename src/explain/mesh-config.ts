@@ -131,7 +131,7 @@ function meshFromIstioOperator(o: any, findings: Finding[]): MeshDefaults | unde
   const ctx: ReadContext = { where, findings };
   const pilot = isMap(spec.components) && isMap(spec.components.pilot) ? spec.components.pilot.enabled : undefined;
   const hasMesh = spec.meshConfig !== undefined || values.meshConfig !== undefined;
-  if (pilot === false || (['empty', 'remote'].includes(spec.profile) && pilot !== true)) {
+  if (pilot === false || (spec.profile === 'empty' && pilot !== true)) {
     if (hasMesh) {
       findings.push({
         severity: FindingSeverity.INFO,
@@ -273,6 +273,9 @@ const GATEWAY_CHART_PORTS = [
 /** The gateway chart's default pod annotations: the gateway injection template. */
 const GATEWAY_CHART_POD_ANNOTATIONS = { 'inject.istio.io/templates': 'gateway', 'sidecar.istio.io/inject': 'true' };
 
+/** Istio's profiles that disable the default profile's istio-ingressgateway (the others, e.g. demo, keep it). */
+const PROFILES_WITHOUT_INGRESS: unknown[] = ['minimal', 'remote', 'ambient', 'empty', 'openshift-ambient'];
+
 /** The ingress gateways an IstioOperator installs: those listed (and enabled), else the profile's istio-ingressgateway. */
 function gatewaysOfIstioOperator(o: any, findings: Finding[]): any[] {
   const where = objectWhere(o);
@@ -285,7 +288,7 @@ function gatewaysOfIstioOperator(o: any, findings: Finding[]): any[] {
     wrongShape(ctx, 'spec.components.ingressGateways', listed, 'a list of gateways');
     return [];
   }
-  const profileHasIngress = spec.profile === undefined || spec.profile === 'default' || spec.profile === 'demo' || gatewayValues.enabled === true;
+  const profileHasIngress = !PROFILES_WITHOUT_INGRESS.includes(spec.profile) || gatewayValues.enabled === true;
   const components: any[] = listed ?? (profileHasIngress ? [{}] : []);
   const istioNamespace = isMap(values.global) && typeof values.global.istioNamespace === 'string' ? values.global.istioNamespace : undefined;
   const revision = typeof spec.revision === 'string' && spec.revision !== '' ? spec.revision : undefined;

@@ -211,11 +211,13 @@ spec:
     expect(gateway(parsed, 'public-gw').proxyProtocol).toBe(ProxyProtocolMode.STRICT);
   });
 
-  test('without components, the default profile installs istio-ingressgateway; the empty profile none', () => {
+  test('without components, the default and demo profiles install istio-ingressgateway; minimal, ambient and empty none', () => {
     const byProfile = (profile: string) => parse(`apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata: { name: p, namespace: istio-system }\nspec: { profile: ${profile} }`)
       .gateways.map(g => `${g.model.namespace}/${g.model.name} ${JSON.stringify(g.model.selector)} ${g.model.externalTrafficPolicy}`);
     expect(byProfile('default')).toEqual(['istio-system/istio-ingressgateway {"app":"istio-ingressgateway","istio":"ingressgateway"} Cluster']);
+    expect(byProfile('demo')).toHaveLength(1);
     expect(byProfile('minimal')).toEqual([]);
+    expect(byProfile('ambient')).toEqual([]);
     expect(byProfile('empty')).toEqual([]);
   });
 
