@@ -1,7 +1,8 @@
 import { readFileSync } from 'fs';
 import { escapeForTerminal } from './explain/escape';
 import { Explainer } from './explain/explainer';
-import { isManifestInputError, manifestInputError, readManifestText } from './explain/input';
+import { HelmChart, HelmValues } from './explain/helm-values';
+import { isManifestInputError, manifestInputError, readManifestText, readValuesText } from './explain/input';
 import { IstioVersion } from './model/istio-version';
 
 /*
@@ -10,7 +11,8 @@ import { IstioVersion } from './model/istio-version';
  * Never a stack trace: every failure is one message on stderr.
  */
 
-const USAGE = `usage: cdk8s-istio-source-ip explain [--json|--mermaid] [--fail-on-error] [--istio-version 1.N] <files...>
+const USAGE = `usage: cdk8s-istio-source-ip explain [--json|--mermaid] [--fail-on-error] [--istio-version 1.N]
+                                     [--helm-values chart[:namespace/release]=file ...] <files...>
 
 Reads Kubernetes/Istio manifests (multi-document YAML or JSON; "-" reads stdin) and shows, for each gateway and
 workload, which client address every hop sees: client -> load balancer -> node -> gateway -> sidecar -> app.
@@ -20,6 +22,9 @@ workload, which client address every hop sees: client -> load balancer -> node -
   --fail-on-error  exit with code 1 when the report has errors
   --istio-version  the Istio release the cluster runs (1.24 to 1.31); default: the manifests'
                    source-ip.cdk8s.io/istio-version annotation, else the newest
+  --helm-values    values of an Istio Helm release: chart is istiod (meshConfig) or gateway (the gateway it
+                   installs; namespace/release default to istio-ingress/istio-ingressgateway);
+                   repeat for each release
   -h, --help       show this help
 
 Exit codes: 0 report written (no errors, or errors without --fail-on-error), 1 errors found with --fail-on-error,
@@ -49,8 +54,41 @@ export function main(argv: string[], io: Io = defaultIo): void {
   }
 }
 
+interface HelmSpec {
+  readonly chart: HelmChart;
+  readonly file: string;
+  readonly namespace?: string;
+  readonly releaseName?: string;
+}
+
+/** Every value of a repeatable option (`--name value` or `--name=value`), and the other arguments. */
+function takeOption(args: string[], name: string): { values: string[]; rest: string[] } {
+  const values: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].startsWith(`${name}=`)) values.push(args[i].slice(name.length + 1));
+    else if (args[i] === name) values.push(args[++i] ?? '');
+    else rest.push(args[i]);
+  }
+  return { values, rest };
+}
+
+/** `chart[:namespace/release]=file`, or the message that says what is wrong with it. */
+function parseHelmSpec(value: string): HelmSpec | string {
+  const match = /^([a-z]+)(?::([^/=]+)\/([^/=]+))?=(.+)$/.exec(value);
+  const shown = escapeForTerminal(JSON.stringify(value));
+  if (!match) return `--helm-values ${shown} is not chart[:namespace/release]=file, e.g. --helm-values istiod=istiod-values.yaml or --helm-values gateway:istio-ingress/ingress=gateway-values.yaml`;
+  const chart = Object.values(HelmChart).find(c => c === match[1]);
+  if (chart === undefined) return `--helm-values: chart "${escapeForTerminal(match[1])}" is not read by explain: use istiod or gateway`;
+  return { chart, file: match[4], ...(match[2] !== undefined ? { namespace: match[2], releaseName: match[3] } : {}) };
+}
+
 /** Reads one file argument, with messages that name the path. */
 function readManifests(path: string, io: Io): any[] {
+  return readManifestText(readInput(path, io), escapeForTerminal(path));
+}
+
+function readInput(path: string, io: Io): string {
   let text: string;
   try {
     text = io.readFile(path);
@@ -61,7 +99,7 @@ function readManifests(path: string, io: Io): any[] {
     if (error.code === 'ENOENT' || /ENOENT/.test(error.message)) throw manifestInputError(shown, 'no such file');
     throw manifestInputError(shown, `cannot be read: ${escapeForTerminal(error.message)}`);
   }
-  return readManifestText(text, escapeForTerminal(path));
+  return text;
 }
 
 function run(argv: string[], io: Io): number {
@@ -88,6 +126,17 @@ function run(argv: string[], io: Io): number {
     }
     args = args.filter((_, i) => i !== versionAt && (arg.includes('=') || i !== versionAt + 1));
   }
+  const helm = takeOption(args, '--helm-values');
+  args = helm.rest;
+  const helmSpecs: HelmSpec[] = [];
+  for (const value of helm.values) {
+    const spec = parseHelmSpec(value);
+    if (typeof spec === 'string') {
+      io.err(`${spec}\n${USAGE}`);
+      return 2;
+    }
+    helmSpecs.push(spec);
+  }
   const flags = args.filter(a => a.startsWith('--') || a === '-h');
   const files = args.filter(a => !a.startsWith('--') && a !== '-h');
   if (flags.includes('--help') || flags.includes('-h')) {
@@ -101,14 +150,16 @@ function run(argv: string[], io: Io): number {
     return 2;
   }
   let objects: any[];
+  let helmValues: HelmValues[];
   try {
     objects = files.flatMap(f => readManifests(f, io));
+    helmValues = helmSpecs.map(h => ({ ...h, values: readValuesText(readInput(h.file, io), escapeForTerminal(h.file)), source: `${h.chart} Helm values ${escapeForTerminal(h.file)}` }));
   } catch (e) {
     if (!isManifestInputError(e)) throw e;
     io.err(`cannot read manifests: ${escapeForTerminal(e.message)}\n`);
     return 2;
   }
-  const report = Explainer.fromManifests(objects, { istioVersion });
+  const report = Explainer.fromManifests(objects, { istioVersion, helmValues });
   io.out(flags.includes('--json') ? report.toJson() + '\n' : flags.includes('--mermaid') ? report.toMermaid() : report.toTable());
   return flags.includes('--fail-on-error') && report.hasErrors ? 1 : 0;
 }

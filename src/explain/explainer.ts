@@ -1,5 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { ExplainReport } from './explain-report';
+import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
 import { IstioVersion } from '../model/istio-version';
@@ -14,6 +15,15 @@ export interface ExplainOptions {
    * @default - the release the manifests name in the `source-ip.cdk8s.io/istio-version` annotation, else IstioVersion.LATEST
    */
   readonly istioVersion?: IstioVersion;
+
+  /**
+   * Values of Istio Helm releases, read next to the manifests: the istiod chart's `meshConfig` (root namespace,
+   * `defaultConfig.gatewayTopology` and `interceptionMode`) and the gateways the gateway chart installs. The `istio`
+   * ConfigMap and IstioOperators in the manifests are read without this.
+   *
+   * @default - no Helm values
+   */
+  readonly helmValues?: HelmValues[];
 }
 
 /**
@@ -27,7 +37,7 @@ export class Explainer {
     if (!Array.isArray(objects)) {
       throw new Error(`objects ${JSON.stringify(objects)} is not a list: give the manifest objects, e.g. chart.toJson()`);
     }
-    const parsed = parseManifests(objects);
+    const parsed = parseManifests(objects, checkedHelmValues(options.helmValues));
     const topology = { gateways: parsed.gateways.map(g => g.model), workloads: parsed.workloads, policies: parsed.policies };
     // The same checks the constructs run on their own objects, on everything the manifests hold.
     const checks = checkTopology(topology, parsed.rootNamespaces);
@@ -53,4 +63,23 @@ export class Explainer {
   }
 
   private constructor() {}
+}
+
+function checkedHelmValues(helmValues: HelmValues[] | undefined): HelmValues[] {
+  if (helmValues === undefined || helmValues === null) return [];
+  if (!Array.isArray(helmValues)) throw new Error(`helmValues ${shortJson(helmValues)} is not a list: give [{ chart: HelmChart.ISTIOD, values: {...} }]`);
+  helmValues.forEach((h, i) => {
+    if (h === null || typeof h !== 'object' || !Object.values(HelmChart).includes(h.chart)) {
+      throw new Error(`helmValues[${i}].chart ${shortJson(h?.chart)} is not allowed: use HelmChart.ISTIOD or HelmChart.GATEWAY`);
+    }
+    if (h.values === null || typeof h.values !== 'object' || Array.isArray(h.values)) {
+      throw new Error(`helmValues[${i}].values ${shortJson(h.values)} is not a map: give the parsed values file, e.g. { meshConfig: { ... } }`);
+    }
+  });
+  return helmValues;
+}
+
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

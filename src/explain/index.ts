@@ -5,3 +5,4 @@ export * from './client-address';
 export * from './client-address-resolver';
 export * from './explain-report';
 export * from './explainer';
+export * from './helm-values';

@@ -36,7 +36,7 @@ export function isManifestInputError(e: unknown): e is Error {
 /** Where an object was read from. */
 export interface ManifestOrigin {
   readonly source: string;
-  /** 1-based document number in the source. */
+  /** 1-based document number in the source; 0 for an object explain made itself (from Helm values, say). */
   readonly document: number;
   /** 0-based index in the document's `List` items, when it came from a List. */
   readonly item?: number;
@@ -49,9 +49,15 @@ export function originOf(o: unknown): ManifestOrigin | undefined {
   return o !== null && typeof o === 'object' ? ORIGINS.get(o) : undefined;
 }
 
+/** Records where an object explain made itself (a gateway from Helm values) comes from, for messages. */
+export function rememberOrigin(o: object, origin: ManifestOrigin): void {
+  if (!ORIGINS.has(o)) ORIGINS.set(o, origin);
+}
+
 /** "a.yaml document 3, List item 2", for messages. */
 export function describeOrigin(origin: ManifestOrigin | undefined): string | undefined {
   if (origin === undefined) return undefined;
+  if (origin.document === 0) return origin.source;
   return `${origin.source} document ${origin.document}${origin.item !== undefined ? `, List item ${origin.item}` : ''}`;
 }
 
@@ -97,6 +103,25 @@ export function readManifestText(text: string, source = 'input'): any[] {
     out.push(value);
   });
   return out;
+}
+
+/**
+ * Reads a Helm values file: one YAML (or JSON) map, empty meaning no values. Throws a manifest input error
+ * when the text cannot be read or is not one map.
+ */
+export function readValuesText(text: string, source = 'values'): { [key: string]: any } {
+  checkText(text, source);
+  const limit = INPUT_LIMITS.minExpandedValues + INPUT_LIMITS.expansionPerByte * text.length;
+  const documents = parseDocuments(text, source).filter(d => d !== null && d !== undefined);
+  if (documents.length > 1) {
+    throw manifestInputError(source, `holds ${documents.length} YAML documents: a Helm values file is one map; give each release's values in its own file`);
+  }
+  const value = documents[0] ?? {};
+  if (!isPlainObject(value)) {
+    throw manifestInputError(source, `is ${Array.isArray(value) ? 'a list' : `${typeof value} ${escapeForTerminal(JSON.stringify(value).slice(0, 40))}`}, not a map of Helm values (e.g. meshConfig: or service:)`, 1);
+  }
+  checkShape(value, source, 1, limit);
+  return value;
 }
 
 function parseDocuments(text: string, source: string): unknown[] {
@@ -211,6 +236,16 @@ function isPlainObject(v: unknown): v is { [key: string]: any } {
 function yaml(): typeof import('js-yaml') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('js-yaml');
+}
+
+/**
+ * Parses a YAML document embedded in a manifest (a ConfigMap's data.mesh) with the limits of a manifest: nesting,
+ * self-containing aliases and alias expansion. Throws on bad YAML and on input past the limits.
+ */
+export function parseEmbeddedDocument(text: string, source: string): unknown {
+  const value = parseEmbeddedYaml(text);
+  checkShape(value, source, 1, INPUT_LIMITS.minExpandedValues + INPUT_LIMITS.expansionPerByte * text.length);
+  return value;
 }
 
 /** Parses one YAML or JSON value embedded in a manifest (an annotation), for explain. Throws on bad YAML. */

@@ -1,6 +1,8 @@
 import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity, SkippedObject } from './explain-report';
+import { HelmValues } from './helm-values';
 import { readManifestText, parseEmbeddedYaml } from './input';
+import { fieldsLostByReplacement, isInstalledGateway, MeshDefaults, meshFor, MeshSettings, readMeshSettings } from './mesh-config';
 import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX, wrongShape } from './read-values';
 import { LabelIndex, SelectorIndex } from './selector-index';
 import { classifyObjects, objectWhere } from './skipped';
@@ -75,6 +77,10 @@ interface PodTemplateOwner {
   readonly ownerAnnotations: { [key: string]: string };
   /** For a gateway known only by an Istio Gateway's selector: that resource's annotations. */
   readonly gatewayResourceAnnotations?: { [key: string]: string };
+  /** The meshConfig of the pods' Istio revision, when the input holds it. */
+  mesh?: MeshDefaults;
+  /** True for a gateway an IstioOperator or gateway Helm release installs. */
+  readonly installed?: boolean;
 }
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job'];
@@ -88,11 +94,19 @@ interface Indexes {
   readonly envoyFilters: SelectorIndex<ReadEnvoyFilter>;
   /** Namespaces whose EnvoyFilters and policies reach pods in every namespace. */
   readonly rootNamespaces: string[];
+  /** meshConfig per Istio revision, and the gateways IstioOperators and Helm releases install. */
+  readonly mesh: MeshSettings;
 }
 
-export function parseManifests(input: any[]): ParsedManifests {
-  const { used: objects, skipped } = classifyObjects(input);
+/**
+ * Reads manifests (and the values of Istio Helm releases) into the model. Gateways that an IstioOperator or a
+ * gateway Helm release installs join as the Deployment and Service they render, unless the input holds them.
+ */
+export function parseManifests(input: any[], helmValues: readonly HelmValues[] = []): ParsedManifests {
+  const { used, skipped } = classifyObjects(input);
   const findings: Finding[] = [];
+  const mesh = readMeshSettings(used, helmValues, findings);
+  const objects = [...used, ...notInInput(mesh.installedGateways, used, findings)];
   const byKind = new Map<string, any[]>();
   for (const o of objects) {
     const kind = WORKLOAD_KINDS.includes(o.kind) ? 'workload' : o.kind;
@@ -101,7 +115,13 @@ export function parseManifests(input: any[]): ParsedManifests {
     else byKind.set(kind, [o]);
   }
   const ofKind = (kind: string): any[] => byKind.get(kind) ?? [];
+  const namespaceRevisions = new Map<string, string>(ofKind('Namespace')
+    .filter(o => typeof o.metadata?.labels?.['istio.io/rev'] === 'string').map(o => [o.metadata.name, o.metadata.labels['istio.io/rev']]));
   const pods = ofKind('workload').map(podTemplateOf);
+  for (const p of pods) {
+    const revision = p.labels['istio.io/rev'] ?? namespaceRevisions.get(p.namespace);
+    p.mesh = meshFor(mesh, revision, `${p.kind} ${p.namespace}/${p.name}`, findings);
+  }
   const services = ofKind('Service');
   const istioGateways = ofKind('Gateway');
   const envoyFilters = ofKind('EnvoyFilter');
@@ -110,7 +130,8 @@ export function parseManifests(input: any[]): ParsedManifests {
     services: new SelectorIndex(),
     serviceByName: servicesByName(services),
     envoyFilters: new SelectorIndex(),
-    rootNamespaces: rootNamespacesOf(envoyFilters),
+    rootNamespaces: rootNamespacesOf(envoyFilters, mesh.rootNamespaces),
+    mesh,
   };
   for (const g of istioGateways) if (Object.keys(g.spec?.selector ?? {}).length > 0) indexes.istioGateways.add('*', g.spec.selector, g);
   for (const svc of services) if (Object.keys(svc.spec?.selector ?? {}).length > 0) indexes.services.add('*', svc.spec.selector, svc);
@@ -129,7 +150,9 @@ export function parseManifests(input: any[]): ParsedManifests {
     const selector = gw.spec?.selector ?? {};
     const ns = namespaceOf(gw);
     if (gatewayPodIndex.selectedBy('*', selector).length > 0) continue;
-    gateways.push(parseGateway(installedGateway(gw, selector, ns), indexes, findings));
+    const installed = installedGateway(gw, selector, ns);
+    installed.mesh = meshFor(mesh, selector['istio.io/rev'], `gateway ${installed.namespace}/${installed.name}`, findings);
+    gateways.push(parseGateway(installed, indexes, findings));
   }
   const isGateway = new Set(gatewayPods);
   const workloads = pods
@@ -142,7 +165,7 @@ export function parseManifests(input: any[]): ParsedManifests {
   const routes = routesOf(deduped, ofKind('VirtualService'), indexes.serviceByName, workloadIndex, findings);
   return {
     rootNamespaces: indexes.rootNamespaces,
-    istioVersion: istioVersionOf(istioGateways, findings),
+    istioVersion: istioVersionOf(istioGateways, findings) ?? mesh.istioVersion,
     proxyProtocolTo: proxyProtocolTargets(ofKind('DestinationRule'), indexes.serviceByName, workloadIndex),
     gateways: deduped,
     workloads,
@@ -153,12 +176,32 @@ export function parseManifests(input: any[]): ParsedManifests {
   };
 }
 
-/** Istio's root namespace plus any that this library's EnvoyFilters name in their annotation. */
-function rootNamespacesOf(envoyFilters: any[]): string[] {
+/** The meshConfig's root namespaces (else Istio's default) plus any that this library's EnvoyFilters name in their annotation. */
+function rootNamespacesOf(envoyFilters: any[], meshRoots: string[]): string[] {
   const named = envoyFilters
     .map(f => f.metadata?.annotations?.[ROOT_NAMESPACE_ANNOTATION])
     .filter((ns: unknown): ns is string => typeof ns === 'string' && ns !== '');
-  return [...new Set([DEFAULT_ROOT_NAMESPACE, ...named])];
+  return [...new Set([...(meshRoots.length > 0 ? meshRoots : [DEFAULT_ROOT_NAMESPACE]), ...named])];
+}
+
+/**
+ * The installed gateways' Deployments and Services the input does not hold itself: a workload of the same
+ * namespace and name (or whose pods the Service selects) and a Service of the same name are the rendered truth.
+ */
+function notInInput(installed: any[], objects: any[], findings: Finding[]): any[] {
+  const names = new Set(objects.map(o => `${o.kind === 'Service' ? 'Service' : WORKLOAD_KINDS.includes(o.kind) ? 'workload' : o.kind}/${namespaceOf(o)}/${o.metadata?.name}`));
+  const podLabels = new LabelIndex<any>();
+  for (const o of objects) if (WORKLOAD_KINDS.includes(o.kind)) podLabels.add(namespaceOf(o), podTemplateOf(o).labels, o);
+  return installed.filter(o => {
+    const kind = o.kind === 'Service' ? 'Service' : 'workload';
+    const selector = o.kind === 'Service' ? undefined : o.spec.selector.matchLabels;
+    const inInput = names.has(`${kind}/${namespaceOf(o)}/${o.metadata.name}`) || (selector !== undefined && podLabels.selectedBy(namespaceOf(o), selector).length > 0);
+    if (inInput && kind === 'workload') {
+      findings.push(finding(FindingSeverity.INFO, objectWhere(o), `the input holds this gateway's ${o.kind} (${namespaceOf(o)}/${o.metadata.name} or pods with its labels): explain reads that instead of the values`,
+        'none needed: the rendered objects are what runs'));
+    }
+    return !inInput;
+  });
 }
 
 function servicesByName(services: any[]): Map<string, any> {
@@ -283,6 +326,7 @@ function podTemplateOf(o: any): PodTemplateOwner {
     labels: meta.labels ?? {},
     annotations: meta.annotations ?? {},
     ownerAnnotations: o.metadata?.annotations ?? {},
+    ...(isInstalledGateway(o) ? { installed: true } : {}),
   };
 }
 
@@ -299,6 +343,7 @@ function installedGateway(gw: any, selector: { [key: string]: string }, ns: stri
 }
 
 function isGatewayPod(p: PodTemplateOwner, indexes: Indexes): boolean {
+  if (p.installed) return true;
   if (p.annotations['inject.istio.io/templates'] === 'gateway') return true;
   if (p.labels.istio === 'ingressgateway' || p.labels['gateway.networking.k8s.io/gateway-name'] !== undefined) return true;
   if (proxyConfigOf(p)?.gatewayTopology !== undefined) return true;
@@ -328,6 +373,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
   const ctx: ReadContext = { where, findings };
   const service = serviceOf(p, indexes);
   const rawTopology = gatewayTopologyOf(p, where, findings);
+  meshTopologyFindings(p, rawTopology, where, findings);
   const topology: any = typeof rawTopology === 'object' && rawTopology !== null && !Array.isArray(rawTopology) ? rawTopology : {};
   if (topology !== rawTopology) wrongShape(ctx, 'proxy.istio.io/config gatewayTopology', rawTopology, 'a map');
   const filters = indexes.envoyFilters.matching([p.namespace, ...indexes.rootNamespaces], p.labels);
@@ -405,10 +451,14 @@ function gatewayHcmFindings(patches: ReadHcm[], where: string, findings: Finding
   }
 }
 
-/** `gatewayTopology` of the pods, or for an attached installation the one this library told them to run with. */
+/**
+ * `gatewayTopology` of the pods (their proxy.istio.io/config replaces the mesh's as a whole), else the meshConfig
+ * default of their revision, else for an attached installation the one this library told them to run with.
+ */
 function gatewayTopologyOf(p: PodTemplateOwner, where: string, findings: Finding[]): unknown {
   const fromPods = proxyConfigOf(p, findings)?.gatewayTopology;
   if (fromPods !== undefined) return fromPods;
+  if (p.mesh?.gatewayTopology !== undefined) return p.mesh.gatewayTopology;
   const expected = p.gatewayResourceAnnotations?.[EXPECTED_TOPOLOGY_ANNOTATION];
   if (expected === undefined) return {};
   let topology: any;
@@ -423,6 +473,24 @@ function gatewayTopologyOf(p: PodTemplateOwner, where: string, findings: Finding
       `set proxy.istio.io/config to {"gatewayTopology":${expected}} on the installation's pods`));
   }
   return topology ?? {};
+}
+
+/** Says where a gateway's topology comes from when meshConfig is involved, and what a pod annotation drops from it. */
+function meshTopologyFindings(p: PodTemplateOwner, topology: unknown, where: string, findings: Finding[]): void {
+  const mesh = p.mesh;
+  if (mesh?.gatewayTopology === undefined) return;
+  const meshField = `${mesh.field}.defaultConfig.gatewayTopology`;
+  if (topology === mesh.gatewayTopology) {
+    findings.push(finding(FindingSeverity.INFO, where, `gatewayTopology ${shortValue(mesh.gatewayTopology)} comes from ${meshField} in ${mesh.source} (its pods set no gatewayTopology of their own)`,
+      'none needed; to give this gateway other settings, set proxy.istio.io/config on its pods'));
+    return;
+  }
+  const lost = fieldsLostByReplacement(mesh.gatewayTopology, topology);
+  if (lost.length > 0) {
+    findings.push(finding(FindingSeverity.WARNING, where,
+      `proxy.istio.io/config sets gatewayTopology, which replaces ${meshField} of ${mesh.source} as a whole (istio-agent merges ProxyConfig field by field only at the top level): ${lost.map(k => `${k} ${shortValue((mesh.gatewayTopology as any)[k])}`).join(', ')} from the mesh does not apply to this gateway`,
+      `repeat ${lost.join(', ')} in the pods' gatewayTopology if the gateway needs ${lost.length === 1 ? 'it' : 'them'}, or remove gatewayTopology from the annotation to use the mesh default`));
+  }
 }
 
 /** Server port -> Service targetPort, from the Service's ports (only numeric target ports). */
@@ -637,7 +705,8 @@ function sidecarProxyProtocol(patches: ListenerPp[]): { proxyProtocolPorts: numb
 }
 
 function interceptionModeOf(p: PodTemplateOwner, where: string, findings: Finding[]): InterceptionMode {
-  const value = p.annotations['sidecar.istio.io/interceptionMode'] ?? proxyConfigOf(p)?.interceptionMode ?? 'REDIRECT';
+  // The injector reads the annotation, else ProxyConfig: the pod's proxy.istio.io/config over the mesh default.
+  const value = p.annotations['sidecar.istio.io/interceptionMode'] ?? proxyConfigOf(p)?.interceptionMode ?? p.mesh?.interceptionMode ?? 'REDIRECT';
   const mode = Object.values(InterceptionMode).find(m => m === value);
   if (mode === undefined) {
     findings.push(finding(FindingSeverity.ERROR, where, `sidecar.istio.io/interceptionMode ${shortValue(value)} is not allowed: the injector accepts exactly REDIRECT, TPROXY or NONE (case-sensitive)`,

@@ -26,6 +26,7 @@ const SERVED: { [kind: string]: readonly string[] } = {
   DestinationRule: ISTIO_NETWORKING,
   EnvoyFilter: ['networking.istio.io/v1alpha3'],
   AuthorizationPolicy: ISTIO_SECURITY,
+  IstioOperator: ['install.istio.io/v1alpha1'],
 };
 
 const TOP_LEVEL_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
@@ -44,6 +45,14 @@ const V2_TYPES: { [v2: string]: string } = {
   'envoy.api.v2.Listener': 'envoy.config.listener.v3.Listener',
   'envoy.api.v2.Cluster': 'envoy.config.cluster.v3.Cluster',
 };
+
+/** True for the name of the ConfigMap istiod reads its meshConfig from: `istio`, or `istio-<revision>`. */
+export function isMeshConfigMapName(name: unknown): boolean {
+  return typeof name === 'string' && /^istio(-[a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/.test(name) && !NOT_MESH_CONFIG_MAPS.includes(name);
+}
+
+/** ConfigMaps Istio writes whose names look like a revision's mesh ConfigMap but hold something else. */
+const NOT_MESH_CONFIG_MAPS = ['istio-ca-root-cert', 'istio-sidecar-injector', 'istio-leader', 'istio-namespace-controller-election', 'istio-gateway-status-leader'];
 
 /** The objects explain reads, and the ones it leaves out with the reason. */
 export interface Classified {
@@ -118,10 +127,21 @@ function whySkipped(o: unknown): SkippedObject | undefined {
     return skip(o, `${capitalised.length === 1 ? `key ${keys} is` : `keys ${keys} are`} capitalised: Kubernetes keys are case-sensitive (pasted from a web page?)`,
       `write ${capitalised.map(k => `"${lowerFirst(k)}"`).join(', ')}`);
   }
+  if (o.kind === undefined && o.apiVersion === undefined) {
+    const chart = helmChartOf(o);
+    if (chart) {
+      return skip(o, `it has no kind and apiVersion: it looks like Helm values of the ${chart} chart, not a Kubernetes object`,
+        `pass the values file with --helm-values ${chart}=<file> (ExplainOptions.helmValues in the library)`);
+    }
+  }
   if (typeof o.kind !== 'string') return skip(o, `kind ${shortValue(o.kind)} is not a string`, 'set kind, e.g. kind: Deployment');
   if (!isMap(o.metadata)) return skip(o, `metadata ${shortValue(o.metadata)} is not a map`, 'give metadata with name and namespace');
   if (o.metadata.name !== undefined && typeof o.metadata.name !== 'string') return skip(o, `metadata.name ${shortValue(o.metadata.name)} is not a string`, 'quote the name');
   if (o.metadata.namespace !== undefined && typeof o.metadata.namespace !== 'string') return skip(o, `metadata.namespace ${shortValue(o.metadata.namespace)} is not a string`, 'quote the namespace');
+  if (o.kind === 'ConfigMap' && isMeshConfigMapName(o.metadata.name) && o.apiVersion === 'v1') {
+    const mesh = meshConfigMapProblem(o);
+    if (mesh !== 'not a mesh ConfigMap') return mesh;
+  }
   // Own keys only: a kind such as "toString" must not find Object.prototype's members.
   const served = ownValue(SERVED, o.kind);
   if (o.kind === 'Gateway' && String(o.apiVersion).startsWith('gateway.networking.k8s.io/')) {
@@ -137,6 +157,28 @@ function whySkipped(o: unknown): SkippedObject | undefined {
   }
   if (!served.includes(String(o.apiVersion))) {
     return skip(o, `apiVersion ${shortValue(o.apiVersion)} is not served for ${o.kind}`, `use apiVersion: ${served[0]}`);
+  }
+  return wrongShape(o);
+}
+
+/** Keys that mark a kind-less document as the values of an Istio chart. */
+function helmChartOf(o: { [key: string]: any }): string | undefined {
+  if (o.meshConfig !== undefined || o.pilot !== undefined || isMap(o._internal_defaults_do_not_set) && o._internal_defaults_do_not_set.meshConfig !== undefined) return 'istiod';
+  if (o.podAnnotations !== undefined || (isMap(o.service) && o.metadata === undefined)) return 'gateway';
+  return undefined;
+}
+
+/**
+ * The ConfigMap istiod reads (`istio`, `istio-<revision>`) is used when `data.mesh` is a string; a value of another
+ * type cannot be what runs. A ConfigMap of that name without `data.mesh` is some other ConfigMap.
+ */
+function meshConfigMapProblem(o: any): SkippedObject | undefined | 'not a mesh ConfigMap' {
+  if (o.data !== undefined && o.data !== null && !isMap(o.data)) return skip(o, `data ${shortValue(o.data)} is not a map`, 'write data as key: "value" pairs');
+  const mesh = o.data?.mesh;
+  if (mesh === undefined || mesh === null) return 'not a mesh ConfigMap';
+  if (typeof mesh !== 'string') {
+    return skip(o, `data.mesh ${shortValue(mesh)} is not a string: ConfigMap data values are strings, so the API server refuses it and istiod cannot read it`,
+      'write the meshConfig as a block string: "mesh: |" followed by the indented YAML');
   }
   return wrongShape(o);
 }

@@ -3,7 +3,8 @@ import * as YAML from 'yaml';
 import { assertOwnError, buildAndCheck, checkProperty, cidrList, hostileCount, istioVersion as istioVersionArb, mix, newChart, validCidr } from './arbitraries';
 import { buildChain, chainSpec } from './chain-arbitraries';
 import {
-  ClientAddressResolver, Explainer, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway, ProxyProtocolGateway,
+  ClientAddressResolver, Explainer, HelmChart, HelmValues, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway,
+  ProxyProtocolGateway,
   ISTIO_VERSION_CONTEXT_KEY, TrustChain, TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust, isIpAddress,
 } from '../../src';
 import { isManifestInputError, readManifestText } from '../../src/explain/input';
@@ -125,6 +126,45 @@ const cidr = mix(fc.constantFrom('203.0.113.0/24', '10.0.0.0/8', '2001:db8::/32'
 const apiVersionFor = (valid: string) => mix(fc.constant(valid), fc.constantFrom('v1', 'networking.istio.io/v2', 'extensions/v1beta1', 'apps/v1beta2', 'security.istio.io/v1alpha1'), 1, 8);
 const meta = fc.record({ name, namespace: name, labels: fc.option(labels, { nil: undefined }), annotations: fc.option(fc.dictionary(fc.constantFrom('proxy.istio.io/config', 'sidecar.istio.io/interceptionMode', 'source-ip.cdk8s.io/trust-chain', 'inject.istio.io/templates'), fc.oneof(fc.constantFrom('{"gatewayTopology":{"numTrustedProxies":1}}', '{"gatewayTopology":{"numTrustedProxies":1000000000}}', '{"gatewayTopology":{"numTrustedProxies":1.5}}', 'TPROXY', 'gateway', '[{"kind":"cdn"}]', '{', '[1]'), fc.string({ maxLength: 8 }))), { nil: undefined }) }, { requiredKeys: ['name'] });
 
+// meshConfig, as istiod's ConfigMap, an IstioOperator and Helm values hold it: valid, wrong types, and hostile YAML text.
+const gatewayTopology = fc.record({ numTrustedProxies: count, proxyProtocol: mix(fc.constant({}), hostileValue, 1, 3), forwardClientCertDetails: mix(fc.constantFrom('SANITIZE_SET', 'APPEND_FORWARD'), hostileValue, 1, 3) }, { requiredKeys: [] });
+const meshConfig = mix(fc.record({
+  rootNamespace: name,
+  defaultConfig: mix(fc.record({ gatewayTopology: mix(gatewayTopology, hostileValue, 1, 4), interceptionMode: mix(fc.constantFrom('TPROXY', 'REDIRECT', 'NONE'), hostileValue, 1, 4) }, { requiredKeys: [] }), hostileValue, 1, 6),
+}, { requiredKeys: [] }), hostileValue, 1, 6);
+const meshText = fc.oneof(
+  meshConfig.map(m => YAML.stringify(m)),
+  fc.constantFrom('defaultConfig: { gatewayTopology: [', '- a', '', '&a [*a]', 'a: &a [1,1,1,1]\nb: &b [*a,*a,*a,*a]\ndefaultConfig: { gatewayTopology: *b }', '\u202E: x', '{'),
+  fc.string({ maxLength: 12 }));
+const ingressGateway = fc.record({
+  name,
+  namespace: name,
+  enabled: mix(fc.boolean(), hostileValue, 1, 4),
+  label: labels,
+  k8s: fc.record({
+    podAnnotations: mix(fc.dictionary(fc.constantFrom('proxy.istio.io/config', 'inject.istio.io/templates'), fc.constantFrom('{"gatewayTopology":{"numTrustedProxies":1}}', '{', 'gateway')), hostileValue, 1, 4),
+    service: mix(fc.record({ externalTrafficPolicy: mix(fc.constantFrom('Local', 'Cluster'), hostileValue, 1, 4), type: mix(fc.constantFrom('LoadBalancer', 'NodePort'), hostileValue, 1, 4), ports: mix(fc.constant([{ port: 80, targetPort: 8080 }]), hostileValue, 1, 4) }, { requiredKeys: [] }), hostileValue, 1, 4),
+  }, { requiredKeys: [] }),
+}, { requiredKeys: [] });
+/** Values of the istiod and gateway charts (a map each, as the library requires), with wrong types inside. */
+const helmValuesArb = fc.array(fc.oneof(
+  fc.record({ chart: fc.constant(HelmChart.ISTIOD), values: fc.record({ meshConfig, revision: mix(fc.constantFrom('', 'canary'), hostileValue, 1, 4), global: mix(fc.record({ istioNamespace: name }), hostileValue, 1, 4) }, { requiredKeys: [] }) }),
+  fc.record({
+    chart: fc.constant(HelmChart.GATEWAY),
+    releaseName: fc.option(fc.constantFrom('istio-ingress', 'edge'), { nil: undefined }),
+    namespace: fc.option(fc.constantFrom('istio-ingress', 'web'), { nil: undefined }),
+    values: fc.record({
+      name: mix(fc.constantFrom('', 'istio-edge'), hostileValue, 1, 4),
+      labels,
+      revision: mix(fc.constant('canary'), hostileValue, 1, 4),
+      kind: mix(fc.constantFrom('Deployment', 'DaemonSet'), hostileValue, 1, 4),
+      podAnnotations: mix(fc.dictionary(fc.constantFrom('proxy.istio.io/config', 'sidecar.istio.io/inject'), fc.constantFrom<unknown>('{"gatewayTopology":{"proxyProtocol":{}}}', null, 'true')), hostileValue, 1, 4),
+      service: mix(fc.record({ type: mix(fc.constantFrom('LoadBalancer', 'None'), hostileValue, 1, 4), externalTrafficPolicy: mix(fc.constantFrom('Local', ''), hostileValue, 1, 4), annotations: mix(fc.constant({ 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' }), hostileValue, 1, 4) }, { requiredKeys: [] }), hostileValue, 1, 4),
+      _internal_defaults_do_not_set: mix(fc.constant({ podAnnotations: { a: 'b' } }), hostileValue, 1, 6),
+    }, { requiredKeys: [] }),
+  }),
+), { maxLength: 2 });
+
 const objectArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.record({ apiVersion: apiVersionFor('apps/v1'), kind: fc.constantFrom('Deployment', 'StatefulSet', 'Pod', 'deployment'), metadata: meta, spec: fc.record({ template: fc.record({ metadata: meta }) }) }),
   fc.record({ apiVersion: apiVersionFor('v1'), kind: fc.constant('Service'), metadata: meta, spec: fc.record({ type: mix(fc.constantFrom('LoadBalancer', 'ClusterIP', 'NodePort'), hostileValue, 1, 4), externalTrafficPolicy: mix(fc.constantFrom('Local', 'Cluster'), hostileValue, 1, 4), selector: labels }) }),
@@ -152,12 +192,30 @@ const objectArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.record({ apiVersion: apiVersionFor('security.istio.io/v1'), kind: fc.constant('AuthorizationPolicy'), metadata: meta, spec: fc.record({ action: mix(fc.constantFrom('ALLOW', 'DENY', 'AUDIT'), hostileValue, 1, 4), selector: fc.option(fc.record({ matchLabels: labels }), { nil: undefined }), rules: mix(fc.array(fc.record({ from: fc.array(fc.record({ source: fc.dictionary(fc.constantFrom('ipBlocks', 'remoteIpBlocks', 'notIpBlocks'), mix(fc.array(cidr, { maxLength: 3 }), hostileValue, 1, 4)) }), { maxLength: 2 }) }), { maxLength: 2 }), hostileValue, 1, 6) }, { requiredKeys: ['rules'] }) }),
   fc.record({ apiVersion: fc.constant('v1'), kind: fc.constantFrom('Namespace', 'ConfigMap', 'List'), metadata: meta }),
   fc.record({ ApiVersion: fc.constant('apps/v1'), Kind: fc.constant('Deployment'), Metadata: meta }),
+  fc.record({ apiVersion: fc.constant('v1'), kind: fc.constant('ConfigMap'), metadata: fc.record({ name: fc.constantFrom('istio', 'istio-canary', 'istio-ca-root-cert'), namespace: name }), data: fc.record({ mesh: mix(meshText, hostileValue, 1, 6) }) }),
+  fc.record({
+    apiVersion: apiVersionFor('install.istio.io/v1alpha1'),
+    kind: fc.constant('IstioOperator'),
+    metadata: meta,
+    spec: fc.record({
+      profile: mix(fc.constantFrom('default', 'minimal', 'empty'), hostileValue, 1, 4),
+      revision: mix(fc.constant('canary'), hostileValue, 1, 4),
+      meshConfig,
+      values: mix(fc.record({ meshConfig, gateways: fc.record({ 'istio-ingressgateway': mix(fc.record({ externalTrafficPolicy: mix(fc.constant('Local'), hostileValue, 1, 4), labels }), hostileValue, 1, 4) }) }, { requiredKeys: [] }), hostileValue, 1, 6),
+      components: mix(fc.record({
+        pilot: fc.record({ enabled: mix(fc.boolean(), hostileValue, 1, 4) }),
+        ingressGateways: mix(fc.array(ingressGateway, { maxLength: 2 }), hostileValue, 1, 4),
+      }, { requiredKeys: [] }), hostileValue, 1, 6),
+    }, { requiredKeys: [] }),
+  }),
+  meshConfig,
   hostileValue,
 );
 
 /** A set as objects, as YAML text, or as YAML text with a hostile edit (truncated, control bytes, deep nesting, aliases). */
 const manifestSet = fc.record({
   objects: fc.array(objectArb, { maxLength: 6 }),
+  helmValues: helmValuesArb,
   form: fc.constantFrom('objects', 'yaml', 'json', 'edited'),
   edit: fc.record({
     at: fc.nat(),
@@ -165,9 +223,10 @@ const manifestSet = fc.record({
   }),
 });
 
-function explainSet(set: { objects: unknown[]; form: string; edit: { at: number; insert: string } }): number {
+function explainSet(set: { objects: unknown[]; helmValues: HelmValues[]; form: string; edit: { at: number; insert: string } }): number {
+  const options = { helmValues: set.helmValues };
   if (set.form === 'objects') {
-    const report = Explainer.fromManifests(set.objects);
+    const report = Explainer.fromManifests(set.objects, options);
     report.toTable();
     report.toJson();
     report.toMermaid();
@@ -187,7 +246,7 @@ function explainSet(set: { objects: unknown[]; form: string; edit: { at: number;
     expect((e as Error).message).not.toMatch(/[\u0000\u202E]/);
     return 1;
   }
-  const report = Explainer.fromManifests(objects);
+  const report = Explainer.fromManifests(objects, options);
   report.toTable();
   report.toJson();
   report.toMermaid();

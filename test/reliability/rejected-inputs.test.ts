@@ -210,6 +210,8 @@ const SKIPPED: SkippedEntry[] = [
   { inputClass: 'selector that is a list', yaml: 'apiVersion: v1\nkind: Service\nmetadata: { name: s, namespace: apps }\nspec: { selector: [app, httpbin] }', expected: /^spec.selector .* is not a map of strings/ },
   { inputClass: 'annotation value that is not a string', yaml: 'apiVersion: v1\nkind: Service\nmetadata: { name: s, namespace: apps, annotations: { service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: 1 } }', expected: /^metadata.annotations .* is not a map of strings/ },
   { inputClass: 'Gateway API Gateway', yaml: 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: { name: g, namespace: apps }', expected: /^Gateway API gateways are not traced by explain/ },
+  { inputClass: 'istio ConfigMap whose data.mesh is a map', yaml: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: istio, namespace: istio-system }\ndata: { mesh: { rootNamespace: x } }', expected: /^data.mesh .* is not a string: ConfigMap data values are strings/ },
+  { inputClass: 'Helm values given as a manifest', yaml: 'meshConfig:\n  defaultConfig: { gatewayTopology: { numTrustedProxies: 1 } }', expected: /^it has no kind and apiVersion: it looks like Helm values of the istiod chart/ },
   { inputClass: 'duplicate object (the later one is used)', yaml: 'apiVersion: v1\nkind: Service\nmetadata: { name: s, namespace: apps }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: s, namespace: apps }', expected: /^duplicate object: another Service with the same API group, namespace and name \(input document 2\) replaces it when applied/ },
 ];
 
