@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,7 +19,6 @@ import (
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	meshconfig "istio.io/api/mesh/v1alpha1"
 	"istio.io/istio/pilot/pkg/config/kube/gatewaycommon"
@@ -47,8 +47,8 @@ const proxyConfigEnv = "PROXY_CONFIG"
 type RenderedGateway struct {
 	// Gateway is the Gateway's Ref; Name and Namespace are the Gateway's.
 	Gateway, Name, Namespace string
-	Deployment              *appsv1.Deployment
-	Service                 *corev1.Service
+	Deployment               *appsv1.Deployment
+	Service                  *corev1.Service
 	// Kinds lists every kind the controller applied, sorted.
 	Kinds []string
 }
@@ -362,7 +362,6 @@ func proxyConfigJSON(pc *meshconfig.ProxyConfig) json.RawMessage {
 	js, _ := json.Marshal(kept)
 	return js
 }
-
 
 // gatewayAPIProxies renders the automated deployment of every Gateway API gateway of class istio in the set and
 // returns the gateway pods it runs.
