@@ -198,8 +198,12 @@ function gatewayApiReport(): IstioProxyReport {
   return {
     set: 's',
     proxy: {
-      name: 'web-istio', namespace: 'ingress', type: 'Router', source: 'Gateway API Gateway ingress/web (automated deployment rendered by istiod)',
-      labels: { 'gateway.networking.k8s.io/gateway-name': 'web' }, interceptionMode: '',
+      name: 'web-istio',
+      namespace: 'ingress',
+      type: 'Router',
+      source: 'Gateway API Gateway ingress/web (automated deployment rendered by istiod)',
+      labels: { 'gateway.networking.k8s.io/gateway-name': 'web' },
+      interceptionMode: '',
     },
     listeners: [listener(80), listener(443)],
     clusters: [],
@@ -207,7 +211,11 @@ function gatewayApiReport(): IstioProxyReport {
     gatewayApi: {
       gateway: 'Gateway ingress/web',
       service: {
-        name: 'web-istio', type: 'LoadBalancer', externalTrafficPolicy: 'Local', ipFamilyPolicy: 'PreferDualStack', annotations: {},
+        name: 'web-istio',
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        ipFamilyPolicy: 'PreferDualStack',
+        annotations: {},
         ports: [{ name: 'status-port', port: 15021, appProtocol: 'tcp' }, { name: 'http', port: 80, appProtocol: 'http' }, { name: 'https', port: 443, appProtocol: 'https' }],
       },
       renderedKinds: ['Deployment', 'Service', 'ServiceAccount'],
@@ -218,8 +226,16 @@ function gatewayApiReport(): IstioProxyReport {
 
 function expectedWeb(): ExpectedGatewayApiGateway {
   return {
-    namespace: 'ingress', gateway: 'web', serviceType: 'LoadBalancer', externalTrafficPolicy: 'Local', ipFamilyPolicy: 'PreferDualStack',
-    trustedHops: 2, proxyProtocol: 'none', statusPortProxyProtocol: 'none', listenerPorts: [80, 443], rbac: ['ALLOW remote_ip 198.51.100.0/24'],
+    namespace: 'ingress',
+    gateway: 'web',
+    serviceType: 'LoadBalancer',
+    externalTrafficPolicy: 'Local',
+    ipFamilyPolicy: 'PreferDualStack',
+    trustedHops: 2,
+    proxyProtocol: 'none',
+    statusPortProxyProtocol: 'none',
+    listenerPorts: [80, 443],
+    rbac: ['ALLOW remote_ip 198.51.100.0/24'],
   };
 }
 
@@ -251,7 +267,10 @@ describe('Gateway API gateways', () => {
   test('agree with the scenario\'s expectation', () => {
     expect(gatewayApiDisagreements([expectedWeb()], [gatewayApiReport()])).toEqual([]);
     // AND the expectation goes through disagreements() from declared.json
-    expect(disagreements(prediction(), [gatewayReport(), sidecarReport(), gatewayApiReport()], { policies: [], proxies: [], gatewayApi: [expectedWeb()] })).toEqual([]);
+    const declared = { policies: [], proxies: [], gatewayApi: [expectedWeb()] };
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport(), gatewayApiReport()], declared)).toEqual([]);
+    // AND a missing Gateway API gateway from declared.json is a disagreement there too
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()], declared)).toEqual(['Gateway ingress/web: istiod rendered no automated deployment for it']);
   });
 
   test('fails when the ConfigMap did not make the Service Local', () => {

@@ -246,7 +246,10 @@ const GATEWAY_API_SCENARIOS: { [name: string]: { build: (chart: Chart) => void; 
     build: chart => {
       localServiceOptions(chart, 'web-options');
       new ApiObject(chart, 'web-cert', {
-        apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'web-cert', namespace: INGRESS_NS },
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/tls',
+        metadata: { name: 'web-cert', namespace: INGRESS_NS },
         data: { 'tls.crt': TLS_CERT, 'tls.key': TLS_KEY },
       });
       // spec.infrastructure.annotations replaces the Gateway's own annotations on the pod: the hop count goes there
@@ -269,8 +272,15 @@ const GATEWAY_API_SCENARIOS: { [name: string]: { build: (chart: Chart) => void; 
       userWorkload(chart, 'web', 'apps', [8080]);
     },
     expected: [{
-      namespace: INGRESS_NS, gateway: 'web', serviceType: 'LoadBalancer', externalTrafficPolicy: 'Local', ipFamilyPolicy: 'PreferDualStack',
-      trustedHops: 2, proxyProtocol: 'none', statusPortProxyProtocol: 'none', listenerPorts: [80, 443],
+      namespace: INGRESS_NS,
+      gateway: 'web',
+      serviceType: 'LoadBalancer',
+      externalTrafficPolicy: 'Local',
+      ipFamilyPolicy: 'PreferDualStack',
+      trustedHops: 2,
+      proxyProtocol: 'none',
+      statusPortProxyProtocol: 'none',
+      listenerPorts: [80, 443],
       rbac: ['ALLOW remote_ip 198.51.100.0/24', 'ALLOW remote_ip 2001:db8::/32', 'DENY direct_remote_ip 192.0.2.0/24'],
     }],
   },
@@ -299,8 +309,15 @@ const GATEWAY_API_SCENARIOS: { [name: string]: { build: (chart: Chart) => void; 
       userWorkload(chart, 'tcp-echo', 'apps', [9000], {}, 'tcp');
     },
     expected: [{
-      namespace: INGRESS_NS, gateway: 'tcp', serviceType: 'LoadBalancer', externalTrafficPolicy: 'Local', ipFamilyPolicy: 'PreferDualStack',
-      trustedHops: 0, proxyProtocol: 'strict', statusPortProxyProtocol: 'optional', listenerPorts: [9000],
+      namespace: INGRESS_NS,
+      gateway: 'tcp',
+      serviceType: 'LoadBalancer',
+      externalTrafficPolicy: 'Local',
+      ipFamilyPolicy: 'PreferDualStack',
+      trustedHops: 0,
+      proxyProtocol: 'strict',
+      statusPortProxyProtocol: 'optional',
+      listenerPorts: [9000],
       rbac: ['DENY direct_remote_ip 203.0.113.0/24'],
     }],
   },
