@@ -94,9 +94,9 @@ func (s *ObjectSet) gatewayAPIGateways() []Document {
 }
 
 // GatewayAPIObjects decodes the set's Gateway API objects and the ConfigMaps and Secrets they refer to, as the
-// typed objects istiod's informers hold.
-func (s *ObjectSet) GatewayAPIObjects() ([]runtime.Object, error) {
-	var out []runtime.Object
+// typed objects istiod's informers hold. Objects of a kind or version istiod does not know are left out (its
+// informers never see them) and named in unwatched.
+func (s *ObjectSet) GatewayAPIObjects() (out []runtime.Object, unwatched []string, err error) {
 	decode := kube.IstioCodec.UniversalDeserializer().Decode
 	for _, d := range s.Docs {
 		core := d.APIVersion() == "v1" && (d.Kind() == "ConfigMap" || d.Kind() == "Secret")
@@ -109,15 +109,19 @@ func (s *ObjectSet) GatewayAPIObjects() ([]runtime.Object, error) {
 		}
 		js, err := json.Marshal(obj)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		o, _, err := decode(js, nil, nil)
+		if runtime.IsNotRegisteredError(err) {
+			unwatched = append(unwatched, fmt.Sprintf("%s: istiod %s does not watch %s at %s, so it never sees this object", d.Ref(), IstioVersion, d.Kind(), d.APIVersion()))
+			continue
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", d.Ref(), err)
+			return nil, nil, fmt.Errorf("%s: %v", d.Ref(), err)
 		}
 		out = append(out, o)
 	}
-	return out, nil
+	return out, unwatched, nil
 }
 
 func withNamespace(obj map[string]any) map[string]any {
@@ -152,7 +156,7 @@ func RenderGatewayDeployments(t test.Failer, set *ObjectSet, m *meshconfig.MeshC
 	if len(gateways) == 0 {
 		return nil, nil
 	}
-	objects, err := set.GatewayAPIObjects()
+	objects, _, err := set.GatewayAPIObjects()
 	if err != nil {
 		return nil, err
 	}

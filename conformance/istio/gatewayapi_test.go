@@ -64,6 +64,10 @@ func TestGatewayAPIRenderedService(t *testing.T) {
 	if tcp.GatewayAPI.Service.ExternalTrafficPolicy != "Local" {
 		t.Errorf("tcp Service: %+v", tcp.GatewayAPI.Service)
 	}
+	// AND a Gateway without parametersRef keeps Kubernetes' default, which hides the client behind a node
+	if db := gatewayAPIProxy(t, res, "ingress/db").GatewayAPI.Service; db.ExternalTrafficPolicy != "Cluster" || db.Type != "LoadBalancer" {
+		t.Errorf("db Service: %+v", db)
+	}
 }
 
 func TestGatewayAPIListeners(t *testing.T) {
@@ -97,6 +101,11 @@ func TestGatewayAPIListeners(t *testing.T) {
 	}
 	if got := strings.Join(rbacCIDRs(l), ","); got != "DENY direct_remote_ip 203.0.113.0/24" {
 		t.Errorf("tcp listener 9000 RBAC: %s", got)
+	}
+	// AND a TLSRoute (v1, whose CRD istiod takes only from Gateway API v1.5 on) binds the passthrough listener
+	db := listenerOn(t, gatewayAPIProxy(t, res, "ingress/db"), 5432)
+	if len(db.Chains) == 0 || db.Chains[0].HCM != nil || db.ProxyProtocol != nil {
+		t.Errorf("db listener 5432: %+v", db)
 	}
 	// AND the ProxyConfig resource's env reaches the pod, so health checks accept PROXY and plain requests
 	if !tcp.Proxy.StatusPortProxyProtocol || tcp.StatusPort == nil || tcp.StatusPort.ProxyProtocol == nil || !tcp.StatusPort.ProxyProtocol.AllowRequestsWithoutProxyProtocol {
@@ -176,6 +185,18 @@ func TestGatewayAPIChecksCanFail(t *testing.T) {
 		// THEN the set fails, naming the annotation
 		if !strings.Contains(strings.Join(res.Failures, "\n"), "proxy.istio.io/config on the rendered pod") {
 			t.Fatalf("want a ProxyConfig failure, got %v", res.Failures)
+		}
+	})
+
+	t.Run("fails when the TCPRoute is v1, which istiod at the pin does not watch", func(t *testing.T) {
+		// GIVEN the TCPRoute at v1 (standard channel in Gateway API v1.6) instead of v1alpha2
+		res := run(t, strings.Replace(base, "apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute", "apiVersion: gateway.networking.k8s.io/v1\nkind: TCPRoute", 1))
+		// THEN the TCP gateway has no listener, and the set says why
+		if !strings.Contains(strings.Join(res.Failures, "\n"), "gateway ingress/tcp-istio has no listener") {
+			t.Fatalf("want a missing-listener failure, got %v", res.Failures)
+		}
+		if !strings.Contains(strings.Join(res.Notes, "\n"), "TCPRoute ingress/tcp: istiod 1.31.0 does not watch TCPRoute at gateway.networking.k8s.io/v1") {
+			t.Fatalf("want a note on the TCPRoute version, got %v", res.Notes)
 		}
 	})
 

@@ -36,7 +36,7 @@ func Generate(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig, proxies [
 	}
 	// Gateway API gateways: istiod's gateway controller reads the Gateway API objects (and the Secrets and
 	// ConfigMaps they name) from the cluster, and binds each Gateway to the proxies behind its rendered Service.
-	gatewayAPI, err := set.GatewayAPIObjects()
+	gatewayAPI, _, err := set.GatewayAPIObjects()
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func Generate(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig, proxies [
 			configs = append(configs, *o.Config)
 		}
 	}
-	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: objects, MeshConfig: m})
+	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: objects, MeshConfig: m, KubeClientModifier: annotateGatewayAPICRDs})
 	out := make([]Generated, 0, len(proxies))
 	for i, spec := range proxies {
 		p := s.SetupProxy(nodeFor(spec, i))

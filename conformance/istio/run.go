@@ -35,6 +35,11 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 		test.SetForTest(t, &features.EnableAlphaGatewayAPI, true)
 		c.note("the set has Gateway API TCP listeners or TCPRoutes: istiod runs with %s=true here, and must in the cluster", features.EnableAlphaGatewayAPIName)
 	}
+	if _, unwatched, err := set.GatewayAPIObjects(); err == nil {
+		for _, n := range unwatched {
+			c.note("%s", n)
+		}
+	}
 	gatewayAPI, err := gatewayAPIProxies(t, set, m)
 	c.check(err == nil, "%v", err)
 	proxies = append(proxies, gatewayAPI...)
