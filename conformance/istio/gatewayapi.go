@@ -78,7 +78,7 @@ type ServicePortReport struct {
 	AppProtocol string `json:"appProtocol"`
 }
 
-// gatewayAPIDocs returns the set's Gateway API Gateways of a class istio's deployment controller manages.
+// gatewayAPIGateways returns the set's Gateway API Gateways of a class istio's deployment controller manages.
 func (s *ObjectSet) gatewayAPIGateways() []Document {
 	var out []Document
 	for _, d := range s.Docs {
