@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +27,7 @@ import (
 	"istio.io/istio/pilot/pkg/features"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pkg/cluster"
+	"istio.io/istio/pkg/config"
 	"istio.io/istio/pkg/config/constants"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/config/mesh/meshwatcher"
@@ -94,50 +96,52 @@ func (s *ObjectSet) gatewayAPIGateways() []Document {
 }
 
 // GatewayAPIObjects decodes the set's Gateway API objects and the ConfigMaps and Secrets they refer to, as the
-// typed objects istiod's informers hold. Objects of a kind or version istiod does not know are left out (its
-// informers never see them) and named in unwatched.
-func (s *ObjectSet) GatewayAPIObjects() (out []runtime.Object, unwatched []string, err error) {
+// typed objects istiod's informers hold. An object written at another version than the one istiod watches is
+// read at the watched one, as the API server serves it when the CRD serves both (conversion None); notes say so.
+func (s *ObjectSet) GatewayAPIObjects() (out []runtime.Object, notes []string, err error) {
 	decode := kube.IstioCodec.UniversalDeserializer().Decode
 	for _, d := range s.Docs {
 		core := d.APIVersion() == "v1" && (d.Kind() == "ConfigMap" || d.Kind() == "Secret")
 		if groupOf(d.APIVersion()) != gatewayAPIGroup && !core {
 			continue
 		}
-		obj := d.Object
-		if namespaceOf(obj) == "default" {
-			obj = withNamespace(obj)
+		obj := maps.Clone(d.Object)
+		meta, _ := obj["metadata"].(map[string]any)
+		meta = maps.Clone(meta)
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		meta["namespace"] = namespaceOf(d.Object)
+		obj["metadata"] = meta
+		if watched := watchedAPIVersion(d); watched != d.APIVersion() {
+			obj["apiVersion"] = watched
+			notes = append(notes, fmt.Sprintf("%s is %s, istiod %s reads %s at %s: the cluster's CRD must serve both "+
+				"(for TCPRoute and TLSRoute before v1, the Gateway API experimental channel)", d.Ref(), d.APIVersion(), IstioVersion, d.Kind(), watched))
 		}
 		js, err := json.Marshal(obj)
 		if err != nil {
 			return nil, nil, err
 		}
 		o, _, err := decode(js, nil, nil)
-		if runtime.IsNotRegisteredError(err) {
-			unwatched = append(unwatched, fmt.Sprintf("%s: istiod %s does not watch %s at %s, so it never sees this object", d.Ref(), IstioVersion, d.Kind(), d.APIVersion()))
-			continue
-		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %v", d.Ref(), err)
 		}
 		out = append(out, o)
 	}
-	return out, unwatched, nil
+	return out, notes, nil
 }
 
-func withNamespace(obj map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range obj {
-		out[k] = v
+// watchedAPIVersion is the apiVersion istiod's informer reads a Gateway API kind at (the document's own otherwise).
+func watchedAPIVersion(d Document) string {
+	group := groupOf(d.APIVersion())
+	if group != gatewayAPIGroup {
+		return d.APIVersion()
 	}
-	meta := map[string]any{}
-	if m, ok := obj["metadata"].(map[string]any); ok {
-		for k, v := range m {
-			meta[k] = v
-		}
+	schema, ok := collections.All.FindByGroupKind(config.GroupVersionKind{Group: group, Kind: d.Kind()})
+	if !ok {
+		return d.APIVersion()
 	}
-	meta["namespace"] = "default"
-	out["metadata"] = meta
-	return out
+	return group + "/" + schema.Version()
 }
 
 func groupOf(apiVersion string) string {

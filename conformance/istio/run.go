@@ -35,8 +35,8 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 		test.SetForTest(t, &features.EnableAlphaGatewayAPI, true)
 		c.note("the set has Gateway API TCP listeners or TCPRoutes: istiod runs with %s=true here, and must in the cluster", features.EnableAlphaGatewayAPIName)
 	}
-	if _, unwatched, err := set.GatewayAPIObjects(); err == nil {
-		for _, n := range unwatched {
+	if _, notes, err := set.GatewayAPIObjects(); err == nil {
+		for _, n := range notes {
 			c.note("%s", n)
 		}
 	}
