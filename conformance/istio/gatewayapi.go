@@ -20,6 +20,7 @@ import (
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	meshconfig "istio.io/api/mesh/v1alpha1"
 	"istio.io/istio/pilot/pkg/config/kube/gatewaycommon"
@@ -155,18 +156,18 @@ func groupOf(apiVersion string) string {
 // the set's Gateway API Gateways of class istio, with the kube-gateway injection template of the pinned Istio, the
 // parametersRef ConfigMaps and the ProxyConfig resources of the set, and returns what it applied per Gateway.
 // The controller's server-side applies are caught on the fake client instead of reaching an API server.
-func RenderGatewayDeployments(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig) ([]RenderedGateway, error) {
+func RenderGatewayDeployments(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig) (rendered []RenderedGateway, manual []string, err error) {
 	gateways := set.gatewayAPIGateways()
 	if len(gateways) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	objects, _, err := set.GatewayAPIObjects()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	k8s, err := set.KubernetesObjects()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, o := range k8s {
 		if _, ok := o.(*corev1.Namespace); ok {
@@ -175,7 +176,7 @@ func RenderGatewayDeployments(t test.Failer, set *ObjectSet, m *meshconfig.MeshC
 	}
 	webhook, err := gatewayInjectionConfig(m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	client := kube.NewFakeClient(objects...)
@@ -197,18 +198,32 @@ func RenderGatewayDeployments(t test.Failer, set *ObjectSet, m *meshconfig.MeshC
 
 	var out []RenderedGateway
 	for _, d := range gateways {
-		applied.reset()
 		name := types.NamespacedName{Namespace: namespaceOf(d.Object), Name: nameOf(d.Object)}
+		if gw := typedGateway(objects, name); gw != nil && !gatewaycommon.IsManaged(&gw.Spec) {
+			manual = append(manual, fmt.Sprintf("%s is deployed manually (spec.addresses names its Service): istiod renders "+
+				"nothing for it, its pods are the set's own", d.Ref()))
+			continue
+		}
+		applied.reset()
 		if err := controller.Reconcile(name); err != nil {
-			return nil, fmt.Errorf("%s: istiod's gateway deployment controller: %v", d.Ref(), err)
+			return nil, nil, fmt.Errorf("%s: istiod's gateway deployment controller: %v", d.Ref(), err)
 		}
 		r, err := applied.rendered(d)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out, manual, nil
+}
+
+func typedGateway(objects []runtime.Object, name types.NamespacedName) *gatewayv1.Gateway {
+	for _, o := range objects {
+		if gw, ok := o.(*gatewayv1.Gateway); ok && gw.Namespace == name.Namespace && gw.Name == name.Name {
+			return gw
+		}
+	}
+	return nil
 }
 
 // gatewayInjectionConfig is the injection config istiod renders gateways with: the kube-gateway template of the
@@ -372,21 +387,21 @@ func proxyConfigJSON(pc *meshconfig.ProxyConfig) json.RawMessage {
 }
 
 // gatewayAPIProxies renders the automated deployment of every Gateway API gateway of class istio in the set and
-// returns the gateway pods it runs.
-func gatewayAPIProxies(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig) ([]ProxySpec, error) {
-	rendered, err := RenderGatewayDeployments(t, set, m)
+// returns the gateway pods it runs, and notes on the gateways deployed manually.
+func gatewayAPIProxies(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig) ([]ProxySpec, []string, error) {
+	rendered, manual, err := RenderGatewayDeployments(t, set, m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []ProxySpec
 	for _, r := range rendered {
 		p, err := r.proxySpec(m)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out, manual, nil
 }
 
 // defaultServiceFields does what the API server does to an applied Service before istiod's registry reads it:

@@ -198,6 +198,21 @@ func TestGatewayAPIChecksCanFail(t *testing.T) {
 		}
 	})
 
+	t.Run("a Gateway with a Hostname address is deployed manually: istiod renders nothing for it", func(t *testing.T) {
+		// GIVEN the db Gateway names its own Service (the 1.24-1.25 path)
+		res := run(t, replaceInDocument(base, "name: db\n  namespace: ingress\nspec:\n  gatewayClassName", "  gatewayClassName: istio\n",
+			"  gatewayClassName: istio\n  addresses:\n  - type: Hostname\n    value: db-gateway.ingress.svc.cluster.local\n"))
+		// THEN no automated deployment is rendered for it, and the set says so
+		for _, p := range res.Proxies {
+			if p.GatewayAPI != nil && p.GatewayAPI.Gateway == "Gateway ingress/db" {
+				t.Fatalf("want no automated deployment for ingress/db, got %s", p.Proxy.Name)
+			}
+		}
+		if !strings.Contains(strings.Join(res.Notes, "\n"), "Gateway ingress/db is deployed manually") {
+			t.Fatalf("want a note on the manual deployment, got %v", res.Notes)
+		}
+	})
+
 	t.Run("fails when the TCPRoute binds to another gateway", func(t *testing.T) {
 		// GIVEN the TCPRoute's parentRef names a Gateway that is not in the set
 		// THEN the TCP gateway has no listener at all, and the set fails

@@ -40,8 +40,11 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 			c.note("%s", n)
 		}
 	}
-	gatewayAPI, err := gatewayAPIProxies(t, set, m)
+	gatewayAPI, manual, err := gatewayAPIProxies(t, set, m)
 	c.check(err == nil, "%v", err)
+	for _, n := range manual {
+		c.note("%s", n)
+	}
 	proxies = append(proxies, gatewayAPI...)
 	if len(proxies) == 0 {
 		c.note("the set has no gateway or sidecar")
