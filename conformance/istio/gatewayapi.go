@@ -196,7 +196,6 @@ func RenderGatewayDeployments(t test.Failer, set *ObjectSet, m *meshconfig.MeshC
 	go tags.Run(stop)
 	kube.WaitForCacheSync("gateway deployment", stop, tags.HasSynced)
 
-	var out []RenderedGateway
 	for _, d := range gateways {
 		name := types.NamespacedName{Namespace: namespaceOf(d.Object), Name: nameOf(d.Object)}
 		if gw := typedGateway(objects, name); gw != nil && !gatewaycommon.IsManaged(&gw.Spec) {
@@ -212,9 +211,9 @@ func RenderGatewayDeployments(t test.Failer, set *ObjectSet, m *meshconfig.MeshC
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, r)
+		rendered = append(rendered, r)
 	}
-	return out, manual, nil
+	return rendered, manual, nil
 }
 
 func typedGateway(objects []runtime.Object, name types.NamespacedName) *gatewayv1.Gateway {
