@@ -137,6 +137,8 @@ function modelProxyOf(r: IstioProxyReport, proxies: PredictedProxy[]): Predicted
 /**
  * The proxies istiod configured that the comparison does not compare with the model, with the reason: Gateway API
  * gateways, until `explain` reads Gateway API objects (it lists them as skipped). Each one is named, never dropped.
+ * Once `predict()` returns a gateway for such a pod (same name, or a selector with its gateway-name label), the pod
+ * is compared like any gateway and leaves this list.
  */
 export function notCompared(prediction: Prediction, reports: IstioProxyReport[]): string[] {
   return notComparedReports(prediction, reports)
