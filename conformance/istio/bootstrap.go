@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"google.golang.org/protobuf/proto"
@@ -38,11 +39,30 @@ func (s ProxySpec) statusPort() int {
 
 // BootstrapTemplate returns the Envoy bootstrap template pilot-agent ships, from the pinned istio.io/istio module.
 func BootstrapTemplate() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "istio.io/istio").Output()
+	dir, err := istioModuleDir()
 	if err != nil {
-		return "", fmt.Errorf("locating istio.io/istio: %v", err)
+		return "", err
 	}
-	return filepath.Join(strings.TrimSpace(string(out)), "tools", "packaging", "common", "envoy_bootstrap.json"), nil
+	return filepath.Join(dir, "tools", "packaging", "common", "envoy_bootstrap.json"), nil
+}
+
+var istioDir struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// istioModuleDir is the pinned istio.io/istio module's directory in the module cache.
+func istioModuleDir() (string, error) {
+	istioDir.once.Do(func() {
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "istio.io/istio").Output()
+		if err != nil {
+			istioDir.err = fmt.Errorf("locating istio.io/istio: %v", err)
+			return
+		}
+		istioDir.dir = strings.TrimSpace(string(out))
+	})
+	return istioDir.dir, istioDir.err
 }
 
 // StatusPort renders the proxy's bootstrap with pilot-agent's bootstrap package, as the agent does with the

@@ -13,6 +13,7 @@ import (
 
 	networking "istio.io/api/networking/v1alpha3"
 	security "istio.io/api/security/v1beta1"
+	typev1beta1 "istio.io/api/type/v1beta1"
 )
 
 // rootNamespace is the mesh's default root namespace: EnvoyFilters and AuthorizationPolicies there apply mesh-wide.
@@ -104,7 +105,7 @@ func (c *checker) envoyFilters() {
 			continue
 		}
 		ref := o.Doc.Ref()
-		targets := c.selected(o.Config.Namespace, ef.GetWorkloadSelector().GetLabels(), len(ef.GetTargetRefs()) > 0)
+		targets := c.selected(o.Config.Namespace, ef.GetWorkloadSelector().GetLabels(), ef.GetTargetRefs())
 		if len(targets) == 0 {
 			c.note("%s selects no proxy of the set", ref)
 			continue
@@ -142,15 +143,35 @@ func inserts(op networking.EnvoyFilter_Patch_Operation) bool {
 	return false
 }
 
-// selected returns the proxies a namespaced, selector-based resource applies to (root namespace: all).
-func (c *checker) selected(ns string, selector map[string]string, targetRefs bool) []Generated {
-	if targetRefs {
-		return nil // targetRefs attach to Gateway API gateways and waypoints, never to sidecars or classic gateways
+// selected returns the proxies a namespaced resource applies to: by selector (root namespace: all), or by
+// targetRefs, which attach to Gateway API gateways (kind Gateway, same namespace) and never to sidecars or
+// classic gateways.
+func (c *checker) selected(ns string, selector map[string]string, targetRefs []*typev1beta1.PolicyTargetReference) []Generated {
+	if len(targetRefs) > 0 {
+		return c.targeted(ns, targetRefs)
 	}
 	var out []Generated
 	for _, g := range c.gens {
 		if (ns == g.Spec.Namespace || ns == rootNamespace) && selects(selector, g.Spec.Labels) {
 			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (c *checker) targeted(ns string, refs []*typev1beta1.PolicyTargetReference) []Generated {
+	var out []Generated
+	for _, g := range c.gens {
+		for _, ref := range refs {
+			gw := g.Spec.gatewayAPI
+			refNs := ref.GetNamespace()
+			if refNs == "" {
+				refNs = ns
+			}
+			if gw != nil && ref.GetGroup() == gatewayAPIGroup && ref.GetKind() == "Gateway" && ref.GetName() == gw.Name && refNs == gw.Namespace {
+				out = append(out, g)
+				break
+			}
 		}
 	}
 	return out
@@ -276,7 +297,7 @@ func (c *checker) policies(reports map[string]ProxyReport) {
 			continue
 		}
 		ref := o.Doc.Ref()
-		targets := c.selected(o.Config.Namespace, ap.GetSelector().GetMatchLabels(), len(ap.GetTargetRefs()) > 0 || ap.GetTargetRef() != nil)
+		targets := c.selected(o.Config.Namespace, ap.GetSelector().GetMatchLabels(), policyTargetRefs(ap))
 		if len(targets) == 0 {
 			c.note("%s selects no proxy of the set", ref)
 			continue
@@ -311,6 +332,15 @@ func enforcingListeners(g Generated, r ProxyReport) []ListenerReport {
 		}
 	}
 	return out
+}
+
+// policyTargetRefs is a policy's targetRefs, with the deprecated single targetRef.
+func policyTargetRefs(ap *security.AuthorizationPolicy) []*typev1beta1.PolicyTargetReference {
+	refs := ap.GetTargetRefs()
+	if ap.GetTargetRef() != nil {
+		refs = append(refs, ap.GetTargetRef())
+	}
+	return refs
 }
 
 func expectedRules(ap *security.AuthorizationPolicy) []RBACRule {

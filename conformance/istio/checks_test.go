@@ -56,7 +56,7 @@ func onlyDocument(yaml, marker string) string {
 
 // The hand-written sets pass every check: the failure tests below break exactly one thing in them.
 func TestTestdataPasses(t *testing.T) {
-	for _, name := range []string{"gateway", "backend", "sidecar"} {
+	for _, name := range []string{"gateway", "backend", "sidecar", "gateway-api"} {
 		t.Run(name, func(t *testing.T) {
 			res := runText(t, name, readTestdata(t, name))
 			if len(res.Failures) > 0 {

@@ -34,13 +34,25 @@ func Generate(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig, proxies [
 	if err != nil {
 		return nil, err
 	}
+	// Gateway API gateways: istiod's gateway controller reads the Gateway API objects (and the Secrets and
+	// ConfigMaps they name) from the cluster, and binds each Gateway to the proxies behind its rendered Service.
+	gatewayAPI, _, err := set.GatewayAPIObjects()
+	if err != nil {
+		return nil, err
+	}
+	objects = append(objects, gatewayAPI...)
+	for _, p := range proxies {
+		if p.gatewayAPI != nil {
+			objects = append(objects, p.gatewayAPI.Service.DeepCopy())
+		}
+	}
 	var configs []config.Config
 	for _, o := range set.Istio {
 		if o.Err == nil {
 			configs = append(configs, *o.Config)
 		}
 	}
-	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: objects, MeshConfig: m})
+	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: objects, MeshConfig: m, KubeClientModifier: annotateGatewayAPICRDs})
 	out := make([]Generated, 0, len(proxies))
 	for i, spec := range proxies {
 		p := s.SetupProxy(nodeFor(spec, i))
@@ -78,6 +90,10 @@ func nodeFor(spec ProxySpec, i int) *model.Proxy {
 // Report reduces a generated proxy to its client-address settings.
 func (g Generated) Report(set string) (ProxyReport, error) {
 	r := ProxyReport{Set: set, Proxy: g.Spec, Listeners: []ListenerReport{}, Clusters: []ClusterReport{}}
+	if g.Spec.gatewayAPI != nil {
+		ga := g.Spec.gatewayAPI.report(g.Spec.ProxyConfig)
+		r.GatewayAPI = &ga
+	}
 	for _, l := range g.Listeners {
 		lr, err := ReportListener(l)
 		if err != nil {

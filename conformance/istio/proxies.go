@@ -40,6 +40,8 @@ type ProxySpec struct {
 
 	ProxyConfig *meshconfig.ProxyConfig `json:"-"`
 	env         map[string]string
+	// gatewayAPI is the automated deployment of a Gateway API gateway (nil for every other proxy).
+	gatewayAPI *RenderedGateway
 }
 
 // Proxies lists every gateway and sidecar of the set. A networking.istio.io Gateway whose selector matches no

@@ -38,6 +38,8 @@ type ProxyReport struct {
 	Clusters []ClusterReport `json:"clusters"`
 	// StatusPort is the health check listener of a gateway's bootstrap (nil for sidecars).
 	StatusPort *StatusPortReport `json:"statusPort"`
+	// GatewayAPI is the automated deployment istiod rendered for a Gateway API gateway (nil for other proxies).
+	GatewayAPI *GatewayAPIReport `json:"gatewayApi"`
 }
 
 // ListenerReport is one Envoy listener.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	networking "istio.io/api/networking/v1alpha3"
+	"istio.io/istio/pilot/pkg/features"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/test"
 )
@@ -29,6 +30,22 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 	for _, err := range errs {
 		c.check(false, "%v", err)
 	}
+	if set.usesAlphaGatewayAPI() {
+		// TCPRoute and TCP listeners are served only by an istiod with PILOT_ENABLE_ALPHA_GATEWAY_API=true.
+		test.SetForTest(t, &features.EnableAlphaGatewayAPI, true)
+		c.note("the set has Gateway API TCP listeners or TCPRoutes: istiod runs with %s=true here, and must in the cluster", features.EnableAlphaGatewayAPIName)
+	}
+	if _, notes, err := set.GatewayAPIObjects(); err == nil {
+		for _, n := range notes {
+			c.note("%s", n)
+		}
+	}
+	gatewayAPI, manual, err := gatewayAPIProxies(t, set, m)
+	c.check(err == nil, "%v", err)
+	for _, n := range manual {
+		c.note("%s", n)
+	}
+	proxies = append(proxies, gatewayAPI...)
 	if len(proxies) == 0 {
 		c.note("the set has no gateway or sidecar")
 		return res
@@ -74,7 +91,7 @@ func (c *checker) hcmPatched() map[string]bool {
 			if cp.GetApplyTo() != networking.EnvoyFilter_NETWORK_FILTER {
 				continue
 			}
-			for _, g := range c.selected(o.Config.Namespace, ef.GetWorkloadSelector().GetLabels(), len(ef.GetTargetRefs()) > 0) {
+			for _, g := range c.selected(o.Config.Namespace, ef.GetWorkloadSelector().GetLabels(), ef.GetTargetRefs()) {
 				if g.Spec.Type == "Router" && inContext(g, cp.GetMatch().GetContext()) {
 					out[proxyName(g)] = true
 				}

@@ -1,4 +1,5 @@
-import { disagreements, expectedProxyProtocol, IstioProxyReport, xffModeOf } from './compare';
+import { disagreements, expectedProxyProtocol, gatewayApiDisagreements, IstioProxyReport, notCompared, xffModeOf } from './compare';
+import type { ExpectedGatewayApiGateway } from './fixtures';
 import { Prediction } from './model-prediction';
 
 /*
@@ -181,5 +182,127 @@ describe('disagreements', () => {
     // AND a different label set is a different proxy
     const other = { ...installed, proxy: { ...installed.proxy, labels: { istio: 'other' } } };
     expect(disagreements(gatewayOnly, [other])).toEqual(expect.arrayContaining([expect.stringMatching(/istiod configured no proxy of that name/)]));
+  });
+});
+
+/** istiod's report for the pod of a Gateway API Gateway ingress/web: Local, two hops, an ALLOW on remote_ip. */
+function gatewayApiReport(): IstioProxyReport {
+  const listener = (port: number) => ({
+    name: `0.0.0.0_${port}`,
+    port,
+    proxyProtocol: null,
+    originalSrc: false,
+    transparent: false,
+    chains: [{ name: '', destinationPort: 0, hcm: hcm(2, true), rbac: [{ filter: 'http', action: 'ALLOW', policy: 'ns[ingress]-policy[allow]-rule[0]', field: 'remote_ip', cidr: '198.51.100.0/24', negated: false }] }],
+  });
+  return {
+    set: 's',
+    proxy: {
+      name: 'web-istio',
+      namespace: 'ingress',
+      type: 'Router',
+      source: 'Gateway API Gateway ingress/web (automated deployment rendered by istiod)',
+      labels: { 'gateway.networking.k8s.io/gateway-name': 'web' },
+      interceptionMode: '',
+    },
+    listeners: [listener(80), listener(443)],
+    clusters: [],
+    statusPort: { port: 15021, proxyProtocol: null },
+    gatewayApi: {
+      gateway: 'Gateway ingress/web',
+      service: {
+        name: 'web-istio',
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        ipFamilyPolicy: 'PreferDualStack',
+        annotations: {},
+        ports: [{ name: 'status-port', port: 15021, appProtocol: 'tcp' }, { name: 'http', port: 80, appProtocol: 'http' }, { name: 'https', port: 443, appProtocol: 'https' }],
+      },
+      renderedKinds: ['Deployment', 'Service', 'ServiceAccount'],
+      proxyConfig: { gatewayTopology: { numTrustedProxies: 2 } },
+    },
+  };
+}
+
+function expectedWeb(): ExpectedGatewayApiGateway {
+  return {
+    namespace: 'ingress',
+    gateway: 'web',
+    serviceType: 'LoadBalancer',
+    externalTrafficPolicy: 'Local',
+    ipFamilyPolicy: 'PreferDualStack',
+    trustedHops: 2,
+    proxyProtocol: 'none',
+    statusPortProxyProtocol: 'none',
+    listenerPorts: [80, 443],
+    rbac: ['ALLOW remote_ip 198.51.100.0/24'],
+  };
+}
+
+describe('Gateway API gateways', () => {
+  test('are listed as not compared with the model, and are no disagreement, while the model has no proxy for them', () => {
+    // GIVEN a Gateway API gateway pod istiod configured and a model (explain) that does not read Gateway API objects
+    const reports = [gatewayReport(), sidecarReport(), gatewayApiReport()];
+    // THEN the comparison says so for that proxy, and compares the others as before
+    expect(notCompared(prediction(), reports)).toEqual([
+      'ingress/web-istio: Gateway API gateway (Gateway ingress/web) not compared with the model: explain does not read Gateway API gateways yet',
+    ]);
+    expect(disagreements(prediction(), reports)).toEqual([]);
+    // AND a classic gateway the model does not know is still a disagreement, not "not compared"
+    expect(notCompared({ proxies: [], policies: [] }, [gatewayReport()])).toEqual([]);
+  });
+
+  test('are compared with the model once it has a gateway of that name or gateway-name label', () => {
+    // GIVEN a model gateway for the same pod that trusts 1 hop
+    const model = { namespace: 'ingress', name: 'web', labels: { 'gateway.networking.k8s.io/gateway-name': 'web' }, role: 'gateway', trustedHops: 1, proxyProtocol: { mode: 'off', ports: [] } };
+    const p = { proxies: [model], policies: [] };
+    // THEN it is compared (no longer listed), and the hop count and the unpredicted RBAC rule are disagreements
+    expect(notCompared(p, [gatewayApiReport()])).toEqual([]);
+    expect(disagreements(p, [gatewayApiReport()])).toEqual(expect.arrayContaining([
+      expect.stringMatching(/ingress\/web listener 0.0.0.0_80: xff_num_trusted_hops 2, the model trusts 1/),
+      expect.stringMatching(/istiod has ALLOW remote_ip 198.51.100.0\/24 .* which the model does not predict/),
+    ]));
+  });
+
+  test('agree with the scenario\'s expectation', () => {
+    expect(gatewayApiDisagreements([expectedWeb()], [gatewayApiReport()])).toEqual([]);
+    // AND the expectation goes through disagreements() from declared.json
+    const declared = { policies: [], proxies: [], gatewayApi: [expectedWeb()] };
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport(), gatewayApiReport()], declared)).toEqual([]);
+    // AND a missing Gateway API gateway from declared.json is a disagreement there too
+    expect(disagreements(prediction(), [gatewayReport(), sidecarReport()], declared)).toEqual(['Gateway ingress/web: istiod rendered no automated deployment for it']);
+  });
+
+  test('fails when the ConfigMap did not make the Service Local', () => {
+    const report = gatewayApiReport();
+    (report.gatewayApi!.service as any).externalTrafficPolicy = 'Cluster';
+    expect(gatewayApiDisagreements([expectedWeb()], [report])).toEqual([
+      'Gateway ingress/web (ingress/web-istio) Service web-istio: externalTrafficPolicy Cluster, expected Local (the parametersRef ConfigMap\'s service patch)',
+    ]);
+  });
+
+  test('fails when a targetRefs policy does not reach a listener, or lands on the other field', () => {
+    const report = gatewayApiReport();
+    (report.listeners[1].chains[0] as any).rbac = [];
+    (report.listeners[0].chains[0].rbac[0] as any).field = 'direct_remote_ip';
+    expect(gatewayApiDisagreements([expectedWeb()], [report])).toEqual([
+      'Gateway ingress/web (ingress/web-istio) listener 0.0.0.0_80: RBAC [ALLOW direct_remote_ip 198.51.100.0/24], expected [ALLOW remote_ip 198.51.100.0/24]',
+      'Gateway ingress/web (ingress/web-istio) listener 0.0.0.0_443: RBAC [], expected [ALLOW remote_ip 198.51.100.0/24]',
+    ]);
+  });
+
+  test('fails on the hop count, PROXY, listener ports, the status port and a missing deployment', () => {
+    const report = gatewayApiReport();
+    (report.listeners[0].chains[0] as any).hcm = hcm(0, true);
+    (report.listeners[0] as any).proxyProtocol = { allowRequestsWithoutProxyProtocol: false };
+    report.listeners.pop();
+    (report as any).statusPort = { port: 15021, proxyProtocol: { allowRequestsWithoutProxyProtocol: true } };
+    expect(gatewayApiDisagreements([expectedWeb(), { ...expectedWeb(), gateway: 'api' }], [report])).toEqual([
+      'Gateway ingress/web (ingress/web-istio) listener ports [80], expected [80,443]',
+      'Gateway ingress/web (ingress/web-istio) listener 0.0.0.0_80: PROXY protocol strict, expected none',
+      'Gateway ingress/web (ingress/web-istio) listener 0.0.0.0_80: xff_num_trusted_hops 0, expected 2',
+      'Gateway ingress/web (ingress/web-istio) status port: PROXY protocol optional, expected none',
+      'Gateway ingress/api: istiod rendered no automated deployment for it',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type { DeclaredPolicy } from './fixtures';
+import type { DeclaredPolicy, ExpectedGatewayApiGateway } from './fixtures';
 import { PredictedPolicy, PredictedProxy, Prediction } from './model-prediction';
 
 /*
@@ -73,6 +73,25 @@ export interface IstioProxyReport {
   readonly clusters: Array<{ readonly name: string; readonly upstreamProxyProtocol: string }>;
   /** A gateway's health check listener in pilot-agent's bootstrap; null for sidecars. */
   readonly statusPort: { readonly port: number; readonly proxyProtocol: IstioProxyProtocol | null } | null;
+  /** The automated deployment istiod rendered for a Gateway API gateway; null (or absent) for every other proxy. */
+  readonly gatewayApi?: IstioGatewayApi | null;
+}
+
+/** What istiod's gateway deployment controller rendered for a Gateway API Gateway. */
+export interface IstioGatewayApi {
+  /** `Gateway namespace/name`. */
+  readonly gateway: string;
+  readonly service: {
+    readonly name: string;
+    readonly type: string;
+    readonly externalTrafficPolicy: string;
+    readonly ipFamilyPolicy: string;
+    readonly annotations: { [key: string]: string };
+    readonly ports: Array<{ readonly name: string; readonly port: number; readonly appProtocol: string }>;
+  };
+  readonly renderedKinds: string[];
+  /** gatewayTopology and proxyMetadata of the pod's resolved ProxyConfig. */
+  readonly proxyConfig: { readonly gatewayTopology?: any; readonly proxyMetadata?: { [key: string]: string } };
 }
 
 const ROOT_NAMESPACE = 'istio-system';
@@ -90,6 +109,40 @@ export function readReports(dir: string): IstioProxyReport[] {
 export interface Declared {
   readonly policies: DeclaredPolicy[];
   readonly proxies: PredictedProxy[];
+  /** What istiod must make of the set's Gateway API gateways. */
+  readonly gatewayApi?: ExpectedGatewayApiGateway[];
+}
+
+function notComparedReports(prediction: Prediction, reports: IstioProxyReport[]): IstioProxyReport[] {
+  return reports.filter(r => isGatewayApi(r) && modelProxyOf(r, prediction.proxies) === undefined);
+}
+
+/** The label istiod's automated deployment puts on a Gateway API gateway's pods. */
+const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+
+function isGatewayApi(r: IstioProxyReport): boolean {
+  return r.gatewayApi !== undefined && r.gatewayApi !== null;
+}
+
+/**
+ * The model's proxy for a Gateway API gateway pod: the one of that name, or the gateway of the same namespace
+ * whose selector is the pod's gateway-name label.
+ */
+function modelProxyOf(r: IstioProxyReport, proxies: PredictedProxy[]): PredictedProxy | undefined {
+  const gatewayName = r.proxy.labels[GATEWAY_NAME_LABEL];
+  return proxies.find(p => p.namespace === r.proxy.namespace && p.name === r.proxy.name)
+    ?? proxies.find(p => p.role === 'gateway' && p.namespace === r.proxy.namespace && gatewayName !== undefined && p.labels[GATEWAY_NAME_LABEL] === gatewayName);
+}
+
+/**
+ * The proxies istiod configured that the comparison does not compare with the model, with the reason: Gateway API
+ * gateways, until `explain` reads Gateway API objects (it lists them as skipped). Each one is named, never dropped.
+ * Once `predict()` returns a gateway for such a pod (same name, or a selector with its gateway-name label), the pod
+ * is compared like any gateway and leaves this list.
+ */
+export function notCompared(prediction: Prediction, reports: IstioProxyReport[]): string[] {
+  return notComparedReports(prediction, reports)
+    .map(r => `${r.proxy.namespace}/${r.proxy.name}: Gateway API gateway (${r.gatewayApi!.gateway}) not compared with the model: explain does not read Gateway API gateways yet`);
 }
 
 /**
@@ -100,7 +153,9 @@ export function disagreements(prediction: Prediction, reports: IstioProxyReport[
   const out: string[] = [];
   const key = (ns: string, name: string) => `${ns}/${name}`;
   const predicted = new Map(prediction.proxies.map(p => [key(p.namespace, p.name), p]));
-  const generated = new Map(reports.map(r => [key(r.proxy.namespace, installedGatewayName(r, prediction.proxies)), r]));
+  const skipped = notComparedReports(prediction, reports);
+  const compared = reports.filter(r => !skipped.includes(r));
+  const generated = new Map(compared.map(r => [key(r.proxy.namespace, proxyNameInModel(r, prediction.proxies)), r]));
   for (const k of predicted.keys()) if (!generated.has(k)) out.push(`${k}: the model has a ${predicted.get(k)!.role}, istiod configured no proxy of that name`);
   for (const k of generated.keys()) if (!predicted.has(k)) out.push(`${k}: istiod configured a ${generated.get(k)!.proxy.type} the model does not know (${generated.get(k)!.proxy.source})`);
   for (const [k, p] of predicted) {
@@ -119,7 +174,54 @@ export function disagreements(prediction: Prediction, reports: IstioProxyReport[
     out.push(...(p.role === 'gateway' ? gatewayDisagreements(p, r, where) : sidecarDisagreements(p, r, where)));
   }
   out.push(...declaredDisagreements(declared.policies, prediction.policies));
+  out.push(...gatewayApiDisagreements(declared.gatewayApi ?? [], reports));
   return [...new Set(out)]; // one line per disagreement, not per filter chain
+}
+
+/** The name the model gives a proxy istiod configured: installed gateways and Gateway API pods by their labels. */
+function proxyNameInModel(r: IstioProxyReport, proxies: PredictedProxy[]): string {
+  if (isGatewayApi(r)) return modelProxyOf(r, proxies)?.name ?? r.proxy.name;
+  return installedGatewayName(r, proxies);
+}
+
+/**
+ * What each Gateway API gateway of the set must get from istiod (the scenario's expectation) against the automated
+ * deployment istiod rendered and the listeners it generated for that deployment's pod.
+ */
+export function gatewayApiDisagreements(expected: ExpectedGatewayApiGateway[], reports: IstioProxyReport[]): string[] {
+  const out: string[] = [];
+  for (const e of expected) {
+    const ref = `Gateway ${e.namespace}/${e.gateway}`;
+    const r = reports.find(x => x.gatewayApi?.gateway === ref);
+    if (r === undefined) {
+      out.push(`${ref}: istiod rendered no automated deployment for it`);
+      continue;
+    }
+    const where = (what: string) => `${ref} (${r.proxy.namespace}/${r.proxy.name}) ${what}`;
+    const svc = r.gatewayApi!.service;
+    if (svc.type !== e.serviceType) out.push(where(`Service ${svc.name}: type ${svc.type}, expected ${e.serviceType}`));
+    if (svc.externalTrafficPolicy !== e.externalTrafficPolicy) {
+      out.push(where(`Service ${svc.name}: externalTrafficPolicy ${svc.externalTrafficPolicy}, expected ${e.externalTrafficPolicy} (the parametersRef ConfigMap's service patch)`));
+    }
+    if (svc.ipFamilyPolicy !== e.ipFamilyPolicy) out.push(where(`Service ${svc.name}: ipFamilyPolicy ${svc.ipFamilyPolicy}, expected ${e.ipFamilyPolicy}`));
+    const ports = r.listeners.map(l => l.port).sort((a, b) => a - b);
+    if (ports.join() !== [...e.listenerPorts].sort((a, b) => a - b).join()) out.push(where(`listener ports [${ports}], expected [${e.listenerPorts}]`));
+    for (const l of r.listeners) {
+      const pp = l.proxyProtocol === null ? 'none' : l.proxyProtocol.allowRequestsWithoutProxyProtocol ? 'optional' : 'strict';
+      if (pp !== e.proxyProtocol) out.push(where(`listener ${l.name}: PROXY protocol ${pp}, expected ${e.proxyProtocol}`));
+      for (const c of l.chains.filter(ch => ch.hcm !== null)) {
+        if (!c.hcm!.useRemoteAddress) out.push(where(`listener ${l.name}: use_remote_address is false`));
+        if (c.hcm!.xffNumTrustedHops !== e.trustedHops) out.push(where(`listener ${l.name}: xff_num_trusted_hops ${c.hcm!.xffNumTrustedHops}, expected ${e.trustedHops}`));
+      }
+      const rules = [...new Set(l.chains.flatMap(c => c.rbac).map(x => `${x.action} ${x.field} ${normaliseCidr(x.cidr)}${x.negated ? ' (negated)' : ''}`))].sort();
+      const want = e.rbac.map(x => x.replace(/\S+$/, cidr => normaliseCidr(cidr))).sort();
+      if (rules.join() !== want.join()) out.push(where(`listener ${l.name}: RBAC [${rules.join(', ')}], expected [${want.join(', ')}]`));
+    }
+    const status = r.statusPort?.proxyProtocol ?? null;
+    const statusPp = status === null ? 'none' : status.allowRequestsWithoutProxyProtocol ? 'optional' : 'strict';
+    if (statusPp !== e.statusPortProxyProtocol) out.push(where(`status port: PROXY protocol ${statusPp}, expected ${e.statusPortProxyProtocol}`));
+  }
+  return out;
 }
 
 /**

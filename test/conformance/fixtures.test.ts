@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { exampleSets, FIXTURES_DIR, SCENARIO_NAMES, scenarioSets, writeSets } from './fixtures';
+import { exampleSets, FIXTURES_DIR, GATEWAY_API_SCENARIO_NAMES, gatewayApiSets, SCENARIO_NAMES, scenarioSets, writeSets } from './fixtures';
 import { parseYamlDocuments } from '../../src/explain/manifest-parser';
 
 /*
@@ -25,9 +25,33 @@ describe('conformance object sets', () => {
     if (write) {
       const examples = exampleSets(DIST, parseYamlDocuments);
       expect(examples.length).toBeGreaterThan(20);
-      writeSets([...examples, ...sets], FIXTURES_DIR);
-      expect(fs.readdirSync(FIXTURES_DIR)).toHaveLength(examples.length + sets.length);
+      const gatewayApi = gatewayApiSets();
+      writeSets([...examples, ...sets, ...gatewayApi], FIXTURES_DIR);
+      expect(fs.readdirSync(FIXTURES_DIR)).toHaveLength(examples.length + sets.length + gatewayApi.length);
     }
+  });
+
+  test('every Gateway API scenario synthesises and passes the harness', () => {
+    // GIVEN the Gateway API scenarios WHEN synthesised through synthAndValidate (Gateway API and Istio CRDs)
+    const sets = gatewayApiSets();
+    // THEN each holds Gateways of class istio with a parametersRef ConfigMap, and says what istiod must make of them
+    expect(sets.map(s => s.name)).toEqual(GATEWAY_API_SCENARIO_NAMES.map(n => `scenario-${n}`));
+    for (const set of sets) {
+      const gateways = set.manifests.filter(m => m.apiVersion === 'gateway.networking.k8s.io/v1' && m.kind === 'Gateway');
+      expect(gateways.map(g => g.spec.gatewayClassName)).toEqual(set.gatewayApi!.map(() => 'istio'));
+      for (const g of gateways) {
+        const ref = g.spec.infrastructure.parametersRef;
+        expect(set.manifests.find(m => m.kind === 'ConfigMap' && m.metadata.name === ref.name)?.data.service).toContain('externalTrafficPolicy: Local');
+      }
+    }
+    expect(sets.flatMap(s => s.gatewayApi!).map(g => `${g.gateway} ${g.externalTrafficPolicy} hops=${g.trustedHops} proxy=${g.proxyProtocol} [${g.rbac}]`)).toEqual([
+      'web Local hops=2 proxy=none [ALLOW remote_ip 198.51.100.0/24,ALLOW remote_ip 2001:db8::/32,DENY direct_remote_ip 192.0.2.0/24]',
+      'tcp Local hops=0 proxy=strict [DENY direct_remote_ip 203.0.113.0/24]',
+    ]);
+    // AND the policies attach with targetRefs to the Gateway, not with a selector
+    const policies = sets.flatMap(s => s.manifests).filter(m => m.kind === 'AuthorizationPolicy');
+    expect(policies.map(p => `${p.spec.action} ${p.spec.targetRefs[0].kind}/${p.spec.targetRefs[0].name} ${p.spec.selector}`))
+      .toEqual(['ALLOW Gateway/web undefined', 'DENY Gateway/web undefined', 'DENY Gateway/tcp undefined']);
   });
 
   test('every chart of the example app is a set', () => {

@@ -33,6 +33,30 @@ export interface DeclaredPolicy {
   readonly cidrs: string[];
 }
 
+/**
+ * What a Gateway API gateway of a scenario must get from istiod: the automated deployment's Service and the
+ * listeners of its pod. Written by hand in the scenario until the library's Gateway API constructs declare it.
+ */
+export interface ExpectedGatewayApiGateway {
+  /** The Gateway's namespace and name. */
+  readonly namespace: string;
+  readonly gateway: string;
+  /** The rendered Service. */
+  readonly serviceType: string;
+  readonly externalTrafficPolicy: string;
+  readonly ipFamilyPolicy: string;
+  /** X-Forwarded-For hops every HCM trusts. */
+  readonly trustedHops: number;
+  /** The PROXY listener filter on every listener: none, strict or optional. */
+  readonly proxyProtocol: string;
+  /** PROXY on the status port (health checks): none or optional. */
+  readonly statusPortProxyProtocol: string;
+  /** Listener ports istiod must generate. */
+  readonly listenerPorts: number[];
+  /** RBAC CIDR principals every listener must carry, as `ACTION field cidr` (field: remote_ip or direct_remote_ip). */
+  readonly rbac: string[];
+}
+
 /** One object set: the manifests (and their YAML text), and what their constructs declared. */
 export interface FixtureSet {
   readonly name: string;
@@ -41,6 +65,8 @@ export interface FixtureSet {
   readonly yaml?: string;
   readonly declaredPolicies: DeclaredPolicy[];
   readonly declaredProxies: PredictedProxy[];
+  /** Gateway API gateways and what istiod must make of them. @default - none */
+  readonly gatewayApi?: ExpectedGatewayApiGateway[];
 }
 
 const TCP_BACKEND = 'tcp-echo.apps.svc.cluster.local';
@@ -168,6 +194,147 @@ const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
   },
 };
 
+/*
+ * Gateway API scenarios, written as plain objects until the library's Gateway API constructs land: gateways of
+ * class istio whose automated deployment istiod renders from the Gateway and its parametersRef ConfigMap.
+ */
+
+const INGRESS_NS = 'ingress';
+const GATEWAY_API = 'gateway.networking.k8s.io';
+
+/** A self-signed certificate and key for web.example.com (test only), so that istiod accepts the HTTPS listener. */
+const TLS_CERT = 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJwekNDQVUyZ0F3SUJBZ0lVT2QwcnZ2ZnRaYmk3Zi85OEhIUnF6L1R2QXEwd0NnWUlLb1pJemowRUF3SXcKR2pFWU1CWUdBMVVFQXd3UGQyVmlMbVY0WVcxd2JHVXVZMjl0TUNBWERUSTJNVEV6TURBME1EUXhOMW9ZRHpJeApNall4TVRBMk1EUXdOREUzV2pBYU1SZ3dGZ1lEVlFRRERBOTNaV0l1WlhoaGJYQnNaUzVqYjIwd1dUQVRCZ2NxCmhrak9QUUlCQmdncWhrak9QUU1CQndOQ0FBUWoreTV6QzM0VHIzeTRlWkRmZnp6MVFORFAzTWIzVXhnRk9HeVEKaGpOU29wd0wzL01ZT1lkZ2laQ3E5K1J2QlQvVHhZVlFXVEY4WFJwbEJDcmpobnI0bzI4d2JUQWRCZ05WSFE0RQpGZ1FVMjdHazgrYXlmc2Z5c29PQndreVlMT2hSUHNRd0h3WURWUjBqQkJnd0ZvQVUyN0drOCtheWZzZnlzb09CCndreVlMT2hSUHNRd0R3WURWUjBUQVFIL0JBVXdBd0VCL3pBYUJnTlZIUkVFRXpBUmdnOTNaV0l1WlhoaGJYQnMKWlM1amIyMHdDZ1lJS29aSXpqMEVBd0lEU0FBd1JRSWhBTHZvbDRmVnIxbnEwSm1MLzU2VkJQYkJib3NWL3JjQQpQRys1L2ZUcW5TSjRBaUJBcldkVUJXUzQ5bVdzdnhweW5QQzlWdm5IaURHdmozZWtzUzZSck9yeFRBPT0KLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=';
+const TLS_KEY = 'LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JR0hBZ0VBTUJNR0J5cUdTTTQ5QWdFR0NDcUdTTTQ5QXdFSEJHMHdhd0lCQVFRZ25rNE5PeCt0aFlLNEt4RUsKM2tXSDA1K2xMQlBpak5ETHFnMkI3ZUhBR2JPaFJBTkNBQVFqK3k1ekMzNFRyM3k0ZVpEZmZ6ejFRTkRQM01iMwpVeGdGT0d5UWhqTlNvcHdMMy9NWU9ZZGdpWkNxOStSdkJUL1R4WVZRV1RGOFhScGxCQ3JqaG5yNAotLS0tLUVORCBQUklWQVRFIEtFWS0tLS0tCg==';
+
+/** A parametersRef ConfigMap whose `service` patch keeps the client address at the node (externalTrafficPolicy: Local). */
+function localServiceOptions(chart: Chart, name: string, servicePatch = 'spec:\n  externalTrafficPolicy: Local\n'): void {
+  new ApiObject(chart, `${name}-options`, {
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: INGRESS_NS }, data: { service: servicePatch },
+  });
+}
+
+function gatewayApiGateway(chart: Chart, name: string, listeners: any[], infrastructure: any, annotations?: { [key: string]: string }): void {
+  new ApiObject(chart, `${name}-gateway`, {
+    apiVersion: `${GATEWAY_API}/v1`,
+    kind: 'Gateway',
+    metadata: { name, namespace: INGRESS_NS, annotations },
+    spec: { gatewayClassName: 'istio', infrastructure, listeners },
+  });
+}
+
+/** Routes in the ingress namespace may send to Services in apps. */
+function referenceGrant(chart: Chart, kinds: string[]): void {
+  new ApiObject(chart, 'apps-reference-grant', {
+    apiVersion: `${GATEWAY_API}/v1beta1`,
+    kind: 'ReferenceGrant',
+    metadata: { name: 'from-ingress', namespace: 'apps' },
+    spec: { from: kinds.map(kind => ({ group: GATEWAY_API, kind, namespace: INGRESS_NS })), to: [{ group: '', kind: 'Service' }] },
+  });
+}
+
+function targetRefsPolicy(chart: Chart, name: string, gateway: string, action: string, source: { [field: string]: string[] }): void {
+  new ApiObject(chart, `${name}-policy`, {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name, namespace: INGRESS_NS },
+    spec: { targetRefs: [{ group: GATEWAY_API, kind: 'Gateway', name: gateway }], action, rules: [{ from: [{ source }] }] },
+  });
+}
+
+const GATEWAY_API_SCENARIOS: { [name: string]: { build: (chart: Chart) => void; expected: ExpectedGatewayApiGateway[] } } = {
+  'gateway-api-http-https-local-two-hops': {
+    build: chart => {
+      localServiceOptions(chart, 'web-options');
+      new ApiObject(chart, 'web-cert', {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/tls',
+        metadata: { name: 'web-cert', namespace: INGRESS_NS },
+        data: { 'tls.crt': TLS_CERT, 'tls.key': TLS_KEY },
+      });
+      // spec.infrastructure.annotations replaces the Gateway's own annotations on the pod: the hop count goes there
+      gatewayApiGateway(chart, 'web', [
+        { name: 'http', port: 80, protocol: 'HTTP' },
+        { name: 'https', port: 443, protocol: 'HTTPS', hostname: 'web.example.com', tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'web-cert' }] } },
+      ], {
+        annotations: { 'proxy.istio.io/config': '{"gatewayTopology":{"numTrustedProxies":2}}' },
+        parametersRef: { group: '', kind: 'ConfigMap', name: 'web-options' },
+      });
+      new ApiObject(chart, 'web-route', {
+        apiVersion: `${GATEWAY_API}/v1`,
+        kind: 'HTTPRoute',
+        metadata: { name: 'web', namespace: INGRESS_NS },
+        spec: { parentRefs: [{ name: 'web' }], hostnames: ['web.example.com'], rules: [{ backendRefs: [{ name: 'web', namespace: 'apps', port: 8080 }] }] },
+      });
+      referenceGrant(chart, ['HTTPRoute']);
+      targetRefsPolicy(chart, 'web-allow-clients', 'web', 'ALLOW', { remoteIpBlocks: ['198.51.100.0/24', '2001:db8::/32'] });
+      targetRefsPolicy(chart, 'web-deny-peers', 'web', 'DENY', { ipBlocks: ['192.0.2.0/24'] });
+      userWorkload(chart, 'web', 'apps', [8080]);
+    },
+    expected: [{
+      namespace: INGRESS_NS,
+      gateway: 'web',
+      serviceType: 'LoadBalancer',
+      externalTrafficPolicy: 'Local',
+      ipFamilyPolicy: 'PreferDualStack',
+      trustedHops: 2,
+      proxyProtocol: 'none',
+      statusPortProxyProtocol: 'none',
+      listenerPorts: [80, 443],
+      rbac: ['ALLOW remote_ip 198.51.100.0/24', 'ALLOW remote_ip 2001:db8::/32', 'DENY direct_remote_ip 192.0.2.0/24'],
+    }],
+  },
+  'gateway-api-tcp-proxy-protocol': {
+    build: chart => {
+      localServiceOptions(chart, 'tcp-options');
+      // No spec.infrastructure.annotations: the Gateway's own annotations reach the pod
+      gatewayApiGateway(chart, 'tcp', [{ name: 'tcp', port: 9000, protocol: 'TCP' }],
+        { parametersRef: { group: '', kind: 'ConfigMap', name: 'tcp-options' } },
+        { 'proxy.istio.io/config': '{"gatewayTopology":{"proxyProtocol":{}}}' });
+      new ApiObject(chart, 'tcp-route', {
+        apiVersion: `${GATEWAY_API}/v1alpha2`,
+        kind: 'TCPRoute',
+        metadata: { name: 'tcp', namespace: INGRESS_NS },
+        spec: { parentRefs: [{ name: 'tcp' }], rules: [{ backendRefs: [{ name: 'tcp-echo', namespace: 'apps', port: 9000 }] }] },
+      });
+      referenceGrant(chart, ['TCPRoute']);
+      // The gateway pod's annotations are not read for env: health checks through a PROXY load balancer need this
+      new ApiObject(chart, 'tcp-proxy-config', {
+        apiVersion: 'networking.istio.io/v1beta1',
+        kind: 'ProxyConfig',
+        metadata: { name: 'tcp-status-port', namespace: INGRESS_NS },
+        spec: { selector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'tcp' } }, environmentVariables: { ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL: 'true' } },
+      });
+      targetRefsPolicy(chart, 'tcp-deny-peers', 'tcp', 'DENY', { ipBlocks: ['203.0.113.0/24'] });
+      userWorkload(chart, 'tcp-echo', 'apps', [9000], {}, 'tcp');
+    },
+    expected: [{
+      namespace: INGRESS_NS,
+      gateway: 'tcp',
+      serviceType: 'LoadBalancer',
+      externalTrafficPolicy: 'Local',
+      ipFamilyPolicy: 'PreferDualStack',
+      trustedHops: 0,
+      proxyProtocol: 'strict',
+      statusPortProxyProtocol: 'optional',
+      listenerPorts: [9000],
+      rbac: ['DENY direct_remote_ip 203.0.113.0/24'],
+    }],
+  },
+};
+
+/** Names of the Gateway API scenario sets. */
+export const GATEWAY_API_SCENARIO_NAMES = Object.keys(GATEWAY_API_SCENARIOS);
+
+/** Synthesises the Gateway API scenarios through the test harness, with what istiod must make of each gateway. */
+export function gatewayApiSets(): FixtureSet[] {
+  return Object.entries(GATEWAY_API_SCENARIOS).map(([name, scenario]) => {
+    const chart = Testing.chart();
+    scenario.build(chart);
+    return { name: `scenario-${name}`, manifests: synthAndValidate(chart), declaredPolicies: [], declaredProxies: [], gatewayApi: scenario.expected };
+  });
+}
+
 /** Names of the scenario sets (without the example app's charts). */
 export const SCENARIO_NAMES = Object.keys(SCENARIOS);
 
@@ -216,7 +383,7 @@ export function writeSets(sets: FixtureSet[], dir: string): void {
     const setDir = path.join(dir, set.name);
     fs.mkdirSync(setDir, { recursive: true });
     fs.writeFileSync(path.join(setDir, 'objects.yaml'), set.yaml ?? Yaml.stringify(...set.manifests));
-    const declared = { policies: set.declaredPolicies, proxies: set.declaredProxies };
+    const declared = { policies: set.declaredPolicies, proxies: set.declaredProxies, gatewayApi: set.gatewayApi ?? [] };
     fs.writeFileSync(path.join(setDir, 'declared.json'), JSON.stringify(declared, undefined, 2) + '\n');
   }
 }
