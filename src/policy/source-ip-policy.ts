@@ -6,9 +6,10 @@ import {
   checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, Findings, gatewayPolicyPorts, PolicyOnTarget,
 } from './policy-checks';
 import { AuthorizationPolicy, AuthorizationPolicyV1Beta1 } from '../../imports/security.istio.io';
+import { workloadsUsing } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
 import {
-  ClientIpField, GatewayModel, ISourceIpTarget, PolicyAction, PolicyModel, ProxyRole, WorkloadModel,
+  ClientIpField, GatewayModel, ISourceIpTarget, PolicyAction, PolicyModel, PolicyTargetRef, ProxyRole, WaypointModel, WorkloadModel,
 } from '../model/model';
 import { Topology } from '../model/topology';
 import { parseCidrs } from '../net/cidr';
@@ -237,10 +238,12 @@ export class SourceIpPolicy extends Construct {
 
   /** The policy as the shared model, for checks and `explain`. */
   public policyModel(): PolicyModel {
+    const targetRefs = targetRefsOf(this.target);
     return {
       name: this.name,
       namespace: this.namespace,
-      selector: { ...this.target.targetSelector },
+      selector: targetRefs ? {} : { ...this.target.targetSelector },
+      ...(targetRefs ? { targetRefs } : {}),
       action: this.action,
       field: this.field,
       negated: this.negated,
@@ -264,6 +267,7 @@ export class SourceIpPolicy extends Construct {
       role: this.target.targetRole,
       gateway: this.target.gatewayModel(),
       workload: this.target.workloadModel(),
+      ...this.waypointOfTarget(),
       ports: this.ports,
       matchesHttpAttributes: this.paths.length + this.methods.length > 0,
       fieldForced: this.forcedField !== undefined,
@@ -273,6 +277,14 @@ export class SourceIpPolicy extends Construct {
       errors: [...topology.errors, ...conflicts.errors],
       warnings: [...this.ownWarnings, ...topology.warnings, ...conflicts.warnings],
     };
+  }
+
+  /** For a waypoint target: its model and the app's workloads that use it. */
+  private waypointOfTarget(): { waypoint?: WaypointModel; waypointUsers?: WorkloadModel[] } {
+    if (this.target.targetRole !== ProxyRole.WAYPOINT) return {};
+    const topology = Topology.of(this);
+    const waypoint = topology.waypoints.find(w => w === (this.target as unknown))?.waypointModel();
+    return waypoint ? { waypoint, waypointUsers: workloadsUsing(waypoint, topology.model().workloads) } : {};
   }
 
   private policiesOnSameTarget(): SourceIpPolicy[] {
@@ -310,7 +322,10 @@ export class SourceIpPolicy extends Construct {
   }
 
   private renderSpec(): any {
-    const spec: any = { selector: { matchLabels: { ...this.target.targetSelector } }, action: this.action };
+    const targetRefs = targetRefsOf(this.target);
+    const spec: any = targetRefs
+      ? { targetRefs, action: this.action }
+      : { selector: { matchLabels: { ...this.target.targetSelector } }, action: this.action };
     if (this.cidrs.length === 0) return spec; // allow-nothing: an ALLOW without rules
     const rule: any = { from: [{ source: { [sourceKey(this.field, this.negated)]: [...this.cidrs] } }] };
     const operation: any = {};
@@ -383,5 +398,12 @@ function checkMethods(methods: string[]): string[] {
 /** Policies with the same key select the same pods in the same namespace. */
 function targetKey(policy: SourceIpPolicy): string {
   const selector = policy.target.targetSelector;
-  return `${policy.namespace}\u0000${Object.keys(selector).sort().map(k => `${k}=${selector[k]}`).join(',')}`;
+  const refs = (policy.target.targetRefs ?? []).map(r => `${r.group}/${r.kind}/${r.name}`).sort().join(',');
+  return `${policy.namespace}\u0000${Object.keys(selector).sort().map(k => `${k}=${selector[k]}`).join(',')}\u0000${refs}`;
+}
+
+/** The target's `targetRefs`, when it attaches policies that way. */
+function targetRefsOf(target: ISourceIpTarget): PolicyTargetRef[] | undefined {
+  const refs = target.targetRefs;
+  return refs && refs.length > 0 ? refs.map(r => ({ group: r.group, kind: r.kind, name: r.name })) : undefined;
 }

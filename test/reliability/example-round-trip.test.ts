@@ -1,4 +1,5 @@
 import { App, Chart, Testing } from 'cdk8s';
+import { addAmbientCharts } from '../../examples/seed-scenarios/ambient';
 import { addCdnCharts } from '../../examples/seed-scenarios/cdn';
 import { addEastWestCharts } from '../../examples/seed-scenarios/east-west';
 import { addNorthSouthCharts } from '../../examples/seed-scenarios/north-south';
@@ -17,7 +18,7 @@ import { assertRoundTrip, roundTripCounter } from '../property/round-trip';
 
 const GROUPS: Array<[string, (app: App) => void]> = [
   ['north-south', addNorthSouthCharts], ['tcp', addTcpCharts], ['east-west', addEastWestCharts], ['policies', addPoliciesCharts],
-  ['cdn', addCdnCharts],
+  ['cdn', addCdnCharts], ['ambient', addAmbientCharts],
 ];
 
 const charts: Array<[string, Chart]> = GROUPS.flatMap(([group, add]) => {

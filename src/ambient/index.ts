@@ -1,0 +1,4 @@
+// Public API of src/ambient.
+export * from './ambient-namespace';
+export * from './ambient-workload';
+export * from './waypoint';
