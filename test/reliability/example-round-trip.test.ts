@@ -48,6 +48,9 @@ describe('example app round trip', () => {
       // header): XffSidecarFilter warns about both, and explain shows it as an error on remoteIpBlocks there.
       'cdn: ns-cdn-trusted-cidrs: workload ns-cdn-trusted-cidrs/httpbin',
       'cdn: ns-cdn-client-header: workload ns-cdn-client-header/httpbin',
+      // The same on a waypoint: its remote.ip is the rightmost X-Forwarded-For entry, which an in-mesh caller writes;
+      // the waypoint's policies and the AmbientWorkload warn about it.
+      'ambient: ambient-waypoint: workload web/httpbin',
     ]);
   });
 });
