@@ -10,13 +10,13 @@ import {
 } from '../envoy/names';
 import { REJECT_STATUSES } from '../envoy/original-ip-detection';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
-  TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
-} from '../model/annotations';
-import {
   AMBIENT_MODE, DATAPLANE_MODE_LABEL, GATEWAY_API_GROUP, INGRESS_USE_WAYPOINT_LABEL, resolveWaypoint, USE_WAYPOINT_LABEL, WAYPOINT_FOR_LABEL,
   WAYPOINT_GATEWAY_CLASS, waypointForOf,
 } from '../model/ambient';
+import {
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
+  TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
+} from '../model/annotations';
 import { IstioVersion } from '../model/istio-version';
 import { recogniseLoadBalancer } from '../model/load-balancers';
 import {
@@ -638,7 +638,8 @@ function proxyProtocolListenerPatches(filters: ReadEnvoyFilter[], contexts: Arra
   return patchesOf(filters, contexts).flatMap(c => (c.proxyProtocol ? [{ port: c.port, optional: c.proxyProtocol.optional }] : []));
 }
 
-function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLabels: Map<string, { [key: string]: string }>, findings: Finding[]): WorkloadModel {
+function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLabels: Map<string, { [key: string]: string }>,
+  findings: Finding[]): WorkloadModel {
   const where = `workload ${p.namespace}/${p.name}`;
   const nsLabels = namespaceLabels.get(p.namespace);
   const podMode = p.labels[DATAPLANE_MODE_LABEL];
@@ -679,7 +680,8 @@ function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLabels: M
  * istiod sends ingress traffic through it only with `istio.io/ingress-use-waypoint` "true" on the Service (exact) or
  * the namespace (any case).
  */
-function ambientWaypoint(p: PodTemplateOwner, indexes: Indexes, nsLabels: { [key: string]: string } | undefined): { waypoint?: string; ingressUseWaypoint?: boolean } {
+function ambientWaypoint(p: PodTemplateOwner, indexes: Indexes,
+  nsLabels: { [key: string]: string } | undefined): { waypoint?: string; ingressUseWaypoint?: boolean } {
   const services = indexes.services.matching(['*'], p.labels).filter(s => namespaceOf(s) === p.namespace);
   const service = services.find(s => labelsOf(s)[USE_WAYPOINT_LABEL] !== undefined) ?? services[0];
   const serviceLabels = service ? labelsOf(service) : undefined;

@@ -649,7 +649,8 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
     findings.push(finding(FindingSeverity.ERROR, where, `spoofable: an in-mesh caller chooses remote.ip by sending ${header ?? 'X-Forwarded-For'} (got ${forged.clientAddress}), so remoteIpBlocks in ${names(remotePolicies)} can be bypassed from inside the mesh`,
       'match in-mesh callers with ipBlocks, principals or namespaces; remoteIpBlocks on a sidecar is only meaningful behind a gateway'));
   }
-  const waypointRemote = wl.waypoint !== undefined ? (ctx.waypointPolicies.get(wl.waypoint) ?? []).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS) : [];
+  const waypointRemote = (wl.waypoint !== undefined ? ctx.waypointPolicies.get(wl.waypoint) ?? [] : [])
+    .filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
   if (ADDRESSES.forged.includes(forged.clientAddress) && waypointRemote.length > 0) {
     findings.push(finding(FindingSeverity.ERROR, where, `spoofable: an in-mesh caller chooses remote.ip on waypoint ${wl.waypoint} by sending X-Forwarded-For (got ${forged.clientAddress}), so remoteIpBlocks in ${names(waypointRemote)} can be bypassed from inside the mesh`,
       'match in-mesh callers on the waypoint with ipBlocks, principals or namespaces too; remoteIpBlocks there is only meaningful for traffic from the gateway'));

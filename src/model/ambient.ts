@@ -64,7 +64,8 @@ export function waypointTargetRef(waypoint: WaypointModel): PolicyTargetRef {
 }
 
 /** The waypoints a policy's targetRefs attach it to: kind Gateway by name, kind Service through the Service's workloads. */
-export function waypointsOfPolicy(policy: PolicyModel, waypoints: WaypointModel[], workloadsOfService: (name: string) => WorkloadModel[]): WaypointModel[] {
+export function waypointsOfPolicy(policy: PolicyModel, waypoints: readonly WaypointModel[],
+  workloadsOfService: (name: string) => WorkloadModel[]): WaypointModel[] {
   const refs = policy.targetRefs ?? [];
   const keys = new Set<string>();
   for (const ref of refs) {

@@ -273,13 +273,13 @@ export interface ISourceIpTarget extends IConstruct {
   readonly targetSelector: { [key: string]: string };
   /** The proxy that enforces policies for this target. */
   readonly targetRole: ProxyRole;
-  /** The gateway model, for gateways (read at synth time, after every `addX()` call). @default - not a gateway */
-  gatewayModel(): GatewayModel | undefined;
-  /** The workload model, for meshed workloads (read at synth time). @default - not a workload */
-  workloadModel(): WorkloadModel | undefined;
   /**
    * How policies attach to the target instead of `targetSelector`: Gateway API `targetRefs` (waypoints).
    * @default - none: policies select the pods with `targetSelector`
    */
   readonly targetRefs?: PolicyTargetRef[];
+  /** The gateway model, for gateways (read at synth time, after every `addX()` call). @default - not a gateway */
+  gatewayModel(): GatewayModel | undefined;
+  /** The workload model, for meshed workloads (read at synth time). @default - not a workload */
+  workloadModel(): WorkloadModel | undefined;
 }

@@ -34,9 +34,11 @@ export function checkTopology(topology: TopologyModel, rootNamespaces: string[],
       // Attached with targetRefs: sidecars, classic gateways and ztunnel ignore it; the waypoints it names enforce it.
       const waypoints = waypointsOfPolicy(policy, topology.waypoints, name => workloadsOfService(policy.namespace, name));
       for (const waypoint of waypoints) {
-        add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.WAYPOINT, waypoint, waypointUsers: workloadsUsing(waypoint, topology.workloads) }));
+        const waypointUsers = workloadsUsing(waypoint, topology.workloads);
+        add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.WAYPOINT, waypoint, waypointUsers }));
       }
-      const others = topology.policies.filter(o => o !== policy && o.namespace === policy.namespace && sameTargetRefs(o.targetRefs, policy.targetRefs));
+      const others = topology.policies
+        .filter(o => o !== policy && o.namespace === policy.namespace && sameTargetRefs(o.targetRefs, policy.targetRefs));
       add(findings, where, checkAllowDenyConflicts(onTarget(policy), others.map(onTarget)));
       continue;
     }

@@ -234,7 +234,7 @@ describe('explain on ambient manifests', () => {
     const waypointHop = northSouth.hops.find(h => h.hop === 'waypoint web/waypoint')!;
     expect(waypointHop).toMatchObject({ socketPeer: '10.244.0.5', clientAddress: '203.0.113.10' });
     expect(waypointHop.policies).toEqual([expect.objectContaining({ policy: 'web/offices', field: 'remoteIpBlocks', matches: true })]);
-    expect(report.skipped.map(s => s.kind)).not.toContain('Gateway');
+    expect(report.skipped.map(s => s.object)).toEqual([]);
     expect(report.allFindings().map(f => f.message).join('\n')).not.toMatch(/targetRefs is ignored/);
   });
 
