@@ -84,8 +84,8 @@ export class Waypoint extends Construct implements ISourceIpTarget {
     return { [`${GATEWAY_API_GROUP}/gateway-name`]: this.name };
   }
 
-  /** Policies on a waypoint attach to its Gateway. */
-  public get targetRefs(): PolicyTargetRef[] {
+  /** Policies on a waypoint attach to its Gateway (always set). */
+  public get targetRefs(): PolicyTargetRef[] | undefined {
     return [waypointTargetRef(this.waypointModel())];
   }
 
