@@ -109,10 +109,11 @@ export function parseManifests(input: any[]): ParsedManifests {
     else byKind.set(kind, [o]);
   }
   const ofKind = (kind: string): any[] => byKind.get(kind) ?? [];
-  const pods = ofKind('workload').map(podTemplateOf);
   const services = ofKind('Service');
   const istioGateways = ofKind('Gateway').filter(g => !isWaypointGateway(g));
   const waypoints = ofKind('Gateway').filter(isWaypointGateway).map(waypointOf);
+  // The waypoints' own Deployments (a cluster dump has them) are neither ingress gateways nor app workloads.
+  const pods = ofKind('workload').map(podTemplateOf).filter(p => !isWaypointPod(p, waypoints));
   const envoyFilters = ofKind('EnvoyFilter');
   const indexes: Indexes = {
     istioGateways: new SelectorIndex(),
@@ -178,6 +179,12 @@ function labelsOf(o: any): { [key: string]: string } {
 /** A Gateway API Gateway of Istio's waypoint class. */
 function isWaypointGateway(o: any): boolean {
   return String(o.apiVersion).startsWith(`${GATEWAY_API_GROUP}/`) && o.spec?.gatewayClassName === WAYPOINT_GATEWAY_CLASS;
+}
+
+/** Pods istiod deployed for a waypoint: labelled with the name of a waypoint Gateway of their namespace. */
+function isWaypointPod(p: PodTemplateOwner, waypoints: WaypointModel[]): boolean {
+  const gateway = p.labels[`${GATEWAY_API_GROUP}/gateway-name`];
+  return gateway !== undefined && waypoints.some(w => w.namespace === p.namespace && w.name === gateway);
 }
 
 function waypointOf(o: any): WaypointModel {

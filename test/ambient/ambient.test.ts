@@ -263,6 +263,20 @@ describe('explain on ambient manifests', () => {
     expect(eastWest.appSocketPeer).toBe('10.244.2.9');
   });
 
+  test('the waypoint\'s own Deployment is neither an ingress gateway nor a workload', () => {
+    // GIVEN a cluster dump that holds the Deployment istiod made for the waypoint
+    const yaml = gatewayToAmbient('istio.io/use-waypoint: waypoint', waypointAllow) + '\n---\n'
+      + 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: waypoint, namespace: web }\n'
+      + 'spec: { template: { metadata: { labels: { gateway.networking.k8s.io/gateway-name: waypoint } } } }';
+    // WHEN
+    const report = Explainer.fromYaml(yaml);
+    // THEN
+    expect(report.paths.map(p => p.title)).toEqual([
+      'north-south: gateway istio-ingress/ingressgateway -> workload web/httpbin',
+      'east-west: pod 10.244.2.9 -> workload web/httpbin',
+    ]);
+  });
+
   test('a workload naming a waypoint not in the input is a warning', () => {
     // GIVEN
     const yaml = gatewayToAmbient('istio.io/use-waypoint: elsewhere', waypointAllow);
