@@ -106,7 +106,9 @@ const METHOD = /^[A-Z][A-Z0-9_-]*$/;
  * - a gateway with `externalTrafficPolicy: Local` (or a source-preserving load balancer) and nothing in front
  *   that rewrites the source: `ipBlocks`;
  * - a sidecar: `ipBlocks`, or `remoteIpBlocks` when an XffSidecarFilter makes its resolved client meaningful;
- * - an ambient (ztunnel) workload: `ipBlocks`.
+ * - an ambient (ztunnel) workload: `ipBlocks`;
+ * - a waypoint: `remoteIpBlocks` (the rightmost X-Forwarded-For entry: the client the ingress gateway appended), with
+ *   `targetRefs` to the waypoint instead of a selector.
  *
  * The field is decided at synth time, after the whole app is built, and the policy is checked against the
  * target's topology and the other policies on the same target.

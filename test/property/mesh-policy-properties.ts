@@ -89,7 +89,8 @@ const ambientCase = fc.record({
   namespace: propsCase<any>({ name: dnsLabel, ingressUseWaypoint: fc.boolean(), labels: fc.oneof(validSelector, fc.constant({})) },
     { name: hostileName, labels: fc.oneof(labels, fc.constant({ 'istio.io/use-waypoint': 'x' })) }, ['name']),
   workload: fc.record({ labels: validSelector, name: optional(dnsLabel) }, { requiredKeys: ['labels'] }),
-  policy: fc.option(fc.record({ onWaypoint: fc.boolean(), deny: fc.boolean(), cidrs: fc.array(validCidr, { minLength: 1, maxLength: 2 }) }), { nil: undefined, freq: 2 }),
+  policy: fc.option(fc.record({ onWaypoint: fc.boolean(), deny: fc.boolean(), cidrs: fc.array(validCidr, { minLength: 1, maxLength: 2 }) }),
+    { nil: undefined, freq: 2 }),
 });
 
 // ---- MeshWorkload and XffSidecarFilter
