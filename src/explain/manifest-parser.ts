@@ -663,6 +663,10 @@ function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLabels: M
       : hcm.some(v => v.useRemoteAddress === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
         : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
   const relevant = hcm.filter(v => v.useRemoteAddress === true || (v.hops ?? 0) > 0 || v.extensions > 0);
+  if (ambient && p.annotations['sidecar.istio.io/interceptionMode'] !== undefined) {
+    findings.push(finding(FindingSeverity.WARNING, where, `sidecar.istio.io/interceptionMode ${shortValue(p.annotations['sidecar.istio.io/interceptionMode'])} does nothing: the pods are in ambient mode, without a sidecar; ztunnel intercepts them and keeps the caller's address`,
+      'remove the annotation, or take the pods out of ambient mode (istio.io/dataplane-mode: none) if they need a sidecar'));
+  }
   return {
     name: p.name,
     namespace: p.namespace,

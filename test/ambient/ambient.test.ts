@@ -277,6 +277,18 @@ describe('explain on ambient manifests', () => {
     ]);
   });
 
+  test('an interception mode annotation on ambient pods is a warning: there is no sidecar', () => {
+    // GIVEN
+    const yaml = gatewayToAmbient('team: a', waypointAllow)
+      .replace('template: { metadata: { labels: { app: httpbin } } }', 'template: { metadata: { labels: { app: httpbin }, annotations: { sidecar.istio.io/interceptionMode: TPROXY } } }');
+    // WHEN
+    const findings = Explainer.fromYaml(yaml).allFindings();
+    // THEN
+    expect(findings).toContainEqual(expect.objectContaining({
+      severity: FindingSeverity.WARNING, where: 'workload web/httpbin', message: expect.stringMatching(/interceptionMode "TPROXY" does nothing: the pods are in ambient mode/),
+    }));
+  });
+
   test('a workload naming a waypoint not in the input is a warning', () => {
     // GIVEN
     const yaml = gatewayToAmbient('istio.io/use-waypoint: elsewhere', waypointAllow);
