@@ -3,8 +3,8 @@ import * as kplus from 'cdk8s-plus-27';
 import { AmbientNamespace, AmbientWorkload, PreservedIngressGateway, Waypoint } from '../../src';
 
 const HOST = 'httpbin.example.com';
-const OFFICES = ['203.0.113.0/24'];
-const BLOCKED = ['203.0.113.66'];
+const OFFICES = ['198.51.100.0/24'];
+const BLOCKED = ['198.51.100.66'];
 
 /** httpbin in ambient namespace `web` (Service httpbin 8000 -> 80), behind a gateway with externalTrafficPolicy Local. */
 function httpbinBehindGateway(chart: Chart): { gateway: PreservedIngressGateway } {
