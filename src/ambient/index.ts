@@ -2,3 +2,4 @@
 export * from './ambient-namespace';
 export * from './ambient-workload';
 export * from './waypoint';
+export * from './waypoint-service-target';

@@ -1,5 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { WaypointServiceTarget } from './waypoint-service-target';
 import {
   GATEWAY_API_GROUP, WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, WAYPOINT_HBONE_PORT, WAYPOINT_HBONE_PROTOCOL, waypointTargetRef, workloadsUsing,
 } from '../model/ambient';
@@ -103,6 +104,18 @@ export class Waypoint extends Construct implements ISourceIpTarget {
     return SourceIpPolicy.denyFrom(this, cidrs, options);
   }
 
+  /**
+   * The traffic of one Service through this waypoint, as a policy target (`targetRefs` of kind Service): its
+   * `allowFrom`/`denyFrom` apply at the waypoint to requests for that Service only.
+   *
+   * @param serviceName name of a Service in the waypoint's namespace whose traffic uses this waypoint
+   */
+  public forService(serviceName: string): WaypointServiceTarget {
+    const id = `Service-${serviceName}`;
+    const existing = this.node.tryFindChild(id);
+    return existing instanceof WaypointServiceTarget ? existing : new WaypointServiceTarget(this, id, serviceName);
+  }
+
   /** Waypoints are not ingress gateways. */
   public gatewayModel(): GatewayModel | undefined {
     return undefined;
@@ -121,7 +134,7 @@ export class Waypoint extends Construct implements ISourceIpTarget {
   private checkUse(): string[] {
     const topology = Topology.of(this);
     const users = workloadsUsing(this.waypointModel(), topology.model().workloads);
-    const policies = topology.policies.filter(p => p.target === this);
+    const policies = topology.policies.filter(p => p.target === this || p.target.node.scope === this);
     const where = `waypoint "${this.targetNamespace}/${this.name}"`;
     if (policies.length > 0 && this.waypointFor === WaypointFor.NONE) {
       return [`${where} has waypointFor none, so it handles no traffic and its ${policies.length} policies never apply: set waypointFor to WaypointFor.SERVICE (or WORKLOAD, ALL), or attach the policies elsewhere`];

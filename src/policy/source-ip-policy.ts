@@ -285,7 +285,8 @@ export class SourceIpPolicy extends Construct {
   private waypointOfTarget(): { waypoint?: WaypointModel; waypointUsers?: WorkloadModel[] } {
     if (this.target.targetRole !== ProxyRole.WAYPOINT) return {};
     const topology = Topology.of(this);
-    const waypoint = topology.waypoints.find(w => w === (this.target as unknown))?.waypointModel();
+    // A waypoint, or one Service's traffic through it (its parent).
+    const waypoint = topology.waypoints.find(w => w === (this.target as unknown) || w === this.target.node.scope)?.waypointModel();
     return waypoint ? { waypoint, waypointUsers: workloadsUsing(waypoint, topology.model().workloads) } : {};
   }
 

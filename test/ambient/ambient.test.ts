@@ -4,6 +4,7 @@ import {
   Waypoint, WaypointFor, WorkloadSource,
 } from '../../src';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
+import { assertRoundTrip } from '../property/round-trip';
 
 function chart(): Chart {
   return new Chart(Testing.app(), 'test');
@@ -62,6 +63,32 @@ describe('Waypoint', () => {
     // THEN
     expect(messages(policy).join('\n')).toMatch(/an in-mesh caller that reaches the waypoint directly writes that entry itself/);
     expect(messages(policy).join('\n')).toMatch(/requests from ingress gateways skip the waypoint and this policy never sees them; set ingressUseWaypoint/);
+  });
+
+  test('forService attaches policies with targetRefs of kind Service, and explain enforces them on that waypoint', () => {
+    // GIVEN
+    const c = chart();
+    const waypoint = new Waypoint(c, 'Waypoint', { namespace: 'web' });
+    new AmbientNamespace(c, 'Web', { name: 'web', waypoint, ingressUseWaypoint: true });
+    new ApiObject(c, 'Svc', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'httpbin', namespace: 'web' }, spec: { selector: { app: 'httpbin' }, ports: [{ port: 8000 }] } });
+    new ApiObject(c, 'Pods', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'httpbin', namespace: 'web' },
+      spec: { selector: { matchLabels: { app: 'httpbin' } }, template: { metadata: { labels: { app: 'httpbin' } }, spec: { containers: [{ name: 'app', image: 'httpbin' }] } } },
+    });
+    AmbientWorkload.fromLabels(c, 'App', { labels: { app: 'httpbin' }, namespace: 'web' });
+    // WHEN
+    waypoint.forService('httpbin').allowFrom(['203.0.113.0/24']);
+    // THEN
+    const manifests = synthAndValidate(c);
+    const [policy] = manifestsOfKind(manifests, 'AuthorizationPolicy');
+    expect(policy.spec.targetRefs).toEqual([{ group: '', kind: 'Service', name: 'httpbin' }]);
+    expect(policy.spec.selector).toBeUndefined();
+    assertRoundTrip(c, manifests);
+    const eastWest = Explainer.fromChart(c).paths.find(p => p.direction === 'east-west')!;
+    expect(eastWest.hops.find(h => h.hop === 'waypoint web/waypoint')!.policies).toEqual([expect.objectContaining({ field: 'remoteIpBlocks', matches: false })]);
+    expect(waypoint.forService('httpbin')).toBe(waypoint.forService('httpbin'));
   });
 
   test('fails with waypointFor none and policies attached', () => {
