@@ -89,7 +89,7 @@ const ambientCase = fc.record({
   namespace: propsCase<any>({ name: dnsLabel, ingressUseWaypoint: fc.boolean(), labels: fc.oneof(validSelector, fc.constant({})) },
     { name: hostileName, labels: fc.oneof(labels, fc.constant({ 'istio.io/use-waypoint': 'x' })) }, ['name']),
   workload: fc.record({ labels: validSelector, name: optional(dnsLabel) }, { requiredKeys: ['labels'] }),
-  policy: fc.option(fc.record({ onWaypoint: fc.boolean(), deny: fc.boolean(), cidrs: fc.array(validCidr, { minLength: 1, maxLength: 2 }) }),
+  policy: fc.option(fc.record({ on: fc.constantFrom('workload', 'waypoint', 'service'), deny: fc.boolean(), cidrs: fc.array(validCidr, { minLength: 1, maxLength: 2 }) }),
     { nil: undefined, freq: 2 }),
 });
 
@@ -329,7 +329,7 @@ export function meshAndPolicyProperties(): void {
         const n = new AmbientNamespace(chart, 'Ns', { ...ns, waypoint: w });
         const app = AmbientWorkload.fromLabels(chart, 'Workload', { ...workload, namespace: n.namespaceName });
         if (policy) {
-          const target = policy.onWaypoint && w ? w : app;
+          const target = !w || policy.on === 'workload' ? app : policy.on === 'service' ? w.forService('httpbin') : w;
           (policy.deny ? target.denyFrom(policy.cidrs) : target.allowFrom(policy.cidrs));
         }
       }, undefined, control);
