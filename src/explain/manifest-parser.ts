@@ -191,13 +191,12 @@ function waypointOf(o: any): WaypointModel {
   return { name: o.metadata?.name ?? 'unnamed', namespace: namespaceOf(o), waypointFor: waypointForOf(labelsOf(o)[WAYPOINT_FOR_LABEL]) };
 }
 
-/** A workload that names a waypoint the input does not hold, or one that handles no Service traffic. */
+/** A workload that names a waypoint the input does not hold. */
 function waypointFindings(workloads: WorkloadModel[], waypoints: WaypointModel[], findings: Finding[]): void {
   const known = new Map(waypoints.map(w => [`${w.namespace}/${w.name}`, w]));
   for (const w of workloads) {
     if (w.waypoint === undefined) continue;
-    const waypoint = known.get(w.waypoint);
-    if (!waypoint) {
+    if (!known.has(w.waypoint)) {
       findings.push(finding(FindingSeverity.WARNING, `workload ${w.namespace}/${w.name}`, `${USE_WAYPOINT_LABEL} names waypoint ${w.waypoint}, which is not in the input: explain assumes it exists and handles the workload's traffic`,
         `give explain the waypoint's Gateway (gatewayClassName ${WAYPOINT_GATEWAY_CLASS}) too, or fix the label`));
     }

@@ -67,6 +67,7 @@ export function waypointTargetRef(waypoint: WaypointModel): PolicyTargetRef {
 export function waypointsOfPolicy(policy: PolicyModel, waypoints: readonly WaypointModel[],
   workloadsOfService: (name: string) => WorkloadModel[]): WaypointModel[] {
   const refs = policy.targetRefs ?? [];
+  if (refs.length === 0) return [];
   const keys = new Set<string>();
   for (const ref of refs) {
     if (ref.kind === 'Gateway' && ref.group === GATEWAY_API_GROUP) keys.add(`${policy.namespace}/${ref.name}`);
