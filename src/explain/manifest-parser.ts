@@ -193,7 +193,7 @@ function waypointOf(o: any): WaypointModel {
 
 /** A workload that names a waypoint the input does not hold. */
 function waypointFindings(workloads: WorkloadModel[], waypoints: WaypointModel[], findings: Finding[]): void {
-  const known = new Map(waypoints.map(w => [`${w.namespace}/${w.name}`, w]));
+  const known = new Set(waypoints.map(w => `${w.namespace}/${w.name}`));
   for (const w of workloads) {
     if (w.waypoint === undefined) continue;
     if (!known.has(w.waypoint)) {
