@@ -6,6 +6,7 @@ export * from './net/cidr';
 export * from './net/cidr-list';
 export * from './ingress';
 export * from './mesh';
+export * from './ambient';
 export * from './policy';
 export * from './explain';
 export * from './util/warnings';

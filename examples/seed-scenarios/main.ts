@@ -1,5 +1,6 @@
 import { App } from 'cdk8s';
 import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, SourceIpWarnings } from '../../src';
+import { addAmbientCharts } from './ambient';
 import { addCdnCharts } from './cdn';
 import { addEastWestCharts } from './east-west';
 import { addNorthSouthCharts } from './north-south';
@@ -18,6 +19,7 @@ export function buildApp(app: App = new App()): App {
   addEastWestCharts(app);
   addPoliciesCharts(app);
   addCdnCharts(app);
+  addAmbientCharts(app);
   return app;
 }
 

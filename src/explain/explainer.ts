@@ -38,9 +38,11 @@ export class Explainer {
       throw new Error(`objects ${JSON.stringify(objects)} is not a list: give the manifest objects, e.g. chart.toJson()`);
     }
     const parsed = parseManifests(objects, checkedHelmValues(options.helmValues));
-    const topology = { gateways: parsed.gateways.map(g => g.model), workloads: parsed.workloads, policies: parsed.policies };
+    const topology = {
+      gateways: parsed.gateways.map(g => g.model), workloads: parsed.workloads, policies: parsed.policies, waypoints: parsed.waypoints,
+    };
     // The same checks the constructs run on their own objects, on everything the manifests hold.
-    const checks = checkTopology(topology, parsed.rootNamespaces);
+    const checks = checkTopology(topology, parsed.rootNamespaces, parsed.workloadsOfService);
     return new ExplainReport(tracePaths(parsed, options.istioVersion), [...parsed.findings, ...checks], parsed.skipped);
   }
 

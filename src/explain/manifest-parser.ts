@@ -12,14 +12,18 @@ import {
 } from '../envoy/names';
 import { REJECT_STATUSES } from '../envoy/original-ip-detection';
 import {
+  AMBIENT_MODE, DATAPLANE_MODE_LABEL, GATEWAY_API_GROUP, INGRESS_USE_WAYPOINT_LABEL, resolveWaypoint, USE_WAYPOINT_LABEL, WAYPOINT_FOR_LABEL,
+  WAYPOINT_GATEWAY_CLASS, waypointForOf,
+} from '../model/ambient';
+import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
   TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { IstioVersion } from '../model/istio-version';
 import { recogniseLoadBalancer } from '../model/load-balancers';
 import {
-  ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
-  ProxyProtocolVersion, ProxyRole, ServerModel, SidecarXffMode, WorkloadModel,
+  ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, PolicyTargetRef, ProxyProtocolMode,
+  ProxyProtocolVersion, ProxyRole, ServerModel, SidecarXffMode, WaypointModel, WorkloadModel,
 } from '../model/model';
 import { TrustChain } from '../model/trust-chain';
 import { parseCidr } from '../net/cidr';
@@ -66,6 +70,10 @@ export interface ParsedManifests {
   readonly routes: Map<string, Set<string>>;
   /** The objects explain did not use, with the reason. */
   readonly skipped: SkippedObject[];
+  /** Ambient waypoints (Gateways of class istio-waypoint). */
+  readonly waypoints: WaypointModel[];
+  /** The workloads behind Service `name` in `namespace`. */
+  readonly workloadsOfService: (namespace: string, name: string) => WorkloadModel[];
 }
 
 interface PodTemplateOwner {
@@ -117,13 +125,15 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   const ofKind = (kind: string): any[] => byKind.get(kind) ?? [];
   const namespaceRevisions = new Map<string, string>(ofKind('Namespace')
     .filter(o => typeof o.metadata?.labels?.['istio.io/rev'] === 'string').map(o => [o.metadata.name, o.metadata.labels['istio.io/rev']]));
-  const pods = ofKind('workload').map(podTemplateOf);
+  const services = ofKind('Service');
+  const istioGateways = ofKind('Gateway').filter(g => !isWaypointGateway(g));
+  const waypoints = ofKind('Gateway').filter(isWaypointGateway).map(waypointOf);
+  // The waypoints' own Deployments (a cluster dump has them) are neither ingress gateways nor app workloads.
+  const pods = ofKind('workload').map(podTemplateOf).filter(p => !isWaypointPod(p, waypoints));
   for (const p of pods) {
     const revision = p.labels['istio.io/rev'] ?? namespaceRevisions.get(p.namespace);
     p.mesh = meshFor(mesh, revision, `${p.kind} ${p.namespace}/${p.name}`, findings);
   }
-  const services = ofKind('Service');
-  const istioGateways = ofKind('Gateway');
   const envoyFilters = ofKind('EnvoyFilter');
   const indexes: Indexes = {
     istioGateways: new SelectorIndex(),
@@ -140,7 +150,8 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     // targetRefs is ignored by sidecars and classic gateways.
     if (f.spec?.targetRefs === undefined) indexes.envoyFilters.add(namespaceOf(f), f.spec?.workloadSelector?.labels ?? {}, read);
   }
-  const ambientNamespaces = new Set(ofKind('Namespace').filter(o => o.metadata?.labels?.['istio.io/dataplane-mode'] === 'ambient').map(o => o.metadata.name));
+  const namespaceLabels = new Map<string, { [key: string]: string }>();
+  for (const ns of ofKind('Namespace')) if (!namespaceLabels.has(ns.metadata?.name)) namespaceLabels.set(ns.metadata?.name, labelsOf(ns));
 
   const gatewayPods = pods.filter(p => isGatewayPod(p, indexes));
   const gatewayPodIndex = new LabelIndex<PodTemplateOwner>();
@@ -158,10 +169,15 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   const workloads = pods
     .filter(p => !isGateway.has(p))
     .filter(p => !injectionDisabled(p))
-    .map(p => parseWorkload(p, indexes, ambientNamespaces, findings));
-  const policies = ofKind('AuthorizationPolicy').flatMap(o => parsePolicy(o, findings));
-  const deduped = dedupeGateways(gateways);
+    .map(p => parseWorkload(p, indexes, namespaceLabels, findings));
   const workloadIndex = new WorkloadIndex(workloads);
+  const workloadsOfService = (namespace: string, name: string) => workloadIndex.behind(name, namespace, indexes.serviceByName);
+  waypointFindings(workloads, waypoints, findings);
+  const attachesToWaypoint = (namespace: string, ref: PolicyTargetRef) => ref.kind === 'Service'
+    ? workloadsOfService(namespace, ref.name).some(w => w.waypoint !== undefined)
+    : ref.kind === 'Gateway' && waypoints.some(w => w.namespace === namespace && w.name === ref.name);
+  const policies = ofKind('AuthorizationPolicy').flatMap(o => parsePolicy(o, findings, attachesToWaypoint));
+  const deduped = dedupeGateways(gateways);
   const routes = routesOf(deduped, ofKind('VirtualService'), indexes.serviceByName, workloadIndex, findings);
   return {
     rootNamespaces: indexes.rootNamespaces,
@@ -173,8 +189,43 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     findings,
     routes,
     skipped,
+    waypoints,
+    workloadsOfService,
   };
 }
+
+function labelsOf(o: any): { [key: string]: string } {
+  const labels = o?.metadata?.labels;
+  return labels !== null && typeof labels === 'object' && !Array.isArray(labels) ? labels : {};
+}
+
+/** A Gateway API Gateway of Istio's waypoint class. */
+function isWaypointGateway(o: any): boolean {
+  return String(o.apiVersion).startsWith(`${GATEWAY_API_GROUP}/`) && o.spec?.gatewayClassName === WAYPOINT_GATEWAY_CLASS;
+}
+
+/** Pods istiod deployed for a waypoint: labelled with the name of a waypoint Gateway of their namespace. */
+function isWaypointPod(p: PodTemplateOwner, waypoints: WaypointModel[]): boolean {
+  const gateway = p.labels[`${GATEWAY_API_GROUP}/gateway-name`];
+  return gateway !== undefined && waypoints.some(w => w.namespace === p.namespace && w.name === gateway);
+}
+
+function waypointOf(o: any): WaypointModel {
+  return { name: o.metadata?.name ?? 'unnamed', namespace: namespaceOf(o), waypointFor: waypointForOf(labelsOf(o)[WAYPOINT_FOR_LABEL]) };
+}
+
+/** A workload that names a waypoint the input does not hold. */
+function waypointFindings(workloads: WorkloadModel[], waypoints: WaypointModel[], findings: Finding[]): void {
+  const known = new Set(waypoints.map(w => `${w.namespace}/${w.name}`));
+  for (const w of workloads) {
+    if (w.waypoint === undefined) continue;
+    if (!known.has(w.waypoint)) {
+      findings.push(finding(FindingSeverity.WARNING, `workload ${w.namespace}/${w.name}`, `${USE_WAYPOINT_LABEL} names waypoint ${w.waypoint}, which is not in the input: explain assumes it exists and handles the workload's traffic`,
+        `give explain the waypoint's Gateway (gatewayClassName ${WAYPOINT_GATEWAY_CLASS}) too, or fix the label`));
+    }
+  }
+}
+
 
 /** The meshConfig's root namespaces (else Istio's default) plus any that this library's EnvoyFilters name in their annotation. */
 function rootNamespacesOf(envoyFilters: any[], meshRoots: string[]): string[] {
@@ -662,9 +713,12 @@ function proxyProtocolListenerPatches(filters: ReadEnvoyFilter[], contexts: Arra
   return patchesOf(filters, contexts).flatMap(c => (c.proxyProtocol ? [{ port: c.port, optional: c.proxyProtocol.optional }] : []));
 }
 
-function parseWorkload(p: PodTemplateOwner, indexes: Indexes, ambientNamespaces: Set<string>, findings: Finding[]): WorkloadModel {
+function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLabels: Map<string, { [key: string]: string }>,
+  findings: Finding[]): WorkloadModel {
   const where = `workload ${p.namespace}/${p.name}`;
-  const ambient = p.labels['istio.io/dataplane-mode'] === 'ambient' || ambientNamespaces.has(p.namespace);
+  const nsLabels = namespaceLabels.get(p.namespace);
+  const podMode = p.labels[DATAPLANE_MODE_LABEL];
+  const ambient = podMode === AMBIENT_MODE || (podMode === undefined && nsLabels?.[DATAPLANE_MODE_LABEL] === AMBIENT_MODE);
   const filters = indexes.envoyFilters.matching([p.namespace, ...indexes.rootNamespaces], p.labels);
   const hcm = hcmPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]);
   const xff = hcm.flatMap(v => v.xff);
@@ -677,6 +731,10 @@ function parseWorkload(p: PodTemplateOwner, indexes: Indexes, ambientNamespaces:
       : hcm.some(v => v.useRemoteAddress === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
         : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
   const relevant = hcm.filter(v => v.useRemoteAddress === true || (v.hops ?? 0) > 0 || v.extensions > 0);
+  if (ambient && p.annotations['sidecar.istio.io/interceptionMode'] !== undefined) {
+    findings.push(finding(FindingSeverity.WARNING, where, `sidecar.istio.io/interceptionMode ${shortValue(p.annotations['sidecar.istio.io/interceptionMode'])} does nothing: the pods are in ambient mode, without a sidecar; ztunnel intercepts them and keeps the caller's address`,
+      'remove the annotation, or take the pods out of ambient mode (istio.io/dataplane-mode: none) if they need a sidecar'));
+  }
   return {
     name: p.name,
     namespace: p.namespace,
@@ -692,7 +750,24 @@ function parseWorkload(p: PodTemplateOwner, indexes: Indexes, ambientNamespaces:
     } : {}),
     xffPorts: relevant.flatMap(v => v.port === undefined ? [] : [v.port]),
     ...sidecarProxyProtocol(proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined])),
+    ...(ambient ? ambientWaypoint(p, indexes, nsLabels) : {}),
   };
+}
+
+/**
+ * The waypoint of an ambient workload: its pods' `istio.io/use-waypoint`, then its Service's, then its namespace's.
+ * istiod sends ingress traffic through it only with `istio.io/ingress-use-waypoint` "true" on the Service (exact) or
+ * the namespace (any case).
+ */
+function ambientWaypoint(p: PodTemplateOwner, indexes: Indexes,
+  nsLabels: { [key: string]: string } | undefined): { waypoint?: string; ingressUseWaypoint?: boolean } {
+  const services = indexes.services.matching(['*'], p.labels).filter(s => namespaceOf(s) === p.namespace);
+  const service = services.find(s => labelsOf(s)[USE_WAYPOINT_LABEL] !== undefined) ?? services[0];
+  const serviceLabels = service ? labelsOf(service) : undefined;
+  const waypoint = resolveWaypoint(p.namespace, p.labels, serviceLabels, nsLabels);
+  if (waypoint === undefined) return {};
+  const ingress = serviceLabels?.[INGRESS_USE_WAYPOINT_LABEL] === 'true' || String(nsLabels?.[INGRESS_USE_WAYPOINT_LABEL] ?? '').toLowerCase() === 'true';
+  return { waypoint, ...(ingress ? { ingressUseWaypoint: true } : {}) };
 }
 
 /** A sidecar's PROXY listener filter on its inbound listener (15006) covers every pod port. */
@@ -723,7 +798,7 @@ const CIDR_FIELDS: Array<{ key: string; field: ClientIpField; negated: boolean }
   { key: 'notRemoteIpBlocks', field: ClientIpField.REMOTE_IP_BLOCKS, negated: true },
 ];
 
-function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
+function parsePolicy(o: any, findings: Finding[], attachesToWaypoint: (namespace: string, ref: PolicyTargetRef) => boolean): PolicyModel[] {
   const name = o.metadata?.name ?? 'unnamed';
   const namespace = namespaceOf(o);
   const where = `AuthorizationPolicy ${namespace}/${name}`;
@@ -732,11 +807,12 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
     findings.push(finding(FindingSeverity.INFO, where, `action ${shortValue(o.spec.action)} is not evaluated by explain`, 'none needed'));
     return [];
   }
-  if (o.spec?.targetRefs !== undefined || o.spec?.targetRef !== undefined) {
+  const targetRefs = targetRefsOf(o);
+  if ((o.spec?.targetRefs !== undefined || o.spec?.targetRef !== undefined) && !targetRefs.some(r => attachesToWaypoint(namespace, r))) {
     findings.push(finding(FindingSeverity.WARNING, where, 'targetRefs is ignored by sidecars and classic gateways (it only attaches to Gateway API gateways and waypoints)',
       'use spec.selector.matchLabels for sidecars and classic gateways'));
   }
-  const selector = o.spec?.selector?.matchLabels ?? {};
+  const selector = targetRefs.length > 0 ? {} : o.spec?.selector?.matchLabels ?? {};
   const out: PolicyModel[] = [];
   headerConditionFindings(o, where, findings);
   for (const rule of listOf(o.spec?.rules)) {
@@ -751,6 +827,7 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
           name,
           namespace,
           selector,
+          ...(targetRefs.length > 0 ? { targetRefs } : {}),
           action,
           field: f.field,
           negated: f.negated,
@@ -762,6 +839,13 @@ function parsePolicy(o: any, findings: Finding[]): PolicyModel[] {
     }
   }
   return out;
+}
+
+/** `spec.targetRefs` (and the older singular `targetRef`), entries without a kind and name left out. */
+function targetRefsOf(o: any): PolicyTargetRef[] {
+  const refs = [...listOf(o.spec?.targetRefs), ...(o.spec?.targetRef ? [o.spec.targetRef] : [])];
+  return refs.flatMap((r: any) => typeof r?.kind === 'string' && typeof r?.name === 'string'
+    ? [{ group: typeof r.group === 'string' ? r.group : '', kind: r.kind, name: r.name }] : []);
 }
 
 /** Headers that carry client addresses but are matched as exact strings by `request.headers[...]` conditions. */

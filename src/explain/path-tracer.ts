@@ -3,6 +3,7 @@ import { Finding, FindingSeverity, HopTrace, PathTrace, PolicyMatch } from './ex
 import { finding, MAX_ASSUMED_PROXIES, ParsedGateway, ParsedManifests } from './manifest-parser';
 import { SelectorIndex } from './selector-index';
 import { resolveClientAddress } from './xff-rule';
+import { waypointsOfPolicy } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
 import {
   ClientIpField, ExternalTrafficPolicy, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyProtocolVersion, ProxyRole, SidecarXffMode,
@@ -26,6 +27,7 @@ export const ADDRESSES = {
   node: '10.0.0.4',
   gatewayPod: '10.244.0.5',
   meshClientPod: '10.244.2.9',
+  waypointPod: '10.244.3.7',
   redirectPeer: '127.0.0.6',
 };
 
@@ -44,6 +46,8 @@ interface TraceContext {
   readonly privateAddressesAreInternal: boolean;
   /** Workloads whose callers send PROXY protocol (a DestinationRule), by `namespace/name`. */
   readonly proxyProtocolTo: Map<string, ProxyProtocolVersion>;
+  /** Policies attached to each waypoint (`namespace/name`) with targetRefs. */
+  readonly waypointPolicies: Map<string, PolicyModel[]>;
 }
 
 interface Wire {
@@ -66,8 +70,17 @@ interface FrontResult {
 export function tracePaths(parsed: ParsedManifests, istioVersion?: IstioVersion): PathTrace[] {
   const version = istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
   const policyIndex = new SelectorIndex<PolicyModel>();
-  for (const p of parsed.policies) policyIndex.add(p.namespace, p.selector, p);
+  const waypointPolicies = new Map<string, PolicyModel[]>();
+  for (const p of parsed.policies) {
+    // Sidecars, classic gateways and ztunnel ignore policies attached with targetRefs; the waypoints they name enforce them.
+    if ((p.targetRefs ?? []).length === 0) policyIndex.add(p.namespace, p.selector, p);
+    for (const w of waypointsOfPolicy(p, parsed.waypoints, name => parsed.workloadsOfService(p.namespace, name))) {
+      const key = `${w.namespace}/${w.name}`;
+      waypointPolicies.set(key, [...(waypointPolicies.get(key) ?? []), p]);
+    }
+  }
   const ctx: TraceContext = {
+    waypointPolicies,
     policies: parsed.policies,
     policyIndex,
     rootNamespaces: parsed.rootNamespaces,
@@ -385,6 +398,7 @@ function acceptsProxyProtocol(wl: WorkloadModel): boolean {
 function throughWorkload(wl: WorkloadModel, peer: string, xff: string | undefined, xeea: string | undefined,
   ctx: TraceContext, protocol: string, headers?: { readonly [name: string]: string }, proxySource?: string): WorkloadStep {
   const wlPolicies = policiesFor(ctx, wl.namespace, wl.selector);
+  if (wl.role === ProxyRole.AMBIENT && passesWaypoint(wl, peer)) return throughWaypoint(wl, peer, xff, ctx, protocol, wlPolicies);
   if (wl.role === ProxyRole.AMBIENT) {
     return {
       hops: [{
@@ -441,6 +455,46 @@ interface SidecarSettings {
   readonly xffTrustedCidrs?: string[];
   readonly clientHeaderName?: string;
   readonly rejectStatus?: number;
+}
+
+/**
+ * True when the request passes the workload's waypoint: mesh traffic always does, traffic from an ingress gateway
+ * only with istio.io/ingress-use-waypoint (north-south traces reach the workload from the gateway pod).
+ */
+function passesWaypoint(wl: WorkloadModel, peer: string): boolean {
+  return wl.waypoint !== undefined && (peer !== ADDRESSES.gatewayPod || wl.ingressUseWaypoint === true);
+}
+
+/**
+ * Waypoint, then ztunnel: the waypoint sees the caller as source.ip (ztunnel restores it) and takes remote.ip from the
+ * rightmost X-Forwarded-For entry (use_remote_address false, no trusted hops); it appends nothing. ztunnel at the
+ * destination sees the waypoint pod, and so does the app.
+ */
+function throughWaypoint(wl: WorkloadModel, peer: string, xff: string | undefined, ctx: TraceContext, protocol: string,
+  ztunnelPolicies: PolicyModel[]): WorkloadStep {
+  const entries = protocol === 'HTTP' && xff ? xff.split(',').map(e => e.trim()).filter(e => e !== '') : [];
+  const remote = entries.length > 0 ? entries[entries.length - 1] : peer;
+  const waypointPolicies = ctx.waypointPolicies.get(wl.waypoint!) ?? [];
+  return {
+    hops: [{
+      hop: `waypoint ${wl.waypoint}`,
+      socketPeer: peer,
+      clientAddress: remote,
+      xForwardedFor: protocol === 'HTTP' ? xff : undefined,
+      policies: matchPolicies(waypointPolicies, peer, remote),
+      note: policyNote(waypointPolicies, 'waypoint: source.ip is the caller, remote.ip the rightmost X-Forwarded-For entry; it appends no X-Forwarded-For'),
+    }, {
+      hop: 'ztunnel',
+      socketPeer: ADDRESSES.waypointPod,
+      clientAddress: ADDRESSES.waypointPod,
+      policies: matchPolicies(ztunnelPolicies, ADDRESSES.waypointPod, undefined),
+      note: policyNote(ztunnelPolicies, 'ambient behind a waypoint: ztunnel sees the waypoint pod as the source'),
+    }],
+    clientAddress: remote,
+    forwardedFor: xff,
+    appPeer: ADDRESSES.waypointPod,
+    viaProxyProtocol: false,
+  };
 }
 
 function sidecarSettings(wl: WorkloadModel): SidecarSettings {
@@ -503,6 +557,7 @@ function sidecarFindings(wl: WorkloadModel, gw: ParsedGateway, protocol: string,
       findings.push(finding(FindingSeverity.ERROR, where, `remoteIpBlocks in ${names(remotePolicies)} is not supported by ztunnel: ALLOW rules never match, DENY rules do nothing`,
         'deploy a waypoint and attach the policy with targetRefs, or enforce remoteIpBlocks at the ingress gateway'));
     }
+    waypointFindings(wl, protocol, honest, ctx, findings, where);
     return;
   }
   if (protocol !== 'HTTP' || wl.interceptionMode === InterceptionMode.NONE) return;
@@ -515,11 +570,31 @@ function sidecarFindings(wl: WorkloadModel, gw: ParsedGateway, protocol: string,
   }
 }
 
+/** Behind a waypoint: what its remoteIpBlocks policies match, and whether ingress traffic passes it at all. */
+function waypointFindings(wl: WorkloadModel, protocol: string, honest: string, ctx: TraceContext, findings: Finding[], where: string): void {
+  if (wl.waypoint === undefined) return;
+  const remote = (ctx.waypointPolicies.get(wl.waypoint) ?? []).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
+  if (!wl.ingressUseWaypoint) {
+    if (remote.length > 0) {
+      findings.push(finding(FindingSeverity.WARNING, where, `traffic from the ingress gateway skips waypoint ${wl.waypoint} (no istio.io/ingress-use-waypoint), so ${names(remote)} never sees it`,
+        'label the Service or namespace istio.io/ingress-use-waypoint: "true", or enforce the policy at the gateway'));
+    }
+    return;
+  }
+  if (remote.length > 0 && honest !== ADDRESSES.client) {
+    findings.push(finding(FindingSeverity.WARNING, where, `remoteIpBlocks in ${names(remote)} match ${honest} on waypoint ${wl.waypoint}, not the client: the waypoint takes the rightmost X-Forwarded-For entry${protocol === 'HTTP' ? ', which the gateway wrote as its own peer' : ', and TCP carries none'}`,
+      'enforce client addresses at the gateway (remoteIpBlocks there), or make the gateway see the client as its peer (externalTrafficPolicy Local or PROXY protocol)'));
+  }
+}
+
 function appFindings(wl: WorkloadModel, appPeer: string, xeea: string | undefined, protocol: string,
   findings: Finding[], where: string, behindGateway: boolean, viaProxyProtocol = false, sidecarClient?: string): void {
   const read = (fallback: string) => readClientIn(wl, xeea, sidecarClient) ?? fallback;
   if (wl.role === ProxyRole.AMBIENT) {
-    if (behindGateway) {
+    if (appPeer === ADDRESSES.waypointPod) {
+      findings.push(finding(FindingSeverity.INFO, where, `ambient: the app sees the waypoint pod ${appPeer} for every caller, and the waypoint adds no X-Forwarded-For entry`,
+        behindGateway ? 'read X-Envoy-External-Address or X-Forwarded-For (written by the gateway) in the app' : 'match callers on the waypoint (source.ip there is the caller)'));
+    } else if (behindGateway) {
       findings.push(finding(FindingSeverity.INFO, where, `ambient: the app sees the gateway pod ${appPeer}`, 'read X-Envoy-External-Address or X-Forwarded-For in the app'));
     }
     return;
@@ -573,6 +648,12 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
   if (ADDRESSES.forged.includes(forged.clientAddress) && remotePolicies.length > 0 && wl.role !== ProxyRole.AMBIENT) {
     findings.push(finding(FindingSeverity.ERROR, where, `spoofable: an in-mesh caller chooses remote.ip by sending ${header ?? 'X-Forwarded-For'} (got ${forged.clientAddress}), so remoteIpBlocks in ${names(remotePolicies)} can be bypassed from inside the mesh`,
       'match in-mesh callers with ipBlocks, principals or namespaces; remoteIpBlocks on a sidecar is only meaningful behind a gateway'));
+  }
+  const waypointRemote = (wl.waypoint !== undefined ? ctx.waypointPolicies.get(wl.waypoint) ?? [] : [])
+    .filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
+  if (ADDRESSES.forged.includes(forged.clientAddress) && waypointRemote.length > 0) {
+    findings.push(finding(FindingSeverity.ERROR, where, `spoofable: an in-mesh caller chooses remote.ip on waypoint ${wl.waypoint} by sending X-Forwarded-For (got ${forged.clientAddress}), so remoteIpBlocks in ${names(waypointRemote)} can be bypassed from inside the mesh`,
+      'match in-mesh callers on the waypoint with ipBlocks, principals or namespaces too; remoteIpBlocks there is only meaningful for traffic from the gateway'));
   }
   appFindings(wl, honest.appPeer, undefined, 'HTTP', findings, where, false);
   return {

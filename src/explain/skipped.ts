@@ -21,7 +21,8 @@ const SERVED: { [kind: string]: readonly string[] } = {
   Job: ['batch/v1'],
   Service: ['v1'],
   Namespace: ['v1'],
-  Gateway: ISTIO_NETWORKING,
+  // Gateway API Gateways are read for waypoints (class istio-waypoint) only.
+  Gateway: [...ISTIO_NETWORKING, 'gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1'],
   VirtualService: ISTIO_NETWORKING,
   DestinationRule: ISTIO_NETWORKING,
   EnvoyFilter: ['networking.istio.io/v1alpha3'],
@@ -144,7 +145,7 @@ function whySkipped(o: unknown): SkippedObject | undefined {
   }
   // Own keys only: a kind such as "toString" must not find Object.prototype's members.
   const served = ownValue(SERVED, o.kind);
-  if (o.kind === 'Gateway' && String(o.apiVersion).startsWith('gateway.networking.k8s.io/')) {
+  if (o.kind === 'Gateway' && String(o.apiVersion).startsWith('gateway.networking.k8s.io/') && o.spec?.gatewayClassName !== 'istio-waypoint') {
     return skip(o, 'Gateway API gateways are not traced by explain (only Istio Gateway resources and their pods)', 'none: explain reads networking.istio.io Gateways');
   }
   if (served === undefined) {

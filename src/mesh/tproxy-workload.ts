@@ -2,8 +2,9 @@ import { ApiObject, ApiObjectMetadataDefinition, Chart, JsonPatch } from 'cdk8s'
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { checkInterceptionMode, SidecarWorkloadBase } from './sidecar-workload-base';
-import { podSecurityLevels, rejectsTproxy } from './workload-model';
+import { ambientNamespacePaths, podSecurityLevels, rejectsTproxy } from './workload-model';
 import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
+import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
 import { formatLabels } from '../model/selectors';
@@ -177,6 +178,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       Topology.of(this).addWorkload(this);
       // One walk of the tree for every TPROXY workload of the app, not one each.
       Topology.of(this).addAppValidationOnce('tproxy-pod-security', () => checkPodSecurity(this));
+      Topology.of(this).addAppValidationOnce('tproxy-ambient', () => checkNotAmbient(this));
       Topology.of(this).addValidation(this, () => this.checkSingleMode());
     } catch (e) {
       throw withConstructPath(e, this.node.path);
@@ -300,6 +302,18 @@ function checkPodSecurity(scope: IConstruct): string[] {
     });
 }
 
+/** Ambient pods have no sidecar: ztunnel intercepts them, and the interception annotation means nothing there. */
+function checkNotAmbient(scope: IConstruct): string[] {
+  const ambient = ambientNamespacePaths(scope);
+  return tproxyWorkloads(scope).flatMap(w => {
+    const byPodLabel = w.podLabels[DATAPLANE_MODE_LABEL] === AMBIENT_MODE;
+    const namespacePath = ambient.get(w.targetNamespace);
+    if (!byPodLabel && namespacePath === undefined) return [];
+    const why = byPodLabel ? `its pods are labelled ${DATAPLANE_MODE_LABEL}: ${AMBIENT_MODE}` : `namespace "${w.targetNamespace}" is in ambient mode (${namespacePath})`;
+    return [`workload "${w.targetNamespace}/${w.apiObject.name}" (${w.node.path}) is a TproxyWorkload, but ${why}: ambient pods have no sidecar, ztunnel intercepts their traffic and already keeps the caller's address, so ${INTERCEPTION_MODE_ANNOTATION} does nothing; `
+      + `use AmbientWorkload.fromLabels for policies on these pods, or take them out of ambient mode (${DATAPLANE_MODE_LABEL}: none on the pods, or another namespace) to keep the sidecar`];
+  });
+}
 
 /** The app's TproxyWorkloads, in creation order. */
 function tproxyWorkloads(scope: IConstruct): TproxyWorkload[] {

@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from '../model/ambient';
 import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterScope } from '../model/model';
 import { namespaceReaches, selectorMatches } from '../model/selectors';
 import { Topology, XffFilterMember } from '../model/topology';
@@ -117,24 +118,43 @@ export function workloadModelFor(scope: IConstruct, identity: WorkloadIdentity):
 }
 
 /**
- * The Pod Security Admission `enforce` level that each Namespace object of the app (a `kplus.Namespace` or a
- * plain ApiObject of kind Namespace) gives its namespace. It walks the whole tree, so call it once per check.
+ * The Namespace objects the user put in the app (a `kplus.Namespace` or a plain ApiObject of kind Namespace), in
+ * tree order. It walks the whole tree, so call it once per check.
  */
-export function podSecurityLevels(scope: IConstruct): Map<string, { level: string; path: string }> {
+function namespaceObjects(scope: IConstruct): ApiObject[] {
   const topology = Topology.of(scope);
-  const levels = new Map<string, { level: string; path: string }>();
-  // Pre-order walk of the user's constructs: the library's own constructs never render a Namespace.
+  const found: ApiObject[] = [];
+  // Pre-order walk of the user's constructs: the library's own constructs register their Namespaces in the topology.
   const stack: IConstruct[] = [...scope.node.root.node.children].reverse();
   while (stack.length > 0) {
     const c = stack.pop()!;
     if (c instanceof ApiObject) {
-      const level = c.kind === 'Namespace' && c.apiVersion === 'v1' ? c.metadata.getLabel(PSA_ENFORCE_LABEL) : undefined;
-      if (level !== undefined && !levels.has(c.name)) levels.set(c.name, { level, path: c.node.path });
+      if (c.kind === 'Namespace' && c.apiVersion === 'v1') found.push(c);
     } else if (!topology.isMember(c)) {
       stack.push(...[...c.node.children].reverse());
     }
   }
+  return found;
+}
+
+/** The Pod Security Admission `enforce` level that each Namespace object of the app gives its namespace. */
+export function podSecurityLevels(scope: IConstruct): Map<string, { level: string; path: string }> {
+  const levels = new Map<string, { level: string; path: string }>();
+  for (const ns of namespaceObjects(scope)) {
+    const level = ns.metadata.getLabel(PSA_ENFORCE_LABEL);
+    if (level !== undefined && !levels.has(ns.name)) levels.set(ns.name, { level, path: ns.node.path });
+  }
   return levels;
+}
+
+/** The namespaces the app puts in ambient mode (AmbientNamespace, or a Namespace labelled so), with the construct path. */
+export function ambientNamespacePaths(scope: IConstruct): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const ns of Topology.of(scope).ambientNamespaces) paths.set(ns.namespaceName, ns.node.path);
+  for (const ns of namespaceObjects(scope)) {
+    if (ns.metadata.getLabel(DATAPLANE_MODE_LABEL) === AMBIENT_MODE && !paths.has(ns.name)) paths.set(ns.name, ns.node.path);
+  }
+  return paths;
 }
 
 /** True when the PSA level rejects istio-proxy with NET_ADMIN and runAsUser 0. */

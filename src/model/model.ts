@@ -32,6 +32,43 @@ export enum ProxyRole {
   SIDECAR = 'sidecar',
   /** An ambient-mode workload behind ztunnel (L4 only). */
   AMBIENT = 'ambient',
+  /**
+   * An ambient waypoint (Envoy with `use_remote_address: false`): `remote.ip` is the rightmost X-Forwarded-For
+   * entry, `source.ip` the peer ztunnel restored.
+   */
+  WAYPOINT = 'waypoint',
+}
+
+/** Which traffic a waypoint handles: its `istio.io/waypoint-for` label. */
+export enum WaypointFor {
+  /** Traffic addressed to Services that use it (Istio's default). */
+  SERVICE = 'service',
+  /** Traffic addressed to pod IPs of workloads that use it. */
+  WORKLOAD = 'workload',
+  /** Both. */
+  ALL = 'all',
+  /** Neither: the waypoint handles no traffic. */
+  NONE = 'none',
+}
+
+/** An ambient waypoint: a Gateway API Gateway of class `istio-waypoint`. */
+export interface WaypointModel {
+  /** Name of the Gateway. */
+  readonly name: string;
+  /** Namespace of the Gateway. */
+  readonly namespace: string;
+  /** Which traffic it handles. */
+  readonly waypointFor: WaypointFor;
+}
+
+/** A Gateway API policy attachment (`targetRefs` entry) of an Istio policy. */
+export interface PolicyTargetRef {
+  /** API group of the target, e.g. `gateway.networking.k8s.io`, or "" for core kinds such as Service. */
+  readonly group: string;
+  /** Kind of the target: Gateway, GatewayClass, Service or ServiceEntry. */
+  readonly kind: string;
+  /** Name of the target, in the policy's namespace. */
+  readonly name: string;
 }
 
 /** How PROXY protocol is accepted on a gateway. */
@@ -154,6 +191,18 @@ export interface WorkloadModel {
    * @default false
    */
   readonly proxyProtocolOnEveryPort?: boolean;
+  /**
+   * The waypoint (`namespace/name`) the ambient workload's traffic goes through (`istio.io/use-waypoint` on its
+   * Service, namespace or pods).
+   * @default - none
+   */
+  readonly waypoint?: string;
+  /**
+   * True when traffic from ingress gateways also goes through the waypoint (`istio.io/ingress-use-waypoint: "true"`);
+   * without it only mesh traffic does.
+   * @default false
+   */
+  readonly ingressUseWaypoint?: boolean;
 }
 
 /** Which proxies an `XffSidecarFilter` changes. */
@@ -188,8 +237,14 @@ export interface PolicyModel {
   readonly name: string;
   /** Namespace. */
   readonly namespace: string;
-  /** Workload selector labels. */
+  /** Workload selector labels (empty when `targetRefs` attaches the policy). */
   readonly selector: { [key: string]: string };
+  /**
+   * Gateway API attachment: the policy applies to these Gateways (waypoints, Gateway API gateways) or to the
+   * waypoints of these Services, not to the pods a selector picks.
+   * @default - none: the selector picks the pods
+   */
+  readonly targetRefs?: PolicyTargetRef[];
   /** ALLOW or DENY. */
   readonly action: PolicyAction;
   /** The field the CIDRs are matched against. */
@@ -218,6 +273,11 @@ export interface ISourceIpTarget extends IConstruct {
   readonly targetSelector: { [key: string]: string };
   /** The proxy that enforces policies for this target. */
   readonly targetRole: ProxyRole;
+  /**
+   * How policies attach to the target instead of `targetSelector`: Gateway API `targetRefs` (waypoints).
+   * @default - none: policies select the pods with `targetSelector`
+   */
+  readonly targetRefs?: PolicyTargetRef[];
   /** The gateway model, for gateways (read at synth time, after every `addX()` call). @default - not a gateway */
   gatewayModel(): GatewayModel | undefined;
   /** The workload model, for meshed workloads (read at synth time). @default - not a workload */

@@ -1,6 +1,6 @@
 import { IConstruct } from 'constructs';
 import {
-  GatewayModel, InterceptionMode, ISourceIpTarget, PolicyModel, SidecarXffMode, WorkloadModel, XffFilterScope,
+  GatewayModel, InterceptionMode, ISourceIpTarget, PolicyModel, SidecarXffMode, WaypointModel, WorkloadModel, XffFilterScope,
 } from './model';
 import { duplicateObjectErrors } from '../util/duplicate-objects';
 
@@ -48,6 +48,19 @@ export interface ProxyProtocolBackendMember extends IConstruct {
   readonly targetSelector: { [key: string]: string };
 }
 
+/** A waypoint (Gateway of class istio-waypoint). @internal */
+export interface WaypointMember extends IConstruct {
+  waypointModel(): WaypointModel;
+}
+
+/** A namespace this app puts in ambient mode, with its waypoint labels. @internal */
+export interface AmbientNamespaceMember extends IConstruct {
+  readonly namespaceName: string;
+  /** The waypoint (`namespace/name`) its labels name. */
+  readonly waypoint?: string;
+  readonly ingressUseWaypoint: boolean;
+}
+
 /** A SourceIpPolicy. @internal */
 export interface PolicyMember extends IConstruct {
   readonly target: ISourceIpTarget;
@@ -59,6 +72,8 @@ export interface TopologyModel {
   readonly gateways: GatewayModel[];
   readonly workloads: WorkloadModel[];
   readonly policies: PolicyModel[];
+  /** Ambient waypoints. */
+  readonly waypoints: WaypointModel[];
 }
 
 const TOPOLOGIES = new WeakMap<IConstruct, Topology>();
@@ -81,6 +96,8 @@ export class Topology {
   private readonly filterList: XffFilterMember[] = [];
   private readonly backendList: ProxyProtocolBackendMember[] = [];
   private readonly policyList: PolicyMember[] = [];
+  private readonly waypointList: WaypointMember[] = [];
+  private readonly ambientNamespaceList: AmbientNamespaceMember[] = [];
   private readonly members = new WeakSet<IConstruct>();
   private readonly derived = new Map<string, { readonly version: number; readonly value: unknown }>();
   private readonly appValidations = new Set<string>();
@@ -113,6 +130,16 @@ export class Topology {
     return this.policyList;
   }
 
+  /** Ambient waypoints, in creation order. */
+  public get waypoints(): readonly WaypointMember[] {
+    return this.waypointList;
+  }
+
+  /** Namespaces put in ambient mode (AmbientNamespace), in creation order. */
+  public get ambientNamespaces(): readonly AmbientNamespaceMember[] {
+    return this.ambientNamespaceList;
+  }
+
   /** A number that changes whenever a member is added or a member's model changes. */
   public get version(): number {
     return this.changes;
@@ -136,6 +163,14 @@ export class Topology {
 
   public addPolicy(policy: PolicyMember): void {
     this.add(policy, this.policyList);
+  }
+
+  public addWaypoint(waypoint: WaypointMember): void {
+    this.add(waypoint, this.waypointList);
+  }
+
+  public addAmbientNamespace(namespace: AmbientNamespaceMember): void {
+    this.add(namespace, this.ambientNamespaceList);
   }
 
   /** Records that a member's model changed (a gateway got a server): cached values are recomputed. */
@@ -198,6 +233,7 @@ export class Topology {
       gateways: this.gatewayList.flatMap(g => optional(g.gatewayModel())),
       workloads: this.workloadList.flatMap(w => optional(w.workloadModel())),
       policies: this.policyList.map(p => p.policyModel()),
+      waypoints: this.waypointList.map(w => w.waypointModel()),
     }));
   }
 

@@ -62,6 +62,8 @@ export function recommendedFieldForWorkload(workload: WorkloadModel): ClientIpFi
 
 /** The recommended field for whichever model a target has; `ipBlocks` when it has none. */
 export function recommendedFieldFor(role: ProxyRole, gateway?: GatewayModel, workload?: WorkloadModel): ClientIpField {
+  // A waypoint's remote.ip is the rightmost X-Forwarded-For entry (what the ingress gateway appended), else the caller.
+  if (role === ProxyRole.WAYPOINT) return ClientIpField.REMOTE_IP_BLOCKS;
   if (role === ProxyRole.GATEWAY && gateway) return recommendedFieldForGateway(gateway);
   if (role !== ProxyRole.GATEWAY && workload) return recommendedFieldForWorkload(workload);
   return ClientIpField.IP_BLOCKS;

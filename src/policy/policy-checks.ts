@@ -1,7 +1,7 @@
 import * as ipaddr from 'ipaddr.js';
 import { gatewayResolvesClient, gatewaySeesPacketSource, sidecarXffFilterActive } from './field-choice';
 import {
-  ClientIpField, GatewayModel, PolicyAction, PolicyModel, ProxyProtocolMode, ProxyRole, SidecarXffMode, WorkloadModel,
+  ClientIpField, GatewayModel, PolicyAction, PolicyModel, PolicyTargetRef, ProxyProtocolMode, ProxyRole, SidecarXffMode, WaypointModel, WorkloadModel,
 } from '../model/model';
 import { sameSelector } from '../model/selectors';
 import { isOpaqueServer, listenerPortOf } from '../model/servers';
@@ -26,6 +26,10 @@ export interface PolicyCheckInput {
   readonly role: ProxyRole;
   readonly gateway?: GatewayModel;
   readonly workload?: WorkloadModel;
+  /** The waypoint, for role WAYPOINT. */
+  readonly waypoint?: WaypointModel;
+  /** For role WAYPOINT: the ambient workloads whose traffic goes through it, when known. */
+  readonly waypointUsers?: WorkloadModel[];
   /** `to.operation.ports`; empty means every port. */
   readonly ports: number[];
   /** True when the rule also matches HTTP attributes (paths or methods). */
@@ -120,6 +124,7 @@ export function checkPolicyAgainstTarget(input: PolicyCheckInput): Findings {
     return input.gateway ? merge(checkGatewayPorts(input, input.gateway), checkGatewayPolicy(input, input.gateway)) : none();
   }
   if (input.role === ProxyRole.AMBIENT) return checkAmbientPolicy(input);
+  if (input.role === ProxyRole.WAYPOINT) return checkWaypointPolicy(input);
   return input.workload ? checkSidecarPolicy(input, input.workload) : none();
 }
 
@@ -234,12 +239,38 @@ function checkAmbientPolicy(input: PolicyCheckInput): Findings {
   const effect = input.policy.action === PolicyAction.ALLOW ? 'this ALLOW never matches and denies every request' : 'this DENY does nothing';
   const errors: string[] = [];
   if (input.policy.field === ClientIpField.REMOTE_IP_BLOCKS) {
-    errors.push(`${how(input)} is not supported on ${name}: ztunnel treats remoteIpBlocks as an HTTP attribute, so ${effect}; use ipBlocks (ztunnel keeps the source address), or deploy a waypoint and target it`);
+    errors.push(`${how(input)} is not supported on ${name}: ztunnel treats remoteIpBlocks as an HTTP attribute, so ${effect}; use ipBlocks (ztunnel keeps the source address), or deploy a Waypoint and attach the policy to it with targetRefs (waypoint.allowFrom / denyFrom)`);
   }
   if (input.matchesHttpAttributes) {
-    errors.push(`paths and methods are not supported on ${name}: ztunnel enforces only L4 attributes, so ${effect}; remove paths and methods (ports are fine), or deploy a waypoint and target it`);
+    errors.push(`paths and methods are not supported on ${name}: ztunnel enforces only L4 attributes, so ${effect}; remove paths and methods (ports are fine), or deploy a Waypoint and attach the policy to it with targetRefs (waypoint.allowFrom / denyFrom)`);
+  }
+  const waypoint = input.workload?.waypoint;
+  if (errors.length === 0 && waypoint !== undefined && !input.policy.negated) {
+    // ztunnel receives the traffic through the waypoint over HBONE from the waypoint pod: that is its source.ip.
+    const text = `${how(input)} on ${name} sees the waypoint "${waypoint}" as the source of every request that passes it (ztunnel takes the HBONE peer), so ${input.policy.action === PolicyAction.ALLOW ? 'this ALLOW denies the traffic through the waypoint' : 'this DENY never matches the traffic through the waypoint'}; `
+      + 'attach the policy to the waypoint instead (waypoint.allowFrom / denyFrom, targetRefs), where source.ip is the caller';
+    if (input.policy.action === PolicyAction.ALLOW) errors.push(text);
+    else return { errors, warnings: [text] };
   }
   return { errors, warnings: [] };
+}
+
+/**
+ * A waypoint resolves `remote.ip` from the rightmost X-Forwarded-For entry (use_remote_address false, no trusted
+ * hops): behind an ingress gateway that is the address the gateway appended. Ingress traffic passes the waypoint
+ * only when its workloads set istio.io/ingress-use-waypoint.
+ */
+function checkWaypointPolicy(input: PolicyCheckInput): Findings {
+  const name = input.waypoint ? `waypoint "${input.waypoint.namespace}/${input.waypoint.name}"` : 'a waypoint';
+  if (input.policy.field !== ClientIpField.REMOTE_IP_BLOCKS) return none();
+  const warnings = [`${how(input)} on ${name} matches the rightmost X-Forwarded-For entry: for requests from the ingress gateway the address the gateway appended (its own peer), but an in-mesh caller that reaches the waypoint directly writes that entry itself; `
+    + 'match in-mesh callers with ipBlocks (or principals) in another policy on the waypoint, or enforce client addresses at the gateway'];
+  const users = input.waypointUsers ?? [];
+  if (users.length > 0 && !users.some(w => w.ingressUseWaypoint === true)) {
+    warnings.push(`${how(input)} on ${name}: no workload that uses the waypoint sets istio.io/ingress-use-waypoint, so requests from ingress gateways skip the waypoint and this policy never sees them; `
+      + 'set ingressUseWaypoint on the AmbientNamespace or AmbientWorkload, or enforce the policy at the gateway');
+  }
+  return { errors: [], warnings };
 }
 
 /** A policy plus whether its rule is limited to some requests (then it does not cover its CIDRs outright). */
@@ -252,7 +283,13 @@ export interface PolicyOnTarget {
 }
 
 function sameTarget(a: PolicyModel, b: PolicyModel): boolean {
-  return a.namespace === b.namespace && sameSelector(a.selector, b.selector);
+  return a.namespace === b.namespace && sameSelector(a.selector, b.selector) && sameTargetRefs(a.targetRefs, b.targetRefs);
+}
+
+/** True when two policies attach to the same `targetRefs` (in any order); none on both is the same too. */
+export function sameTargetRefs(a: PolicyTargetRef[] | undefined, b: PolicyTargetRef[] | undefined): boolean {
+  const keys = (refs: PolicyTargetRef[] | undefined) => (refs ?? []).map(r => `${r.group}/${r.kind}/${r.name}`).sort().join(',');
+  return keys(a) === keys(b);
 }
 
 /**

@@ -6,9 +6,10 @@ import {
   checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, Findings, gatewayPolicyPorts, PolicyOnTarget,
 } from './policy-checks';
 import { AuthorizationPolicy, AuthorizationPolicyV1Beta1 } from '../../imports/security.istio.io';
+import { workloadsUsing } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
 import {
-  ClientIpField, GatewayModel, ISourceIpTarget, PolicyAction, PolicyModel, ProxyRole, WorkloadModel,
+  ClientIpField, GatewayModel, ISourceIpTarget, PolicyAction, PolicyModel, PolicyTargetRef, ProxyRole, WaypointModel, WorkloadModel,
 } from '../model/model';
 import { Topology } from '../model/topology';
 import { parseCidrs } from '../net/cidr';
@@ -105,7 +106,9 @@ const METHOD = /^[A-Z][A-Z0-9_-]*$/;
  * - a gateway with `externalTrafficPolicy: Local` (or a source-preserving load balancer) and nothing in front
  *   that rewrites the source: `ipBlocks`;
  * - a sidecar: `ipBlocks`, or `remoteIpBlocks` when an XffSidecarFilter makes its resolved client meaningful;
- * - an ambient (ztunnel) workload: `ipBlocks`.
+ * - an ambient (ztunnel) workload: `ipBlocks`;
+ * - a waypoint: `remoteIpBlocks` (the rightmost X-Forwarded-For entry: the client the ingress gateway appended), with
+ *   `targetRefs` to the waypoint instead of a selector.
  *
  * The field is decided at synth time, after the whole app is built, and the policy is checked against the
  * target's topology and the other policies on the same target.
@@ -237,10 +240,12 @@ export class SourceIpPolicy extends Construct {
 
   /** The policy as the shared model, for checks and `explain`. */
   public policyModel(): PolicyModel {
+    const targetRefs = targetRefsOf(this.target);
     return {
       name: this.name,
       namespace: this.namespace,
-      selector: { ...this.target.targetSelector },
+      selector: targetRefs ? {} : { ...this.target.targetSelector },
+      ...(targetRefs ? { targetRefs } : {}),
       action: this.action,
       field: this.field,
       negated: this.negated,
@@ -264,6 +269,7 @@ export class SourceIpPolicy extends Construct {
       role: this.target.targetRole,
       gateway: this.target.gatewayModel(),
       workload: this.target.workloadModel(),
+      ...this.waypointOfTarget(),
       ports: this.ports,
       matchesHttpAttributes: this.paths.length + this.methods.length > 0,
       fieldForced: this.forcedField !== undefined,
@@ -273,6 +279,15 @@ export class SourceIpPolicy extends Construct {
       errors: [...topology.errors, ...conflicts.errors],
       warnings: [...this.ownWarnings, ...topology.warnings, ...conflicts.warnings],
     };
+  }
+
+  /** For a waypoint target: its model and the app's workloads that use it. */
+  private waypointOfTarget(): { waypoint?: WaypointModel; waypointUsers?: WorkloadModel[] } {
+    if (this.target.targetRole !== ProxyRole.WAYPOINT) return {};
+    const topology = Topology.of(this);
+    // A waypoint, or one Service's traffic through it (its parent).
+    const waypoint = topology.waypoints.find(w => w === (this.target as unknown) || w === this.target.node.scope)?.waypointModel();
+    return waypoint ? { waypoint, waypointUsers: workloadsUsing(waypoint, topology.model().workloads) } : {};
   }
 
   private policiesOnSameTarget(): SourceIpPolicy[] {
@@ -310,7 +325,10 @@ export class SourceIpPolicy extends Construct {
   }
 
   private renderSpec(): any {
-    const spec: any = { selector: { matchLabels: { ...this.target.targetSelector } }, action: this.action };
+    const targetRefs = targetRefsOf(this.target);
+    const spec: any = targetRefs
+      ? { targetRefs, action: this.action }
+      : { selector: { matchLabels: { ...this.target.targetSelector } }, action: this.action };
     if (this.cidrs.length === 0) return spec; // allow-nothing: an ALLOW without rules
     const rule: any = { from: [{ source: { [sourceKey(this.field, this.negated)]: [...this.cidrs] } }] };
     const operation: any = {};
@@ -383,5 +401,12 @@ function checkMethods(methods: string[]): string[] {
 /** Policies with the same key select the same pods in the same namespace. */
 function targetKey(policy: SourceIpPolicy): string {
   const selector = policy.target.targetSelector;
-  return `${policy.namespace}\u0000${Object.keys(selector).sort().map(k => `${k}=${selector[k]}`).join(',')}`;
+  const refs = (policy.target.targetRefs ?? []).map(r => `${r.group}/${r.kind}/${r.name}`).sort().join(',');
+  return `${policy.namespace}\u0000${Object.keys(selector).sort().map(k => `${k}=${selector[k]}`).join(',')}\u0000${refs}`;
+}
+
+/** The target's `targetRefs`, when it attaches policies that way. */
+function targetRefsOf(target: ISourceIpTarget): PolicyTargetRef[] | undefined {
+  const refs = target.targetRefs;
+  return refs && refs.length > 0 ? refs.map(r => ({ group: r.group, kind: r.kind, name: r.name })) : undefined;
 }

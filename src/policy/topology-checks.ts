@@ -1,6 +1,7 @@
-import { checkAllowDenyConflicts, checkPolicyAgainstTarget, Findings, PolicyOnTarget } from './policy-checks';
+import { checkAllowDenyConflicts, checkPolicyAgainstTarget, Findings, PolicyOnTarget, sameTargetRefs } from './policy-checks';
 import { Finding, FindingSeverity } from '../explain/explain-report';
-import { PolicyModel, ProxyRole } from '../model/model';
+import { waypointsOfPolicy, workloadsUsing } from '../model/ambient';
+import { PolicyModel, ProxyRole, WorkloadModel } from '../model/model';
 import { namespaceReaches, sameSelector, selectorMatches } from '../model/selectors';
 import { TopologyModel } from '../model/topology';
 
@@ -10,8 +11,12 @@ import { TopologyModel } from '../model/topology';
  * SourceIpWarnings); `explain` runs this on the topology it parsed and prints every finding.
  */
 
-/** Every finding about the policies of `topology`; `rootNamespaces` reach every namespace. */
-export function checkTopology(topology: TopologyModel, rootNamespaces: string[]): Finding[] {
+/**
+ * Every finding about the policies of `topology`; `rootNamespaces` reach every namespace. `workloadsOfService`
+ * resolves a policy's `targetRefs` of kind Service (`namespace`, `name`) to the workloads behind it.
+ */
+export function checkTopology(topology: TopologyModel, rootNamespaces: string[],
+  workloadsOfService: (namespace: string, name: string) => WorkloadModel[] = () => []): Finding[] {
   const findings: Finding[] = [];
   const onTarget = (p: PolicyModel): PolicyOnTarget => ({
     policy: p,
@@ -25,9 +30,22 @@ export function checkTopology(topology: TopologyModel, rootNamespaces: string[])
     const gateways = topology.gateways.filter(selects);
     const workloads = topology.workloads.filter(selects);
     const base = { policy, ports: policy.ports ?? [], matchesHttpAttributes: policy.matchesHttpAttributes === true, fieldForced: true };
+    if ((policy.targetRefs ?? []).length > 0) {
+      // Attached with targetRefs: sidecars, classic gateways and ztunnel ignore it; the waypoints it names enforce it.
+      const waypoints = waypointsOfPolicy(policy, topology.waypoints, name => workloadsOfService(policy.namespace, name));
+      for (const waypoint of waypoints) {
+        const waypointUsers = workloadsUsing(waypoint, topology.workloads);
+        add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.WAYPOINT, waypoint, waypointUsers }));
+      }
+      const others = topology.policies
+        .filter(o => o !== policy && o.namespace === policy.namespace && sameTargetRefs(o.targetRefs, policy.targetRefs));
+      add(findings, where, checkAllowDenyConflicts(onTarget(policy), others.map(onTarget)));
+      continue;
+    }
     for (const gateway of gateways) add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.GATEWAY, gateway }));
     for (const workload of workloads) add(findings, where, checkPolicyAgainstTarget({ ...base, role: workload.role, workload }));
-    const others = topology.policies.filter(o => o !== policy && o.namespace === policy.namespace && sameSelector(o.selector, policy.selector));
+    const others = topology.policies.filter(o => o !== policy && o.namespace === policy.namespace && sameSelector(o.selector, policy.selector)
+      && (o.targetRefs ?? []).length === 0);
     add(findings, where, checkAllowDenyConflicts(onTarget(policy), others.map(onTarget)));
   }
   return dedupe(findings);

@@ -1,11 +1,12 @@
+import { ApiObject } from 'cdk8s';
 import * as fc from 'fast-check';
 import * as YAML from 'yaml';
 import { assertOwnError, buildAndCheck, checkProperty, cidrList, hostileCount, istioVersion as istioVersionArb, mix, newChart, validCidr } from './arbitraries';
 import { buildChain, chainSpec } from './chain-arbitraries';
 import {
-  ClientAddressResolver, Explainer, HelmChart, HelmValues, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway,
-  ProxyProtocolGateway,
-  ISTIO_VERSION_CONTEXT_KEY, TrustChain, TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust, isIpAddress,
+  AmbientNamespace, AmbientWorkload, ClientAddressResolver, Explainer, HelmChart, HelmValues, InterceptionMode, IstioVersion, LoadBalancerProfile,
+  MeshWorkload, PreservedIngressGateway, ProxyProtocolGateway, ISTIO_VERSION_CONTEXT_KEY, TrustChain, TproxyWorkload, Waypoint, WorkloadSource,
+  XffSidecarFilter, XffTrust, isIpAddress,
 } from '../../src';
 import { isManifestInputError, readManifestText } from '../../src/explain/input';
 
@@ -34,7 +35,7 @@ const RESOLVER_KEYS = ['useRemoteAddress', 'xffNumTrustedHops', 'xffTrustedCidrs
 /** Small apps of ours, to explain and then mutate. */
 function sampleManifests(kind: number): any[] {
   const chart = newChart();
-  switch (kind % 4) {
+  switch (kind % 5) {
     case 0: {
       const gw = new PreservedIngressGateway(chart, 'Gateway', { numTrustedProxies: 1, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP });
       gw.addHttpServer();
@@ -54,13 +55,25 @@ function sampleManifests(kind: number): any[] {
     case 2:
       new TproxyWorkload(chart, 'Echo', { source: WorkloadSource.newDeployment({ image: 'echoserver', port: 8080, namespace: 'apps' }) }).allowFrom(['10.0.0.0/8']);
       break;
+    case 3: {
+      // Ambient: a waypoint that ingress traffic passes, its policy attached with targetRefs, and the pods.
+      const gw = new PreservedIngressGateway(chart, 'Gateway');
+      gw.addHttpServer();
+      gw.addRoute({ backendHost: 'httpbin.apps.svc.cluster.local', backendPort: 8000 });
+      const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'apps' });
+      new AmbientNamespace(chart, 'Apps', { name: 'apps', waypoint, ingressUseWaypoint: true });
+      AmbientWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
+      new ApiObject(chart, 'Pods', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'httpbin', namespace: 'apps' }, spec: { template: { metadata: { labels: { app: 'httpbin' } } } } });
+      waypoint.allowFrom(['203.0.113.0/24']);
+      break;
+    }
     default:
       MeshWorkload.fromLabels(chart, 'W', { labels: { app: 'w' }, interceptionMode: InterceptionMode.TPROXY }).denyFrom(['2001:db8::/32']);
   }
   return chart.toJson();
 }
 
-const SAMPLES = [0, 1, 2, 3].map(sampleManifests);
+const SAMPLES = [0, 1, 2, 3, 4].map(sampleManifests);
 
 /** Random JSON values to plant in a manifest; `mutate` uses one of the same JSON type as the value it replaces. */
 const junk = fc.array(fc.oneof(
@@ -165,6 +178,8 @@ const helmValuesArb = fc.array(fc.oneof(
   }),
 ), { maxLength: 2 });
 
+const ambientLabels = fc.dictionary(fc.constantFrom('istio.io/dataplane-mode', 'istio.io/use-waypoint', 'istio.io/use-waypoint-namespace', 'istio.io/ingress-use-waypoint'),
+  mix(fc.constantFrom('ambient', 'waypoint', 'none', 'true', 'TRUE', 'false'), fc.string({ maxLength: 6 }), 1, 4), { maxKeys: 3 });
 const objectArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.record({ apiVersion: apiVersionFor('apps/v1'), kind: fc.constantFrom('Deployment', 'StatefulSet', 'Pod', 'deployment'), metadata: meta, spec: fc.record({ template: fc.record({ metadata: meta }) }) }),
   fc.record({ apiVersion: apiVersionFor('v1'), kind: fc.constant('Service'), metadata: meta, spec: fc.record({ type: mix(fc.constantFrom('LoadBalancer', 'ClusterIP', 'NodePort'), hostileValue, 1, 4), externalTrafficPolicy: mix(fc.constantFrom('Local', 'Cluster'), hostileValue, 1, 4), selector: labels }) }),
@@ -191,6 +206,10 @@ const objectArb: fc.Arbitrary<unknown> = fc.oneof(
   }),
   fc.record({ apiVersion: apiVersionFor('security.istio.io/v1'), kind: fc.constant('AuthorizationPolicy'), metadata: meta, spec: fc.record({ action: mix(fc.constantFrom('ALLOW', 'DENY', 'AUDIT'), hostileValue, 1, 4), selector: fc.option(fc.record({ matchLabels: labels }), { nil: undefined }), rules: mix(fc.array(fc.record({ from: fc.array(fc.record({ source: fc.dictionary(fc.constantFrom('ipBlocks', 'remoteIpBlocks', 'notIpBlocks'), mix(fc.array(cidr, { maxLength: 3 }), hostileValue, 1, 4)) }), { maxLength: 2 }) }), { maxLength: 2 }), hostileValue, 1, 6) }, { requiredKeys: ['rules'] }) }),
   fc.record({ apiVersion: fc.constant('v1'), kind: fc.constantFrom('Namespace', 'ConfigMap', 'List'), metadata: meta }),
+  // Ambient: namespaces and pods with the ambient and waypoint labels, waypoint Gateways, policies attached with targetRefs.
+  fc.record({ apiVersion: fc.constant('v1'), kind: fc.constantFrom('Namespace', 'Service'), metadata: fc.record({ name, labels: ambientLabels }) }),
+  fc.record({ apiVersion: apiVersionFor('gateway.networking.k8s.io/v1'), kind: fc.constant('Gateway'), metadata: fc.record({ name, namespace: name, labels: fc.option(fc.record({ 'istio.io/waypoint-for': mix(fc.constantFrom('service', 'workload', 'all', 'none'), hostileValue, 1, 4) }), { nil: undefined }) }, { requiredKeys: ['name'] }), spec: fc.record({ gatewayClassName: mix(fc.constantFrom('istio-waypoint', 'istio'), hostileValue, 1, 4), listeners: mix(fc.constant([{ name: 'mesh', port: 15008, protocol: 'HBONE' }]), hostileValue, 1, 4) }) }),
+  fc.record({ apiVersion: apiVersionFor('security.istio.io/v1'), kind: fc.constant('AuthorizationPolicy'), metadata: meta, spec: fc.record({ targetRefs: mix(fc.array(fc.record({ group: fc.constantFrom('gateway.networking.k8s.io', '', 'core'), kind: fc.constantFrom('Gateway', 'Service', 'GatewayClass'), name }), { maxLength: 2 }), hostileValue, 1, 4), targetRef: fc.option(hostileValue, { nil: undefined, freq: 4 }), rules: fc.constant([{ from: [{ source: { remoteIpBlocks: ['203.0.113.0/24'] } }] }]) }) }),
   fc.record({ ApiVersion: fc.constant('apps/v1'), Kind: fc.constant('Deployment'), Metadata: meta }),
   fc.record({ apiVersion: fc.constant('v1'), kind: fc.constant('ConfigMap'), metadata: fc.record({ name: fc.constantFrom('istio', 'istio-canary', 'istio-ca-root-cert'), namespace: name }), data: fc.record({ mesh: mix(meshText, hostileValue, 1, 6) }) }),
   fc.record({

@@ -6,8 +6,9 @@ import {
   labels, mix, namesOf, optional, propsCase, validCidr,
 } from './arbitraries';
 import {
-  ClientIpField, ExternalTrafficPolicy, ISourceIpTarget, InterceptionMode, LoadBalancerProfile, MeshWorkload, PolicyAction, PreservedIngressGateway,
-  ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust, parseCidr,
+  AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, ISourceIpTarget, InterceptionMode, LoadBalancerProfile, MeshWorkload,
+  PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, Waypoint, WaypointFor, WorkloadSource,
+  XffFilterScope, XffSidecarFilter, XffTrust, parseCidr,
 } from '../../src';
 
 /*
@@ -70,6 +71,27 @@ function tproxySource(chart: Chart, c: { kind: SourceKind; deployment: { props: 
     spec: { selector: { matchLabels: { app: 'httpbin' } }, ...(template ? { template } : {}) },
   }));
 }
+
+// ---- Ambient mode
+
+const AMBIENT_KEYS = ['name', 'namespace', 'waypointFor', 'labels', 'ingressUseWaypoint', 'waypoint', 'cidrs'];
+
+const ambientCase = fc.record({
+  waypoint: fc.option(propsCase<any>({
+    name: dnsLabel,
+    namespace: dnsLabel,
+    waypointFor: fc.constantFrom(...Object.values(WaypointFor)),
+  }, {
+    name: hostileName,
+    namespace: hostileName,
+    waypointFor: fc.constantFrom<any>('Service', '', 'mesh'),
+  }), { nil: undefined, freq: 4 }),
+  namespace: propsCase<any>({ name: dnsLabel, ingressUseWaypoint: fc.boolean(), labels: fc.oneof(validSelector, fc.constant({})) },
+    { name: hostileName, labels: fc.oneof(labels, fc.constant({ 'istio.io/use-waypoint': 'x' })) }, ['name']),
+  workload: fc.record({ labels: validSelector, name: optional(dnsLabel) }, { requiredKeys: ['labels'] }),
+  policy: fc.option(fc.record({ on: fc.constantFrom('workload', 'waypoint', 'service'), deny: fc.boolean(), cidrs: fc.array(validCidr, { minLength: 1, maxLength: 2 }) }),
+    { nil: undefined, freq: 2 }),
+});
 
 // ---- MeshWorkload and XffSidecarFilter
 
@@ -135,7 +157,8 @@ const filterCase = fc.record({
 
 // ---- SourceIpPolicy
 
-type TargetKind = 'gateway-local' | 'gateway-cluster' | 'gateway-xff' | 'gateway-tcp' | 'proxy-gateway' | 'mesh' | 'mesh-xff' | 'tproxy';
+type TargetKind = 'gateway-local' | 'gateway-cluster' | 'gateway-xff' | 'gateway-tcp' | 'proxy-gateway' | 'mesh' | 'mesh-xff' | 'tproxy'
+  | 'ambient' | 'ambient-waypoint' | 'waypoint';
 
 function buildTarget(chart: Chart, kind: TargetKind): ISourceIpTarget {
   switch (kind) {
@@ -163,6 +186,14 @@ function buildTarget(chart: Chart, kind: TargetKind): ISourceIpTarget {
     }
     case 'tproxy':
       return new TproxyWorkload(chart, 'Echo', { source: WorkloadSource.newDeployment({ image: 'echoserver', port: 8080, namespace: 'apps' }) });
+    case 'ambient':
+    case 'ambient-waypoint':
+    case 'waypoint': {
+      const waypoint = kind === 'ambient' ? undefined : new Waypoint(chart, 'Waypoint', { namespace: 'apps' });
+      new AmbientNamespace(chart, 'Apps', { name: 'apps', waypoint, ingressUseWaypoint: waypoint !== undefined });
+      const w = AmbientWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
+      return waypoint && kind === 'waypoint' ? waypoint : w;
+    }
     default: {
       const w = MeshWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
       if (kind === 'mesh-xff') new XffSidecarFilter(chart, 'Xff', { trust: XffTrust.trustedHops(1), workload: w });
@@ -195,7 +226,8 @@ const policyProps = propsCase<any>({
 }, ['cidrs']);
 
 const policyCase = fc.record({
-  target: fc.constantFrom<TargetKind>('gateway-local', 'gateway-cluster', 'gateway-xff', 'gateway-tcp', 'proxy-gateway', 'mesh', 'mesh-xff', 'tproxy'),
+  target: fc.constantFrom<TargetKind>('gateway-local', 'gateway-cluster', 'gateway-xff', 'gateway-tcp', 'proxy-gateway', 'mesh', 'mesh-xff', 'tproxy',
+    'ambient', 'ambient-waypoint', 'waypoint'),
   c: policyProps,
   /** A second policy through allowFrom/denyFrom on the same target, with CIDRs that may overlap. */
   other: fc.option(fc.record({ deny: fc.boolean(), cidrs: fc.array(validCidr, { minLength: 1, maxLength: 2 }) }), { nil: undefined, freq: 3 }),
@@ -288,6 +320,28 @@ export function meshAndPolicyProperties(): void {
       }, undefined, control);
       expectRejectionNamesVaried(run(props), hostile, () => run(valid, true), ALIASES);
     }, 1.5);
+  });
+
+  test('Ambient: any namespace, waypoint and workload synthesise valid objects or fail naming a property', () => {
+    checkProperty('Ambient', ambientCase, ({ waypoint, namespace, workload, policy }) => {
+      const run = (wp: any, ns: any, control = false) => buildAndCheck(AMBIENT_KEYS, chart => {
+        const w = wp ? new Waypoint(chart, 'Waypoint', wp) : undefined;
+        const n = new AmbientNamespace(chart, 'Ns', { ...ns, waypoint: w });
+        const app = AmbientWorkload.fromLabels(chart, 'Workload', { ...workload, namespace: n.namespaceName });
+        if (policy) {
+          const target = !w || policy.on === 'workload' ? app : policy.on === 'service' ? w.forService('httpbin') : w;
+          (policy.deny ? target.denyFrom(policy.cidrs) : target.allowFrom(policy.cidrs));
+        }
+      }, undefined, control);
+      const hostile = [...(waypoint?.hostile ?? []), ...namespace.hostile];
+      const outcome = run(waypoint?.props, namespace.props);
+      expectRejectionNamesVaried(outcome, hostile, () => run(waypoint?.valid, namespace.valid, true), ALIASES);
+      if (!outcome.accepted) return;
+      // The Namespace is ambient, and names the waypoint exactly when one was given.
+      const ns = outcome.manifests.find(m => m.kind === 'Namespace');
+      expect(ns.metadata.labels['istio.io/dataplane-mode']).toBe('ambient');
+      expect(ns.metadata.labels['istio.io/use-waypoint']).toBe(waypoint ? waypoint.props.name ?? 'waypoint' : undefined);
+    }, 1);
   });
 
   test('XffSidecarFilter: any trust, scope and selection synthesise a valid EnvoyFilter or fail naming a property', () => {

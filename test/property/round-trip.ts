@@ -35,6 +35,8 @@ function workloadEssentials(w: WorkloadModel): object {
     xffTrustedCidrs: w.xffTrustedCidrs,
     xffPorts: w.xffPorts ?? [],
     proxyProtocolOnEveryPort: w.proxyProtocolOnEveryPort === true,
+    waypoint: w.waypoint,
+    ingressUseWaypoint: w.ingressUseWaypoint === true,
   };
 }
 
@@ -45,6 +47,7 @@ function policyEssentials(p: PolicyModel): object {
     negated: p.negated,
     cidrs: p.cidrs,
     selector: p.selector,
+    targetRefs: p.targetRefs ?? [],
     ports: p.ports ?? [],
     matchesHttpAttributes: p.matchesHttpAttributes === true,
   };

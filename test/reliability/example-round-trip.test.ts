@@ -1,4 +1,5 @@
 import { App, Chart, Testing } from 'cdk8s';
+import { addAmbientCharts } from '../../examples/seed-scenarios/ambient';
 import { addCdnCharts } from '../../examples/seed-scenarios/cdn';
 import { addEastWestCharts } from '../../examples/seed-scenarios/east-west';
 import { addNorthSouthCharts } from '../../examples/seed-scenarios/north-south';
@@ -17,7 +18,7 @@ import { assertRoundTrip, roundTripCounter } from '../property/round-trip';
 
 const GROUPS: Array<[string, (app: App) => void]> = [
   ['north-south', addNorthSouthCharts], ['tcp', addTcpCharts], ['east-west', addEastWestCharts], ['policies', addPoliciesCharts],
-  ['cdn', addCdnCharts],
+  ['cdn', addCdnCharts], ['ambient', addAmbientCharts],
 ];
 
 const charts: Array<[string, Chart]> = GROUPS.flatMap(([group, add]) => {
@@ -47,6 +48,9 @@ describe('example app round trip', () => {
       // header): XffSidecarFilter warns about both, and explain shows it as an error on remoteIpBlocks there.
       'cdn: ns-cdn-trusted-cidrs: workload ns-cdn-trusted-cidrs/httpbin',
       'cdn: ns-cdn-client-header: workload ns-cdn-client-header/httpbin',
+      // The same on a waypoint: its remote.ip is the rightmost X-Forwarded-For entry, which an in-mesh caller writes;
+      // the waypoint's policies and the AmbientWorkload warn about it.
+      'ambient: ambient-waypoint: workload web/httpbin',
     ]);
   });
 });

@@ -7,7 +7,7 @@ import {
   ClientAddressResolver, Explainer, ExternalTrafficPolicy, HttpsMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PolicyAction,
   PreservedIngressGateway, ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter,
   ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, TrustChain, TrustHop, WorkloadSource,
-  XffFilterScope, XffSidecarFilter, XffTrust, InterceptionMode, ClientIpField,
+  XffFilterScope, XffSidecarFilter, XffTrust, InterceptionMode, ClientIpField, AmbientNamespace, AmbientWorkload, Waypoint, WaypointFor,
 } from '../../src';
 import { validateManifest } from '../harness';
 import { newChart } from '../property/arbitraries';
@@ -132,6 +132,15 @@ const ENTRIES: Entry[] = [
   { construct: 'TproxyWorkload', inputClass: 'Service port without a container port', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin', servicePort: 80 }) }), expected: /^newDeployment servicePort 80 needs port/ },
   { construct: 'TproxyWorkload', inputClass: 'two TproxyWorkloads on one Deployment', action: c => { const d = new kplus.Deployment(c, 'D', { containers: [{ image: 'httpbin', securityContext: { ensureNonRoot: false } }] }); new TproxyWorkload(c, 'A', { source: WorkloadSource.fromWorkload(d) }); new TproxyWorkload(c, 'B', { source: WorkloadSource.fromWorkload(d) }); }, expected: /gets sidecar.istio.io\/interceptionMode from both/ },
   { construct: 'MeshWorkload', inputClass: 'empty labels', action: c => MeshWorkload.fromLabels(c, 'W', { labels: {} }), expected: /^labels is empty/ },
+  { construct: 'TproxyWorkload', inputClass: 'workload in an ambient namespace', action: c => { new AmbientNamespace(c, 'Ns', { name: 'apps' }); new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin', namespace: 'apps' }) }); }, expected: /is a TproxyWorkload, but namespace "apps" is in ambient mode .*use AmbientWorkload.fromLabels/ },
+  // ---- Ambient mode
+  { construct: 'AmbientNamespace', inputClass: 'ingressUseWaypoint without a waypoint', action: c => new AmbientNamespace(c, 'Ns', { name: 'apps', ingressUseWaypoint: true }), expected: /^ingressUseWaypoint true is not allowed without a waypoint/ },
+  { construct: 'AmbientNamespace', inputClass: 'an ambient label in labels', action: c => new AmbientNamespace(c, 'Ns', { name: 'apps', labels: { 'istio.io/dataplane-mode': 'none' } }), expected: /^labels key "istio.io\/dataplane-mode" is not allowed/ },
+  { construct: 'AmbientWorkload', inputClass: 'remoteIpBlocks enforced by ztunnel', action: c => AmbientWorkload.fromLabels(c, 'W', { labels: { app: 'httpbin' } }).allowFrom(['203.0.113.0/24'], { field: ClientIpField.REMOTE_IP_BLOCKS }), expected: /ztunnel treats remoteIpBlocks as an HTTP attribute, so this ALLOW never matches and denies every request; .*deploy a Waypoint/ },
+  { construct: 'AmbientWorkload', inputClass: 'paths or methods enforced by ztunnel', action: c => AmbientWorkload.fromLabels(c, 'W', { labels: { app: 'httpbin' } }).denyFrom(['203.0.113.0/24'], { paths: ['/admin'] }), expected: /^paths and methods are not supported on ambient workload .*deploy a Waypoint/ },
+  { construct: 'AmbientWorkload', inputClass: 'ztunnel ALLOW on a workload behind a waypoint', action: c => AmbientWorkload.fromLabels(c, 'W', { labels: { app: 'httpbin' }, waypoint: new Waypoint(c, 'Wp') }).allowFrom(['203.0.113.0/24']), expected: /sees the waypoint "default\/waypoint" as the source of every request that passes it/ },
+  { construct: 'Waypoint', inputClass: 'forService with a name that is not a Service name', action: c => new Waypoint(c, 'Wp').forService('Httpbin_1'), expected: /^serviceName "Httpbin_1" is not a valid DNS-1123 label/ },
+  { construct: 'Waypoint', inputClass: 'policies on a waypoint for no traffic', action: c => new Waypoint(c, 'Wp', { waypointFor: WaypointFor.NONE }).allowFrom(['203.0.113.0/24']), expected: /waypointFor none, so it handles no traffic/ },
   // ---- XffSidecarFilter / XffTrust
   { construct: 'XffSidecarFilter', inputClass: 'no selector (every sidecar of the namespace) without asking', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.useRemoteAddress() }), expected: /^selector undefined is not allowed: an EnvoyFilter without workloadSelector changes every sidecar/ },
   { construct: 'XffSidecarFilter', inputClass: 'selector with a namespace-wide scope', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.useRemoteAddress(), scope: XffFilterScope.NAMESPACE, selector: { app: 'a' } }), expected: /^selector \{"app":"a"\} is not allowed with scope namespace/ },
