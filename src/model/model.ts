@@ -182,14 +182,32 @@ export enum ClientIpField {
   REMOTE_IP_BLOCKS = 'remoteIpBlocks',
 }
 
+/** A `targetRefs` entry of a policy: the object (a Gateway API Gateway, a waypoint's Service, ...) it attaches to. */
+export interface PolicyTargetRef {
+  /** API group of the target, e.g. "gateway.networking.k8s.io". */
+  readonly group: string;
+  /** Kind of the target, e.g. "Gateway". */
+  readonly kind: string;
+  /** Name of the target, in the policy's namespace. */
+  readonly name: string;
+}
+
 /** An AuthorizationPolicy rule on client addresses. */
 export interface PolicyModel {
   /** Policy name. */
   readonly name: string;
   /** Namespace. */
   readonly namespace: string;
-  /** Workload selector labels. */
+  /**
+   * Workload selector labels; for a policy attached with `targetRefs`, the labels of the pods it reaches (a Gateway
+   * API Gateway's pods carry `gateway.networking.k8s.io/gateway-name`).
+   */
   readonly selector: { [key: string]: string };
+  /**
+   * The objects the policy attaches to with `targetRefs` instead of a selector.
+   * @default - attached by `selector`
+   */
+  readonly targetRefs?: PolicyTargetRef[];
   /** ALLOW or DENY. */
   readonly action: PolicyAction;
   /** The field the CIDRs are matched against. */
@@ -218,6 +236,11 @@ export interface ISourceIpTarget extends IConstruct {
   readonly targetSelector: { [key: string]: string };
   /** The proxy that enforces policies for this target. */
   readonly targetRole: ProxyRole;
+  /**
+   * What policies attach to with `targetRefs` instead of `selector` (a Gateway API Gateway).
+   * @default - policies select the target's pods with `targetSelector`
+   */
+  readonly policyTargetRefs?: PolicyTargetRef[];
   /** The gateway model, for gateways (read at synth time, after every `addX()` call). @default - not a gateway */
   gatewayModel(): GatewayModel | undefined;
   /** The workload model, for meshed workloads (read at synth time). @default - not a workload */

@@ -241,6 +241,7 @@ export class SourceIpPolicy extends Construct {
       name: this.name,
       namespace: this.namespace,
       selector: { ...this.target.targetSelector },
+      ...(this.target.policyTargetRefs ? { targetRefs: this.target.policyTargetRefs.map(r => ({ ...r })) } : {}),
       action: this.action,
       field: this.field,
       negated: this.negated,
@@ -271,8 +272,21 @@ export class SourceIpPolicy extends Construct {
     const conflicts = checkAllowDenyConflicts(self, others);
     return {
       errors: [...topology.errors, ...conflicts.errors],
-      warnings: [...this.ownWarnings, ...topology.warnings, ...conflicts.warnings],
+      warnings: [...this.ownWarnings, ...topology.warnings, ...conflicts.warnings, ...this.dualStackWarnings()],
     };
+  }
+
+  /**
+   * Istio generates a Gateway API gateway's Service with `ipFamilyPolicy: PreferDualStack`: on a dual-stack cluster
+   * IPv6 clients reach it too, and an IPv4-only list says nothing about them.
+   */
+  private dualStackWarnings(): string[] {
+    if (!this.target.policyTargetRefs || this.target.targetRole !== ProxyRole.GATEWAY || this.cidrs.length === 0) return [];
+    if (this.cidrs.some(c => c.includes(':'))) return [];
+    const effect = (this.action === PolicyAction.ALLOW) !== this.negated
+      ? 'every IPv6 client is denied' : 'IPv6 clients are not matched, so they get through';
+    return [`${this.action} policy "${this.namespace}/${this.name}" lists IPv4 addresses only, but the Service Istio generates for Gateway API gateway "${this.target.targetNamespace}/${this.target.policyTargetRefs[0].name}" is PreferDualStack: on a dual-stack cluster ${effect}; `
+      + 'add the IPv6 ranges of the same clients; on an IPv4-only cluster nothing changes'];
   }
 
   private policiesOnSameTarget(): SourceIpPolicy[] {
@@ -310,7 +324,10 @@ export class SourceIpPolicy extends Construct {
   }
 
   private renderSpec(): any {
-    const spec: any = { selector: { matchLabels: { ...this.target.targetSelector } }, action: this.action };
+    const attachment = this.target.policyTargetRefs
+      ? { targetRefs: this.target.policyTargetRefs.map(r => ({ group: r.group, kind: r.kind, name: r.name })) }
+      : { selector: { matchLabels: { ...this.target.targetSelector } } };
+    const spec: any = { ...attachment, action: this.action };
     if (this.cidrs.length === 0) return spec; // allow-nothing: an ALLOW without rules
     const rule: any = { from: [{ source: { [sourceKey(this.field, this.negated)]: [...this.cidrs] } }] };
     const operation: any = {};
