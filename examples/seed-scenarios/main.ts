@@ -2,6 +2,7 @@ import { App } from 'cdk8s';
 import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, SourceIpWarnings } from '../../src';
 import { addCdnCharts } from './cdn';
 import { addEastWestCharts } from './east-west';
+import { addGatewayApiCharts } from './gateway-api';
 import { addNorthSouthCharts } from './north-south';
 import { addPoliciesCharts } from './policies';
 import { addTcpCharts } from './tcp';
@@ -18,6 +19,7 @@ export function buildApp(app: App = new App()): App {
   addEastWestCharts(app);
   addPoliciesCharts(app);
   addCdnCharts(app);
+  addGatewayApiCharts(app);
   return app;
 }
 

@@ -10,6 +10,7 @@ import { shortValue } from './read-values';
 const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job'];
 const ISTIO_NETWORKING = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'];
 const ISTIO_SECURITY = ['security.istio.io/v1', 'security.istio.io/v1beta1'];
+const GATEWAY_API = 'gateway.networking.k8s.io';
 
 /** The kinds explain reads, with the API versions a current cluster serves for them. */
 const SERVED: { [kind: string]: readonly string[] } = {
@@ -21,7 +22,11 @@ const SERVED: { [kind: string]: readonly string[] } = {
   Job: ['batch/v1'],
   Service: ['v1'],
   Namespace: ['v1'],
-  Gateway: ISTIO_NETWORKING,
+  Gateway: [...ISTIO_NETWORKING, `${GATEWAY_API}/v1`, `${GATEWAY_API}/v1beta1`],
+  HTTPRoute: [`${GATEWAY_API}/v1`, `${GATEWAY_API}/v1beta1`],
+  TCPRoute: [`${GATEWAY_API}/v1`, `${GATEWAY_API}/v1alpha2`],
+  TLSRoute: [`${GATEWAY_API}/v1`, `${GATEWAY_API}/v1alpha2`],
+  ConfigMap: ['v1'],
   VirtualService: ISTIO_NETWORKING,
   DestinationRule: ISTIO_NETWORKING,
   EnvoyFilter: ['networking.istio.io/v1alpha3'],
@@ -32,7 +37,7 @@ const TOP_LEVEL_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
 
 /** Kinds that cannot change which client address a hop sees. */
 const HARMLESS_KINDS = [
-  'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'HorizontalPodAutoscaler',
+  'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Secret', 'HorizontalPodAutoscaler', 'ReferenceGrant',
   'PodDisruptionBudget', 'CustomResourceDefinition', 'PersistentVolumeClaim', 'ResourceQuota', 'LimitRange', 'PriorityClass',
 ];
 
@@ -124,8 +129,9 @@ function whySkipped(o: unknown): SkippedObject | undefined {
   if (o.metadata.namespace !== undefined && typeof o.metadata.namespace !== 'string') return skip(o, `metadata.namespace ${shortValue(o.metadata.namespace)} is not a string`, 'quote the namespace');
   // Own keys only: a kind such as "toString" must not find Object.prototype's members.
   const served = ownValue(SERVED, o.kind);
-  if (o.kind === 'Gateway' && String(o.apiVersion).startsWith('gateway.networking.k8s.io/')) {
-    return skip(o, 'Gateway API gateways are not traced by explain (only Istio Gateway resources and their pods)', 'none: explain reads networking.istio.io Gateways');
+  if (o.kind === 'Gateway' && String(o.apiVersion).startsWith(`${GATEWAY_API}/`)) {
+    const skipped = unreadGatewayApiGateway(o);
+    if (skipped) return skipped;
   }
   if (served === undefined) {
     const other = Object.keys(SERVED).find(k => k.toLowerCase() === o.kind.toLowerCase());
@@ -139,6 +145,25 @@ function whySkipped(o: unknown): SkippedObject | undefined {
     return skip(o, `apiVersion ${shortValue(o.apiVersion)} is not served for ${o.kind}`, `use apiVersion: ${served[0]}`);
   }
   return wrongShape(o);
+}
+
+/**
+ * Gateway API Gateways explain does not trace: other classes than Istio's ingress (waypoints are the ambient
+ * model's), and manually deployed ones (linked to their Service by a Hostname address).
+ */
+function unreadGatewayApiGateway(o: any): SkippedObject | undefined {
+  const className = o.spec?.gatewayClassName;
+  if (className === 'istio-waypoint') {
+    return skip(o, 'Gateway of class istio-waypoint is an ambient waypoint, not an ingress gateway; explain does not trace waypoints', 'none: check by hand what the waypoint does to the client address');
+  }
+  if (className !== 'istio') {
+    return skip(o, `Gateway of class ${shortValue(className)} is not Istio's (class istio): another controller deploys it`, 'none: explain traces Istio gateways only');
+  }
+  const addresses = Array.isArray(o.spec?.addresses) ? o.spec.addresses : [];
+  if (addresses.some((a: any) => a?.type === 'Hostname')) {
+    return skip(o, 'Gateway with a Hostname address is deployed manually: explain does not link it to that Service\'s pods', 'none: explain traces gateways Istio deploys');
+  }
+  return undefined;
 }
 
 function lowerFirst(k: string): string {
@@ -167,7 +192,15 @@ function wrongShape(o: any): SkippedObject | undefined {
       () => expect(spec?.template?.metadata?.annotations, 'spec.template.metadata.annotations', 'string map'));
   }
   if (o.kind === 'Service') checks.push(() => expect(spec?.selector, 'spec.selector', 'string map'));
-  if (o.kind === 'Gateway') checks.push(() => expect(spec?.selector, 'spec.selector', 'string map'), () => expect(spec?.servers, 'spec.servers', 'list'));
+  if (o.kind === 'Gateway') {
+    checks.push(() => expect(spec?.selector, 'spec.selector', 'string map'), () => expect(spec?.servers, 'spec.servers', 'list'),
+      () => expect(spec?.listeners, 'spec.listeners', 'list'), () => expect(spec?.infrastructure, 'spec.infrastructure', 'map'),
+      () => expect(spec?.infrastructure?.annotations, 'spec.infrastructure.annotations', 'string map'));
+  }
+  if (['HTTPRoute', 'TCPRoute', 'TLSRoute'].includes(o.kind)) {
+    checks.push(() => expect(spec?.parentRefs, 'spec.parentRefs', 'list'), () => expect(spec?.rules, 'spec.rules', 'list'));
+  }
+  if (o.kind === 'ConfigMap') checks.push(() => expect(o.data, 'data', 'string map'));
   if (o.kind === 'VirtualService') {
     checks.push(() => expect(spec?.gateways, 'spec.gateways', 'list'),
       ...['http', 'tcp', 'tls'].map(k => () => expect(spec?.[k], `spec.${k}`, 'list')));
@@ -185,7 +218,7 @@ function wrongShape(o: any): SkippedObject | undefined {
       () => v2TypeUrl(o));
   }
   if (o.kind === 'AuthorizationPolicy') {
-    checks.push(() => expect(spec?.selector, 'spec.selector', 'map'),
+    checks.push(() => expect(spec?.selector, 'spec.selector', 'map'), () => expect(spec?.targetRefs, 'spec.targetRefs', 'list'),
       () => expect(spec?.selector?.matchLabels, 'spec.selector.matchLabels', 'string map'),
       () => expect(spec?.rules, 'spec.rules', 'list'),
       () => policySources(o));

@@ -440,9 +440,15 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       numTrustedProxies: this._config.numTrustedProxies,
       proxyProtocol: this._config.proxyProtocolMode,
       proxyProtocolPorts: this.proxyProtocolServicePorts().sort((a, b) => a - b),
-      servers: this.servers.map(s => toServerModel(s, this.podPort(s.port))),
+      servers: this.serverModels(),
       serviceName: this.serviceName,
     };
+  }
+
+  /** The servers as the model sees them: with the Gateway API, one per listener (a listener has one hostname). */
+  private serverModels(): ServerModel[] {
+    if (!this.gatewayApi) return this.servers.map(s => toServerModel(s, this.podPort(s.port)));
+    return this.listeners().map(l => toServerModel({ ...l.server, hosts: [l.hostname ?? '*'] }, l.server.port));
   }
 
   /** Gateways are not meshed workloads. */
