@@ -26,7 +26,6 @@ const SERVED: { [kind: string]: readonly string[] } = {
   HTTPRoute: [`${GATEWAY_API}/v1`, `${GATEWAY_API}/v1beta1`],
   TCPRoute: [`${GATEWAY_API}/v1`, `${GATEWAY_API}/v1alpha2`],
   TLSRoute: [`${GATEWAY_API}/v1`, `${GATEWAY_API}/v1alpha2`],
-  ConfigMap: ['v1'],
   VirtualService: ISTIO_NETWORKING,
   DestinationRule: ISTIO_NETWORKING,
   EnvoyFilter: ['networking.istio.io/v1alpha3'],
@@ -37,7 +36,7 @@ const TOP_LEVEL_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
 
 /** Kinds that cannot change which client address a hop sees. */
 const HARMLESS_KINDS = [
-  'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Secret', 'HorizontalPodAutoscaler', 'ReferenceGrant',
+  'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'HorizontalPodAutoscaler', 'ReferenceGrant',
   'PodDisruptionBudget', 'CustomResourceDefinition', 'PersistentVolumeClaim', 'ResourceQuota', 'LimitRange', 'PriorityClass',
 ];
 
@@ -88,8 +87,10 @@ function isMap(v: unknown): v is { [key: string]: any } {
 export function classifyObjects(input: unknown[]): Classified {
   const skipped: SkippedObject[] = [];
   const candidates: any[] = [];
+  const parameters = gatewayParameters(input);
   for (const o of input) {
-    const why = whySkipped(o);
+    const why = isMap(o) && o.kind === 'ConfigMap' && o.apiVersion === 'v1' && isMap(o.metadata) && parameters.has(`${o.metadata?.namespace ?? 'default'}/${o.metadata?.name}`)
+      ? wrongShape(o) : whySkipped(o);
     if (why) skipped.push(why);
     else candidates.push(o);
   }
@@ -108,6 +109,17 @@ export function classifyObjects(input: unknown[]): Classified {
       'give one of them another name or namespace, or delete the stale copy'));
   }
   return { used, skipped };
+}
+
+/** `namespace/name` of the ConfigMaps Gateway API Gateways name as parametersRef: explain reads those, no others. */
+function gatewayParameters(input: unknown[]): Set<string> {
+  const names = new Set<string>();
+  for (const o of input) {
+    if (!isMap(o) || o.kind !== 'Gateway' || !String(o.apiVersion).startsWith(`${GATEWAY_API}/`)) continue;
+    const ref = isMap(o.spec) && isMap(o.spec.infrastructure) ? o.spec.infrastructure.parametersRef : undefined;
+    if (isMap(ref) && ref.kind === 'ConfigMap' && typeof ref.name === 'string') names.add(`${isMap(o.metadata) ? o.metadata.namespace ?? 'default' : 'default'}/${ref.name}`);
+  }
+  return names;
 }
 
 function identity(o: any): string {
