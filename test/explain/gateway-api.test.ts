@@ -68,8 +68,12 @@ describe('explain: Gateway API gateways of class istio', () => {
     expect(parsed.gateways).toHaveLength(1);
     const gateway = parsed.gateways[0].model;
     expect(gateway).toMatchObject({
-      name: 'edge', namespace: 'ingress', selector: { 'gateway.networking.k8s.io/gateway-name': 'edge' },
-      externalTrafficPolicy: ExternalTrafficPolicy.LOCAL, numTrustedProxies: 1, serviceName: 'edge-istio',
+      name: 'edge',
+      namespace: 'ingress',
+      selector: { 'gateway.networking.k8s.io/gateway-name': 'edge' },
+      externalTrafficPolicy: ExternalTrafficPolicy.LOCAL,
+      numTrustedProxies: 1,
+      serviceName: 'edge-istio',
     });
     expect(gateway.servers).toEqual([
       { port: 80, protocol: 'HTTP', hosts: ['app.example.com'], targetPort: 80 },
@@ -87,8 +91,10 @@ describe('explain: Gateway API gateways of class istio', () => {
     const report = Explainer.fromManifests(objects);
     // THEN
     expect(parsed.policies).toEqual([expect.objectContaining({
-      name: 'office-only', selector: { 'gateway.networking.k8s.io/gateway-name': 'edge' },
-      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'edge' }], field: ClientIpField.REMOTE_IP_BLOCKS,
+      name: 'office-only',
+      selector: { 'gateway.networking.k8s.io/gateway-name': 'edge' },
+      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'edge' }],
+      field: ClientIpField.REMOTE_IP_BLOCKS,
     })]);
     expect(report.allFindings().filter(f => /targetRefs is ignored/.test(f.message))).toEqual([]);
     const gatewayHop = report.paths[0].hops.find(h => h.hop.startsWith('gateway'));

@@ -347,8 +347,8 @@ const backendCase = propsCase<any>({
 function topologyOf(manifests: any[]): any {
   const deployment = manifests.find(m => m.kind === 'Deployment');
   const gatewayApi = manifests.find(m => m.kind === 'Gateway' && m.apiVersion === 'gateway.networking.k8s.io/v1');
-  const annotations = deployment?.spec.template.metadata.annotations ?? gatewayApi?.spec.infrastructure.annotations;
-  return annotations ? JSON.parse(annotations['proxy.istio.io/config']).gatewayTopology : undefined;
+  const podAnnotations = deployment?.spec.template.metadata.annotations ?? gatewayApi?.spec.infrastructure.annotations;
+  return podAnnotations ? JSON.parse(podAnnotations['proxy.istio.io/config']).gatewayTopology : undefined;
 }
 
 /** With a chain, the props it derives are left out (an explicit value that agrees is allowed, one that does not is an error). */
