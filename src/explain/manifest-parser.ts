@@ -159,7 +159,7 @@ export function parseManifests(input: any[]): ParsedManifests {
   const routes = routesOf(deduped, ofKind('VirtualService'), gatewayApiRouteBackends(routeKinds, findings), indexes.serviceByName, workloadIndex, findings);
   return {
     rootNamespaces: indexes.rootNamespaces,
-    istioVersion: istioVersionOf(istioGateways, findings),
+    istioVersion: istioVersionOf(ofKind('Gateway'), findings),
     proxyProtocolTo: proxyProtocolTargets(ofKind('DestinationRule'), indexes.serviceByName, workloadIndex),
     gateways: deduped,
     workloads,
@@ -208,7 +208,7 @@ class WorkloadIndex {
   }
 }
 
-/** The newest Istio release named by this library's annotation on an Istio Gateway. */
+/** The newest Istio release named by this library's annotation on a Gateway (Istio's or the Gateway API's). */
 function istioVersionOf(istioGateways: any[], findings: Finding[]): IstioVersion | undefined {
   const versions: IstioVersion[] = [];
   for (const gw of istioGateways) {

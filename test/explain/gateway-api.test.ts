@@ -1,5 +1,9 @@
-import { ClientIpField, Explainer, ExternalTrafficPolicy, FindingSeverity } from '../../src';
+import { Testing } from 'cdk8s';
+import {
+  ClientIpField, Explainer, ExternalTrafficPolicy, FindingSeverity, GatewayFlavour, IstioVersion, PreservedIngressGateway,
+} from '../../src';
 import { parseManifests, parseYamlDocuments } from '../../src/explain/manifest-parser';
+import { synthAndValidate } from '../harness';
 
 /* Hand-written Gateway API objects, as users keep them: explain reads the gateway Istio deploys for them. */
 
@@ -148,5 +152,18 @@ describe('explain: Gateway API gateways of class istio', () => {
       ['Gateway ingress/manual', 'Gateway with a Hostname address'],
     ]);
     expect(report.paths).toEqual([]);
+  });
+
+  test('the Istio release written on a synthesised Gateway API Gateway is the one explain assumes', () => {
+    // GIVEN
+    const chart = Testing.chart();
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', { flavour: GatewayFlavour.GATEWAY_API, istioVersion: IstioVersion.V1_26 });
+    gateway.addHttpServer();
+    gateway.addRoute({ backendHost: 'web.istio-ingress.svc.cluster.local', backendPort: 80 });
+    // WHEN
+    const parsed = parseManifests(synthAndValidate(chart, { istioVersion: IstioVersion.V1_26 }));
+    // THEN
+    expect(parsed.istioVersion).toBe(IstioVersion.V1_26);
+    expect(parsed.gateways.map(g => g.model.serviceName)).toEqual(['ingressgateway-istio']);
   });
 });
