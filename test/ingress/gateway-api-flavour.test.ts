@@ -199,6 +199,28 @@ describe('ProxyProtocolGateway with GatewayFlavour.GATEWAY_API', () => {
     expect(filter.spec.configPatches.map((p: any) => p.match.listener.portNumber)).toEqual([443]);
   });
 
+  for (const [istioVersion, tcp, tls] of [[IstioVersion.V1_26, 'v1alpha2', 'v1alpha2'], [IstioVersion.V1_30, 'v1alpha2', 'v1']] as const) {
+    test(`TCPRoute ${tcp} and TLSRoute ${tls} on Istio ${istioVersion.label}, validated against the Gateway API release it reads`, () => {
+      // GIVEN
+      const chart = Testing.chart();
+      // WHEN
+      const gw = new ProxyProtocolGateway(chart, 'Gateway', {
+        flavour: GATEWAY_API, istioVersion, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP, inClusterCallers: false,
+      });
+      gw.addTcpServer({ port: 9000 });
+      gw.addTcpRoute({ port: 9000, backendHost: 'tcp-echo.istio-ingress.svc.cluster.local', backendPort: 9000 });
+      gw.addTlsPassthroughServer({ hosts: ['db.example.com'] });
+      gw.addTlsRoute({ sniHosts: ['db.example.com'], backendHost: 'db.istio-ingress.svc.cluster.local', backendPort: 5432 });
+      // THEN
+      const manifests = synthAndValidate(chart, { istioVersion });
+      expect(findManifest(manifests, 'TCPRoute').apiVersion).toBe(`gateway.networking.k8s.io/${tcp}`);
+      expect(findManifest(manifests, 'TLSRoute').apiVersion).toBe(`gateway.networking.k8s.io/${tls}`);
+      // The status port accepts PROXY from 1.27 when the agent is told so.
+      const containers = overlays(manifests).deployment.spec.template.spec.containers;
+      expect(containers?.[0].env.map((e: any) => e.name)).toEqual(istioVersion.supportsStatusPortProxyProtocol ? ['ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL'] : undefined);
+    });
+  }
+
   test('TCPRoute and TLSRoute use v1alpha2 before Istio 1.31 and 1.30', () => {
     expect(IstioVersion.V1_30.tcpRouteApiVersion).toBe('gateway.networking.k8s.io/v1alpha2');
     expect(IstioVersion.V1_30.tlsRouteApiVersion).toBe('gateway.networking.k8s.io/v1');
