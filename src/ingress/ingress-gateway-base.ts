@@ -677,8 +677,9 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   }
 
   private newHttpRoute(host: string, routes: HttpRouteEntry[]): ApiObject {
-    return new HttpRoute(this, `Route${this.routeCount++}`, {
-      metadata: { name: `${this._config.name}-route-${this.routeCount - 1}`, namespace: this._config.namespace },
+    const index = this.routeCount++;
+    return new HttpRoute(this, `Route${index}`, {
+      metadata: { name: `${this._config.name}-route-${index}`, namespace: this._config.namespace },
       spec: Lazy.any({
         produce: () => ({
           parentRefs: this.parentRefs(['HTTP', 'HTTPS'], host),
@@ -694,8 +695,9 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
 
   private newRedirectRoute(server: ServerEntry): ApiObject {
     const { name, namespace } = this._config;
-    return new HttpRoute(this, `Route${this.routeCount++}`, {
-      metadata: { name: `${name}-route-${this.routeCount - 1}`, namespace },
+    const index = this.routeCount++;
+    return new HttpRoute(this, `Route${index}`, {
+      metadata: { name: `${name}-route-${index}`, namespace },
       spec: Lazy.any({
         produce: () => ({
           parentRefs: this.listeners().filter(l => l.server === server).map(l => ({ group: GATEWAY_API_GROUP, kind: 'Gateway', name, namespace, sectionName: l.name })),
