@@ -369,6 +369,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    */
   public addRoute(options: RouteOptions): ApiObject {
     const host = checkHostname('addRoute host', options.host ?? '*');
+    if (this.gatewayApi) checkGatewayApiHostname('addRoute host', host);
     const pathPrefix = options.pathPrefix ?? '/';
     if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/')) {
       throw new Error(`addRoute pathPrefix ${JSON.stringify(pathPrefix)} is not allowed: start it with "/", for example "/api"`);
@@ -405,6 +406,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       throw new Error('addTlsRoute sniHosts is empty: give the SNI names to route, such as ["db.example.com"]');
     }
     const sniHosts = options.sniHosts.map(h => checkHostname('addTlsRoute sniHosts', h));
+    if (this.gatewayApi) sniHosts.forEach(h => checkGatewayApiHostname('addTlsRoute sniHosts', h));
     const backend = this.backend('addTlsRoute', options.backendHost, options.backendPort, 'tls');
     this.node.addValidation({ validate: () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)) });
     if (this.gatewayApi) return this.newStreamRoute('addTlsRoute', port, sniHosts, backend);
@@ -537,6 +539,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       if (nsHost !== undefined) {
         throw new Error(`${method} hosts ${JSON.stringify(nsHost)} is not allowed with flavour gateway-api: a listener hostname has no namespace part; write the host alone, such as "app.example.com"`);
       }
+      server.hosts.forEach(h => checkGatewayApiHostname(`${method} hosts`, h));
       const sameHost = this.servers.find(s => s.port === server.port && s.hosts.some(h => server.hosts.includes(h)));
       if (sameHost) {
         throw new Error(`${method} port ${server.port} hosts ${JSON.stringify(server.hosts)} overlap a server added before on that port: with flavour gateway-api each port and hostname is one listener; add the hosts to one server, or use another port`);
@@ -865,6 +868,14 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
 /** Name of a Gateway API gateway's parametersRef ConfigMap. */
 function parametersName(gatewayName: string): string {
   return `${gatewayName}-options`;
+}
+
+/** A Gateway API hostname: lower-case DNS labels, optionally after a leading `*.`; `*` stands for none. */
+const GATEWAY_API_HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function checkGatewayApiHostname(property: string, host: string): void {
+  if (host === '*' || GATEWAY_API_HOSTNAME.test(host)) return;
+  throw new Error(`${property} ${JSON.stringify(host)} is not allowed with flavour gateway-api: a Gateway API hostname is lower-case DNS labels, optionally after a leading "*." (no upper case, no "*" elsewhere); write it as ${JSON.stringify(host.toLowerCase())} if that is the host meant`);
 }
 
 function checkHosts(property: string, hosts: string[] | undefined): string[] {

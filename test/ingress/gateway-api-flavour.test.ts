@@ -136,6 +136,9 @@ describe('PreservedIngressGateway with GatewayFlavour.GATEWAY_API', () => {
     gw.addHttpServer();
     expect(() => gw.addRoute({ backendHost: 'api.example.org', backendPort: 443 })).toThrow(/backendHost "api.example.org" is not allowed with flavour gateway-api/);
     expect(() => gw.addHttpServer({ hosts: ['*'] })).toThrow(/overlap a server added before/);
+    // Found by the property suite: Gateway API hostnames are lower case (DNS is not, and Istio's Gateway accepts it).
+    expect(() => gw.addTlsPassthroughServer({ hosts: ['EXAMPLE.com'] })).toThrow(/addTlsPassthroughServer hosts "EXAMPLE.com" is not allowed with flavour gateway-api: .*write it as "example.com"/);
+    expect(() => gw.addRoute({ host: 'App.example.com', backendHost: BACKEND, backendPort: 80 })).toThrow(/addRoute host "App.example.com" is not allowed with flavour gateway-api/);
   });
 
   test('fails with an unknown flavour', () => {
