@@ -269,6 +269,9 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       if (this.gatewayApi) {
         checkDnsLabel('name', config.name);
         checkDnsLabel('namespace', config.namespace);
+        if (generatedServiceName(config.name).length > 63) {
+          throw new Error(`name "${config.name}" is too long for flavour gateway-api: Istio names the gateway's Deployment and Service "${generatedServiceName(config.name)}", and a Service name has at most 63 characters; use a name of at most ${63 - generatedServiceName('').length} characters`);
+        }
         this.targetNamespace = config.namespace;
         this.targetSelector = { [GATEWAY_NAME_LABEL]: config.name };
         this.serviceName = generatedServiceName(config.name);

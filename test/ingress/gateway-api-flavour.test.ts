@@ -141,6 +141,15 @@ describe('PreservedIngressGateway with GatewayFlavour.GATEWAY_API', () => {
     expect(() => gw.addRoute({ host: 'App.example.com', backendHost: BACKEND, backendPort: 80 })).toThrow(/addRoute host "App.example.com" is not allowed with flavour gateway-api/);
   });
 
+  test('fails with a name too long for the Service Istio generates', () => {
+    // GIVEN
+    const chart = Testing.chart();
+    // WHEN / THEN
+    expect(() => new PreservedIngressGateway(chart, 'Gateway', { flavour: GATEWAY_API, name: 'g'.repeat(58) }))
+      .toThrow(/name "g{58}" is too long for flavour gateway-api: .*use a name of at most 57 characters/);
+    expect(() => new PreservedIngressGateway(chart, 'Gateway57', { flavour: GATEWAY_API, name: 'g'.repeat(57) })).not.toThrow();
+  });
+
   test('fails with an unknown flavour', () => {
     // GIVEN
     const chart = Testing.chart();
