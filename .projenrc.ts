@@ -134,8 +134,13 @@ project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '2
 project.tasks.addEnvironment('CDK8S_CHECK_UPGRADE', 'false');
 
 project.addTask('import', {
-  description: 'Regenerate imports/ from the Istio CRD bundle in $ISTIO_CRDS_DIR (never hand-edit imports/)',
-  exec: 'sh -c \'cdk8s import "${ISTIO_CRDS_DIR:-../shared/istio-crds}/crd-all.gen.1.30.3.yaml" --language typescript --output imports --no-save --no-check-upgrade\'',
+  description: 'Regenerate imports/ from the Istio CRD bundle in $ISTIO_CRDS_DIR and the Gateway API bundle in $GATEWAY_API_CRDS_DIR (never hand-edit imports/)',
+  steps: [
+    { exec: 'sh -c \'cdk8s import "${ISTIO_CRDS_DIR:-../shared/istio-crds}/crd-all.gen.1.30.3.yaml" --language typescript --output imports --no-save --no-check-upgrade\'' },
+    // v1.6.1 standard serves Gateway, HTTPRoute and ReferenceGrant in the versions every supported Istio reads, and
+    // TCPRoute/TLSRoute both as v1 (Istio 1.30+/1.31) and as the v1alpha2 schema older releases read.
+    { exec: 'sh -c \'cdk8s import "${GATEWAY_API_CRDS_DIR:-../shared/gateway-api-crds}/gateway-api-v1.6.1-standard.yaml" --language typescript --output imports --no-save --no-check-upgrade\'' },
+  ],
 });
 
 project.addTask('example', {

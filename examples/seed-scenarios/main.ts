@@ -3,6 +3,7 @@ import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, SourceIpWarnings } from '../../src
 import { addAmbientCharts } from './ambient';
 import { addCdnCharts } from './cdn';
 import { addEastWestCharts } from './east-west';
+import { addGatewayApiCharts } from './gateway-api';
 import { addNorthSouthCharts } from './north-south';
 import { addPoliciesCharts } from './policies';
 import { addTcpCharts } from './tcp';
@@ -20,6 +21,7 @@ export function buildApp(app: App = new App()): App {
   addPoliciesCharts(app);
   addCdnCharts(app);
   addAmbientCharts(app);
+  addGatewayApiCharts(app);
   return app;
 }
 

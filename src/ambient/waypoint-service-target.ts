@@ -39,7 +39,7 @@ export class WaypointServiceTarget extends Construct implements ISourceIpTarget 
   }
 
   /** The Service, as a `targetRefs` entry (core group). */
-  public get targetRefs(): PolicyTargetRef[] | undefined {
+  public get policyTargetRefs(): PolicyTargetRef[] | undefined {
     return [{ group: '', kind: 'Service', name: this.serviceName }];
   }
 

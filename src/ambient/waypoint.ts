@@ -2,8 +2,9 @@ import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { WaypointServiceTarget } from './waypoint-service-target';
 import {
-  GATEWAY_API_GROUP, WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, WAYPOINT_HBONE_PORT, WAYPOINT_HBONE_PROTOCOL, waypointTargetRef, workloadsUsing,
+  WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, WAYPOINT_HBONE_PORT, WAYPOINT_HBONE_PROTOCOL, waypointTargetRef, workloadsUsing,
 } from '../model/ambient';
+import { GATEWAY_API_GROUP } from '../model/gateway-api';
 import { GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyRole, WaypointFor, WaypointModel, WorkloadModel } from '../model/model';
 import { Topology } from '../model/topology';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
@@ -86,7 +87,7 @@ export class Waypoint extends Construct implements ISourceIpTarget {
   }
 
   /** Policies on a waypoint attach to its Gateway (always set). */
-  public get targetRefs(): PolicyTargetRef[] | undefined {
+  public get policyTargetRefs(): PolicyTargetRef[] | undefined {
     return [waypointTargetRef(this.waypointModel())];
   }
 

@@ -1,5 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import { Finding, FindingSeverity, SkippedObject } from './explain-report';
+import { GatewayApiGateway, gatewayApiRouteBackends, gatewayTargetRefs, readGatewayApiGateway } from './gateway-api-reader';
 import { HelmValues } from './helm-values';
 import { readManifestText, parseEmbeddedYaml } from './input';
 import { fieldsLostByReplacement, isInstalledGateway, MeshDefaults, meshFor, MeshSettings, readMeshSettings } from './mesh-config';
@@ -12,13 +13,14 @@ import {
 } from '../envoy/names';
 import { REJECT_STATUSES } from '../envoy/original-ip-detection';
 import {
-  AMBIENT_MODE, DATAPLANE_MODE_LABEL, GATEWAY_API_GROUP, INGRESS_USE_WAYPOINT_LABEL, resolveWaypoint, USE_WAYPOINT_LABEL, WAYPOINT_FOR_LABEL,
+  AMBIENT_MODE, DATAPLANE_MODE_LABEL, INGRESS_USE_WAYPOINT_LABEL, resolveWaypoint, USE_WAYPOINT_LABEL, WAYPOINT_FOR_LABEL,
   WAYPOINT_GATEWAY_CLASS, waypointForOf,
 } from '../model/ambient';
 import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
   TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
 } from '../model/annotations';
+import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
 import { recogniseLoadBalancer } from '../model/load-balancers';
 import {
@@ -126,8 +128,15 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   const namespaceRevisions = new Map<string, string>(ofKind('Namespace')
     .filter(o => typeof o.metadata?.labels?.['istio.io/rev'] === 'string').map(o => [o.metadata.name, o.metadata.labels['istio.io/rev']]));
   const services = ofKind('Service');
-  const istioGateways = ofKind('Gateway').filter(g => !isWaypointGateway(g));
+  const isGatewayApi = (o: any): boolean => String(o.apiVersion).startsWith(`${GATEWAY_API_GROUP}/`);
+  const istioGateways = ofKind('Gateway').filter(o => !isGatewayApi(o));
   const waypoints = ofKind('Gateway').filter(isWaypointGateway).map(waypointOf);
+  const configMaps = servicesByName(ofKind('ConfigMap'));
+  const gatewayApiGateways = new Map<string, GatewayApiGateway>();
+  for (const o of ofKind('Gateway').filter(g => isGatewayApi(g) && !isWaypointGateway(g))) {
+    const read = readGatewayApiGateway(o, configMaps, findings);
+    gatewayApiGateways.set(`${read.namespace}/${read.name}`, read);
+  }
   // The waypoints' own Deployments (a cluster dump has them) are neither ingress gateways nor app workloads.
   const pods = ofKind('workload').map(podTemplateOf).filter(p => !isWaypointPod(p, waypoints));
   for (const p of pods) {
@@ -156,7 +165,14 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   const gatewayPods = pods.filter(p => isGatewayPod(p, indexes));
   const gatewayPodIndex = new LabelIndex<PodTemplateOwner>();
   for (const p of gatewayPods) gatewayPodIndex.add('*', p.labels, p);
-  const gateways = gatewayPods.map(p => parseGateway(p, indexes, findings));
+  const gatewayApiOf = (p: PodTemplateOwner): GatewayApiGateway | undefined => gatewayApiGateways.get(`${p.namespace}/${p.labels[GATEWAY_NAME_LABEL]}`);
+  const gateways = gatewayPods.map(p => parseGateway(p, indexes, findings, gatewayApiOf(p)));
+  const deployedGatewayApi = new Set(gatewayPods.map(gatewayApiOf));
+  for (const g of gatewayApiGateways.values()) {
+    if (deployedGatewayApi.has(g)) continue;
+    const owner: PodTemplateOwner = { kind: 'Gateway', name: g.name, namespace: g.namespace, labels: g.podLabels, annotations: g.podAnnotations, ownerAnnotations: g.ownerAnnotations };
+    gateways.push(parseGateway(owner, indexes, findings, g));
+  }
   for (const gw of istioGateways) {
     const selector = gw.spec?.selector ?? {};
     const ns = namespaceOf(gw);
@@ -178,10 +194,11 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     : ref.kind === 'Gateway' && waypoints.some(w => w.namespace === namespace && w.name === ref.name);
   const policies = ofKind('AuthorizationPolicy').flatMap(o => parsePolicy(o, findings, attachesToWaypoint));
   const deduped = dedupeGateways(gateways);
-  const routes = routesOf(deduped, ofKind('VirtualService'), indexes.serviceByName, workloadIndex, findings);
+  const routeKinds = ['HTTPRoute', 'TCPRoute', 'TLSRoute'].flatMap(ofKind);
+  const routes = routesOf(deduped, ofKind('VirtualService'), gatewayApiRouteBackends(routeKinds, findings), indexes.serviceByName, workloadIndex, findings);
   return {
     rootNamespaces: indexes.rootNamespaces,
-    istioVersion: istioVersionOf(istioGateways, findings) ?? mesh.istioVersion,
+    istioVersion: istioVersionOf(ofKind('Gateway'), findings) ?? mesh.istioVersion,
     proxyProtocolTo: proxyProtocolTargets(ofKind('DestinationRule'), indexes.serviceByName, workloadIndex),
     gateways: deduped,
     workloads,
@@ -285,7 +302,7 @@ class WorkloadIndex {
   }
 }
 
-/** The newest Istio release named by this library's annotation on an Istio Gateway. */
+/** The newest Istio release named by this library's annotation on a Gateway (Istio's or the Gateway API's). */
 function istioVersionOf(istioGateways: any[], findings: Finding[]): IstioVersion | undefined {
   const versions: IstioVersion[] = [];
   for (const gw of istioGateways) {
@@ -325,8 +342,8 @@ function proxyProtocolTargets(destinationRules: any[], serviceByName: Map<string
 }
 
 /** Follows VirtualServices bound to each gateway to the Services they route to, and those to workloads. */
-function routesOf(gateways: ParsedGateway[], virtualServices: any[], serviceByName: Map<string, any>, workloads: WorkloadIndex,
-  findings: Finding[]): Map<string, Set<string>> {
+function routesOf(gateways: ParsedGateway[], virtualServices: any[], gatewayApiBackends: Map<string, Array<[string, string]>>,
+  serviceByName: Map<string, any>, workloads: WorkloadIndex, findings: Finding[]): Map<string, Set<string>> {
   const routes = new Map<string, Set<string>>();
   const byGateway = new Map<string, any[]>();
   for (const vs of virtualServices) {
@@ -344,8 +361,10 @@ function routesOf(gateways: ParsedGateway[], virtualServices: any[], serviceByNa
   }
   for (const gw of gateways) {
     const bound = [...new Set(gw.gatewayResources.flatMap(r => byGateway.get(r) ?? []))];
-    if (bound.length === 0) continue;
+    const backends = gw.gatewayResources.flatMap(r => gatewayApiBackends.get(r) ?? []);
+    if (bound.length === 0 && backends.length === 0) continue;
     const targets = new Set<string>();
+    for (const [name, ns] of backends) workloads.behind(name, ns, serviceByName).forEach(w => targets.add(`${w.namespace}/${w.name}`));
     for (const vs of bound) {
       const hosts: unknown[] = ['http', 'tcp', 'tls'].flatMap(k => listOf(vs.spec?.[k]).flatMap((r: any) => listOf(r?.route).map((d: any) => d?.destination?.host)));
       for (const host of hosts) {
@@ -419,10 +438,11 @@ function proxyConfigOf(p: PodTemplateOwner, findings?: Finding[]): any {
   }
 }
 
-function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]): ParsedGateway {
+function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[], gatewayApi?: GatewayApiGateway): ParsedGateway {
   const where = `gateway ${p.namespace}/${p.name}`;
   const ctx: ReadContext = { where, findings };
-  const service = serviceOf(p, indexes);
+  // Istio generates a Gateway API gateway's Service: the real one when the input has it, else as the overlay shapes it.
+  const service = gatewayApi ? indexes.serviceByName.get(`${gatewayApi.namespace}/${gatewayApi.service.metadata.name}`) ?? gatewayApi.service : serviceOf(p, indexes);
   const rawTopology = gatewayTopologyOf(p, where, findings);
   meshTopologyFindings(p, rawTopology, where, findings);
   const topology: any = typeof rawTopology === 'object' && rawTopology !== null && !Array.isArray(rawTopology) ? rawTopology : {};
@@ -446,10 +466,10 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
   const targetPorts = targetPortsOf(service);
   // An installation this library attached to keeps the Istio chart's convention (80 -> 8080) where its Service is not in the input.
   const attached = p.gatewayResourceAnnotations?.[GATEWAY_SERVICE_ANNOTATION] !== undefined;
-  const servers: ServerModel[] = bound.flatMap(g => readServers(g, findings)).map(s => {
+  const servers: ServerModel[] = [...bound.flatMap(g => readServers(g, findings)).map(s => {
     const targetPort = targetPorts.get(s.port) ?? (attached ? gatewayListenerPort(s.port) : undefined);
     return targetPort === undefined ? s : { ...s, targetPort };
-  });
+  }), ...(gatewayApi?.servers ?? [])];
   const serviceAnnotations = service?.metadata?.annotations ?? {};
   const lb = recogniseLoadBalancer(serviceAnnotations, service?.spec?.loadBalancerClass);
   const annotations = { ...(p.gatewayResourceAnnotations ?? {}), ...serviceAnnotations, ...p.ownerAnnotations, ...p.annotations };
@@ -473,7 +493,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     loadBalancerSendsProxyProtocol: lb.sendsProxyProtocol,
     trustChain: trustChainOf(annotations[TRUST_CHAIN_ANNOTATION], where, findings),
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
-    gatewayResources: bound.map(g => `${namespaceOf(g)}/${g.metadata?.name}`),
+    gatewayResources: [...bound.map(g => `${namespaceOf(g)}/${g.metadata?.name}`), ...(gatewayApi ? [gatewayApi.resourceKey] : [])],
   };
 }
 
@@ -808,11 +828,21 @@ function parsePolicy(o: any, findings: Finding[], attachesToWaypoint: (namespace
     return [];
   }
   const targetRefs = targetRefsOf(o);
-  if ((o.spec?.targetRefs !== undefined || o.spec?.targetRef !== undefined) && !targetRefs.some(r => attachesToWaypoint(namespace, r))) {
+  const waypointRefs = targetRefs.filter(r => attachesToWaypoint(namespace, r));
+  const gatewayRefs = gatewayTargetRefs(o).filter(g => !waypointRefs.some(r => r.kind === g.ref.kind && r.name === g.ref.name));
+  const refCount = listOf(o.spec?.targetRefs).length + (o.spec?.targetRef ? 1 : 0);
+  if (refCount > waypointRefs.length + gatewayRefs.length) {
     findings.push(finding(FindingSeverity.WARNING, where, 'targetRefs is ignored by sidecars and classic gateways (it only attaches to Gateway API gateways and waypoints)',
       'use spec.selector.matchLabels for sidecars and classic gateways'));
   }
-  const selector = targetRefs.length > 0 ? {} : o.spec?.selector?.matchLabels ?? {};
+  // A policy attached to Gateway API gateways reaches their pods (one model per Gateway); one attached to waypoints
+  // reaches no pods by labels, nor does any other targetRefs policy (kept in the model, enforced nowhere explain traces).
+  const attachments: Array<{ selector: { [key: string]: string }; targetRefs?: PolicyTargetRef[] }> = [
+    ...gatewayRefs.map(g => ({ selector: g.selector, targetRefs: [g.ref] })),
+    ...(waypointRefs.length > 0 ? [{ selector: {}, targetRefs: waypointRefs }] : []),
+  ];
+  if (refCount === 0) attachments.push({ selector: o.spec?.selector?.matchLabels ?? {} });
+  else if (attachments.length === 0 && targetRefs.length > 0) attachments.push({ selector: {}, targetRefs });
   const out: PolicyModel[] = [];
   headerConditionFindings(o, where, findings);
   for (const rule of listOf(o.spec?.rules)) {
@@ -823,18 +853,18 @@ function parsePolicy(o: any, findings: Finding[], attachesToWaypoint: (namespace
       for (const f of CIDR_FIELDS) {
         const raw: string[] | undefined = from?.source?.[f.key];
         if (!Array.isArray(raw)) continue;
-        out.push({
+        out.push(...attachments.map(a => ({
           name,
           namespace,
-          selector,
-          ...(targetRefs.length > 0 ? { targetRefs } : {}),
+          selector: a.selector,
+          ...(a.targetRefs ? { targetRefs: a.targetRefs } : {}),
           action,
           field: f.field,
           negated: f.negated,
           cidrs: raw.flatMap(c => policyCidr(c, `${where} ${f.key}`, findings)),
           ...(ports.length > 0 ? { ports } : {}),
           ...(http ? { matchesHttpAttributes: true } : {}),
-        });
+        })));
       }
     }
   }

@@ -72,8 +72,10 @@ export function tracePaths(parsed: ParsedManifests, istioVersion?: IstioVersion)
   const policyIndex = new SelectorIndex<PolicyModel>();
   const waypointPolicies = new Map<string, PolicyModel[]>();
   for (const p of parsed.policies) {
-    // Sidecars, classic gateways and ztunnel ignore policies attached with targetRefs; the waypoints they name enforce them.
-    if ((p.targetRefs ?? []).length === 0) policyIndex.add(p.namespace, p.selector, p);
+    // Sidecars, classic gateways and ztunnel ignore policies attached with targetRefs; the Gateway API gateways and
+    // waypoints they name enforce them. A Gateway API gateway's policies carry its pods' labels as their selector,
+    // a waypoint's carry none.
+    if ((p.targetRefs ?? []).length === 0 || Object.keys(p.selector).length > 0) policyIndex.add(p.namespace, p.selector, p);
     for (const w of waypointsOfPolicy(p, parsed.waypoints, name => parsed.workloadsOfService(p.namespace, name))) {
       const key = `${w.namespace}/${w.name}`;
       waypointPolicies.set(key, [...(waypointPolicies.get(key) ?? []), p]);

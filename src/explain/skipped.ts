@@ -10,6 +10,7 @@ import { shortValue } from './read-values';
 const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job'];
 const ISTIO_NETWORKING = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'];
 const ISTIO_SECURITY = ['security.istio.io/v1', 'security.istio.io/v1beta1'];
+const GATEWAY_API = 'gateway.networking.k8s.io';
 
 /** The kinds explain reads, with the API versions a current cluster serves for them. */
 const SERVED: { [kind: string]: readonly string[] } = {
@@ -21,8 +22,10 @@ const SERVED: { [kind: string]: readonly string[] } = {
   Job: ['batch/v1'],
   Service: ['v1'],
   Namespace: ['v1'],
-  // Gateway API Gateways are read for waypoints (class istio-waypoint) only.
-  Gateway: [...ISTIO_NETWORKING, 'gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1'],
+  Gateway: [...ISTIO_NETWORKING, `${GATEWAY_API}/v1`, `${GATEWAY_API}/v1beta1`],
+  HTTPRoute: [`${GATEWAY_API}/v1`, `${GATEWAY_API}/v1beta1`],
+  TCPRoute: [`${GATEWAY_API}/v1`, `${GATEWAY_API}/v1alpha2`],
+  TLSRoute: [`${GATEWAY_API}/v1`, `${GATEWAY_API}/v1alpha2`],
   VirtualService: ISTIO_NETWORKING,
   DestinationRule: ISTIO_NETWORKING,
   EnvoyFilter: ['networking.istio.io/v1alpha3'],
@@ -34,7 +37,7 @@ const TOP_LEVEL_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
 
 /** Kinds that cannot change which client address a hop sees. */
 const HARMLESS_KINDS = [
-  'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'HorizontalPodAutoscaler',
+  'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'HorizontalPodAutoscaler', 'ReferenceGrant',
   'PodDisruptionBudget', 'CustomResourceDefinition', 'PersistentVolumeClaim', 'ResourceQuota', 'LimitRange', 'PriorityClass',
 ];
 
@@ -93,8 +96,10 @@ function isMap(v: unknown): v is { [key: string]: any } {
 export function classifyObjects(input: unknown[]): Classified {
   const skipped: SkippedObject[] = [];
   const candidates: any[] = [];
+  const parameters = gatewayParameters(input);
   for (const o of input) {
-    const why = whySkipped(o);
+    const why = isMap(o) && o.kind === 'ConfigMap' && o.apiVersion === 'v1' && isMap(o.metadata) && parameters.has(`${o.metadata?.namespace ?? 'default'}/${o.metadata?.name}`)
+      ? wrongShape(o) : whySkipped(o);
     if (why) skipped.push(why);
     else candidates.push(o);
   }
@@ -113,6 +118,17 @@ export function classifyObjects(input: unknown[]): Classified {
       'give one of them another name or namespace, or delete the stale copy'));
   }
   return { used, skipped };
+}
+
+/** `namespace/name` of the ConfigMaps Gateway API Gateways name as parametersRef: explain reads those, no others. */
+function gatewayParameters(input: unknown[]): Set<string> {
+  const names = new Set<string>();
+  for (const o of input) {
+    if (!isMap(o) || o.kind !== 'Gateway' || !String(o.apiVersion).startsWith(`${GATEWAY_API}/`)) continue;
+    const ref = isMap(o.spec) && isMap(o.spec.infrastructure) ? o.spec.infrastructure.parametersRef : undefined;
+    if (isMap(ref) && ref.kind === 'ConfigMap' && typeof ref.name === 'string') names.add(`${isMap(o.metadata) ? o.metadata.namespace ?? 'default' : 'default'}/${ref.name}`);
+  }
+  return names;
 }
 
 function identity(o: any): string {
@@ -145,8 +161,9 @@ function whySkipped(o: unknown): SkippedObject | undefined {
   }
   // Own keys only: a kind such as "toString" must not find Object.prototype's members.
   const served = ownValue(SERVED, o.kind);
-  if (o.kind === 'Gateway' && String(o.apiVersion).startsWith('gateway.networking.k8s.io/') && o.spec?.gatewayClassName !== 'istio-waypoint') {
-    return skip(o, 'Gateway API gateways are not traced by explain (only Istio Gateway resources and their pods)', 'none: explain reads networking.istio.io Gateways');
+  if (o.kind === 'Gateway' && String(o.apiVersion).startsWith(`${GATEWAY_API}/`)) {
+    const skipped = unreadGatewayApiGateway(o);
+    if (skipped) return skipped;
   }
   if (served === undefined) {
     const other = Object.keys(SERVED).find(k => k.toLowerCase() === o.kind.toLowerCase());
@@ -184,6 +201,23 @@ function meshConfigMapProblem(o: any): SkippedObject | undefined | 'not a mesh C
   return wrongShape(o);
 }
 
+/**
+ * Gateway API Gateways explain does not trace: other classes than Istio's ingress (waypoints are the ambient
+ * model's), and manually deployed ones (linked to their Service by a Hostname address).
+ */
+function unreadGatewayApiGateway(o: any): SkippedObject | undefined {
+  const className = o.spec?.gatewayClassName;
+  if (className === 'istio-waypoint') return undefined;
+  if (className !== 'istio') {
+    return skip(o, `Gateway of class ${shortValue(className)} is not Istio's (class istio): another controller deploys it`, 'none: explain traces Istio gateways only');
+  }
+  const addresses = Array.isArray(o.spec?.addresses) ? o.spec.addresses : [];
+  if (addresses.some((a: any) => a?.type === 'Hostname')) {
+    return skip(o, 'Gateway with a Hostname address is deployed manually: explain does not link it to that Service\'s pods', 'none: explain traces gateways Istio deploys');
+  }
+  return undefined;
+}
+
 function lowerFirst(k: string): string {
   return k.charAt(0).toLowerCase() + k.slice(1);
 }
@@ -210,7 +244,15 @@ function wrongShape(o: any): SkippedObject | undefined {
       () => expect(spec?.template?.metadata?.annotations, 'spec.template.metadata.annotations', 'string map'));
   }
   if (o.kind === 'Service') checks.push(() => expect(spec?.selector, 'spec.selector', 'string map'));
-  if (o.kind === 'Gateway') checks.push(() => expect(spec?.selector, 'spec.selector', 'string map'), () => expect(spec?.servers, 'spec.servers', 'list'));
+  if (o.kind === 'Gateway') {
+    checks.push(() => expect(spec?.selector, 'spec.selector', 'string map'), () => expect(spec?.servers, 'spec.servers', 'list'),
+      () => expect(spec?.listeners, 'spec.listeners', 'list'), () => expect(spec?.infrastructure, 'spec.infrastructure', 'map'),
+      () => expect(spec?.infrastructure?.annotations, 'spec.infrastructure.annotations', 'string map'));
+  }
+  if (['HTTPRoute', 'TCPRoute', 'TLSRoute'].includes(o.kind)) {
+    checks.push(() => expect(spec?.parentRefs, 'spec.parentRefs', 'list'), () => expect(spec?.rules, 'spec.rules', 'list'));
+  }
+  if (o.kind === 'ConfigMap') checks.push(() => expect(o.data, 'data', 'string map'));
   if (o.kind === 'VirtualService') {
     checks.push(() => expect(spec?.gateways, 'spec.gateways', 'list'),
       ...['http', 'tcp', 'tls'].map(k => () => expect(spec?.[k], `spec.${k}`, 'list')));
@@ -228,7 +270,7 @@ function wrongShape(o: any): SkippedObject | undefined {
       () => v2TypeUrl(o));
   }
   if (o.kind === 'AuthorizationPolicy') {
-    checks.push(() => expect(spec?.selector, 'spec.selector', 'map'),
+    checks.push(() => expect(spec?.selector, 'spec.selector', 'map'), () => expect(spec?.targetRefs, 'spec.targetRefs', 'list'),
       () => expect(spec?.selector?.matchLabels, 'spec.selector.matchLabels', 'string map'),
       () => expect(spec?.rules, 'spec.rules', 'list'),
       () => policySources(o));

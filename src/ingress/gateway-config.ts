@@ -1,5 +1,5 @@
 import { IConstruct } from 'constructs';
-import { ForwardClientCertDetails, GatewayAutoscaling, IngressGatewayProps } from './ingress-gateway-props';
+import { ForwardClientCertDetails, GatewayAutoscaling, GatewayFlavour, IngressGatewayProps } from './ingress-gateway-props';
 import { LoadBalancerProfile } from './load-balancer-profile';
 import { ChainDefaults, defaultsFromTrustChain } from './trust-chain-defaults';
 import { IstioVersion } from '../model/istio-version';
@@ -36,6 +36,7 @@ export interface SharedGatewaySettings {
   readonly profile: LoadBalancerProfile;
   readonly serviceAnnotations: { [key: string]: string };
   readonly istioVersion: IstioVersion;
+  readonly flavour: GatewayFlavour;
   readonly trustChain?: TrustChain;
   /** What the trust chain implies (empty without a chain). */
   readonly chain: ChainDefaults;
@@ -59,6 +60,9 @@ export function resolveSharedGatewayProps(
   if (props.forwardClientCertDetails !== undefined && !Object.values(ForwardClientCertDetails).includes(props.forwardClientCertDetails)) {
     throw new Error(`forwardClientCertDetails ${JSON.stringify(props.forwardClientCertDetails)} is not allowed: use a ForwardClientCertDetails member such as SANITIZE_SET`);
   }
+  const flavour = checkFlavour(props.flavour ?? GatewayFlavour.ISTIO);
+  const istioVersion = IstioVersion.resolve(scope, props.istioVersion);
+  if (flavour === GatewayFlavour.GATEWAY_API) checkGatewayApiVersion(istioVersion);
   const chain = defaultsFromTrustChain(props, kind.acceptsProxyProtocol);
   return {
     name: props.name ?? kind.name,
@@ -70,8 +74,23 @@ export function resolveSharedGatewayProps(
     externalTrafficPolicy: props.externalTrafficPolicy ?? chain.externalTrafficPolicy ?? kind.externalTrafficPolicy,
     profile,
     serviceAnnotations: { ...(props.serviceAnnotations ?? {}) },
-    istioVersion: IstioVersion.resolve(scope, props.istioVersion),
+    istioVersion,
+    flavour,
     trustChain: props.trustChain,
     chain,
   };
+}
+
+function checkFlavour(flavour: GatewayFlavour): GatewayFlavour {
+  if (!Object.values(GatewayFlavour).includes(flavour)) {
+    throw new Error(`flavour ${JSON.stringify(flavour)} is not allowed: use GatewayFlavour.ISTIO or GatewayFlavour.GATEWAY_API`);
+  }
+  return flavour;
+}
+
+function checkGatewayApiVersion(istioVersion: IstioVersion): void {
+  if (!istioVersion.supportsGatewayParametersRef) {
+    throw new Error(`flavour gateway-api is not allowed with istioVersion ${istioVersion.label}: before Istio 1.26 the Service Istio deploys for a Gateway API gateway cannot be given externalTrafficPolicy Local (no parametersRef ConfigMap), so kube-proxy SNATs the client to a node IP; `
+      + 'use istioVersion 1.26 or newer, or GatewayFlavour.ISTIO (the default) on this release');
+  }
 }

@@ -1,17 +1,24 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ForwardClientCertDetails, GatewayAutoscaling } from './ingress-gateway-props';
+import {
+  backendRef, GatewayApiListener, isServingListener, listenersOf, renderListeners, renderParameterOverlays,
+} from './gateway-api-rendering';
+import { ForwardClientCertDetails, GatewayAutoscaling, GatewayFlavour } from './ingress-gateway-props';
 import { LoadBalancerProfile } from './load-balancer-profile';
+import {
+  Gateway as KubeGateway, HttpRoute, ReferenceGrantV1Beta1, TcpRoute, TcpRouteV1Alpha2, TlsRoute, TlsRouteV1Alpha2,
+} from '../../imports/gateway.networking.k8s.io';
 import { Gateway, VirtualService } from '../../imports/networking.istio.io';
 import { gatewayListenerPort, STATUS_PORT } from '../envoy/names';
 import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, TRUST_CHAIN_ANNOTATION,
 } from '../model/annotations';
+import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
 import { LIST_ANNOTATIONS, recogniseLoadBalancer } from '../model/load-balancers';
 import {
-  ExternalTrafficPolicy, GatewayModel, ISourceIpTarget, ProxyProtocolMode, ProxyRole, ServerModel, WorkloadModel,
+  ExternalTrafficPolicy, GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyProtocolMode, ProxyRole, ServerModel, WorkloadModel,
 } from '../model/model';
 import { isOpaqueServer } from '../model/servers';
 import { Topology } from '../model/topology';
@@ -92,6 +99,8 @@ export interface IngressGatewayConfig {
   readonly istioVersion: IstioVersion;
   /** Attach to this installation instead of deploying one. @default - deploy a gateway */
   readonly existing?: ExistingGateway;
+  /** Istio's API or the Gateway API (Istio deploys the gateway). @default GatewayFlavour.ISTIO */
+  readonly flavour?: GatewayFlavour;
   /**
    * The hops in front of the gateway; recorded on the Service so that `explain` can check the gateway against them.
    * @default - not declared
@@ -209,27 +218,43 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   public readonly istioVersion: IstioVersion;
   /** Name of the Kubernetes Service in front of the gateway pods. */
   public readonly serviceName: string;
-  /** The Istio Gateway resource. */
+  /** The Istio Gateway resource, or with `GatewayFlavour.GATEWAY_API` the `gateway.networking.k8s.io/v1` Gateway. */
   public readonly gateway: ApiObject;
+  /**
+   * What policies attach to with `targetRefs`: the Gateway API Gateway.
+   * @default - undefined for GatewayFlavour.ISTIO: policies select the pods
+   */
+  public readonly policyTargetRefs?: PolicyTargetRef[];
+  /**
+   * With `GatewayFlavour.GATEWAY_API`, the `spec.infrastructure.parametersRef` ConfigMap whose overlays set up the
+   * Deployment, Service, PodDisruptionBudget and autoscaler Istio generates.
+   * @default - undefined for GatewayFlavour.ISTIO
+   */
+  public readonly parameters?: ApiObject;
 
   /** @internal The resolved settings (read-only for subclasses). */
   protected readonly _config: IngressGatewayConfig;
   /**
    * The gateway Deployment, for changes this construct has no prop for: `deployment.addJsonPatch(JsonPatch.add(...))`
    * (for example `/spec/template/spec/nodeSelector`). Patches run after rendering, so they can override it.
-   * @default - undefined in attach mode
+   * @default - undefined in attach mode and with GatewayFlavour.GATEWAY_API (Istio deploys it; see `parameters`)
    */
   public readonly deployment?: ApiObject;
   /**
    * The gateway's LoadBalancer Service, or in attach mode the partial Service for server-side apply (when one is
    * emitted). Change it with `service.addJsonPatch(...)`, for example to add `loadBalancerSourceRanges`.
-   * @default - undefined in attach mode with externalTrafficPolicy Cluster
+   * @default - undefined in attach mode with externalTrafficPolicy Cluster, and with GatewayFlavour.GATEWAY_API
+   * (Istio generates `<name>-istio`; see `parameters`)
    */
   public readonly service?: ApiObject;
   /** Servers in the order they were added. */
   private readonly servers: ServerEntry[] = [];
   private readonly httpRoutes = new Map<string, { vs: ApiObject; routes: HttpRouteEntry[] }>();
   private routeCount = 0;
+  /** True for GatewayFlavour.GATEWAY_API. */
+  private readonly gatewayApi: boolean;
+  /** Backend namespaces other than the gateway's that routes refer to (each needs a ReferenceGrant). */
+  private readonly grantedNamespaces = new Map<string, Set<string>>();
 
   /**
    * @param config resolved, validated settings (see `IngressGatewayConfig`)
@@ -239,8 +264,19 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     try {
       this._config = config;
       this.istioVersion = config.istioVersion;
+      this.gatewayApi = config.flavour === GatewayFlavour.GATEWAY_API;
       checkAnnotations('serviceAnnotations', config.serviceAnnotations);
-      if (config.existing) {
+      if (this.gatewayApi) {
+        checkDnsLabel('name', config.name);
+        checkDnsLabel('namespace', config.namespace);
+        if (generatedServiceName(config.name).length > 63) {
+          throw new Error(`name "${config.name}" is too long for flavour gateway-api: Istio names the gateway's Deployment and Service "${generatedServiceName(config.name)}", and a Service name has at most 63 characters; use a name of at most ${63 - generatedServiceName('').length} characters`);
+        }
+        this.targetNamespace = config.namespace;
+        this.targetSelector = { [GATEWAY_NAME_LABEL]: config.name };
+        this.serviceName = generatedServiceName(config.name);
+        this.policyTargetRefs = [{ group: GATEWAY_API_GROUP, kind: 'Gateway', name: config.name }];
+      } else if (config.existing) {
         const existing = config.existing;
         // Checked first: the gateway's namespace defaults to it, and the message must name what the user set.
         this.targetNamespace = checkDnsLabel('existing.namespace', existing.namespace ?? 'istio-system');
@@ -256,7 +292,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
         this.serviceName = config.name;
       }
 
-      this.gateway = new Gateway(this, 'Resource', {
+      this.gateway = this.gatewayApi ? this.renderGatewayApiGateway() : new Gateway(this, 'Resource', {
         metadata: { name: config.name, namespace: config.namespace, annotations: this.gatewayAnnotations() },
         spec: {
           selector: this.targetSelector,
@@ -266,7 +302,9 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       Topology.of(this).addGateway(this);
       this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
 
-      if (config.existing) {
+      if (this.gatewayApi) {
+        this.parameters = this.renderParameters();
+      } else if (config.existing) {
         this.service = config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? this.renderServicePatch() : undefined;
       } else {
         this.renderIdentity();
@@ -294,6 +332,9 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       throw new Error(`addHttpsServer credentialName ${JSON.stringify(options.credentialName)} is not allowed: give the name of a kubernetes.io/tls secret in namespace "${this.targetNamespace}" (the gateway pods' namespace)`);
     }
     checkDnsLabel('addHttpsServer credentialName', options.credentialName);
+    if (this.gatewayApi && mode === HttpsMode.MUTUAL) {
+      throw new Error('addHttpsServer mode MUTUAL is not allowed with flavour gateway-api: client certificate validation of a Gateway API listener is not in the Gateway API releases every supported Istio reads; use HttpsMode.SIMPLE, or GatewayFlavour.ISTIO for mutual TLS');
+    }
     this.addServer({
       port: options.port ?? 443,
       protocol: 'HTTPS',
@@ -302,9 +343,14 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     }, 'addHttpsServer');
   }
 
-  /** Adds a plain HTTP server that answers every request with a redirect to HTTPS. */
+  /**
+   * Adds a plain HTTP server that answers every request with a redirect to HTTPS (with GatewayFlavour.GATEWAY_API,
+   * an HTTPRoute with a RequestRedirect filter on its listeners).
+   */
   public addHttpsRedirect(options: HttpsRedirectOptions = {}): void {
-    this.addServer({ port: options.port ?? 80, protocol: 'HTTP', hosts: checkHosts('hosts', options.hosts), tls: { httpsRedirect: true } }, 'addHttpsRedirect');
+    const server: ServerEntry = { port: options.port ?? 80, protocol: 'HTTP', hosts: checkHosts('hosts', options.hosts), tls: { httpsRedirect: true } };
+    this.addServer(server, 'addHttpsRedirect');
+    if (this.gatewayApi) this.newRedirectRoute(server);
   }
 
   /** Adds an opaque TCP server (the client address reaches it only at L3 or by PROXY protocol). */
@@ -326,6 +372,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    */
   public addRoute(options: RouteOptions): ApiObject {
     const host = checkHostname('addRoute host', options.host ?? '*');
+    if (this.gatewayApi) checkGatewayApiHostname('addRoute host', host);
     const pathPrefix = options.pathPrefix ?? '/';
     if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/')) {
       throw new Error(`addRoute pathPrefix ${JSON.stringify(pathPrefix)} is not allowed: start it with "/", for example "/api"`);
@@ -334,7 +381,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     let entry = this.httpRoutes.get(host);
     if (!entry) {
       const routes: HttpRouteEntry[] = [];
-      const vs = this.newVirtualService([host], () => ({ http: renderHttpRoutes(routes) }));
+      const vs = this.gatewayApi ? this.newHttpRoute(host, routes) : this.newVirtualService([host], () => ({ http: renderHttpRoutes(routes) }));
       entry = { vs, routes };
       this.httpRoutes.set(host, entry);
     }
@@ -351,6 +398,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const port = checkPort('addTcpRoute port', options.port);
     const backend = this.backend('addTcpRoute', options.backendHost, options.backendPort, 'tcp');
     this.node.addValidation({ validate: () => this.checkServerFor('addTcpRoute', ['TCP'], undefined, port) });
+    if (this.gatewayApi) return this.newStreamRoute('addTcpRoute', port, [], backend);
     return this.newVirtualService(['*'], () => ({ tcp: [{ match: [{ port }], route: [{ destination: destination(backend) }] }] }));
   }
 
@@ -361,8 +409,10 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       throw new Error('addTlsRoute sniHosts is empty: give the SNI names to route, such as ["db.example.com"]');
     }
     const sniHosts = options.sniHosts.map(h => checkHostname('addTlsRoute sniHosts', h));
+    if (this.gatewayApi) sniHosts.forEach(h => checkGatewayApiHostname('addTlsRoute sniHosts', h));
     const backend = this.backend('addTlsRoute', options.backendHost, options.backendPort, 'tls');
     this.node.addValidation({ validate: () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)) });
+    if (this.gatewayApi) return this.newStreamRoute('addTlsRoute', port, sniHosts, backend);
     return this.newVirtualService(sniHosts, () => ({ tls: [{ match: [{ port, sniHosts }], route: [{ destination: destination(backend) }] }] }));
   }
 
@@ -395,9 +445,15 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       numTrustedProxies: this._config.numTrustedProxies,
       proxyProtocol: this._config.proxyProtocolMode,
       proxyProtocolPorts: this.proxyProtocolServicePorts().sort((a, b) => a - b),
-      servers: this.servers.map(toServerModel),
+      servers: this.serverModels(),
       serviceName: this.serviceName,
     };
+  }
+
+  /** The servers as the model sees them: with the Gateway API, one per listener (a listener has one hostname). */
+  private serverModels(): ServerModel[] {
+    if (!this.gatewayApi) return this.servers.map(s => toServerModel(s, this.podPort(s.port)));
+    return this.listeners().map(l => toServerModel({ ...l.server, hosts: [l.hostname ?? '*'] }, l.server.port));
   }
 
   /** Gateways are not meshed workloads. */
@@ -426,7 +482,15 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    * listener matches and policy `ports` use this number.
    */
   protected listenerPortOf(servicePort: number): number {
-    return gatewayListenerPort(servicePort);
+    return this.podPort(servicePort);
+  }
+
+  /**
+   * The pod port of a server port: Istio's generated Gateway API deployments listen on the port itself (they may
+   * bind ports below 1024); the Deployment this library renders follows the Helm chart (below 1024: + 8000).
+   */
+  private podPort(servicePort: number): number {
+    return this.gatewayApi ? servicePort : gatewayListenerPort(servicePort);
   }
 
   /**
@@ -473,7 +537,18 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     if (server.port === STATUS_PORT) {
       throw new Error(`${method} port ${server.port} is not allowed: it is the gateway's status port; choose another port`);
     }
-    const sharedListener = this.servers.find(s => s.port !== server.port && gatewayListenerPort(s.port) === gatewayListenerPort(server.port));
+    if (this.gatewayApi) {
+      const nsHost = server.hosts.find(h => h.includes('/'));
+      if (nsHost !== undefined) {
+        throw new Error(`${method} hosts ${JSON.stringify(nsHost)} is not allowed with flavour gateway-api: a listener hostname has no namespace part; write the host alone, such as "app.example.com"`);
+      }
+      server.hosts.forEach(h => checkGatewayApiHostname(`${method} hosts`, h));
+      const sameHost = this.servers.find(s => s.port === server.port && s.hosts.some(h => server.hosts.includes(h)));
+      if (sameHost) {
+        throw new Error(`${method} port ${server.port} hosts ${JSON.stringify(server.hosts)} overlap a server added before on that port: with flavour gateway-api each port and hostname is one listener; add the hosts to one server, or use another port`);
+      }
+    }
+    const sharedListener = this.servers.find(s => s.port !== server.port && this.podPort(s.port) === this.podPort(server.port));
     if (sharedListener) {
       throw new Error(`${method} port ${server.port} is not allowed on gateway "${this.node.path}": the pod listens on ${gatewayListenerPort(server.port)} for it, as for the server on port ${sharedListener.port} (ports below 1024 listen on port + 8000); choose another port`);
     }
@@ -489,7 +564,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     this.servers.push(server);
     Topology.of(this).changed();
     const { externalTrafficPolicy, proxyProtocolMode, profile } = this._config;
-    if (isOpaqueServer(toServerModel(server)) && proxyProtocolMode === ProxyProtocolMode.OFF
+    if (isOpaqueServer(toServerModel(server, this.podPort(server.port))) && proxyProtocolMode === ProxyProtocolMode.OFF
       && externalTrafficPolicy === ExternalTrafficPolicy.CLUSTER && !profile.preservesSourceWithoutLocal) {
       // X-Forwarded-For hops do not carry TCP: only the packet source could, and Cluster rewrites it.
       this.warn(`${method} port ${server.port}: TCP and TLS passthrough carry no X-Forwarded-For, and externalTrafficPolicy Cluster SNATs the packet source, so this server sees a node IP instead of the client; `
@@ -515,6 +590,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   private backend(method: string, host: string, port: number, protocol: 'http' | 'tcp' | 'tls'): { backendHost: string; backendPort: number } {
     const checked = checkBackend(method, host, port);
     const backendHost = resolveBackendHost(this, method, checked.backendHost, this._config.namespace);
+    if (this.gatewayApi) this.checkGatewayApiBackend(method, backendHost, protocol);
     claimTraffic(this, { host: backendHost, port: checked.backendPort, protocol, by: `${method} on gateway "${this._config.name}"` });
     return { backendHost, backendPort: checked.backendPort };
   }
@@ -524,6 +600,139 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       && (host === undefined || s.hosts.some(h => hostMatches(h, host))));
     if (found) return [];
     return [`${method} ${host !== undefined ? `host "${host}" ` : ''}${port !== undefined ? `port ${port} ` : ''}has no ${protocols.join(' or ')} server on gateway "${this._config.name}" that accepts it: add one with ${protocols.includes('HTTP') ? 'addHttpServer() or addHttpsServer()' : protocols.includes('TCP') ? 'addTcpServer()' : 'addTlsPassthroughServer()'}`];
+  }
+
+  /** A Gateway API route reaches Services only (by name); another namespace's Service needs a ReferenceGrant there. */
+  private checkGatewayApiBackend(method: string, backendHost: string, protocol: 'http' | 'tcp' | 'tls'): void {
+    const service = serviceOfHost(backendHost);
+    if (!service) {
+      throw new Error(`${method} backendHost "${backendHost}" is not allowed with flavour gateway-api: a route's backendRefs name a Kubernetes Service, so give a host such as "httpbin.default.svc.cluster.local"; for other hosts use GatewayFlavour.ISTIO`);
+    }
+    if (service.namespace === this._config.namespace) return;
+    let kinds = this.grantedNamespaces.get(service.namespace);
+    if (!kinds) {
+      kinds = new Set();
+      this.grantedNamespaces.set(service.namespace, kinds);
+      const granted = kinds;
+      new ReferenceGrantV1Beta1(this, `ReferenceGrant-${service.namespace}`, {
+        metadata: { name: `${this._config.namespace}-${this._config.name}-routes`.slice(0, 63).replace(/-+$/, ''), namespace: service.namespace },
+        spec: Lazy.any({
+          produce: () => ({
+            from: [...granted].sort().map(kind => ({ group: GATEWAY_API_GROUP, kind, namespace: this._config.namespace })),
+            to: [{ group: '', kind: 'Service' }],
+          }),
+        }),
+      });
+    }
+    kinds.add(protocol === 'http' ? 'HTTPRoute' : protocol === 'tcp' ? 'TCPRoute' : 'TLSRoute');
+  }
+
+  /** The Gateway API Gateway: listeners from the servers, the ConfigMap by parametersRef, the topology annotation. */
+  private renderGatewayApiGateway(): ApiObject {
+    const { name, namespace } = this._config;
+    const proxyConfig = Lazy.any({ produce: () => this.proxyConfigAnnotation() }) as unknown as string;
+    const annotations: { [key: string]: string } = { [ISTIO_VERSION_ANNOTATION]: this.istioVersion.label, 'proxy.istio.io/config': proxyConfig };
+    if (this._config.trustChain) annotations[TRUST_CHAIN_ANNOTATION] = this._config.trustChain.toAnnotationValue();
+    return new KubeGateway(this, 'Resource', {
+      metadata: { name, namespace, annotations },
+      spec: {
+        gatewayClassName: ISTIO_GATEWAY_CLASS,
+        // Set, infrastructure.annotations replace the Gateway's annotations on the generated pods: it carries the one
+        // the pods need, so the outcome is the same whether Istio copies metadata annotations or not.
+        infrastructure: {
+          annotations: { 'proxy.istio.io/config': proxyConfig },
+          parametersRef: { group: '', kind: 'ConfigMap', name: parametersName(name) },
+        },
+        listeners: Lazy.any({ produce: () => renderListeners(this.listeners()) }),
+      },
+    });
+  }
+
+  private renderParameters(): ApiObject {
+    const { name, namespace, profile, autoscaling } = this._config;
+    const availability = this.checkAvailability();
+    if (availability.minReplicas < 2) this.warnSingleReplica(availability.minReplicas);
+    const merged = mergeAnnotations(profile.serviceAnnotations, this._config.serviceAnnotations);
+    const annotations = withSourceFact(profile, merged, profile.serviceAnnotations);
+    const { minReplicas, maxReplicas, targetCpuUtilization } = availability;
+    return new kplus.k8s.KubeConfigMap(this, 'Parameters', {
+      metadata: { name: parametersName(name), namespace },
+      data: renderParameterOverlays({
+        gatewayName: name,
+        externalTrafficPolicy: this._config.externalTrafficPolicy,
+        loadBalancerClass: profile.loadBalancerClass,
+        serviceAnnotations: annotations,
+        replicas: this._config.replicas,
+        autoscaling: autoscaling ? { minReplicas, maxReplicas: maxReplicas!, targetCpuUtilization: targetCpuUtilization! } : undefined,
+        containerEnv: this._config.containerEnv,
+      }),
+    });
+  }
+
+  private listeners(): GatewayApiListener[] {
+    return listenersOf(this.servers);
+  }
+
+  /** `parentRefs` to the listeners of `protocols` that accept `host` (on `port`), redirects left out. */
+  private parentRefs(protocols: string[], host?: string, port?: number): any[] {
+    const { name, namespace } = this._config;
+    return this.listeners()
+      .filter(l => isServingListener(l, protocols) && (port === undefined || l.server.port === port)
+        && (host === undefined || hostMatches(l.hostname ?? '*', host)))
+      .map(l => ({ group: GATEWAY_API_GROUP, kind: 'Gateway', name, namespace, sectionName: l.name }));
+  }
+
+  private newHttpRoute(host: string, routes: HttpRouteEntry[]): ApiObject {
+    const index = this.routeCount++;
+    return new HttpRoute(this, `Route${index}`, {
+      metadata: { name: `${this._config.name}-route-${index}`, namespace: this._config.namespace },
+      spec: Lazy.any({
+        produce: () => ({
+          parentRefs: this.parentRefs(['HTTP', 'HTTPS'], host),
+          ...(host === '*' ? {} : { hostnames: [host] }),
+          rules: [...routes].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length).map(r => ({
+            matches: [{ path: { type: 'PathPrefix', value: r.pathPrefix } }],
+            backendRefs: [backendRef(serviceOfHost(r.backendHost)!, r.backendPort)],
+          })),
+        }),
+      }),
+    });
+  }
+
+  private newRedirectRoute(server: ServerEntry): ApiObject {
+    const { name, namespace } = this._config;
+    const index = this.routeCount++;
+    return new HttpRoute(this, `Route${index}`, {
+      metadata: { name: `${name}-route-${index}`, namespace },
+      spec: Lazy.any({
+        produce: () => ({
+          parentRefs: this.listeners().filter(l => l.server === server).map(l => ({ group: GATEWAY_API_GROUP, kind: 'Gateway', name, namespace, sectionName: l.name })),
+          rules: [{ filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }] }],
+        }),
+      }),
+    });
+  }
+
+  /** A TCPRoute (no hosts) or TLSRoute (SNI hosts) in the version the Istio release reads. */
+  private newStreamRoute(method: string, port: number, sniHosts: string[], backend: { backendHost: string; backendPort: number }): ApiObject {
+    const index = this.routeCount++;
+    const tls = method === 'addTlsRoute';
+    const props = {
+      metadata: { name: `${this._config.name}-route-${index}`, namespace: this._config.namespace },
+      spec: Lazy.any({
+        produce: () => ({
+          parentRefs: this.parentRefs([tls ? 'TLS' : 'TCP'], undefined, port)
+            .filter(ref => !tls || sniHosts.some(h => this.listeners().some(l => l.name === ref.sectionName && hostMatches(l.hostname ?? '*', h)))),
+          ...(tls ? { hostnames: [...sniHosts] } : {}),
+          rules: [{ backendRefs: [backendRef(serviceOfHost(backend.backendHost)!, backend.backendPort)] }],
+        }),
+      }),
+    };
+    const id = `Route${index}`;
+    if (tls) {
+      return this.istioVersion.tlsRouteApiVersion.endsWith('/v1') ? new TlsRoute(this, id, props) : new TlsRouteV1Alpha2(this, id, props);
+    }
+    return this.istioVersion.tcpRouteApiVersion.endsWith('/v1') ? new TcpRoute(this, id, props) : new TcpRouteV1Alpha2(this, id, props);
   }
 
   private newVirtualService(hosts: string[], spec: () => { [key: string]: unknown }): ApiObject {
@@ -618,10 +827,26 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     });
   }
 
-  private renderAvailability(): void {
-    const { name, namespace, replicas, autoscaling } = this._config;
+  /** The replica bounds, checked: the autoscaler's minimum (else `replicas`), maximum and CPU target. */
+  private checkAvailability(): { minReplicas: number; maxReplicas?: number; targetCpuUtilization?: number } {
+    const { replicas, autoscaling } = this._config;
     const minReplicas = autoscaling?.minReplicas === undefined ? replicas
       : checkInteger('autoscaling.minReplicas', autoscaling.minReplicas, 1, 1000, 'scaling the gateway to zero drops all ingress traffic');
+    if (!autoscaling) return { minReplicas };
+    return {
+      minReplicas,
+      maxReplicas: checkInteger('autoscaling.maxReplicas', autoscaling.maxReplicas, Math.max(1, minReplicas), 1000, 'it must be at least autoscaling.minReplicas'),
+      targetCpuUtilization: checkInteger('autoscaling.targetCpuUtilization', autoscaling.targetCpuUtilization ?? 80, 1, 100),
+    };
+  }
+
+  private warnSingleReplica(minReplicas: number): void {
+    this.warn(`replicas ${minReplicas}: a single gateway pod is a single point of failure${this._config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? ' and, with externalTrafficPolicy Local, every other node drops the traffic' : ''}; use 2 or more replicas (no PodDisruptionBudget is emitted for 1)`);
+  }
+
+  private renderAvailability(): void {
+    const { name, namespace, autoscaling } = this._config;
+    const { minReplicas, maxReplicas, targetCpuUtilization } = this.checkAvailability();
     if (minReplicas >= 2) {
       new kplus.k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
         metadata: { name, namespace },
@@ -629,22 +854,31 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       });
     }
     if (autoscaling) {
-      const max = checkInteger('autoscaling.maxReplicas', autoscaling.maxReplicas, Math.max(1, minReplicas), 1000, 'it must be at least autoscaling.minReplicas');
-      const target = checkInteger('autoscaling.targetCpuUtilization', autoscaling.targetCpuUtilization ?? 80, 1, 100);
       new kplus.k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
         metadata: { name, namespace },
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
           minReplicas,
-          maxReplicas: max,
-          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: target } } }],
+          maxReplicas: maxReplicas!,
+          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: targetCpuUtilization! } } }],
         },
       });
     }
-    if (minReplicas < 2) {
-      this.warn(`replicas ${minReplicas}: a single gateway pod is a single point of failure${this._config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? ' and, with externalTrafficPolicy Local, every other node drops the traffic' : ''}; use 2 or more replicas (no PodDisruptionBudget is emitted for 1)`);
-    }
+    if (minReplicas < 2) this.warnSingleReplica(minReplicas);
   }
+}
+
+/** Name of a Gateway API gateway's parametersRef ConfigMap. */
+function parametersName(gatewayName: string): string {
+  return `${gatewayName}-options`;
+}
+
+/** A Gateway API hostname: lower-case DNS labels, optionally after a leading `*.`; `*` stands for none. */
+const GATEWAY_API_HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function checkGatewayApiHostname(property: string, host: string): void {
+  if (host === '*' || GATEWAY_API_HOSTNAME.test(host)) return;
+  throw new Error(`${property} ${JSON.stringify(host)} is not allowed with flavour gateway-api: a Gateway API hostname is lower-case DNS labels, optionally after a leading "*." (no upper case, no "*" elsewhere); write it as ${JSON.stringify(host.toLowerCase())} if that is the host meant`);
 }
 
 function checkHosts(property: string, hosts: string[] | undefined): string[] {
@@ -683,11 +917,11 @@ function hostMatches(serverHost: string, host: string): boolean {
   return false;
 }
 
-function toServerModel(s: ServerEntry): ServerModel {
+function toServerModel(s: ServerEntry, targetPort: number): ServerModel {
   const mode = s.tls?.mode;
   return {
     port: s.port,
-    targetPort: gatewayListenerPort(s.port),
+    targetPort,
     protocol: s.protocol,
     hosts: [...s.hosts],
     ...(typeof mode === 'string' ? { tlsMode: mode } : {}),

@@ -17,6 +17,20 @@ export enum ForwardClientCertDetails {
   ALWAYS_FORWARD_ONLY = 'ALWAYS_FORWARD_ONLY',
 }
 
+/** Which API the gateway is configured with. */
+export enum GatewayFlavour {
+  /**
+   * Istio's own API: a `networking.istio.io` Gateway and VirtualServices on a gateway Deployment and Service this
+   * library renders.
+   */
+  ISTIO = 'istio',
+  /**
+   * The Kubernetes Gateway API: a `gateway.networking.k8s.io/v1` Gateway of class `istio` with HTTPRoutes, TCPRoutes
+   * and TLSRoutes; Istio deploys the gateway and its Service, set up by a `parametersRef` ConfigMap (Istio 1.26+).
+   */
+  GATEWAY_API = 'gateway-api',
+}
+
 /** Horizontal autoscaling of the gateway Deployment on CPU. */
 export interface GatewayAutoscaling {
   /**
@@ -116,6 +130,13 @@ export interface IngressGatewayProps {
    * @default - no chain: use the explicit props or their defaults
    */
   readonly trustChain?: TrustChain;
+
+  /**
+   * The API the gateway is configured with. GATEWAY_API needs Istio 1.26+ and no `existing` installation.
+   *
+   * @default GatewayFlavour.ISTIO
+   */
+  readonly flavour?: GatewayFlavour;
 
   /**
    * The Istio release the output is for.

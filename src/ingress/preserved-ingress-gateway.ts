@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { resolveSharedGatewayProps } from './gateway-config';
 import { ExistingGateway, IngressGatewayBase, IngressGatewayConfig } from './ingress-gateway-base';
-import { IngressGatewayProps } from './ingress-gateway-props';
+import { GatewayFlavour, IngressGatewayProps } from './ingress-gateway-props';
 import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
 import { ExternalTrafficPolicy, ProxyProtocolMode } from '../model/model';
 import { constructPathOf, resolveWithPath, withConstructPath } from '../util/validate';
@@ -77,6 +77,9 @@ function resolveConfig(scope: Construct, props: PreservedIngressGatewayProps): I
     numTrustedProxiesFix: 'count only the proxies that append to X-Forwarded-For',
   }, props.existing ? props.existing.namespace ?? DEFAULT_ROOT_NAMESPACE : undefined);
   const { profile, numTrustedProxies } = shared;
+  if (props.existing && shared.flavour === GatewayFlavour.GATEWAY_API) {
+    throw new Error('flavour gateway-api is not allowed with existing: attach mode adds Istio Gateway resources to a gateway installation; for the Gateway API, let Istio deploy the gateway (remove existing)');
+  }
   if (!profile.keepsClientAddress && numTrustedProxies === 0) {
     throw new Error(`loadBalancerProfile ${profile.id} cannot keep the client IP: it proxies TCP, so the gateway sees the load balancer's address whatever externalTrafficPolicy says; use ProxyProtocolGateway with this profile, or a load balancer that passes packets through (for example LoadBalancerProfile.AWS_NLB_IP)`);
   }

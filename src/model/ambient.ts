@@ -1,3 +1,4 @@
+import { GATEWAY_API_GROUP } from './gateway-api';
 import { PolicyModel, PolicyTargetRef, WaypointFor, WaypointModel, WorkloadModel } from './model';
 
 /*
@@ -24,8 +25,6 @@ export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
 /** The waypoint's HBONE listener port and protocol. */
 export const WAYPOINT_HBONE_PORT = 15008;
 export const WAYPOINT_HBONE_PROTOCOL = 'HBONE';
-/** API group of Gateway API objects (policy `targetRefs` to a Gateway name it). */
-export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
 /** The waypoint (`namespace/name`) that labels name, or undefined (no label, or the `none` opt-out). */
 export function waypointNamedBy(labels: { [key: string]: string } | undefined, namespace: string): string | undefined | null {

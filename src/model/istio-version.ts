@@ -25,9 +25,9 @@ export class IstioVersion {
   public static readonly V1_28 = new IstioVersion(28);
   /** Istio 1.29 (EnvoyFilter `WAYPOINT` context). */
   public static readonly V1_29 = new IstioVersion(29);
-  /** Istio 1.30. */
+  /** Istio 1.30 (Gateway API TLSRoute v1). */
   public static readonly V1_30 = new IstioVersion(30);
-  /** Istio 1.31 (EnvoyFilter `MERGE_AND_REPLACE_LIST`). */
+  /** Istio 1.31 (EnvoyFilter `MERGE_AND_REPLACE_LIST`, Gateway API TCPRoute v1). */
   public static readonly V1_31 = new IstioVersion(31);
   /** The newest supported release, the default of every construct. */
   public static readonly LATEST = IstioVersion.V1_31;
@@ -118,6 +118,24 @@ export class IstioVersion {
   /** Envoy treats no address as internal unless configured (Envoy 1.33, Istio 1.25+). */
   public get noInternalAddressesByDefault(): boolean {
     return this.isAtLeast(25);
+  }
+
+  /**
+   * Istio deploys a Gateway API gateway with the `deployment`, `service`, `podDisruptionBudget` and
+   * `horizontalPodAutoscaler` overlays of a `spec.infrastructure.parametersRef` ConfigMap (1.26+).
+   */
+  public get supportsGatewayParametersRef(): boolean {
+    return this.isAtLeast(26);
+  }
+
+  /** The Gateway API TCPRoute version istiod reads: `v1alpha2`, `v1` from 1.31. */
+  public get tcpRouteApiVersion(): string {
+    return this.isAtLeast(31) ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1alpha2';
+  }
+
+  /** The Gateway API TLSRoute version istiod reads: `v1alpha2`, `v1` from 1.30. */
+  public get tlsRouteApiVersion(): string {
+    return this.isAtLeast(30) ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1alpha2';
   }
 
   /** A regular expression for EnvoyFilter `match.proxy.proxyVersion` that matches this release only. */

@@ -231,13 +231,26 @@ export enum ClientIpField {
   REMOTE_IP_BLOCKS = 'remoteIpBlocks',
 }
 
+/** A `targetRefs` entry of a policy: the object (a Gateway API Gateway, a waypoint's Service, ...) it attaches to. */
+export interface PolicyTargetRef {
+  /** API group of the target, e.g. "gateway.networking.k8s.io". */
+  readonly group: string;
+  /** Kind of the target, e.g. "Gateway". */
+  readonly kind: string;
+  /** Name of the target, in the policy's namespace. */
+  readonly name: string;
+}
+
 /** An AuthorizationPolicy rule on client addresses. */
 export interface PolicyModel {
   /** Policy name. */
   readonly name: string;
   /** Namespace. */
   readonly namespace: string;
-  /** Workload selector labels (empty when `targetRefs` attaches the policy). */
+  /**
+   * Workload selector labels; for a policy attached with `targetRefs`, the labels of the pods it reaches (a Gateway
+   * API Gateway's pods carry `gateway.networking.k8s.io/gateway-name`), and empty for a waypoint's policies.
+   */
   readonly selector: { [key: string]: string };
   /**
    * Gateway API attachment: the policy applies to these Gateways (waypoints, Gateway API gateways) or to the
@@ -274,10 +287,11 @@ export interface ISourceIpTarget extends IConstruct {
   /** The proxy that enforces policies for this target. */
   readonly targetRole: ProxyRole;
   /**
-   * How policies attach to the target instead of `targetSelector`: Gateway API `targetRefs` (waypoints).
-   * @default - none: policies select the pods with `targetSelector`
+   * What policies attach to with `targetRefs` instead of a selector: a Gateway API gateway, a waypoint, or a Service
+   * through its waypoint.
+   * @default - policies select the target's pods with `targetSelector`
    */
-  readonly targetRefs?: PolicyTargetRef[];
+  readonly policyTargetRefs?: PolicyTargetRef[];
   /** The gateway model, for gateways (read at synth time, after every `addX()` call). @default - not a gateway */
   gatewayModel(): GatewayModel | undefined;
   /** The workload model, for meshed workloads (read at synth time). @default - not a workload */

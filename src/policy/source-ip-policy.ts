@@ -244,7 +244,8 @@ export class SourceIpPolicy extends Construct {
     return {
       name: this.name,
       namespace: this.namespace,
-      selector: targetRefs ? {} : { ...this.target.targetSelector },
+      // A waypoint's policies reach no pods by labels; a Gateway API gateway's reach its pods (gateway-name label).
+      selector: targetRefs && this.target.targetRole === ProxyRole.WAYPOINT ? {} : { ...this.target.targetSelector },
       ...(targetRefs ? { targetRefs } : {}),
       action: this.action,
       field: this.field,
@@ -277,7 +278,7 @@ export class SourceIpPolicy extends Construct {
     const conflicts = checkAllowDenyConflicts(self, others);
     return {
       errors: [...topology.errors, ...conflicts.errors],
-      warnings: [...this.ownWarnings, ...topology.warnings, ...conflicts.warnings],
+      warnings: [...this.ownWarnings, ...topology.warnings, ...conflicts.warnings, ...this.dualStackWarnings()],
     };
   }
 
@@ -288,6 +289,19 @@ export class SourceIpPolicy extends Construct {
     // A waypoint, or one Service's traffic through it (its parent).
     const waypoint = topology.waypoints.find(w => w === (this.target as unknown) || w === this.target.node.scope)?.waypointModel();
     return waypoint ? { waypoint, waypointUsers: workloadsUsing(waypoint, topology.model().workloads) } : {};
+  }
+
+  /**
+   * Istio generates a Gateway API gateway's Service with `ipFamilyPolicy: PreferDualStack`: on a dual-stack cluster
+   * IPv6 clients reach it too, and an IPv4-only list says nothing about them.
+   */
+  private dualStackWarnings(): string[] {
+    if (!this.target.policyTargetRefs || this.target.targetRole !== ProxyRole.GATEWAY || this.cidrs.length === 0) return [];
+    if (this.cidrs.some(c => c.includes(':'))) return [];
+    const effect = (this.action === PolicyAction.ALLOW) !== this.negated
+      ? 'every IPv6 client is denied' : 'IPv6 clients are not matched, so they get through';
+    return [`${this.action} policy "${this.namespace}/${this.name}" lists IPv4 addresses only, but the Service Istio generates for Gateway API gateway "${this.target.targetNamespace}/${this.target.policyTargetRefs[0].name}" is PreferDualStack: on a dual-stack cluster ${effect}; `
+      + 'add the IPv6 ranges of the same clients; on an IPv4-only cluster nothing changes'];
   }
 
   private policiesOnSameTarget(): SourceIpPolicy[] {
@@ -401,12 +415,12 @@ function checkMethods(methods: string[]): string[] {
 /** Policies with the same key select the same pods in the same namespace. */
 function targetKey(policy: SourceIpPolicy): string {
   const selector = policy.target.targetSelector;
-  const refs = (policy.target.targetRefs ?? []).map(r => `${r.group}/${r.kind}/${r.name}`).sort().join(',');
+  const refs = (policy.target.policyTargetRefs ?? []).map(r => `${r.group}/${r.kind}/${r.name}`).sort().join(',');
   return `${policy.namespace}\u0000${Object.keys(selector).sort().map(k => `${k}=${selector[k]}`).join(',')}\u0000${refs}`;
 }
 
 /** The target's `targetRefs`, when it attaches policies that way. */
 function targetRefsOf(target: ISourceIpTarget): PolicyTargetRef[] | undefined {
-  const refs = target.targetRefs;
+  const refs = target.policyTargetRefs;
   return refs && refs.length > 0 ? refs.map(r => ({ group: r.group, kind: r.kind, name: r.name })) : undefined;
 }

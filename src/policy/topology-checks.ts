@@ -31,7 +31,11 @@ export function checkTopology(topology: TopologyModel, rootNamespaces: string[],
     const workloads = topology.workloads.filter(selects);
     const base = { policy, ports: policy.ports ?? [], matchesHttpAttributes: policy.matchesHttpAttributes === true, fieldForced: true };
     if ((policy.targetRefs ?? []).length > 0) {
-      // Attached with targetRefs: sidecars, classic gateways and ztunnel ignore it; the waypoints it names enforce it.
+      // Attached with targetRefs: sidecars, classic gateways and ztunnel ignore it; the Gateway API gateways (whose
+      // pods its selector names) and the waypoints it names enforce it.
+      if (Object.keys(policy.selector).length > 0) {
+        for (const gateway of gateways) add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.GATEWAY, gateway }));
+      }
       const waypoints = waypointsOfPolicy(policy, topology.waypoints, name => workloadsOfService(policy.namespace, name));
       for (const waypoint of waypoints) {
         const waypointUsers = workloadsUsing(waypoint, topology.workloads);

@@ -26,12 +26,21 @@ function modelFor(apiVersion: string, kind: string): any {
   return models.get(key);
 }
 
+/**
+ * The newest published models (2.0.0) predate TCPRoute v1 (Gateway API v1.6, read by Istio 1.31): its schema is
+ * v1alpha2's (the CRD check validates v1 itself), so the v1alpha2 model checks it under that apiVersion.
+ */
+const MODEL_VERSION_ALIASES: { [key: string]: string } = {
+  'gateway.networking.k8s.io/v1/TCPRoute': 'gateway.networking.k8s.io/v1alpha2',
+};
+
 /** Errors for one manifest; an apiVersion/kind without a published model is an error, never a pass. */
 export function validateWithKubernetesModels(manifest: any): string[] {
-  const Model = modelFor(manifest.apiVersion, manifest.kind);
+  const apiVersion = MODEL_VERSION_ALIASES[`${manifest.apiVersion}/${manifest.kind}`] ?? manifest.apiVersion;
+  const Model = modelFor(apiVersion, manifest.kind);
   if (!Model) return [`kubernetes-models: no model for ${manifest.apiVersion} ${manifest.kind}`];
   try {
-    new Model(structuredClone(manifest)).validate();
+    new Model({ ...structuredClone(manifest), apiVersion }).validate();
     return [];
   } catch (e: any) {
     const details = (e.errors ?? []).map((x: any) => `${x.instancePath || '/'} ${x.message}`).join('; ');

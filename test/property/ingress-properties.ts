@@ -8,7 +8,7 @@ import { chainSpec, ChainSpec, buildChain } from './chain-arbitraries';
 import {
   ExternalTrafficPolicy, ForwardClientCertDetails, HttpsMode, IngressGatewayBase, IstioVersion, LoadBalancerProfile, PreservedIngressGateway,
   ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter, ProxyProtocolMode, ProxyProtocolSupport,
-  ProxyProtocolVersion, HealthCheckFix, HopKind,
+  ProxyProtocolVersion, HealthCheckFix, HopKind, GatewayFlavour,
 } from '../../src';
 
 /*
@@ -167,6 +167,10 @@ const hostileAutoscaling = fc.record({
 const existing = fc.record({ selector: optional(fc.dictionary(fc.constantFrom('app', 'istio'), dnsLabel, { minKeys: 1, maxKeys: 2 })), namespace: optional(dnsLabel), serviceName: optional(dnsLabel) }, { requiredKeys: [] });
 const hostileExisting = fc.record({ selector: optional(labels), namespace: optional(name), serviceName: optional(name) }, { requiredKeys: [] });
 
+/** Both flavours; the Gateway API one is refused before Istio 1.26 and with an existing installation. */
+const flavour = fc.constantFrom(GatewayFlavour.ISTIO, GatewayFlavour.GATEWAY_API);
+const hostileFlavour = fc.constantFrom<any>('GATEWAY_API', '', 'envoy-gateway');
+
 const preservedProps = propsCase<any>({
   name: dnsLabel,
   namespace: dnsLabel,
@@ -178,6 +182,7 @@ const preservedProps = propsCase<any>({
   serviceAnnotations: fc.dictionary(dnsLabel.map(l => `example.com/${l}`), dnsLabel, { maxKeys: 2 }),
   existing: fc.option(existing, { nil: undefined, freq: 4 }),
   istioVersion,
+  flavour: flavour,
 }, {
   name: hostileName,
   namespace: hostileName,
@@ -188,6 +193,7 @@ const preservedProps = propsCase<any>({
   externalTrafficPolicy: fc.constantFrom<any>('local', '', 'Both'),
   serviceAnnotations: annotations,
   existing: hostileExisting,
+  flavour: hostileFlavour,
 });
 
 /** Chains for a gateway without PROXY (no PROXY hop), sometimes any chain at all. */
@@ -208,7 +214,7 @@ const preservedCase = fc.record({
 }).map(({ c, ...rest }) => ({ props: c.props, hostile: c.hostile, valid: c.valid, ...rest }));
 
 const GATEWAY_KEYS = ['name', 'namespace', 'replicas', 'autoscaling', 'numTrustedProxies', 'forwardClientCertDetails', 'externalTrafficPolicy',
-  'loadBalancerProfile', 'serviceAnnotations', 'trustChain', 'existing', 'istioVersion'];
+  'loadBalancerProfile', 'serviceAnnotations', 'trustChain', 'existing', 'istioVersion', 'flavour'];
 const PROXY_GATEWAY_KEYS = [...GATEWAY_KEYS, 'proxyProtocolSupport', 'proxyProtocolMode', 'proxyProtocolPorts', 'proxyProtocolVersion',
   'loadBalancerProxyProtocolAnnotations', 'inClusterCallers'];
 const LISTENER_FILTER_KEYS = ['namespace', 'selector', 'ports', 'context', 'allowRequestsWithoutProxyProtocol', 'name', 'istioVersion'];
@@ -237,9 +243,11 @@ const proxyProps = propsCase<any>({
   forwardClientCertDetails: fc.constantFrom(...Object.values(ForwardClientCertDetails)),
   serviceAnnotations: fc.dictionary(dnsLabel.map(l => `example.com/${l}`), dnsLabel, { maxKeys: 2 }),
   istioVersion,
+  flavour,
 }, {
   name: hostileName,
   namespace: hostileName,
+  flavour: hostileFlavour,
   proxyProtocolMode: fc.constantFrom<any>(ProxyProtocolMode.OFF, 'STRICT', '', 'on'),
   proxyProtocolPorts: fc.oneof(fc.array(port, { maxLength: 3 }), fc.constantFrom<any[]>([80, 80], [0], [15021], [])),
   proxyProtocolVersion: fc.constantFrom<any>('V3', 'v1', ''),
@@ -335,9 +343,12 @@ const backendCase = propsCase<any>({
 }, ['host', 'port', 'selector']);
 
 /** The gateway's `gatewayTopology`, or undefined in attach mode (no Deployment). */
+/** The gateway pods' topology: our Deployment's annotation, or the one a Gateway API Gateway gives the pods Istio generates. */
 function topologyOf(manifests: any[]): any {
   const deployment = manifests.find(m => m.kind === 'Deployment');
-  return deployment ? JSON.parse(deployment.spec.template.metadata.annotations['proxy.istio.io/config']).gatewayTopology : undefined;
+  const gatewayApi = manifests.find(m => m.kind === 'Gateway' && m.apiVersion === 'gateway.networking.k8s.io/v1');
+  const podAnnotations = deployment?.spec.template.metadata.annotations ?? gatewayApi?.spec.infrastructure.annotations;
+  return podAnnotations ? JSON.parse(podAnnotations['proxy.istio.io/config']).gatewayTopology : undefined;
 }
 
 /** With a chain, the props it derives are left out (an explicit value that agrees is allowed, one that does not is an error). */

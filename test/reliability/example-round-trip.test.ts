@@ -2,6 +2,7 @@ import { App, Chart, Testing } from 'cdk8s';
 import { addAmbientCharts } from '../../examples/seed-scenarios/ambient';
 import { addCdnCharts } from '../../examples/seed-scenarios/cdn';
 import { addEastWestCharts } from '../../examples/seed-scenarios/east-west';
+import { addGatewayApiCharts } from '../../examples/seed-scenarios/gateway-api';
 import { addNorthSouthCharts } from '../../examples/seed-scenarios/north-south';
 import { addPoliciesCharts } from '../../examples/seed-scenarios/policies';
 import { addTcpCharts } from '../../examples/seed-scenarios/tcp';
@@ -18,7 +19,7 @@ import { assertRoundTrip, roundTripCounter } from '../property/round-trip';
 
 const GROUPS: Array<[string, (app: App) => void]> = [
   ['north-south', addNorthSouthCharts], ['tcp', addTcpCharts], ['east-west', addEastWestCharts], ['policies', addPoliciesCharts],
-  ['cdn', addCdnCharts], ['ambient', addAmbientCharts],
+  ['cdn', addCdnCharts], ['ambient', addAmbientCharts], ['gateway-api', addGatewayApiCharts],
 ];
 
 const charts: Array<[string, Chart]> = GROUPS.flatMap(([group, add]) => {

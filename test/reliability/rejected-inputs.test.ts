@@ -8,6 +8,7 @@ import {
   PreservedIngressGateway, ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter,
   ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, TrustChain, TrustHop, WorkloadSource,
   XffFilterScope, XffSidecarFilter, XffTrust, InterceptionMode, ClientIpField, AmbientNamespace, AmbientWorkload, Waypoint, WaypointFor,
+  GatewayFlavour,
 } from '../../src';
 import { validateManifest } from '../harness';
 import { newChart } from '../property/arbitraries';
@@ -84,6 +85,16 @@ const ENTRIES: Entry[] = [
   { construct: 'LoadBalancerProfile', inputClass: 'custom id not kebab-case', action: () => LoadBalancerProfile.custom({ id: 'My LB' }), expected: /^loadBalancerProfile id "My LB" is not allowed/ },
   { construct: 'LoadBalancerProfile', inputClass: 'custom id taken by a preset', action: () => LoadBalancerProfile.custom({ id: 'gke' }), expected: /^loadBalancerProfile id "gke" is taken by a preset: use LoadBalancerProfile.GKE/ },
   { construct: 'ProxyProtocolSupport', inputClass: 'custom load balancer without PROXY versions', action: () => ProxyProtocolSupport.custom('none', { versions: [] }).check('loadBalancerProfile'), expected: /^loadBalancerProfile "none" cannot send PROXY protocol: the load balancer has no PROXY support/ },
+  // ---- GatewayFlavour.GATEWAY_API
+  { construct: 'PreservedIngressGateway', inputClass: 'flavour not an enum member', action: c => httpGateway(c, { flavour: 'GATEWAY_API' as GatewayFlavour }), expected: /^flavour "GATEWAY_API" is not allowed: use GatewayFlavour.ISTIO or GatewayFlavour.GATEWAY_API/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'Gateway API flavour before Istio 1.26', action: c => httpGateway(c, { flavour: GatewayFlavour.GATEWAY_API, istioVersion: IstioVersion.V1_25 }), expected: /^flavour gateway-api is not allowed with istioVersion 1.25: before Istio 1.26/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'Gateway API flavour with a name too long for the generated Service', action: c => httpGateway(c, { flavour: GatewayFlavour.GATEWAY_API, name: 'g'.repeat(60) }), expected: /^name "g{60}" is too long for flavour gateway-api/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'Gateway API flavour with an upper-case host', action: c => httpGateway(c, { flavour: GatewayFlavour.GATEWAY_API }).addRoute({ host: 'App.example.com', backendHost: BACKEND, backendPort: 8000 }), expected: /^addRoute host "App.example.com" is not allowed with flavour gateway-api/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'Gateway API flavour in attach mode', action: c => PreservedIngressGateway.attach(c, 'Gateway', {}, { flavour: GatewayFlavour.GATEWAY_API }), expected: /^flavour gateway-api is not allowed with existing/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'Gateway API flavour with mutual TLS', action: c => new PreservedIngressGateway(c, 'Gateway', { flavour: GatewayFlavour.GATEWAY_API }).addHttpsServer({ credentialName: 'cert', mode: HttpsMode.MUTUAL }), expected: /^addHttpsServer mode MUTUAL is not allowed with flavour gateway-api/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'Gateway API flavour with a namespaced host', action: c => new PreservedIngressGateway(c, 'Gateway', { flavour: GatewayFlavour.GATEWAY_API }).addHttpServer({ hosts: ['apps/app.example.com'] }), expected: /^addHttpServer hosts "apps\/app.example.com" is not allowed with flavour gateway-api/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'Gateway API flavour with a host on two servers of a port', action: c => httpGateway(c, { flavour: GatewayFlavour.GATEWAY_API }).addHttpsRedirect({ hosts: ['app.example.com'] }), expected: /^addHttpsRedirect port 80 hosts \["app.example.com"\] overlap a server added before on that port/ },
+  { construct: 'PreservedIngressGateway', inputClass: 'Gateway API flavour routing to a host that is not a Service', action: c => httpGateway(c, { flavour: GatewayFlavour.GATEWAY_API }).addRoute({ backendHost: 'api.example.org', backendPort: 443 }), expected: /^addRoute backendHost "api.example.org" is not allowed with flavour gateway-api/ },
   // ---- ProxyProtocolGateway
   { construct: 'ProxyProtocolGateway', inputClass: 'load balancer that cannot send PROXY (GKE)', action: c => tcpProxyGateway(c, { loadBalancerProfile: LoadBalancerProfile.GKE }), expected: /^loadBalancerProfile "gke" cannot send PROXY protocol/ },
   { construct: 'ProxyProtocolGateway', inputClass: 'in-tree AWS NLB (ignores the PROXY annotation)', action: c => tcpProxyGateway(c, { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IN_TREE }), expected: /^loadBalancerProfile "aws-nlb-in-tree" cannot send PROXY protocol: .*silently ignores/ },
@@ -218,9 +229,9 @@ const SKIPPED: SkippedEntry[] = [
   { inputClass: 'ipBlocks that is a string', yaml: 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: p, namespace: apps }\nspec: { rules: [{ from: [{ source: { ipBlocks: "10.0.0.0/8" } }] }] }', expected: /source.ipBlocks "10.0.0.0\/8" is not a list of strings/ },
   { inputClass: 'selector that is a list', yaml: 'apiVersion: v1\nkind: Service\nmetadata: { name: s, namespace: apps }\nspec: { selector: [app, httpbin] }', expected: /^spec.selector .* is not a map of strings/ },
   { inputClass: 'annotation value that is not a string', yaml: 'apiVersion: v1\nkind: Service\nmetadata: { name: s, namespace: apps, annotations: { service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: 1 } }', expected: /^metadata.annotations .* is not a map of strings/ },
-  { inputClass: 'Gateway API Gateway', yaml: 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: { name: g, namespace: apps }', expected: /^Gateway API gateways are not traced by explain/ },
   { inputClass: 'istio ConfigMap whose data.mesh is a map', yaml: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: istio, namespace: istio-system }\ndata: { mesh: { rootNamespace: x } }', expected: /^data.mesh .* is not a string: ConfigMap data values are strings/ },
   { inputClass: 'Helm values given as a manifest', yaml: 'meshConfig:\n  defaultConfig: { gatewayTopology: { numTrustedProxies: 1 } }', expected: /^it has no kind and apiVersion: it looks like Helm values of the istiod chart/ },
+  { inputClass: 'Gateway API Gateway of another class', yaml: 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: { name: g, namespace: apps }\nspec: { gatewayClassName: nginx }', expected: /^Gateway of class "nginx" is not Istio's/ },
   { inputClass: 'duplicate object (the later one is used)', yaml: 'apiVersion: v1\nkind: Service\nmetadata: { name: s, namespace: apps }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: s, namespace: apps }', expected: /^duplicate object: another Service with the same API group, namespace and name \(input document 2\) replaces it when applied/ },
 ];
 
