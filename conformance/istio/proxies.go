@@ -51,12 +51,18 @@ func (s *ObjectSet) Proxies(m *meshconfig.MeshConfig) ([]ProxySpec, []error) {
 	var out []ProxySpec
 	var errs []error
 	gateways := s.istioGatewaySelectors()
+	ambient := s.ambientNamespaces()
 	for _, d := range s.Docs {
 		if !podTemplateKinds[d.Kind()] {
 			continue
 		}
 		labels, annotations, env := podTemplate(d.Object)
 		if labels[injectLabel] == "false" || annotations[injectLabel] == "false" || labels[dataplaneModeLabel] == "ambient" {
+			continue
+		}
+		// The injector's webhook selects namespaces labelled for sidecar injection; an ambient namespace without that
+		// label gets no sidecar unless the pod asks for one.
+		if ambient[namespaceOf(d.Object)] && labels[injectLabel] != "true" {
 			continue
 		}
 		pc, err := mesh.ApplyProxyConfig(annotations[proxyConfigAnnotation], m)
@@ -107,6 +113,23 @@ func interceptionMode(annotations map[string]string, pc *meshconfig.ProxyConfig)
 		return v
 	}
 	return pc.GetInterceptionMode().String()
+}
+
+// ambientNamespaces are the set's Namespaces labelled istio.io/dataplane-mode=ambient and not labelled for sidecar
+// injection (istio-injection=enabled or istio.io/rev).
+func (s *ObjectSet) ambientNamespaces() map[string]bool {
+	out := map[string]bool{}
+	for _, d := range s.Docs {
+		if d.APIVersion() != "v1" || d.Kind() != "Namespace" {
+			continue
+		}
+		meta, _ := d.Object["metadata"].(map[string]any)
+		labels := stringMap(meta["labels"])
+		if labels[dataplaneModeLabel] == "ambient" && labels["istio-injection"] != "enabled" && labels["istio.io/rev"] == "" {
+			out[nameOf(d.Object)] = true
+		}
+	}
+	return out
 }
 
 type gatewaySelector struct {
