@@ -3,6 +3,7 @@ import { ExplainReport } from './explain-report';
 import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
+import { statusPortFindings } from './status-port';
 import { IstioVersion } from '../model/istio-version';
 import { checkTopology } from '../policy/topology-checks';
 
@@ -43,7 +44,10 @@ export class Explainer {
     };
     // The same checks the constructs run on their own objects, on everything the manifests hold.
     const checks = checkTopology(topology, parsed.rootNamespaces, parsed.workloadsOfService);
-    return new ExplainReport(tracePaths(parsed, options.istioVersion), [...parsed.findings, ...checks], parsed.skipped);
+    const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
+    // Tracing adds its findings (such as sampled workloads) to parsed.findings: trace first.
+    const paths = tracePaths(parsed, version);
+    return new ExplainReport(paths, [...parsed.findings, ...checks, ...statusPortFindings(parsed.gateways, version)], parsed.skipped);
   }
 
   /**
