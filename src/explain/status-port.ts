@@ -3,7 +3,7 @@ import { Finding, FindingSeverity } from './explain-report';
 import { ParsedGateway } from './manifest-parser';
 import { STATUS_PORT } from '../envoy/names';
 import { STATUS_PORT_PROXY_PROTOCOL_ENV } from '../model/annotations';
-import { GATEWAY_NAME_LABEL } from '../model/gateway-api';
+import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { HealthCheckFix } from '../model/health-check-fix';
 import { IstioVersion } from '../model/istio-version';
 import { LOAD_BALANCERS } from '../model/load-balancers';
@@ -51,7 +51,11 @@ function statusPortFinding(g: ParsedGateway, version: IstioVersion): Finding | u
       fix: `set ${annotations} on Service ${service} (a TCP check of the traffic port), or upgrade to Istio 1.27+`,
     };
   }
-  const envFix = `set ${STATUS_PORT_PROXY_PROTOCOL_ENV}: "true" on the gateway's istio-proxy container (a ProxyConfig with environmentVariables selecting its pods${g.gatewayResources.some(r => r.includes(':')) ? ` by ${GATEWAY_NAME_LABEL}` : ''}, the deployment overlay of a Gateway API gateway's parametersRef ConfigMap, or the container env of the pod template) and recreate the pods, or `;
+  const isGatewayApi = g.gatewayResources.some(r => r.startsWith(`${GATEWAY_API_GROUP}:`));
+  const envSources = isGatewayApi
+    ? `a ProxyConfig in namespace ${g.model.namespace} selecting ${GATEWAY_NAME_LABEL}: ${g.model.name} (environmentVariables), or the istio-proxy env in the deployment overlay of the parametersRef ConfigMap`
+    : 'a ProxyConfig selecting its pods (environmentVariables), proxyMetadata in proxy.istio.io/config, or the istio-proxy container env of the pod template';
+  const envFix = `set ${STATUS_PORT_PROXY_PROTOCOL_ENV}: "true" for the gateway's istio-proxy (${envSources}) and recreate the pods, or `;
   return {
     severity: FindingSeverity.ERROR,
     where,
