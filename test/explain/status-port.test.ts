@@ -31,7 +31,7 @@ interface ClassicGatewayOptions {
 /** A hand-written classic gateway that requires PROXY, behind an AWS NLB (ip targets) that sends it. */
 function classicGateway(chart: Chart, o: ClassicGatewayOptions = {}): void {
   const labels = { istio: 'ingressgateway' };
-  const proxyConfig = JSON.stringify({ gatewayTopology: { proxyProtocol: {} }, ...(o.proxyMetadata ? { proxyMetadata: o.proxyMetadata } : {}) });
+  const podProxyConfig = JSON.stringify({ gatewayTopology: { proxyProtocol: {} }, ...(o.proxyMetadata ? { proxyMetadata: o.proxyMetadata } : {}) });
   new ApiObject(chart, 'gateway', {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -39,7 +39,7 @@ function classicGateway(chart: Chart, o: ClassicGatewayOptions = {}): void {
     spec: {
       selector: { matchLabels: labels },
       template: {
-        metadata: { labels, annotations: { 'inject.istio.io/templates': 'gateway', 'proxy.istio.io/config': proxyConfig } },
+        metadata: { labels, annotations: { 'inject.istio.io/templates': 'gateway', 'proxy.istio.io/config': podProxyConfig } },
         spec: { containers: [{ name: 'istio-proxy', image: 'auto', ...(o.containerEnv ? { env: o.containerEnv } : {}) }] },
       },
     },
@@ -52,7 +52,8 @@ function classicGateway(chart: Chart, o: ClassicGatewayOptions = {}): void {
   });
 }
 
-function proxyConfig(chart: Chart, id: string, namespace: string, value: string, matchLabels?: { [key: string]: string }, extra: { [key: string]: any } = {}): void {
+function proxyConfig(chart: Chart, id: string, namespace: string, value: string,
+  matchLabels?: { [key: string]: string }, extra: { [key: string]: any } = {}): void {
   new ApiObject(chart, `proxy-config-${id}`, {
     apiVersion: 'networking.istio.io/v1beta1',
     kind: 'ProxyConfig',
@@ -161,7 +162,8 @@ describe('classic gateway: the status port and PROXY health checks', () => {
     const chart = Testing.chart();
     classicGateway(chart);
     new ApiObject(chart, 'older', {
-      apiVersion: 'networking.istio.io/v1beta1', kind: 'ProxyConfig',
+      apiVersion: 'networking.istio.io/v1beta1',
+      kind: 'ProxyConfig',
       metadata: { name: 'older', namespace: 'istio-system', creationTimestamp: '2026-01-01T00:00:00Z' },
       spec: { concurrency: 2 },
     });
@@ -170,7 +172,8 @@ describe('classic gateway: the status port and PROXY health checks', () => {
     const report = Explainer.fromManifests(synthAndValidate(chart, { istioVersion: IstioVersion.V1_27 }), { istioVersion: IstioVersion.V1_27 });
     // THEN
     expect(report.findings).toContainEqual(expect.objectContaining({
-      severity: FindingSeverity.WARNING, where: expect.stringMatching(/^ProxyConfig istio-system\/a-newer/),
+      severity: FindingSeverity.WARNING,
+      where: expect.stringMatching(/^ProxyConfig istio-system\/a-newer/),
       message: expect.stringMatching(/istiod applies only the oldest one \(ProxyConfig istio-system\/older/),
     }));
     expect(report.findings.filter(f => /status port 15021/.test(f.message)).map(f => f.severity)).toEqual([FindingSeverity.ERROR]);
@@ -181,7 +184,9 @@ describe('classic gateway: the status port and PROXY health checks', () => {
     const chart = Testing.chart();
     classicGateway(chart);
     new ApiObject(chart, 'mesh', {
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' },
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'istio', namespace: 'istio-system' },
       data: { mesh: `defaultConfig:\n  proxyMetadata:\n    ${ENV}: "true"\n` },
     });
     // WHEN / THEN
@@ -211,7 +216,9 @@ describe('Gateway API gateway: the status port and PROXY health checks', () => {
       },
     });
     new ApiObject(chart, 'options', {
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'edge-options', namespace: 'ingress' },
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'edge-options', namespace: 'ingress' },
       data: {
         service: JSON.stringify({ metadata: { annotations: AWS_NLB_IP_WITH_PROXY } }),
         ...(deployment ? { deployment } : {}),
@@ -251,7 +258,8 @@ describe('Gateway API gateway: the status port and PROXY health checks', () => {
     const report = Explainer.fromManifests(synthAndValidate(chart, { istioVersion: IstioVersion.V1_27 }), { istioVersion: IstioVersion.V1_27 });
     // THEN
     expect(report.findings).toContainEqual(expect.objectContaining({
-      severity: FindingSeverity.WARNING, where: 'gateway ingress/edge',
+      severity: FindingSeverity.WARNING,
+      where: 'gateway ingress/edge',
       message: expect.stringMatching(/proxyMetadata sets ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL, but Istio renders a Gateway API gateway's Deployment without reading pod annotations/),
     }));
     expect(report.findings.filter(f => /status port 15021/.test(f.message)).map(f => f.severity)).toEqual([FindingSeverity.ERROR]);
