@@ -35,6 +35,14 @@ function statusPortFinding(g: ParsedGateway, version: IstioVersion): Finding | u
   const service = g.model.serviceName ?? g.model.name;
   const annotations = Object.entries(tcpCheck).map(([k, v]) => `${k}: "${v}"`).join(', ');
   const problem = `load balancer "${g.loadBalancerId}" sends PROXY protocol on its health checks of the status port ${STATUS_PORT}`;
+  if (env !== undefined && env.value === undefined) {
+    return {
+      severity: FindingSeverity.WARNING,
+      where,
+      message: `${problem}: ${STATUS_PORT_PROXY_PROTOCOL_ENV} comes from ${env.source}, which explain cannot read; unless it is "true" (Istio 1.27+), the status port rejects the health checks and every target goes unhealthy`,
+      fix: `make sure it resolves to "true"${version.supportsStatusPortProxyProtocol ? '' : ' and upgrade to Istio 1.27+'}, or set ${annotations} on Service ${service}`,
+    };
+  }
   if (!g.agentEnvKnown && !envOn) {
     return {
       severity: FindingSeverity.INFO,
@@ -59,7 +67,7 @@ function statusPortFinding(g: ParsedGateway, version: IstioVersion): Finding | u
   return {
     severity: FindingSeverity.ERROR,
     where,
-    message: `${problem}, which does not accept PROXY${env?.value !== undefined ? ` (${STATUS_PORT_PROXY_PROTOCOL_ENV} is "${env.value}" from ${env.source})` : env ? ` (${STATUS_PORT_PROXY_PROTOCOL_ENV} comes from ${env.source}, which explain cannot read)` : ''}: the health checks fail and every target goes unhealthy`,
+    message: `${problem}, which does not accept PROXY${env ? ` (${STATUS_PORT_PROXY_PROTOCOL_ENV} is "${env.value}" from ${env.source})` : ''}: the health checks fail and every target goes unhealthy`,
     fix: `${version.supportsStatusPortProxyProtocol ? envFix : ''}set ${annotations} on Service ${service} (a TCP check of the traffic port)${version.supportsStatusPortProxyProtocol ? '' : '; the status port accepts PROXY only from Istio 1.27'}`,
   };
 }

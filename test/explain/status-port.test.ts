@@ -203,6 +203,43 @@ describe('classic gateway: the status port and PROXY health checks', () => {
   });
 });
 
+describe('what explain cannot see of the environment', () => {
+  test('an env value from a Secret or ConfigMap (valueFrom) is a warning, not an error', () => {
+    // GIVEN
+    const chart = Testing.chart();
+    classicGateway(chart, { containerEnv: [{ name: ENV, valueFrom: { configMapKeyRef: { name: 'gateway-env', key: 'status-port' } } } as any] });
+    // WHEN
+    const findings = statusPortFindings(chart, IstioVersion.V1_27);
+    // THEN
+    expect(findings).toHaveLength(1);
+    expect(findings[0].severity).toBe(FindingSeverity.WARNING);
+    expect(findings[0].message).toMatch(/comes from Deployment istio-ingress\/ingressgateway istio-proxy env \(valueFrom\), which explain cannot read/);
+  });
+
+  test('an installed gateway whose pods are not in the input gets an INFO finding, not an error', () => {
+    // GIVEN an Istio Gateway selecting pods the input does not hold, PROXY on mesh-wide, and the gateway's Service
+    const chart = Testing.chart();
+    new ApiObject(chart, 'mesh', {
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' },
+      data: { mesh: 'defaultConfig:\n  gatewayTopology:\n    proxyProtocol: {}\n' },
+    });
+    new ApiObject(chart, 'gateway', {
+      apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'db', namespace: 'istio-system' },
+      spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 5432, name: 'tcp', protocol: 'TCP' }, hosts: ['*'] }] },
+    });
+    new ApiObject(chart, 'gateway-service', {
+      apiVersion: 'v1', kind: 'Service',
+      metadata: { name: 'istio-ingressgateway', namespace: 'istio-system', annotations: AWS_NLB_IP_WITH_PROXY },
+      spec: { type: 'LoadBalancer', selector: { istio: 'ingressgateway' }, ports: [{ name: 'tcp', port: 5432 }] },
+    });
+    // WHEN
+    const findings = statusPortFindings(chart, IstioVersion.V1_27);
+    // THEN
+    expect(findings.map(f => f.severity)).toEqual([FindingSeverity.INFO]);
+    expect(findings[0].message).toMatch(/the gateway's pods are not in the input, so explain cannot tell whether ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL is set/);
+  });
+});
+
 describe('Gateway API gateway: the status port and PROXY health checks', () => {
   function gatewayApiGateway(chart: Chart, deployment?: string, annotations: { [key: string]: string } = {}): void {
     new ApiObject(chart, 'gateway', {
