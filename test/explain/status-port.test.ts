@@ -220,15 +220,20 @@ describe('what explain cannot see of the environment', () => {
     // GIVEN an Istio Gateway selecting pods the input does not hold, PROXY on mesh-wide, and the gateway's Service
     const chart = Testing.chart();
     new ApiObject(chart, 'mesh', {
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' },
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'istio', namespace: 'istio-system' },
       data: { mesh: 'defaultConfig:\n  gatewayTopology:\n    proxyProtocol: {}\n' },
     });
     new ApiObject(chart, 'gateway', {
-      apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'db', namespace: 'istio-system' },
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'db', namespace: 'istio-system' },
       spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 5432, name: 'tcp', protocol: 'TCP' }, hosts: ['*'] }] },
     });
     new ApiObject(chart, 'gateway-service', {
-      apiVersion: 'v1', kind: 'Service',
+      apiVersion: 'v1',
+      kind: 'Service',
       metadata: { name: 'istio-ingressgateway', namespace: 'istio-system', annotations: AWS_NLB_IP_WITH_PROXY },
       spec: { type: 'LoadBalancer', selector: { istio: 'ingressgateway' }, ports: [{ name: 'tcp', port: 5432 }] },
     });
