@@ -32,7 +32,9 @@ function statusPortFinding(g: ParsedGateway, version: IstioVersion): Finding | u
   const envOn = isTrueEnv(env?.value);
   if (envOn && version.supportsStatusPortProxyProtocol) return undefined;
   const where = `gateway ${g.model.namespace}/${g.model.name}`;
-  const service = g.model.serviceName ?? g.model.name;
+  const isGatewayApi = g.gatewayResources.some(r => r.startsWith(`${GATEWAY_API_GROUP}:`));
+  // A Gateway API gateway's Service is generated: its annotations come from the parametersRef service overlay.
+  const service = isGatewayApi ? `${g.model.serviceName ?? g.model.name} (the service overlay of the parametersRef ConfigMap)` : g.model.serviceName ?? g.model.name;
   const annotations = Object.entries(tcpCheck).map(([k, v]) => `${k}: "${v}"`).join(', ');
   const problem = `load balancer "${g.loadBalancerId}" sends PROXY protocol on its health checks of the status port ${STATUS_PORT}`;
   if (env !== undefined && env.value === undefined) {
@@ -59,7 +61,6 @@ function statusPortFinding(g: ParsedGateway, version: IstioVersion): Finding | u
       fix: `set ${annotations} on Service ${service} (a TCP check of the traffic port), or upgrade to Istio 1.27+`,
     };
   }
-  const isGatewayApi = g.gatewayResources.some(r => r.startsWith(`${GATEWAY_API_GROUP}:`));
   const envSources = isGatewayApi
     ? `a ProxyConfig in namespace ${g.model.namespace} selecting ${GATEWAY_NAME_LABEL}: ${g.model.name} (environmentVariables), or the istio-proxy env in the deployment overlay of the parametersRef ConfigMap`
     : 'a ProxyConfig selecting its pods (environmentVariables), proxyMetadata in proxy.istio.io/config, or the istio-proxy container env of the pod template';

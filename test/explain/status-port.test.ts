@@ -290,6 +290,7 @@ describe('Gateway API gateway: the status port and PROXY health checks', () => {
     expect(statusPortFindings(byName, IstioVersion.V1_27)).toEqual([]);
     expect(findings.map(f => f.severity)).toEqual([FindingSeverity.ERROR]);
     expect(findings[0].fix).toMatch(/a ProxyConfig in namespace ingress selecting gateway.networking.k8s.io\/gateway-name: edge .*or the istio-proxy env in the deployment overlay/);
+    expect(findings[0].fix).toMatch(/traffic-port" on Service edge-istio \(the service overlay of the parametersRef ConfigMap\)/);
   });
 
   test('proxyMetadata in the Gateway\'s annotations does not reach the generated pods: a warning, and the error stays', () => {
