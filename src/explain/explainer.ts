@@ -2,7 +2,9 @@ import { App, Chart } from 'cdk8s';
 import { ExplainReport } from './explain-report';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
+import { checkGatewayPorts } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
+import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
 import { checkTopology } from '../policy/topology-checks';
 
 /** Options of `Explainer`. */
@@ -30,7 +32,11 @@ export class Explainer {
     const parsed = parseManifests(objects);
     const topology = { gateways: parsed.gateways.map(g => g.model), workloads: parsed.workloads, policies: parsed.policies };
     // The same checks the constructs run on their own objects, on everything the manifests hold.
-    const checks = checkTopology(topology, parsed.rootNamespaces);
+    const checks = [
+      ...checkTopology(topology, parsed.rootNamespaces),
+      ...checkXffFilterOverlaps(parsed.xffFilters),
+      ...parsed.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
+    ];
     return new ExplainReport(tracePaths(parsed, options.istioVersion), [...parsed.findings, ...checks], parsed.skipped);
   }
 
