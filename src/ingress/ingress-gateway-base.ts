@@ -1,7 +1,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ForwardClientCertDetails, GatewayAutoscaling } from './ingress-gateway-props';
+import { SharedGatewaySettings } from './gateway-config';
 import { LoadBalancerProfile } from './load-balancer-profile';
 import { Gateway, VirtualService } from '../../imports/networking.istio.io';
 import { gatewayListenerPort, STATUS_PORT } from '../envoy/names';
@@ -60,43 +60,15 @@ export interface ExistingGateway {
  * @internal The resolved settings `IngressGatewayBase` renders. Subclasses build it from their props; every field is
  * already validated and defaulted.
  */
-export interface IngressGatewayConfig {
-  /** Name of the gateway (Deployment, Service, ServiceAccount, Gateway). */
-  readonly name: string;
-  /** Namespace of the gateway and of its Gateway and VirtualServices. */
-  readonly namespace: string;
-  /** Replicas (the autoscaler's minimum when autoscaling). */
-  readonly replicas: number;
-  /** Autoscaling. @default - none */
-  readonly autoscaling?: GatewayAutoscaling;
-  /** `gatewayTopology.numTrustedProxies`. */
-  readonly numTrustedProxies: number;
-  /** `gatewayTopology.forwardClientCertDetails`. */
-  readonly forwardClientCertDetails: ForwardClientCertDetails;
+export interface IngressGatewayConfig extends SharedGatewaySettings {
   /** PROXY protocol mode; STRICT writes `gatewayTopology.proxyProtocol: {}`, the others need the subclass's filters. */
   readonly proxyProtocolMode: ProxyProtocolMode;
   /** Ports PROXY protocol applies to (empty: all). */
   readonly proxyProtocolPorts: number[];
-  /** Service `externalTrafficPolicy`. */
-  readonly externalTrafficPolicy: ExternalTrafficPolicy;
-  /** The load balancer in front. */
-  readonly profile: LoadBalancerProfile;
   /** Extra environment variables of the `istio-proxy` container. */
   readonly containerEnv: { [key: string]: string };
-  /**
-   * Extra Service annotations, over the profile's. Values of
-   * `service.beta.kubernetes.io/aws-load-balancer-target-group-attributes` are merged as comma-separated lists.
-   */
-  readonly serviceAnnotations: { [key: string]: string };
-  /** The Istio release the output is for. */
-  readonly istioVersion: IstioVersion;
   /** Attach to this installation instead of deploying one. @default - deploy a gateway */
   readonly existing?: ExistingGateway;
-  /**
-   * The hops in front of the gateway; recorded on the Service so that `explain` can check the gateway against them.
-   * @default - not declared
-   */
-  readonly trustChain?: TrustChain;
 }
 
 /** Options of `addHttpServer()`. */

@@ -408,6 +408,7 @@ describe('IngressGatewayBase for subclasses', () => {
         containerEnv: { ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL: 'true' },
         serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' },
         istioVersion: IstioVersion.V1_27,
+        chain: {},
       });
     }
 

@@ -40,8 +40,8 @@ describe('Topology.addValidation', () => {
     new XffSidecarFilter(chart, 'Two', { workload, trust: XffTrust.useRemoteAddress() });
 
     // WHEN / THEN both filters report, each under its own path
-    expect(() => Testing.synth(chart)).toThrow(/\[c\/One\] filters "c\/One" \(trusted-hops in apps/);
-    expect(() => Testing.synth(chart)).toThrow(/\[c\/Two\] filters "c\/Two" \(use-remote-address in apps/);
+    expect(() => Testing.synth(chart)).toThrow(/\[c\/One\] filters "apps\/c-one-\w+" \(trusted-hops in apps/);
+    expect(() => Testing.synth(chart)).toThrow(/\[c\/Two\] filters "apps\/c-two-\w+" \(use-remote-address in apps/);
   });
 
   test('runs every check once per state of the topology, however many charts are synthesised', () => {
