@@ -236,7 +236,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
         },
       });
       Topology.of(this).addGateway(this);
-      this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
+      // Checks of the servers run once per state of the topology (a server added changes it), not once per chart.
+      Topology.of(this).addValidation(this, () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : []);
 
       if (config.existing) {
         this.service = config.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL ? this.renderServicePatch() : undefined;
@@ -314,7 +315,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       throw new Error(`addRoute pathPrefix "${pathPrefix}" is already routed for host "${host}": use one route per host and prefix`);
     }
     entry.routes.push(route);
-    this.node.addValidation({ validate: () => this.checkServerFor('addRoute', ['HTTP', 'HTTPS'], host) });
+    Topology.of(this).addValidation(this, () => this.checkServerFor('addRoute', ['HTTP', 'HTTPS'], host));
     return entry.vs;
   }
 
@@ -322,7 +323,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   public addTcpRoute(options: TcpRouteOptions): ApiObject {
     const port = checkPort('addTcpRoute port', options.port);
     const backend = this.backend('addTcpRoute', options.backendHost, options.backendPort, 'tcp');
-    this.node.addValidation({ validate: () => this.checkServerFor('addTcpRoute', ['TCP'], undefined, port) });
+    Topology.of(this).addValidation(this, () => this.checkServerFor('addTcpRoute', ['TCP'], undefined, port));
     return this.newVirtualService(['*'], () => ({ tcp: [{ match: [{ port }], route: [{ destination: destination(backend) }] }] }));
   }
 
@@ -334,7 +335,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     }
     const sniHosts = options.sniHosts.map(h => checkHostname('addTlsRoute sniHosts', h));
     const backend = this.backend('addTlsRoute', options.backendHost, options.backendPort, 'tls');
-    this.node.addValidation({ validate: () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)) });
+    Topology.of(this).addValidation(this, () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)));
     return this.newVirtualService(sniHosts, () => ({ tls: [{ match: [{ port, sniHosts }], route: [{ destination: destination(backend) }] }] }));
   }
 

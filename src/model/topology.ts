@@ -182,6 +182,8 @@ export class Topology {
    */
   public addValidation(construct: IConstruct, validate: () => string[]): void {
     this.checks.push({ construct, validate });
+    // A check added after a synthesis (a route added to a gateway) must not be hidden by the cached results.
+    this.changes++;
     if (this.checks.length > 1) return;
     this.root.node.addValidation({ validate: () => this.attachErrorReporters() });
   }

@@ -1,6 +1,6 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust } from '../../src';
+import { LoadBalancerProfile, PreservedIngressGateway, TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust } from '../../src';
 import { Topology } from '../../src/model/topology';
 import { synthAndValidate } from '../harness';
 
@@ -75,5 +75,21 @@ describe('Topology.addValidation', () => {
     Topology.of(app).changed();
     expect(() => charts[0].toJson()).toThrow(/\[b\/Checked\] b is broken/);
     expect(calls).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+  });
+});
+
+describe('Topology.addValidation after a synthesis', () => {
+  test('fails a check added after the app was synthesised once', () => {
+    // GIVEN a gateway with a server, synthesised once without errors
+    const chart = Testing.chart();
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', { name: 'gw', loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP });
+    gateway.addHttpServer();
+    expect(() => Testing.synth(chart)).not.toThrow();
+
+    // WHEN a route is added for a host no server accepts
+    gateway.addTcpRoute({ port: 9000, backendHost: 'echo.apps.svc.cluster.local', backendPort: 9000 });
+
+    // THEN its check runs on the next synthesis
+    expect(() => Testing.synth(chart)).toThrow(/\[test\/Gateway\] addTcpRoute port 9000 has no TCP server on gateway "gw"/);
   });
 });
