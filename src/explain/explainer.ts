@@ -3,7 +3,9 @@ import { ExplainReport } from './explain-report';
 import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
+import { checkGatewayPorts } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
+import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
 import { checkTopology } from '../policy/topology-checks';
 
 /** Options of `Explainer`. */
@@ -42,7 +44,11 @@ export class Explainer {
       gateways: parsed.gateways.map(g => g.model), workloads: parsed.workloads, policies: parsed.policies, waypoints: parsed.waypoints,
     };
     // The same checks the constructs run on their own objects, on everything the manifests hold.
-    const checks = checkTopology(topology, parsed.rootNamespaces, parsed.workloadsOfService);
+    const checks = [
+      ...checkTopology(topology, parsed.rootNamespaces, parsed.workloadsOfService),
+      ...checkXffFilterOverlaps(parsed.xffFilters),
+      ...parsed.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
+    ];
     return new ExplainReport(tracePaths(parsed, options.istioVersion), [...parsed.findings, ...checks], parsed.skipped);
   }
 
