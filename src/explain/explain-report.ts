@@ -1,31 +1,13 @@
 import { escapeForMermaid, escapeForTerminal } from './escape';
+import { Finding, FindingSeverity } from '../model/findings';
 
 /*
  * The result of explain: plain data per traced path, and three renderings (table, JSON, Mermaid). Names come from
  * untrusted manifests: the table and Mermaid escape them, JSON keeps them exact.
  */
 
-/** How bad a finding is. */
-export enum FindingSeverity {
-  /** The client address is lost, spoofable, or traffic breaks. */
-  ERROR = 'error',
-  /** Probably not what you want. */
-  WARNING = 'warning',
-  /** Worth knowing. */
-  INFO = 'info',
-}
-
-/** A problem or remark, with its fix. */
-export interface Finding {
-  /** Severity. */
-  readonly severity: FindingSeverity;
-  /** Where: the resource or hop. */
-  readonly where: string;
-  /** What happens. */
-  readonly message: string;
-  /** How to fix it. */
-  readonly fix: string;
-}
+// Findings are shared with the constructs' checks, so they are declared in the model.
+export * from '../model/findings';
 
 /** An object explain did not use, and why. */
 export interface SkippedObject {

@@ -4,7 +4,9 @@ import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
 import { statusPortFindings } from './status-port';
+import { checkGatewayPorts } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
+import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
 import { checkTopology } from '../policy/topology-checks';
 
 /** Options of `Explainer`. */
@@ -43,7 +45,11 @@ export class Explainer {
       gateways: parsed.gateways.map(g => g.model), workloads: parsed.workloads, policies: parsed.policies, waypoints: parsed.waypoints,
     };
     // The same checks the constructs run on their own objects, on everything the manifests hold.
-    const checks = checkTopology(topology, parsed.rootNamespaces, parsed.workloadsOfService);
+    const checks = [
+      ...checkTopology(topology, parsed.rootNamespaces, parsed.workloadsOfService),
+      ...checkXffFilterOverlaps(parsed.xffFilters),
+      ...parsed.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
+    ];
     const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
     // Tracing adds its findings (such as sampled workloads) to parsed.findings: trace first.
     const paths = tracePaths(parsed, version);

@@ -18,8 +18,9 @@ import {
   WAYPOINT_GATEWAY_CLASS, waypointForOf,
 } from '../model/ambient';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, ROOT_NAMESPACE_ANNOTATION,
-  STATUS_PORT_PROXY_PROTOCOL_ENV, TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, LB_PROXY_PROTOCOL_ANNOTATION,
+  ROOT_NAMESPACE_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV,
+  TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
@@ -29,6 +30,7 @@ import {
   ProxyProtocolVersion, ProxyRole, ServerModel, SidecarXffMode, WaypointModel, WorkloadModel,
 } from '../model/model';
 import { TrustChain } from '../model/trust-chain';
+import { XffFilterModel, XffFilterSettingsModel } from '../model/xff-filter-checks';
 import { parseCidr } from '../net/cidr';
 
 /*
@@ -50,6 +52,8 @@ export interface ParsedGateway {
   readonly serviceType?: string;
   /** True when a Service annotation makes the cloud LB send PROXY protocol. */
   readonly loadBalancerSendsProxyProtocol: boolean;
+  /** True when the cloud's own Service annotations switch PROXY on for every port (not this library's fact annotation). */
+  readonly loadBalancerSendsProxyProtocolOnEveryPort: boolean;
   /** The declared hops in front, from the trust-chain annotation. */
   readonly trustChain?: TrustChain;
   /** True when PROXY comes both from gatewayTopology and an EnvoyFilter. */
@@ -85,6 +89,8 @@ export interface ParsedManifests {
   readonly waypoints: WaypointModel[];
   /** The workloads behind Service `name` in `namespace`. */
   readonly workloadsOfService: (namespace: string, name: string) => WorkloadModel[];
+  /** The EnvoyFilter patches that set the client address on sidecars, for the shared overlap check. */
+  readonly xffFilters: XffFilterModel[];
 }
 
 interface PodTemplateOwner {
@@ -168,10 +174,13 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   };
   for (const g of istioGateways) if (Object.keys(g.spec?.selector ?? {}).length > 0) indexes.istioGateways.add('*', g.spec.selector, g);
   for (const svc of services) if (Object.keys(svc.spec?.selector ?? {}).length > 0) indexes.services.add('*', svc.spec.selector, svc);
+  const xffFilters: XffFilterModel[] = [];
   for (const f of envoyFilters) {
     const read = readEnvoyFilter(f, findings);
     // targetRefs is ignored by sidecars and classic gateways.
-    if (f.spec?.targetRefs === undefined) indexes.envoyFilters.add(namespaceOf(f), f.spec?.workloadSelector?.labels ?? {}, read);
+    if (f.spec?.targetRefs !== undefined) continue;
+    indexes.envoyFilters.add(namespaceOf(f), f.spec?.workloadSelector?.labels ?? {}, read);
+    xffFilters.push(...xffFilterModelsOf(f, read, indexes.rootNamespaces));
   }
   const namespaceLabels = new Map<string, { [key: string]: string }>();
   for (const ns of ofKind('Namespace')) if (!namespaceLabels.has(ns.metadata?.name)) namespaceLabels.set(ns.metadata?.name, labelsOf(ns));
@@ -222,6 +231,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     skipped,
     waypoints,
     workloadsOfService,
+    xffFilters,
   };
 }
 
@@ -506,6 +516,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     model,
     serviceType: readEnum({ where: service ? objectWhere(service) : where, findings }, 'spec.type', service?.spec?.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
     loadBalancerSendsProxyProtocol: lb.sendsProxyProtocol,
+    loadBalancerSendsProxyProtocolOnEveryPort: sendsOnEveryPort(serviceAnnotations, service?.spec?.loadBalancerClass),
     trustChain: trustChainOf(annotations[TRUST_CHAIN_ANNOTATION], where, findings),
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
     gatewayResources: [...bound.map(g => `${namespaceOf(g)}/${g.metadata?.name}`), ...(gatewayApi ? [gatewayApi.resourceKey] : [])],
@@ -545,6 +556,15 @@ function agentEnvOf(p: PodTemplateOwner, indexes: Indexes, where: string, findin
   for (const [k, v] of gatewayApi.overlayEnv) env.set(k, v);
   for (const [k, v] of p.proxyEnv ?? []) env.set(k, v);
   return env;
+}
+
+/**
+ * The library's own annotation says PROXY is on without saying where (a console, a cloud CRD, per listener); only the
+ * cloud's annotations switch it on for every port.
+ */
+function sendsOnEveryPort(serviceAnnotations: { [key: string]: string }, loadBalancerClass: unknown): boolean {
+  const cloudAnnotations = Object.fromEntries(Object.entries(serviceAnnotations).filter(([k]) => k !== LB_PROXY_PROTOCOL_ANNOTATION));
+  return recogniseLoadBalancer(cloudAnnotations, typeof loadBalancerClass === 'string' ? loadBalancerClass : undefined).sendsProxyProtocol;
 }
 
 /** The gateway's Service: one that selects its pods (same namespace first), else the one attach mode names. */
@@ -781,6 +801,36 @@ interface ListenerPp { readonly port?: number; readonly optional: boolean }
 
 function proxyProtocolListenerPatches(filters: ReadEnvoyFilter[], contexts: Array<string | undefined>): ListenerPp[] {
   return patchesOf(filters, contexts).flatMap(c => (c.proxyProtocol ? [{ port: c.port, optional: c.proxyProtocol.optional }] : []));
+}
+
+/** The patches of an EnvoyFilter that set the client address on sidecars, as the shared overlap check sees them. */
+function xffFilterModelsOf(f: any, read: ReadEnvoyFilter, rootNamespaces: string[]): XffFilterModel[] {
+  const namespace = namespaceOf(f);
+  const selector = f.spec?.workloadSelector?.labels;
+  const labels = selector !== null && typeof selector === 'object' && !Array.isArray(selector) ? selector : {};
+  return hcmPatches([read], ['SIDECAR_INBOUND', 'ANY', undefined]).flatMap(hcm => {
+    const settings = xffSettingsOf(hcm);
+    if (settings === undefined) return [];
+    return [{
+      name: String(f.metadata?.name ?? 'unnamed'),
+      namespace,
+      rootNamespace: rootNamespaces.includes(namespace) ? namespace : DEFAULT_ROOT_NAMESPACE,
+      selector: { ...labels },
+      ...(hcm.port !== undefined ? { portNumber: hcm.port } : {}),
+      settings,
+    }];
+  });
+}
+
+/** What one connection manager patch sets, with the precedence the sidecar's model uses; undefined when nothing. */
+function xffSettingsOf(hcm: ReadHcm): XffFilterSettingsModel | undefined {
+  const cidrs = hcm.xff.flatMap(x => x.cidrs);
+  const hops = [hcm.hops, ...hcm.xff.map(x => x.hops)].filter((n): n is number => n !== undefined && n > 0);
+  if (hcm.customHeaders.length > 0) return { mode: SidecarXffMode.CUSTOM_HEADER, cidrs: [] };
+  if (cidrs.length > 0) return { mode: SidecarXffMode.TRUSTED_CIDRS, cidrs };
+  if (hcm.useRemoteAddress === true) return { mode: SidecarXffMode.USE_REMOTE_ADDRESS, cidrs: [] };
+  if (hops.length > 0) return { mode: SidecarXffMode.TRUSTED_HOPS, hops: hops[hops.length - 1], cidrs: [] };
+  return undefined;
 }
 
 function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLabels: Map<string, { [key: string]: string }>,

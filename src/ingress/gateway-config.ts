@@ -24,19 +24,37 @@ export interface GatewayKindDefaults {
   readonly numTrustedProxiesFix: string;
 }
 
-/** The shared props, validated and defaulted. */
+/** The shared props, validated and defaulted: what both gateways render (`IngressGatewayConfig` adds the rest). */
 export interface SharedGatewaySettings {
+  /** Name of the gateway (Deployment, Service, ServiceAccount, Gateway). */
   readonly name: string;
+  /** Namespace of the gateway and of its Gateway and VirtualServices. */
   readonly namespace: string;
+  /** Replicas (the autoscaler's minimum when autoscaling). */
   readonly replicas: number;
+  /** Autoscaling. @default - none */
   readonly autoscaling?: GatewayAutoscaling;
+  /** `gatewayTopology.numTrustedProxies`. */
   readonly numTrustedProxies: number;
+  /** `gatewayTopology.forwardClientCertDetails`. */
   readonly forwardClientCertDetails: ForwardClientCertDetails;
+  /** Service `externalTrafficPolicy`. */
   readonly externalTrafficPolicy: ExternalTrafficPolicy;
+  /** The load balancer in front. */
   readonly profile: LoadBalancerProfile;
+  /**
+   * Extra Service annotations, over the profile's. Values of
+   * `service.beta.kubernetes.io/aws-load-balancer-target-group-attributes` are merged as comma-separated lists.
+   */
   readonly serviceAnnotations: { [key: string]: string };
+  /** The Istio release the output is for. */
   readonly istioVersion: IstioVersion;
+  /** Istio's API or the Gateway API (Istio deploys the gateway). */
   readonly flavour: GatewayFlavour;
+  /**
+   * The hops in front of the gateway; recorded on the Service so that `explain` can check the gateway against them.
+   * @default - not declared
+   */
   readonly trustChain?: TrustChain;
   /** What the trust chain implies (empty without a chain). */
   readonly chain: ChainDefaults;

@@ -4,7 +4,8 @@ import { Construct } from 'constructs';
 import {
   backendRef, GatewayApiListener, isServingListener, listenersOf, renderListeners, renderParameterOverlays,
 } from './gateway-api-rendering';
-import { ForwardClientCertDetails, GatewayAutoscaling, GatewayFlavour } from './ingress-gateway-props';
+import { SharedGatewaySettings } from './gateway-config';
+import { GatewayFlavour } from './ingress-gateway-props';
 import { LoadBalancerProfile } from './load-balancer-profile';
 import {
   Gateway as KubeGateway, HttpRoute, ReferenceGrantV1Beta1, TcpRoute, TcpRouteV1Alpha2, TlsRoute, TlsRouteV1Alpha2,
@@ -67,45 +68,15 @@ export interface ExistingGateway {
  * @internal The resolved settings `IngressGatewayBase` renders. Subclasses build it from their props; every field is
  * already validated and defaulted.
  */
-export interface IngressGatewayConfig {
-  /** Name of the gateway (Deployment, Service, ServiceAccount, Gateway). */
-  readonly name: string;
-  /** Namespace of the gateway and of its Gateway and VirtualServices. */
-  readonly namespace: string;
-  /** Replicas (the autoscaler's minimum when autoscaling). */
-  readonly replicas: number;
-  /** Autoscaling. @default - none */
-  readonly autoscaling?: GatewayAutoscaling;
-  /** `gatewayTopology.numTrustedProxies`. */
-  readonly numTrustedProxies: number;
-  /** `gatewayTopology.forwardClientCertDetails`. */
-  readonly forwardClientCertDetails: ForwardClientCertDetails;
+export interface IngressGatewayConfig extends SharedGatewaySettings {
   /** PROXY protocol mode; STRICT writes `gatewayTopology.proxyProtocol: {}`, the others need the subclass's filters. */
   readonly proxyProtocolMode: ProxyProtocolMode;
   /** Ports PROXY protocol applies to (empty: all). */
   readonly proxyProtocolPorts: number[];
-  /** Service `externalTrafficPolicy`. */
-  readonly externalTrafficPolicy: ExternalTrafficPolicy;
-  /** The load balancer in front. */
-  readonly profile: LoadBalancerProfile;
   /** Extra environment variables of the `istio-proxy` container. */
   readonly containerEnv: { [key: string]: string };
-  /**
-   * Extra Service annotations, over the profile's. Values of
-   * `service.beta.kubernetes.io/aws-load-balancer-target-group-attributes` are merged as comma-separated lists.
-   */
-  readonly serviceAnnotations: { [key: string]: string };
-  /** The Istio release the output is for. */
-  readonly istioVersion: IstioVersion;
   /** Attach to this installation instead of deploying one. @default - deploy a gateway */
   readonly existing?: ExistingGateway;
-  /** Istio's API or the Gateway API (Istio deploys the gateway). @default GatewayFlavour.ISTIO */
-  readonly flavour?: GatewayFlavour;
-  /**
-   * The hops in front of the gateway; recorded on the Service so that `explain` can check the gateway against them.
-   * @default - not declared
-   */
-  readonly trustChain?: TrustChain;
 }
 
 /** Options of `addHttpServer()`. */
@@ -300,7 +271,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
         },
       });
       Topology.of(this).addGateway(this);
-      this.node.addValidation({ validate: () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : [] });
+      // Checks of the servers run once per state of the topology (a server added changes it), not once per chart.
+      Topology.of(this).addValidation(this, () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : []);
 
       if (this.gatewayApi) {
         this.parameters = this.renderParameters();
@@ -389,7 +361,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       throw new Error(`addRoute pathPrefix "${pathPrefix}" is already routed for host "${host}": use one route per host and prefix`);
     }
     entry.routes.push(route);
-    this.node.addValidation({ validate: () => this.checkServerFor('addRoute', ['HTTP', 'HTTPS'], host) });
+    Topology.of(this).addValidation(this, () => this.checkServerFor('addRoute', ['HTTP', 'HTTPS'], host));
     return entry.vs;
   }
 
@@ -397,7 +369,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   public addTcpRoute(options: TcpRouteOptions): ApiObject {
     const port = checkPort('addTcpRoute port', options.port);
     const backend = this.backend('addTcpRoute', options.backendHost, options.backendPort, 'tcp');
-    this.node.addValidation({ validate: () => this.checkServerFor('addTcpRoute', ['TCP'], undefined, port) });
+    Topology.of(this).addValidation(this, () => this.checkServerFor('addTcpRoute', ['TCP'], undefined, port));
     if (this.gatewayApi) return this.newStreamRoute('addTcpRoute', port, [], backend);
     return this.newVirtualService(['*'], () => ({ tcp: [{ match: [{ port }], route: [{ destination: destination(backend) }] }] }));
   }
@@ -411,7 +383,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const sniHosts = options.sniHosts.map(h => checkHostname('addTlsRoute sniHosts', h));
     if (this.gatewayApi) sniHosts.forEach(h => checkGatewayApiHostname('addTlsRoute sniHosts', h));
     const backend = this.backend('addTlsRoute', options.backendHost, options.backendPort, 'tls');
-    this.node.addValidation({ validate: () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)) });
+    Topology.of(this).addValidation(this, () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)));
     if (this.gatewayApi) return this.newStreamRoute('addTlsRoute', port, sniHosts, backend);
     return this.newVirtualService(sniHosts, () => ({ tls: [{ match: [{ port, sniHosts }], route: [{ destination: destination(backend) }] }] }));
   }

@@ -8,6 +8,8 @@ import { ProxyProtocolBackend, ProxyProtocolBackendProps } from './proxy-protoco
 import { ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
 import { ProxyProtocolSupport } from './proxy-protocol-support';
 import { LB_PROXY_PROTOCOL_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV } from '../model/annotations';
+import { findingText } from '../model/finding-text';
+import { checkGatewayPorts } from '../model/gateway-checks';
 import { HealthCheckFix } from '../model/health-check-fix';
 import { IstioVersion } from '../model/istio-version';
 import { recogniseLoadBalancer } from '../model/load-balancers';
@@ -142,22 +144,11 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
     return filter;
   }
 
+  /** The shared port checks (the ones `explain` runs on every gateway) on this gateway's model. */
   private validatePorts(props: ProxyProtocolGatewayProps): string[] {
-    const errors: string[] = [];
-    const serverPorts = this.serverPorts();
-    const unknown = this._config.proxyProtocolPorts.filter(p => !serverPorts.includes(p));
-    if (unknown.length > 0) {
-      errors.push(`proxyProtocolPorts ${JSON.stringify(unknown)} have no server on gateway "${this._config.name}" (servers: ${JSON.stringify(serverPorts)}): add the servers or remove the ports`);
-    }
-    const covered = this._config.proxyProtocolMode === ProxyProtocolMode.STRICT ? serverPorts : this.proxyProtocolServicePorts();
-    const withoutProxy = serverPorts.filter(p => !covered.includes(p));
     const lbSendsEverywhere = Object.keys(this.proxyProtocolSupport.serviceAnnotations).length > 0
       && props.loadBalancerProxyProtocolAnnotations !== false;
-    if (withoutProxy.length > 0 && lbSendsEverywhere) {
-      errors.push(`proxyProtocolPorts ${JSON.stringify(this._config.proxyProtocolPorts)} leave ports ${JSON.stringify(withoutProxy)} without PROXY, but loadBalancerProfile "${this._config.profile.id}" switches PROXY on for every port: `
-        + 'there the header would not be stripped (HTTP parsing fails, TCP and TLS passthrough backends get its bytes); add those ports to proxyProtocolPorts, or set loadBalancerProxyProtocolAnnotations: false and switch PROXY on per listener yourself');
-    }
-    return errors;
+    return checkGatewayPorts(this.gatewayModel()!, lbSendsEverywhere).map(findingText);
   }
 }
 

@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { assertMergeSetsNoZero } from './merge-guard';
-import { filterReaches, xffFilterCandidates } from './workload-model';
+import { filterReaches } from './workload-model';
 import {
   EnvoyFilter, EnvoyFilterSpecConfigPatches, EnvoyFilterSpecConfigPatchesApplyTo, EnvoyFilterSpecConfigPatchesMatchContext,
   EnvoyFilterSpecConfigPatchesPatchOperation,
@@ -11,11 +11,13 @@ import {
 } from '../envoy/names';
 import { checkClientHeaderName, checkRejectStatus, customHeaderExtension } from '../envoy/original-ip-detection';
 import { ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
+import { findingText } from '../model/finding-text';
 import { IstioVersion } from '../model/istio-version';
 import { ISourceIpTarget, ProxyRole, SidecarXffMode, XffFilterScope } from '../model/model';
-import { formatLabels, selectorsMayOverlap } from '../model/selectors';
+import { formatLabels } from '../model/selectors';
 import { Topology, XffFilterMember, XffSettings } from '../model/topology';
 import { TrustChain } from '../model/trust-chain';
+import { XffFilterModel, xffFilterOverlaps } from '../model/xff-filter-checks';
 import { Cidr, parseCidrs } from '../net/cidr';
 import { CidrList } from '../net/cidr-list';
 import { CdnOnlyPolicy } from '../policy/cdn-only-policy';
@@ -421,6 +423,24 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
     return this.trust._settings();
   }
 
+  /** @internal this filter as the shared checks and `explain` see it (never throws). */
+  public _xffFilterModel(): XffFilterModel {
+    const settings = this._xffSettings();
+    return {
+      name: this.resource.name,
+      namespace: this.namespace,
+      rootNamespace: this.rootNamespace,
+      selector: { ...this.selector },
+      ...(this.portNumber !== undefined ? { portNumber: this.portNumber } : {}),
+      settings: {
+        mode: settings.mode,
+        ...(settings.hops !== undefined ? { hops: settings.hops } : {}),
+        cidrs: settings.cidrs,
+        ...(settings.problem !== undefined ? { unresolved: true } : {}),
+      },
+    };
+  }
+
   private resolveSelector(props: XffSidecarFilterProps): { [key: string]: string } {
     if (this.scope !== XffFilterScope.WORKLOAD) {
       if (props.selector !== undefined || props.workload !== undefined) {
@@ -481,48 +501,18 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
   }
 
   /**
-   * Two filters on the same sidecar port MERGE into one connection manager: unless they set the same thing, the
-   * result is neither (and Envoy rejects detection extensions mixed with trusted hops or use_remote_address).
+   * Two filters on the same sidecar port MERGE into one connection manager: the shared check (the one `explain`
+   * runs on EnvoyFilters) over every filter of the app, once per state of the topology.
    */
   private checkOverlaps(): string[] {
-    const others = this.overlapCandidates()
-      .filter(other => other !== this && this.mayShareSidecarWith(other) && portsMayOverlap(this.portNumber, other.portNumber))
-      .filter(other => !sameSettings(this._xffSettings(), other._xffSettings()));
-    return others.map(other => `filters "${this.node.path}" (${this.describe()}) and "${other.node.path}" (${describe(other)}) may select the same sidecar port with different settings: their MERGEs combine into one connection manager (Envoy rejects detection extensions mixed with trusted hops or use_remote_address); keep one setting per workload and port, or give them disjoint selectors, namespaces or portNumber`);
-  }
-
-  /**
-   * Filters that might reach a pod this one reaches: the ones a pod carrying this selector would meet, plus the
-   * ones whose selectors use other keys (grouped by key set, so usually none need a pairwise look).
-   */
-  private overlapCandidates(): readonly XffFilterMember[] {
     const topology = Topology.of(this);
-    const all = topology.xffFilters;
-    if (this.scope !== XffFilterScope.WORKLOAD || this.namespace === this.rootNamespace) return all;
-    const keySet = (f: XffFilterMember) => Object.keys(f.selector).sort().join(',');
-    const byKeySet = topology.derive('xff-filters-by-key-set', () => {
-      const map = new Map<string, XffFilterMember[]>();
-      for (const f of all) map.set(keySet(f), [...(map.get(keySet(f)) ?? []), f]);
-      return map;
+    const byFilter = topology.derive('xff-filter-overlaps', () => {
+      const filters = topology.xffFilters.filter((f): f is XffSidecarFilter => f instanceof XffSidecarFilter);
+      const overlaps = xffFilterOverlaps(filters.map(f => f._xffFilterModel()));
+      return new Map(filters.map((f, i) => [f, overlaps[i]]));
     });
-    const mine = keySet(this);
-    const sameKeys = xffFilterCandidates(this, this.namespace, this.selector);
-    const otherKeys = [...byKeySet.entries()].filter(([k]) => k !== mine && k !== '').flatMap(([, fs]) => fs);
-    return [...sameKeys, ...otherKeys];
+    return (byFilter.get(this) ?? []).map(findingText);
   }
-
-  private mayShareSidecarWith(other: XffFilterMember): boolean {
-    const namespacesMeet = this.namespace === other.namespace || this.namespace === this.rootNamespace || other.namespace === other.rootNamespace;
-    return namespacesMeet && selectorsMayOverlap(this.selector, other.selector);
-  }
-
-  private describe(): string {
-    return describe(this);
-  }
-}
-
-function describe(filter: XffFilterMember): string {
-  return `${filter._xffSettings().mode} in ${filter.namespace}, ${filter.scope === XffFilterScope.WORKLOAD ? formatLabels(filter.selector) : `scope ${filter.scope}`}`;
 }
 
 /** The client header the trust chain of the policy's gateway declares, if any. */
@@ -533,16 +523,6 @@ function chainHeaderOf(policy: CdnOnlyPolicy): string | undefined {
 
 function checkHops(property: string, hops: number, fix: string): number {
   return checkInteger(property, hops, 1, MAX_TRUSTED_HOPS, fix);
-}
-
-/** True when both set the same fields; an unresolvable hop count (reported by its own filter) never matches. */
-function sameSettings(a: XffSettings, b: XffSettings): boolean {
-  if (a.problem !== undefined || b.problem !== undefined) return false;
-  return a.mode === b.mode && a.hops === b.hops && JSON.stringify(a.cidrs) === JSON.stringify(b.cidrs);
-}
-
-function portsMayOverlap(a?: number, b?: number): boolean {
-  return a === undefined || b === undefined || a === b;
 }
 
 function checkWorkloadTarget(workload: ISourceIpTarget, trust: XffTrust): void {

@@ -101,6 +101,8 @@ export class Topology {
   private readonly members = new WeakSet<IConstruct>();
   private readonly derived = new Map<string, { readonly version: number; readonly value: unknown }>();
   private readonly appValidations = new Set<string>();
+  private readonly checks: Array<{ readonly construct: IConstruct; readonly validate: () => string[] }> = [];
+  private readonly reporting = new WeakSet<IConstruct>();
   private changes = 0;
 
   private constructor(private readonly root: IConstruct) {}
@@ -194,7 +196,7 @@ export class Topology {
 
   /**
    * Adds `validate` to the app's root once per `key`, for checks that look at the whole app. Its result is
-   * cached like `validateOnce`.
+   * cached like the checks of `addValidation`.
    */
   public addAppValidationOnce(key: string, validate: () => string[]): void {
     if (this.appValidations.has(key)) return;
@@ -203,16 +205,47 @@ export class Topology {
   }
 
   /**
-   * Adds a validation to `construct` whose result is computed once per state of the topology: cdk8s 2.70
-   * validates the whole app again for every chart it synthesises, and the checks only change when the topology
-   * does. Objects outside the library (a Namespace's Pod Security labels, a workload's labels) are read when the
+   * Adds a check of `construct` whose result is computed once per state of the topology: cdk8s 2.70 validates
+   * the whole app again for every chart it synthesises, and the checks only change when the topology does.
+   * Objects outside the library (a Namespace's Pod Security labels, a workload's labels) are read when the
    * topology last changed.
+   *
+   * The checks of the whole app run from one validation on the app's root, which cdk8s visits first; only a
+   * construct that has errors gets a validation of its own, which reports them under its path. A validation on
+   * every construct would cost a call per construct per chart synthesised, which for large apps is most of what
+   * the checks cost.
    */
   public addValidation(construct: IConstruct, validate: () => string[]): void {
-    construct.node.addValidation({ validate: () => this.validateOnce(construct, validate) });
+    this.checks.push({ construct, validate });
+    // A check added after a synthesis (a route added to a gateway) must not be hidden by the cached results.
+    this.changes++;
+    if (this.checks.length > 1) return;
+    this.root.node.addValidation({ validate: () => this.attachErrorReporters() });
   }
 
-  private validateOnce(construct: IConstruct, validate: () => string[], key = ''): string[] {
+  /** Gives every construct with errors the validation that reports them (once); reports nothing itself. */
+  private attachErrorReporters(): string[] {
+    for (const construct of this.checkErrors().keys()) {
+      if (this.reporting.has(construct)) continue;
+      this.reporting.add(construct);
+      construct.node.addValidation({ validate: () => this.checkErrors().get(construct) ?? [] });
+    }
+    return [];
+  }
+
+  /** The errors of every check added with `addValidation`, by construct, in the order the checks were added. */
+  private checkErrors(): Map<IConstruct, string[]> {
+    return this.derive('check-errors', () => {
+      const errors = new Map<IConstruct, string[]>();
+      for (const check of this.checks) {
+        const found = check.validate();
+        if (found.length > 0) errors.set(check.construct, [...(errors.get(check.construct) ?? []), ...found]);
+      }
+      return errors;
+    });
+  }
+
+  private validateOnce(construct: IConstruct, validate: () => string[], key: string): string[] {
     const cache = this.derive('validations', () => new Map<IConstruct, Map<string, string[]>>());
     let byKey = cache.get(construct);
     if (!byKey) {

@@ -1,6 +1,7 @@
 import { checkAllowDenyConflicts, checkPolicyAgainstTarget, Findings, PolicyOnTarget, sameTargetRefs } from './policy-checks';
-import { Finding, FindingSeverity } from '../explain/explain-report';
 import { waypointsOfPolicy, workloadsUsing } from '../model/ambient';
+import { findingFromText } from '../model/finding-text';
+import { Finding, FindingSeverity } from '../model/findings';
 import { PolicyModel, ProxyRole, WorkloadModel } from '../model/model';
 import { namespaceReaches, sameSelector, selectorMatches } from '../model/selectors';
 import { TopologyModel } from '../model/topology';
@@ -56,16 +57,8 @@ export function checkTopology(topology: TopologyModel, rootNamespaces: string[],
 }
 
 function add(findings: Finding[], where: string, result: Findings): void {
-  findings.push(...result.errors.map(e => toFinding(FindingSeverity.ERROR, where, e)));
-  findings.push(...result.warnings.map(w => toFinding(FindingSeverity.WARNING, where, w)));
-}
-
-/** The checks' messages say what happens, then after the last "; " how to fix it. */
-function toFinding(severity: FindingSeverity, where: string, text: string): Finding {
-  const cut = text.lastIndexOf('; ');
-  return cut < 0
-    ? { severity, where, message: text, fix: 'see the message' }
-    : { severity, where, message: text.slice(0, cut), fix: text.slice(cut + 2) };
+  findings.push(...result.errors.map(e => findingFromText(FindingSeverity.ERROR, where, e)));
+  findings.push(...result.warnings.map(w => findingFromText(FindingSeverity.WARNING, where, w)));
 }
 
 function dedupe(findings: Finding[]): Finding[] {

@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import {
-  ExternalTrafficPolicy, ForwardClientCertDetails, HttpsMode, IngressGatewayBase, IstioVersion,
+  ExternalTrafficPolicy, ForwardClientCertDetails, GatewayFlavour, HttpsMode, IngressGatewayBase, IstioVersion,
   LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolMode, ProxyRole, SourceIpWarnings,
 } from '../../src';
 import { TrustChain, TrustHop } from '../../src/model/trust-chain';
@@ -408,6 +408,8 @@ describe('IngressGatewayBase for subclasses', () => {
         containerEnv: { ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL: 'true' },
         serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' },
         istioVersion: IstioVersion.V1_27,
+        chain: {},
+        flavour: GatewayFlavour.ISTIO,
       });
     }
 

@@ -263,7 +263,7 @@ describe('errors', () => {
     // WHEN a second port does not accept PROXY
     gw.addTcpServer({ port: 9100 });
     // THEN
-    expect(() => Testing.synth(chart)).toThrow(/leave ports \[9100\] without PROXY, but loadBalancerProfile "aws-nlb-ip" switches PROXY on for every port/);
+    expect(() => Testing.synth(chart)).toThrow(/leave ports \[9100\] without PROXY, but the load balancer's Service annotations switch PROXY on for every port/);
   });
 
   test('per-port PROXY with the annotations turned off is allowed, with a warning to switch PROXY on by hand', () => {

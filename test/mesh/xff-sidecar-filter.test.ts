@@ -208,7 +208,7 @@ describe('bad inputs', () => {
     const chart = Testing.chart();
     new XffSidecarFilter(chart, 'Hops', { selector: { app: 'httpbin' }, trust: XffTrust.trustedHops(1) });
     new XffSidecarFilter(chart, 'Cidrs', { selector: { app: 'httpbin', version: 'v1' }, trust: XffTrust.trustedCidrs(['10.0.0.0/8']), portNumber: 8000 });
-    expect(() => Testing.synth(chart)).toThrow(/"test\/Hops" .* and "test\/Cidrs" .* may select the same sidecar port with different settings/);
+    expect(() => Testing.synth(chart)).toThrow(/\[test\/Hops\] filters "default\/test-hops-\w+" .* and "default\/test-cidrs-\w+" .* may select the same sidecar port with different settings/);
   });
 
   test('fails a mesh-wide filter that disagrees with a workload filter in another namespace; agreeing ones are fine', () => {
@@ -219,7 +219,7 @@ describe('bad inputs', () => {
     const disagreeing = Testing.chart();
     new XffSidecarFilter(disagreeing, 'Mesh', { scope: XffFilterScope.MESH, trust: XffTrust.useRemoteAddress() });
     new XffSidecarFilter(disagreeing, 'App', { selector: { app: 'httpbin' }, namespace: 'apps', trust: XffTrust.trustedHops(2) });
-    expect(() => Testing.synth(disagreeing)).toThrow(/"test\/App" \(trusted-hops in apps, app=httpbin\) and "test\/Mesh" \(use-remote-address in istio-system, scope mesh\)/);
+    expect(() => Testing.synth(disagreeing)).toThrow(/\[test\/App\] filters "apps\/test-app-\w+" \(trusted-hops in apps, app=httpbin\) and "istio-system\/test-mesh-\w+" \(use-remote-address in istio-system, scope mesh\)/);
   });
 
   test('fails a namespace that disagrees with the workload, and a bad port or name', () => {
