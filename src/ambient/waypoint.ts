@@ -1,6 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { WaypointServiceTarget } from './waypoint-service-target';
+import { Gateway as KubeGateway } from '../../imports/gateway.networking.k8s.io';
 import {
   WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, WAYPOINT_HBONE_PORT, WAYPOINT_HBONE_PROTOCOL, waypointTargetRef, workloadsUsing,
 } from '../model/ambient';
@@ -45,7 +46,7 @@ export interface WaypointProps {
  * the waypoint's pod address. `allowFrom` and `denyFrom` attach AuthorizationPolicies to it with `targetRefs`.
  */
 export class Waypoint extends Construct implements ISourceIpTarget {
-  /** The Gateway (a plain ApiObject, apiVersion gateway.networking.k8s.io/v1). */
+  /** The Gateway (apiVersion gateway.networking.k8s.io/v1). */
   public readonly apiObject: ApiObject;
   /** `metadata.name` of the Gateway. */
   public readonly name: string;
@@ -65,9 +66,7 @@ export class Waypoint extends Construct implements ISourceIpTarget {
       if (!Object.values(WaypointFor).includes(this.waypointFor)) {
         throw new Error(`waypointFor ${JSON.stringify(this.waypointFor)} is not allowed: use WaypointFor.SERVICE, WORKLOAD, ALL or NONE`);
       }
-      this.apiObject = new ApiObject(this, 'Resource', {
-        apiVersion: `${GATEWAY_API_GROUP}/v1`,
-        kind: 'Gateway',
+      this.apiObject = new KubeGateway(this, 'Resource', {
         metadata: { name: this.name, namespace: this.targetNamespace, labels: { [WAYPOINT_FOR_LABEL]: this.waypointFor } },
         spec: {
           gatewayClassName: WAYPOINT_GATEWAY_CLASS,

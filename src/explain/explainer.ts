@@ -3,6 +3,7 @@ import { ExplainReport } from './explain-report';
 import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
+import { statusPortFindings } from './status-port';
 import { checkGatewayPorts } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
 import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
@@ -49,7 +50,10 @@ export class Explainer {
       ...checkXffFilterOverlaps(parsed.xffFilters),
       ...parsed.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
     ];
-    return new ExplainReport(tracePaths(parsed, options.istioVersion), [...parsed.findings, ...checks], parsed.skipped);
+    const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
+    // Tracing adds its findings (such as sampled workloads) to parsed.findings: trace first.
+    const paths = tracePaths(parsed, version);
+    return new ExplainReport(paths, [...parsed.findings, ...checks, ...statusPortFindings(parsed.gateways, version)], parsed.skipped);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { AgentEnv, proxyContainerEnv } from './agent-env';
 import { Finding, FindingSeverity } from './explain-report';
 import { parseEmbeddedYaml } from './input';
 import { ReadContext, readList, readPort, readString, shortValue, wrongShape } from './read-values';
@@ -28,6 +29,8 @@ export interface GatewayApiGateway {
   readonly servers: ServerModel[];
   /** The key routes use to name it. */
   readonly resourceKey: string;
+  /** Env of the istio-proxy container from the parametersRef ConfigMap's `deployment` overlay. */
+  readonly overlayEnv: AgentEnv;
 }
 
 /** The key of a Gateway API Gateway as routes name it. */
@@ -70,7 +73,29 @@ export function readGatewayApiGateway(gw: any, configMaps: Map<string, any>, fin
     service,
     servers,
     resourceKey: gatewayApiResourceKey(namespace, name),
+    overlayEnv: deploymentOverlayEnv(gw, infra?.parametersRef, namespace, configMaps, ctx),
   };
+}
+
+/** The istio-proxy env of the parametersRef ConfigMap's `deployment` overlay (Istio merges containers by name). */
+function deploymentOverlayEnv(gw: any, ref: any, namespace: string, configMaps: Map<string, any>, ctx: ReadContext): AgentEnv {
+  if (ref === undefined || ref === null || ref.kind !== 'ConfigMap' || (ref.group ?? '') !== '') return new Map();
+  const configMap = configMaps.get(`${namespace}/${ref.name}`);
+  const text = configMap?.data?.[GatewayOverlay.DEPLOYMENT];
+  if (text === undefined) return new Map();
+  const parsed = parseOverlay(gw, configMap, GatewayOverlay.DEPLOYMENT, String(text), namespace, ctx);
+  return proxyContainerEnv(parsed?.spec?.template?.spec, `${objectWhere(configMap)} data.${GatewayOverlay.DEPLOYMENT} env`);
+}
+
+function parseOverlay(gw: any, configMap: any, key: string, text: string, namespace: string, ctx: ReadContext): any {
+  try {
+    const parsed = parseEmbeddedYaml(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`it is ${shortValue(parsed)}, not a map`);
+    return parsed;
+  } catch (e) {
+    ctx.findings.push({ severity: FindingSeverity.ERROR, where: objectWhere(configMap), message: `data.${key} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, fix: 'fix the overlay; Istio cannot deploy the gateway of ' + `${namespace}/${gw.metadata?.name}` });
+    return undefined;
+  }
 }
 
 /** The `service` overlay of the parametersRef ConfigMap (a local ConfigMap, as Istio reads it). */
@@ -87,14 +112,7 @@ function serviceOverlay(gw: any, ref: any, namespace: string, configMaps: Map<st
   }
   const text = configMap.data?.[GatewayOverlay.SERVICE];
   if (text === undefined) return undefined;
-  try {
-    const parsed = parseEmbeddedYaml(String(text));
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`it is ${shortValue(parsed)}, not a map`);
-    return parsed;
-  } catch (e) {
-    ctx.findings.push({ severity: FindingSeverity.ERROR, where: objectWhere(configMap), message: `data.service is not valid YAML: ${(e as Error).message.split('\n')[0]}`, fix: 'fix the overlay; Istio cannot deploy the gateway of ' + `${namespace}/${gw.metadata?.name}` });
-    return undefined;
-  }
+  return parseOverlay(gw, configMap, GatewayOverlay.SERVICE, String(text), namespace, ctx);
 }
 
 function readListeners(gw: any, ctx: ReadContext): ServerModel[] {

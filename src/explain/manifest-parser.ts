@@ -1,4 +1,5 @@
 import * as ipaddr from 'ipaddr.js';
+import { AgentEnv, EnvSetting, envOf, ProxyConfigIndex, proxyContainerEnv } from './agent-env';
 import { Finding, FindingSeverity, SkippedObject } from './explain-report';
 import { GatewayApiGateway, gatewayApiRouteBackends, gatewayTargetRefs, readGatewayApiGateway } from './gateway-api-reader';
 import { HelmValues } from './helm-values';
@@ -18,7 +19,7 @@ import {
 } from '../model/ambient';
 import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, LB_PROXY_PROTOCOL_ANNOTATION,
-  ROOT_NAMESPACE_ANNOTATION,
+  ROOT_NAMESPACE_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV,
   TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
@@ -59,6 +60,14 @@ export interface ParsedGateway {
   readonly proxyProtocolTwice: boolean;
   /** `namespace/name` of the Istio Gateway resources bound to this gateway. */
   readonly gatewayResources: string[];
+  /** ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL as the gateway's istio-proxy container gets it, when set. */
+  readonly statusPortProxyProtocolEnv?: EnvSetting;
+  /** False when the gateway's pods are not in the input (an installation): their container env may set more. */
+  readonly agentEnvKnown: boolean;
+  /** The load balancer recognised from the Service (a LoadBalancerProfile id), when one is. */
+  readonly loadBalancerId?: string;
+  /** The annotations of the gateway's Service. */
+  readonly serviceAnnotations: { readonly [key: string]: string };
 }
 
 export interface ParsedManifests {
@@ -97,6 +106,8 @@ interface PodTemplateOwner {
   mesh?: MeshDefaults;
   /** True for a gateway an IstioOperator or gateway Helm release installs. */
   readonly installed?: boolean;
+  /** Env of the pod template's istio-proxy container. */
+  readonly proxyEnv?: AgentEnv;
 }
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job'];
@@ -112,6 +123,8 @@ interface Indexes {
   readonly rootNamespaces: string[];
   /** meshConfig per Istio revision, and the gateways IstioOperators and Helm releases install. */
   readonly mesh: MeshSettings;
+  /** ProxyConfig resources, which set the proxies' environment. */
+  readonly proxyConfigs: ProxyConfigIndex;
 }
 
 /**
@@ -157,6 +170,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     envoyFilters: new SelectorIndex(),
     rootNamespaces: rootNamespacesOf(envoyFilters, mesh.rootNamespaces),
     mesh,
+    proxyConfigs: ProxyConfigIndex.of(ofKind('ProxyConfig'), findings),
   };
   for (const g of istioGateways) if (Object.keys(g.spec?.selector ?? {}).length > 0) indexes.istioGateways.add('*', g.spec.selector, g);
   for (const svc of services) if (Object.keys(svc.spec?.selector ?? {}).length > 0) indexes.services.add('*', svc.spec.selector, svc);
@@ -407,6 +421,7 @@ function podTemplateOf(o: any): PodTemplateOwner {
     annotations: meta.annotations ?? {},
     ownerAnnotations: o.metadata?.annotations ?? {},
     ...(isInstalledGateway(o) ? { installed: true } : {}),
+    proxyEnv: proxyContainerEnv(o.kind === 'Pod' ? o.spec : o.spec?.template?.spec, `${o.kind} ${namespaceOf(o)}/${o.metadata?.name ?? 'unnamed'} istio-proxy env`),
   };
 }
 
@@ -505,7 +520,42 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     trustChain: trustChainOf(annotations[TRUST_CHAIN_ANNOTATION], where, findings),
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
     gatewayResources: [...bound.map(g => `${namespaceOf(g)}/${g.metadata?.name}`), ...(gatewayApi ? [gatewayApi.resourceKey] : [])],
+    ...optionalEnv(agentEnvOf(p, indexes, where, findings, gatewayApi).get(STATUS_PORT_PROXY_PROTOCOL_ENV)),
+    agentEnvKnown: !p.installed && p.kind !== 'Gateway selector',
+    ...(lb.id ? { loadBalancerId: lb.id } : {}),
+    serviceAnnotations,
   };
+}
+
+function optionalEnv(setting: EnvSetting | undefined): { statusPortProxyProtocolEnv?: EnvSetting } {
+  return setting ? { statusPortProxyProtocolEnv: setting } : {};
+}
+
+/**
+ * The gateway's istio-proxy environment, lowest precedence first: meshConfig proxyMetadata, ProxyConfigs (with the
+ * pod annotation's proxyMetadata when the pods are injected), then the container env of the pod template or the
+ * Gateway API `deployment` overlay.
+ */
+function agentEnvOf(p: PodTemplateOwner, indexes: Indexes, where: string, findings: Finding[], gatewayApi?: GatewayApiGateway): AgentEnv {
+  const meshEnv = envOf(p.mesh?.proxyMetadata, `${p.mesh?.source} ${p.mesh?.field}.defaultConfig.proxyMetadata`);
+  const root = p.mesh?.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
+  const annotationMetadata = proxyConfigOf(p)?.proxyMetadata;
+  if (!gatewayApi) {
+    const annotationEnv = envOf(annotationMetadata, `${where} proxy.istio.io/config proxyMetadata`);
+    const env = indexes.proxyConfigs.envFor(p.namespace, p.labels, root, meshEnv, annotationEnv);
+    for (const [k, v] of p.proxyEnv ?? []) env.set(k, v);
+    return env;
+  }
+  if (envOf(annotationMetadata, '').has(STATUS_PORT_PROXY_PROTOCOL_ENV)) {
+    findings.push(finding(FindingSeverity.WARNING, where,
+      `proxy.istio.io/config proxyMetadata sets ${STATUS_PORT_PROXY_PROTOCOL_ENV}, but Istio renders a Gateway API gateway's Deployment without reading pod annotations for the environment: it does not apply`,
+      `set it in the deployment overlay of the parametersRef ConfigMap (containers: [{ name: istio-proxy, env: [{ name: ${STATUS_PORT_PROXY_PROTOCOL_ENV}, value: "true" }] }]) or in a ProxyConfig selecting ${GATEWAY_NAME_LABEL}: ${gatewayApi.name}`));
+  }
+  // istiod matches ProxyConfigs against the gateway-name label only, and passes no annotations.
+  const env = indexes.proxyConfigs.envFor(p.namespace, gatewayApi.podLabels, root, meshEnv, new Map());
+  for (const [k, v] of gatewayApi.overlayEnv) env.set(k, v);
+  for (const [k, v] of p.proxyEnv ?? []) env.set(k, v);
+  return env;
 }
 
 /**

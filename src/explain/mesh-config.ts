@@ -37,6 +37,8 @@ export interface MeshDefaults {
   /** `defaultConfig.gatewayTopology`, with only the fields explain checked and reads. */
   readonly gatewayTopology?: { readonly numTrustedProxies?: number; readonly proxyProtocol?: object; readonly forwardClientCertDetails?: string };
   readonly interceptionMode?: InterceptionMode;
+  /** `defaultConfig.proxyMetadata`: environment of every proxy container (string values only). */
+  readonly proxyMetadata?: { readonly [key: string]: string };
   readonly rank: Rank;
 }
 
@@ -181,7 +183,13 @@ function readMesh(mesh: unknown, ctx: ReadContext, field: string, revision: stri
   const mode = readEnum(ctx, `${field}.defaultConfig.interceptionMode`, defaultConfig.interceptionMode, Object.values(InterceptionMode));
   const interceptionMode = Object.values(InterceptionMode).find(m => m === mode);
   const gatewayTopology = readTopology(ctx, `${field}.defaultConfig.gatewayTopology`, defaultConfig.gatewayTopology);
-  return { ...base, ...(interceptionMode ? { interceptionMode } : {}), ...(gatewayTopology ? { gatewayTopology } : {}) };
+  const proxyMetadata = stringMap(ctx, `${field}.defaultConfig.proxyMetadata`, defaultConfig.proxyMetadata);
+  return {
+    ...base,
+    ...(interceptionMode ? { interceptionMode } : {}),
+    ...(gatewayTopology ? { gatewayTopology } : {}),
+    ...(Object.keys(proxyMetadata).length > 0 ? { proxyMetadata } : {}),
+  };
 }
 
 function readTopology(ctx: ReadContext, field: string, topology: unknown): MeshDefaults['gatewayTopology'] {

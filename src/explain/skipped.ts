@@ -31,6 +31,7 @@ const SERVED: { [kind: string]: readonly string[] } = {
   EnvoyFilter: ['networking.istio.io/v1alpha3'],
   AuthorizationPolicy: ISTIO_SECURITY,
   IstioOperator: ['install.istio.io/v1alpha1'],
+  ProxyConfig: ['networking.istio.io/v1beta1'],
 };
 
 const TOP_LEVEL_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
@@ -253,6 +254,11 @@ function wrongShape(o: any): SkippedObject | undefined {
     checks.push(() => expect(spec?.parentRefs, 'spec.parentRefs', 'list'), () => expect(spec?.rules, 'spec.rules', 'list'));
   }
   if (o.kind === 'ConfigMap') checks.push(() => expect(o.data, 'data', 'string map'));
+  if (o.kind === 'ProxyConfig') {
+    checks.push(() => expect(spec?.selector, 'spec.selector', 'map'),
+      () => expect(spec?.selector?.matchLabels, 'spec.selector.matchLabels', 'string map'),
+      () => expect(spec?.environmentVariables, 'spec.environmentVariables', 'string map'));
+  }
   if (o.kind === 'VirtualService') {
     checks.push(() => expect(spec?.gateways, 'spec.gateways', 'list'),
       ...['http', 'tcp', 'tls'].map(k => () => expect(spec?.[k], `spec.${k}`, 'list')));

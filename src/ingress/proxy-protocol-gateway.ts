@@ -7,7 +7,7 @@ import { LoadBalancerProfile } from './load-balancer-profile';
 import { ProxyProtocolBackend, ProxyProtocolBackendProps } from './proxy-protocol-backend';
 import { ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
 import { ProxyProtocolSupport } from './proxy-protocol-support';
-import { LB_PROXY_PROTOCOL_ANNOTATION } from '../model/annotations';
+import { LB_PROXY_PROTOCOL_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV } from '../model/annotations';
 import { findingText } from '../model/finding-text';
 import { checkGatewayPorts } from '../model/gateway-checks';
 import { HealthCheckFix } from '../model/health-check-fix';
@@ -17,8 +17,6 @@ import { ExternalTrafficPolicy, ProxyProtocolMode, ProxyProtocolVersion } from '
 import { Topology } from '../model/topology';
 import { checkPort, constructPathOf, resolveWithPath, withConstructPath } from '../util/validate';
 
-/** pilot-agent adds a PROXY listener filter (PROXY optional) to the status port 15021 when this is "true" (Istio 1.27+). */
-const STATUS_PORT_PROXY_PROTOCOL_ENV = 'ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL';
 
 /** Props of `ProxyProtocolGateway`. */
 export interface ProxyProtocolGatewayProps extends IngressGatewayProps {

@@ -40,3 +40,9 @@ export const ROOT_NAMESPACE_ANNOTATION = `${ANNOTATION_PREFIX}root-namespace`;
 
 /** On an Istio Gateway: the Istio release the output is for (explain follows its Envoy defaults). */
 export const ISTIO_VERSION_ANNOTATION = `${ANNOTATION_PREFIX}istio-version`;
+
+/**
+ * istio-proxy environment variable: pilot-agent adds a PROXY listener filter (PROXY optional) to the status port 15021
+ * when it is true (Istio 1.27+). It is read from the container's environment when the agent starts.
+ */
+export const STATUS_PORT_PROXY_PROTOCOL_ENV = 'ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL';
