@@ -509,7 +509,8 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
     const byFilter = topology.derive('xff-filter-overlaps', () => {
       const filters = topology.xffFilters.filter((f): f is XffSidecarFilter => f instanceof XffSidecarFilter);
       const overlaps = xffFilterOverlaps(filters.map(f => f._xffFilterModel()));
-      return new Map(filters.map((f, i) => [f, overlaps[i]]));
+      // Only the filters with findings: the map lives as long as the app.
+      return new Map(filters.flatMap((f, i) => overlaps[i].length > 0 ? [[f, overlaps[i]] as const] : []));
     });
     return (byFilter.get(this) ?? []).map(findingText);
   }

@@ -212,7 +212,7 @@ export class SourceIpPolicy extends Construct {
       checkEmptiness(this.action, parsed.length, this.negated, props.allowNothing ?? false, this.limited);
       const list = checkCidrList(parsed, this.action, this.negated);
       if (list.errors.length > 0) throw new Error(list.errors.join('\n'));
-      this.ownWarnings = list.warnings;
+      this.ownWarnings = list.warnings.length > 0 ? list.warnings : NONE;
       this.cidrs = unique(parsed.map(c => c.text));
 
       const apiProps = {
@@ -368,8 +368,14 @@ function sourceKey(field: ClientIpField, negated: boolean): string {
   return field === ClientIpField.IP_BLOCKS ? 'notIpBlocks' : 'notRemoteIpBlocks';
 }
 
+/**
+ * The empty list every policy without ports, paths, methods or own warnings shares: one array per app, not four
+ * per policy kept for the app's lifetime. Frozen, so that a change to it throws instead of reaching other policies.
+ */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
 function unique<T>(values: T[]): T[] {
-  return [...new Set(values)];
+  return values.length === 0 ? NONE : [...new Set(values)];
 }
 
 function checkEnum<T>(property: string, value: T, allowed: T[]): T {
