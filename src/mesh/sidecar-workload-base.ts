@@ -42,7 +42,8 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
     // The labels are compared key by key (as their JSON would be), without building a key string per call.
     const version = Topology.of(this).version;
     let cached = this.cachedModel;
-    if (!cached || cached.version !== version || !sameLabels(cached.podLabels, podLabels) || !sameLabels(cached.selector, selector)) {
+    // The model's selector is a copy of the selector it was built from.
+    if (!cached || cached.version !== version || !sameLabels(cached.podLabels, podLabels) || !sameLabels(cached.model.selector, selector)) {
       const model = workloadModelFor(this, {
         name: this.workloadName(),
         namespace: this.targetNamespace,
@@ -50,7 +51,7 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
         podLabels,
         interceptionMode: this.interceptionMode,
       });
-      cached = { version, podLabels, selector, model };
+      cached = { version, podLabels, model };
       this.cachedModel = cached;
     }
     return cached.model;
@@ -67,7 +68,6 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
 interface CachedModel {
   readonly version: number;
   readonly podLabels: { [key: string]: string };
-  readonly selector: { [key: string]: string };
   readonly model: WorkloadModel;
 }
 

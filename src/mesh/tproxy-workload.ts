@@ -179,7 +179,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       // One walk of the tree for every TPROXY workload of the app, not one each.
       Topology.of(this).addAppValidationOnce('tproxy-pod-security', () => checkPodSecurity(this));
       Topology.of(this).addAppValidationOnce('tproxy-ambient', () => checkNotAmbient(this));
-      Topology.of(this).addValidation(this, () => this.checkSingleMode());
+      Topology.of(this).addChecks(this);
     } catch (e) {
       throw withConstructPath(e, this.node.path);
     }
@@ -208,6 +208,11 @@ export class TproxyWorkload extends SidecarWorkloadBase {
 
   protected workloadPodLabels(): { [key: string]: string } {
     return this.podLabels;
+  }
+
+  /** @internal the checks the topology runs for this workload (see `Topology.addChecks`). */
+  public _topologyErrors(): string[] {
+    return this.checkSingleMode();
   }
 
   private createDeployment(options: NewDeploymentOptions): { deployment: kplus.Deployment; service?: kplus.Service } {

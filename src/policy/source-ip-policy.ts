@@ -224,7 +224,7 @@ export class SourceIpPolicy extends Construct {
         : new AuthorizationPolicyV1Beta1(this, 'Resource', apiProps);
 
       Topology.of(this).addPolicy(this);
-      Topology.of(this).addValidation(this, () => this.validatePolicy());
+      Topology.of(this).addChecks(this);
     } catch (e) {
       throw withConstructPath(e, this.node.path);
     }
@@ -259,6 +259,11 @@ export class SourceIpPolicy extends Construct {
   /** Warnings about this policy given the current app (overlaps, a field that matches the hop in front, ...). */
   public warnings(): string[] {
     return this.findings().warnings;
+  }
+
+  /** @internal the checks the topology runs for this policy (see `Topology.addChecks`). */
+  public _topologyErrors(): string[] {
+    return this.validatePolicy();
   }
 
   private findings(): Findings {
