@@ -1,7 +1,8 @@
 /*
  * `npm run bench`: synth speed, peak memory and start-up of the library against a plain cdk8s baseline that
  * emits the identical manifests as ApiObjects, measured in the same run, alternating, with medians.
- * Usage: npm run bench -- [--reps 5] [--sizes 100,1000,5000] [--kinds gateway,workload] [--layouts all,100] [--out bench/out/results.json]
+ * Usage: npm run bench -- [--reps 5] [--sizes 100,1000,5000] [--kinds gateway,workload] [--layouts all,100] [--heap-units 3000]
+ *   [--out bench/out/results.json]
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -21,7 +22,7 @@ const JS_DIR = path.join(ROOT, 'bench', 'out', 'js');
 function transpileBench(): void {
   fs.rmSync(JS_DIR, { recursive: true, force: true });
   fs.mkdirSync(JS_DIR, { recursive: true });
-  for (const name of ['units', 'worker']) {
+  for (const name of ['units', 'worker', 'heap-worker']) {
     const source = fs.readFileSync(path.join(__dirname, `${name}.ts`), 'utf-8').replace("'../src'", JSON.stringify(path.join(ROOT, 'lib', 'src')));
     const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
     fs.writeFileSync(path.join(JS_DIR, `${name}.js`), js);
@@ -55,6 +56,17 @@ function runWorker(mode: string, kind: string, layout: string, n: number): Sampl
   });
   if (r.status !== 0) throw new Error(`worker ${mode} ${kind} ${n} failed:\n${r.stderr}`);
   return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), layout };
+}
+
+interface HeapSample { readonly mode: string; readonly kind: string; readonly n: number; readonly builtKiB: number; readonly afterSynthKiB: number }
+
+/** Live heap per unit (after a full GC), in a fresh process, 100 units per chart. */
+function runHeapWorker(mode: string, kind: string, n: number): HeapSample {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', path.join(JS_DIR, 'heap-worker.js'), mode, kind, String(n)], {
+    cwd: ROOT, encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, BENCH_UNITS_PER_CHART: '100' },
+  });
+  if (r.status !== 0) throw new Error(`heap worker ${mode} ${kind} ${n} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 /** Wall time of `node -e <code>` in a fresh process, measured from inside (hrtime around the requires). */
@@ -129,13 +141,24 @@ function main(): void {
       console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} per-unit cost growth N=${first.n} -> N=${last.n}: ${growth.toFixed(2)}x (target <= 1.3x: ${growth <= 1.3 ? 'met' : 'MISSED'})`);
     }
   }
+  // Deterministic (no timing), so one sample per side is enough.
+  const heapUnits = Number(arg('heap-units', '3000'));
+  const heap: HeapSample[] = [];
+  console.log(`\nlive heap per unit after a full GC (KiB, N=${heapUnits}, 100 units per chart): built / after synthYaml`);
+  for (const kind of kinds) {
+    const library = runHeapWorker('library', kind, heapUnits);
+    const baseline = runHeapWorker('baseline', kind, heapUnits);
+    heap.push(library, baseline);
+    console.log(`${kind.padEnd(9)} library ${library.builtKiB.toFixed(2)} / ${library.afterSynthKiB.toFixed(2)} | baseline ${baseline.builtKiB.toFixed(2)} / ${baseline.afterSynthKiB.toFixed(2)} | ratio ${(library.builtKiB / baseline.builtKiB).toFixed(2)}x / ${(library.afterSynthKiB / baseline.afterSynthKiB).toFixed(2)}x`);
+  }
+
   const startupRatio = median(libStartup) / median(baseStartup);
   console.log(`\nstart-up: require library ${median(libStartup).toFixed(0)} ms vs cdk8s + cdk8s-plus-27 ${median(baseStartup).toFixed(0)} ms: ${startupRatio.toFixed(2)}x (target <= 1.5x: ${startupRatio <= 1.5 ? 'met' : 'MISSED'})`);
 
   fs.mkdirSync(path.dirname(path.resolve(ROOT, out)), { recursive: true });
   fs.writeFileSync(path.resolve(ROOT, out), JSON.stringify({
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    reps, sizes, layouts, rows, samples, startup: { libraryMs: libStartup, baselineMs: baseStartup, ratio: startupRatio },
+    reps, sizes, layouts, rows, samples, heap, startup: { libraryMs: libStartup, baselineMs: baseStartup, ratio: startupRatio },
   }, null, 2));
   console.log(`raw figures: ${out}`);
 }

@@ -17,7 +17,7 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
   public abstract readonly targetSelector: { [key: string]: string };
   /** The interception mode of the pods. */
   public abstract readonly interceptionMode: InterceptionMode;
-  private cachedModel?: { readonly key: string; readonly model: WorkloadModel };
+  private cachedModel?: CachedModel;
 
   /** Allows only clients from `cidrs` to this workload (an ALLOW AuthorizationPolicy on its sidecar). */
   public allowFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
@@ -39,8 +39,11 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
     const podLabels = this.workloadPodLabels();
     const selector = this.targetSelector;
     // Policies ask for the model many times per synthesis; it only changes with the labels or the app's filters.
-    const key = `${Topology.of(this).version}|${JSON.stringify(podLabels)}|${JSON.stringify(selector)}`;
-    if (this.cachedModel?.key !== key) {
+    // The labels are compared key by key (as their JSON would be), without building a key string per call.
+    const version = Topology.of(this).version;
+    let cached = this.cachedModel;
+    // The model's selector is a copy of the selector it was built from.
+    if (!cached || cached.version !== version || !sameLabels(cached.podLabels, podLabels) || !sameLabels(cached.model.selector, selector)) {
       const model = workloadModelFor(this, {
         name: this.workloadName(),
         namespace: this.targetNamespace,
@@ -48,9 +51,10 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
         podLabels,
         interceptionMode: this.interceptionMode,
       });
-      this.cachedModel = { key, model };
+      cached = { version, podLabels, model };
+      this.cachedModel = cached;
     }
-    return this.cachedModel.model;
+    return cached.model;
   }
 
   /** Name of the workload, for messages and `explain`. */
@@ -58,6 +62,21 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
 
   /** Labels of the pods (a superset of the selector). */
   protected abstract workloadPodLabels(): { [key: string]: string };
+}
+
+/** A workload's model and what it was computed from. */
+interface CachedModel {
+  readonly version: number;
+  readonly podLabels: { [key: string]: string };
+  readonly model: WorkloadModel;
+}
+
+/** True when both label maps have the same keys in the same order with identical values (so the same JSON). */
+function sameLabels(a: { [key: string]: string }, b: { [key: string]: string }): boolean {
+  const keys = Object.keys(a);
+  const otherKeys = Object.keys(b);
+  if (keys.length !== otherKeys.length) return false;
+  return keys.every((key, i) => key === otherKeys[i] && a[key] === b[key]);
 }
 
 /** `sidecar.istio.io/interceptionMode` accepts exactly these values, case-sensitive. */

@@ -140,7 +140,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
   public readonly interceptionMode: InterceptionMode;
   /** The workload's API object (the Deployment, StatefulSet, ... that carries the pod template). */
   public readonly apiObject: ApiObject;
-  private resolvedSpec?: any;
+  private resolvedLabels?: ResolvedLabels;
   private readonly plusWorkload?: PlusWorkload;
   /**
    * The workload construct given to `fromWorkload` or created by `newDeployment` (a cdk8s-plus-27 Deployment).
@@ -179,7 +179,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       // One walk of the tree for every TPROXY workload of the app, not one each.
       Topology.of(this).addAppValidationOnce('tproxy-pod-security', () => checkPodSecurity(this));
       Topology.of(this).addAppValidationOnce('tproxy-ambient', () => checkNotAmbient(this));
-      Topology.of(this).addValidation(this, () => this.checkSingleMode());
+      Topology.of(this).addChecks(this);
     } catch (e) {
       throw withConstructPath(e, this.node.path);
     }
@@ -192,13 +192,13 @@ export class TproxyWorkload extends SidecarWorkloadBase {
 
   /** Labels that select the pods: the workload's selector, else its pod labels. */
   public get targetSelector(): { [key: string]: string } {
-    const matchLabels = this.plusWorkload ? this.plusWorkload.matchLabels : this.templateJson()?.selector?.matchLabels;
+    const matchLabels = this.plusWorkload ? this.plusWorkload.matchLabels : this.templateLabels().matchLabels;
     return { ...(matchLabels && Object.keys(matchLabels).length > 0 ? matchLabels : this.podLabels) };
   }
 
   /** The labels of the pod template, read now. */
   public get podLabels(): { [key: string]: string } {
-    const labels = this.plusWorkload ? this.plusWorkload.podMetadata.toJson().labels : this.templateJson()?.template?.metadata?.labels;
+    const labels = this.plusWorkload ? this.plusWorkload.podMetadata.toJson().labels : this.templateLabels().podLabels;
     return { ...(labels ?? {}) };
   }
 
@@ -208,6 +208,11 @@ export class TproxyWorkload extends SidecarWorkloadBase {
 
   protected workloadPodLabels(): { [key: string]: string } {
     return this.podLabels;
+  }
+
+  /** @internal the checks the topology runs for this workload (see `Topology.addChecks`). */
+  public _topologyErrors(): string[] {
+    return this.checkSingleMode();
   }
 
   private createDeployment(options: NewDeploymentOptions): { deployment: kplus.Deployment; service?: kplus.Service } {
@@ -250,12 +255,17 @@ export class TproxyWorkload extends SidecarWorkloadBase {
   }
 
   /**
-   * The object's spec, resolved once: `toJson()` resolves the whole object, and policies read the labels many
-   * times per synthesis. A JSON patch that changes the labels after the first read is not seen.
+   * The selector and pod labels of the object's spec, resolved once: `toJson()` resolves the whole object, and
+   * policies read the labels many times per synthesis. Only the two label maps are kept, not the resolved spec,
+   * which would stay on the heap for every workload of the app. A JSON patch that changes the labels after the
+   * first read is not seen.
    */
-  private templateJson(): any {
-    if (this.resolvedSpec === undefined) this.resolvedSpec = (this.apiObject.toJson() as any).spec ?? null;
-    return this.resolvedSpec ?? undefined;
+  private templateLabels(): ResolvedLabels {
+    if (this.resolvedLabels === undefined) {
+      const spec = (this.apiObject.toJson() as any).spec;
+      this.resolvedLabels = { matchLabels: spec?.selector?.matchLabels, podLabels: spec?.template?.metadata?.labels };
+    }
+    return this.resolvedLabels;
   }
 
   private addWarnings(istioCni?: boolean): void {
@@ -279,7 +289,8 @@ export class TproxyWorkload extends SidecarWorkloadBase {
     const byApiObject = topology.derive('tproxy-workloads-by-api-object', () => {
       const map = new Map<ApiObject, TproxyWorkload[]>();
       for (const w of tproxyWorkloads(this)) map.set(w.apiObject, [...(map.get(w.apiObject) ?? []), w]);
-      return map;
+      // Only the objects with more than one workload: the map lives as long as the app.
+      return new Map([...map].filter(([, workloads]) => workloads.length > 1));
     });
     const others = (byApiObject.get(this.apiObject) ?? []).filter(o => o !== this);
     return others.map(o => `workload ${this.apiObject.kind} "${this.apiObject.name}" (${formatLabels(this.podLabels)}) gets ${INTERCEPTION_MODE_ANNOTATION} from both "${this.node.path}" and "${o.node.path}": use one TproxyWorkload per workload`);
@@ -318,6 +329,12 @@ function checkNotAmbient(scope: IConstruct): string[] {
 /** The app's TproxyWorkloads, in creation order. */
 function tproxyWorkloads(scope: IConstruct): TproxyWorkload[] {
   return Topology.of(scope).workloads.filter((w): w is TproxyWorkload => w instanceof TproxyWorkload);
+}
+
+/** The label maps of a resolved pod-template spec (undefined where the spec has none). */
+interface ResolvedLabels {
+  readonly matchLabels?: { [key: string]: string };
+  readonly podLabels?: { [key: string]: string };
 }
 
 /**

@@ -402,7 +402,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
         SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar trusts X-Forwarded-For entries from any caller inside [${this.trust.cidrs.join(', ')}], so a pod in those ranges that calls it directly, bypassing the gateway, can forge its client address; `
           + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals)');
       }
-      Topology.of(this).addValidation(this, () => [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()]);
+      Topology.of(this).addChecks(this);
     } catch (e) {
       throw withConstructPath(e, this.node.path);
     }
@@ -439,6 +439,11 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
         ...(settings.problem !== undefined ? { unresolved: true } : {}),
       },
     };
+  }
+
+  /** @internal the checks the topology runs for this filter (see `Topology.addChecks`). */
+  public _topologyErrors(): string[] {
+    return [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()];
   }
 
   private resolveSelector(props: XffSidecarFilterProps): { [key: string]: string } {
@@ -509,7 +514,8 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
     const byFilter = topology.derive('xff-filter-overlaps', () => {
       const filters = topology.xffFilters.filter((f): f is XffSidecarFilter => f instanceof XffSidecarFilter);
       const overlaps = xffFilterOverlaps(filters.map(f => f._xffFilterModel()));
-      return new Map(filters.map((f, i) => [f, overlaps[i]]));
+      // Only the filters with findings: the map lives as long as the app.
+      return new Map(filters.flatMap((f, i) => overlaps[i].length > 0 ? [[f, overlaps[i]] as const] : []));
     });
     return (byFilter.get(this) ?? []).map(findingText);
   }

@@ -67,6 +67,21 @@ export interface PolicyMember extends IConstruct {
   policyModel(): PolicyModel;
 }
 
+/**
+ * A construct whose checks the topology runs (see `Topology.addChecks`): the construct itself is the check, so
+ * that no closure and no record per construct is kept for the app's lifetime. @internal
+ */
+export interface CheckedMember extends IConstruct {
+  /** The construct's errors given the current topology; empty when there are none. */
+  _topologyErrors(): string[];
+}
+
+/** A check added with `Topology.addValidation`. */
+interface CheckRecord {
+  readonly construct: IConstruct;
+  readonly validate: () => string[];
+}
+
 /** The app's topology as plain data: what `explain` parses back from the synthesised YAML. */
 export interface TopologyModel {
   readonly gateways: GatewayModel[];
@@ -101,7 +116,7 @@ export class Topology {
   private readonly members = new WeakSet<IConstruct>();
   private readonly derived = new Map<string, { readonly version: number; readonly value: unknown }>();
   private readonly appValidations = new Set<string>();
-  private readonly checks: Array<{ readonly construct: IConstruct; readonly validate: () => string[] }> = [];
+  private readonly checks: Array<CheckRecord | CheckedMember> = [];
   private readonly reporting = new WeakSet<IConstruct>();
   private changes = 0;
 
@@ -216,7 +231,16 @@ export class Topology {
    * the checks cost.
    */
   public addValidation(construct: IConstruct, validate: () => string[]): void {
-    this.checks.push({ construct, validate });
+    this.addCheck({ construct, validate });
+  }
+
+  /** As `addValidation(member, () => member._topologyErrors())`, without a closure per construct. */
+  public addChecks(member: CheckedMember): void {
+    this.addCheck(member);
+  }
+
+  private addCheck(check: CheckRecord | CheckedMember): void {
+    this.checks.push(check);
     // A check added after a synthesis (a route added to a gateway) must not be hidden by the cached results.
     this.changes++;
     if (this.checks.length > 1) return;
@@ -238,8 +262,9 @@ export class Topology {
     return this.derive('check-errors', () => {
       const errors = new Map<IConstruct, string[]>();
       for (const check of this.checks) {
-        const found = check.validate();
-        if (found.length > 0) errors.set(check.construct, [...(errors.get(check.construct) ?? []), ...found]);
+        const construct = isCheckRecord(check) ? check.construct : check;
+        const found = isCheckRecord(check) ? check.validate() : check._topologyErrors();
+        if (found.length > 0) errors.set(construct, [...(errors.get(construct) ?? []), ...found]);
       }
       return errors;
     });
@@ -277,6 +302,10 @@ export class Topology {
     // Any app that uses the library gets the one check that no two objects would replace each other when applied.
     this.addAppValidationOnce('duplicate-objects', () => duplicateObjectErrors(this.root));
   }
+}
+
+function isCheckRecord(check: CheckRecord | CheckedMember): check is CheckRecord {
+  return typeof (check as Partial<CheckedMember>)._topologyErrors !== 'function';
 }
 
 function optional<T>(value: T | undefined): T[] {

@@ -212,7 +212,7 @@ export class SourceIpPolicy extends Construct {
       checkEmptiness(this.action, parsed.length, this.negated, props.allowNothing ?? false, this.limited);
       const list = checkCidrList(parsed, this.action, this.negated);
       if (list.errors.length > 0) throw new Error(list.errors.join('\n'));
-      this.ownWarnings = list.warnings;
+      this.ownWarnings = list.warnings.length > 0 ? list.warnings : NONE;
       this.cidrs = unique(parsed.map(c => c.text));
 
       const apiProps = {
@@ -224,7 +224,7 @@ export class SourceIpPolicy extends Construct {
         : new AuthorizationPolicyV1Beta1(this, 'Resource', apiProps);
 
       Topology.of(this).addPolicy(this);
-      Topology.of(this).addValidation(this, () => this.validatePolicy());
+      Topology.of(this).addChecks(this);
     } catch (e) {
       throw withConstructPath(e, this.node.path);
     }
@@ -259,6 +259,11 @@ export class SourceIpPolicy extends Construct {
   /** Warnings about this policy given the current app (overlaps, a field that matches the hop in front, ...). */
   public warnings(): string[] {
     return this.findings().warnings;
+  }
+
+  /** @internal the checks the topology runs for this policy (see `Topology.addChecks`). */
+  public _topologyErrors(): string[] {
+    return this.validatePolicy();
   }
 
   private findings(): Findings {
@@ -368,8 +373,14 @@ function sourceKey(field: ClientIpField, negated: boolean): string {
   return field === ClientIpField.IP_BLOCKS ? 'notIpBlocks' : 'notRemoteIpBlocks';
 }
 
+/**
+ * The empty list every policy without ports, paths, methods or own warnings shares: one array per app, not four
+ * per policy kept for the app's lifetime. Frozen, so that a change to it throws instead of reaching other policies.
+ */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
 function unique<T>(values: T[]): T[] {
-  return [...new Set(values)];
+  return values.length === 0 ? NONE : [...new Set(values)];
 }
 
 function checkEnum<T>(property: string, value: T, allowed: T[]): T {
