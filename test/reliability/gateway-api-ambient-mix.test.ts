@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
-  AmbientNamespace, AmbientWorkload, ClientIpField, Explainer, GatewayFlavour, IstioVersion, PreservedIngressGateway, SourceIpWarnings, Waypoint,
+  AmbientNamespace, AmbientWorkload, ClientIpField, Explainer, FindingSeverity, GatewayFlavour, IstioVersion, PreservedIngressGateway, SourceIpWarnings, Waypoint,
 } from '../../src';
 import { synthAndValidate } from '../harness';
 import { assertRoundTrip } from '../property/round-trip';
@@ -39,7 +39,7 @@ describe('a Gateway API gateway in front of ambient workloads', () => {
     expect(policy.field).toBe(ClientIpField.IP_BLOCKS);
     assertRoundTrip(chart, manifests);
     const report = Explainer.fromManifests(manifests);
-    expect(report.findings.filter(f => f.severity === 'ERROR')).toEqual([]);
+    expect(report.findings.filter(f => f.severity === FindingSeverity.ERROR)).toEqual([]);
     const north = report.paths.find(p => p.title.startsWith('north-south') && p.title.includes('workload web/httpbin'));
     // ztunnel keeps the gateway pod's address; the client reaches the app in the headers the gateway wrote.
     expect(north?.hops.map(h => h.hop)).toContain('ztunnel');
@@ -61,6 +61,6 @@ describe('a Gateway API gateway in front of ambient workloads', () => {
     const north = report.paths.find(p => p.title.startsWith('north-south') && p.title.includes('workload web/httpbin'));
     expect(north?.hops.map(h => h.hop)).toEqual(expect.arrayContaining(['waypoint web/waypoint', 'ztunnel']));
     expect(north?.hops.find(h => h.hop === 'waypoint web/waypoint')?.clientAddress).toBe(north?.clientAddress);
-    expect(report.findings.concat(north?.findings ?? []).filter(f => f.severity === 'ERROR')).toEqual([]);
+    expect(report.findings.concat(north?.findings ?? []).filter(f => f.severity === FindingSeverity.ERROR)).toEqual([]);
   });
 });
