@@ -1,7 +1,8 @@
 import { Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
-  AmbientNamespace, AmbientWorkload, ClientIpField, Explainer, FindingSeverity, GatewayFlavour, IstioVersion, PreservedIngressGateway, SourceIpWarnings, Waypoint,
+  AmbientNamespace, AmbientWorkload, ClientIpField, Explainer, FindingSeverity, GatewayFlavour, IstioVersion, PreservedIngressGateway,
+  SourceIpWarnings, Waypoint,
 } from '../../src';
 import { synthAndValidate } from '../harness';
 import { assertRoundTrip } from '../property/round-trip';
