@@ -9,6 +9,7 @@ import {
   ClientIpField, ExternalTrafficPolicy, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyProtocolVersion, ProxyRole, SidecarXffMode,
   WorkloadModel,
 } from '../model/model';
+import { policyReaches } from '../model/selectors';
 import { isOpaqueServer } from '../model/servers';
 import { TrustChain, TrustHop } from '../model/trust-chain';
 import { addressInCidr, Cidr, parseCidr } from '../net/cidr';
@@ -671,7 +672,8 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
 
 /** The policies that apply to pods with `labels` in `namespace` (its own and the mesh's root namespaces). */
 function policiesFor(ctx: TraceContext, namespace: string, labels: { [key: string]: string }): PolicyModel[] {
-  return ctx.policyIndex.matching([namespace, ...ctx.rootNamespaces], labels);
+  return ctx.policyIndex.matching([namespace, ...ctx.rootNamespaces], labels)
+    .filter(p => policyReaches(p.namespace, (p.targetRefs ?? []).length > 0, namespace, ctx.rootNamespaces));
 }
 
 const PARSED_CIDRS = new WeakMap<PolicyModel, Cidr[]>();

@@ -34,3 +34,13 @@ export function formatLabels(labels: Labels): string {
   const text = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
   return text === '' ? '(every pod)' : text;
 }
+
+/**
+ * True when an AuthorizationPolicy in `policyNamespace` reaches pods in `podNamespace`: one attached with
+ * `targetRefs` names objects of its own namespace only; one with a selector also reaches every namespace from a root
+ * namespace.
+ */
+export function policyReaches(policyNamespace: string, attachedByTargetRefs: boolean, podNamespace: string,
+  rootNamespaces: readonly string[]): boolean {
+  return attachedByTargetRefs ? policyNamespace === podNamespace : namespaceReaches(policyNamespace, podNamespace, rootNamespaces);
+}

@@ -3,7 +3,7 @@ import { waypointsOfPolicy, workloadsUsing } from '../model/ambient';
 import { findingFromText } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
 import { PolicyModel, ProxyRole, WorkloadModel } from '../model/model';
-import { namespaceReaches, sameSelector, selectorMatches } from '../model/selectors';
+import { policyReaches, sameSelector, selectorMatches } from '../model/selectors';
 import { TopologyModel } from '../model/topology';
 
 /*
@@ -27,7 +27,8 @@ export function checkTopology(topology: TopologyModel, rootNamespaces: string[],
   for (const policy of topology.policies) {
     const where = `AuthorizationPolicy ${policy.namespace}/${policy.name}`;
     const selects = (t: { namespace: string; selector: { [key: string]: string } }) =>
-      namespaceReaches(policy.namespace, t.namespace, rootNamespaces) && selectorMatches(policy.selector, t.selector);
+      policyReaches(policy.namespace, (policy.targetRefs ?? []).length > 0, t.namespace, rootNamespaces)
+      && selectorMatches(policy.selector, t.selector);
     const gateways = topology.gateways.filter(selects);
     const workloads = topology.workloads.filter(selects);
     const base = { policy, ports: policy.ports ?? [], matchesHttpAttributes: policy.matchesHttpAttributes === true, fieldForced: true };

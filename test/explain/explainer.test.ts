@@ -159,6 +159,9 @@ describe('seed scenarios', () => {
     expect(JSON.parse(report.toJson()).paths).toHaveLength(2);
     expect(report.toMermaid()).toMatch(/^flowchart LR\n/);
     expect(report.toMermaid()).toContain('remote.ip 10.0.0.4');
+    // The table ends with the topology check on the policy: ipBlocks behind a Cluster Service sees node IPs.
+    expect(report.findings).toEqual([expect.objectContaining({ severity: FindingSeverity.ERROR, where: 'AuthorizationPolicy istio-ingress/office' })]);
+    expect(report.toTable()).toMatch(/manifest findings:\n {2}ERROR AuthorizationPolicy istio-ingress\/office: field ipBlocks cannot match clients/);
   });
 
   test('empty input', () => {

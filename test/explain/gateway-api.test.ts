@@ -105,6 +105,18 @@ describe('explain: Gateway API gateways of class istio', () => {
     expect(JSON.stringify(gatewayHop)).toMatch(/office-only/);
   });
 
+  test('a targetRefs policy in the root namespace does not reach a Gateway of the same name in another namespace', () => {
+    // GIVEN the same policy moved to istio-system, where a selector would reach every namespace
+    const objects = parseYamlDocuments(YAML).map((o: any) => o.kind === 'AuthorizationPolicy'
+      ? { ...o, metadata: { ...o.metadata, namespace: 'istio-system' } } : o);
+    // WHEN
+    const report = Explainer.fromManifests(objects);
+    // THEN targetRefs name objects of the policy's own namespace only: the gateway in "ingress" has no policy
+    const gatewayHop = report.paths[0].hops.find(h => h.hop.startsWith('gateway'));
+    expect(gatewayHop?.policies).toEqual([]);
+    expect(report.allFindings().filter(f => f.where.includes('office-only') && f.severity === FindingSeverity.ERROR)).toEqual([]);
+  });
+
   test('without its ConfigMap in the input the Service is taken as Istio makes it (Cluster), with a warning', () => {
     // GIVEN
     const objects = parseYamlDocuments(YAML).filter(o => o.kind !== 'ConfigMap');
