@@ -27,9 +27,18 @@ echo "multilang: work dir $work"
 
 passed=0
 failed=0
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && [ -f "$2" ] && tail -n 30 "$2"; }
-summary() { echo "multilang: $passed passed, $failed failed"; }
+# Each check appends one line to the result file of its step: the Python, Go and Java steps run at the same time in
+# subshells, so the counts are read back from these files, not from shell variables.
+results=$work/results
+mkdir -p "$results"
+step_result=$results/main
+pass() { echo "pass" >>"$step_result"; echo "PASS $1"; }
+fail() { echo "fail" >>"$step_result"; echo "FAIL $1"; [ -n "${2:-}" ] && [ -f "$2" ] && tail -n 30 "$2"; }
+count_results() {
+  passed=$(cat "$results"/* 2>/dev/null | grep -c '^pass$')
+  failed=$(cat "$results"/* 2>/dev/null | grep -c '^fail$')
+}
+summary() { count_results; echo "multilang: $passed passed, $failed failed"; }
 step_start() { step_t0=$(date +%s); }
 step_time() { echo "  $1: $(( $(date +%s) - step_t0 ))s"; }
 
@@ -81,6 +90,7 @@ fi
 step_time typescript
 
 # 2. Python: the wheel into dist/python, then a fresh venv with it and cdk8s from PyPI.
+step_python() {
 step_start
 rm -rf dist/python
 if npx projen package:python >"$log/pacmak-python.log" 2>&1 && ls dist/python/*.whl >/dev/null 2>&1; then
@@ -98,8 +108,10 @@ else
   fail "python: jsii-pacmak failed" "$log/pacmak-python.log"
 fi
 step_time python
+}
 
 # 3. Go: this library's module into dist/go, the cdk8s ones into the work dir, then `go run` with replaces.
+step_go() {
 step_start
 rm -rf dist/go
 if npx projen package:go >"$log/pacmak-go.log" 2>&1 \
@@ -122,19 +134,27 @@ else
   fail "go: jsii-pacmak failed" "$log/pacmak-go.log"
 fi
 step_time go
+}
 
 # 4. Java: our jar into dist/java (a Maven repository layout) and cdk8s-plus-27's next to its npm package, then the
 #    app with mvn against both.
+step_java() {
 step_start
 rm -rf dist/java node_modules/cdk8s-plus-27/dist/java
-if npx projen package:java >"$log/pacmak-java.log" 2>&1 \
+# cdk8s-plus-27's jar only has to compile against and run (Maven Central has none to download), so its javadoc and
+# source jars are skipped: that halves its build. Ours is built as `npx projen package:java` would, javadoc included.
+if MAVEN_OPTS="${MAVEN_OPTS:-} -Dmaven.javadoc.skip=true -Dmaven.source.skip=true" \
+      npx jsii-pacmak -v node_modules/cdk8s-plus-27 --target java >"$log/pacmak-java.log" 2>&1 \
+    && npx jsii-pacmak -v . --target java >>"$log/pacmak-java.log" 2>&1 \
     && ls dist/java/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip/*/*.jar >/dev/null 2>&1; then
   pass "java: package built ($(basename "$(ls dist/java/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip/*/cdk8s-istio-source-ip-*[0-9].jar)"))"
   rm -rf "$work/java-app"
   cp -r examples/multilang/java "$work/java-app"
-  # A local repository of its own: a jar of the same version cached in ~/.m2 by an earlier run would win over the
-  # one just built.
-  if (cd "$work/java-app" && mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$work/m2" -Dstaging.repo="$root/dist/java" \
+  # The user's local repository keeps what Maven Central serves between runs, but the two artifacts built here are
+  # removed from it first: a jar of the same version cached by an earlier run would win over the one just built.
+  m2=${MULTILANG_M2:-$HOME/.m2/repository}
+  rm -rf "$m2/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip" "$m2/org/cdk8s/cdk8s-plus-27"
+  if (cd "$work/java-app" && mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$m2" -Dstaging.repo="$root/dist/java" \
         -Ddeps.repo="$root/node_modules/cdk8s-plus-27/dist/java" compile exec:java -Dexec.args="$out/java") >"$log/java.log" 2>&1; then
     compare java "$out/java"
   else
@@ -144,6 +164,16 @@ else
   fail "java: jsii-pacmak failed" "$log/pacmak-java.log"
 fi
 step_time java
+}
+
+# The three languages at once: each step writes only its own dist/<language> and work files (jsii-pacmak packs into
+# temporary directories), and Java, the longest, would otherwise wait for the other two.
+for lang in python go java; do
+  ( step_result=$results/$lang; "step_$lang" ) >"$work/$lang.out" 2>&1 &
+done
+wait
+for lang in python go java; do cat "$work/$lang.out"; done
+count_results
 
 echo "multilang: $(( $(date +%s) - total_t0 ))s in all"
 summary

@@ -3,7 +3,7 @@
  * after `app.synthYaml()`, divided by N. It is what the collector marks again and again while the YAML is written,
  * so it drives both the collection time and the peak memory of large apps.
  */
-import { buildBaselineApp, buildLibraryApp, UnitKind } from './units';
+import { buildApp, UnitKind } from './units';
 
 function liveHeapBytes(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -17,7 +17,7 @@ function main(): void {
   const [mode, kind, nText] = process.argv.slice(2);
   const n = Number(nText);
   const before = liveHeapBytes();
-  const app = mode === 'library' ? buildLibraryApp(kind as UnitKind, n) : buildBaselineApp(kind as UnitKind, n);
+  const app = buildApp(mode, kind as UnitKind, n);
   const built = liveHeapBytes();
   const yaml = app.synthYaml();
   const synthesised = liveHeapBytes();

@@ -2,10 +2,15 @@
  * Benchmark units. A gateway unit is a PreservedIngressGateway with an HTTPS server, a route and an IP
  * policy; a workload unit is a TPROXY workload with an XffSidecarFilter and a policy. The baseline builds
  * the same manifests as plain ApiObjects from a template of one unit, so both sides emit identical YAML.
+ * The tree reference emits them too, from plain Constructs and ApiObjects laid out in the library's own construct
+ * tree (same ids, same nesting), so that library against tree is what the library's code costs and tree against
+ * baseline is what that tree costs cdk8s.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject, App, Chart, Testing } from 'cdk8s';
+import { ApiObject, ApiObjectProps, App, Chart, Testing } from 'cdk8s';
+import { Construct } from 'constructs';
 // Type-checked against src/; bench/run.ts points the transpiled copy at the compiled lib/ that users get.
 import * as lib from '../src';
 
@@ -83,4 +88,87 @@ export function buildBaselineApp(kind: UnitKind, n: number): App {
     manifests.forEach((m: any, j: number) => new ApiObject(chart!, `u${i}-${j}`, m));
   }
   return app;
+}
+
+/** One node of a unit's construct tree: its path below the chart, and its manifest when it is an ApiObject. */
+interface TreeNode { readonly path: string[]; readonly manifest?: unknown }
+
+/** The construct tree of one unit with its index replaced by a placeholder (made once, cached on disk). */
+function unitTreeTemplate(kind: UnitKind): string {
+  const file = path.join(__dirname, 'out', `tree-${kind}.json`);
+  if (!fs.existsSync(file)) {
+    const chart = Testing.chart();
+    ADD_UNIT[kind](chart, SENTINEL);
+    Testing.synth(chart); // validation, as the measured runs do, before the manifests are read
+    const depth = chart.node.scopes.length;
+    const nodes: TreeNode[] = chart.node.findAll().slice(1).map(c => ({
+      path: c.node.scopes.slice(depth).map(s => s.node.id),
+      manifest: c instanceof ApiObject ? c.toJson() : undefined,
+    }));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(nodes));
+  }
+  return fs.readFileSync(file, 'utf-8');
+}
+
+/** A class of its own for each node of a unit, made once: `tree-classes` has as many classes as the library has. */
+const classPerNode = new Map<string, new (scope: Construct, id: string, manifest?: any) => Construct>();
+function classFor(key: string, apiObject: boolean): new (scope: Construct, id: string, manifest?: any) => Construct {
+  let cls = classPerNode.get(key);
+  if (!cls) {
+    cls = apiObject ? class extends ApiObject {} : class extends Construct {};
+    classPerNode.set(key, cls);
+  }
+  return cls;
+}
+
+/**
+ * The tree reference: the library's construct tree and manifests, with no library code. With `distinctClasses`,
+ * each node of a unit is an instance of a class of its own, as in the library (a diagnostic: cdk8s's walks over the
+ * app read the same properties of every construct, and more classes make those reads slower).
+ */
+export function buildTreeApp(kind: UnitKind, n: number, distinctClasses = false): App {
+  const template = unitTreeTemplate(kind);
+  const sentinelCidr = cidrOctets(SENTINEL);
+  const app = new App({ outdir: path.join(__dirname, 'out', 'dist') });
+  let chart: Chart | undefined;
+  for (let i = 0; i < n; i++) {
+    if (i % UNITS_PER_CHART === 0) chart = new Chart(app, `c${i / UNITS_PER_CHART}`);
+    const nodes: TreeNode[] = JSON.parse(template.split(sentinelCidr).join(cidrOctets(i)).split(String(SENTINEL)).join(String(i)));
+    const made = new Map<string, Construct>();
+    for (const templateNode of nodes) {
+      const unitPath = templateNode.path.map(id => uniquePolicyId(id, i));
+      const parent = unitPath.length === 1 ? chart! : made.get(unitPath.slice(0, -1).join('/'))!;
+      const id = unitPath[unitPath.length - 1];
+      // The same class for the same node of every unit: the template's path with the unit's index masked.
+      const classKey = templateNode.path.join('/').replace(/\d+/g, '#');
+      made.set(unitPath.join('/'), templateNode.manifest
+        ? new (distinctClasses ? classFor(classKey, true) : ApiObject)(parent, id, templateNode.manifest as ApiObjectProps)
+        : new (distinctClasses ? classFor(classKey, false) : Construct)(parent, id));
+    }
+  }
+  return app;
+}
+
+/**
+ * The library names a policy made by `allowFrom()`/`denyFrom()` after a hash of what it matches, so every unit's
+ * policy has an id of its own; the template's single id would make the tree cheaper than the library's (V8 gives
+ * each construct whose first child id is new a hidden class of its own), so each unit gets an id of its own here too.
+ */
+function uniquePolicyId(id: string, unit: number): string {
+  const match = /^(AllowFrom|DenyFrom)([0-9a-f]{8})(.*)$/.exec(id);
+  if (!match) return id;
+  const hash = createHash('sha256').update(`${match[2]}/${unit}`).digest('hex').slice(0, 8);
+  return `${match[1]}${hash}${match[3]}`;
+}
+
+/** The app of one side of the comparison. */
+export function buildApp(mode: string, kind: UnitKind, n: number): App {
+  switch (mode) {
+    case 'library': return buildLibraryApp(kind, n);
+    case 'baseline': return buildBaselineApp(kind, n);
+    case 'tree': return buildTreeApp(kind, n);
+    case 'tree-classes': return buildTreeApp(kind, n, true);
+    default: throw new Error(`unknown bench mode "${mode}": use library, baseline, tree or tree-classes`);
+  }
 }

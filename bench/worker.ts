@@ -3,13 +3,13 @@
  * ApiObject baseline, synthesise it to YAML in memory, and print wall time and peak RSS as JSON.
  */
 import { performance } from 'perf_hooks';
-import { buildBaselineApp, buildLibraryApp, UnitKind } from './units';
+import { buildApp, UnitKind } from './units';
 
 function main(): void {
   const [mode, kind, nText] = process.argv.slice(2);
   const n = Number(nText);
   const started = performance.now();
-  const app = mode === 'library' ? buildLibraryApp(kind as UnitKind, n) : buildBaselineApp(kind as UnitKind, n);
+  const app = buildApp(mode, kind as UnitKind, n);
   const yaml = app.synthYaml();
   const ms = performance.now() - started;
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
