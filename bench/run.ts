@@ -98,7 +98,8 @@ function diagnose(): void {
   const kinds = arg('kinds', 'workload,gateway').split(',');
   const layouts = arg('layouts', '100').split(',');
   const configs: Array<[string, string, string]> = [
-    ['library', 'per-chart', ''], ['tree', 'per-chart', ''], ['tree-classes', 'per-chart', ''], ['baseline', 'per-chart', ''],
+    ['library', 'per-chart', ''], ['tree', 'per-chart', ''], ['tree-classes', 'per-chart', ''], ['tree-shared-ids', 'per-chart', ''],
+    ['baseline', 'per-chart', ''],
     ['library', 'once', ''], ['tree', 'once', ''], ['baseline', 'once', ''],
     ['library', 'per-chart', 'gc'], ['tree', 'per-chart', 'gc'],
   ];
@@ -107,7 +108,7 @@ function diagnose(): void {
     for (const layout of layouts) {
       for (const n of sizes) {
         console.log(`\n${kind} units/chart ${layout} N=${n}`);
-        console.log('mode          walk       gc   build   charts  objects   yaml   total    RSS');
+        console.log('mode             walk       gc   build   charts  objects   yaml   total    RSS');
         for (const [mode, walk, gc] of configs) {
           const samples: PhaseSample[] = [];
           for (let rep = 0; rep < reps; rep++) {
@@ -118,7 +119,7 @@ function diagnose(): void {
             samples.push(JSON.parse(r.stdout.trim().split('\n').pop()!));
           }
           const m = (f: (s: PhaseSample) => number) => median(samples.map(f)).toFixed(0).padStart(7);
-          console.log(`${mode.padEnd(13)} ${walk.padEnd(9)} ${(gc || '-').padEnd(3)} ${m(s => s.buildMs)} ${m(s => s.chartsMs)}  ${m(s => s.objectToJsonMs)} ${m(s => s.yamlMs)} ${m(s => s.totalMs)} ${m(s => s.peakRssMiB)}`);
+          console.log(`${mode.padEnd(16)} ${walk.padEnd(9)} ${(gc || '-').padEnd(3)} ${m(s => s.buildMs)} ${m(s => s.chartsMs)}  ${m(s => s.objectToJsonMs)} ${m(s => s.yamlMs)} ${m(s => s.totalMs)} ${m(s => s.peakRssMiB)}`);
         }
       }
     }

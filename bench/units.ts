@@ -123,11 +123,12 @@ function classFor(key: string, apiObject: boolean): new (scope: Construct, id: s
 }
 
 /**
- * The tree reference: the library's construct tree and manifests, with no library code. With `distinctClasses`,
- * each node of a unit is an instance of a class of its own, as in the library (a diagnostic: cdk8s's walks over the
- * app read the same properties of every construct, and more classes make those reads slower).
+ * The tree reference: the library's construct tree and manifests, with no library code. Two diagnostics: with
+ * `distinctClasses` each node of a unit is an instance of a class of its own, as in the library (cdk8s's walks over
+ * the app read the same properties of every construct, and more classes make those reads slower); with
+ * `sharedPolicyIds` every unit's policy keeps the template's id instead of one of its own.
  */
-export function buildTreeApp(kind: UnitKind, n: number, distinctClasses = false): App {
+export function buildTreeApp(kind: UnitKind, n: number, distinctClasses = false, sharedPolicyIds = false): App {
   const template = unitTreeTemplate(kind);
   const sentinelCidr = cidrOctets(SENTINEL);
   const app = new App({ outdir: path.join(__dirname, 'out', 'dist') });
@@ -137,7 +138,7 @@ export function buildTreeApp(kind: UnitKind, n: number, distinctClasses = false)
     const nodes: TreeNode[] = JSON.parse(template.split(sentinelCidr).join(cidrOctets(i)).split(String(SENTINEL)).join(String(i)));
     const made = new Map<string, Construct>();
     for (const templateNode of nodes) {
-      const unitPath = templateNode.path.map(id => uniquePolicyId(id, i));
+      const unitPath = sharedPolicyIds ? templateNode.path : templateNode.path.map(id => uniquePolicyId(id, i));
       const parent = unitPath.length === 1 ? chart! : made.get(unitPath.slice(0, -1).join('/'))!;
       const id = unitPath[unitPath.length - 1];
       // The same class for the same node of every unit: the template's path with the unit's index masked.
@@ -169,6 +170,7 @@ export function buildApp(mode: string, kind: UnitKind, n: number): App {
     case 'baseline': return buildBaselineApp(kind, n);
     case 'tree': return buildTreeApp(kind, n);
     case 'tree-classes': return buildTreeApp(kind, n, true);
-    default: throw new Error(`unknown bench mode "${mode}": use library, baseline, tree or tree-classes`);
+    case 'tree-shared-ids': return buildTreeApp(kind, n, false, true);
+    default: throw new Error(`unknown bench mode "${mode}": use library, baseline, tree, tree-classes or tree-shared-ids`);
   }
 }
