@@ -25,8 +25,6 @@ log=$work/logs
 mkdir -p "$log"
 echo "multilang: work dir $work"
 
-passed=0
-failed=0
 # Each check appends one line to the result file of its step: the Python, Go and Java steps run at the same time in
 # subshells, so the counts are read back from these files, not from shell variables.
 results=$work/results
