@@ -112,8 +112,9 @@ function unitTreeTemplate(kind: UnitKind): string {
 }
 
 /** A class of its own for each node of a unit, made once: `tree-classes` has as many classes as the library has. */
-const classPerNode = new Map<string, new (scope: Construct, id: string, manifest?: any) => Construct>();
-function classFor(key: string, apiObject: boolean): new (scope: Construct, id: string, manifest?: any) => Construct {
+type NodeClass = new (scope: Construct, id: string, manifest?: any) => Construct;
+const classPerNode = new Map<string, NodeClass>();
+function classFor(key: string, apiObject: boolean): NodeClass {
   let cls = classPerNode.get(key);
   if (!cls) {
     cls = apiObject ? class extends ApiObject {} : class extends Construct {};
