@@ -2,7 +2,7 @@ import { isTrueEnv } from './agent-env';
 import { Finding, FindingSeverity } from './explain-report';
 import { ParsedGateway } from './manifest-parser';
 import { STATUS_PORT } from '../envoy/names';
-import { STATUS_PORT_PROXY_PROTOCOL_ENV } from '../model/annotations';
+import { HEALTH_CHECK_FIX_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { HealthCheckFix } from '../model/health-check-fix';
 import { IstioVersion } from '../model/istio-version';
@@ -24,6 +24,8 @@ export function statusPortFindings(gateways: ParsedGateway[], version: IstioVers
 
 function statusPortFinding(g: ParsedGateway, version: IstioVersion): Finding | undefined {
   if (!g.loadBalancerSendsProxyProtocol || g.model.proxyProtocol === ProxyProtocolMode.OFF || g.loadBalancerId === undefined) return undefined;
+  // A fix the construct was told about (and rendered) replaces the table's.
+  if (Object.values(HealthCheckFix).includes(g.serviceAnnotations[HEALTH_CHECK_FIX_ANNOTATION] as HealthCheckFix)) return undefined;
   const facts = LOAD_BALANCERS[g.loadBalancerId]?.proxyProtocol;
   if (facts?.healthCheckFix !== HealthCheckFix.STATUS_PORT_OR_TCP_CHECK) return undefined;
   const tcpCheck = facts.healthCheckAnnotations ?? {};

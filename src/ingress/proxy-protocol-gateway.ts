@@ -7,7 +7,7 @@ import { LoadBalancerProfile } from './load-balancer-profile';
 import { ProxyProtocolBackend, ProxyProtocolBackendProps } from './proxy-protocol-backend';
 import { ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
 import { ProxyProtocolSupport } from './proxy-protocol-support';
-import { LB_PROXY_PROTOCOL_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV } from '../model/annotations';
+import { HEALTH_CHECK_FIX_ANNOTATION, LB_PROXY_PROTOCOL_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV } from '../model/annotations';
 import { findingText } from '../model/finding-text';
 import { checkGatewayPorts } from '../model/gateway-checks';
 import { HealthCheckFix } from '../model/health-check-fix';
@@ -216,6 +216,8 @@ function resolveConfig(scope: Construct, props: ProxyProtocolGatewayProps): Reso
       serviceAnnotations: withProxyProtocolFact(profile, version, {
         ...(emitLbAnnotations ? support.serviceAnnotations : {}),
         ...healthCheck.serviceAnnotations,
+        // Declared facts may differ from the load-balancer table that explain reads: write them down.
+        ...(props.proxyProtocolSupport !== undefined ? { [HEALTH_CHECK_FIX_ANNOTATION]: support.healthCheckFix } : {}),
         ...shared.serviceAnnotations,
       }),
     },
@@ -272,7 +274,12 @@ function healthCheckSettings(
     case HealthCheckFix.TCP_CHECK:
       return { containerEnv, serviceAnnotations: support.healthCheckAnnotations };
     case HealthCheckFix.STATUS_PORT_OR_TCP_CHECK:
-      return { containerEnv, serviceAnnotations: istioVersion.supportsStatusPortProxyProtocol ? {} : support.healthCheckAnnotations };
+      if (istioVersion.supportsStatusPortProxyProtocol) return { containerEnv, serviceAnnotations: {} };
+      if (Object.keys(support.healthCheckAnnotations).length === 0) {
+        throw new Error(`proxyProtocolSupport healthCheckFix ${support.healthCheckFix} needs healthCheckAnnotations with istioVersion ${istioVersion.label}: the status port accepts PROXY only from Istio 1.27, so the health check must be a plain TCP check of the traffic port; `
+          + 'give the Service annotations that make it one, or use istioVersion 1.27 or later');
+      }
+      return { containerEnv, serviceAnnotations: support.healthCheckAnnotations };
     case HealthCheckFix.UNKNOWN:
       if (!istioVersion.supportsStatusPortProxyProtocol) {
         warnings.push(`istioVersion ${istioVersion.label} with loadBalancerProfile "${support.profileId}": if the load balancer sends PROXY on its health checks, the status port 15021 rejects them (istio/istio#25875) and every target goes unhealthy; `

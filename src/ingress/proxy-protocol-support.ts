@@ -29,7 +29,9 @@ export interface ProxyProtocolSupportOptions {
    */
   readonly unsupportedReason?: string;
   /**
-   * How the health checks survive PROXY.
+   * How the health checks survive PROXY. TCP_CHECK needs `healthCheckAnnotations`, and so does
+   * STATUS_PORT_OR_TCP_CHECK before Istio 1.27. A gateway given this support writes the value on its Service
+   * (`source-ip.cdk8s.io/health-check-fix`), and `explain` takes it instead of its own load-balancer facts.
    * @default HealthCheckFix.UNKNOWN
    */
   readonly healthCheckFix?: HealthCheckFix;
@@ -64,6 +66,13 @@ export class ProxyProtocolSupport {
     }
     checkAnnotations('proxyProtocolSupport serviceAnnotations', options.serviceAnnotations);
     checkAnnotations('proxyProtocolSupport healthCheckAnnotations', options.healthCheckAnnotations);
+    const fix = options.healthCheckFix;
+    if (fix !== undefined && !Object.values(HealthCheckFix).includes(fix)) {
+      throw new Error(`proxyProtocolSupport healthCheckFix ${JSON.stringify(fix)} is not allowed: use HealthCheckFix.NONE_NEEDED, STATUS_PORT_OR_TCP_CHECK, TCP_CHECK or UNKNOWN`);
+    }
+    if (fix === HealthCheckFix.TCP_CHECK && Object.keys(options.healthCheckAnnotations ?? {}).length === 0) {
+      throw new Error(`proxyProtocolSupport healthCheckFix ${fix} needs healthCheckAnnotations: give the Service annotations that make the load balancer's health check a plain TCP check of the traffic port`);
+    }
     return new ProxyProtocolSupport(profileId, options);
   }
 

@@ -17,6 +17,14 @@ export const TRUST_CHAIN_ANNOTATION = `${ANNOTATION_PREFIX}trust-chain`;
 export const LB_PROXY_PROTOCOL_ANNOTATION = `${ANNOTATION_PREFIX}load-balancer-proxy-protocol`;
 
 /**
+ * On a gateway Service: how the load balancer's health checks get past PROXY protocol (a `HealthCheckFix` value), as
+ * the `proxyProtocolSupport` given to the construct declares it. The construct has rendered what that takes (the
+ * status-port variable or the declared health-check annotations), so `explain` takes it instead of the load-balancer
+ * table's facts, which a declaration may differ from.
+ */
+export const HEALTH_CHECK_FIX_ANNOTATION = `${ANNOTATION_PREFIX}health-check-fix`;
+
+/**
  * On a gateway Service (or, in attach mode, the Istio Gateway): "true" when the load balancer delivers the client
  * as the packet source whatever the traffic policy, "false" when it does not, where no annotation the
  * load-balancer table recognises says so (a custom profile, attach mode).

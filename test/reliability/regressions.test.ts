@@ -1,11 +1,12 @@
 import { Chart } from 'cdk8s';
 import {
-  Explainer, HttpsMode, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolListenerFilter,
-  ProxyProtocolSupport, ProxyProtocolVersion,
+  Explainer, FindingSeverity, GatewayFlavour, HealthCheckFix, HttpsMode, IstioVersion, LoadBalancerProfile, MeshWorkload,
+  PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolListenerFilter, ProxyProtocolSupport, ProxyProtocolVersion,
   TproxyWorkload, TrustChain, TrustHop, WorkloadSource,
 } from '../../src';
 import { validateManifest } from '../harness';
 import { apiServerErrors, newChart } from '../property/arbitraries';
+import { assertRoundTrip } from '../property/round-trip';
 
 /*
  * Regression tests for the bugs the property suite found (and that are fixed): inputs that were accepted although
@@ -194,5 +195,92 @@ describe('ProxyProtocolSupport.custom versions', () => {
   test('accepts the members and an empty list', () => {
     expect(ProxyProtocolSupport.custom('lb', { versions: [ProxyProtocolVersion.V2] }).versions).toEqual([ProxyProtocolVersion.V2]);
     expect(ProxyProtocolSupport.custom('lb', { versions: [] }).canSend).toBe(false);
+  });
+});
+
+/*
+ * Found by the property suite (seed -1937357338): a ProxyProtocolGateway on a known load balancer with a declared
+ * ProxyProtocolSupport whose health-check fix differs from the load-balancer table synthesised without a word, and
+ * explain, reading the table, raised an ERROR on it (and an invalid healthCheckFix value was accepted).
+ */
+describe('ProxyProtocolSupport.custom healthCheckFix', () => {
+  function declaredGateway(chart: Chart, fix: HealthCheckFix, flavour = GatewayFlavour.ISTIO, istioVersion = IstioVersion.V1_24,
+    healthCheckAnnotations?: { [key: string]: string }): ProxyProtocolGateway {
+    const gateway = new ProxyProtocolGateway(chart, 'Gateway', {
+      flavour,
+      inClusterCallers: false,
+      istioVersion,
+      loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP,
+      proxyProtocolSupport: ProxyProtocolSupport.custom('aws-nlb-ip', { versions: [ProxyProtocolVersion.V2], healthCheckFix: fix, healthCheckAnnotations }),
+    });
+    gateway.addHttpServer({ port: 8080, hosts: ['*'] });
+    gateway.addRoute({ host: '*', backendHost: 'web.default.svc.cluster.local', backendPort: 8080 });
+    return gateway;
+  }
+
+  test.each([
+    [HealthCheckFix.NONE_NEEDED, GatewayFlavour.ISTIO, IstioVersion.V1_24, undefined],
+    [HealthCheckFix.NONE_NEEDED, GatewayFlavour.GATEWAY_API, IstioVersion.V1_31, undefined],
+    [HealthCheckFix.UNKNOWN, GatewayFlavour.ISTIO, IstioVersion.V1_24, undefined],
+    [HealthCheckFix.TCP_CHECK, GatewayFlavour.ISTIO, IstioVersion.V1_24, { 'example.com/health-check': 'tcp' }],
+    [HealthCheckFix.STATUS_PORT_OR_TCP_CHECK, GatewayFlavour.ISTIO, IstioVersion.V1_24, { 'example.com/health-check': 'tcp' }],
+    [HealthCheckFix.STATUS_PORT_OR_TCP_CHECK, GatewayFlavour.GATEWAY_API, IstioVersion.V1_31, undefined],
+  ])('%s (%s, Istio %s): the declared fix is in the output, and explain raises nothing the construct did not', (fix, flavour, istioVersion, annotations) => {
+    // GIVEN
+    const chart = newChart();
+    declaredGateway(chart, fix, flavour, istioVersion, annotations);
+
+    // WHEN
+    const manifests = chart.toJson();
+
+    // THEN
+    // on the Service, or in the service overlay of the Gateway API parameters (JSON in the ConfigMap)
+    const annotationsOf = (m: any) => m.kind === 'ConfigMap' ? JSON.parse(m.data.service).metadata.annotations : m.metadata.annotations ?? {};
+    const withFact = manifests.filter(m => annotationsOf(m)['source-ip.cdk8s.io/health-check-fix'] === fix);
+    expect(withFact.map(m => m.kind)).toEqual([flavour === GatewayFlavour.ISTIO ? 'Service' : 'ConfigMap']);
+    expect(manifests.flatMap(m => validateManifest(m, { istioVersion }))).toEqual([]);
+    assertRoundTrip(chart, manifests);
+  });
+
+  test('a gateway on the table\'s own facts carries no declaration', () => {
+    // GIVEN
+    const chart = newChart();
+    new ProxyProtocolGateway(chart, 'Gateway', { inClusterCallers: false, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP }).addTcpServer({ port: 9000 });
+    // WHEN
+    const yaml = JSON.stringify(chart.toJson());
+    // THEN
+    expect(yaml).not.toContain('health-check-fix');
+  });
+
+  test('explain takes the declaration instead of the table, and the table without it', () => {
+    // GIVEN the output of a gateway whose health checks the user declared need nothing
+    const chart = newChart();
+    declaredGateway(chart, HealthCheckFix.NONE_NEEDED);
+    const manifests = chart.toJson();
+    const statusPortErrors = (ms: any[]) => Explainer.fromManifests(ms).allFindings().filter(f => f.message.includes('status port 15021'));
+
+    // WHEN the declaration is taken out again
+    const withoutDeclaration = manifests.map(m => m.kind !== 'Service' ? m : {
+      ...m, metadata: { ...m.metadata, annotations: Object.fromEntries(Object.entries(m.metadata.annotations).filter(([k]) => !k.endsWith('/health-check-fix'))) },
+    });
+
+    // THEN only then does explain report the table's health-check problem of aws-nlb-ip on Istio 1.24
+    expect(statusPortErrors(manifests)).toEqual([]);
+    expect(statusPortErrors(withoutDeclaration).map(f => f.severity)).toEqual([FindingSeverity.ERROR]);
+  });
+
+  test('fails a healthCheckFix that is not a HealthCheckFix member, naming healthCheckFix', () => {
+    expect(() => ProxyProtocolSupport.custom('lb', { versions: [ProxyProtocolVersion.V2], healthCheckFix: 'sometimes' as HealthCheckFix }))
+      .toThrow(/^proxyProtocolSupport healthCheckFix "sometimes" is not allowed: use HealthCheckFix.NONE_NEEDED, STATUS_PORT_OR_TCP_CHECK, TCP_CHECK or UNKNOWN/);
+  });
+
+  test('fails tcp-check without healthCheckAnnotations', () => {
+    expect(() => ProxyProtocolSupport.custom('lb', { versions: [ProxyProtocolVersion.V2], healthCheckFix: HealthCheckFix.TCP_CHECK }))
+      .toThrow(/^proxyProtocolSupport healthCheckFix tcp-check needs healthCheckAnnotations/);
+  });
+
+  test('fails status-port-or-tcp-check without healthCheckAnnotations before Istio 1.27, naming the construct', () => {
+    expect(() => declaredGateway(newChart(), HealthCheckFix.STATUS_PORT_OR_TCP_CHECK))
+      .toThrow(/^proxyProtocolSupport healthCheckFix status-port-or-tcp-check needs healthCheckAnnotations with istioVersion 1.24: .* \(construct "test\/Gateway"\)$/s);
   });
 });

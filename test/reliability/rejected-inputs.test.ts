@@ -8,7 +8,7 @@ import {
   PreservedIngressGateway, ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter,
   ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, TrustChain, TrustHop, WorkloadSource,
   XffFilterScope, XffSidecarFilter, XffTrust, InterceptionMode, ClientIpField, AmbientNamespace, AmbientWorkload, Waypoint, WaypointFor,
-  GatewayFlavour,
+  GatewayFlavour, HealthCheckFix,
 } from '../../src';
 import { validateManifest } from '../harness';
 import { newChart } from '../property/arbitraries';
@@ -85,6 +85,9 @@ const ENTRIES: Entry[] = [
   { construct: 'LoadBalancerProfile', inputClass: 'custom id not kebab-case', action: () => LoadBalancerProfile.custom({ id: 'My LB' }), expected: /^loadBalancerProfile id "My LB" is not allowed/ },
   { construct: 'LoadBalancerProfile', inputClass: 'custom id taken by a preset', action: () => LoadBalancerProfile.custom({ id: 'gke' }), expected: /^loadBalancerProfile id "gke" is taken by a preset: use LoadBalancerProfile.GKE/ },
   { construct: 'ProxyProtocolSupport', inputClass: 'custom load balancer without PROXY versions', action: () => ProxyProtocolSupport.custom('none', { versions: [] }).check('loadBalancerProfile'), expected: /^loadBalancerProfile "none" cannot send PROXY protocol: the load balancer has no PROXY support/ },
+  { construct: 'ProxyProtocolSupport', inputClass: 'custom healthCheckFix not an enum member', action: () => ProxyProtocolSupport.custom('lb', { versions: [ProxyProtocolVersion.V2], healthCheckFix: 'sometimes' as HealthCheckFix }), expected: /^proxyProtocolSupport healthCheckFix "sometimes" is not allowed: use HealthCheckFix.NONE_NEEDED/ },
+  { construct: 'ProxyProtocolSupport', inputClass: 'custom tcp-check health checks without their annotations', action: () => ProxyProtocolSupport.custom('lb', { versions: [ProxyProtocolVersion.V2], healthCheckFix: HealthCheckFix.TCP_CHECK }), expected: /^proxyProtocolSupport healthCheckFix tcp-check needs healthCheckAnnotations/ },
+  { construct: 'ProxyProtocolGateway', inputClass: 'declared status-port-or-tcp-check health checks without their annotations before Istio 1.27', action: c => new ProxyProtocolGateway(c, 'Gateway', { inClusterCallers: false, istioVersion: IstioVersion.V1_24, proxyProtocolSupport: ProxyProtocolSupport.custom('lb', { versions: [ProxyProtocolVersion.V2], healthCheckFix: HealthCheckFix.STATUS_PORT_OR_TCP_CHECK }) }), expected: /^proxyProtocolSupport healthCheckFix status-port-or-tcp-check needs healthCheckAnnotations with istioVersion 1.24/ },
   // ---- GatewayFlavour.GATEWAY_API
   { construct: 'PreservedIngressGateway', inputClass: 'flavour not an enum member', action: c => httpGateway(c, { flavour: 'GATEWAY_API' as GatewayFlavour }), expected: /^flavour "GATEWAY_API" is not allowed: use GatewayFlavour.ISTIO or GatewayFlavour.GATEWAY_API/ },
   { construct: 'PreservedIngressGateway', inputClass: 'Gateway API flavour before Istio 1.26', action: c => httpGateway(c, { flavour: GatewayFlavour.GATEWAY_API, istioVersion: IstioVersion.V1_25 }), expected: /^flavour gateway-api is not allowed with istioVersion 1.25: before Istio 1.26/ },
