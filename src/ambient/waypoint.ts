@@ -9,6 +9,7 @@ import { GATEWAY_API_GROUP } from '../model/gateway-api';
 import { GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyRole, WaypointFor, WaypointModel, WorkloadModel } from '../model/model';
 import { Topology } from '../model/topology';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -66,7 +67,7 @@ export class Waypoint extends Construct implements ISourceIpTarget {
       if (!Object.values(WaypointFor).includes(this.waypointFor)) {
         throw new Error(`waypointFor ${JSON.stringify(this.waypointFor)} is not allowed: use WaypointFor.SERVICE, WORKLOAD, ALL or NONE`);
       }
-      this.apiObject = new KubeGateway(this, 'Resource', {
+      this.apiObject = LibraryManifest.render(this, 'Resource', KubeGateway, {
         metadata: { name: this.name, namespace: this.targetNamespace, labels: { [WAYPOINT_FOR_LABEL]: this.waypointFor } },
         spec: {
           gatewayClassName: WAYPOINT_GATEWAY_CLASS,

@@ -26,6 +26,7 @@ import { Topology } from '../model/topology';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 import { claimTraffic, resolveBackendHost } from '../util/backend-traffic';
+import { LibraryManifest } from '../util/library-manifest';
 import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -263,7 +264,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
         this.serviceName = config.name;
       }
 
-      this.gateway = this.gatewayApi ? this.renderGatewayApiGateway() : new Gateway(this, 'Resource', {
+      this.gateway = this.gatewayApi ? this.renderGatewayApiGateway() : LibraryManifest.render(this, 'Resource', Gateway, {
         metadata: { name: config.name, namespace: config.namespace, annotations: this.gatewayAnnotations() },
         spec: {
           selector: this.targetSelector,
@@ -586,7 +587,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       kinds = new Set();
       this.grantedNamespaces.set(service.namespace, kinds);
       const granted = kinds;
-      new ReferenceGrantV1Beta1(this, `ReferenceGrant-${service.namespace}`, {
+      LibraryManifest.render(this, `ReferenceGrant-${service.namespace}`, ReferenceGrantV1Beta1, {
         metadata: { name: `${this._config.namespace}-${this._config.name}-routes`.slice(0, 63).replace(/-+$/, ''), namespace: service.namespace },
         spec: Lazy.any({
           produce: () => ({
@@ -605,7 +606,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const proxyConfig = Lazy.any({ produce: () => this.proxyConfigAnnotation() }) as unknown as string;
     const annotations: { [key: string]: string } = { [ISTIO_VERSION_ANNOTATION]: this.istioVersion.label, 'proxy.istio.io/config': proxyConfig };
     if (this._config.trustChain) annotations[TRUST_CHAIN_ANNOTATION] = this._config.trustChain.toAnnotationValue();
-    return new KubeGateway(this, 'Resource', {
+    return LibraryManifest.render(this, 'Resource', KubeGateway, {
       metadata: { name, namespace, annotations },
       spec: {
         gatewayClassName: ISTIO_GATEWAY_CLASS,
@@ -627,7 +628,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const merged = mergeAnnotations(profile.serviceAnnotations, this._config.serviceAnnotations);
     const annotations = withSourceFact(profile, merged, profile.serviceAnnotations);
     const { minReplicas, maxReplicas, targetCpuUtilization } = availability;
-    return new kplus.k8s.KubeConfigMap(this, 'Parameters', {
+    return LibraryManifest.render(this, 'Parameters', kplus.k8s.KubeConfigMap, {
       metadata: { name: parametersName(name), namespace },
       data: renderParameterOverlays({
         gatewayName: name,
@@ -656,7 +657,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
 
   private newHttpRoute(host: string, routes: HttpRouteEntry[]): ApiObject {
     const index = this.routeCount++;
-    return new HttpRoute(this, `Route${index}`, {
+    return LibraryManifest.render(this, `Route${index}`, HttpRoute, {
       metadata: { name: `${this._config.name}-route-${index}`, namespace: this._config.namespace },
       spec: Lazy.any({
         produce: () => ({
@@ -674,7 +675,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   private newRedirectRoute(server: ServerEntry): ApiObject {
     const { name, namespace } = this._config;
     const index = this.routeCount++;
-    return new HttpRoute(this, `Route${index}`, {
+    return LibraryManifest.render(this, `Route${index}`, HttpRoute, {
       metadata: { name: `${name}-route-${index}`, namespace },
       spec: Lazy.any({
         produce: () => ({
@@ -702,14 +703,14 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     };
     const id = `Route${index}`;
     if (tls) {
-      return this.istioVersion.tlsRouteApiVersion.endsWith('/v1') ? new TlsRoute(this, id, props) : new TlsRouteV1Alpha2(this, id, props);
+      return this.istioVersion.tlsRouteApiVersion.endsWith('/v1') ? LibraryManifest.render(this, id, TlsRoute, props) : LibraryManifest.render(this, id, TlsRouteV1Alpha2, props);
     }
-    return this.istioVersion.tcpRouteApiVersion.endsWith('/v1') ? new TcpRoute(this, id, props) : new TcpRouteV1Alpha2(this, id, props);
+    return this.istioVersion.tcpRouteApiVersion.endsWith('/v1') ? LibraryManifest.render(this, id, TcpRoute, props) : LibraryManifest.render(this, id, TcpRouteV1Alpha2, props);
   }
 
   private newVirtualService(hosts: string[], spec: () => { [key: string]: unknown }): ApiObject {
     const index = this.routeCount++;
-    return new VirtualService(this, `Route${index}`, {
+    return LibraryManifest.render(this, `Route${index}`, VirtualService, {
       metadata: { name: `${this._config.name}-route-${index}`, namespace: this._config.namespace },
       spec: Lazy.any({ produce: () => ({ hosts, gateways: [`${this._config.namespace}/${this._config.name}`], ...spec() }) }),
     });
@@ -717,13 +718,13 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
 
   private renderIdentity(): void {
     const { name, namespace } = this._config;
-    new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace } });
+    LibraryManifest.render(this, 'ServiceAccount', kplus.k8s.KubeServiceAccount, { metadata: { name, namespace } });
     // The gateway reads the TLS secrets named by credentialName from its own namespace (SDS).
-    new kplus.k8s.KubeRole(this, 'SecretReader', {
+    LibraryManifest.render(this, 'SecretReader', kplus.k8s.KubeRole, {
       metadata: { name: `${name}-sds`, namespace },
       rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }],
     });
-    new kplus.k8s.KubeRoleBinding(this, 'SecretReaderBinding', {
+    LibraryManifest.render(this, 'SecretReaderBinding', kplus.k8s.KubeRoleBinding, {
       metadata: { name: `${name}-sds`, namespace },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-sds` },
       subjects: [{ kind: 'ServiceAccount', name, namespace }],
@@ -734,7 +735,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const { name, namespace, autoscaling } = this._config;
     const labels = this.targetSelector;
     const env = Object.entries(this._config.containerEnv).map(([key, value]) => ({ name: key, value }));
-    return new kplus.k8s.KubeDeployment(this, 'Deployment', {
+    return LibraryManifest.render(this, 'Deployment', kplus.k8s.KubeDeployment, {
       metadata: { name, namespace, labels },
       spec: {
         // With an autoscaler the Deployment leaves the count to it, so that re-applying does not reset it.

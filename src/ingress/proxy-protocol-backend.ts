@@ -9,6 +9,7 @@ import {
 } from '../model/model';
 import { Topology } from '../model/topology';
 import { claimTraffic } from '../util/backend-traffic';
+import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkHostname, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -142,7 +143,7 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
       }
 
       const name = `${this.host.split('.')[0].toLowerCase()}-proxy-protocol`;
-      this.destinationRule = new DestinationRule(this, 'Resource', {
+      this.destinationRule = LibraryManifest.render(this, 'Resource', DestinationRule, {
         metadata: { name, namespace: this.targetNamespace },
         spec: {
           host: this.host,

@@ -6,6 +6,7 @@ import {
 } from '../../imports/networking.istio.io';
 import { PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_TYPE, SIDECAR_INBOUND_PORT } from '../envoy/names';
 import { IstioVersion } from '../model/istio-version';
+import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkDnsSubdomain, checkLabels, checkPort, withConstructPath } from '../util/validate';
 
 /** Which proxy the PROXY protocol listener filter is added to. */
@@ -92,7 +93,7 @@ export class ProxyProtocolListenerFilter extends Construct {
       if (props.name !== undefined) checkDnsSubdomain('name', props.name);
       this.ports = [];
       (props.ports ?? []).forEach((port, i) => this.addPort(port, `ports[${i}]`));
-      this.resource = new EnvoyFilter(this, 'Resource', {
+      this.resource = LibraryManifest.render(this, 'Resource', EnvoyFilter, {
         metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
         spec: {
           workloadSelector: { labels: { ...this.selector } },

@@ -21,6 +21,7 @@ import { XffFilterModel, xffFilterOverlaps } from '../model/xff-filter-checks';
 import { Cidr, parseCidrs } from '../net/cidr';
 import { CidrList } from '../net/cidr-list';
 import { CdnOnlyPolicy } from '../policy/cdn-only-policy';
+import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -380,7 +381,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
 
       // A filter in the root namespace reaches every namespace: say which namespace that is, for explain.
       const rootAnnotation = this.namespace === this.rootNamespace ? { annotations: { [ROOT_NAMESPACE_ANNOTATION]: this.rootNamespace } } : {};
-      this.resource = new EnvoyFilter(this, 'Resource', {
+      this.resource = LibraryManifest.render(this, 'Resource', EnvoyFilter, {
         metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace, ...rootAnnotation },
         spec: {
           ...(this.scope === XffFilterScope.WORKLOAD ? { workloadSelector: { labels: { ...this.selector } } } : {}),

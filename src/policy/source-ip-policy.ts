@@ -13,6 +13,7 @@ import {
 } from '../model/model';
 import { Topology } from '../model/topology';
 import { parseCidrs } from '../net/cidr';
+import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -220,8 +221,8 @@ export class SourceIpPolicy extends Construct {
         spec: Lazy.any({ produce: () => this.renderSpec() }),
       };
       this.apiObject = this.istioVersion.securityApiVersion === 'security.istio.io/v1'
-        ? new AuthorizationPolicy(this, 'Resource', apiProps)
-        : new AuthorizationPolicyV1Beta1(this, 'Resource', apiProps);
+        ? LibraryManifest.render(this, 'Resource', AuthorizationPolicy, apiProps)
+        : LibraryManifest.render(this, 'Resource', AuthorizationPolicyV1Beta1, apiProps);
 
       Topology.of(this).addPolicy(this);
       Topology.of(this).addChecks(this);

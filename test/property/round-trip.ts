@@ -4,11 +4,13 @@ import { parseManifests } from '../../src/explain/manifest-parser';
 import { filterReaches } from '../../src/mesh/workload-model';
 import { selectorMatches } from '../../src/model/selectors';
 import { Topology } from '../../src/model/topology';
+import { l1ConversionChanges } from '../harness/l1-conversion';
 
 /*
  * The round trip: what `explain` parses from the synthesised YAML is the topology the constructs built, and
  * `explain` raises no ERROR on output the constructs accepted. Used on every accepted case of the property
- * suite and on the example app.
+ * suite and on the example app, which also shows that the objects the library renders without their L1 class are
+ * what the L1 would have rendered.
  */
 
 /** Counts of what the round trip compared, for the suite's summary. */
@@ -69,6 +71,9 @@ export function assertRoundTrip(scope: IConstruct, manifests: any[]): void {
     workloads: topology.workloads.filter(under).flatMap(w => w.workloadModel() ?? []),
     policies: topology.policies.filter(under).map(p => p.policyModel()),
   };
+  // The objects the library renders without their L1 class come out as the L1 would have rendered them.
+  const conversionChanges = l1ConversionChanges(scope);
+  if (conversionChanges.length > 0) throw new Error(`library manifests differ from their L1 rendering:\n  ${conversionChanges.join('\n  ')}`);
   const parsed = parseManifests(manifests);
   roundTripCounter.apps++;
   for (const gateway of built.gateways) {
