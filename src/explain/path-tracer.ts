@@ -163,10 +163,20 @@ function hopAddress(hop: TrustHop, index: number): string {
   return `198.51.100.${11 + index}`;
 }
 
-function nextAddress(address: string): string {
-  const bytes = ipaddr.parse(address).toByteArray();
-  bytes[bytes.length - 1] += 1;
-  return ipaddr.fromByteArray(bytes).toString();
+/**
+ * The address of a hop's inner tier: the next address (else the one before) inside the hop's IPv4 block, so that a
+ * gateway that trusts the block trusts both tiers; the hop's own address when the block holds only that one.
+ */
+function innerTierAddress(hop: TrustHop, address: string): string {
+  const v4 = hop.cidrs.find(c => !c.includes(':'));
+  const block = v4 === undefined ? undefined : parseCidr(v4);
+  const value = ipaddr.IPv4.parse(address).toByteArray().reduce((v, b) => v * 256 + b, 0);
+  for (const candidate of [value + 1, value - 1]) {
+    if (candidate < 0 || candidate > 0xffffffff) continue;
+    const text = [24, 16, 8, 0].map(shift => Math.floor(candidate / 2 ** shift) % 256).join('.');
+    if (block === undefined || addressInCidr(text, block)) return text;
+  }
+  return address;
 }
 
 /** How the request enters the chain: the client's own XFF and headers, and from which hop on (a bypass skips some). */
@@ -191,8 +201,8 @@ function walkFront(chain: TrustChain, clientXff: string[], entry?: Entry): Front
     hops.push({ hop: `${hop.kind} ${hop.name}`, socketPeer: wire.peer, xForwardedFor: join(wire.xff), policies: [] });
     if (hop.appendsXff && hop.variableHops) {
       // Trace the longer of the paths: an edge and one inner tier, each appending.
-      const inner = nextAddress(address);
-      addresses.set(inner, `${hop.name} (inner tier)`);
+      const inner = innerTierAddress(hop, address);
+      if (inner !== address) addresses.set(inner, `${hop.name} (inner tier)`);
       wire = { peer: inner, xff: [...wire.xff, wire.peer, address], headers: wire.headers };
     } else if (hop.appendsXff) {
       wire = { peer: address, xff: [...wire.xff, wire.peer], headers: wire.headers };

@@ -284,3 +284,25 @@ describe('ProxyProtocolSupport.custom healthCheckFix', () => {
       .toThrow(/^proxyProtocolSupport healthCheckFix status-port-or-tcp-check needs healthCheckAnnotations with istioVersion 1.24: .* \(construct "test\/Gateway"\)$/s);
   });
 });
+
+/*
+ * Found by the property suite (seed 101, FUZZ_RUNS=3000): explain crashed with ipaddr's "ipv4 octet should fit in
+ * 8 bits" tracing a CDN with variable hops whose block ends in .255: the inner tier's address was the hop's plus one.
+ */
+describe('explain traces a variable-hop CDN whose block holds one or two addresses', () => {
+  test.each([['0.0.0.255', '0.0.0.255'], ['203.0.113.254/31', '203.0.113.254']])('%s: the inner tier stays inside the block', (cidr, inner) => {
+    // GIVEN
+    const chart = newChart();
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', { trustChain: TrustChain.of(TrustHop.cdn({ cidrs: [cidr], variableHops: true })) });
+    gateway.addHttpServer({ hosts: ['*.example.com'] });
+    gateway.addRoute({ host: '*.example.com', backendHost: 'web.default.svc.cluster.local', backendPort: 8080 });
+
+    // WHEN
+    const report = Explainer.fromManifests(chart.toJson());
+
+    // THEN the peer of the hop after the CDN is the CDN's inner tier, an address of the CDN's block
+    const hops = report.paths[0].hops;
+    const afterCdn = hops[hops.findIndex(h => h.hop === 'cdn cdn') + 1];
+    expect(afterCdn.socketPeer).toBe(inner);
+  });
+});
