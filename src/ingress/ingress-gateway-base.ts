@@ -703,9 +703,11 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     };
     const id = `Route${index}`;
     if (tls) {
-      return this.istioVersion.tlsRouteApiVersion.endsWith('/v1') ? LibraryManifest.render(this, id, TlsRoute, props) : LibraryManifest.render(this, id, TlsRouteV1Alpha2, props);
+      const tlsRoute = this.istioVersion.tlsRouteApiVersion.endsWith('/v1') ? TlsRoute : TlsRouteV1Alpha2;
+      return LibraryManifest.render(this, id, tlsRoute, props);
     }
-    return this.istioVersion.tcpRouteApiVersion.endsWith('/v1') ? LibraryManifest.render(this, id, TcpRoute, props) : LibraryManifest.render(this, id, TcpRouteV1Alpha2, props);
+    const tcpRoute = this.istioVersion.tcpRouteApiVersion.endsWith('/v1') ? TcpRoute : TcpRouteV1Alpha2;
+    return LibraryManifest.render(this, id, tcpRoute, props);
   }
 
   private newVirtualService(hosts: string[], spec: () => { [key: string]: unknown }): ApiObject {
