@@ -6,8 +6,8 @@ const HOST = 'httpbin.example.com';
 const OFFICES = ['198.51.100.0/24'];
 const BLOCKED = ['198.51.100.66'];
 
-/** httpbin in ambient namespace `web` (Service httpbin 8000 -> 80), behind a gateway with externalTrafficPolicy Local. */
-function httpbinBehindGateway(chart: Chart): { gateway: PreservedIngressGateway } {
+/** httpbin (pods `app: httpbin`) in namespace `web`, with Service httpbin 8000 -> 80. */
+export function addWebHttpbin(chart: Chart): kplus.Deployment {
   const deployment = new kplus.Deployment(chart, 'Httpbin', {
     metadata: { name: 'httpbin', namespace: 'web' },
     podMetadata: { labels: { app: 'httpbin' } },
@@ -15,6 +15,12 @@ function httpbinBehindGateway(chart: Chart): { gateway: PreservedIngressGateway 
     securityContext: { ensureNonRoot: false },
   });
   deployment.exposeViaService({ name: 'httpbin', ports: [{ port: 8000, targetPort: 80 }] });
+  return deployment;
+}
+
+/** httpbin in ambient namespace `web` (Service httpbin 8000 -> 80), behind a gateway with externalTrafficPolicy Local. */
+function httpbinBehindGateway(chart: Chart): { gateway: PreservedIngressGateway } {
+  addWebHttpbin(chart);
   const gateway = new PreservedIngressGateway(chart, 'Gateway');
   gateway.addHttpServer({ hosts: [HOST] });
   gateway.addRoute({ host: HOST, backendHost: 'httpbin.web.svc.cluster.local', backendPort: 8000 });

@@ -82,6 +82,7 @@ describe('classic gateway: the status port and PROXY health checks', () => {
     expect(findings[0].message).toMatch(/load balancer "aws-nlb-ip" sends PROXY protocol on its health checks of the status port 15021, which does not accept PROXY/);
     expect(findings[0].fix).toMatch(new RegExp(`set ${ENV}: "true" for the gateway's istio-proxy \\(a ProxyConfig selecting its pods`));
     expect(findings[0].fix).toMatch(/service.beta.kubernetes.io\/aws-load-balancer-healthcheck-protocol: "tcp"/);
+    expect(findings[0].fix).toMatch(/aws-load-balancer-healthcheck-port: "traffic-port" on Service ingressgateway \(a TCP check of the traffic port\)$/);
   });
 
   test('a mesh-wide ProxyConfig in the root namespace sets the variable: no finding on Istio 1.27', () => {

@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
+import { addWebHttpbin } from '../../examples/seed-scenarios/ambient';
 import {
   AmbientNamespace, AmbientWorkload, ClientIpField, Explainer, FindingSeverity, GatewayFlavour, IstioVersion, PreservedIngressGateway,
   SourceIpWarnings, Waypoint,
@@ -13,13 +13,7 @@ describe('a Gateway API gateway in front of ambient workloads', () => {
     const chart = Testing.chart();
     const waypoint = withWaypoint ? new Waypoint(chart, 'Waypoint', { namespace: 'web' }) : undefined;
     new AmbientNamespace(chart, 'Web', { name: 'web', waypoint, ingressUseWaypoint: withWaypoint ? true : undefined });
-    const deployment = new kplus.Deployment(chart, 'Httpbin', {
-      metadata: { name: 'httpbin', namespace: 'web' },
-      podMetadata: { labels: { app: 'httpbin' } },
-      containers: [{ image: 'docker.io/kong/httpbin', ports: [{ number: 80 }], securityContext: { ensureNonRoot: false, readOnlyRootFilesystem: false } }],
-      securityContext: { ensureNonRoot: false },
-    });
-    deployment.exposeViaService({ name: 'httpbin', ports: [{ port: 8000, targetPort: 80 }] });
+    addWebHttpbin(chart);
     const gateway = new PreservedIngressGateway(chart, 'Gateway', { flavour: GatewayFlavour.GATEWAY_API, istioVersion: IstioVersion.V1_31 });
     gateway.addHttpServer({ hosts: ['httpbin.example.com'] });
     gateway.addRoute({ host: 'httpbin.example.com', backendHost: 'httpbin.web.svc.cluster.local', backendPort: 8000 });
