@@ -148,7 +148,10 @@ export interface TcpRouteOptions {
 export interface TlsRouteOptions {
   /** Gateway port of the TLS passthrough server. @default 443 */
   readonly port?: number;
-  /** SNI hosts routed. */
+  /**
+   * SNI hosts routed: names such as "db.example.com", wildcards such as "*.example.com", or "*" for every name.
+   * With flavour gateway-api "*" is not accepted: a TLSRoute lists the names it matches.
+   */
   readonly sniHosts: string[];
   /** Backend Service host. */
   readonly backendHost: string;
@@ -382,7 +385,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       throw new Error('addTlsRoute sniHosts is empty: give the SNI names to route, such as ["db.example.com"]');
     }
     const sniHosts = options.sniHosts.map(h => checkHostname('addTlsRoute sniHosts', h));
-    if (this.gatewayApi) sniHosts.forEach(h => checkGatewayApiHostname('addTlsRoute sniHosts', h));
+    if (this.gatewayApi) sniHosts.forEach(h => checkGatewayApiSniHost(h));
     const backend = this.backend('addTlsRoute', options.backendHost, options.backendPort, 'tls');
     Topology.of(this).addValidation(this, () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)));
     if (this.gatewayApi) return this.newStreamRoute('addTlsRoute', port, sniHosts, backend);
@@ -854,6 +857,14 @@ const GATEWAY_API_HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([
 function checkGatewayApiHostname(property: string, host: string): void {
   if (host === '*' || GATEWAY_API_HOSTNAME.test(host)) return;
   throw new Error(`${property} ${JSON.stringify(host)} is not allowed with flavour gateway-api: a Gateway API hostname is lower-case DNS labels, optionally after a leading "*." (no upper case, no "*" elsewhere); write it as ${JSON.stringify(host.toLowerCase())} if that is the host meant`);
+}
+
+/** A TLSRoute's hostnames take no bare "*" (and v1 requires at least one), so it cannot say "every SNI name". */
+function checkGatewayApiSniHost(host: string): void {
+  if (host === '*') {
+    throw new Error('addTlsRoute sniHosts "*" is not allowed with flavour gateway-api: a TLSRoute matches only the SNI names it lists, and its hostnames take no bare "*"; list the names, such as ["db.example.com"] or ["*.example.com"], or pass every connection on the port through with addTcpServer() and addTcpRoute()');
+  }
+  checkGatewayApiHostname('addTlsRoute sniHosts', host);
 }
 
 function checkHosts(property: string, hosts: string[] | undefined): string[] {

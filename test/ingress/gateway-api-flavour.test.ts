@@ -240,3 +240,50 @@ describe('ProxyProtocolGateway with GatewayFlavour.GATEWAY_API', () => {
     expect(IstioVersion.V1_31.tcpRouteApiVersion).toBe('gateway.networking.k8s.io/v1');
   });
 });
+
+describe('addTlsRoute sniHosts "*"', () => {
+  // Found by the property suite (seed 6161): the TLSRoute was written with hostnames ["*"], which the Gateway API
+  // rejects (and TLSRoute v1 requires at least one name, so no route can say "every SNI name").
+  for (const flavour of [GatewayFlavour.ISTIO, GATEWAY_API]) {
+    const gateways = {
+      PreservedIngressGateway: (chart: any) => new PreservedIngressGateway(chart, 'Gateway', { flavour }),
+      ProxyProtocolGateway: (chart: any) => new ProxyProtocolGateway(chart, 'Gateway', { flavour, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP, inClusterCallers: false }),
+    };
+    for (const [construct, make] of Object.entries(gateways)) {
+      const title = flavour === GATEWAY_API
+        ? `fails on a ${construct} with flavour gateway-api, naming the fix`
+        : `routes every SNI name on a ${construct} with flavour istio`;
+      test(title, () => {
+        // GIVEN
+        const chart = Testing.chart();
+        const gw = make(chart);
+        gw.addTlsPassthroughServer({ hosts: ['*'] });
+        // WHEN
+        const add = () => gw.addTlsRoute({ sniHosts: ['*'], backendHost: 'db.data.svc.cluster.local', backendPort: 5432 });
+        // THEN
+        if (flavour === GATEWAY_API) {
+          expect(add).toThrow(/^addTlsRoute sniHosts "\*" is not allowed with flavour gateway-api: .*; list the names, such as \["db.example.com"\] or \["\*.example.com"\], or pass every connection on the port through with addTcpServer\(\) and addTcpRoute\(\)/);
+          return;
+        }
+        add();
+        const route = findManifest(synthAndValidate(chart), 'VirtualService');
+        expect(route.spec.tls).toEqual([{ match: [{ port: 443, sniHosts: ['*'] }], route: [{ destination: { host: 'db.data.svc.cluster.local', port: { number: 5432 } } }] }]);
+      });
+    }
+  }
+
+  test('a wildcard name such as "*.example.com" still gives a valid TLSRoute on both TLSRoute versions', () => {
+    for (const istioVersion of [IstioVersion.V1_29, IstioVersion.V1_31]) {
+      // GIVEN
+      const chart = Testing.chart();
+      const gw = new PreservedIngressGateway(chart, 'Gateway', { flavour: GATEWAY_API, istioVersion });
+      gw.addTlsPassthroughServer({ hosts: ['*'] });
+      // WHEN
+      gw.addTlsRoute({ sniHosts: ['*.example.com'], backendHost: 'db.data.svc.cluster.local', backendPort: 5432 });
+      // THEN
+      const route = findManifest(synthAndValidate(chart, { istioVersion }), 'TLSRoute');
+      expect(route.apiVersion).toBe(istioVersion.tlsRouteApiVersion);
+      expect(route.spec.hostnames).toEqual(['*.example.com']);
+    }
+  });
+});
