@@ -26,7 +26,7 @@ import { Topology } from '../model/topology';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 import { claimTraffic, resolveBackendHost } from '../util/backend-traffic';
-import { LibraryManifest } from '../util/library-manifest';
+import { ApiShaped, LibraryManifest } from '../util/library-manifest';
 import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -774,7 +774,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       ...this._config.serviceAnnotations,
       ...(this._config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this._config.trustChain.toAnnotationValue() } : {}),
     }), profile.serviceAnnotations);
-    return new kplus.k8s.KubeService(this, 'Service', {
+    return LibraryManifest.render(this, 'Service', kplus.k8s.KubeService, {
       metadata: { name, namespace, labels: this.targetSelector, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
       spec: {
         type: 'LoadBalancer',
@@ -786,11 +786,11 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     });
   }
 
-  private renderServicePorts(): kplus.k8s.ServicePort[] {
-    const ports: kplus.k8s.ServicePort[] = [{ name: 'status-port', port: STATUS_PORT, targetPort: kplus.k8s.IntOrString.fromNumber(STATUS_PORT), protocol: 'TCP' }];
+  private renderServicePorts(): ApiShaped<kplus.k8s.ServicePort>[] {
+    const ports: ApiShaped<kplus.k8s.ServicePort>[] = [{ name: 'status-port', port: STATUS_PORT, targetPort: STATUS_PORT, protocol: 'TCP' }];
     for (const port of this.serverPorts()) {
       const server = this.servers.find(s => s.port === port)!;
-      ports.push({ name: `${server.protocol.toLowerCase()}-${port}`, port, targetPort: kplus.k8s.IntOrString.fromNumber(gatewayListenerPort(port)), protocol: 'TCP' });
+      ports.push({ name: `${server.protocol.toLowerCase()}-${port}`, port, targetPort: gatewayListenerPort(port), protocol: 'TCP' });
     }
     return ports;
   }
@@ -826,13 +826,13 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const { name, namespace, autoscaling } = this._config;
     const { minReplicas, maxReplicas, targetCpuUtilization } = this.checkAvailability();
     if (minReplicas >= 2) {
-      new kplus.k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+      LibraryManifest.render(this, 'DisruptionBudget', kplus.k8s.KubePodDisruptionBudget, {
         metadata: { name, namespace },
-        spec: { minAvailable: kplus.k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.targetSelector } },
+        spec: { minAvailable: 1, selector: { matchLabels: this.targetSelector } },
       });
     }
     if (autoscaling) {
-      new kplus.k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+      LibraryManifest.render(this, 'Autoscaler', kplus.k8s.KubeHorizontalPodAutoscalerV2, {
         metadata: { name, namespace },
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },

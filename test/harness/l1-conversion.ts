@@ -33,13 +33,27 @@ export function isLibraryManifest(construct: IConstruct): construct is LibraryMa
   return construct.constructor === LibraryManifest;
 }
 
+/**
+ * `json` with every number and string boxed and given a `value` that is itself. The library writes IntOrString and
+ * Quantity values as plain numbers and strings (`ApiShaped`), where the L1 props hold objects whose `value` the
+ * conversion reads: boxed, a leaf answers `.value` for those fields, and every other field copies the box, which JSON
+ * writes as the plain value again. An IntOrString object written into the manifest still shows up as a change.
+ */
+function boxLeaves(json: unknown): unknown {
+  if (typeof json === 'number') return Object.assign(new Number(json), { value: json });
+  if (typeof json === 'string') return Object.assign(new String(json), { value: json });
+  if (Array.isArray(json)) return json.map(boxLeaves);
+  if (json !== null && typeof json === 'object') return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, boxLeaves(v)]));
+  return json;
+}
+
 /** The differences the L1 conversion would make to the manifests of the LibraryManifests under `scope`, one line each. */
 export function l1ConversionChanges(scope: IConstruct): string[] {
   return scope.node.findAll().filter(isLibraryManifest).flatMap(object => {
     const { apiVersion, kind, ...rest } = (object as ApiObject).toJson();
     const conversion = CONVERSIONS.get(`${apiVersion}|${kind}`);
     if (!conversion) return [`${object.node.path}: no generated L1 conversion for ${apiVersion} ${kind}`];
-    const converted = JSON.stringify(conversion(rest));
+    const converted = JSON.stringify(conversion(boxLeaves(rest)));
     const rendered = JSON.stringify(rest);
     return converted === rendered ? [] : [`${object.node.path}: the L1 conversion of ${kind} changes it\n    rendered:  ${rendered}\n    converted: ${converted}`];
   });

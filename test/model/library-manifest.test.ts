@@ -5,7 +5,7 @@ import { addNorthSouthCharts } from '../../examples/seed-scenarios/north-south';
 import { addPoliciesCharts } from '../../examples/seed-scenarios/policies';
 import { addTcpCharts } from '../../examples/seed-scenarios/tcp';
 import { EnvoyFilter } from '../../imports/networking.istio.io';
-import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, GatewayFlavour, LoadBalancerProfile, ProxyProtocolGateway } from '../../src';
+import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, GatewayFlavour, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolGateway } from '../../src';
 import { LibraryManifest } from '../../src/util/library-manifest';
 import { isLibraryManifest, l1ConversionChanges } from '../harness/l1-conversion';
 
@@ -15,10 +15,11 @@ describe('LibraryManifest', () => {
     const app = Testing.app();
     app.node.setContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, true);
     for (const add of [addNorthSouthCharts, addTcpCharts, addPoliciesCharts, addGatewayApiCharts]) add(app);
-    // and a Gateway API TLSRoute, which the example does not have
+    // and a Gateway API TLSRoute and an autoscaled classic gateway, which the example does not have
     const gateway = new ProxyProtocolGateway(new Chart(app, 'tls-route'), 'Gateway', {
       flavour: GatewayFlavour.GATEWAY_API, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP, inClusterCallers: false,
     });
+    new PreservedIngressGateway(new Chart(app, 'autoscaled'), 'Gateway', { autoscaling: { minReplicas: 2, maxReplicas: 6 } }).addHttpServer();
     gateway.addTlsPassthroughServer({ hosts: ['db.example.com'] });
     gateway.addTlsRoute({ sniHosts: ['db.example.com'], backendHost: 'postgres.db.svc.cluster.local', backendPort: 5433 });
 
@@ -28,7 +29,8 @@ describe('LibraryManifest', () => {
     // THEN every library-rendered kind is there, and the L1 conversion changes none of them
     expect([...new Set(objects.map(o => o.kind))].sort()).toEqual([
       'AuthorizationPolicy', 'ConfigMap', 'Deployment', 'DestinationRule', 'EnvoyFilter', 'Gateway', 'HTTPRoute',
-      'ReferenceGrant', 'Role', 'RoleBinding', 'ServiceAccount', 'TCPRoute', 'TLSRoute', 'VirtualService',
+      'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'ReferenceGrant', 'Role', 'RoleBinding', 'Service',
+      'ServiceAccount', 'TCPRoute', 'TLSRoute', 'VirtualService',
     ]);
     expect(l1ConversionChanges(app)).toEqual([]);
   });
@@ -45,12 +47,28 @@ describe('LibraryManifest', () => {
     expect(l1ConversionChanges(chart)).toEqual([]);
   });
 
-  test('fails the conversion check for a value only the L1 conversion unwraps (IntOrString)', () => {
-    // GIVEN a Service with an IntOrString, which only the L1's toJson() turns into a number
+  test('takes IntOrString values as the numbers and strings the manifest writes, which the conversion check accepts', () => {
+    // GIVEN
+    const chart = Testing.chart();
+
+    // WHEN a Service and a PodDisruptionBudget, whose L1 props type targetPort and minAvailable as IntOrString
+    const service = LibraryManifest.render(chart, 'Service', kplus.k8s.KubeService, {
+      metadata: { name: 's' },
+      spec: { ports: [{ port: 80, targetPort: 8080 }, { port: 443, targetPort: 'https' }] },
+    });
+    LibraryManifest.render(chart, 'Budget', kplus.k8s.KubePodDisruptionBudget, { metadata: { name: 'b' }, spec: { minAvailable: '50%' } });
+
+    // THEN
+    expect(service.toJson().spec.ports).toEqual([{ port: 80, targetPort: 8080 }, { port: 443, targetPort: 'https' }]);
+    expect(l1ConversionChanges(chart)).toEqual([]);
+  });
+
+  test('fails the conversion check for an IntOrString object (which the types refuse)', () => {
+    // GIVEN a Service with an IntOrString object, which only the L1's toJson() turns into a number
     const chart = Testing.chart();
     LibraryManifest.render(chart, 'Service', kplus.k8s.KubeService, {
       metadata: { name: 's' },
-      spec: { ports: [{ port: 80, targetPort: kplus.k8s.IntOrString.fromNumber(8080) }] },
+      spec: { ports: [{ port: 80, targetPort: kplus.k8s.IntOrString.fromNumber(8080) as any }] },
     });
 
     // WHEN
