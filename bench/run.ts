@@ -99,8 +99,8 @@ function diagnose(): void {
   const layouts = arg('layouts', '100').split(',');
   const configs: Array<[string, string, string]> = [
     ['library', 'per-chart', ''], ['tree', 'per-chart', ''], ['tree-classes', 'per-chart', ''], ['tree-shared-ids', 'per-chart', ''],
-    ['baseline', 'per-chart', ''],
-    ['library', 'once', ''], ['tree', 'once', ''], ['baseline', 'once', ''],
+    ['tree-no-wrappers', 'per-chart', ''], ['baseline', 'per-chart', ''],
+    ['library', 'once', ''], ['tree', 'once', ''], ['tree-no-wrappers', 'once', ''], ['baseline', 'once', ''],
     ['library', 'per-chart', 'gc'], ['tree', 'per-chart', 'gc'],
   ];
   console.log('medians (ms, MiB); charts = cdk8s rendering the charts, walks included; objects = the toJson() of each object within it');

@@ -123,33 +123,60 @@ function classFor(key: string, apiObject: boolean): NodeClass {
   return cls;
 }
 
+/** A diagnostic variant of the tree reference (see `buildTreeApp`). */
+export type TreeVariant = 'plain' | 'classes' | 'shared-ids' | 'no-wrappers';
+
 /**
- * The tree reference: the library's construct tree and manifests, with no library code. Two diagnostics: with
- * `distinctClasses` each node of a unit is an instance of a class of its own, as in the library (cdk8s's walks over
- * the app read the same properties of every construct, and more classes make those reads slower); with
- * `sharedPolicyIds` every unit's policy keeps the template's id instead of one of its own.
+ * The tree reference: the library's construct tree and manifests, with no library code. Three diagnostics: with
+ * `classes` each node of a unit is an instance of a class of its own, as in the library (cdk8s's walks over the app
+ * read the same properties of every construct, and more classes make those reads slower); with `shared-ids` every
+ * unit's policy keeps the template's id instead of one of its own; with `no-wrappers` every construct whose only
+ * child is its `Resource` is replaced by that ApiObject under the construct's own id, which is what the house
+ * style's wrapper-plus-`Resource` layout costs.
  */
-export function buildTreeApp(kind: UnitKind, n: number, distinctClasses = false, sharedPolicyIds = false): App {
+export function buildTreeApp(kind: UnitKind, n: number, variant: TreeVariant = 'plain'): App {
   const template = unitTreeTemplate(kind);
   const sentinelCidr = cidrOctets(SENTINEL);
   const app = new App({ outdir: path.join(__dirname, 'out', 'dist') });
   let chart: Chart | undefined;
   for (let i = 0; i < n; i++) {
     if (i % UNITS_PER_CHART === 0) chart = new Chart(app, `c${i / UNITS_PER_CHART}`);
-    const nodes: TreeNode[] = JSON.parse(template.split(sentinelCidr).join(cidrOctets(i)).split(String(SENTINEL)).join(String(i)));
+    const parsed: TreeNode[] = JSON.parse(template.split(sentinelCidr).join(cidrOctets(i)).split(String(SENTINEL)).join(String(i)));
+    const nodes = variant === 'no-wrappers' ? withoutWrappers(parsed) : parsed;
     const made = new Map<string, Construct>();
     for (const templateNode of nodes) {
-      const unitPath = sharedPolicyIds ? templateNode.path : templateNode.path.map(id => uniquePolicyId(id, i));
+      const unitPath = variant === 'shared-ids' ? templateNode.path : templateNode.path.map(id => uniquePolicyId(id, i));
       const parent = unitPath.length === 1 ? chart! : made.get(unitPath.slice(0, -1).join('/'))!;
       const id = unitPath[unitPath.length - 1];
       // The same class for the same node of every unit: the template's path with the unit's index masked.
       const classKey = templateNode.path.join('/').replace(/\d+/g, '#');
+      const distinctClasses = variant === 'classes';
       made.set(unitPath.join('/'), templateNode.manifest
         ? new (distinctClasses ? classFor(classKey, true) : ApiObject)(parent, id, templateNode.manifest as ApiObjectProps)
         : new (distinctClasses ? classFor(classKey, false) : Construct)(parent, id));
     }
   }
   return app;
+}
+
+/** A unit's nodes with each construct whose only child is its `Resource` replaced by that ApiObject. */
+function withoutWrappers(nodes: TreeNode[]): TreeNode[] {
+  const key = (p: string[]) => p.join('/');
+  const childCount = new Map<string, number>();
+  for (const node of nodes.filter(x => x.path.length > 1)) {
+    const parent = key(node.path.slice(0, -1));
+    childCount.set(parent, (childCount.get(parent) ?? 0) + 1);
+  }
+  const resourceOf = new Map<string, TreeNode>();
+  for (const node of nodes) {
+    const parent = key(node.path.slice(0, -1));
+    if (node.manifest && node.path[node.path.length - 1] === 'Resource' && childCount.get(parent) === 1) resourceOf.set(parent, node);
+  }
+  const folded = new Set(resourceOf.values());
+  return nodes.filter(node => !folded.has(node)).map(node => {
+    const resource = resourceOf.get(key(node.path));
+    return resource ? { path: node.path, manifest: resource.manifest } : node;
+  });
 }
 
 /**
@@ -170,8 +197,9 @@ export function buildApp(mode: string, kind: UnitKind, n: number): App {
     case 'library': return buildLibraryApp(kind, n);
     case 'baseline': return buildBaselineApp(kind, n);
     case 'tree': return buildTreeApp(kind, n);
-    case 'tree-classes': return buildTreeApp(kind, n, true);
-    case 'tree-shared-ids': return buildTreeApp(kind, n, false, true);
-    default: throw new Error(`unknown bench mode "${mode}": use library, baseline, tree, tree-classes or tree-shared-ids`);
+    case 'tree-classes': return buildTreeApp(kind, n, 'classes');
+    case 'tree-shared-ids': return buildTreeApp(kind, n, 'shared-ids');
+    case 'tree-no-wrappers': return buildTreeApp(kind, n, 'no-wrappers');
+    default: throw new Error(`unknown bench mode "${mode}": use library, baseline, tree, tree-classes, tree-shared-ids or tree-no-wrappers`);
   }
 }
