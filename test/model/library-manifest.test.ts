@@ -19,9 +19,9 @@ describe('LibraryManifest', () => {
     const gateway = new ProxyProtocolGateway(new Chart(app, 'tls-route'), 'Gateway', {
       flavour: GatewayFlavour.GATEWAY_API, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP, inClusterCallers: false,
     });
-    new PreservedIngressGateway(new Chart(app, 'autoscaled'), 'Gateway', { autoscaling: { minReplicas: 2, maxReplicas: 6 } }).addHttpServer();
     gateway.addTlsPassthroughServer({ hosts: ['db.example.com'] });
     gateway.addTlsRoute({ sniHosts: ['db.example.com'], backendHost: 'postgres.db.svc.cluster.local', backendPort: 5433 });
+    new PreservedIngressGateway(new Chart(app, 'autoscaled'), 'Gateway', { autoscaling: { minReplicas: 2, maxReplicas: 6 } }).addHttpServer();
 
     // WHEN
     const objects = app.node.findAll().filter(isLibraryManifest);
