@@ -47,15 +47,20 @@ function addWorkloadUnit(chart: Chart, i: number): void {
 
 const ADD_UNIT: Record<UnitKind, (chart: Chart, i: number) => void> = { gateway: addGatewayUnit, workload: addWorkloadUnit };
 
-/** The library side: N units, UNITS_PER_CHART per chart. */
-export function buildLibraryApp(kind: UnitKind, n: number): App {
+/** An app of N units, UNITS_PER_CHART per chart, each added by `addUnit`. */
+function appOfUnits(n: number, addUnit: (chart: Chart, i: number) => void): App {
   const app = new App({ outdir: path.join(__dirname, 'out', 'dist') });
   let chart: Chart | undefined;
   for (let i = 0; i < n; i++) {
     if (i % UNITS_PER_CHART === 0) chart = new Chart(app, `c${i / UNITS_PER_CHART}`);
-    ADD_UNIT[kind](chart!, i);
+    addUnit(chart!, i);
   }
   return app;
+}
+
+/** The library side: N units, UNITS_PER_CHART per chart. */
+export function buildLibraryApp(kind: UnitKind, n: number): App {
+  return appOfUnits(n, ADD_UNIT[kind]);
 }
 
 /** The manifests of one unit with its index replaced by a placeholder (made once, cached on disk). */
@@ -76,18 +81,17 @@ function cidrOctets(i: number): string {
   return `10.${Math.floor(i / 256) % 256}.${i % 256}.0/24`;
 }
 
+/** A template made from the sentinel unit, with unit `i`'s index and CIDR in their place, parsed. */
+function instantiate<T>(template: string, i: number): T {
+  return JSON.parse(template.split(cidrOctets(SENTINEL)).join(cidrOctets(i)).split(String(SENTINEL)).join(String(i)));
+}
+
 /** The baseline: the same manifests, as plain ApiObjects. */
 export function buildBaselineApp(kind: UnitKind, n: number): App {
   const template = unitTemplate(kind);
-  const sentinelCidr = cidrOctets(SENTINEL);
-  const app = new App({ outdir: path.join(__dirname, 'out', 'dist') });
-  let chart: Chart | undefined;
-  for (let i = 0; i < n; i++) {
-    if (i % UNITS_PER_CHART === 0) chart = new Chart(app, `c${i / UNITS_PER_CHART}`);
-    const manifests = JSON.parse(template.split(sentinelCidr).join(cidrOctets(i)).split(String(SENTINEL)).join(String(i)));
-    manifests.forEach((m: any, j: number) => new ApiObject(chart!, `u${i}-${j}`, m));
-  }
-  return app;
+  return appOfUnits(n, (chart, i) => {
+    instantiate<any[]>(template, i).forEach((m, j) => new ApiObject(chart, `u${i}-${j}`, m));
+  });
 }
 
 /** One node of a unit's construct tree: its path below the chart, and its manifest when it is an ApiObject. */
@@ -136,17 +140,13 @@ export type TreeVariant = 'plain' | 'classes' | 'shared-ids' | 'no-wrappers';
  */
 export function buildTreeApp(kind: UnitKind, n: number, variant: TreeVariant = 'plain'): App {
   const template = unitTreeTemplate(kind);
-  const sentinelCidr = cidrOctets(SENTINEL);
-  const app = new App({ outdir: path.join(__dirname, 'out', 'dist') });
-  let chart: Chart | undefined;
-  for (let i = 0; i < n; i++) {
-    if (i % UNITS_PER_CHART === 0) chart = new Chart(app, `c${i / UNITS_PER_CHART}`);
-    const parsed: TreeNode[] = JSON.parse(template.split(sentinelCidr).join(cidrOctets(i)).split(String(SENTINEL)).join(String(i)));
+  return appOfUnits(n, (chart, i) => {
+    const parsed = instantiate<TreeNode[]>(template, i);
     const nodes = variant === 'no-wrappers' ? withoutWrappers(parsed) : parsed;
     const made = new Map<string, Construct>();
     for (const templateNode of nodes) {
       const unitPath = variant === 'shared-ids' ? templateNode.path : templateNode.path.map(id => uniquePolicyId(id, i));
-      const parent = unitPath.length === 1 ? chart! : made.get(unitPath.slice(0, -1).join('/'))!;
+      const parent = unitPath.length === 1 ? chart : made.get(unitPath.slice(0, -1).join('/'))!;
       const id = unitPath[unitPath.length - 1];
       // The same class for the same node of every unit: the template's path with the unit's index masked.
       const classKey = templateNode.path.join('/').replace(/\d+/g, '#');
@@ -155,8 +155,7 @@ export function buildTreeApp(kind: UnitKind, n: number, variant: TreeVariant = '
         ? new (distinctClasses ? classFor(classKey, true) : ApiObject)(parent, id, templateNode.manifest as ApiObjectProps)
         : new (distinctClasses ? classFor(classKey, false) : Construct)(parent, id));
     }
-  }
-  return app;
+  });
 }
 
 /** A unit's nodes with each construct whose only child is its `Resource` replaced by that ApiObject. */
