@@ -1,6 +1,10 @@
 import { Finding, FindingSeverity } from './explain-report';
-import { SelectorIndex } from './selector-index';
 import { objectWhere } from './skipped';
+import { EnvSetting } from '../model/trace-model';
+import { SelectorIndex } from '../trace/selector-index';
+
+export { isTrueEnv } from '../model/trace-model';
+export type { EnvSetting } from '../model/trace-model';
 
 /*
  * The environment of a gateway's istio-proxy container, where pilot-agent reads settings such as
@@ -13,14 +17,6 @@ import { objectWhere } from './skipped';
  * template, or a parametersRef `deployment` overlay) wins over it. For a Gateway API gateway istiod matches
  * ProxyConfigs against the label `gateway.networking.k8s.io/gateway-name` only, and reads no pod annotations.
  */
-
-/** One environment variable and where its value comes from. */
-export interface EnvSetting {
-  /** The value; undefined when it comes from `valueFrom` (a Secret or ConfigMap explain does not read). */
-  readonly value?: string;
-  /** Where it is set, e.g. "ProxyConfig istio-system/status-port (environmentVariables)". */
-  readonly source: string;
-}
 
 /** The agent environment per variable name. */
 export type AgentEnv = Map<string, EnvSetting>;
@@ -97,11 +93,6 @@ export function proxyContainerEnv(podSpec: any, source: string): AgentEnv {
 /** A map of strings as an environment from one source. */
 export function envOf(values: unknown, source: string): AgentEnv {
   return new Map(Object.entries(stringValues(values)).map(([k, v]) => [k, { value: v, source }]));
-}
-
-/** True for the values Go's strconv.ParseBool reads as true (pilot-agent's boolean env parsing). */
-export function isTrueEnv(value: string | undefined): boolean {
-  return value !== undefined && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value);
 }
 
 function stringValues(values: unknown): { [key: string]: string } {

@@ -1,5 +1,5 @@
-import { ClientAddressInput, ClientAddressResult } from './client-address';
-import { MAX_HOPS, resolveClientAddress, trustedEntryPosition } from './xff-rule';
+import { ClientAddressInput, ClientAddressResult } from '../trace/client-address';
+import { MAX_HOPS, resolveClientAddress, trustedEntryPosition } from '../trace/xff-rule';
 import { checkInteger } from '../util/validate';
 
 /*

@@ -2,12 +2,8 @@ import { App, Chart } from 'cdk8s';
 import { ExplainReport } from './explain-report';
 import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
-import { tracePaths } from './path-tracer';
-import { statusPortFindings } from './status-port';
-import { checkGatewayPorts } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
-import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
-import { checkTopology } from '../policy/topology-checks';
+import { trace } from '../trace/app-trace';
 
 /** Options of `Explainer`. */
 export interface ExplainOptions {
@@ -41,19 +37,8 @@ export class Explainer {
       throw new Error(`objects ${JSON.stringify(objects)} is not a list: give the manifest objects, e.g. chart.toJson()`);
     }
     const parsed = parseManifests(objects, checkedHelmValues(options.helmValues));
-    const topology = {
-      gateways: parsed.gateways.map(g => g.model), workloads: parsed.workloads, policies: parsed.policies, waypoints: parsed.waypoints,
-    };
-    // The same checks the constructs run on their own objects, on everything the manifests hold.
-    const checks = [
-      ...checkTopology(topology, parsed.rootNamespaces, parsed.workloadsOfService),
-      ...checkXffFilterOverlaps(parsed.xffFilters),
-      ...parsed.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
-    ];
-    const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
-    // Tracing adds its findings (such as sampled workloads) to parsed.findings: trace first.
-    const paths = tracePaths(parsed, version);
-    return new ExplainReport(paths, [...parsed.findings, ...checks, ...statusPortFindings(parsed.gateways, version)], parsed.skipped);
+    const traced = trace(parsed, options.istioVersion);
+    return new ExplainReport(traced.paths, [...parsed.findings, ...traced.findings], parsed.skipped);
   }
 
   /**

@@ -1,12 +1,11 @@
 import * as ipaddr from 'ipaddr.js';
-import { AgentEnv, EnvSetting, envOf, ProxyConfigIndex, proxyContainerEnv } from './agent-env';
+import { AgentEnv, envOf, ProxyConfigIndex, proxyContainerEnv } from './agent-env';
 import { Finding, FindingSeverity, SkippedObject } from './explain-report';
 import { GatewayApiGateway, gatewayApiRouteBackends, gatewayTargetRefs, readGatewayApiGateway } from './gateway-api-reader';
 import { HelmValues } from './helm-values';
 import { readManifestText, parseEmbeddedYaml } from './input';
 import { fieldsLostByReplacement, isInstalledGateway, MeshDefaults, meshFor, MeshSettings, readMeshSettings } from './mesh-config';
 import { ReadContext, readBoolean, readCidrRange, readEnum, readInteger, readList, readPort, readString, shortValue, UINT32_MAX, wrongShape } from './read-values';
-import { LabelIndex, SelectorIndex } from './selector-index';
 import { classifyObjects, objectWhere } from './skipped';
 import {
   CUSTOM_HEADER_DETECTION, DEFAULT_ROOT_NAMESPACE, gatewayListenerPort, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER,
@@ -22,6 +21,7 @@ import {
   ROOT_NAMESPACE_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV,
   TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
 } from '../model/annotations';
+import { finding } from '../model/finding-text';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
 import { recogniseLoadBalancer } from '../model/load-balancers';
@@ -29,9 +29,11 @@ import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, PolicyTargetRef, ProxyProtocolMode,
   ProxyProtocolVersion, ProxyRole, ServerModel, SidecarXffMode, WaypointModel, WorkloadModel,
 } from '../model/model';
+import { EnvSetting, MAX_ASSUMED_PROXIES, TracedGateway, TraceModel } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
 import { XffFilterModel, XffFilterSettingsModel } from '../model/xff-filter-checks';
 import { parseCidr } from '../net/cidr';
+import { LabelIndex, SelectorIndex } from '../trace/selector-index';
 
 /*
  * Manifests (ours or hand-written) back into the shared model. Lenient: anything we cannot read becomes a
@@ -41,56 +43,14 @@ import { parseCidr } from '../net/cidr';
 /** Annotation on a gateway Service, Deployment or pod template that declares the hops in front of it. */
 export const TRUST_CHAIN_ANNOTATION = CHAIN_ANNOTATION;
 
-/** More X-Forwarded-For appending proxies than any real chain has; explain does not draw them one by one. */
-export const MAX_ASSUMED_PROXIES = 64;
 const CONTEXTS = ['ANY', 'SIDECAR_INBOUND', 'SIDECAR_OUTBOUND', 'GATEWAY', 'WAYPOINT'];
 
-/** What the load balancer in front of a gateway does, read from Service annotations. */
-export interface ParsedGateway {
-  readonly model: GatewayModel;
-  /** The Service type, e.g. LoadBalancer. */
-  readonly serviceType?: string;
-  /** True when a Service annotation makes the cloud LB send PROXY protocol. */
-  readonly loadBalancerSendsProxyProtocol: boolean;
-  /** True when the cloud's own Service annotations switch PROXY on for every port (not this library's fact annotation). */
-  readonly loadBalancerSendsProxyProtocolOnEveryPort: boolean;
-  /** The declared hops in front, from the trust-chain annotation. */
-  readonly trustChain?: TrustChain;
-  /** True when PROXY comes both from gatewayTopology and an EnvoyFilter. */
-  readonly proxyProtocolTwice: boolean;
-  /** `namespace/name` of the Istio Gateway resources bound to this gateway. */
-  readonly gatewayResources: string[];
-  /** ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL as the gateway's istio-proxy container gets it, when set. */
-  readonly statusPortProxyProtocolEnv?: EnvSetting;
-  /** False when the gateway's pods are not in the input (an installation): their container env may set more. */
-  readonly agentEnvKnown: boolean;
-  /** The load balancer recognised from the Service (a LoadBalancerProfile id), when one is. */
-  readonly loadBalancerId?: string;
-  /** The annotations of the gateway's Service. */
-  readonly serviceAnnotations: { readonly [key: string]: string };
-}
-
-export interface ParsedManifests {
-  /** The mesh's root namespaces: Istio's default plus any this library's annotation names. */
-  readonly rootNamespaces: string[];
-  /** The Istio release the manifests say they are for (the library's annotation), when they say so. */
-  readonly istioVersion?: IstioVersion;
-  /** `namespace/name` of workloads whose Service host has a DestinationRule that makes its callers send PROXY, with the version. */
-  readonly proxyProtocolTo: Map<string, ProxyProtocolVersion>;
-  readonly gateways: ParsedGateway[];
-  readonly workloads: WorkloadModel[];
-  readonly policies: PolicyModel[];
+/** What explain reads from manifests: the trace's model, plus what reading found and skipped. */
+export interface ParsedManifests extends TraceModel {
+  /** Problems found while reading. */
   readonly findings: Finding[];
-  /** Workloads (`namespace/name`) a VirtualService routes to from each gateway (`namespace/name`); absent when no VirtualService binds it. */
-  readonly routes: Map<string, Set<string>>;
   /** The objects explain did not use, with the reason. */
   readonly skipped: SkippedObject[];
-  /** Ambient waypoints (Gateways of class istio-waypoint). */
-  readonly waypoints: WaypointModel[];
-  /** The workloads behind Service `name` in `namespace`. */
-  readonly workloadsOfService: (namespace: string, name: string) => WorkloadModel[];
-  /** The EnvoyFilter patches that set the client address on sidecars, for the shared overlap check. */
-  readonly xffFilters: XffFilterModel[];
 }
 
 interface PodTemplateOwner {
@@ -366,7 +326,7 @@ function proxyProtocolTargets(destinationRules: any[], serviceByName: Map<string
 }
 
 /** Follows VirtualServices bound to each gateway to the Services they route to, and those to workloads. */
-function routesOf(gateways: ParsedGateway[], virtualServices: any[], gatewayApiBackends: Map<string, Array<[string, string]>>,
+function routesOf(gateways: TracedGateway[], virtualServices: any[], gatewayApiBackends: Map<string, Array<[string, string]>>,
   serviceByName: Map<string, any>, workloads: WorkloadIndex, findings: Finding[]): Map<string, Set<string>> {
   const routes = new Map<string, Set<string>>();
   const byGateway = new Map<string, any[]>();
@@ -463,7 +423,7 @@ function proxyConfigOf(p: PodTemplateOwner, findings?: Finding[]): any {
   }
 }
 
-function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[], gatewayApi?: GatewayApiGateway): ParsedGateway {
+function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[], gatewayApi?: GatewayApiGateway): TracedGateway {
   const where = `gateway ${p.namespace}/${p.name}`;
   const ctx: ReadContext = { where, findings };
   // Istio generates a Gateway API gateway's Service: the real one when the input has it, else as the overlay shapes it.
@@ -1018,7 +978,7 @@ function policyCidr(text: string, where: string, findings: Finding[]): string[] 
   }
 }
 
-function dedupeGateways(gateways: ParsedGateway[]): ParsedGateway[] {
+function dedupeGateways(gateways: TracedGateway[]): TracedGateway[] {
   const seen = new Set<string>();
   return gateways.filter(g => {
     const key = `${g.model.namespace}/${g.model.name}`;
@@ -1026,10 +986,6 @@ function dedupeGateways(gateways: ParsedGateway[]): ParsedGateway[] {
     seen.add(key);
     return true;
   });
-}
-
-export function finding(severity: FindingSeverity, where: string, message: string, fix: string): Finding {
-  return { severity, where, message, fix };
 }
 
 /** A field that should be a list, as a list: anything else (a string, an object, null) reads as empty. */

@@ -12,3 +12,8 @@ export function findingFromText(severity: FindingSeverity, where: string, text: 
 export function findingText(finding: Finding): string {
   return `${finding.message}; ${finding.fix}`;
 }
+
+/** A finding. */
+export function finding(severity: FindingSeverity, where: string, message: string, fix: string): Finding {
+  return { severity, where, message, fix };
+}

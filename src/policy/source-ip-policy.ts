@@ -1,10 +1,10 @@
 import { createHash } from 'crypto';
 import { ApiObject, Lazy, Names } from 'cdk8s';
 import { Construct } from 'constructs';
-import { recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload } from './field-choice';
+import { recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload } from '../trace/field-choice';
 import {
   checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, Findings, gatewayPolicyPorts, PolicyOnTarget,
-} from './policy-checks';
+} from '../trace/policy-checks';
 import { AuthorizationPolicy, AuthorizationPolicyV1Beta1 } from '../../imports/security.istio.io';
 import { workloadsUsing } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';

@@ -1,5 +1,5 @@
 import { ClientAddressResolver } from '../../src/explain/client-address-resolver';
-import { resolveClientAddress } from '../../src/explain/xff-rule';
+import { resolveClientAddress } from '../../src/trace/xff-rule';
 
 const CLIENT = '203.0.113.10';
 const SPOOF = '192.0.2.66';

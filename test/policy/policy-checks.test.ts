@@ -6,10 +6,10 @@ import { listenerPortOf } from '../../src/model/servers';
 import { parseCidr } from '../../src/net/cidr';
 import {
   gatewayResolvesClient, gatewaySeesPacketSource, recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload,
-} from '../../src/policy/field-choice';
+} from '../../src/trace/field-choice';
 import {
   checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, gatewayPolicyPorts, PolicyCheckInput,
-} from '../../src/policy/policy-checks';
+} from '../../src/trace/policy-checks';
 
 /*
  * The pure functions behind SourceIpPolicy, on plain models (as `explain` uses them on parsed manifests).

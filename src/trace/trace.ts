@@ -1,9 +1,10 @@
 import * as ipaddr from 'ipaddr.js';
-import { Finding, FindingSeverity, HopTrace, PathTrace, PolicyMatch } from './explain-report';
-import { finding, MAX_ASSUMED_PROXIES, ParsedGateway, ParsedManifests } from './manifest-parser';
 import { SelectorIndex } from './selector-index';
+import { HopTrace, PathTrace, PolicyMatch } from './trace-types';
 import { resolveClientAddress } from './xff-rule';
 import { waypointsOfPolicy } from '../model/ambient';
+import { finding } from '../model/finding-text';
+import { Finding, FindingSeverity } from '../model/findings';
 import { IstioVersion } from '../model/istio-version';
 import {
   ClientIpField, ExternalTrafficPolicy, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyProtocolVersion, ProxyRole, SidecarXffMode,
@@ -11,6 +12,7 @@ import {
 } from '../model/model';
 import { policyReaches } from '../model/selectors';
 import { isOpaqueServer } from '../model/servers';
+import { MAX_ASSUMED_PROXIES, TraceModel, TracedGateway } from '../model/trace-model';
 import { TrustChain, TrustHop } from '../model/trust-chain';
 import { addressInCidr, Cidr, parseCidr } from '../net/cidr';
 
@@ -67,9 +69,8 @@ interface FrontResult {
   readonly addresses: Map<string, string>;
 }
 
-/** Traces every path; `istioVersion` (else the manifests' own annotation, else the newest) picks Envoy's defaults. */
-export function tracePaths(parsed: ParsedManifests, istioVersion?: IstioVersion): PathTrace[] {
-  const version = istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
+/** Traces every path of the model with `version`'s Envoy defaults; findings about the whole model are returned apart. */
+export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: PathTrace[]; findings: Finding[] } {
   const policyIndex = new SelectorIndex<PolicyModel>();
   const waypointPolicies = new Map<string, PolicyModel[]>();
   for (const p of parsed.policies) {
@@ -91,6 +92,7 @@ export function tracePaths(parsed: ParsedManifests, istioVersion?: IstioVersion)
     proxyProtocolTo: parsed.proxyProtocolTo,
   };
   const paths: PathTrace[] = [];
+  const findings: Finding[] = [];
   const byName = new Map<string, WorkloadModel[]>();
   const position = new Map<WorkloadModel, number>(parsed.workloads.map((w, i) => [w, i]));
   for (const w of parsed.workloads) {
@@ -104,29 +106,29 @@ export function tracePaths(parsed: ParsedManifests, istioVersion?: IstioVersion)
     const routed = parsed.routes.get(`${gw.model.namespace}/${gw.model.name}`);
     const candidates = routed
       ? [...routed].flatMap(key => byName.get(key) ?? []).sort((a, b) => position.get(a)! - position.get(b)!)
-      : unroutedSample(gw, parsed);
+      : unroutedSample(gw, parsed, findings);
     const behind = candidates.length > 0 ? candidates : [undefined];
     for (const protocol of protocols) {
       for (const wl of behind) paths.push(traceNorthSouth(gw, wl, protocol, ctx));
     }
   }
   for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx));
-  return paths;
+  return { paths, findings };
 }
 
 /**
  * Without a VirtualService, any workload may be behind the gateway; tracing every gateway to every workload grows
  * with their product, so explain traces the first few and says so.
  */
-function unroutedSample(gw: ParsedGateway, parsed: ParsedManifests): WorkloadModel[] {
+function unroutedSample(gw: TracedGateway, parsed: TraceModel, findings: Finding[]): WorkloadModel[] {
   if (parsed.workloads.length <= MAX_UNROUTED_WORKLOADS) return parsed.workloads;
-  parsed.findings.push(finding(FindingSeverity.INFO, `gateway ${gw.model.namespace}/${gw.model.name}`,
+  findings.push(finding(FindingSeverity.INFO, `gateway ${gw.model.namespace}/${gw.model.name}`,
     `no VirtualService binds this gateway: traced to the first ${MAX_UNROUTED_WORKLOADS} of ${parsed.workloads.length} workloads only`,
     'give explain the VirtualServices that bind the gateway, so that it traces the workloads they route to'));
   return parsed.workloads.slice(0, MAX_UNROUTED_WORKLOADS);
 }
 
-function protocolsOf(gw: ParsedGateway): string[] {
+function protocolsOf(gw: TracedGateway): string[] {
   const servers = gw.model.servers;
   if (servers.length === 0) return ['HTTP'];
   const tcp = servers.some(isOpaqueServer);
@@ -135,7 +137,7 @@ function protocolsOf(gw: ParsedGateway): string[] {
 }
 
 /** The hops in front: the declared chain, else numTrustedProxies assumed L7 proxies plus the Service's load balancer. */
-function frontChain(gw: ParsedGateway, protocol: string, notes: Finding[], where: string): TrustChain {
+function frontChain(gw: TracedGateway, protocol: string, notes: Finding[], where: string): TrustChain {
   // HTTP proxies (CDN, L7 load balancer) do not carry TCP or TLS passthrough: TCP clients skip them.
   if (gw.trustChain) return protocol === 'HTTP' ? gw.trustChain : TrustChain.of(...gw.trustChain.hops.filter(h => !h.appendsXff));
   const hops: TrustHop[] = [];
@@ -235,7 +237,7 @@ interface GatewayStep {
   readonly denied: boolean;
 }
 
-function throughGateway(gw: ParsedGateway, protocol: string, ctx: TraceContext, clientXff: string[], entry?: Entry): GatewayStep {
+function throughGateway(gw: TracedGateway, protocol: string, ctx: TraceContext, clientXff: string[], entry?: Entry): GatewayStep {
   const m = gw.model;
   const where = `gateway ${m.namespace}/${m.name}`;
   const findings: Finding[] = [];
@@ -320,7 +322,7 @@ function deniedBy(matches: PolicyMatch[]): boolean {
   return allows.length > 0 && !allows.some(m => m.matches);
 }
 
-function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, protocol: string, ctx: TraceContext): PathTrace {
+function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, protocol: string, ctx: TraceContext): PathTrace {
   const m = gw.model;
   const where = `gateway ${m.namespace}/${m.name}`;
   const honest = throughGateway(gw, protocol, ctx, []);
@@ -362,7 +364,7 @@ function traceNorthSouth(gw: ParsedGateway, wl: WorkloadModel | undefined, proto
   };
 }
 
-function gatewayFindings(gw: ParsedGateway, protocol: string, honest: GatewayStep, forged: GatewayStep, findings: Finding[], where: string): void {
+function gatewayFindings(gw: TracedGateway, protocol: string, honest: GatewayStep, forged: GatewayStep, findings: Finding[], where: string): void {
   const m = gw.model;
   const chain = gw.trustChain;
   // With a client-header hop the gateway trusts only the hops after it (TrustChain.derive()).
@@ -532,7 +534,7 @@ function settleLowerBound(findings: Finding[], gatewayWhere: string, workloadWhe
  * A client that skips the CDN (connects to the hop after it, or to the gateway) and forges X-Forwarded-For and the
  * CDN's client header: it must be denied at the gateway, or resolve to its real address, or be rejected.
  */
-function bypassFindings(gw: ParsedGateway, wl: WorkloadModel, ctx: TraceContext, honest: GatewayStep,
+function bypassFindings(gw: TracedGateway, wl: WorkloadModel, ctx: TraceContext, honest: GatewayStep,
   findings: Finding[], where: string): void {
   const chain = gw.trustChain;
   const declared = chain ? chain.hops.findIndex(h => h.clientHeader !== undefined) : -1;
@@ -562,7 +564,7 @@ function bypassFindings(gw: ParsedGateway, wl: WorkloadModel, ctx: TraceContext,
   }
 }
 
-function sidecarFindings(wl: WorkloadModel, gw: ParsedGateway, protocol: string, honest: string, forged: string, gatewayClient: string,
+function sidecarFindings(wl: WorkloadModel, gw: TracedGateway, protocol: string, honest: string, forged: string, gatewayClient: string,
   ctx: TraceContext, findings: Finding[], where: string): void {
   const remotePolicies = policiesFor(ctx, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
   if (wl.role === ProxyRole.AMBIENT) {

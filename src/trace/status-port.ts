@@ -1,13 +1,12 @@
-import { isTrueEnv } from './agent-env';
-import { Finding, FindingSeverity } from './explain-report';
-import { ParsedGateway } from './manifest-parser';
 import { STATUS_PORT } from '../envoy/names';
 import { HEALTH_CHECK_FIX_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { HealthCheckFix } from '../model/health-check-fix';
 import { IstioVersion } from '../model/istio-version';
 import { LOAD_BALANCERS } from '../model/load-balancers';
+import { Finding, FindingSeverity } from '../model/findings';
 import { ProxyProtocolMode } from '../model/model';
+import { isTrueEnv, TracedGateway } from '../model/trace-model';
 
 /*
  * Whether the load balancer's health checks get past a gateway that takes PROXY protocol (internal). Load balancers
@@ -18,11 +17,11 @@ import { ProxyProtocolMode } from '../model/model';
  */
 
 /** Findings on the health checks of gateways behind a load balancer that sends PROXY. */
-export function statusPortFindings(gateways: ParsedGateway[], version: IstioVersion): Finding[] {
+export function statusPortFindings(gateways: TracedGateway[], version: IstioVersion): Finding[] {
   return gateways.flatMap(g => statusPortFinding(g, version) ?? []);
 }
 
-function statusPortFinding(g: ParsedGateway, version: IstioVersion): Finding | undefined {
+function statusPortFinding(g: TracedGateway, version: IstioVersion): Finding | undefined {
   if (!g.loadBalancerSendsProxyProtocol || g.model.proxyProtocol === ProxyProtocolMode.OFF || g.loadBalancerId === undefined) return undefined;
   // A fix the construct was told about (and rendered) replaces the table's.
   if (Object.values(HealthCheckFix).includes(g.serviceAnnotations[HEALTH_CHECK_FIX_ANNOTATION] as HealthCheckFix)) return undefined;

@@ -1,0 +1,56 @@
+import { statusPortFindings } from './status-port';
+import { checkTopology } from './topology-checks';
+import { tracePaths } from './trace';
+import { PathTrace } from './trace-types';
+import { Finding } from '../model/findings';
+import { checkGatewayPorts } from '../model/gateway-checks';
+import { IstioVersion } from '../model/istio-version';
+import { TraceModel } from '../model/trace-model';
+import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
+
+/*
+ * The one trace: the only place that computes, from the one model, which address each hop sees, what each policy
+ * matches and what is wrong. The constructs report its findings about their own objects (ERROR as a validation
+ * error, WARNING as a SourceIpWarnings entry), `explain` prints all of them, and the conformance stage and `verify`
+ * read their expectations from it.
+ */
+
+/** Every path of a model and every finding about it. */
+export interface TraceResult {
+  /** The traced paths (each with the findings about that path). */
+  readonly paths: PathTrace[];
+  /** Findings about the model as a whole (policies against their targets, filters, gateway ports, health checks). */
+  readonly findings: Finding[];
+}
+
+/** Traces `model` with the Envoy defaults of `istioVersion` (else the model's own release, else the newest). */
+export function trace(model: TraceModel, istioVersion?: IstioVersion): TraceResult {
+  const version = istioVersion ?? model.istioVersion ?? IstioVersion.LATEST;
+  const traced = tracePaths(model, version);
+  const topology = {
+    gateways: model.gateways.map(g => g.model), workloads: model.workloads, policies: model.policies, waypoints: model.waypoints,
+  };
+  return {
+    paths: traced.paths,
+    findings: [
+      ...traced.findings,
+      ...checkTopology(topology, model.rootNamespaces, model.workloadsOfService),
+      ...checkXffFilterOverlaps(model.xffFilters),
+      ...model.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
+      ...statusPortFindings(model.gateways, version),
+    ],
+  };
+}
+
+/** Every finding of a trace, path findings first, each once (the same fact found on several paths is one finding). */
+export function allTraceFindings(result: TraceResult): Finding[] {
+  const seen = new Set<string>();
+  const out: Finding[] = [];
+  for (const f of [...result.paths.flatMap(p => p.findings), ...result.findings]) {
+    const key = `${f.severity}\u0000${f.where}\u0000${f.message}\u0000${f.fix}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(f);
+  }
+  return out;
+}
