@@ -6,6 +6,7 @@ import {
 } from '../model/model';
 import { AmbientNamespaceMember, Topology } from '../model/topology';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { joinTrace } from '../trace/topology-trace';
 import { checkDnsLabel, checkLabels, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -90,6 +91,7 @@ export class AmbientWorkload extends Construct implements ISourceIpTarget {
         throw new Error('ingressUseWaypoint true is not allowed without a waypoint: the label only sends ingress traffic through a waypoint that is in use; pass waypoint, or remove ingressUseWaypoint');
       }
       Topology.of(this).addWorkload(this);
+      joinTrace(this);
       Topology.of(this).addValidation(this, () => this.warnAboutAppView());
     } catch (e) {
       throw withConstructPath(e, this.node.path);

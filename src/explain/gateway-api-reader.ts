@@ -5,6 +5,7 @@ import { ReadContext, readList, readPort, readString, shortValue, wrongShape } f
 import { objectWhere } from './skipped';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, generatedServiceName, GatewayOverlay } from '../model/gateway-api';
 import { PolicyTargetRef, ServerModel } from '../model/model';
+import { RouteProtocol } from '../model/trace-model';
 
 /*
  * Gateway API objects read back into what the rest of the parser understands (internal): a Gateway of class istio
@@ -139,15 +140,17 @@ function tlsModeOf(protocol: string, mode: string | undefined): string | undefin
 }
 
 /** Each route's Gateway parents (resource keys) and its backend Services as `[name, namespace]`. */
-export function gatewayApiRouteBackends(routes: any[], findings: Finding[]): Map<string, Array<[string, string]>> {
-  const byGateway = new Map<string, Array<[string, string]>>();
+export function gatewayApiRouteBackends(routes: any[], findings: Finding[]): Map<string, Array<[string, string, RouteProtocol]>> {
+  const byGateway = new Map<string, Array<[string, string, RouteProtocol]>>();
   for (const route of routes) {
     const ns = String(route.metadata?.namespace ?? 'default');
     const ctx: ReadContext = { where: objectWhere(route), findings };
-    const backends: Array<[string, string]> = readList(ctx, 'spec.rules', route.spec?.rules)
+    // TCPRoutes and TLSRoutes (passthrough) carry connections; HTTPRoutes and GRPCRoutes carry requests.
+    const protocol: RouteProtocol = route.kind === 'TCPRoute' || route.kind === 'TLSRoute' ? 'TCP' : 'HTTP';
+    const backends: Array<[string, string, RouteProtocol]> = readList(ctx, 'spec.rules', route.spec?.rules)
       .flatMap((r: any) => listOf(r?.backendRefs))
       .filter((b: any) => typeof b?.name === 'string' && (b.kind ?? 'Service') === 'Service' && (b.group ?? '') === '')
-      .map((b: any) => [b.name, typeof b.namespace === 'string' ? b.namespace : ns]);
+      .map((b: any) => [b.name, typeof b.namespace === 'string' ? b.namespace : ns, protocol]);
     for (const parent of readList(ctx, 'spec.parentRefs', route.spec?.parentRefs) as any[]) {
       if ((parent?.kind ?? 'Gateway') !== 'Gateway' || (parent?.group ?? GATEWAY_API_GROUP) !== GATEWAY_API_GROUP || typeof parent?.name !== 'string') continue;
       const key = gatewayApiResourceKey(typeof parent.namespace === 'string' ? parent.namespace : ns, parent.name);

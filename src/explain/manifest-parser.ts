@@ -17,23 +17,24 @@ import {
   WAYPOINT_GATEWAY_CLASS, waypointForOf,
 } from '../model/ambient';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, LB_PROXY_PROTOCOL_ANNOTATION,
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ONLY_THROUGH_CDN_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION,
   ROOT_NAMESPACE_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV,
   TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { finding } from '../model/finding-text';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
-import { recogniseLoadBalancer } from '../model/load-balancers';
+import { loadBalancerFacts } from '../model/load-balancer-facts';
 import {
   ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, PolicyTargetRef, ProxyProtocolMode,
   ProxyProtocolVersion, ProxyRole, ServerModel, SidecarXffMode, WaypointModel, WorkloadModel,
 } from '../model/model';
-import { EnvSetting, MAX_ASSUMED_PROXIES, TracedGateway, TraceModel } from '../model/trace-model';
+import { addRoute, EnvSetting, hostParts, MAX_ASSUMED_PROXIES, RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
 import { XffFilterModel, XffFilterSettingsModel } from '../model/xff-filter-checks';
 import { parseCidr } from '../net/cidr';
 import { LabelIndex, SelectorIndex } from '../trace/selector-index';
+import { WorkloadIndex } from '../trace/workload-index';
 
 /*
  * Manifests (ours or hand-written) back into the shared model. Lenient: anything we cannot read becomes a
@@ -169,8 +170,8 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     .filter(p => !isGateway.has(p))
     .filter(p => !injectionDisabled(p))
     .map(p => parseWorkload(p, indexes, namespaceLabels, findings));
-  const workloadIndex = new WorkloadIndex(workloads);
-  const workloadsOfService = (namespace: string, name: string) => workloadIndex.behind(name, namespace, indexes.serviceByName);
+  const workloadIndex = new WorkloadIndex(workloads, (namespace, name) => indexes.serviceByName.get(`${namespace}/${name}`)?.spec?.selector);
+  const workloadsOfService = (namespace: string, name: string) => workloadIndex.behind(name, namespace);
   waypointFindings(workloads, waypoints, findings);
   const attachesToWaypoint = (namespace: string, ref: PolicyTargetRef) => ref.kind === 'Service'
     ? workloadsOfService(namespace, ref.name).some(w => w.waypoint !== undefined)
@@ -178,11 +179,11 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   const policies = ofKind('AuthorizationPolicy').flatMap(o => parsePolicy(o, findings, attachesToWaypoint));
   const deduped = dedupeGateways(gateways);
   const routeKinds = ['HTTPRoute', 'TCPRoute', 'TLSRoute'].flatMap(ofKind);
-  const routes = routesOf(deduped, ofKind('VirtualService'), gatewayApiRouteBackends(routeKinds, findings), indexes.serviceByName, workloadIndex, findings);
+  const routes = routesOf(deduped, ofKind('VirtualService'), gatewayApiRouteBackends(routeKinds, findings), workloadIndex, findings);
   return {
     rootNamespaces: indexes.rootNamespaces,
     istioVersion: istioVersionOf(ofKind('Gateway'), findings) ?? mesh.istioVersion,
-    proxyProtocolTo: proxyProtocolTargets(ofKind('DestinationRule'), indexes.serviceByName, workloadIndex),
+    proxyProtocolTo: proxyProtocolTargets(ofKind('DestinationRule'), workloadIndex),
     gateways: deduped,
     workloads,
     policies,
@@ -265,27 +266,6 @@ function servicesByName(services: any[]): Map<string, any> {
   return byName;
 }
 
-/** Workloads by the labels a Service selects, and by name for a host with no Service in the input. */
-class WorkloadIndex {
-  private readonly byLabels = new LabelIndex<WorkloadModel>();
-  private readonly byName = new Map<string, WorkloadModel[]>();
-
-  constructor(workloads: WorkloadModel[]) {
-    for (const w of workloads) {
-      this.byLabels.add(w.namespace, w.selector, w);
-      const key = `${w.namespace}/${w.name}`;
-      this.byName.set(key, [...(this.byName.get(key) ?? []), w]);
-    }
-  }
-
-  /** The workloads behind Service host `name` in `namespace`: those its selector picks, else the workload of that name. */
-  public behind(name: string, namespace: string, serviceByName: Map<string, any>): WorkloadModel[] {
-    const selector = serviceByName.get(`${namespace}/${name}`)?.spec?.selector;
-    if (selector && typeof selector === 'object' && !Array.isArray(selector)) return this.byLabels.selectedBy(namespace, selector);
-    return this.byName.get(`${namespace}/${name}`) ?? [];
-  }
-}
-
 /** The newest Istio release named by this library's annotation on a Gateway (Istio's or the Gateway API's). */
 function istioVersionOf(istioGateways: any[], findings: Finding[]): IstioVersion | undefined {
   const versions: IstioVersion[] = [];
@@ -303,32 +283,26 @@ function istioVersionOf(istioGateways: any[], findings: Finding[]): IstioVersion
   return versions.sort((a, b) => b.minor - a.minor)[0];
 }
 
-/** A Service host (`name`, `name.ns`, `name.ns.svc...`) as `[name, namespace]`, relative to `namespace`. */
-function hostParts(host: string, namespace: string): [string, string] {
-  const [name, ns = namespace] = host.split('.');
-  return [name, ns];
-}
-
 /**
  * Workloads that receive PROXY protocol from every mesh client of their host: a DestinationRule with
  * `trafficPolicy.proxyProtocol` on a Service that selects them.
  */
-function proxyProtocolTargets(destinationRules: any[], serviceByName: Map<string, any>, workloads: WorkloadIndex): Map<string, ProxyProtocolVersion> {
+function proxyProtocolTargets(destinationRules: any[], workloads: WorkloadIndex): Map<string, ProxyProtocolVersion> {
   const targets = new Map<string, ProxyProtocolVersion>();
   for (const dr of destinationRules) {
     const pp = dr.spec?.trafficPolicy?.proxyProtocol;
     if (pp === undefined || pp === null || typeof dr.spec?.host !== 'string') continue;
     const version = pp.version === 'V1' ? ProxyProtocolVersion.V1 : ProxyProtocolVersion.V2;
     const [name, ns] = hostParts(dr.spec.host, namespaceOf(dr));
-    workloads.behind(name, ns, serviceByName).forEach(w => targets.set(`${w.namespace}/${w.name}`, version));
+    workloads.behind(name, ns).forEach(w => targets.set(`${w.namespace}/${w.name}`, version));
   }
   return targets;
 }
 
 /** Follows VirtualServices bound to each gateway to the Services they route to, and those to workloads. */
-function routesOf(gateways: TracedGateway[], virtualServices: any[], gatewayApiBackends: Map<string, Array<[string, string]>>,
-  serviceByName: Map<string, any>, workloads: WorkloadIndex, findings: Finding[]): Map<string, Set<string>> {
-  const routes = new Map<string, Set<string>>();
+function routesOf(gateways: TracedGateway[], virtualServices: any[], gatewayApiBackends: Map<string, Array<[string, string, RouteProtocol]>>,
+  workloads: WorkloadIndex, findings: Finding[]): Map<string, Map<string, Set<RouteProtocol>>> {
+  const routes = new Map<string, Map<string, Set<RouteProtocol>>>();
   const byGateway = new Map<string, any[]>();
   for (const vs of virtualServices) {
     const ctx = { where: objectWhere(vs), findings };
@@ -347,17 +321,19 @@ function routesOf(gateways: TracedGateway[], virtualServices: any[], gatewayApiB
     const bound = [...new Set(gw.gatewayResources.flatMap(r => byGateway.get(r) ?? []))];
     const backends = gw.gatewayResources.flatMap(r => gatewayApiBackends.get(r) ?? []);
     if (bound.length === 0 && backends.length === 0) continue;
-    const targets = new Set<string>();
-    for (const [name, ns] of backends) workloads.behind(name, ns, serviceByName).forEach(w => targets.add(`${w.namespace}/${w.name}`));
+    const key = `${gw.model.namespace}/${gw.model.name}`;
+    routes.set(key, new Map());
+    for (const [name, ns, protocol] of backends) workloads.behind(name, ns).forEach(w => addRoute(routes, key, `${w.namespace}/${w.name}`, protocol));
     for (const vs of bound) {
-      const hosts: unknown[] = ['http', 'tcp', 'tls'].flatMap(k => listOf(vs.spec?.[k]).flatMap((r: any) => listOf(r?.route).map((d: any) => d?.destination?.host)));
-      for (const host of hosts) {
-        if (typeof host !== 'string') continue;
-        const [name, ns] = hostParts(host, namespaceOf(vs));
-        workloads.behind(name, ns, serviceByName).forEach(w => targets.add(`${w.namespace}/${w.name}`));
+      for (const [section, protocol] of [['http', 'HTTP'], ['tcp', 'TCP'], ['tls', 'TCP']] as Array<[string, RouteProtocol]>) {
+        const hosts: unknown[] = listOf(vs.spec?.[section]).flatMap((r: any) => listOf(r?.route).map((d: any) => d?.destination?.host));
+        for (const host of hosts) {
+          if (typeof host !== 'string') continue;
+          const [name, ns] = hostParts(host, namespaceOf(vs));
+          workloads.behind(name, ns).forEach(w => addRoute(routes, key, `${w.namespace}/${w.name}`, protocol));
+        }
       }
     }
-    routes.set(`${gw.model.namespace}/${gw.model.name}`, targets);
   }
   return routes;
 }
@@ -456,7 +432,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     return targetPort === undefined ? s : { ...s, targetPort };
   }), ...(gatewayApi?.servers ?? [])];
   const serviceAnnotations = service?.metadata?.annotations ?? {};
-  const lb = recogniseLoadBalancer(serviceAnnotations, service?.spec?.loadBalancerClass);
+  const lb = loadBalancerFacts(serviceAnnotations, service?.spec?.loadBalancerClass);
   const annotations = { ...(p.gatewayResourceAnnotations ?? {}), ...serviceAnnotations, ...p.ownerAnnotations, ...p.annotations };
   const model: GatewayModel = {
     name: p.name,
@@ -476,7 +452,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     model,
     serviceType: readEnum({ where: service ? objectWhere(service) : where, findings }, 'spec.type', service?.spec?.type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
     loadBalancerSendsProxyProtocol: lb.sendsProxyProtocol,
-    loadBalancerSendsProxyProtocolOnEveryPort: sendsOnEveryPort(serviceAnnotations, service?.spec?.loadBalancerClass),
+    loadBalancerSendsProxyProtocolOnEveryPort: lb.sendsProxyProtocolOnEveryPort,
     trustChain: trustChainOf(annotations[TRUST_CHAIN_ANNOTATION], where, findings),
     proxyProtocolTwice: topologyPp && listenerPp.length > 0,
     gatewayResources: [...bound.map(g => `${namespaceOf(g)}/${g.metadata?.name}`), ...(gatewayApi ? [gatewayApi.resourceKey] : [])],
@@ -516,15 +492,6 @@ function agentEnvOf(p: PodTemplateOwner, indexes: Indexes, where: string, findin
   for (const [k, v] of gatewayApi.overlayEnv) env.set(k, v);
   for (const [k, v] of p.proxyEnv ?? []) env.set(k, v);
   return env;
-}
-
-/**
- * The library's own annotation says PROXY is on without saying where (a console, a cloud CRD, per listener); only the
- * cloud's annotations switch it on for every port.
- */
-function sendsOnEveryPort(serviceAnnotations: { [key: string]: string }, loadBalancerClass: unknown): boolean {
-  const cloudAnnotations = Object.fromEntries(Object.entries(serviceAnnotations).filter(([k]) => k !== LB_PROXY_PROTOCOL_ANNOTATION));
-  return recogniseLoadBalancer(cloudAnnotations, typeof loadBalancerClass === 'string' ? loadBalancerClass : undefined).sendsProxyProtocol;
 }
 
 /** The gateway's Service: one that selects its pods (same namespace first), else the one attach mode names. */
@@ -668,6 +635,8 @@ interface ReadHcm {
 
 interface ReadEnvoyFilter {
   readonly patches: ReadPatch[];
+  /** The library's annotation: the gateway is reachable only through the CDN whose header the filter reads. */
+  readonly onlyReachableThroughCdn: boolean;
 }
 
 /** Reads an EnvoyFilter once (not once per pod it applies to), so that each bad value is one finding. */
@@ -690,7 +659,7 @@ function readEnvoyFilter(f: any, findings: Finding[]): ReadEnvoyFilter {
     findings.push(finding(FindingSeverity.WARNING, ctx.where, 'no configPatch sets match.context, so every patch applies in every context (ANY): gateways, sidecar inbound and sidecar outbound',
       'set match.context to GATEWAY or SIDECAR_INBOUND on each patch'));
   }
-  return { patches };
+  return { patches, onlyReachableThroughCdn: f.metadata?.annotations?.[ONLY_THROUGH_CDN_ANNOTATION] === 'true' };
 }
 
 function readHcm(c: any, field: string, ctx: ReadContext, port: number | undefined): ReadHcm | undefined {
@@ -827,6 +796,7 @@ function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLabels: M
     ...(header !== undefined ? {
       clientHeaderName: header.headerName.toLowerCase(),
       ...(header.rejectStatus !== undefined ? { clientHeaderRejectStatus: header.rejectStatus } : {}),
+      ...(filters.some(f => f.onlyReachableThroughCdn) ? { onlyReachableThroughCdn: true } : {}),
     } : {}),
     xffPorts: relevant.flatMap(v => v.port === undefined ? [] : [v.port]),
     ...sidecarProxyProtocol(proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined])),

@@ -17,14 +17,17 @@ import {
 } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
+import { loadBalancerFacts } from '../model/load-balancer-facts';
 import { LIST_ANNOTATIONS, recogniseLoadBalancer } from '../model/load-balancers';
 import {
   ExternalTrafficPolicy, GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyProtocolMode, ProxyRole, ServerModel, WorkloadModel,
 } from '../model/model';
 import { isOpaqueServer } from '../model/servers';
 import { Topology } from '../model/topology';
+import { RouteProtocol, TracedGateway } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
+import { joinTrace } from '../trace/topology-trace';
 import { claimTraffic, resolveBackendHost } from '../util/backend-traffic';
 import { ApiShaped, LibraryManifest } from '../util/library-manifest';
 import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
@@ -224,6 +227,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   public readonly service?: ApiObject;
   /** Servers in the order they were added. */
   private readonly servers: ServerEntry[] = [];
+  /** The backend host of every route, with what it carries (the trace follows them to workloads). */
+  private readonly routeBackends: Array<{ readonly host: string; readonly protocol: RouteProtocol }> = [];
   private readonly httpRoutes = new Map<string, { vs: ApiObject; routes: HttpRouteEntry[] }>();
   private routeCount = 0;
   /** True for GatewayFlavour.GATEWAY_API. */
@@ -275,6 +280,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
         },
       });
       Topology.of(this).addGateway(this);
+      joinTrace(this);
       // Checks of the servers run once per state of the topology (a server added changes it), not once per chart.
       Topology.of(this).addValidation(this, () => this.servers.length === 0 ? [`gateway "${config.name}" has no servers: call addHttpServer(), addHttpsServer(), addTcpServer() or addTlsPassthroughServer()`] : []);
 
@@ -354,6 +360,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       throw new Error(`addRoute pathPrefix ${JSON.stringify(pathPrefix)} is not allowed: start it with "/", for example "/api"`);
     }
     const route: HttpRouteEntry = { pathPrefix, ...this.backend('addRoute', options.backendHost, options.backendPort, 'http') };
+    this.routeBackends.push({ host: route.backendHost, protocol: 'HTTP' });
     let entry = this.httpRoutes.get(host);
     if (!entry) {
       const routes: HttpRouteEntry[] = [];
@@ -373,6 +380,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   public addTcpRoute(options: TcpRouteOptions): ApiObject {
     const port = checkPort('addTcpRoute port', options.port);
     const backend = this.backend('addTcpRoute', options.backendHost, options.backendPort, 'tcp');
+    this.routeBackends.push({ host: backend.backendHost, protocol: 'TCP' });
     Topology.of(this).addValidation(this, () => this.checkServerFor('addTcpRoute', ['TCP'], undefined, port));
     if (this.gatewayApi) return this.newStreamRoute('addTcpRoute', port, [], backend);
     return this.newVirtualService(['*'], () => ({ tcp: [{ match: [{ port }], route: [{ destination: destination(backend) }] }] }));
@@ -387,6 +395,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const sniHosts = options.sniHosts.map(h => checkHostname('addTlsRoute sniHosts', h));
     if (this.gatewayApi) sniHosts.forEach(h => checkGatewayApiSniHost(h));
     const backend = this.backend('addTlsRoute', options.backendHost, options.backendPort, 'tls');
+    this.routeBackends.push({ host: backend.backendHost, protocol: 'TCP' });
     Topology.of(this).addValidation(this, () => sniHosts.flatMap(h => this.checkServerFor('addTlsRoute', ['TLS'], h, port)));
     if (this.gatewayApi) return this.newStreamRoute('addTlsRoute', port, sniHosts, backend);
     return this.newVirtualService(sniHosts, () => ({ tls: [{ match: [{ port, sniHosts }], route: [{ destination: destination(backend) }] }] }));
@@ -424,6 +433,46 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       servers: this.serverModels(),
       serviceName: this.serviceName,
     };
+  }
+
+  /**
+   * The gateway as the trace reads it: its model and the facts of the Service this construct renders (its type and
+   * annotations, and so what the load balancer does). @internal
+   */
+  public _tracedGateway(): TracedGateway {
+    const model = this.gatewayModel()!;
+    const serviceAnnotations = this._config.existing ? {} : this.renderedServiceAnnotations();
+    const lb = loadBalancerFacts(serviceAnnotations, this._config.existing ? undefined : this._config.profile.loadBalancerClass);
+    const resource = `${this.targetNamespace}/${this.gateway.name}`;
+    return {
+      model,
+      ...(this._config.existing ? {} : { serviceType: 'LoadBalancer' }),
+      loadBalancerSendsProxyProtocol: lb.sendsProxyProtocol,
+      loadBalancerSendsProxyProtocolOnEveryPort: lb.sendsProxyProtocolOnEveryPort,
+      ...(this._config.trustChain ? { trustChain: this._config.trustChain } : {}),
+      proxyProtocolTwice: false,
+      gatewayResources: [resource],
+      agentEnvKnown: !this._config.existing,
+      ...(lb.id ? { loadBalancerId: lb.id } : {}),
+      serviceAnnotations,
+    };
+  }
+
+  /** The backend hosts of the routes added so far, with the protocol each carries. @internal */
+  public _routeBackends(): ReadonlyArray<{ readonly host: string; readonly protocol: RouteProtocol }> {
+    return this.routeBackends;
+  }
+
+  /** The annotations of the gateway's Service as rendered (the Gateway API flavour: as the overlay shapes it). */
+  private renderedServiceAnnotations(): { [key: string]: string } {
+    const profile = this._config.profile;
+    if (this.gatewayApi) {
+      return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, this._config.serviceAnnotations), profile.serviceAnnotations);
+    }
+    return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, {
+      ...this._config.serviceAnnotations,
+      ...(this._config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this._config.trustChain.toAnnotationValue() } : {}),
+    }), profile.serviceAnnotations);
   }
 
   /** The servers as the model sees them: with the Gateway API, one per listener (a listener has one hostname). */
@@ -628,8 +677,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const { name, namespace, profile, autoscaling } = this._config;
     const availability = this.checkAvailability();
     if (availability.minReplicas < 2) this.warnSingleReplica(availability.minReplicas);
-    const merged = mergeAnnotations(profile.serviceAnnotations, this._config.serviceAnnotations);
-    const annotations = withSourceFact(profile, merged, profile.serviceAnnotations);
+    const annotations = this.renderedServiceAnnotations();
     const { minReplicas, maxReplicas, targetCpuUtilization } = availability;
     return LibraryManifest.render(this, 'Parameters', kplus.k8s.KubeConfigMap, {
       metadata: { name: parametersName(name), namespace },
@@ -770,10 +818,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
 
   private renderService(): ApiObject {
     const { name, namespace, profile } = this._config;
-    const annotations = withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, {
-      ...this._config.serviceAnnotations,
-      ...(this._config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this._config.trustChain.toAnnotationValue() } : {}),
-    }), profile.serviceAnnotations);
+    const annotations = this.renderedServiceAnnotations();
     return LibraryManifest.render(this, 'Service', kplus.k8s.KubeService, {
       metadata: { name, namespace, labels: this.targetSelector, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
       spec: {

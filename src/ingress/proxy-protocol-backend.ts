@@ -8,6 +8,7 @@ import {
   GatewayModel, ISourceIpTarget, InterceptionMode, ProxyProtocolVersion, ProxyRole, WorkloadModel,
 } from '../model/model';
 import { Topology } from '../model/topology';
+import { joinTrace } from '../trace/topology-trace';
 import { claimTraffic } from '../util/backend-traffic';
 import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkHostname, checkLabels, checkPort, withConstructPath } from '../util/validate';
@@ -159,6 +160,7 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
         istioVersion: this.istioVersion,
       });
       Topology.of(this).addProxyProtocolBackend(this);
+      joinTrace(this);
       if (props.allowRequestsWithoutProxyProtocol) {
         SourceIpWarnings.add(this, `allowRequestsWithoutProxyProtocol true: the sidecar of "${this.host}" also accepts connections without PROXY, and any caller that reaches it can send a forged PROXY header with any client address; `
           + 'restrict callers with an AuthorizationPolicy on the gateway\'s principal, or require PROXY');

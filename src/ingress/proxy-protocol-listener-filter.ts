@@ -6,6 +6,8 @@ import {
 } from '../../imports/networking.istio.io';
 import { PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_TYPE, SIDECAR_INBOUND_PORT } from '../envoy/names';
 import { IstioVersion } from '../model/istio-version';
+import { Topology } from '../model/topology';
+import { joinTrace } from '../trace/topology-trace';
 import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkDnsSubdomain, checkLabels, checkPort, withConstructPath } from '../util/validate';
 
@@ -79,6 +81,11 @@ export class ProxyProtocolListenerFilter extends Construct {
   public readonly selector: { [key: string]: string };
   /** The EnvoyFilter. */
   public readonly resource: ApiObject;
+
+  /** True for the SIDECAR_INBOUND context: the selected sidecars strip PROXY on every inbound port. @internal */
+  public get _stripsOnSidecarInbound(): boolean {
+    return this.context === ProxyProtocolFilterContext.SIDECAR_INBOUND;
+  }
   private readonly ports: number[];
   private readonly portSources: Array<() => number[]> = [];
 
@@ -101,6 +108,9 @@ export class ProxyProtocolListenerFilter extends Construct {
         },
       });
       this.node.addValidation({ validate: () => this.validatePorts() });
+      // It changes the proxies it selects: the model and the trace know it (a sidecar that strips PROXY).
+      Topology.of(this).addProxyProtocolFilter(this);
+      joinTrace(this);
     } catch (e) {
       throw withConstructPath(e, this.node.path);
     }

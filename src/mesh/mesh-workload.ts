@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { checkInterceptionMode, SidecarWorkloadBase } from './sidecar-workload-base';
 import { InterceptionMode } from '../model/model';
 import { Topology } from '../model/topology';
+import { joinTrace } from '../trace/topology-trace';
 import { checkDnsLabel, checkLabels, withConstructPath } from '../util/validate';
 
 /** What `MeshWorkload.fromLabels` needs to know about a meshed workload deployed elsewhere. */
@@ -63,6 +64,7 @@ export class MeshWorkload extends SidecarWorkloadBase {
       this.interceptionMode = checkInterceptionMode(attributes.interceptionMode ?? InterceptionMode.REDIRECT);
       this.name = attributes.name ?? this.targetSelector.app ?? id;
       Topology.of(this).addWorkload(this);
+      joinTrace(this);
     } catch (e) {
       throw withConstructPath(e, this.node.path);
     }

@@ -9,6 +9,7 @@ import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
 import { formatLabels } from '../model/selectors';
 import { Topology } from '../model/topology';
+import { joinTrace } from '../trace/topology-trace';
 import { ownServicePort } from '../util/backend-traffic';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
@@ -176,6 +177,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       }
       this.addWarnings(props.istioCni);
       Topology.of(this).addWorkload(this);
+      joinTrace(this);
       // One walk of the tree for every TPROXY workload of the app, not one each.
       Topology.of(this).addAppValidationOnce('tproxy-pod-security', () => checkPodSecurity(this));
       Topology.of(this).addAppValidationOnce('tproxy-ambient', () => checkNotAmbient(this));

@@ -84,10 +84,11 @@ export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: {
     .sort((a, b) => rank(a) - rank(b));
 }
 
-/** True when a ProxyProtocolBackend of the app makes the sidecars of these pods strip PROXY. */
+/** True when a ProxyProtocolBackend or a SIDECAR_INBOUND PROXY listener filter makes the sidecars of these pods strip PROXY. */
 function proxyProtocolReaches(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): boolean {
-  return Topology.of(scope).proxyProtocolBackends
-    .some(b => b.targetNamespace === namespace && selectorMatches(b.targetSelector, podLabels));
+  const topology = Topology.of(scope);
+  return topology.proxyProtocolBackends.some(b => b.targetNamespace === namespace && selectorMatches(b.targetSelector, podLabels))
+    || topology.proxyProtocolFilters.some(f => f._stripsOnSidecarInbound && f.namespace === namespace && selectorMatches(f.selector, podLabels));
 }
 
 /** Builds the model now (call it at synth time, after every filter exists). */
@@ -112,6 +113,7 @@ export function workloadModelFor(scope: IConstruct, identity: WorkloadIdentity):
     ...(settings.mode === SidecarXffMode.CUSTOM_HEADER ? {
       clientHeaderName: settings.clientHeaderName,
       ...(settings.clientHeaderRejectStatus !== undefined ? { clientHeaderRejectStatus: settings.clientHeaderRejectStatus } : {}),
+      ...(settings.onlyReachableThroughCdn === true ? { onlyReachableThroughCdn: true } : {}),
     } : {}),
     xffPorts: filter.portNumber !== undefined ? [filter.portNumber] : [],
   };

@@ -10,7 +10,7 @@ import {
   DEFAULT_ROOT_NAMESPACE, HCM_FILTER, HCM_TYPE, VIRTUAL_INBOUND_LISTENER, XFF_DETECTION, XFF_DETECTION_TYPE,
 } from '../envoy/names';
 import { checkClientHeaderName, checkRejectStatus, customHeaderExtension } from '../envoy/original-ip-detection';
-import { ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
+import { ONLY_THROUGH_CDN_ANNOTATION, ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
 import { findingText } from '../model/finding-text';
 import { IstioVersion } from '../model/istio-version';
 import { ISourceIpTarget, ProxyRole, SidecarXffMode, XffFilterScope } from '../model/model';
@@ -21,6 +21,7 @@ import { XffFilterModel, xffFilterOverlaps } from '../model/xff-filter-checks';
 import { Cidr, parseCidrs } from '../net/cidr';
 import { CidrList } from '../net/cidr-list';
 import { CdnOnlyPolicy } from '../policy/cdn-only-policy';
+import { joinTrace } from '../trace/topology-trace';
 import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
@@ -197,7 +198,8 @@ export class XffTrust {
       throw new Error(`rejectStatus ${options.rejectStatus} is not allowed with failOpen true: a fail-open filter rejects nothing; remove one of them`);
     }
     const rejectStatus = options.failOpen ? undefined : checkRejectStatus('rejectStatus', options.rejectStatus ?? 403);
-    return new XffTrust(SidecarXffMode.CUSTOM_HEADER, () => ({}), [], { headerName, rejectStatus });
+    const acknowledged = options.enforcedBy === undefined && options.onlyReachableThroughCdn === true;
+    return new XffTrust(SidecarXffMode.CUSTOM_HEADER, () => ({}), [], { headerName, rejectStatus, acknowledged });
   }
 
   private constructor(
@@ -205,7 +207,7 @@ export class XffTrust {
     public readonly mode: SidecarXffMode,
     private readonly hopsSource: () => HopsResult,
     private readonly parsedCidrs: Cidr[],
-    private readonly header?: { readonly headerName: string; readonly rejectStatus?: number }) {
+    private readonly header?: { readonly headerName: string; readonly rejectStatus?: number; readonly acknowledged?: boolean }) {
   }
 
   /** The client header (CUSTOM_HEADER only), lower case. @default - none */
@@ -243,6 +245,7 @@ export class XffTrust {
       cidrs: this.cidrs,
       ...(this.header !== undefined ? { clientHeaderName: this.header.headerName } : {}),
       ...(this.header?.rejectStatus !== undefined ? { clientHeaderRejectStatus: this.header.rejectStatus } : {}),
+      ...(this.header?.acknowledged === true ? { onlyReachableThroughCdn: true } : {}),
       ...(result.problem !== undefined ? { problem: result.problem } : {}),
     };
   }
@@ -380,7 +383,12 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
       if (props.name !== undefined) checkDnsSubdomain('name', props.name);
 
       // A filter in the root namespace reaches every namespace: say which namespace that is, for explain.
-      const rootAnnotation = this.namespace === this.rootNamespace ? { annotations: { [ROOT_NAMESPACE_ANNOTATION]: this.rootNamespace } } : {};
+      // An acknowledged CDN-only path is a fact the objects cannot show: say it, for explain and the trace.
+      const annotations = {
+        ...(this.namespace === this.rootNamespace ? { [ROOT_NAMESPACE_ANNOTATION]: this.rootNamespace } : {}),
+        ...(this.trust._settings().onlyReachableThroughCdn === true ? { [ONLY_THROUGH_CDN_ANNOTATION]: 'true' } : {}),
+      };
+      const rootAnnotation = Object.keys(annotations).length > 0 ? { annotations } : {};
       this.resource = LibraryManifest.render(this, 'Resource', EnvoyFilter, {
         metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace, ...rootAnnotation },
         spec: {
@@ -389,6 +397,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
         },
       });
       Topology.of(this).addXffFilter(this);
+      joinTrace(this);
       if (this.trust.mode === SidecarXffMode.CUSTOM_HEADER) {
         SourceIpWarnings.add(this, `trust ${this.trust.mode}: the sidecar reads "${this.trust.clientHeaderName}" from any caller, so a pod that calls it directly, bypassing the gateway, can forge its client address; `
           + 'allow only the gateway\'s principal to reach the workload (an AuthorizationPolicy on principals)');

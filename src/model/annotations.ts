@@ -43,6 +43,13 @@ export const GATEWAY_SERVICE_ANNOTATION = `${ANNOTATION_PREFIX}gateway-service`;
  */
 export const EXPECTED_TOPOLOGY_ANNOTATION = `${ANNOTATION_PREFIX}expected-gateway-topology`;
 
+/**
+ * On an EnvoyFilter that reads the client from a CDN's header: the user acknowledged that nothing reaches the gateway
+ * but through the CDN (`onlyReachableThroughCdn`), which the objects cannot show (a private origin, a load balancer
+ * that admits only the CDN).
+ */
+export const ONLY_THROUGH_CDN_ANNOTATION = `${ANNOTATION_PREFIX}only-reachable-through-cdn`;
+
 /** On an EnvoyFilter in the mesh's root namespace: that namespace is `meshConfig.rootNamespace`. */
 export const ROOT_NAMESPACE_ANNOTATION = `${ANNOTATION_PREFIX}root-namespace`;
 

@@ -9,8 +9,8 @@ export function findingFromText(severity: FindingSeverity, where: string, text: 
 }
 
 /** A finding as a construct's validation error or warning: what happens, then how to fix it. */
-export function findingText(finding: Finding): string {
-  return `${finding.message}; ${finding.fix}`;
+export function findingText(f: Finding): string {
+  return `${f.message}; ${f.fix}`;
 }
 
 /** A finding. */

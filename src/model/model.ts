@@ -181,6 +181,12 @@ export interface WorkloadModel {
    * @default - no rejection: the socket peer becomes the client
    */
   readonly clientHeaderRejectStatus?: number;
+  /**
+   * True when the user acknowledged that nothing reaches the gateway but through the CDN whose header the sidecar
+   * reads (CUSTOM_HEADER, `onlyReachableThroughCdn`): a client cannot skip the CDN.
+   * @default false
+   */
+  readonly onlyReachableThroughCdn?: boolean;
   /** Pod ports the XFF settings apply to; empty means every inbound port. @default - all ports */
   readonly xffPorts?: number[];
   /** Pod ports where the sidecar accepts PROXY protocol from its caller. @default - none */

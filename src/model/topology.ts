@@ -1,7 +1,8 @@
 import { IConstruct } from 'constructs';
 import {
-  GatewayModel, InterceptionMode, ISourceIpTarget, PolicyModel, SidecarXffMode, WaypointModel, WorkloadModel, XffFilterScope,
+  GatewayModel, InterceptionMode, ISourceIpTarget, PolicyModel, ProxyProtocolVersion, SidecarXffMode, WaypointModel, WorkloadModel, XffFilterScope,
 } from './model';
+import type { XffFilterModel } from './xff-filter-checks';
 import { duplicateObjectErrors } from '../util/duplicate-objects';
 
 /*
@@ -20,6 +21,8 @@ export interface XffFilterMember extends IConstruct {
   readonly portNumber?: number;
   /** The settings it renders, read now; never throws (an unresolvable hop count is a `problem`). */
   _xffSettings(): XffSettings;
+  /** The filter as the shared overlap check and the trace read it. */
+  _xffFilterModel(): XffFilterModel;
 }
 
 /** What an XffSidecarFilter sets on the sidecar. @internal */
@@ -33,6 +36,8 @@ export interface XffSettings {
   readonly clientHeaderName?: string;
   /** CUSTOM_HEADER only: the status for requests without a valid header (fail closed). */
   readonly clientHeaderRejectStatus?: number;
+  /** CUSTOM_HEADER only: the user acknowledged that the gateway is reachable only through the CDN. */
+  readonly onlyReachableThroughCdn?: boolean;
   /** Why the settings cannot be rendered, for the filter's own validation. */
   readonly problem?: string;
 }
@@ -40,12 +45,24 @@ export interface XffSettings {
 /** A meshed workload target (TproxyWorkload, MeshWorkload). @internal */
 export interface WorkloadMember extends ISourceIpTarget {
   readonly interceptionMode: InterceptionMode;
+  /** Every label of the workload's pods (a Service may select them by any), when known. */
+  readonly podLabels?: { [key: string]: string };
 }
 
 /** A ProxyProtocolBackend: its sidecars strip PROXY on every inbound port. @internal */
 export interface ProxyProtocolBackendMember extends IConstruct {
   readonly targetNamespace: string;
   readonly targetSelector: { [key: string]: string };
+  /** The PROXY protocol version its callers send. */
+  readonly version: ProxyProtocolVersion;
+}
+
+/** A PROXY protocol listener filter (EnvoyFilter) on the pods `selector` picks in `namespace`. @internal */
+export interface ProxyProtocolFilterMember extends IConstruct {
+  readonly namespace: string;
+  readonly selector: { [key: string]: string };
+  /** True for the SIDECAR_INBOUND context: the sidecars strip PROXY on every inbound port. */
+  readonly _stripsOnSidecarInbound: boolean;
 }
 
 /** A waypoint (Gateway of class istio-waypoint). @internal */
@@ -110,6 +127,7 @@ export class Topology {
   private readonly workloadList: WorkloadMember[] = [];
   private readonly filterList: XffFilterMember[] = [];
   private readonly backendList: ProxyProtocolBackendMember[] = [];
+  private readonly proxyProtocolFilterList: ProxyProtocolFilterMember[] = [];
   private readonly policyList: PolicyMember[] = [];
   private readonly waypointList: WaypointMember[] = [];
   private readonly ambientNamespaceList: AmbientNamespaceMember[] = [];
@@ -120,7 +138,9 @@ export class Topology {
   private readonly reporting = new WeakSet<IConstruct>();
   private changes = 0;
 
-  private constructor(private readonly root: IConstruct) {}
+  private constructor(
+    /** The app's root construct. */
+    public readonly root: IConstruct) {}
 
   /** Ingress gateways, in creation order. */
   public get gateways(): readonly ISourceIpTarget[] {
@@ -140,6 +160,11 @@ export class Topology {
   /** ProxyProtocolBackends, in creation order. */
   public get proxyProtocolBackends(): readonly ProxyProtocolBackendMember[] {
     return this.backendList;
+  }
+
+  /** PROXY protocol listener filters (standalone, and those of ProxyProtocolBackends), in creation order. */
+  public get proxyProtocolFilters(): readonly ProxyProtocolFilterMember[] {
+    return this.proxyProtocolFilterList;
   }
 
   /** SourceIpPolicies, in creation order. */
@@ -176,6 +201,10 @@ export class Topology {
 
   public addProxyProtocolBackend(backend: ProxyProtocolBackendMember): void {
     this.add(backend, this.backendList);
+  }
+
+  public addProxyProtocolFilter(filter: ProxyProtocolFilterMember): void {
+    this.add(filter, this.proxyProtocolFilterList);
   }
 
   public addPolicy(policy: PolicyMember): void {

@@ -1,5 +1,5 @@
-import { GatewayModel, PolicyModel, ProxyProtocolVersion, WaypointModel, WorkloadModel } from './model';
 import { IstioVersion } from './istio-version';
+import { GatewayModel, PolicyModel, ProxyProtocolVersion, WaypointModel, WorkloadModel } from './model';
 import { TrustChain } from './trust-chain';
 import { XffFilterModel } from './xff-filter-checks';
 
@@ -50,6 +50,27 @@ export interface TracedGateway {
   readonly serviceAnnotations: { readonly [key: string]: string };
 }
 
+/** What a route carries to its backend: HTTP (HTTP, HTTPS terminated, gRPC) or TCP (TCP, TLS passthrough). */
+export type RouteProtocol = 'HTTP' | 'TCP';
+
+/** Adds a route of `gateway` to `workload` carrying `protocol` to `routes`. */
+export function addRoute(routes: Map<string, Map<string, Set<RouteProtocol>>>, gateway: string, workload: string, protocol: RouteProtocol): void {
+  let byWorkload = routes.get(gateway);
+  if (!byWorkload) {
+    byWorkload = new Map();
+    routes.set(gateway, byWorkload);
+  }
+  const protocols = byWorkload.get(workload);
+  if (protocols) protocols.add(protocol);
+  else byWorkload.set(workload, new Set([protocol]));
+}
+
+/** A Service host of a route or DestinationRule (`name`, `name.namespace`, `name.namespace.svc.cluster.local`) as name and namespace. */
+export function hostParts(host: string, namespace: string): [string, string] {
+  const [name, ns = namespace] = host.split('.');
+  return [name, ns];
+}
+
 /** The whole app or cluster as the trace reads it. */
 export interface TraceModel {
   /** The mesh's root namespaces: Istio's default plus any named by the configuration. */
@@ -63,8 +84,11 @@ export interface TraceModel {
   readonly policies: PolicyModel[];
   /** Ambient waypoints. */
   readonly waypoints: WaypointModel[];
-  /** Workloads (`namespace/name`) routed to from each gateway (`namespace/name`); absent when nothing routes it. */
-  readonly routes: Map<string, Set<string>>;
+  /**
+   * Per gateway (`namespace/name`), the workloads (`namespace/name`) its routes lead to, each with the protocols the
+   * routes carry (HTTP for HTTP and terminated HTTPS, TCP for TCP and TLS passthrough); absent when nothing routes it.
+   */
+  readonly routes: Map<string, Map<string, Set<RouteProtocol>>>;
   /** The workloads behind Service `name` in `namespace`. */
   readonly workloadsOfService: (namespace: string, name: string) => WorkloadModel[];
   /** The EnvoyFilter patches that set the client address on sidecars. */

@@ -1,10 +1,6 @@
 import { createHash } from 'crypto';
 import { ApiObject, Lazy, Names } from 'cdk8s';
 import { Construct } from 'constructs';
-import { recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload } from '../trace/field-choice';
-import {
-  checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, Findings, gatewayPolicyPorts, PolicyOnTarget,
-} from '../trace/policy-checks';
 import { AuthorizationPolicy, AuthorizationPolicyV1Beta1 } from '../../imports/security.istio.io';
 import { workloadsUsing } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
@@ -13,6 +9,10 @@ import {
 } from '../model/model';
 import { Topology } from '../model/topology';
 import { parseCidrs } from '../net/cidr';
+import { recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload } from '../trace/field-choice';
+import {
+  checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, Findings, gatewayPolicyPorts, PolicyOnTarget,
+} from '../trace/policy-checks';
 import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';

@@ -1,10 +1,10 @@
 import { STATUS_PORT } from '../envoy/names';
 import { HEALTH_CHECK_FIX_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV } from '../model/annotations';
+import { Finding, FindingSeverity } from '../model/findings';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { HealthCheckFix } from '../model/health-check-fix';
 import { IstioVersion } from '../model/istio-version';
 import { LOAD_BALANCERS } from '../model/load-balancers';
-import { Finding, FindingSeverity } from '../model/findings';
 import { ProxyProtocolMode } from '../model/model';
 import { isTrueEnv, TracedGateway } from '../model/trace-model';
 

@@ -12,7 +12,7 @@ import {
 } from '../model/model';
 import { policyReaches } from '../model/selectors';
 import { isOpaqueServer } from '../model/servers';
-import { MAX_ASSUMED_PROXIES, TraceModel, TracedGateway } from '../model/trace-model';
+import { MAX_ASSUMED_PROXIES, RouteProtocol, TraceModel, TracedGateway } from '../model/trace-model';
 import { TrustChain, TrustHop } from '../model/trust-chain';
 import { addressInCidr, Cidr, parseCidr } from '../net/cidr';
 
@@ -102,14 +102,23 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
     else byName.set(key, [w]);
   }
   for (const gw of parsed.gateways) {
-    const protocols = protocolsOf(gw);
     const routed = parsed.routes.get(`${gw.model.namespace}/${gw.model.name}`);
-    const candidates = routed
-      ? [...routed].flatMap(key => byName.get(key) ?? []).sort((a, b) => position.get(a)! - position.get(b)!)
-      : unroutedSample(gw, parsed, findings);
-    const behind = candidates.length > 0 ? candidates : [undefined];
+    if (!routed) {
+      // Nothing says what is behind the gateway: every protocol of its servers to a sample of the workloads.
+      const sample = unroutedSample(gw, parsed, findings);
+      const behind = sample.length > 0 ? sample : [undefined];
+      for (const protocol of protocolsOf(gw)) {
+        for (const wl of behind) paths.push(traceNorthSouth(gw, wl, protocol, ctx));
+      }
+      continue;
+    }
+    // Each workload with the protocols its routes carry: a TCP route's backend is not traced as HTTP.
+    const candidates = [...routed.keys()].flatMap(key => byName.get(key) ?? []).sort((a, b) => position.get(a)! - position.get(b)!);
+    const protocols = [...new Set([...protocolsOf(gw), ...[...routed.values()].flatMap(p => [...p])])].sort(byProtocol);
     for (const protocol of protocols) {
-      for (const wl of behind) paths.push(traceNorthSouth(gw, wl, protocol, ctx));
+      const behind = candidates.filter(w => routed.get(`${w.namespace}/${w.name}`)!.has(protocol as RouteProtocol));
+      if (behind.length === 0 && candidates.length > 0) continue;
+      for (const wl of behind.length > 0 ? behind : [undefined]) paths.push(traceNorthSouth(gw, wl, protocol, ctx));
     }
   }
   for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx));
@@ -126,6 +135,11 @@ function unroutedSample(gw: TracedGateway, parsed: TraceModel, findings: Finding
     `no VirtualService binds this gateway: traced to the first ${MAX_UNROUTED_WORKLOADS} of ${parsed.workloads.length} workloads only`,
     'give explain the VirtualServices that bind the gateway, so that it traces the workloads they route to'));
   return parsed.workloads.slice(0, MAX_UNROUTED_WORKLOADS);
+}
+
+/** HTTP paths first, then TCP. */
+function byProtocol(a: string, b: string): number {
+  return a === b ? 0 : a === 'HTTP' ? -1 : 1;
 }
 
 function protocolsOf(gw: TracedGateway): string[] {
@@ -377,7 +391,8 @@ function gatewayFindings(gw: TracedGateway, protocol: string, honest: GatewaySte
   if (honest.clientAddress === ADDRESSES.client) return;
   const lostTo = honest.addresses.get(honest.clientAddress);
   if (honest.clientAddress === ADDRESSES.node) {
-    findings.push(finding(FindingSeverity.ERROR, where, `client IP lost: externalTrafficPolicy Cluster, so the gateway sees the node IP ${ADDRESSES.node} (kube-proxy SNAT)`,
+    // The Service works; only the address is lost: a WARNING, as the constructs report it for an explicit Cluster.
+    findings.push(finding(FindingSeverity.WARNING, where, `client IP lost: externalTrafficPolicy Cluster, so the gateway sees the node IP ${ADDRESSES.node} (kube-proxy SNAT)`,
       `set externalTrafficPolicy: Local on Service ${m.serviceName ?? '(the gateway Service)'} and spread gateway replicas over nodes, or carry the client in PROXY protocol or X-Forwarded-For`));
   } else if (headerHop !== undefined && lostTo === headerHop.name && protocol === 'HTTP') {
     findings.push(finding(FindingSeverity.INFO, where, `the gateway resolves ${honest.clientAddress}, the CDN hop "${headerHop.name}", by design: remote.ip at the gateway is the CDN (so a CdnOnlyPolicy can require it) and the client travels in ${headerHop.clientHeader}`,
@@ -551,6 +566,10 @@ function bypassFindings(gw: TracedGateway, wl: WorkloadModel, ctx: TraceContext,
   const skipped = headerHop >= 0 ? `skips ${chain!.hops[headerHop].name}` : 'reaches the gateway without the CDN';
   if (bypass.denied) {
     findings.push(finding(FindingSeverity.INFO, where, `a client at ${ADDRESSES.bypassing} that ${skipped} and ${forgery} is denied at the gateway`, 'none needed'));
+  } else if (ADDRESSES.forged.includes(side.clientAddress) && wl.onlyReachableThroughCdn === true) {
+    // A fact outside the objects (a private origin, a load balancer that admits only the CDN), declared by the user.
+    findings.push(finding(FindingSeverity.WARNING, where, `a client at ${ADDRESSES.bypassing} that ${skipped} and ${forgery} would get ${side.clientAddress} as its address at the sidecar; nothing in the objects requires the CDN, only the acknowledgement that the gateway is reachable only through it (onlyReachableThroughCdn)`,
+      'make it so at the load balancer or with a CdnOnlyPolicy (XffTrust.clientHeader enforcedBy), and keep the acknowledgement true'));
   } else if (ADDRESSES.forged.includes(side.clientAddress)) {
     findings.push(finding(FindingSeverity.ERROR, where, `spoofable: a client at ${ADDRESSES.bypassing} that ${skipped} and ${forgery} gets ${side.clientAddress} as its address at the sidecar; nothing at the gateway requires the CDN`,
       'deny requests whose peer is not the CDN at the gateway (CdnOnlyPolicy), or admit only the CDN at the load balancer'));
@@ -661,13 +680,14 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
   const findings: Finding[] = [];
   const remotePolicies = policiesFor(ctx, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
   if (ADDRESSES.forged.includes(forged.clientAddress) && remotePolicies.length > 0 && wl.role !== ProxyRole.AMBIENT) {
-    findings.push(finding(FindingSeverity.ERROR, where, `spoofable: an in-mesh caller chooses remote.ip by sending ${header ?? 'X-Forwarded-For'} (got ${forged.clientAddress}), so remoteIpBlocks in ${names(remotePolicies)} can be bypassed from inside the mesh`,
-      'match in-mesh callers with ipBlocks, principals or namespaces; remoteIpBlocks on a sidecar is only meaningful behind a gateway'));
+    // Through the gateway the policy matches the client the gateway resolved; only direct in-mesh callers can forge it.
+    findings.push(finding(FindingSeverity.WARNING, where, `forgeable from inside the mesh: remoteIpBlocks in ${names(remotePolicies)} match the client the gateway resolved, but a pod that calls the workload directly chooses remote.ip by sending ${header ?? 'X-Forwarded-For'} (got ${forged.clientAddress})`,
+      'match in-mesh callers with ipBlocks, principals or namespaces too (or admit only the gateway to the workload); remoteIpBlocks on a sidecar is only meaningful for requests through the gateway'));
   }
   const waypointRemote = (wl.waypoint !== undefined ? ctx.waypointPolicies.get(wl.waypoint) ?? [] : [])
     .filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
   if (ADDRESSES.forged.includes(forged.clientAddress) && waypointRemote.length > 0) {
-    findings.push(finding(FindingSeverity.ERROR, where, `spoofable: an in-mesh caller chooses remote.ip on waypoint ${wl.waypoint} by sending X-Forwarded-For (got ${forged.clientAddress}), so remoteIpBlocks in ${names(waypointRemote)} can be bypassed from inside the mesh`,
+    findings.push(finding(FindingSeverity.WARNING, where, `forgeable from inside the mesh: remoteIpBlocks in ${names(waypointRemote)} on waypoint ${wl.waypoint} match the rightmost X-Forwarded-For entry, which a pod that calls through the waypoint writes itself (got ${forged.clientAddress})`,
       'match in-mesh callers on the waypoint with ipBlocks, principals or namespaces too; remoteIpBlocks there is only meaningful for traffic from the gateway'));
   }
   appFindings(wl, honest.appPeer, undefined, 'HTTP', findings, where, false);

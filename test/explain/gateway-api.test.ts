@@ -83,7 +83,7 @@ describe('explain: Gateway API gateways of class istio', () => {
       { port: 80, protocol: 'HTTP', hosts: ['app.example.com'], targetPort: 80 },
       { port: 443, protocol: 'HTTPS', hosts: ['*'], tlsMode: 'SIMPLE', targetPort: 443 },
     ]);
-    expect([...parsed.routes.get('ingress/edge') ?? []]).toEqual(['apps/web']);
+    expect([...(parsed.routes.get('ingress/edge')?.keys() ?? [])]).toEqual(['apps/web']);
     expect(parsed.skipped).toEqual([]);
   });
 

@@ -100,7 +100,7 @@ describe('CDN seed-scenarios example', () => {
     test('explain: an in-mesh caller is rejected without the header and flagged because it could forge it', () => {
       const eastWest = Explainer.fromChart(chart('ns-cdn-client-header')).paths.find(p => p.direction === 'east-west')!;
       expect(eastWest.hops.find(h => h.hop.startsWith('sidecar'))!.note).toMatch(/rejected with 403/);
-      expect(eastWest.findings.map(f => f.message)).toContainEqual(expect.stringMatching(/^spoofable: an in-mesh caller chooses remote.ip by sending cf-connecting-ip/));
+      expect(eastWest.findings.map(f => f.message)).toContainEqual(expect.stringMatching(/^forgeable from inside the mesh: .* chooses remote.ip by sending cf-connecting-ip/));
     });
   });
 });

@@ -181,10 +181,23 @@ describe('explain on a client-header setup', () => {
     expect(path.findings.filter(f => f.severity === FindingSeverity.ERROR)).toEqual([]);
   });
 
-  test('an acknowledgement that is not true shows up as spoofable', () => {
-    // GIVEN onlyReachableThroughCdn without anything that makes it so
-    const path = Explainer.fromChart(setup(false)).paths.find(p => p.direction === 'north-south')!;
-    // THEN the bypass reaches the sidecar with the forged header
+  test('an acknowledgement is carried in the output: the bypass is a warning that rests on it, on both sides', () => {
+    // GIVEN onlyReachableThroughCdn without anything in the objects that makes it so
+    const chart = setup(false);
+    const path = Explainer.fromChart(chart).paths.find(p => p.direction === 'north-south')!;
+    // THEN explain and the constructs say the bypass would reach the sidecar, resting on the acknowledgement
+    const warning = path.findings.find(f => /^a client at 203.0.113.66 that skips cdn and forges cf-connecting-ip: 192.0.2.66 would get 192.0.2.66/.test(f.message))!;
+    expect(warning.severity).toBe(FindingSeverity.WARNING);
+    expect(warning.message).toMatch(/only the acknowledgement that the gateway is reachable only through it \(onlyReachableThroughCdn\)$/);
+    expect(SourceIpWarnings.messages(chart)).toContain(`${warning.message}; ${warning.fix}`);
+  });
+
+  test('without the acknowledgement annotation, explain reports the bypass as spoofable', () => {
+    // GIVEN the same output with the library's acknowledgement annotation removed (hand-written YAML)
+    const manifests = setup(false).toJson().map((o: any) => o.kind === 'EnvoyFilter'
+      ? { ...o, metadata: { ...o.metadata, annotations: {} } } : o);
+    // THEN the bypass is an error
+    const path = Explainer.fromManifests(manifests).paths.find(p => p.direction === 'north-south')!;
     expect(path.findings).toContainEqual(expect.objectContaining({
       severity: FindingSeverity.ERROR,
       message: 'spoofable: a client at 203.0.113.66 that skips cdn and forges cf-connecting-ip: 192.0.2.66 gets 192.0.2.66 as its address at the sidecar; nothing at the gateway requires the CDN',

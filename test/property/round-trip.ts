@@ -1,9 +1,9 @@
 import { IConstruct } from 'constructs';
-import { Explainer, FindingSeverity, GatewayModel, ISourceIpTarget, PolicyModel, SourceIpWarnings, WorkloadModel } from '../../src';
+import { Explainer, Finding, FindingSeverity, GatewayModel, PolicyModel, WorkloadModel } from '../../src';
 import { parseManifests } from '../../src/explain/manifest-parser';
-import { filterReaches } from '../../src/mesh/workload-model';
 import { selectorMatches } from '../../src/model/selectors';
 import { Topology } from '../../src/model/topology';
+import { constructFindings, topologyTraces } from '../../src/trace/topology-trace';
 import { l1ConversionChanges } from '../harness/l1-conversion';
 
 /*
@@ -101,35 +101,39 @@ export function assertRoundTrip(scope: IConstruct, manifests: any[]): void {
     expectSame(`policy ${key(policy)}`, policyEssentials(back[0]), policyEssentials(policy));
     roundTripCounter.policies++;
   }
-  const errors = Explainer.fromManifests(manifests).allFindings()
-    .filter(f => f.severity === FindingSeverity.ERROR && !warnedAbout(scope, f.where));
+  // One trace: explain's findings about the gateways and workloads the constructs built are the constructs' own (same
+  // severity, object, message and fix), and explain raises no ERROR anywhere that the constructs did not raise.
+  const report = Explainer.fromManifests(manifests);
+  const constructSide = constructTraceFindings(scope);
+  const found = new Set([...parsed.gateways.map(g => `gateway ${key(g.model)}`), ...parsed.workloads.map(w => `workload ${key(w)}`)]);
+  const owned = new Set([...constructSide.owned].filter(w => found.has(w)));
+  const explainSide = report.paths.flatMap(p => p.findings)
+    .filter(f => f.severity !== FindingSeverity.INFO && owned.has(f.where)).map(findingKey);
+  const expected = constructSide.findings.filter(f => owned.has(f.where)).map(findingKey);
+  expectSame('trace findings', [...new Set(explainSide)].sort(), [...new Set(expected)].sort());
+  const constructKeys = new Set(constructSide.findings.map(findingKey));
+  const errors = report.allFindings().filter(f => f.severity === FindingSeverity.ERROR && !constructKeys.has(findingKey(f)));
   if (errors.length > 0) {
     throw new Error(`round trip: explain raises errors the constructs did not raise:\n  ${errors.map(e => `${e.where}: ${e.message}`).join('\n  ')}`);
   }
 }
 
-/**
- * True when synthesis raised the problem too: the construct that built the object explain names (`gateway ns/name`,
- * `workload ns/name`) recorded a warning. Explain errors on anything else are never allowed.
- */
-function warnedAbout(scope: IConstruct, where: string): boolean {
-  const topology = Topology.of(scope);
-  const [kind, name] = where.split(' ');
-  const targets: ISourceIpTarget[] = kind === 'gateway'
-    ? topology.gateways.filter(g => { const m = g.gatewayModel(); return m !== undefined && key(m) === name; })
-    : kind === 'workload'
-      ? topology.workloads.filter(w => { const m = w.workloadModel(); return m !== undefined && key(m) === name; })
-      : [];
-  // The target, the policies on it and the XffSidecarFilters that reach it all speak for it.
-  if (kind === 'AuthorizationPolicy') {
-    return topology.policies.some(p => { const m = p.policyModel(); return key(m) === name && SourceIpWarnings.of(p).length > 0; });
+function findingKey(f: Finding): string {
+  return `${f.severity} ${f.where}: ${f.message}; ${f.fix}`;
+}
+
+/** The findings the constructs under `scope` report from the trace, and the objects (`gateway ns/name`, ...) they own. */
+function constructTraceFindings(scope: IConstruct): { findings: Finding[]; owned: Set<string> } {
+  const under = (c: IConstruct) => c.node.scopes.includes(scope);
+  const findings: Finding[] = [];
+  const owned = new Set<string>();
+  for (const cluster of topologyTraces(Topology.of(scope))) {
+    const mine = [...cluster.owners].filter(([, owner]) => under(owner)).map(([where]) => where);
+    if (mine.length === 0) continue;
+    mine.forEach(w => owned.add(w));
+    findings.push(...constructFindings(cluster.result).filter(f => mine.includes(f.where)));
   }
-  const owners: IConstruct[] = [
-    ...targets,
-    ...topology.policies.filter(p => targets.includes(p.target)),
-    ...topology.xffFilters.filter(f => targets.some(t => filterReaches(f, t.targetNamespace, t.targetSelector))),
-  ];
-  return owners.some(o => SourceIpWarnings.of(o).length > 0);
+  return { findings, owned };
 }
 
 /** JSON with object keys sorted (label maps compare as maps). */

@@ -1,0 +1,140 @@
+import { ApiObject, Chart, Testing } from 'cdk8s';
+import {
+  Explainer, Finding, FindingSeverity, GatewayFlavour, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolFilterContext,
+  ProxyProtocolListenerFilter, SourceIpWarnings, TproxyWorkload, TrustChain, TrustHop, WorkloadSource, XffSidecarFilter, XffTrust,
+} from '../../src';
+import { findingText } from '../../src/model/finding-text';
+import { Topology } from '../../src/model/topology';
+import { constructFindings, topologyTraces } from '../../src/trace/topology-trace';
+import { synthAndValidate } from '../harness';
+
+/*
+ * One trace decides: the constructs report the trace's findings about their own objects (an ERROR as the
+ * validation error, a WARNING as a SourceIpWarnings entry) and `explain` over their output prints the same findings,
+ * with the same severity and text. Each case below disagreed before the constructs and explain shared the trace.
+ */
+
+/** Every ApiObject of the chart rendered as it would be, without cdk8s's validation (which refuses these inputs). */
+function unvalidatedManifests(chart: Chart): any[] {
+  return chart.node.findAll().filter(ApiObject.isApiObject).map(o => o.toJson());
+}
+
+/** The validation errors cdk8s reports for the chart, as `[path] text` lines. */
+function validationErrors(chart: Chart): string[] {
+  try {
+    Testing.synth(chart);
+    return [];
+  } catch (e) {
+    return (e as Error).message.split('\n').slice(1).map(line => line.trim());
+  }
+}
+
+function explained(manifests: any[], severity: FindingSeverity, where: string): Finding[] {
+  return Explainer.fromManifests(manifests).allFindings().filter(f => f.severity === severity && f.where === where);
+}
+
+describe('one trace: the constructs and explain give the same findings', () => {
+  test('fails a PreservedIngressGateway whose serviceAnnotations turn PROXY on that the gateway does not accept, as explain does', () => {
+    // GIVEN an AWS NLB with ip targets, PROXY turned on through serviceAnnotations
+    const chart = Testing.chart();
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', {
+      loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP,
+      serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' },
+    });
+    gateway.addHttpServer();
+    // WHEN the constructs validate and explain reads the same objects
+    const errors = validationErrors(chart);
+    const fromExplain = explained(unvalidatedManifests(chart), FindingSeverity.ERROR, `gateway ${gateway.targetNamespace}/ingressgateway`);
+    // THEN both say it, with one text
+    expect(fromExplain.map(f => f.message)).toContainEqual(expect.stringMatching(/^the load balancer sends PROXY protocol but the gateway does not accept it/));
+    expect(errors).toEqual(fromExplain.map(f => `[test/Gateway] ${findingText(f)}`));
+  });
+
+  test('a standalone SIDECAR_INBOUND ProxyProtocolListenerFilter joins the model: the workload strips PROXY on every port', () => {
+    // GIVEN a TproxyWorkload and a PROXY listener filter on its sidecars
+    const chart = Testing.chart();
+    const workload = new TproxyWorkload(chart, 'Httpbin', {
+      source: WorkloadSource.newDeployment({ image: 'docker.io/citizenstig/httpbin', name: 'httpbin', namespace: 'web', port: 8000, labels: { app: 'httpbin' } }),
+    });
+    new ProxyProtocolListenerFilter(chart, 'Pp', { namespace: 'web', selector: { app: 'httpbin' }, context: ProxyProtocolFilterContext.SIDECAR_INBOUND });
+    // WHEN
+    const manifests = synthAndValidate(chart);
+    // THEN the constructs' model and explain's agree
+    expect(workload.workloadModel()!.proxyProtocolOnEveryPort).toBe(true);
+    const parsedHop = Explainer.fromManifests(manifests).paths.find(p => p.direction === 'east-west')!;
+    expect(parsedHop.title).toMatch(/web\/httpbin/);
+    const model = topologyTraces(Topology.of(chart))[0].model;
+    expect(model.workloads.find(w => w.name === 'httpbin')!.proxyProtocolOnEveryPort).toBe(true);
+  });
+
+  test('a gateway with HTTPS, TLS passthrough and TCP listeners traces each backend with the protocol of its route', () => {
+    // GIVEN a Gateway API gateway with an HTTPS route to web and TLS and TCP routes to db
+    const chart = Testing.chart();
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', { flavour: GatewayFlavour.GATEWAY_API });
+    gateway.addHttpsServer({ hosts: ['web.example.com'], credentialName: 'web-cert' });
+    gateway.addTlsPassthroughServer({ hosts: ['db.example.com'], port: 8443 });
+    gateway.addTcpServer({ port: 5432 });
+    gateway.addRoute({ host: 'web.example.com', backendHost: 'web.apps.svc.cluster.local', backendPort: 8080 });
+    gateway.addTlsRoute({ sniHosts: ['db.example.com'], port: 8443, backendHost: 'db.apps.svc.cluster.local', backendPort: 5433 });
+    gateway.addTcpRoute({ port: 5432, backendHost: 'db.apps.svc.cluster.local', backendPort: 5432 });
+    for (const app of ['web', 'db']) {
+      new TproxyWorkload(chart, app, { source: WorkloadSource.newDeployment({ image: 'example/app', name: app, namespace: 'apps', port: 8080, labels: { app } }) });
+    }
+    // WHEN explain reads the output and the constructs trace their model
+    const manifests = synthAndValidate(chart);
+    const fromExplain = Explainer.fromManifests(manifests).paths.filter(p => p.direction === 'north-south').map(p => `${p.protocol} ${p.title}`);
+    const fromConstructs = topologyTraces(Topology.of(chart))[0].result.paths.filter(p => p.direction === 'north-south').map(p => `${p.protocol} ${p.title}`);
+    // THEN web is traced as HTTP only and db as TCP only, on both sides
+    expect(fromExplain).toEqual([
+      'HTTP north-south: gateway istio-ingress/ingressgateway -> workload apps/web',
+      'TCP north-south: gateway istio-ingress/ingressgateway -> workload apps/db',
+    ]);
+    expect(fromConstructs).toEqual(fromExplain);
+  });
+
+  test('remoteIpBlocks on a sidecar behind trustHopsOf(gateway): forgeable from inside the mesh is one WARNING on both sides', () => {
+    // GIVEN a gateway behind a CDN and an L7 load balancer, and a TPROXY workload whose sidecar trusts the same hops
+    const chart = new Chart(Testing.app(), 'test');
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', {
+      trustChain: TrustChain.of(TrustHop.cdn({ name: 'cdn' }), TrustHop.l7LoadBalancer({ name: 'alb' })),
+    });
+    gateway.addHttpServer({ hosts: ['httpbin.example.com'] });
+    gateway.addRoute({ host: 'httpbin.example.com', backendHost: 'httpbin.default.svc.cluster.local', backendPort: 8000 });
+    const workload = new TproxyWorkload(chart, 'Httpbin', {
+      source: WorkloadSource.newDeployment({ image: 'docker.io/citizenstig/httpbin', name: 'httpbin', port: 8000, servicePort: 8000, labels: { app: 'httpbin' } }),
+    });
+    new XffSidecarFilter(chart, 'Xff', { workload, trust: XffTrust.trustHopsOf(gateway), portNumber: 8000 });
+    workload.denyFrom(['198.51.100.0/24'], { ports: [8000] });
+    // WHEN
+    const manifests = synthAndValidate(chart);
+    // THEN explain's finding is a WARNING, and the construct raised the same text
+    const forgeable = Explainer.fromManifests(manifests).allFindings().filter(f => /^forgeable from inside the mesh/.test(f.message));
+    expect(forgeable.map(f => f.severity)).toEqual([FindingSeverity.WARNING]);
+    expect(SourceIpWarnings.messages(workload)).toContain(findingText(forgeable[0]));
+    expect(Explainer.fromManifests(manifests).allFindings().filter(f => f.severity === FindingSeverity.ERROR)).toEqual([]);
+  });
+
+  test('the constructs report exactly the trace findings explain prints about their gateways and workloads', () => {
+    // GIVEN the README's chart: a CDN and an L7 load balancer in front, TPROXY and a trusting sidecar behind
+    const chart = new Chart(Testing.app(), 'my-mesh');
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', {
+      namespace: 'istio-ingress',
+      trustChain: TrustChain.of(TrustHop.cdn({ name: 'cdn' }), TrustHop.l7LoadBalancer({ name: 'alb' })),
+    });
+    gateway.addHttpServer({ hosts: ['httpbin.example.com'] });
+    gateway.addRoute({ host: 'httpbin.example.com', backendHost: 'httpbin.web.svc.cluster.local', backendPort: 8000 });
+    gateway.denyFrom(['198.51.100.0/24']);
+    const workload = new TproxyWorkload(chart, 'Tproxy', {
+      source: WorkloadSource.newDeployment({ image: 'docker.io/citizenstig/httpbin', name: 'httpbin', namespace: 'web', port: 8000, servicePort: 8000, labels: { app: 'httpbin' } }),
+    });
+    new XffSidecarFilter(chart, 'Xff', { workload, trust: XffTrust.trustHopsOf(gateway), portNumber: 8000 });
+    // WHEN
+    const manifests = synthAndValidate(chart);
+    const key = (f: Finding) => `${f.severity} ${f.where}: ${f.message}`;
+    const constructs = constructFindings(topologyTraces(Topology.of(chart))[0].result).map(key).sort();
+    const fromExplain = Explainer.fromManifests(manifests).paths.flatMap(p => p.findings)
+      .filter(f => f.severity !== FindingSeverity.INFO).map(key);
+    // THEN the same set
+    expect([...new Set(fromExplain)].sort()).toEqual([...new Set(constructs)].sort());
+  });
+});
