@@ -20,7 +20,7 @@ workload, which client address every hop sees: client -> load balancer -> node -
   --json           print the report as JSON
   --mermaid        print the paths as a Mermaid flowchart
   --fail-on-error  exit with code 1 when the report has errors
-  --istio-version  the Istio release the cluster runs (1.24 to 1.31); default: the manifests'
+  --istio-version  the Istio release the cluster runs (1.24 to 1.32); default: the manifests'
                    source-ip.cdk8s.io/istio-version annotation, else the newest
   --helm-values    values of an Istio Helm release: chart is istiod (meshConfig) or gateway (the gateway it
                    installs; namespace/release default to istio-ingress/istio-ingressgateway);

@@ -54,8 +54,8 @@ describe('kubernetes-models validator', () => {
 const describeWithCrds = hasCrdBundles() ? describe : describe.skip;
 
 describeWithCrds('Istio CRD schema validator', () => {
-  test('loads all four bundles', () => {
-    expect(loadBundles().map(b => b.name)).toEqual(['1.24.6', '1.28.10', '1.30.3', 'HEAD']);
+  test('loads all five bundles', () => {
+    expect(loadBundles().map(b => b.name)).toEqual(['1.24.6', '1.28.10', '1.30.3', 'HEAD', '1.32.0']);
   });
 
   test('accepts a valid Gateway in every bundle', () => {

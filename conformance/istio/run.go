@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	networking "istio.io/api/networking/v1alpha3"
-	"istio.io/istio/pilot/pkg/features"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/test"
 )
@@ -30,11 +29,8 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 	for _, err := range errs {
 		c.check(false, "%v", err)
 	}
-	if set.usesAlphaGatewayAPI() {
-		// TCPRoute and TCP listeners are served only by an istiod with PILOT_ENABLE_ALPHA_GATEWAY_API=true.
-		test.SetForTest(t, &features.EnableAlphaGatewayAPI, true)
-		c.note("the set has Gateway API TCP listeners or TCPRoutes: istiod runs with %s=true here, and must in the cluster", features.EnableAlphaGatewayAPIName)
-	}
+	// istiod runs without PILOT_ENABLE_ALPHA_GATEWAY_API: from 1.31 it serves Gateway API TCP listeners and
+	// TCPRoutes without it (istio/istio#60766), so a set that needed it would fail here.
 	if _, notes, err := set.GatewayAPIObjects(); err == nil {
 		for _, n := range notes {
 			c.note("%s", n)

@@ -15,7 +15,7 @@ import { gatewayListenerPort, STATUS_PORT } from '../envoy/names';
 import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, TRUST_CHAIN_ANNOTATION,
 } from '../model/annotations';
-import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
+import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiTcpWarning, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
 import { loadBalancerFacts } from '../model/load-balancer-facts';
 import { LIST_ANNOTATIONS, recogniseLoadBalancer } from '../model/load-balancers';
@@ -338,6 +338,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** Adds an opaque TCP server (the client address reaches it only at L3 or by PROXY protocol). */
   public addTcpServer(options: TcpServerOptions): void {
     this.addServer({ port: options.port, protocol: 'TCP', hosts: ['*'] }, 'addTcpServer');
+    const alphaFlag = this.gatewayApi ? gatewayApiTcpWarning(this.istioVersion, options.port) : undefined;
+    if (alphaFlag) this.warn(alphaFlag);
   }
 
   /** Adds a TLS server that passes the encrypted stream through, routed by SNI. */

@@ -1,49 +1,182 @@
+import { Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { SourceIpWarnings } from '../util/warnings';
 
 /** Context key that sets the Istio version for every construct in scope that is not told one itself. */
 export const ISTIO_VERSION_CONTEXT_KEY = 'cdk8s-istio-source-ip:istioVersion';
 
 const OLDEST_MINOR = 24;
-const NEWEST_MINOR = 31;
+const NEWEST_MINOR = 32;
+
+/**
+ * The oldest minor that Istio upstream still supports when the newest supported here, 1.32, is current: Istio
+ * supports the three newest minors (1.30, 1.31, 1.32), each until about six weeks after the release two minors
+ * later (https://istio.io/latest/docs/releases/supported-releases/#support-policy). Older releases are past
+ * their end of life upstream: still synthesised here, with a warning (`IstioVersion.resolve`).
+ */
+const OLDEST_UPSTREAM_SUPPORTED_MINOR = 30;
+
+/**
+ * Every change between the supported Istio releases that the library follows, as data: the `IstioVersion`
+ * getter that answers it (`property`), the first minor with the newer behaviour (`since`), what changed, where
+ * upstream says so, and what the library does on each side. `test/model/version-gates.test.ts` synthesises every
+ * gate on the last release without it and the first with it, and fails on a getter that changes between releases
+ * without a row here.
+ *
+ * What Istio 1.32 changed was checked too and needs no gate (sources: the 1.32.0 CRDs of istio.io/api v1.32.0
+ * against those of istio/istio master 86c9f01f, 2026-08-22; the release-note fragments istio/istio master added
+ * after the release-1.31 branch point 71406cec, up to 86c9f01f; master's pilot/pkg/config/kube/gateway and
+ * pilot/pkg/features at 86c9f01f; the final 1.32 release notes are not in the sources this was checked against):
+ * - CRDs: only DestinationRule `tls.caCertCredentialName` and `outlierDetection.failurePercentageThreshold` and
+ *   Gateway/Sidecar server TLS `alpnProtocols` are new; EnvoyFilter (contexts, operations), AuthorizationPolicy
+ *   (`ipBlocks`, `remoteIpBlocks`), VirtualService, served and storage versions are unchanged.
+ * - Client address, PROXY protocol, X-Forwarded-For, `gatewayTopology`: no release note and no change in the
+ *   listener builder; `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL` is still read (pilot/pkg/features/experimental.go).
+ * - Gateway API: master requires sigs.k8s.io/gateway-api v1.6.0, as 1.31 does; TCPRoute and TLSRoute are read at
+ *   `v1` (pkg/config/schema/metadata.yaml) without PILOT_ENABLE_ALPHA_GATEWAY_API, as from 1.31.
+ * - Ambient: the status of a DENY policy with only HTTP attributes on ztunnel now says it has no effect
+ *   (release note 61126; this library refuses such policies on ambient workloads); ingress gateways no longer bypass
+ *   waypoints for multi-network services (61092). The `istio.io/dataplane-mode`, `use-waypoint` and
+ *   `ingress-use-waypoint` labels are unchanged.
+ * - EnvoyFilter `match.proxy.proxyVersion` is limited to 1024 characters (release note
+ *   envoyfilter-proxyversion-length, also in 1.30.4): `proxyVersionRegex` is far shorter.
+ * - Envoy: istio/proxy master of 2026-08-22 (istio.deps `PROXY_REPO_SHA` 86a72d03) builds envoyproxy/envoy
+ *   d026e913 of the same day; no Envoy default that the tracer models changed after Envoy 1.33.
+ *
+ * @internal
+ */
+export const ISTIO_VERSION_GATES: ReadonlyArray<{
+  /** The `IstioVersion` getter that answers the gate. */
+  readonly property: string;
+  /** The first Istio minor with the newer behaviour. */
+  readonly since: number;
+  /** What changed in that release. */
+  readonly change: string;
+  /** Where upstream shows it. */
+  readonly source: string;
+  /** What the library does before and from that release. */
+  readonly library: string;
+}> = [
+  {
+    property: 'noInternalAddressesByDefault',
+    since: 25,
+    change: 'Envoy 1.33 treats no address as internal unless `internal_address_config` says so (Envoy 1.32 trusted private addresses)',
+    source: 'Envoy 1.32.0 release notes ("logs warnings when internal_address_config is not set"); Istio 1.25 ships Envoy 1.33',
+    library: 'explain: before, a private peer is internal and gets no X-Envoy-External-Address; from 1.25 it gets one',
+  },
+  {
+    property: 'supportsGatewayParametersRef',
+    since: 26,
+    change: 'istiod deploys a Gateway API gateway with the overlays of `spec.infrastructure.parametersRef` ConfigMaps',
+    source: 'istio/istio pilot/pkg/config/kube/gatewaycommon (release-1.26), Istio 1.26 change notes',
+    library: 'flavour gateway-api is refused before 1.26 (no way to give the generated Service externalTrafficPolicy Local)',
+  },
+  {
+    property: 'supportsListenerFilterMerge',
+    since: 27,
+    change: 'EnvoyFilter `LISTENER_FILTER` patches may use MERGE',
+    source: 'istio/istio pilot/pkg/networking/core/envoyfilter (release-1.27)',
+    library: 'not written: the library inserts listener filters (INSERT_FIRST), so no output depends on it',
+  },
+  {
+    property: 'supportsStatusPortProxyProtocol',
+    since: 27,
+    change: 'pilot-agent lets the status port 15021 accept PROXY when `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL` is true',
+    source: 'istio/istio pilot/pkg/features/experimental.go and pkg/bootstrap (release-1.27)',
+    library: 'from 1.27 the gateway gets the variable; before, a load balancer that sends PROXY on health checks needs a TCP check of the traffic port (refused without its annotations, warned when unknown)',
+  },
+  {
+    property: 'supportsWaypointContext',
+    since: 29,
+    change: 'EnvoyFilter `match.context: WAYPOINT`',
+    source: 'the EnvoyFilter CRD of Istio 1.29 (crd-all.gen.yaml: context enum)',
+    library: 'not written: the library patches no waypoint with an EnvoyFilter',
+  },
+  {
+    property: 'tlsRouteApiVersion',
+    since: 30,
+    change: 'istiod reads TLSRoute at `gateway.networking.k8s.io/v1`',
+    source: 'istio/istio pkg/config/schema/metadata.yaml (release-1.30: TLSRoute version v1, alias v1alpha2)',
+    library: 'TLSRoutes are written at v1alpha2 before 1.30 and at v1 from 1.30',
+  },
+  {
+    property: 'tcpRouteApiVersion',
+    since: 31,
+    change: 'istiod reads TCPRoute at `gateway.networking.k8s.io/v1` (Gateway API v1.6)',
+    source: 'istio/istio#60766 "TCPRoute v1 upgrade"; pkg/config/schema/metadata.yaml (release-1.31: version v1, alias v1alpha2)',
+    library: 'TCPRoutes are written at v1alpha2 before 1.31 and at v1 from 1.31',
+  },
+  {
+    property: 'gatewayApiTcpWithoutAlphaFlag',
+    since: 31,
+    change: 'Gateway API TCP listeners and TCPRoutes are served without istiod\'s PILOT_ENABLE_ALPHA_GATEWAY_API',
+    source: 'istio/istio#60766; pilot/pkg/config/kube/gateway/conversion.go listenerProtocolToIstio and controller.go (release-1.30: TCP only with the flag; release-1.31: always)',
+    library: 'before 1.31 a Gateway API gateway with a TCP server is written with a warning naming the flag; from 1.31 without',
+  },
+  {
+    property: 'supportsMergeAndReplaceList',
+    since: 31,
+    change: 'EnvoyFilter patch operation `MERGE_AND_REPLACE_LIST`',
+    source: 'Istio 1.31.0 change notes; the EnvoyFilter CRD of 1.31 (crd-all.gen.yaml: operation enum)',
+    library: 'not written: the library merges with MERGE only',
+  },
+  {
+    property: 'supportedUpstream',
+    since: OLDEST_UPSTREAM_SUPPORTED_MINOR,
+    change: 'Istio upstream supports the three newest minors (1.30, 1.31, 1.32 while 1.32 is the newest)',
+    source: 'https://istio.io/latest/docs/releases/supported-releases/#support-policy',
+    library: 'releases past their end of life upstream are still synthesised, with a warning naming their status',
+  },
+];
+
+/** The first minor of a gate of `ISTIO_VERSION_GATES`. */
+function since(property: string): number {
+  const gate = ISTIO_VERSION_GATES.find(g => g.property === property);
+  if (!gate) throw new Error(`no Istio version gate "${property}"`);
+  return gate.since;
+}
 
 /**
  * The Istio release the synthesised manifests are meant for. It decides API versions and which
  * version-gated features may be used; every construct takes it as `istioVersion`.
  *
- * Supported: 1.24 to 1.31. The default everywhere is `IstioVersion.LATEST`.
+ * Supported: 1.24 to 1.32. The default everywhere is `IstioVersion.LATEST`. Releases before 1.30 are past their
+ * end of life upstream: they are still synthesised, with a warning (`SourceIpWarnings`).
  */
 export class IstioVersion {
-  /** Istio 1.24 (Envoy 1.32). */
+  /** Istio 1.24 (Envoy 1.32). Past its end of life upstream. */
   public static readonly V1_24 = new IstioVersion(24);
-  /** Istio 1.25 (Envoy 1.33: no address is internal by default). */
+  /** Istio 1.25 (Envoy 1.33: no address is internal by default). Past its end of life upstream. */
   public static readonly V1_25 = new IstioVersion(25);
-  /** Istio 1.26 (Gateway API `parametersRef`, `credentialNames`). */
+  /** Istio 1.26 (Gateway API `parametersRef`, `credentialNames`). Past its end of life upstream. */
   public static readonly V1_26 = new IstioVersion(26);
-  /** Istio 1.27 (`LISTENER_FILTER` MERGE, `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL`). */
+  /** Istio 1.27 (`LISTENER_FILTER` MERGE, `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL`). Past its end of life upstream. */
   public static readonly V1_27 = new IstioVersion(27);
-  /** Istio 1.28 (`caCertCredentialName`). */
+  /** Istio 1.28 (`caCertCredentialName`). Past its end of life upstream. */
   public static readonly V1_28 = new IstioVersion(28);
-  /** Istio 1.29 (EnvoyFilter `WAYPOINT` context). */
+  /** Istio 1.29 (EnvoyFilter `WAYPOINT` context). Past its end of life upstream. */
   public static readonly V1_29 = new IstioVersion(29);
   /** Istio 1.30 (Gateway API TLSRoute v1). */
   public static readonly V1_30 = new IstioVersion(30);
-  /** Istio 1.31 (EnvoyFilter `MERGE_AND_REPLACE_LIST`, Gateway API TCPRoute v1). */
+  /** Istio 1.31 (EnvoyFilter `MERGE_AND_REPLACE_LIST`, Gateway API TCPRoute v1 and TCP without the alpha flag). */
   public static readonly V1_31 = new IstioVersion(31);
+  /** Istio 1.32 (nothing the library writes or reads changed: see `ISTIO_VERSION_GATES`). */
+  public static readonly V1_32 = new IstioVersion(32);
   /** The newest supported release, the default of every construct. */
-  public static readonly LATEST = IstioVersion.V1_31;
+  public static readonly LATEST = IstioVersion.V1_32;
   /** The oldest supported release. */
   public static readonly OLDEST = IstioVersion.V1_24;
 
   /** Every supported release, oldest first. */
   public static all(): IstioVersion[] {
     return [IstioVersion.V1_24, IstioVersion.V1_25, IstioVersion.V1_26, IstioVersion.V1_27,
-      IstioVersion.V1_28, IstioVersion.V1_29, IstioVersion.V1_30, IstioVersion.V1_31];
+      IstioVersion.V1_28, IstioVersion.V1_29, IstioVersion.V1_30, IstioVersion.V1_31, IstioVersion.V1_32];
   }
 
   /**
    * Parses "1.27" or "1.27.3".
    *
-   * @param version an Istio release between 1.24 and 1.31
+   * @param version an Istio release between 1.24 and 1.32
    */
   public static of(version: string): IstioVersion {
     const m = /^1\.(\d+)(\.\d+)?(-[0-9A-Za-z.-]+)?$/.exec(String(version).trim());
@@ -56,9 +189,16 @@ export class IstioVersion {
 
   /**
    * The version a construct uses: its own prop, else the context value `cdk8s-istio-source-ip:istioVersion`
-   * of its scope, else `IstioVersion.LATEST`.
+   * of its scope, else `IstioVersion.LATEST`. A release past its end of life upstream is still used, and
+   * recorded once per chart as a warning (`SourceIpWarnings`) that names its upstream status.
    */
   public static resolve(scope: IConstruct, explicit?: IstioVersion): IstioVersion {
+    const version = IstioVersion.chosen(scope, explicit);
+    if (!version.supportedUpstream) warnPastEndOfLife(scope, version);
+    return version;
+  }
+
+  private static chosen(scope: IConstruct, explicit?: IstioVersion): IstioVersion {
     if (explicit) return explicit;
     const fromContext = scope.node.tryGetContext(ISTIO_VERSION_CONTEXT_KEY);
     if (fromContext === undefined) return IstioVersion.LATEST;
@@ -73,6 +213,14 @@ export class IstioVersion {
   /** "1.27". */
   public get label(): string {
     return `1.${this.minor}`;
+  }
+
+  /**
+   * True while Istio upstream supports this release (the three newest minors: 1.30 to 1.32); older releases are
+   * past their end of life upstream, still synthesised here with a warning.
+   */
+  public get supportedUpstream(): boolean {
+    return this.minor >= since('supportedUpstream');
   }
 
   /** True when this release is 1.`minor` or newer. */
@@ -97,27 +245,27 @@ export class IstioVersion {
 
   /** `LISTENER_FILTER` patches may use MERGE (1.27+). */
   public get supportsListenerFilterMerge(): boolean {
-    return this.isAtLeast(27);
+    return this.minor >= since('supportsListenerFilterMerge');
   }
 
   /** pilot-agent honours `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL` on the status port 15021 (1.27+). */
   public get supportsStatusPortProxyProtocol(): boolean {
-    return this.isAtLeast(27);
+    return this.minor >= since('supportsStatusPortProxyProtocol');
   }
 
   /** EnvoyFilter `match.context: WAYPOINT` (1.29+). */
   public get supportsWaypointContext(): boolean {
-    return this.isAtLeast(29);
+    return this.minor >= since('supportsWaypointContext');
   }
 
   /** EnvoyFilter `MERGE_AND_REPLACE_LIST` (1.31+). */
   public get supportsMergeAndReplaceList(): boolean {
-    return this.isAtLeast(31);
+    return this.minor >= since('supportsMergeAndReplaceList');
   }
 
   /** Envoy treats no address as internal unless configured (Envoy 1.33, Istio 1.25+). */
   public get noInternalAddressesByDefault(): boolean {
-    return this.isAtLeast(25);
+    return this.minor >= since('noInternalAddressesByDefault');
   }
 
   /**
@@ -125,17 +273,25 @@ export class IstioVersion {
    * `horizontalPodAutoscaler` overlays of a `spec.infrastructure.parametersRef` ConfigMap (1.26+).
    */
   public get supportsGatewayParametersRef(): boolean {
-    return this.isAtLeast(26);
+    return this.minor >= since('supportsGatewayParametersRef');
   }
 
   /** The Gateway API TCPRoute version istiod reads: `v1alpha2`, `v1` from 1.31. */
   public get tcpRouteApiVersion(): string {
-    return this.isAtLeast(31) ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1alpha2';
+    return this.minor >= since('tcpRouteApiVersion') ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1alpha2';
+  }
+
+  /**
+   * istiod serves Gateway API TCP listeners and TCPRoutes without `PILOT_ENABLE_ALPHA_GATEWAY_API=true` (1.31+;
+   * before, it ignores both unless the flag is set).
+   */
+  public get gatewayApiTcpWithoutAlphaFlag(): boolean {
+    return this.minor >= since('gatewayApiTcpWithoutAlphaFlag');
   }
 
   /** The Gateway API TLSRoute version istiod reads: `v1alpha2`, `v1` from 1.30. */
   public get tlsRouteApiVersion(): string {
-    return this.isAtLeast(30) ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1alpha2';
+    return this.minor >= since('tlsRouteApiVersion') ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1alpha2';
   }
 
   /** A regular expression for EnvoyFilter `match.proxy.proxyVersion` that matches this release only. */
@@ -146,4 +302,16 @@ export class IstioVersion {
   public toString(): string {
     return this.label;
   }
+}
+
+/**
+ * Records, once per chart (or on the root outside charts), that `version` is past its end of life upstream. The
+ * warning names the upstream status and what the library still does for it.
+ */
+function warnPastEndOfLife(scope: IConstruct, version: IstioVersion): void {
+  const scopes = scope.node.scopes;
+  const chart = [...scopes].reverse().find(s => Chart.isChart(s)) ?? scopes[0];
+  SourceIpWarnings.add(chart, `istioVersion ${version.label} is past its end of life upstream (Istio supports 1.${OLDEST_UPSTREAM_SUPPORTED_MINOR} to 1.${NEWEST_MINOR} `
+    + `and publishes no fixes for ${version.label}): the output is still synthesised and checked against that release's CRD schemas; `
+    + `upgrade the cluster to Istio 1.${OLDEST_UPSTREAM_SUPPORTED_MINOR} or newer and set istioVersion to match`);
 }

@@ -23,12 +23,15 @@ export interface CrdFamily {
   readonly bundles: BundleSpec[];
 }
 
-/** The Istio CRD bundles the harness knows, oldest first. */
+/**
+ * The Istio CRD bundles the harness knows, oldest first: releases 1.24.6, 1.28.10 and 1.30.3, master of 2026-08-22
+ * (HEAD, the 1.31 API) and the CRDs of istio.io/api v1.32.0.
+ */
 export const ISTIO_CRDS: CrdFamily = {
   name: 'istio',
   env: 'ISTIO_CRDS_DIR',
   sharedFolder: 'istio-crds',
-  bundles: ['1.24.6:24', '1.28.10:28', '1.30.3:30', 'HEAD:31'].map(s => {
+  bundles: ['1.24.6:24', '1.28.10:28', '1.30.3:30', 'HEAD:31', '1.32.0:32'].map(s => {
     const [bundle, minor] = s.split(':');
     return { bundle, minor: Number(minor), files: [`crd-all.gen.${bundle}.yaml`] };
   }),
@@ -36,7 +39,7 @@ export const ISTIO_CRDS: CrdFamily = {
 
 /**
  * The Gateway API releases that bound what the supported Istio versions use: v1.2.1 (Istio 1.24 and 1.25) and
- * v1.6.1 (Istio 1.31; the newest available for 1.26 to 1.30, which use v1.3 to v1.5.1). Standard channel first,
+ * v1.6.1 (Istio 1.31 and 1.32, which use v1.6.0; the newest available for 1.26 to 1.30, which use v1.3 to v1.5.1). Standard channel first,
  * so a kind is checked against the experimental schema only where the standard channel lacks it (TCPRoute and
  * TLSRoute in v1.2.1).
  */

@@ -65,6 +65,15 @@ export function synthAndValidate(chart: Chart, options: ValidateOptions = {}): a
   return manifests;
 }
 
+/**
+ * The warnings every chart made for `istioVersion` gets, whatever it holds: one naming the upstream status of a
+ * release past its end of life (as `expect` matchers, for `toEqual`).
+ */
+export function releaseWarnings(istioVersion: IstioVersion): unknown[] {
+  if (istioVersion.supportedUpstream) return [];
+  return [expect.stringMatching(new RegExp(`^istioVersion ${istioVersion.label.replace('.', '\\.')} is past its end of life upstream`))];
+}
+
 /** True when the Istio CRD bundles are available, for tests that must report themselves skipped otherwise. */
 export function hasCrdBundles(): boolean {
   return crdsDir() !== undefined;

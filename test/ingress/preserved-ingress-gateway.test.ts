@@ -5,7 +5,7 @@ import {
   LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolMode, ProxyRole, SourceIpWarnings,
 } from '../../src';
 import { TrustChain, TrustHop } from '../../src/model/trust-chain';
-import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
+import { findManifest, manifestsOfKind, releaseWarnings, synthAndValidate } from '../harness';
 
 const BACKEND = 'httpbin.default.svc.cluster.local';
 
@@ -41,7 +41,7 @@ describe('seed scenarios (north-south)', () => {
         expect(service.spec.externalTrafficPolicy).toBe('Local');
         expect(topologyOf(manifests)).toEqual({ numTrustedProxies: 0, forwardClientCertDetails: 'SANITIZE_SET' });
         expect(gw.gatewayModel()!.externalTrafficPolicy).toBe(ExternalTrafficPolicy.LOCAL);
-        expect(warningsOf(chart)).toEqual([]);
+        expect(warningsOf(chart)).toEqual(releaseWarnings(istioVersion));
       });
 
       test('HTTP with externalTrafficPolicy Cluster is emitted with a warning that the app sees a node IP', () => {

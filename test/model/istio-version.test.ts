@@ -6,12 +6,13 @@ describe('IstioVersion', () => {
     expect(IstioVersion.of('1.27')).toBe(IstioVersion.V1_27);
     expect(IstioVersion.of('1.27.3')).toBe(IstioVersion.V1_27);
     expect(IstioVersion.of('1.31.0-rc.0')).toBe(IstioVersion.V1_31);
-    expect(IstioVersion.all().map(v => v.label)).toEqual(['1.24', '1.25', '1.26', '1.27', '1.28', '1.29', '1.30', '1.31']);
-    expect(IstioVersion.LATEST).toBe(IstioVersion.V1_31);
+    expect(IstioVersion.of('1.32.0')).toBe(IstioVersion.V1_32);
+    expect(IstioVersion.all().map(v => v.label)).toEqual(['1.24', '1.25', '1.26', '1.27', '1.28', '1.29', '1.30', '1.31', '1.32']);
+    expect(IstioVersion.LATEST).toBe(IstioVersion.V1_32);
   });
 
-  test.each(['1.23', '1.32', '2.0', 'latest', ''])('fails on unsupported release %p', v => {
-    expect(() => IstioVersion.of(v)).toThrow(/istioVersion ".*" is not supported: use a release from 1\.24 to 1\.31/);
+  test.each(['1.23', '1.33', '2.0', 'latest', ''])('fails on unsupported release %p', v => {
+    expect(() => IstioVersion.of(v)).toThrow(/istioVersion ".*" is not supported: use a release from 1\.24 to 1\.32/);
   });
 
   test('gates features by release', () => {
@@ -22,6 +23,9 @@ describe('IstioVersion', () => {
     expect(IstioVersion.V1_30.supportsMergeAndReplaceList).toBe(false);
     expect(IstioVersion.V1_24.noInternalAddressesByDefault).toBe(false);
     expect(IstioVersion.V1_25.noInternalAddressesByDefault).toBe(true);
+    expect(IstioVersion.V1_30.gatewayApiTcpWithoutAlphaFlag).toBe(false);
+    expect(IstioVersion.V1_31.gatewayApiTcpWithoutAlphaFlag).toBe(true);
+    expect(IstioVersion.all().filter(v => v.supportedUpstream).map(v => v.label)).toEqual(['1.30', '1.31', '1.32']);
   });
 
   test('a construct without istioVersion takes the context value, else the newest', () => {

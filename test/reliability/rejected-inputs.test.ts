@@ -134,7 +134,7 @@ const ENTRIES: Entry[] = [
   { construct: 'TrustChain', inputClass: 'annotation value that is not JSON', action: () => TrustChain.fromAnnotationValue('{oops'), expected: /^source-ip.cdk8s.io\/trust-chain "\{oops" is not JSON/ },
   { construct: 'TrustChain', inputClass: 'annotation hop of an unknown kind', action: () => TrustChain.fromAnnotationValue('[{"kind":"satellite"}]'), expected: /^hops\[0\].kind "satellite" is unknown/ },
   // ---- IstioVersion
-  { construct: 'IstioVersion', inputClass: 'release outside 1.24 to 1.31', action: () => IstioVersion.of('1.23'), expected: /^istioVersion "1.23" is not supported: use a release from 1.24 to 1.31/ },
+  { construct: 'IstioVersion', inputClass: 'release outside 1.24 to 1.32', action: () => IstioVersion.of('1.23'), expected: /^istioVersion "1.23" is not supported: use a release from 1.24 to 1.32/ },
   { construct: 'IstioVersion', inputClass: 'not a version', action: () => IstioVersion.of('latest'), expected: /^istioVersion "latest" is not supported/ },
   // ---- ClientAddressResolver
   { construct: 'ClientAddressResolver', inputClass: 'socket peer that is not an IP address', action: () => ClientAddressResolver.resolve({ useRemoteAddress: true, downstreamAddress: 'gateway' }), expected: /^downstreamAddress "gateway" is not an IP address/ },
