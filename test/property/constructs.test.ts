@@ -5,6 +5,7 @@ import { explainProperties, MANIFEST_SET_PROPERTY, slowest } from './explain-pro
 import { ingressProperties } from './ingress-properties';
 import { meshAndPolicyProperties } from './mesh-policy-properties';
 import { roundTripCounter } from './round-trip';
+import { selectorScopeCounter } from './selector-scope';
 
 /*
  * Property-based tests over the props of every public construct (fast-check). One test file, so that the total
@@ -27,6 +28,10 @@ afterAll(() => {
   // eslint-disable-next-line no-console
   console.log(`round trip (parse(synth) = the constructs' topology, no unraised explain error): ${roundTripCounter.apps} accepted cases, `
     + `${roundTripCounter.gateways} gateways, ${roundTripCounter.workloads} workloads, ${roundTripCounter.policies} policies compared`);
+  // eslint-disable-next-line no-console
+  console.log(`selectors: ${selectorScopeCounter.objects} AuthorizationPolicies, EnvoyFilters and Sidecars checked, ${selectorScopeCounter.scoped} of them scoped by targetRefs or an explicit namespace/mesh scope, none with an empty selector otherwise`);
+  // The check ran on the accepted cases (a count of 0 would mean it checked nothing).
+  expect(selectorScopeCounter.objects).toBeGreaterThan(0);
   if (process.env.FUZZ_DEBUG) {
     // eslint-disable-next-line no-console
     console.log([...rejectionCounter.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}\t${k}`).join('\n'));

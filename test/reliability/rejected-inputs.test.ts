@@ -46,6 +46,13 @@ function tcpProxyGateway(chart: Chart, props: ConstructorParameters<typeof Proxy
   return gw;
 }
 
+/** A workload target whose selector is empty, as a user's own ISourceIpTarget could be. */
+function emptySelectorTarget(chart: Chart): MeshWorkload {
+  const target = MeshWorkload.fromLabels(chart, 'Empty', { labels: { app: 'empty' } });
+  Object.defineProperty(target, 'targetSelector', { value: {} });
+  return target;
+}
+
 function httpbin(chart: Chart): MeshWorkload {
   return MeshWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
 }
@@ -147,6 +154,7 @@ const ENTRIES: Entry[] = [
   { construct: 'TproxyWorkload', inputClass: 'Service port without a container port', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin', servicePort: 80 }) }), expected: /^newDeployment servicePort 80 needs port/ },
   { construct: 'TproxyWorkload', inputClass: 'two TproxyWorkloads on one Deployment', action: c => { const d = new kplus.Deployment(c, 'D', { containers: [{ image: 'httpbin', securityContext: { ensureNonRoot: false } }] }); new TproxyWorkload(c, 'A', { source: WorkloadSource.fromWorkload(d) }); new TproxyWorkload(c, 'B', { source: WorkloadSource.fromWorkload(d) }); }, expected: /gets sidecar.istio.io\/interceptionMode from both/ },
   { construct: 'MeshWorkload', inputClass: 'empty labels', action: c => MeshWorkload.fromLabels(c, 'W', { labels: {} }), expected: /^labels is empty/ },
+  { construct: 'TproxyWorkload', inputClass: 'ApiObject workload whose pod template has no labels (policies would select the whole namespace)', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.fromWorkload(new ApiObject(c, 'D', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'httpbin' }, spec: { template: { spec: { containers: [{ name: 'httpbin', image: 'httpbin' }] } } } })) }), expected: /^source "Deployment httpbin" selects its pods with selector \{\}, which is not allowed: a policy or filter on it with an empty selector applies to every workload in namespace "default"/ },
   { construct: 'TproxyWorkload', inputClass: 'workload in an ambient namespace', action: c => { new AmbientNamespace(c, 'Ns', { name: 'apps' }); new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin', namespace: 'apps' }) }); }, expected: /is a TproxyWorkload, but namespace "apps" is in ambient mode .*use AmbientWorkload.fromLabels/ },
   // ---- Ambient mode
   { construct: 'AmbientNamespace', inputClass: 'ingressUseWaypoint without a waypoint', action: c => new AmbientNamespace(c, 'Ns', { name: 'apps', ingressUseWaypoint: true }), expected: /^ingressUseWaypoint true is not allowed without a waypoint/ },
@@ -166,6 +174,7 @@ const ENTRIES: Entry[] = [
   { construct: 'XffTrust', inputClass: 'empty trusted CIDR list', action: () => XffTrust.trustedCidrs([]), expected: /^trustedCidrs is empty/ },
   { construct: 'XffTrust', inputClass: 'hops of a gateway that trusts none', action: c => { const gw = httpGateway(c); new XffSidecarFilter(c, 'F', { trust: XffTrust.trustHopsOf(gw), workload: httpbin(c) }); }, expected: /trustHopsOf: gateway "istio-ingress\/ingressgateway" has numTrustedProxies 0/ },
   // ---- SourceIpPolicy
+  { construct: 'SourceIpPolicy', inputClass: 'target with an empty selector (an AuthorizationPolicy on the whole namespace)', action: c => new SourceIpPolicy(c, 'P', { target: emptySelectorTarget(c), cidrs: ['203.0.113.0/24'] }), expected: /^target "test\/Empty" selects its pods with selector \{\}, which is not allowed: an ALLOW AuthorizationPolicy with an empty selector applies to every workload/ },
   { construct: 'SourceIpPolicy', inputClass: 'empty ALLOW list', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: [] }), expected: /^cidrs \[\] is not allowed for an ALLOW policy/ },
   { construct: 'SourceIpPolicy', inputClass: 'empty DENY list', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: [], action: PolicyAction.DENY }), expected: /^cidrs \[\] is not allowed for a DENY policy/ },
   { construct: 'SourceIpPolicy', inputClass: 'allow-list of loopback', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: ['127.0.0.6'] }), expected: /^cidrs\[0\] "127.0.0.6\/32" allow-lists loopback/ },
