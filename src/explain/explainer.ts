@@ -4,7 +4,7 @@ import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
 import { statusPortFindings } from './status-port';
-import { checkGatewayPorts } from '../model/gateway-checks';
+import { checkGatewayPorts, checkLoadBalancerAnnotations } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
 import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
 import { checkTopology } from '../policy/topology-checks';
@@ -49,6 +49,7 @@ export class Explainer {
       ...checkTopology(topology, parsed.rootNamespaces, parsed.workloadsOfService),
       ...checkXffFilterOverlaps(parsed.xffFilters),
       ...parsed.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
+      ...parsed.gateways.flatMap(g => checkLoadBalancerAnnotations(g.model, g.serviceAnnotations)),
     ];
     const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
     // Tracing adds its findings (such as sampled workloads) to parsed.findings: trace first.

@@ -564,7 +564,9 @@ function agentEnvOf(p: PodTemplateOwner, indexes: Indexes, where: string, findin
  */
 function sendsOnEveryPort(serviceAnnotations: { [key: string]: string }, loadBalancerClass: unknown): boolean {
   const cloudAnnotations = Object.fromEntries(Object.entries(serviceAnnotations).filter(([k]) => k !== LB_PROXY_PROTOCOL_ANNOTATION));
-  return recogniseLoadBalancer(cloudAnnotations, typeof loadBalancerClass === 'string' ? loadBalancerClass : undefined).sendsProxyProtocol;
+  const lb = recogniseLoadBalancer(cloudAnnotations, typeof loadBalancerClass === 'string' ? loadBalancerClass : undefined);
+  // An annotation that lists Service ports (Scaleway, Linode per port) switches PROXY on for those only.
+  return lb.sendsProxyProtocol && lb.proxyProtocolPorts === undefined;
 }
 
 /** The gateway's Service: one that selects its pods (same namespace first), else the one attach mode names. */

@@ -17,6 +17,7 @@ import {
 } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
+import { checkLoadBalancerAnnotations } from '../model/gateway-checks';
 import { LIST_ANNOTATIONS, recogniseLoadBalancer } from '../model/load-balancers';
 import {
   ExternalTrafficPolicy, GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyProtocolMode, ProxyRole, ServerModel, WorkloadModel,
@@ -241,6 +242,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       this.istioVersion = config.istioVersion;
       this.gatewayApi = config.flavour === GatewayFlavour.GATEWAY_API;
       checkAnnotations('serviceAnnotations', config.serviceAnnotations);
+      // A PROXY switch the load-balancer table cannot read is a warning here as in explain (the shared check).
+      for (const f of checkLoadBalancerAnnotations(config, config.serviceAnnotations)) this.warn(`${f.message}; ${f.fix}`);
       if (this.gatewayApi) {
         checkDnsLabel('name', config.name);
         checkDnsLabel('namespace', config.namespace);
