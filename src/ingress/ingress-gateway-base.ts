@@ -16,8 +16,8 @@ import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, TRUST_CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
-import { IstioVersion } from '../model/istio-version';
 import { checkLoadBalancerAnnotations } from '../model/gateway-checks';
+import { IstioVersion } from '../model/istio-version';
 import { LIST_ANNOTATIONS, recogniseLoadBalancer } from '../model/load-balancers';
 import {
   ExternalTrafficPolicy, GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyProtocolMode, ProxyRole, ServerModel, WorkloadModel,
@@ -708,6 +708,11 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       }),
     };
     const id = `Route${index}`;
+    const alphaOnly = tls ? this.istioVersion.tlsRouteNeedsAlphaGatewayApi : this.istioVersion.tcpRouteNeedsAlphaGatewayApi;
+    if (alphaOnly) {
+      this.warn(`${method} on gateway "${this._config.name}" writes a ${tls ? 'TLSRoute' : 'TCPRoute'}, which Istio ${this.istioVersion.label} reads only when istiod runs with PILOT_ENABLE_ALPHA_GATEWAY_API=true (stable from Istio ${tls ? '1.30' : '1.31'}): without it the route is ignored and port ${port} forwards nothing; `
+        + 'set the istiod environment variable PILOT_ENABLE_ALPHA_GATEWAY_API=true (Helm: pilot.env.PILOT_ENABLE_ALPHA_GATEWAY_API), or use GatewayFlavour.ISTIO');
+    }
     if (tls) {
       const tlsRoute = this.istioVersion.tlsRouteApiVersion.endsWith('/v1') ? TlsRoute : TlsRouteV1Alpha2;
       return LibraryManifest.render(this, id, tlsRoute, props);

@@ -57,7 +57,8 @@ export function checkGatewayPorts(gateway: GatewayModel, loadBalancerSendsOnEver
  * @param gateway the gateway, for `where`
  * @param annotations the annotations of the gateway's Service
  */
-export function checkLoadBalancerAnnotations(gateway: { readonly namespace: string; readonly name: string }, annotations: { readonly [key: string]: string }): Finding[] {
+export function checkLoadBalancerAnnotations(gateway: { readonly namespace: string; readonly name: string },
+  annotations: { readonly [key: string]: string }): Finding[] {
   return unreadProxyProtocolAnnotations({ ...annotations }).map(a => ({
     severity: FindingSeverity.WARNING,
     where: `gateway ${gateway.namespace}/${gateway.name}`,

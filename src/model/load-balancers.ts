@@ -385,9 +385,16 @@ function ruleMatches(rule: ProxyProtocolAnnotationRule, key: string): boolean {
   return typeof rule.key === 'string' ? rule.key === key : rule.key.test(key);
 }
 
+/** One provider annotation on a Service and what its value means. */
+interface ProviderReading {
+  readonly provider: string;
+  readonly key: string;
+  readonly reading: ProxyProtocolReading;
+}
+
 /** The PROXY readings of the provider rows' annotations on a Service. */
-function providerReadings(annotations: { [key: string]: string }): Array<{ readonly provider: string; readonly key: string; readonly reading: ProxyProtocolReading }> {
-  const readings: Array<{ provider: string; key: string; reading: ProxyProtocolReading }> = [];
+function providerReadings(annotations: { [key: string]: string }): ProviderReading[] {
+  const readings: ProviderReading[] = [];
   for (const [key, value] of Object.entries(annotations)) {
     for (const row of PROVIDERS) {
       const rule = row.proxyProtocol.find(r => ruleMatches(r, key));
@@ -489,7 +496,8 @@ export function recogniseLoadBalancer(annotations: { [key: string]: string }, lo
   const sends = (own !== undefined && own !== 'false') || byProfile !== undefined || on.length > 0;
   // The version of the recognised row, else the one every row with these PROXY annotations agrees on (Alibaba's CLB
   // and NLB both send v2; AWS's "*" is v1 on a Classic Load Balancer and v2 on an NLB: unknown).
-  const matching = byProfile === facts && facts ? [facts] : Object.values(LOAD_BALANCERS).filter(f => hasAll(annotations, f.proxyProtocol.serviceAnnotations ?? {}));
+  const matching = byProfile === facts && facts ? [facts]
+    : Object.values(LOAD_BALANCERS).filter(f => hasAll(annotations, f.proxyProtocol.serviceAnnotations ?? {}));
   const versions = [...new Set(matching.flatMap(f => f.proxyProtocol.versions))];
   const profileVersion = matching.length > 0 && versions.length === 1 ? versions[0] : undefined;
   const version = ownVersion ?? profileVersion ?? on.find(r => r.version !== undefined)?.version;

@@ -306,6 +306,9 @@ export class SourceIpPolicy extends Construct {
   private dualStackWarnings(): string[] {
     if (!this.target.policyTargetRefs || this.target.targetRole !== ProxyRole.GATEWAY || this.cidrs.length === 0) return [];
     if (this.cidrs.some(c => c.includes(':'))) return [];
+    // Policies of one action on one target are OR-ed: another part of the same list (CidrListPolicy) that holds the
+    // IPv6 ranges covers them.
+    if (this.policiesOnSameTarget().some(p => p !== this && p.action === this.action && p.negated === this.negated && p.cidrs.some(c => c.includes(':')))) return [];
     const effect = (this.action === PolicyAction.ALLOW) !== this.negated
       ? 'every IPv6 client is denied' : 'IPv6 clients are not matched, so they get through';
     return [`${this.action} policy "${this.namespace}/${this.name}" lists IPv4 addresses only, but the Service Istio generates for Gateway API gateway "${this.target.targetNamespace}/${this.target.policyTargetRefs[0].name}" is PreferDualStack: on a dual-stack cluster ${effect}; `

@@ -295,9 +295,9 @@ const documentArb = fc.oneof(
 
 /** How many objects explain must account for (used or skipped), counted from the generated documents themselves. */
 function expectedEntries(documents: Array<{ kind: string; value: unknown }>): number {
-  const count = (v: unknown): number => (v === null || v === undefined ? 0 : 1);
-  return documents.reduce((n, d) => n + (d.kind === 'list' ? ((d.value as any).items as unknown[]).reduce((m: number, i) => m + count(i), 0)
-    : Array.isArray(d.value) ? d.value.reduce((m: number, i) => m + count(i), 0) : count(d.value)), 0);
+  const present = (v: unknown): number => (v === null || v === undefined ? 0 : 1);
+  return documents.reduce((n, d) => n + (d.kind === 'list' ? ((d.value as any).items as unknown[]).reduce((m: number, i) => m + present(i), 0)
+    : Array.isArray(d.value) ? d.value.reduce((m: number, i) => m + present(i), 0) : present(d.value)), 0);
 }
 
 function explainMultiDocument(documents: Array<{ kind: string; value: unknown }>): void {

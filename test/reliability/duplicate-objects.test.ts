@@ -88,7 +88,9 @@ describe('duplicate objects', () => {
       } else {
         new ApiObject(chart, 'HttpbinService', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'httpbin', namespace: 'default' }, spec: { selector: { app: 'httpbin' }, ports: [{ port: 8000 }] } });
         const dep = new ApiObject(chart, 'HttpbinDeployment', {
-          apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'httpbin', namespace: 'default' },
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'httpbin', namespace: 'default' },
           spec: { selector: { matchLabels: { app: 'httpbin' } }, template: { metadata: { labels: { app: 'httpbin' } }, spec: { containers: [{ name: 'httpbin', image: 'docker.io/citizenstig/httpbin' }] } } },
         });
         workload = new TproxyWorkload(chart, 'Tproxy', { source: WorkloadSource.fromWorkload(dep), interceptionMode: InterceptionMode.REDIRECT });
