@@ -1,8 +1,9 @@
 import { ApiObject, Testing } from 'cdk8s';
 import {
-  GATEWAY_API_CRDS, hasCrdBundles, hasGatewayApiCrdBundles, loadBundles, loadFamily, synthAndValidate, validateEnvoyFilter,
+  GATEWAY_API_CRDS, hasCrdBundles, hasGatewayApiCrdBundles, ISTIO_CRDS, loadBundles, loadFamily, requireBundlesInCi, synthAndValidate, validateEnvoyFilter,
   validateEnvoyMessage, validateManifest, validateWithKubernetesModels,
 } from './harness';
+import { CrdFamily } from './harness/crd-schemas';
 import { IstioVersion } from '../src';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -51,7 +52,26 @@ describe('kubernetes-models validator', () => {
   });
 });
 
-const describeWithCrds = hasCrdBundles() ? describe : describe.skip;
+// Under CI the suites never skip: without the bundles they fail (the harness fails closed, requireBundlesInCi).
+const IN_CI = process.env.CI === 'true';
+const describeWithCrds = hasCrdBundles() || IN_CI ? describe : describe.skip;
+
+describe('the harness fails closed under CI', () => {
+  const absent: CrdFamily = { name: 'absent', env: 'NO_SUCH_CRDS_DIR_FOR_THIS_TEST', sharedFolder: 'no-such-crd-folder', bundles: [{ bundle: 'x', minor: 24, files: ['crd-x.yaml'] }] };
+
+  test('fails a CI run whose CRD bundles are missing, naming the variable to set', () => {
+    expect(() => requireBundlesInCi([absent], true))
+      .toThrow(/^CI=true, but the CRD bundles of absent \(NO_SUCH_CRDS_DIR_FOR_THIS_TEST, or \.\.\/shared\/no-such-crd-folder\) are missing: .*set NO_SUCH_CRDS_DIR_FOR_THIS_TEST to the folder holding crd-x\.yaml/);
+  });
+
+  test('outside CI a missing family is left to the SKIPPED report', () => {
+    expect(() => requireBundlesInCi([absent], false)).not.toThrow();
+  });
+
+  (hasCrdBundles() && hasGatewayApiCrdBundles() ? test : test.skip)('a CI run with both bundles present passes the check', () => {
+    expect(() => requireBundlesInCi([ISTIO_CRDS, GATEWAY_API_CRDS], true)).not.toThrow();
+  });
+});
 
 describeWithCrds('Istio CRD schema validator', () => {
   test('loads all five bundles', () => {
@@ -186,7 +206,7 @@ describe('validateManifest', () => {
   });
 });
 
-const describeWithGatewayApiCrds = hasGatewayApiCrdBundles() ? describe : describe.skip;
+const describeWithGatewayApiCrds = hasGatewayApiCrdBundles() || IN_CI ? describe : describe.skip;
 
 const gatewayApiGateway = {
   apiVersion: 'gateway.networking.k8s.io/v1',

@@ -4,6 +4,7 @@ import { Waypoint } from './waypoint';
 import {
   AMBIENT_MODE, DATAPLANE_MODE_LABEL, INGRESS_USE_WAYPOINT_LABEL, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL,
 } from '../model/ambient';
+import { IstioVersion } from '../model/istio-version';
 import { Topology } from '../model/topology';
 import { checkDnsLabel, checkLabels, withConstructPath } from '../util/validate';
 
@@ -28,6 +29,13 @@ export interface AmbientNamespaceProps {
    * @default false
    */
   readonly ingressUseWaypoint?: boolean;
+
+  /**
+   * The Istio release the output is for: `ingressUseWaypoint` on a Namespace needs 1.25+.
+   *
+   * @default - `IstioVersion.resolve(this)`
+   */
+  readonly istioVersion?: IstioVersion;
 
   /**
    * More labels for the Namespace (e.g. Pod Security levels). Keys the ambient labels use are not allowed here.
@@ -58,6 +66,12 @@ export class AmbientNamespace extends Construct {
       if (!props) throw new Error('props are required: give at least the name, such as { name: "web" }');
       this.namespaceName = checkDnsLabel('name', props.name);
       this.ingressUseWaypoint = props.ingressUseWaypoint ?? false;
+      const istioVersion = IstioVersion.resolve(this, props.istioVersion);
+      if (this.ingressUseWaypoint && !istioVersion.readsNamespaceIngressUseWaypoint) {
+        // Refused, not a warning: the label would be ignored, and ingress traffic would skip the waypoint's policies.
+        throw new Error(`ingressUseWaypoint true is not allowed with istioVersion ${istioVersion.label}: Istio reads istio.io/ingress-use-waypoint on a Namespace only from 1.25 (on 1.24 only on a Service), so ingress traffic would skip the waypoint and its policies; `
+          + 'target Istio 1.25 or newer (istioVersion: IstioVersion.V1_25), or remove ingressUseWaypoint and label the Services istio.io/ingress-use-waypoint: "true" yourself (AmbientWorkload.fromLabels with waypoint and ingressUseWaypoint says so to this app)');
+      }
       const extra = checkLabels('labels', props.labels ?? {}, true);
       const reserved = Object.keys(extra).filter(k => AMBIENT_LABELS.includes(k));
       if (reserved.length > 0) {

@@ -140,7 +140,9 @@ export class Waypoint extends Construct implements ISourceIpTarget {
     if (policies.length > 0 && this.waypointFor === WaypointFor.NONE) {
       return [`${where} has waypointFor none, so it handles no traffic and its ${policies.length} policies never apply: set waypointFor to WaypointFor.SERVICE (or WORKLOAD, ALL), or attach the policies elsewhere`];
     }
-    if (policies.length > 0 && users.length === 0 && topology.ambientNamespaces.length + topology.workloads.length > 0) {
+    // An AmbientNamespace that names the waypoint enrols its Services even when the app models none of its workloads.
+    const namedByNamespace = topology.ambientNamespaces.some(n => n.waypoint === `${this.targetNamespace}/${this.name}`);
+    if (policies.length > 0 && users.length === 0 && !namedByNamespace && topology.ambientNamespaces.length + topology.workloads.length > 0) {
       SourceIpWarnings.add(this, `${where} is named by no AmbientNamespace or AmbientWorkload of this app, so its policies apply only if something outside the app labels a namespace or Service with istio.io/use-waypoint: ${this.name}; pass the waypoint as waypoint to the AmbientNamespace or AmbientWorkload`);
     }
     return [];

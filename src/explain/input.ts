@@ -3,7 +3,8 @@ import { escapeForTerminal } from './escape';
 /*
  * Reading manifest text for explain: YAML or JSON, one or many documents, `List`s flattened. Input that cannot
  * be read at all (not text, not YAML, nested too deeply, aliases that expand without bound) is refused with an
- * error that names the file, the document and what was expected; the CLI exits 2 on it. Every object
+ * error that names the file, the document and what was expected; the CLI exits 2 on it. A document that is read but
+ * is not a map (a stray scalar) is kept as a `NonObjectDocument`, which explain lists as skipped. Every object
  * read remembers where it came from, so that findings and skipped objects can point at it.
  */
 
@@ -87,14 +88,22 @@ export function readManifestText(text: string, source = 'input'): any[] {
     const document = i + 1;
     if (value === null || value === undefined) return;
     if (typeof value !== 'object') {
-      throw manifestInputError(source, `is ${typeof value} ${escapeForTerminal(JSON.stringify(value).slice(0, 40))}, not a Kubernetes object (a map with apiVersion and kind)`, document);
+      // kubectl refuses such a document but reads the others: explain lists it as skipped and reads the rest.
+      out.push(nonObjectDocument(value, { source, document }));
+      return;
     }
     checkShape(value, source, document, limit);
-    // A List, or a JSON array of objects (chart.toJson() saved to a file), is read item by item.
-    const items = Array.isArray(value) ? value : isPlainObject(value) && value.kind === 'List' && Array.isArray(value.items) ? value.items : undefined;
+    // A List (kind List or <Kind>List, as kubectl reads it), or a JSON array of objects (chart.toJson() saved to a
+    // file), is read item by item.
+    const items = Array.isArray(value) ? value : isListObject(value) ? value.items : undefined;
     if (items) {
       items.forEach((item: unknown, j: number) => {
-        if (item !== null && typeof item === 'object' && !ORIGINS.has(item)) ORIGINS.set(item, { source, document, item: j });
+        if (item === null || item === undefined) return;
+        if (typeof item !== 'object') {
+          out.push(nonObjectDocument(item, { source, document, item: j }));
+          return;
+        }
+        if (!ORIGINS.has(item)) ORIGINS.set(item, { source, document, item: j });
         out.push(item);
       });
       return;
@@ -226,6 +235,26 @@ function documentAt(text: string, line: number): number {
     start = end + 1;
   }
   return document;
+}
+
+/**
+ * A document (or List item) that is a scalar, not a map: kept in the input so that explain lists it as skipped,
+ * with where it was, instead of refusing the whole file.
+ */
+export class NonObjectDocument {
+  /** @param value the scalar as YAML read it */
+  public constructor(public readonly value: unknown) {}
+}
+
+function nonObjectDocument(value: unknown, origin: ManifestOrigin): NonObjectDocument {
+  const wrapped = new NonObjectDocument(value);
+  ORIGINS.set(wrapped, origin);
+  return wrapped;
+}
+
+/** A List as kubectl reads it: kind `List` or `<Kind>List` (what the API returns) with an `items` list. */
+export function isListObject(v: unknown): v is { kind: string; items: unknown[] } {
+  return isPlainObject(v) && typeof v.kind === 'string' && /^([A-Z][A-Za-z0-9]*)?List$/.test(v.kind) && Array.isArray(v.items);
 }
 
 function isPlainObject(v: unknown): v is { [key: string]: any } {

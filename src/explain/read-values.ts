@@ -26,7 +26,18 @@ export function shortValue(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  if (text.length <= 80) return text;
+  // A long string keeps its quotes and is cut between words (the old cut left the closing quote off mid-word).
+  if (typeof value === 'string') return JSON.stringify(`${cutAtWord(value, 70)}...`);
+  return `${cutAtWord(text, 77)}...`;
+}
+
+/** `text` cut to at most `max` characters, at the last space or comma past the half when there is one. */
+function cutAtWord(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = text.slice(0, max);
+  const at = Math.max(head.lastIndexOf(' '), head.lastIndexOf(','));
+  return at > max / 2 ? head.slice(0, at).trimEnd() : head;
 }
 
 function bad(ctx: ReadContext, field: string, value: unknown, allowed: string, fix: string): undefined {

@@ -1,5 +1,5 @@
 import { SkippedObject } from './explain-report';
-import { describeOrigin, originOf } from './input';
+import { describeOrigin, isListObject, NonObjectDocument, originOf, rememberOrigin } from './input';
 import { shortValue } from './read-values';
 
 /*
@@ -97,8 +97,9 @@ function isMap(v: unknown): v is { [key: string]: any } {
 export function classifyObjects(input: unknown[]): Classified {
   const skipped: SkippedObject[] = [];
   const candidates: any[] = [];
-  const parameters = gatewayParameters(input);
-  for (const o of input) {
+  const objects = readableObjects(input);
+  const parameters = gatewayParameters(objects);
+  for (const o of objects) {
     const why = isMap(o) && o.kind === 'ConfigMap' && o.apiVersion === 'v1' && isMap(o.metadata) && parameters.has(`${o.metadata?.namespace ?? 'default'}/${o.metadata?.name}`)
       ? wrongShape(o) : whySkipped(o);
     if (why) skipped.push(why);
@@ -121,6 +122,31 @@ export function classifyObjects(input: unknown[]): Classified {
   return { used, skipped };
 }
 
+/** Kinds the tools that apply them read without `metadata`: istioctl names an IstioOperator itself. */
+const WITHOUT_METADATA = ['IstioOperator'];
+
+/**
+ * The input as kubectl and istioctl read it: a List given as an object (kind `List` or `<Kind>List`, with or
+ * without metadata) is its items, and an IstioOperator without metadata (as istio.io's tasks write it for
+ * `istioctl install -f`) gets an empty one.
+ */
+function readableObjects(input: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (const o of input) {
+    if (isListObject(o)) {
+      out.push(...o.items.filter(item => item !== null && item !== undefined));
+    } else if (isMap(o) && WITHOUT_METADATA.includes(o.kind) && o.metadata === undefined) {
+      const named = { ...o, metadata: {} };
+      const origin = originOf(o);
+      if (origin) rememberOrigin(named, origin);
+      out.push(named);
+    } else {
+      out.push(o);
+    }
+  }
+  return out;
+}
+
 /** `namespace/name` of the ConfigMaps Gateway API Gateways name as parametersRef: explain reads those, no others. */
 function gatewayParameters(input: unknown[]): Set<string> {
   const names = new Set<string>();
@@ -138,6 +164,16 @@ function identity(o: any): string {
 }
 
 function whySkipped(o: unknown): SkippedObject | undefined {
+  if (o instanceof NonObjectDocument) {
+    const source = describeOrigin(originOf(o));
+    const what = `${Array.isArray(o.value) ? 'list' : typeof o.value} ${shortValue(o.value)}`;
+    return {
+      object: `document ${what}`,
+      reason: 'not a Kubernetes object (a map with apiVersion and kind): kubectl refuses this document too, and explain reads the others',
+      fix: 'remove it (a stray line between --- separators?), or write the object as a YAML map',
+      ...(source ? { source } : {}),
+    };
+  }
   if (!isMap(o)) return skip(o, 'not a Kubernetes object (a map with apiVersion and kind)', 'remove it, or write the object as a YAML map');
   const capitalised = Object.keys(o).filter(k => !TOP_LEVEL_KEYS.includes(k) && TOP_LEVEL_KEYS.includes(lowerFirst(k)));
   if (capitalised.length > 0) {
@@ -153,6 +189,9 @@ function whySkipped(o: unknown): SkippedObject | undefined {
     }
   }
   if (typeof o.kind !== 'string') return skip(o, `kind ${shortValue(o.kind)} is not a string`, 'set kind, e.g. kind: Deployment');
+  if (o.metadata === undefined) {
+    return skip(o, 'it has no metadata: kubectl and the API server refuse an object without metadata.name (only IstioOperator and List are read without it)', 'give metadata with name and namespace');
+  }
   if (!isMap(o.metadata)) return skip(o, `metadata ${shortValue(o.metadata)} is not a map`, 'give metadata with name and namespace');
   if (o.metadata.name !== undefined && typeof o.metadata.name !== 'string') return skip(o, `metadata.name ${shortValue(o.metadata.name)} is not a string`, 'quote the name');
   if (o.metadata.namespace !== undefined && typeof o.metadata.namespace !== 'string') return skip(o, `metadata.namespace ${shortValue(o.metadata.namespace)} is not a string`, 'quote the namespace');

@@ -16,6 +16,7 @@ import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, TRUST_CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiTcpWarning, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
+import { checkLoadBalancerAnnotations } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
 import { loadBalancerFacts } from '../model/load-balancer-facts';
 import { LIST_ANNOTATIONS, recogniseLoadBalancer } from '../model/load-balancers';
@@ -246,6 +247,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       this.istioVersion = config.istioVersion;
       this.gatewayApi = config.flavour === GatewayFlavour.GATEWAY_API;
       checkAnnotations('serviceAnnotations', config.serviceAnnotations);
+      // A PROXY switch the load-balancer table cannot read is a warning here as in explain (the shared check).
+      for (const f of checkLoadBalancerAnnotations(config, config.serviceAnnotations)) this.warn(`${f.message}; ${f.fix}`);
       if (this.gatewayApi) {
         checkDnsLabel('name', config.name);
         checkDnsLabel('namespace', config.namespace);
@@ -755,6 +758,11 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       }),
     };
     const id = `Route${index}`;
+    const alphaOnly = tls ? this.istioVersion.tlsRouteNeedsAlphaGatewayApi : this.istioVersion.tcpRouteNeedsAlphaGatewayApi;
+    if (alphaOnly) {
+      this.warn(`${method} on gateway "${this._config.name}" writes a ${tls ? 'TLSRoute' : 'TCPRoute'}, which Istio ${this.istioVersion.label} reads only when istiod runs with PILOT_ENABLE_ALPHA_GATEWAY_API=true (stable from Istio ${tls ? '1.30' : '1.31'}): without it the route is ignored and port ${port} forwards nothing; `
+        + 'set the istiod environment variable PILOT_ENABLE_ALPHA_GATEWAY_API=true (Helm: pilot.env.PILOT_ENABLE_ALPHA_GATEWAY_API), or use GatewayFlavour.ISTIO');
+    }
     if (tls) {
       const tlsRoute = this.istioVersion.tlsRouteApiVersion.endsWith('/v1') ? TlsRoute : TlsRouteV1Alpha2;
       return LibraryManifest.render(this, id, tlsRoute, props);

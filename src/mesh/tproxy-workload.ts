@@ -11,7 +11,7 @@ import { formatLabels } from '../model/selectors';
 import { Topology } from '../model/topology';
 import { joinTrace } from '../trace/topology-trace';
 import { ownServicePort } from '../util/backend-traffic';
-import { checkDnsLabel, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
+import { checkDnsLabel, checkInteger, checkLabels, checkPort, checkTargetSelector, emptySelectorProblem, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** The pod annotation the sidecar injector reads; its value is exact and case-sensitive. */
@@ -175,6 +175,8 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       } else {
         patchPodTemplate(this.apiObject, this.interceptionMode);
       }
+      // Policies and filters on this workload copy its selector: an empty one would reach the whole namespace.
+      checkTargetSelector('source', `${this.apiObject.kind} ${this.apiObject.name}`, this.targetSelector, this.targetNamespace, 'a policy or filter on it');
       this.addWarnings(props.istioCni);
       Topology.of(this).addWorkload(this);
       joinTrace(this);
@@ -214,7 +216,9 @@ export class TproxyWorkload extends SidecarWorkloadBase {
 
   /** @internal the checks the topology runs for this workload (see `Topology.addChecks`). */
   public _topologyErrors(): string[] {
-    return this.checkSingleMode();
+    // A cdk8s-plus workload's selector is read live: it may have lost its labels since the constructor.
+    const emptySelector = emptySelectorProblem('source', `${this.apiObject.kind} ${this.apiObject.name}`, this.targetSelector, this.targetNamespace, 'a policy or filter on it');
+    return [...(emptySelector !== undefined ? [emptySelector] : []), ...this.checkSingleMode()];
   }
 
   private createDeployment(options: NewDeploymentOptions): { deployment: kplus.Deployment; service?: kplus.Service } {

@@ -1,4 +1,6 @@
+import { LB_PROXY_PROTOCOL_ANNOTATION } from './annotations';
 import { Finding, FindingSeverity } from './findings';
+import { unreadProxyProtocolAnnotations } from './load-balancers';
 import { GatewayModel, ProxyProtocolMode } from './model';
 
 /*
@@ -44,4 +46,25 @@ export function checkGatewayPorts(gateway: GatewayModel, loadBalancerSendsOnEver
     });
   }
   return findings;
+}
+
+/**
+ * Findings about the gateway Service's annotations that look like a load balancer's PROXY protocol switch but that
+ * the load-balancer table cannot read (a provider it does not know, or a value the provider's controller does not
+ * read): the load balancer may send PROXY while neither the constructs nor `explain` know it, so the gateway would
+ * take the PROXY header for the start of the request, or explain would trace the wrong client. Never a silent guess.
+ *
+ * @param gateway the gateway, for `where`
+ * @param annotations the annotations of the gateway's Service
+ */
+export function checkLoadBalancerAnnotations(gateway: { readonly namespace: string; readonly name: string },
+  annotations: { readonly [key: string]: string }): Finding[] {
+  return unreadProxyProtocolAnnotations({ ...annotations }).map(a => ({
+    severity: FindingSeverity.WARNING,
+    where: `gateway ${gateway.namespace}/${gateway.name}`,
+    message: a.why === 'unknown key'
+      ? `Service annotation "${a.key}: ${a.value}" looks like a load balancer's PROXY protocol switch, but the load-balancer table knows no provider with this annotation: whether the load balancer sends PROXY protocol, and which version, is unknown, and the client address is traced as if it did not`
+      : `Service annotation "${a.key}: ${a.value}" is ${a.provider}'s PROXY protocol switch, but its controller does not read this value: whether the load balancer sends PROXY protocol is unknown, and the client address is traced as if it did not`,
+    fix: `if the load balancer sends PROXY protocol, say so with the annotation ${LB_PROXY_PROTOCOL_ANNOTATION}: "v1" or "v2" (in the constructs: a LoadBalancerProfile and ProxyProtocolGateway); otherwise remove the annotation`,
+  }));
 }

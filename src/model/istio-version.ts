@@ -294,6 +294,29 @@ export class IstioVersion {
     return this.minor >= since('tlsRouteApiVersion') ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1alpha2';
   }
 
+  /**
+   * istiod reads `istio.io/ingress-use-waypoint` on a Namespace, not only on a Service (1.25+: istio/istio#54483,
+   * "ambient: support istio.io/ingress-use-waypoint at the namespace level", first in the 1.25.0 tag; 1.24 reads it
+   * on Services only, pilot/pkg/serviceregistry/kube/controller/ambient/services.go).
+   */
+  public get readsNamespaceIngressUseWaypoint(): boolean {
+    return this.isAtLeast(25);
+  }
+
+  /**
+   * istiod reads TCPRoute only with `PILOT_ENABLE_ALPHA_GATEWAY_API=true` before 1.31: `pilotStableGatewayAPI`
+   * (pkg/config/schema/collections/collections.gen.go) lists TCPRoute from 1.31, `PilotGatewayAPI()` (extras.go)
+   * adds the alpha kinds only with the flag.
+   */
+  public get tcpRouteNeedsAlphaGatewayApi(): boolean {
+    return !this.isAtLeast(31);
+  }
+
+  /** istiod reads TLSRoute only with `PILOT_ENABLE_ALPHA_GATEWAY_API=true` before 1.30 (stable collections list it from 1.30). */
+  public get tlsRouteNeedsAlphaGatewayApi(): boolean {
+    return !this.isAtLeast(30);
+  }
+
   /** A regular expression for EnvoyFilter `match.proxy.proxyVersion` that matches this release only. */
   public get proxyVersionRegex(): string {
     return `^1\\.${this.minor}.*`;

@@ -329,7 +329,7 @@ export class Topology {
     this.members.add(member);
     this.changes++;
     // Any app that uses the library gets the one check that no two objects would replace each other when applied.
-    this.addAppValidationOnce('duplicate-objects', () => duplicateObjectErrors(this.root));
+    this.addAppValidationOnce('duplicate-objects', () => duplicateObjectErrors(this.root, c => this.members.has(c)));
   }
 }
 

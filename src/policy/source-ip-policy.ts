@@ -14,7 +14,7 @@ import {
   checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, Findings, gatewayPolicyPorts, PolicyOnTarget,
 } from '../trace/policy-checks';
 import { LibraryManifest } from '../util/library-manifest';
-import { checkDnsLabel, checkPort, withConstructPath } from '../util/validate';
+import { checkDnsLabel, checkPort, checkTargetSelector, emptySelectorProblem, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
 /** What a source-IP rule matches besides the addresses; shared by `SourceIpPolicy` and the targets' `allowFrom`/`denyFrom`. */
@@ -207,6 +207,8 @@ export class SourceIpPolicy extends Construct {
       this.methods = checkMethods(props.methods ?? []);
       this.name = props.name === undefined ? Names.toDnsLabel(this) : checkDnsLabel('name', props.name);
       this.namespace = props.target.targetNamespace;
+      // Only targetRefs or the target's own pod labels pick the enforcing proxy: never an empty selector by accident.
+      if (!targetRefsOf(props.target)) checkTargetSelector('target', props.target.node.path, props.target.targetSelector, this.namespace, `${this.action === PolicyAction.ALLOW ? 'an' : 'a'} ${this.action} AuthorizationPolicy`);
 
       const parsed = parseCidrs(props.cidrs, 'cidrs');
       this.limited = this.ports.length + this.paths.length + this.methods.length > 0;
@@ -304,6 +306,9 @@ export class SourceIpPolicy extends Construct {
   private dualStackWarnings(): string[] {
     if (!this.target.policyTargetRefs || this.target.targetRole !== ProxyRole.GATEWAY || this.cidrs.length === 0) return [];
     if (this.cidrs.some(c => c.includes(':'))) return [];
+    // Policies of one action on one target are OR-ed: another part of the same list (CidrListPolicy) that holds the
+    // IPv6 ranges covers them.
+    if (this.policiesOnSameTarget().some(p => p !== this && p.action === this.action && p.negated === this.negated && p.cidrs.some(c => c.includes(':')))) return [];
     const effect = (this.action === PolicyAction.ALLOW) !== this.negated
       ? 'every IPv6 client is denied' : 'IPv6 clients are not matched, so they get through';
     return [`${this.action} policy "${this.namespace}/${this.name}" lists IPv4 addresses only, but the Service Istio generates for Gateway API gateway "${this.target.targetNamespace}/${this.target.policyTargetRefs[0].name}" is PreferDualStack: on a dual-stack cluster ${effect}; `
@@ -331,11 +336,20 @@ export class SourceIpPolicy extends Construct {
   }
 
   private validatePolicy(): string[] {
+    // The target's labels may have changed since the constructor (a workload's pod template resolved later).
+    const selectorError = this.emptySelectorError();
+    if (selectorError) return [selectorError];
     const { errors, warnings } = this.findings();
     for (const w of warnings) {
       SourceIpWarnings.add(this, w);
     }
     return errors;
+  }
+
+  /** The refusal of an empty selector, when the target's selector is empty now. */
+  private emptySelectorError(): string | undefined {
+    if (targetRefsOf(this.target)) return undefined;
+    return emptySelectorProblem('target', this.target.node.path, this.target.targetSelector, this.namespace, `${this.action === PolicyAction.ALLOW ? 'an' : 'a'} ${this.action} AuthorizationPolicy`);
   }
 
   /** On a gateway, Istio matches the port Envoy listens on in the pod: server ports are mapped to it. */

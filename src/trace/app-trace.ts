@@ -3,7 +3,7 @@ import { checkTopology } from './topology-checks';
 import { tracePaths } from './trace';
 import { PathTrace } from './trace-types';
 import { Finding } from '../model/findings';
-import { checkGatewayPorts } from '../model/gateway-checks';
+import { checkGatewayPorts, checkLoadBalancerAnnotations } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
 import { TraceModel } from '../model/trace-model';
 import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
@@ -37,6 +37,7 @@ export function trace(model: TraceModel, istioVersion?: IstioVersion): TraceResu
       ...checkTopology(topology, model.rootNamespaces, model.workloadsOfService),
       ...checkXffFilterOverlaps(model.xffFilters),
       ...model.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
+      ...model.gateways.flatMap(g => checkLoadBalancerAnnotations(g.model, g.serviceAnnotations)),
       ...statusPortFindings(model.gateways, version),
     ],
   };

@@ -153,7 +153,14 @@ function nameOwnedPort(o: OwnedPort, claims: TrafficClaim[], traffic: AppTraffic
 }
 
 function warnShortHost(s: ShortHost, namespaces: string[]): void {
-  if (namespaces.length === 0 || namespaces.includes(s.routeNamespace)) return;
+  if (namespaces.includes(s.routeNamespace)) return;
+  if (namespaces.length === 0) {
+    // No Service of that name in the app: the short name still resolves in the route's namespace (a gateway's, often
+    // istio-system), which is rarely where the user's Service is.
+    SourceIpWarnings.add(s.scope, `${s.method} backendHost "${s.host}" is a short name: Istio resolves it in the route's namespace "${s.routeNamespace}" to ${s.fqdn}, `
+      + `and this app has no Service "${s.host}" there; if the Service is in another namespace, write its full host, e.g. "${fqdnOf(s.host, 'default')}"`);
+    return;
+  }
   SourceIpWarnings.add(s.scope, `${s.method} backendHost "${s.host}" is a short name: Istio resolves it in the route's namespace "${s.routeNamespace}" to ${s.fqdn}, `
     + `but Service "${s.host}" is in namespace ${namespaces.map(n => `"${n}"`).join(', ')}; write the full host, e.g. "${fqdnOf(s.host, namespaces[0])}"`);
 }

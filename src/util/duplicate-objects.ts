@@ -1,10 +1,19 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { LibraryManifest } from './library-manifest';
+import { SourceIpWarnings } from './warnings';
 
 /*
  * Two objects with the same API group, kind, namespace and name are one object to the API server: the one applied
- * later silently replaces the other. One app-wide check (added once per app) refuses them at synthesis, whichever
- * charts or constructs emit them.
+ * later silently replaces the other. One app-wide check (added once per app) reports them at synthesis:
+ *
+ * - two objects of one chart: an error (one file, applied at once);
+ * - an object the library emits and another of another chart: an error, unless the charts are declared alternatives
+ *   (the library's objects of one app are meant to be applied together);
+ * - two objects the user created in different charts: a warning only. One chart per cluster or environment, each with
+ *   the user's own `httpbin` Service, is a common cdk8s layout, and nothing shows that both files reach one cluster.
+ *
+ * Every message names the context key that declares the charts alternatives.
  */
 
 /**
@@ -13,8 +22,17 @@ import { IConstruct } from 'constructs';
  */
 export const CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY = 'cdk8s-istio-source-ip:chartsAreAlternatives';
 
-/** The messages for every object that another object of the app would replace when applied. */
-export function duplicateObjectErrors(root: IConstruct): string[] {
+const HOW_TO_DECLARE = `set the context key CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY ("${CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY}") to true on the app`;
+
+/**
+ * The errors for every object that another object of the app would replace when applied; the duplicates of user
+ * objects in different charts become `SourceIpWarnings` on the later object instead.
+ *
+ * @param root the app (or chart) whose objects are checked
+ * @param isLibraryConstruct true for the library's constructs (the topology's members): what is created under them
+ * is the library's output
+ */
+export function duplicateObjectErrors(root: IConstruct, isLibraryConstruct: (c: IConstruct) => boolean = () => false): string[] {
   const perChart = root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) === true;
   const first = new Map<string, ApiObject>();
   const errors: string[] = [];
@@ -29,8 +47,24 @@ export function duplicateObjectErrors(root: IConstruct): string[] {
       continue;
     }
     const what = `${group === '' ? '' : `${group} `}${c.kind} "${namespace === '' ? '' : `${namespace}/`}${c.name}"`;
-    errors.push(`object ${what} is emitted twice, by ${earlier.node.path} and ${c.node.path}: the one applied later silently replaces the other; `
-      + 'give one of them another name or namespace (or remove one)');
+    const earlierChart = Chart.of(earlier);
+    const chart = Chart.of(c);
+    if (earlierChart === chart) {
+      errors.push(`object ${what} is emitted twice in chart "${chart.node.path}", by ${earlier.node.path} and ${c.node.path}: the one applied later silently replaces the other; `
+        + 'give one of them another name or namespace (or remove one); CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY does not apply, both are in one chart');
+    } else if (isLibraryObject(earlier, isLibraryConstruct) || isLibraryObject(c, isLibraryConstruct)) {
+      errors.push(`object ${what} is emitted twice, by ${earlier.node.path} (chart "${earlierChart.node.path}") and ${c.node.path} (chart "${chart.node.path}"), and the library writes at least one of them: the one applied later silently replaces the other; `
+        + `give one of them another name or namespace (or remove one), or, if each chart is applied to its own cluster or environment, ${HOW_TO_DECLARE}`);
+    } else {
+      SourceIpWarnings.add(c, `object ${what} is emitted by ${earlier.node.path} (chart "${earlierChart.node.path}") and ${c.node.path} (chart "${chart.node.path}"): if both charts are applied to one cluster, the one applied later replaces the other; `
+        + `if each chart is applied to its own cluster or environment, ${HOW_TO_DECLARE}, else give one of them another name or namespace`);
+    }
   }
   return errors;
+}
+
+/** True for an object the library renders itself, or one created under one of its constructs. */
+function isLibraryObject(object: ApiObject, isLibraryConstruct: (c: IConstruct) => boolean): boolean {
+  // Not `instanceof`: cdk8s's ApiObject answers it for every ApiObject (Symbol.hasInstance), subclasses included.
+  return object.constructor === LibraryManifest || object.node.scopes.some(isLibraryConstruct);
 }

@@ -141,3 +141,29 @@ export function withConstructPath(error: unknown, path: string): unknown {
   }
   return error;
 }
+
+/**
+ * A target's selector that a policy or filter copies: an empty one would reach every pod of `namespace` (Istio applies
+ * an AuthorizationPolicy or EnvoyFilter without selector labels to the whole namespace), so it is refused; the only
+ * way to a namespace-wide object is an explicit scope. Returns the message, or undefined when the selector has labels.
+ *
+ * @param property the property that gives the target, for the message
+ * @param who the target as the message names it (its construct path)
+ * @param selector the target's pod selector
+ * @param namespace the namespace the object lands in
+ * @param object what would be written, e.g. "an AuthorizationPolicy"
+ */
+export function emptySelectorProblem(property: string, who: string, selector: { [key: string]: string } | undefined,
+  namespace: string, object: string): string | undefined {
+  if (selector !== undefined && selector !== null && typeof selector === 'object' && Object.keys(selector).length > 0) return undefined;
+  return `${property} "${who}" selects its pods with selector ${JSON.stringify(selector ?? {})}, which is not allowed: ${object} with an empty selector applies to every workload in namespace "${namespace}", not only the target's pods; `
+    + 'give the pods labels (on a Deployment or other ApiObject: spec.template.metadata.labels and the same spec.selector.matchLabels, e.g. { app: "httpbin" })';
+}
+
+/** Throws `emptySelectorProblem`'s message when the selector is empty; returns the selector. */
+export function checkTargetSelector(property: string, who: string, selector: { [key: string]: string } | undefined,
+  namespace: string, object: string): { [key: string]: string } {
+  const problem = emptySelectorProblem(property, who, selector, namespace, object);
+  if (problem !== undefined) throw new Error(problem);
+  return selector!;
+}

@@ -173,7 +173,7 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     // WHEN
     const report = Explainer.fromYaml(json);
     // THEN each item is its own object, named by its position
-    expect(report.skipped.map(s => [s.object, s.source])).toEqual([['ConfigMap web/c', 'input document 1, List item 0'], ['string "stray"', undefined]]);
+    expect(report.skipped.map(s => [s.object, s.source])).toEqual([['ConfigMap web/c', 'input document 1, List item 0'], ['document string "stray"', 'input document 1, List item 1']]);
   });
 
   test('aliases that expand without bound (a billion laughs) are refused by expanded size', () => {
@@ -184,10 +184,23 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     expect(r.err).toMatch(/^cannot read manifests: bomb\.yaml: document 1 expands through YAML aliases to more than \d+ values/);
   });
 
-  test('a document that is not a map is refused naming the document', () => {
-    const r = run(['explain', 's.yaml'], files({ 's.yaml': 'kind: ConfigMap\n---\njust a string\n' }));
-    expect(r.code).toBe(2);
-    expect(r.err).toBe('cannot read manifests: s.yaml: document 2 is string "just a string", not a Kubernetes object (a map with apiVersion and kind)\n');
+  test('a document that is not a map is skipped naming the document, and the rest of the file is read (as kubectl does)', () => {
+    // GIVEN a scalar between two objects
+    const r = run(['explain', 's.yaml'], files({ 's.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n---\njust a string\n---\napiVersion: v1\nkind: Service\nmetadata: { name: s }\n' }));
+    // THEN
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    expect(r.out).toContain('SKIPPED document string "just a string" (s.yaml document 2): not a Kubernetes object (a map with apiVersion and kind)');
+  });
+
+  test('a long scalar document is cut between words and keeps its closing quote', () => {
+    // GIVEN
+    const words = 'the quick brown fox jumps over the lazy dog and keeps on running far beyond the fence line';
+    // WHEN
+    const report = Explainer.fromYaml(`${words}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n`);
+    // THEN
+    expect(report.skipped[0].object).toBe('document string "the quick brown fox jumps over the lazy dog and keeps on running far..."');
+    expect(report.skipped.map(s => s.object)).toEqual([expect.any(String), 'ConfigMap default/c']);
   });
 
   test('an alias inside its own anchor is refused', () => {

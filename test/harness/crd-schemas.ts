@@ -65,6 +65,22 @@ export function familyDir(family: CrdFamily): string | undefined {
   return undefined;
 }
 
+/**
+ * The harness fails closed under CI (`CI=true`, as .ci/run sets it): a family without its bundles would drop every
+ * CRD schema check of its objects, and a check that cannot fail is no check. Outside CI the missing family is
+ * reported as SKIPPED instead (a developer without ../shared still runs the other validators).
+ *
+ * @param families the CRD families whose bundles must be present
+ * @param ci whether the run is a CI run
+ */
+export function requireBundlesInCi(families: readonly CrdFamily[], ci: boolean = process.env.CI === 'true'): void {
+  if (!ci) return;
+  const missing = families.filter(f => familyDir(f) === undefined);
+  if (missing.length === 0) return;
+  throw new Error(`CI=true, but the CRD bundles of ${missing.map(f => `${f.name} (${f.env}, or ../shared/${f.sharedFolder})`).join(' and ')} are missing: `
+    + `the schema checks of their objects would be dropped; set ${missing.map(f => f.env).join(' and ')} to the folder holding ${missing.flatMap(f => f.bundles.flatMap(b => b.files)).join(', ')}`);
+}
+
 /** Where the Istio bundles live: `$ISTIO_CRDS_DIR`, else `../shared/istio-crds` next to the checkout. */
 export function crdsDir(): string | undefined {
   return familyDir(ISTIO_CRDS);

@@ -1,12 +1,12 @@
 import { Chart, Testing } from 'cdk8s';
-import { CrdFamily, GATEWAY_API_CRDS, ISTIO_CRDS, bundlesFor, crdsDir, familyDir, loadFamily } from './crd-schemas';
+import { CrdFamily, GATEWAY_API_CRDS, ISTIO_CRDS, bundlesFor, crdsDir, familyDir, loadFamily, requireBundlesInCi } from './crd-schemas';
 import { validateEnvoyFilter } from './envoy-protos';
 import { validateWithKubernetesModels } from './kubernetes-models';
 import { IstioVersion } from '../../src';
 
 export { validateEnvoyFilter, validateEnvoyMessage } from './envoy-protos';
 export { validateWithKubernetesModels } from './kubernetes-models';
-export { CrdBundle, GATEWAY_API_CRDS, ISTIO_CRDS, crdsDir, familyDir, loadBundles, loadFamily } from './crd-schemas';
+export { CrdBundle, GATEWAY_API_CRDS, ISTIO_CRDS, crdsDir, familyDir, loadBundles, loadFamily, requireBundlesInCi } from './crd-schemas';
 
 /** Options for `synthAndValidate`. */
 export interface ValidateOptions {
@@ -28,6 +28,8 @@ function familyOf(apiVersion: unknown): CrdFamily | undefined {
 function validateWithCrds(manifest: any, family: CrdFamily, istioVersion: IstioVersion): string[] {
   const bundles = loadFamily(family);
   if (bundles.length === 0) {
+    // Under CI the run fails closed (global-setup checks first; this covers a run without it).
+    requireBundlesInCi([family]);
     if (!skipReported.has(family.name)) {
       skipReported.add(family.name);
       // One clear line, never a silent pass: the other validators still ran.

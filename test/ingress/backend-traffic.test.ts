@@ -44,17 +44,38 @@ describe('backend hosts', () => {
     expect(manifests).toMatchSnapshot();
   });
 
-  test('no warning when the Service is in the route\'s namespace or unknown', () => {
+  test('no warning when the Service is in the route\'s namespace', () => {
     // GIVEN
     const chart = Testing.chart();
     const gw = httpGateway(chart);
     new ApiObject(chart, 'Local', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'local', namespace: 'istio-system' }, spec: { ports: [{ port: 80, name: 'http' }] } });
     // WHEN
     gw.addRoute({ backendHost: 'local', backendPort: 80 });
-    gw.addRoute({ pathPrefix: '/x', backendHost: 'elsewhere', backendPort: 80 });
     const manifests = synthAndValidate(chart);
     // THEN
-    expect(findManifest(manifests, 'VirtualService').spec.http.map((r: any) => r.route[0].destination.host).sort()).toEqual(['elsewhere.istio-system.svc.cluster.local', 'local.istio-system.svc.cluster.local']);
+    expect(findManifest(manifests, 'VirtualService').spec.http[0].route[0].destination.host).toBe('local.istio-system.svc.cluster.local');
+    expect(SourceIpWarnings.messages(chart).filter(m => /short name/.test(m))).toEqual([]);
+  });
+
+  test('a short backendHost with no Service of that name in the app warns that it resolves in the gateway\'s namespace (issue 25)', () => {
+    // GIVEN a gateway in istio-system and no Service "httpbin" in the app (the user means default)
+    const chart = Testing.chart();
+    const gw = httpGateway(chart);
+    // WHEN
+    gw.addRoute({ backendHost: 'httpbin', backendPort: 8000 });
+    const manifests = synthAndValidate(chart);
+    // THEN the host is written out, and the user hears where it resolves
+    expect(findManifest(manifests, 'VirtualService').spec.http[0].route[0].destination.host).toBe('httpbin.istio-system.svc.cluster.local');
+    expect(SourceIpWarnings.messages(chart).filter(m => /short name/.test(m))).toEqual([
+      'addRoute backendHost "httpbin" is a short name: Istio resolves it in the route\'s namespace "istio-system" to httpbin.istio-system.svc.cluster.local, '
+      + 'and this app has no Service "httpbin" there; if the Service is in another namespace, write its full host, e.g. "httpbin.default.svc.cluster.local"',
+    ]);
+  });
+
+  test('a full backendHost never warns', () => {
+    const chart = Testing.chart();
+    httpGateway(chart).addRoute({ backendHost: 'httpbin.default.svc.cluster.local', backendPort: 8000 });
+    synthAndValidate(chart);
     expect(SourceIpWarnings.messages(chart).filter(m => /short name/.test(m))).toEqual([]);
   });
 });

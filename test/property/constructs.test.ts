@@ -1,10 +1,11 @@
 import {
   DEFAULT_FUZZ_RUNS, FUZZ_RUNS, MIN_CASES_PER_CI_RUN, acceptedCounter, caseCounter, constructCases, constructProperties, rejectionCounter, totalCases,
 } from './arbitraries';
-import { explainProperties, MANIFEST_SET_PROPERTY, slowest } from './explain-properties';
+import { explainProperties, MANIFEST_SET_PROPERTY, MULTI_DOCUMENT_PROPERTY, slowest } from './explain-properties';
 import { ingressProperties } from './ingress-properties';
 import { meshAndPolicyProperties } from './mesh-policy-properties';
 import { roundTripCounter } from './round-trip';
+import { selectorScopeCounter } from './selector-scope';
 
 /*
  * Property-based tests over the props of every public construct (fast-check). One test file, so that the total
@@ -23,10 +24,12 @@ afterAll(() => {
   const perProperty = [...caseCounter.entries()]
     .map(([k, v]) => constructProperties.has(k) ? `${k}=${v} (${acceptedCounter.get(k) ?? 0} synthesised and valid)` : `${k}=${v}`).join(', ');
   // eslint-disable-next-line no-console
-  console.log(`property suite: ${totalCases()} generated cases (${constructCases()} of them construct cases, ${caseCounter.get(MANIFEST_SET_PROPERTY) ?? 0} explain manifest sets, slowest ${slowest.msPerObject.toFixed(1)} ms per object) in ${seconds}s (FUZZ_RUNS=${FUZZ_RUNS}): ${perProperty}`);
+  console.log(`property suite: ${totalCases()} generated cases (${constructCases()} of them construct cases, ${caseCounter.get(MANIFEST_SET_PROPERTY) ?? 0} explain manifest sets, ${caseCounter.get(MULTI_DOCUMENT_PROPERTY) ?? 0} explain multi-document files, slowest ${slowest.msPerObject.toFixed(1)} ms per object) in ${seconds}s (FUZZ_RUNS=${FUZZ_RUNS}): ${perProperty}`);
   // eslint-disable-next-line no-console
   console.log(`round trip (parse(synth) = the constructs' topology, no unraised explain error): ${roundTripCounter.apps} accepted cases, `
     + `${roundTripCounter.gateways} gateways, ${roundTripCounter.workloads} workloads, ${roundTripCounter.policies} policies compared`);
+  // eslint-disable-next-line no-console
+  console.log(`selectors: ${selectorScopeCounter.objects} AuthorizationPolicies, EnvoyFilters and Sidecars checked, ${selectorScopeCounter.scoped} of them scoped by targetRefs or an explicit namespace/mesh scope, none with an empty selector otherwise`);
   if (process.env.FUZZ_DEBUG) {
     // eslint-disable-next-line no-console
     console.log([...rejectionCounter.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}\t${k}`).join('\n'));
@@ -34,7 +37,10 @@ afterAll(() => {
   // The CI default must generate at least 10,000 construct cases (checked here, after every property has counted its cases).
   if (FUZZ_RUNS === DEFAULT_FUZZ_RUNS && !process.argv.some(a => a === '-t' || a.startsWith('--testNamePattern'))) {
     expect(constructCases()).toBeGreaterThanOrEqual(MIN_CASES_PER_CI_RUN);
-    // And at least 10,000 generated manifest sets through explain.
+    // And at least 10,000 generated manifest sets through explain, besides the multi-document files.
     expect(caseCounter.get(MANIFEST_SET_PROPERTY) ?? 0).toBeGreaterThanOrEqual(MIN_CASES_PER_CI_RUN);
+    expect(caseCounter.get(MULTI_DOCUMENT_PROPERTY) ?? 0).toBeGreaterThanOrEqual(DEFAULT_FUZZ_RUNS);
+    // The selector check ran on the accepted cases (a count of 0 would mean it checked nothing).
+    expect(selectorScopeCounter.objects).toBeGreaterThan(0);
   }
 });

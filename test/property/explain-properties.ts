@@ -9,6 +9,7 @@ import {
   XffSidecarFilter, XffTrust, isIpAddress,
 } from '../../src';
 import { isManifestInputError, readManifestText } from '../../src/explain/input';
+import { classifyObjects } from '../../src/explain/skipped';
 
 /*
  * Properties of the pure parts: TrustChain (built, derived, round-tripped through its annotation),
@@ -272,6 +273,55 @@ function explainSet(set: { objects: unknown[]; helmValues: HelmValues[]; form: s
   return Math.max(1, objects.length);
 }
 
+// ---- Multi-document files as kubectl and istioctl read them (issue 25): stray scalars, objects without metadata.
+
+/** The property over generated multi-document files; counted with the other explain properties. */
+export const MULTI_DOCUMENT_PROPERTY = 'Explainer multi-document files';
+
+const scalarDocument = fc.oneof(fc.string({ minLength: 1, maxLength: 90 }).filter(t => t.trim() !== ''), fc.integer(), fc.double({ noNaN: true }), fc.boolean(),
+  fc.constantFrom('oops', 'the quick brown fox jumps over the lazy dog and keeps on running far beyond the fence line', 'kind: Service'));
+const withoutMetadata = objectArb.filter((o): o is { [key: string]: unknown } => o !== null && typeof o === 'object' && !Array.isArray(o))
+  .map(o => { const { metadata: _dropped, ...rest } = o as any; return rest; });
+const istioOperatorWithoutMetadata = fc.record({ numTrustedProxies: fc.integer({ min: 0, max: 4 }) }).map(({ numTrustedProxies }) => ({
+  apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec: { meshConfig: { defaultConfig: { gatewayTopology: { numTrustedProxies } } } },
+}));
+const documentArb = fc.oneof(
+  { arbitrary: objectArb.map(o => ({ kind: 'object' as const, value: o })), weight: 3 },
+  { arbitrary: scalarDocument.map(v => ({ kind: 'scalar' as const, value: v as unknown })), weight: 2 },
+  { arbitrary: withoutMetadata.map(v => ({ kind: 'object' as const, value: v as unknown })), weight: 2 },
+  { arbitrary: istioOperatorWithoutMetadata.map(v => ({ kind: 'istio-operator' as const, value: v as unknown })), weight: 1 },
+  { arbitrary: fc.array(fc.oneof(objectArb, withoutMetadata, scalarDocument), { maxLength: 3 }).map(items => ({ kind: 'list' as const, value: { apiVersion: 'v1', kind: 'List', items } as unknown })), weight: 1 },
+);
+
+/** How many objects explain must account for (used or skipped), counted from the generated documents themselves. */
+function expectedEntries(documents: Array<{ kind: string; value: unknown }>): number {
+  const present = (v: unknown): number => (v === null || v === undefined ? 0 : 1);
+  return documents.reduce((n, d) => n + (d.kind === 'list' ? ((d.value as any).items as unknown[]).reduce((m: number, i) => m + present(i), 0)
+    : Array.isArray(d.value) ? d.value.reduce((m: number, i) => m + present(i), 0) : present(d.value)), 0);
+}
+
+function explainMultiDocument(documents: Array<{ kind: string; value: unknown }>): void {
+  // Block YAML, except for values with characters outside printable ASCII, written as JSON (also YAML): the yaml
+  // package writes some of those as block scalars that js-yaml reads differently, which is not what is tested here.
+  const text = documents.map(d => (/^[\x20-\x7e]*$/.test(JSON.stringify(d.value) ?? '') ? YAML.stringify(d.value) : `${JSON.stringify(d.value)}\n`)).join('---\n');
+  // No exception: a scalar document is skipped, never a refusal of the file.
+  const objects = readManifestText(text, 'multi.yaml');
+  const { used, skipped } = classifyObjects(objects);
+  // No lost object: every document (every List item) is used or listed as skipped.
+  expect(used.length + skipped.length).toBe(expectedEntries(documents));
+  const isScalar = (v: unknown) => v !== null && v !== undefined && typeof v !== 'object';
+  const scalarDocs = documents.flatMap((d, i) => (isScalar(d.value) ? [`multi.yaml document ${i + 1}`] : []));
+  const skippedScalars = skipped.filter(e => e.object.startsWith('document ') && e.source !== undefined && !e.source.includes('List item')).map(e => e.source);
+  expect(skippedScalars).toEqual(scalarDocs);
+  // Every listed value keeps its quotes (a string is never cut before its closing quote).
+  for (const e of skipped.filter(x => x.object.startsWith('document string '))) expect(e.object).toMatch(/^document string ".*"$/s);
+  // An IstioOperator without metadata is read, not skipped for its metadata.
+  expect(skipped.filter(e => e.object.startsWith('IstioOperator') && /no metadata/.test(e.reason))).toEqual([]);
+  const report = Explainer.fromManifests(objects);
+  report.toTable();
+  report.toJson();
+}
+
 /** Explain never throws on manifests: anything it cannot read is a finding. */
 function explainNeverThrows(objects: any[]): void {
   const report = Explainer.fromManifests(objects);
@@ -393,6 +443,10 @@ export function explainProperties(): void {
       // A sanity bound against blow-ups (a loop over a hop count, an alias expansion), far above the usual < 1 ms.
       expect(msPerObject).toBeLessThan(1000);
     }, 9.1);
+  });
+
+  test('Explainer: generated multi-document files with scalar documents and objects without metadata are read without an exception or a lost object', () => {
+    checkProperty(MULTI_DOCUMENT_PROPERTY, fc.array(documentArb, { minLength: 1, maxLength: 6 }), explainMultiDocument, 1);
   });
 
   test('Explainer: explaining a synthesised app is deterministic for every Istio version context', () => {

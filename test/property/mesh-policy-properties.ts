@@ -46,7 +46,7 @@ const tproxyCase = fc.record({
     replicas: hostileCount(0, 10000),
     servicePort: fc.oneof(hostilePort, validPort),
   }, ['image']),
-  template: fc.constantFrom('labels', 'annotations', 'none', 'missing'),
+  template: fc.constantFrom('labels', 'annotations', 'none', 'missing', 'unlabelled'),
   interceptionMode: optional(mix(modeArb, hostileMode)),
   istioCni: optional(fc.boolean()),
   istioVersion: optional(istioVersion),
@@ -61,14 +61,15 @@ function tproxySource(chart: Chart, c: { kind: SourceKind; deployment: { props: 
     }));
   }
   const template = c.template === 'missing' ? undefined : {
-    ...(c.template === 'none' ? {} : { metadata: { labels: { app: 'httpbin' }, ...(c.template === 'annotations' ? { annotations: { 'example.com/a': 'b' } } : {}) } }),
+    ...(c.template === 'none' || c.template === 'unlabelled' ? {} : { metadata: { labels: { app: 'httpbin' }, ...(c.template === 'annotations' ? { annotations: { 'example.com/a': 'b' } } : {}) } }),
     spec: { containers: [{ name: 'httpbin', image: 'httpbin' }] },
   };
   return WorkloadSource.fromApiObject(new ApiObject(chart, 'Httpbin', {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'httpbin', namespace: 'apps' },
-    spec: { selector: { matchLabels: { app: 'httpbin' } }, ...(template ? { template } : {}) },
+    // 'unlabelled': no labels anywhere, so policies on it would select the whole namespace (refused, issue 25).
+    spec: { ...(c.template === 'unlabelled' ? {} : { selector: { matchLabels: { app: 'httpbin' } } }), ...(template ? { template } : {}) },
   }));
 }
 

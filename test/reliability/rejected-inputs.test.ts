@@ -46,6 +46,13 @@ function tcpProxyGateway(chart: Chart, props: ConstructorParameters<typeof Proxy
   return gw;
 }
 
+/** A workload target whose selector is empty, as a user's own ISourceIpTarget could be. */
+function emptySelectorTarget(chart: Chart): MeshWorkload {
+  const target = MeshWorkload.fromLabels(chart, 'Empty', { labels: { app: 'empty' } });
+  Object.defineProperty(target, 'targetSelector', { value: {} });
+  return target;
+}
+
 function httpbin(chart: Chart): MeshWorkload {
   return MeshWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
 }
@@ -147,9 +154,11 @@ const ENTRIES: Entry[] = [
   { construct: 'TproxyWorkload', inputClass: 'Service port without a container port', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin', servicePort: 80 }) }), expected: /^newDeployment servicePort 80 needs port/ },
   { construct: 'TproxyWorkload', inputClass: 'two TproxyWorkloads on one Deployment', action: c => { const d = new kplus.Deployment(c, 'D', { containers: [{ image: 'httpbin', securityContext: { ensureNonRoot: false } }] }); new TproxyWorkload(c, 'A', { source: WorkloadSource.fromWorkload(d) }); new TproxyWorkload(c, 'B', { source: WorkloadSource.fromWorkload(d) }); }, expected: /gets sidecar.istio.io\/interceptionMode from both/ },
   { construct: 'MeshWorkload', inputClass: 'empty labels', action: c => MeshWorkload.fromLabels(c, 'W', { labels: {} }), expected: /^labels is empty/ },
+  { construct: 'TproxyWorkload', inputClass: 'ApiObject workload whose pod template has no labels (policies would select the whole namespace)', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.fromWorkload(new ApiObject(c, 'D', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'httpbin' }, spec: { template: { spec: { containers: [{ name: 'httpbin', image: 'httpbin' }] } } } })) }), expected: /^source "Deployment httpbin" selects its pods with selector \{\}, which is not allowed: a policy or filter on it with an empty selector applies to every workload in namespace "default"/ },
   { construct: 'TproxyWorkload', inputClass: 'workload in an ambient namespace', action: c => { new AmbientNamespace(c, 'Ns', { name: 'apps' }); new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin', namespace: 'apps' }) }); }, expected: /is a TproxyWorkload, but namespace "apps" is in ambient mode .*use AmbientWorkload.fromLabels/ },
   // ---- Ambient mode
   { construct: 'AmbientNamespace', inputClass: 'ingressUseWaypoint without a waypoint', action: c => new AmbientNamespace(c, 'Ns', { name: 'apps', ingressUseWaypoint: true }), expected: /^ingressUseWaypoint true is not allowed without a waypoint/ },
+  { construct: 'AmbientNamespace', inputClass: 'ingressUseWaypoint on Istio 1.24 (the Namespace label is read from 1.25)', action: c => new AmbientNamespace(c, 'Ns', { name: 'apps', waypoint: new Waypoint(c, 'Waypoint', { namespace: 'apps' }), ingressUseWaypoint: true, istioVersion: IstioVersion.V1_24 }), expected: /^ingressUseWaypoint true is not allowed with istioVersion 1\.24: Istio reads istio\.io\/ingress-use-waypoint on a Namespace only from 1\.25/ },
   { construct: 'AmbientNamespace', inputClass: 'an ambient label in labels', action: c => new AmbientNamespace(c, 'Ns', { name: 'apps', labels: { 'istio.io/dataplane-mode': 'none' } }), expected: /^labels key "istio.io\/dataplane-mode" is not allowed/ },
   { construct: 'AmbientWorkload', inputClass: 'remoteIpBlocks enforced by ztunnel', action: c => AmbientWorkload.fromLabels(c, 'W', { labels: { app: 'httpbin' } }).allowFrom(['203.0.113.0/24'], { field: ClientIpField.REMOTE_IP_BLOCKS }), expected: /ztunnel treats remoteIpBlocks as an HTTP attribute, so this ALLOW never matches and denies every request; .*deploy a Waypoint/ },
   { construct: 'AmbientWorkload', inputClass: 'paths or methods enforced by ztunnel', action: c => AmbientWorkload.fromLabels(c, 'W', { labels: { app: 'httpbin' } }).denyFrom(['203.0.113.0/24'], { paths: ['/admin'] }), expected: /^paths and methods are not supported on ambient workload .*deploy a Waypoint/ },
@@ -166,6 +175,7 @@ const ENTRIES: Entry[] = [
   { construct: 'XffTrust', inputClass: 'empty trusted CIDR list', action: () => XffTrust.trustedCidrs([]), expected: /^trustedCidrs is empty/ },
   { construct: 'XffTrust', inputClass: 'hops of a gateway that trusts none', action: c => { const gw = httpGateway(c); new XffSidecarFilter(c, 'F', { trust: XffTrust.trustHopsOf(gw), workload: httpbin(c) }); }, expected: /trustHopsOf: gateway "istio-ingress\/ingressgateway" has numTrustedProxies 0/ },
   // ---- SourceIpPolicy
+  { construct: 'SourceIpPolicy', inputClass: 'target with an empty selector (an AuthorizationPolicy on the whole namespace)', action: c => new SourceIpPolicy(c, 'P', { target: emptySelectorTarget(c), cidrs: ['203.0.113.0/24'] }), expected: /^target "test\/Empty" selects its pods with selector \{\}, which is not allowed: an ALLOW AuthorizationPolicy with an empty selector applies to every workload/ },
   { construct: 'SourceIpPolicy', inputClass: 'empty ALLOW list', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: [] }), expected: /^cidrs \[\] is not allowed for an ALLOW policy/ },
   { construct: 'SourceIpPolicy', inputClass: 'empty DENY list', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: [], action: PolicyAction.DENY }), expected: /^cidrs \[\] is not allowed for a DENY policy/ },
   { construct: 'SourceIpPolicy', inputClass: 'allow-list of loopback', action: c => new SourceIpPolicy(c, 'P', { target: httpbin(c), cidrs: ['127.0.0.6'] }), expected: /^cidrs\[0\] "127.0.0.6\/32" allow-lists loopback/ },
@@ -205,7 +215,6 @@ const ENTRIES: Entry[] = [
   { construct: 'explain', inputClass: 'JSON nested deeper than 100 levels', action: () => Explainer.fromYaml('['.repeat(200) + ']'.repeat(200)), expected: /^input: document 1 is too deeply nested: more than 100 levels/ },
   { construct: 'explain', inputClass: 'aliases that expand without bound', action: () => Explainer.fromYaml(['a: &a0 [x]', ...Array.from({ length: 9 }, (_, i) => `b${i}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`)].join('\n')), expected: /^input: document 1 expands through YAML aliases to more than \d+ values/ },
   { construct: 'explain', inputClass: 'an alias inside its own anchor', action: () => Explainer.fromYaml('a: &x [*x]'), expected: /^input: document 1 contains itself through a YAML alias/ },
-  { construct: 'explain', inputClass: 'a document that is not a map', action: () => Explainer.fromYaml('kind: Service\n---\n42\n'), expected: /^input: document 2 is number 42, not a Kubernetes object/ },
 ];
 
 /** Objects explain does not use: the report lists each under "skipped" with the reason and the fix (the rest goes on). */
@@ -224,6 +233,8 @@ spec:
 const HCM_PATCH = '[{ applyTo: NETWORK_FILTER, match: { context: SIDECAR_INBOUND }, patch: { operation: MERGE, value: { typed_config: { "@type": TYPE, xff_num_trusted_hops: 1 } } } }]';
 
 const SKIPPED: SkippedEntry[] = [
+  { inputClass: 'a document that is not a map (a stray scalar; the other documents are read)', yaml: '42', expected: /^not a Kubernetes object \(a map with apiVersion and kind\): kubectl refuses this document too, and explain reads the others/ },
+  { inputClass: 'an object without metadata (other than IstioOperator and List, which are read without it)', yaml: 'apiVersion: v1\nkind: Service\nspec: { type: LoadBalancer }', expected: /^it has no metadata: kubectl and the API server refuse an object without metadata.name/ },
   { inputClass: 'unknown kind', yaml: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c, namespace: apps }', expected: /^kind ConfigMap is not read by explain/ },
   { inputClass: 'kind in the wrong case', yaml: 'apiVersion: v1\nkind: service\nmetadata: { name: s, namespace: apps }', expected: /^kind "service" is not a kind/ },
   { inputClass: 'capitalised keys pasted from a web page', yaml: 'ApiVersion: apps/v1\nKind: Deployment\nMetadata: { name: d }', expected: /^keys "ApiVersion", "Kind", "Metadata" are capitalised/ },
