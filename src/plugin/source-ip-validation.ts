@@ -230,7 +230,8 @@ function readText(path: string): string {
 
 /**
  * The objects a finding is about: those whose namespace and name the finding's `where` names ("gateway ns/name",
- * "ALLOW policy \"ns/name\"", "EnvoyFilter ns/name (file document 2)"), of the kind it names where it names one.
+ * "ALLOW policy \"ns/name\"", "EnvoyFilter ns/name (file document 2)"), of the kind it names where it names one
+ * (a gateway: its Service, else its Deployment, else its Gateway), else every object of that namespace and name.
  */
 function violatingResources(finding: Finding, objects: any[]): ValidationViolatingResource[] {
   const m = /^(\S+) (?:policy )?"?([^\s/"]+)\/([^\s/"]+)"?/.exec(finding.where);
@@ -238,8 +239,9 @@ function violatingResources(finding: Finding, objects: any[]): ValidationViolati
   const [, hint, namespace, name] = m;
   const named = objects.filter(o => o !== null && typeof o === 'object' && o.metadata?.name === name
     && (o.metadata?.namespace ?? 'default') === namespace);
-  const kinds = KIND_HINTS[hint ?? ''] ?? [hint];
-  const ofKind = named.filter(o => kinds.includes(o.kind));
+  // The first kind the hint names that matches: cdk8s maps a resource to its construct by metadata.name alone, so
+  // one object per finding keeps the report's construct path right (a gateway's Service and Deployment share a name).
+  const ofKind = (KIND_HINTS[hint] ?? [hint]).map(kind => named.filter(o => o.kind === kind)).find(list => list.length > 0) ?? [];
   return (ofKind.length > 0 ? ofKind : named).map(o => {
     const origin = originOf(o);
     return {
@@ -250,7 +252,7 @@ function violatingResources(finding: Finding, objects: any[]): ValidationViolati
   });
 }
 
-/** The kinds a finding's `where` means by its first word. */
+/** The kinds a finding's `where` means by its first word, in order of preference. */
 const KIND_HINTS: { [hint: string]: string[] } = {
   gateway: ['Service', 'Deployment', 'Gateway'],
   workload: ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Pod', 'Job', 'CronJob'],
