@@ -67,7 +67,7 @@ total_t0=$(date +%s)
 for tool in python3 go mvn java; do
   command -v "$tool" >/dev/null 2>&1 || echo "multilang: $tool is not installed: the steps that need it will fail"
 done
-echo "multilang: $(python3 --version 2>&1), $(go version 2>&1), $(mvn -v 2>&1 | head -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
+echo "multilang: node $(node --version), $(python3 --version 2>&1), $(go version 2>&1), $(mvn -v 2>&1 | head -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
 
 # 0. The compiled library (.jsii, lib/), normally left by `npx projen build`.
 if [ ! -f .jsii ] || [ ! -d lib ]; then
