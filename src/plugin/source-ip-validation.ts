@@ -200,8 +200,9 @@ export class SourceIpValidation {
       });
     }
     const count = (s: FindingSeverity) => findings.filter(f => f.severity === s).length;
-    const failing = this.failOn === ValidationFailOn.NEVER ? []
-      : findings.filter(f => f.severity === FindingSeverity.ERROR || (this.failOn === ValidationFailOn.WARNING && f.severity === FindingSeverity.WARNING));
+    const fails = (f: Finding) => this.failOn !== ValidationFailOn.NEVER
+      && (f.severity === FindingSeverity.ERROR || (this.failOn === ValidationFailOn.WARNING && f.severity === FindingSeverity.WARNING));
+    const failing = findings.filter(fails);
     context.report.submit(failing.length > 0 ? ValidationStatus.FAILURE : ValidationStatus.SUCCESS, {
       errors: String(count(FindingSeverity.ERROR)),
       warnings: String(count(FindingSeverity.WARNING)),
