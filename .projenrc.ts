@@ -1,4 +1,4 @@
-import { cdk8s, javascript } from 'projen';
+import { cdk, cdk8s, javascript, release } from 'projen';
 
 // Single source of truth for package.json, tsconfig, eslint and jest configuration.
 const project = new cdk8s.ConstructLibraryCdk8s({
@@ -18,8 +18,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   constructsVersion: '10.4.0',
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
-  // Fix 2 of the verified setup: pins @types/node@^20 instead of the unavailable @types/node@ts6.0 dist-tag.
-  minNodeVersion: '20.0.0',
+  // Node 22 and 24 (the maintained LTS lines, which jsii supports); also pins @types/node@^22 instead of the
+  // unavailable @types/node@ts6.0 dist-tag (fix 2 of the verified setup).
+  minNodeVersion: '22.0.0',
+  // Unreleased: experimental until 1.0 (the PyPI classifier follows: "4 - Beta").
+  stability: cdk.Stability.EXPERIMENTAL,
 
   peerDeps: ['cdk8s-plus-27@^2.9.5'],
   // Runtime dependencies of a jsii library must be bundled.
@@ -86,8 +89,22 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     include: ['../imports/**/*.ts', '../src/**/*.ts', '../examples/**/*.ts', '../bench/**/*.ts'],
     exclude: ['../examples/**/dist', '../examples/**/node_modules', '.docs-examples'],
   },
-  github: false,
-  release: false,
+  // The release workflow (GitHub Actions): one run of it builds once and publishes to npm, PyPI, Maven Central and the
+  // Go module repository (publishToPypi, publishToMaven, publishToGo below), tagging the version. The first release is
+  // 0.1.0 (nextVersionCommand, with no tag yet); later ones follow the commits. Only that workflow is generated.
+  github: true,
+  githubOptions: { mergify: false, pullRequestLint: false },
+  buildWorkflow: false,
+  // The upgrade task stays; no workflow runs it.
+  depsUpgradeOptions: { workflow: false },
+  pullRequestTemplate: false,
+  release: true,
+  releaseTrigger: release.ReleaseTrigger.workflowDispatch(),
+  majorVersion: 0,
+  nextVersionCommand: 'sh -c \'test -n "$LATEST_TAG" || echo 0.1.0\'',
+  releaseToNpm: true,
+  // The release jobs run on the newest Node.js LTS.
+  workflowNodeVersion: '24.x',
   sampleCode: false,
   // jsii targets, named the way cdk8s-plus names its packages (cdk8s_plus_27, org.cdk8s.plus27, cdk8s-plus-go/cdk8splus27);
   // the Maven group and Java package sit under the project's own GitHub namespace, which Maven Central can verify.
@@ -98,12 +115,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     mavenArtifactId: 'cdk8s-istio-source-ip',
   },
   publishToGo: { moduleName: 'github.com/cdk8s-istio-source-ip/cdk8s-istio-source-ip-go', packageName: 'cdk8sistiosourceip' },
-  keywords: ['cdk8s', 'istio', 'kubernetes', 'service-mesh', 'envoy', 'source-ip', 'x-forwarded-for', 'proxy-protocol', 'tproxy'],
+  // Construct Hub lists cdk8s libraries by `cdk8s` and `constructs`; `cdk8s-plus`: works with its workloads.
+  keywords: ['cdk8s', 'constructs', 'cdk8s-plus', 'istio', 'kubernetes', 'service-mesh', 'envoy', 'source-ip', 'x-forwarded-for', 'proxy-protocol', 'tproxy'],
 });
-
-// A fixed version: release is off, and projen would otherwise write 0.0.0 on every synth (the build must not change
-// committed files). Bump it together with CHANGELOG.md.
-project.package.addVersion('0.1.0');
 
 // The compiled layout keeps `imports/` and `src/` side by side under lib/.
 project.package.addField('main', 'lib/src/index.js');
@@ -127,7 +141,7 @@ project.tasks.tryFind('package:java')?.reset('jsii-pacmak -v . node_modules/cdk8
 // Document only the hand-written API; the generated CRD submodules would make API.md megabytes long.
 project.tasks.tryFind('docgen')?.reset('jsii-docgen -o API.md --submodule root');
 
-project.gitignore.exclude('examples/**/dist/', 'examples/**/target/', '__pycache__/', 'bench/out/', '/.ci/out/', '*.tgz', 'test/.docs-examples/', '/conformance/out/', '/conformance/istio/*.test');
+project.gitignore.exclude('examples/**/dist/', 'examples/**/target/', '__pycache__/', 'bench/out/', '/.ci/out/', '*.tgz', 'test/.docs-examples/', '/conformance/out/', '/conformance/istio/*.test', '/.jsii-compile-lock/');
 
 // Quiet, offline-friendly tooling: no jsii end-of-life banner, no cdk8s upgrade check against the network.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');

@@ -67,7 +67,7 @@ total_t0=$(date +%s)
 for tool in python3 go mvn java; do
   command -v "$tool" >/dev/null 2>&1 || echo "multilang: $tool is not installed: the steps that need it will fail"
 done
-echo "multilang: $(python3 --version 2>&1), $(go version 2>&1), $(mvn -v 2>&1 | head -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
+echo "multilang: node $(node --version), $(python3 --version 2>&1), $(go version 2>&1), $(mvn -v 2>&1 | head -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
 
 # 0. The compiled library (.jsii, lib/), normally left by `npx projen build`.
 if [ ! -f .jsii ] || [ ! -d lib ]; then
@@ -152,8 +152,10 @@ if MAVEN_OPTS="${MAVEN_OPTS:-} -Dmaven.javadoc.skip=true -Dmaven.source.skip=tru
   # removed from it first: a jar of the same version cached by an earlier run would win over the one just built.
   m2=${MULTILANG_M2:-$HOME/.m2/repository}
   rm -rf "$m2/io/github/cdk8s-istio-source-ip/cdk8s-istio-source-ip" "$m2/org/cdk8s/cdk8s-plus-27"
+  version=$(node -p 'require("./package.json").version')
   if (cd "$work/java-app" && mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$m2" -Dstaging.repo="$root/dist/java" \
-        -Ddeps.repo="$root/node_modules/cdk8s-plus-27/dist/java" compile exec:java -Dexec.args="$out/java") >"$log/java.log" 2>&1; then
+        -Ddeps.repo="$root/node_modules/cdk8s-plus-27/dist/java" -Dcdk8s-istio-source-ip.version="$version" \
+        compile exec:java -Dexec.args="$out/java") >"$log/java.log" 2>&1; then
     compare java "$out/java"
   else
     fail "java: consumer app failed" "$log/java.log"

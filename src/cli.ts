@@ -1,8 +1,9 @@
 import { readFileSync } from 'fs';
 import { escapeForTerminal } from './explain/escape';
 import { Explainer } from './explain/explainer';
-import { HelmChart, HelmValues } from './explain/helm-values';
-import { isManifestInputError, manifestInputError, readManifestText, readValuesText } from './explain/input';
+import { HelmSpec, parseHelmSpec } from './explain/helm-spec';
+import { HelmValues } from './explain/helm-values';
+import { isDirectory, isManifestInputError, manifestFilesIn, manifestInputError, readManifestText, readValuesText } from './explain/input';
 import { IstioVersion } from './model/istio-version';
 
 /*
@@ -14,8 +15,9 @@ import { IstioVersion } from './model/istio-version';
 const USAGE = `usage: cdk8s-istio-source-ip explain [--json|--mermaid] [--fail-on-error] [--istio-version 1.N]
                                      [--helm-values chart[:namespace/release]=file ...] <files...>
 
-Reads Kubernetes/Istio manifests (multi-document YAML or JSON; "-" reads stdin) and shows, for each gateway and
-workload, which client address every hop sees: client -> load balancer -> node -> gateway -> sidecar -> app.
+Reads Kubernetes/Istio manifests (multi-document YAML or JSON; "-" reads stdin; a directory: the .yaml and .yml
+files in it and its subdirectories, sorted) and shows, for each gateway and workload, which client address every
+hop sees: client -> load balancer -> node -> gateway -> sidecar -> app.
 
   --json           print the report as JSON
   --mermaid        print the paths as a Mermaid flowchart
@@ -54,13 +56,6 @@ export function main(argv: string[], io: Io = defaultIo): void {
   }
 }
 
-interface HelmSpec {
-  readonly chart: HelmChart;
-  readonly file: string;
-  readonly namespace?: string;
-  readonly releaseName?: string;
-}
-
 /** Every value of a repeatable option (`--name value` or `--name=value`), and the other arguments. */
 function takeOption(args: string[], name: string): { values: string[]; rest: string[] } {
   const values: string[] = [];
@@ -73,18 +68,9 @@ function takeOption(args: string[], name: string): { values: string[]; rest: str
   return { values, rest };
 }
 
-/** `chart[:namespace/release]=file`, or the message that says what is wrong with it. */
-function parseHelmSpec(value: string): HelmSpec | string {
-  const match = /^([a-z]+)(?::([^/=]+)\/([^/=]+))?=(.+)$/.exec(value);
-  const shown = escapeForTerminal(JSON.stringify(value));
-  if (!match) return `--helm-values ${shown} is not chart[:namespace/release]=file, e.g. --helm-values istiod=istiod-values.yaml or --helm-values gateway:istio-ingress/ingress=gateway-values.yaml`;
-  const chart = Object.values(HelmChart).find(c => c === match[1]);
-  if (chart === undefined) return `--helm-values: chart "${escapeForTerminal(match[1])}" is not read by explain: use istiod or gateway`;
-  return { chart, file: match[4], ...(match[2] !== undefined ? { namespace: match[2], releaseName: match[3] } : {}) };
-}
-
-/** Reads one file argument, with messages that name the path. */
+/** Reads one file argument (a directory: its .yaml and .yml files, sorted), with messages that name the path. */
 function readManifests(path: string, io: Io): any[] {
+  if (isDirectory(path)) return manifestFilesIn(path, escapeForTerminal(path)).flatMap(f => readManifests(f, io));
   return readManifestText(readInput(path, io), escapeForTerminal(path));
 }
 

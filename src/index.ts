@@ -9,5 +9,6 @@ export * from './mesh';
 export * from './ambient';
 export * from './policy';
 export * from './explain';
+export * from './plugin';
 export * from './util/warnings';
 export { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from './util/duplicate-objects';

@@ -1,14 +1,14 @@
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { installPacked } from './packed-package';
 
 /*
  * The explain CLI as users get it: packed with `npm pack`, unpacked as an installed dependency next to its peer
  * dependencies, and run through the package's `bin` entry with plain node.
  */
 
-const ROOT = path.resolve(__dirname, '..');
 let installDir: string;
 let bin: string;
 
@@ -40,20 +40,8 @@ function run(args: string[], input?: string): { status: number | null; stdout: s
 }
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(ROOT, 'lib', 'src', 'cli.js'))) {
-    // `npm test` on a fresh clone runs before any compile: build lib/ the way the package build does.
-    execFileSync('npx', ['jsii', '--silence-warnings=reserved-word'], { cwd: ROOT, stdio: 'pipe' });
-  }
   installDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-package-'));
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', installDir], { cwd: ROOT, encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'] }));
-  const tarball = path.join(installDir, packed[0].filename);
-  const pkgDir = path.join(installDir, 'node_modules', 'cdk8s-istio-source-ip');
-  fs.mkdirSync(pkgDir, { recursive: true });
-  execFileSync('tar', ['-xzf', tarball, '-C', pkgDir, '--strip-components=1']);
-  // Peer dependencies come from the consuming project, as npm installs them.
-  for (const peer of ['cdk8s', 'constructs', 'cdk8s-plus-27']) {
-    fs.symlinkSync(path.join(ROOT, 'node_modules', peer), path.join(installDir, 'node_modules', peer), 'dir');
-  }
+  const { pkgDir } = installPacked(path.join(installDir, 'node_modules'));
   const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf-8'));
   bin = path.join(pkgDir, manifest.bin['cdk8s-istio-source-ip']);
   fs.writeFileSync(path.join(installDir, 'gateway.yaml'), CLUSTER_GATEWAY_YAML);
@@ -98,4 +86,16 @@ test('fails with usage and exit code 2 on a bad option', () => {
   const r = run(['explain', '--nope', 'gateway.yaml']);
   expect(r.status).toBe(2);
   expect(r.stderr + r.stdout).toMatch(/usage/i);
+});
+
+test('explain reads a directory, as cdk8s synth writes it', () => {
+  // GIVEN a dist/ folder with the manifest
+  fs.mkdirSync(path.join(installDir, 'dist'), { recursive: true });
+  fs.writeFileSync(path.join(installDir, 'dist', 'app.k8s.yaml'), CLUSTER_GATEWAY_YAML);
+  // WHEN
+  const r = run(['explain', '--fail-on-error', 'dist/']);
+  // THEN
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(1);
+  expect(r.stdout).toMatch(/client IP lost/);
 });

@@ -42,6 +42,48 @@ function extractExamples(): Example[] {
 
 const examples = extractExamples();
 
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2, ... */
+function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const line of markdown.replace(/^```[\s\S]*?^```/gm, '').split('\n')) {
+    const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+    if (!m) continue;
+    const base = m[1].toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').trim().replace(/\s/g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return anchors;
+}
+
+test('every relative link in README.md and docs/*.md points to a file that exists, and to a heading in it', () => {
+  const broken: string[] = [];
+  for (const doc of docFiles()) {
+    const text = fs.readFileSync(path.join(ROOT, doc), 'utf-8');
+    // Links outside code: fenced blocks and inline code are not links.
+    const prose = text.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+    for (const m of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1];
+      if (/^[a-z]+:/i.test(target)) continue;
+      const [file, anchor] = target.split('#');
+      const resolved = file === '' ? path.join(ROOT, doc) : path.resolve(path.dirname(path.join(ROOT, doc)), file);
+      if (!fs.existsSync(resolved)) {
+        broken.push(`${doc}: ${target} (no such file)`);
+      } else if (anchor !== undefined && resolved.endsWith('.md') && !headingAnchors(fs.readFileSync(resolved, 'utf-8')).has(anchor)) {
+        broken.push(`${doc}: ${target} (no such heading)`);
+      }
+    }
+  }
+  expect(broken).toEqual([]);
+});
+
+test('the situation guides are linked from the top of the README', () => {
+  const top = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf-8').split('\n## ')[0];
+  expect(top).toContain('](docs/choose.md)');
+  expect(top).toContain('](docs/troubleshooting.md)');
+});
+
 test('README and docs contain examples', () => {
   expect(examples.filter(e => e.doc === 'README.md').length).toBeGreaterThan(0);
 });

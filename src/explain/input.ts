@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from 'fs';
+import { join } from 'path';
 import { escapeForTerminal } from './escape';
 
 /*
@@ -112,6 +114,36 @@ export function readManifestText(text: string, source = 'input'): any[] {
     out.push(value);
   });
   return out;
+}
+
+/** True when `path` names a directory (false for files, "-" and paths that do not exist). */
+export function isDirectory(path: string): boolean {
+  return path !== '-' && statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+}
+
+/**
+ * The manifest files of a directory, as explain and the validation plugin read it: every `.yaml` and `.yml` file in
+ * it and in its subdirectories (`cdk8s synth` writes one subdirectory per chart with the output type
+ * FOLDER_PER_CHART_FILE_PER_RESOURCE), sorted by path, so that the report does not depend on the file system's order.
+ * Throws a manifest input error when there is none.
+ */
+export function manifestFilesIn(dir: string, source = dir): string[] {
+  const files: string[] = [];
+  const walk = (relative: string): void => {
+    for (const entry of readdirSync(join(dir, relative), { withFileTypes: true })) {
+      const path = relative === '' ? entry.name : join(relative, entry.name);
+      // Symbolic links are followed to files only: a link to a directory could loop.
+      const stat = entry.isSymbolicLink() ? statSync(join(dir, path), { throwIfNoEntry: false }) : entry;
+      if (stat?.isDirectory() && !entry.isSymbolicLink()) walk(path);
+      else if (stat?.isFile() && /\.ya?ml$/.test(entry.name)) files.push(path);
+    }
+  };
+  walk('');
+  if (files.length === 0) {
+    throw manifestInputError(source, 'is a directory without .yaml or .yml files: give the directory cdk8s synth writes to (e.g. dist) or the manifest files');
+  }
+  // Code-unit order, not the locale's: the same on every machine.
+  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(f => join(dir, f));
 }
 
 /**

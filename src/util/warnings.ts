@@ -22,13 +22,15 @@ export interface SourceIpWarning {
 /**
  * Warnings the constructs raise for settings that work but may lose or expose the client address. They are
  * recorded as construct metadata of type `warning` (cdk8s 2.x has no `Annotations` class); read them with
- * `SourceIpWarnings.of(app)` and print or fail on them in your pipeline.
+ * `SourceIpWarnings.of(app)` and print or fail on them in your pipeline. When the app runs under `cdk8s synth`,
+ * synthesis prints them to standard error itself, one line each.
  */
 export class SourceIpWarnings {
   /** Records `message` on `scope`, once. */
   public static add(scope: IConstruct, message: string): void {
     if (!scope.node.metadata.some(m => m.type === WARNING && m.data === message)) {
       scope.node.addMetadata(WARNING, message);
+      printedAtSynthesis(scope, message);
     }
   }
 
@@ -47,4 +49,40 @@ export class SourceIpWarnings {
 
   private constructor() {
   }
+}
+
+/*
+ * `cdk8s synth` shows the app's standard error but not its standard output, and runs no code of the library after
+ * synthesis: so the warnings are printed to standard error from a validation on the app's root, which cdk8s runs at
+ * `app.synth()` (and again for every chart it writes; each warning is printed once). Only under the cdk8s CLI, which
+ * sets CDK8S_RECORD_CONSTRUCT_METADATA ("true" or "false") for every app it runs (cdk8s-cli lib/util.js `synthApp`):
+ * tests and apps run directly read the warnings with `SourceIpWarnings.of(app)` instead.
+ */
+interface PendingWarnings {
+  readonly warnings: SourceIpWarning[];
+  printed: number;
+}
+
+const PENDING = new WeakMap<IConstruct, PendingWarnings | false>();
+
+function printedAtSynthesis(scope: IConstruct, message: string): void {
+  const root = scope.node.root;
+  let pending = PENDING.get(root);
+  if (pending === undefined) {
+    pending = process.env.CDK8S_RECORD_CONSTRUCT_METADATA === undefined ? false : { warnings: [], printed: 0 };
+    PENDING.set(root, pending);
+    if (pending) {
+      const state = pending;
+      root.node.addValidation({ validate: () => printWarnings(state) });
+    }
+  }
+  if (pending) pending.warnings.push({ path: scope.node.path, message });
+}
+
+function printWarnings(pending: PendingWarnings): string[] {
+  for (; pending.printed < pending.warnings.length; pending.printed++) {
+    const w = pending.warnings[pending.printed];
+    process.stderr.write(`cdk8s-istio-source-ip: warning [${w.path}] ${w.message}\n`);
+  }
+  return [];
 }

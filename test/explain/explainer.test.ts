@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as nodePath from 'path';
 import { ApiObject, App, Chart, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { docs, gatewayYaml, policyYaml, sidecarXffFilterYaml, workloadYaml } from './fixtures';
@@ -235,6 +238,26 @@ describe('cli', () => {
     const r = run(argv as string[], files);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
+  });
+
+  test('explain reads a directory: its .yaml and .yml files, subdirectories too, sorted by path', () => {
+    // GIVEN what cdk8s synth writes with one folder per chart, and a file that is not a manifest
+    const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'explain-dir-'));
+    fs.mkdirSync(nodePath.join(dir, 'sub'));
+    fs.writeFileSync(nodePath.join(dir, 'sub', 'a.yml'), files['a.yaml']);
+    fs.writeFileSync(nodePath.join(dir, 'b.yaml'), files['b.yaml']);
+    fs.writeFileSync(nodePath.join(dir, 'construct-metadata.json'), '{"version":"1.0.0"}');
+    const readFile = (p: string) => fs.readFileSync(p, 'utf8');
+    // WHEN
+    let out = '';
+    main(['explain', '--json', dir], { out: t => { out += t; }, err: t => { out += t; }, readFile });
+    let expected = '';
+    main(['explain', '--json', nodePath.join(dir, 'b.yaml'), nodePath.join(dir, 'sub', 'a.yml')], { out: t => { expected += t; }, err: t => { expected += t; }, readFile });
+    process.exitCode = 0;
+    fs.rmSync(dir, { recursive: true, force: true });
+    // THEN
+    expect(out).toBe(expected);
+    expect(JSON.parse(out).paths[0].title).toMatch(/gateway istio-ingress\/ingressgateway -> workload web\/httpbin/);
   });
 
   test('invalid YAML exits 2 naming the file', () => {

@@ -102,14 +102,15 @@ describe('values explain reads are checked like construct props', () => {
 });
 
 describe('unreadable input is a clean error naming the file and document (exit 2)', () => {
-  test('a directory argument names the path', () => {
-    // GIVEN a real directory
+  test('fails on a directory without manifest files, naming it', () => {
+    // GIVEN a real directory with no .yaml or .yml file
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'explain-dir-'));
+    fs.writeFileSync(path.join(dir, 'construct-metadata.json'), '{}');
     // WHEN
     const r = run(['explain', dir], p => fs.readFileSync(p, 'utf8'));
     // THEN
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`cannot read manifests: ${dir}: is a directory: give the manifest files in it, e.g. ${dir}/*.yaml\n`);
+    expect(r.err).toBe(`cannot read manifests: ${dir}: is a directory without .yaml or .yml files: give the directory cdk8s synth writes to (e.g. dist) or the manifest files\n`);
   });
 
   test('binary input is refused without echoing it', () => {
