@@ -4,11 +4,11 @@ import { IConstruct } from 'constructs';
 const WARNING = 'warning';
 
 /** Per app root, what records the warnings computed from the whole app (the trace) before they are read. */
-const PENDING = new WeakMap<IConstruct, () => void>();
+const TRACE_REPORTERS = new WeakMap<IConstruct, () => void>();
 
 /** Registers `report`, which records the app's computed warnings, to run before the warnings of `root` are read. @internal */
 export function onWarningsRead(root: IConstruct, report: () => void): void {
-  if (!PENDING.has(root)) PENDING.set(root, report);
+  if (!TRACE_REPORTERS.has(root)) TRACE_REPORTERS.set(root, report);
 }
 
 /** A warning and the construct path that raised it. */
@@ -36,7 +36,7 @@ export class SourceIpWarnings {
 
   /** Every warning raised by `scope` and the constructs under it, in construct order. */
   public static of(scope: IConstruct): SourceIpWarning[] {
-    PENDING.get(scope.node.root)?.();
+    TRACE_REPORTERS.get(scope.node.root)?.();
     return scope.node.findAll().flatMap(c => c.node.metadata
       .filter(m => m.type === WARNING)
       .map(m => ({ path: c.node.path, message: String(m.data) })));
