@@ -17,7 +17,7 @@ import {
   WAYPOINT_GATEWAY_CLASS, waypointForOf,
 } from '../model/ambient';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ONLY_THROUGH_CDN_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION,
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, NODE_ADDRESS_ACCEPTED_ANNOTATION, ONLY_THROUGH_CDN_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION,
   ROOT_NAMESPACE_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV,
   TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION,
 } from '../model/annotations';
@@ -460,6 +460,7 @@ function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Finding[]
     agentEnvKnown: !p.installed && p.kind !== 'Gateway selector',
     ...(lb.id ? { loadBalancerId: lb.id } : {}),
     serviceAnnotations,
+    ...(annotations[NODE_ADDRESS_ACCEPTED_ANNOTATION] === 'true' ? { nodeAddressAccepted: true } : {}),
   };
 }
 

@@ -13,9 +13,10 @@ import {
 import { Gateway, VirtualService } from '../../imports/networking.istio.io';
 import { gatewayListenerPort, STATUS_PORT } from '../envoy/names';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, TRUST_CHAIN_ANNOTATION,
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, NODE_ADDRESS_ACCEPTED_ANNOTATION,
+  TRUST_CHAIN_ANNOTATION,
 } from '../model/annotations';
-import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiTcpWarning, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
+import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiAlphaRouteWarning, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
 import { checkLoadBalancerAnnotations } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
 import { loadBalancerFacts } from '../model/load-balancer-facts';
@@ -341,8 +342,6 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** Adds an opaque TCP server (the client address reaches it only at L3 or by PROXY protocol). */
   public addTcpServer(options: TcpServerOptions): void {
     this.addServer({ port: options.port, protocol: 'TCP', hosts: ['*'] }, 'addTcpServer');
-    const alphaFlag = this.gatewayApi ? gatewayApiTcpWarning(this.istioVersion, options.port) : undefined;
-    if (alphaFlag) this.warn(alphaFlag);
   }
 
   /** Adds a TLS server that passes the encrypted stream through, routed by SNI. */
@@ -460,6 +459,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       agentEnvKnown: !this._config.existing,
       ...(lb.id ? { loadBalancerId: lb.id } : {}),
       serviceAnnotations,
+      ...(this.seesNodeAddress() ? { nodeAddressAccepted: true } : {}),
     };
   }
 
@@ -472,12 +472,28 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   private renderedServiceAnnotations(): { [key: string]: string } {
     const profile = this._config.profile;
     if (this.gatewayApi) {
-      return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, this._config.serviceAnnotations), profile.serviceAnnotations);
+      return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, { ...this._config.serviceAnnotations, ...this.nodeAddressAcceptance() }),
+        profile.serviceAnnotations);
     }
     return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, {
       ...this._config.serviceAnnotations,
+      ...this.nodeAddressAcceptance(),
       ...(this._config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this._config.trustChain.toAnnotationValue() } : {}),
     }), profile.serviceAnnotations);
+  }
+
+  /**
+   * The library's annotation that a node address at the gateway is accepted: the user chose externalTrafficPolicy
+   * Cluster (the default is Local), so the trace warns about the lost client instead of refusing it.
+   */
+  private nodeAddressAcceptance(): { [key: string]: string } {
+    return this.seesNodeAddress() ? { [NODE_ADDRESS_ACCEPTED_ANNOTATION]: 'true' } : {};
+  }
+
+  /** True when the packet source at the gateway is a node: Cluster, no PROXY, a load balancer that does not keep the source. */
+  private seesNodeAddress(): boolean {
+    const { externalTrafficPolicy, proxyProtocolMode, profile } = this._config;
+    return externalTrafficPolicy === ExternalTrafficPolicy.CLUSTER && proxyProtocolMode === ProxyProtocolMode.OFF && !profile.preservesSourceWithoutLocal;
   }
 
   /** The servers as the model sees them: with the Gateway API, one per listener (a listener has one hostname). */
@@ -533,6 +549,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     annotations[GATEWAY_SERVICE_ANNOTATION] = `${this.targetNamespace}/${this.serviceName}`;
     annotations[EXPECTED_TOPOLOGY_ANNOTATION] = JSON.stringify(this.gatewayTopology());
     if (this._config.trustChain) annotations[TRUST_CHAIN_ANNOTATION] = this._config.trustChain.toAnnotationValue();
+    Object.assign(annotations, this.nodeAddressAcceptance());
     return withSourceFact(this._config.profile, annotations, {});
   }
 
@@ -758,11 +775,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       }),
     };
     const id = `Route${index}`;
-    const alphaOnly = tls ? this.istioVersion.tlsRouteNeedsAlphaGatewayApi : this.istioVersion.tcpRouteNeedsAlphaGatewayApi;
-    if (alphaOnly) {
-      this.warn(`${method} on gateway "${this._config.name}" writes a ${tls ? 'TLSRoute' : 'TCPRoute'}, which Istio ${this.istioVersion.label} reads only when istiod runs with PILOT_ENABLE_ALPHA_GATEWAY_API=true (stable from Istio ${tls ? '1.30' : '1.31'}): without it the route is ignored and port ${port} forwards nothing; `
-        + 'set the istiod environment variable PILOT_ENABLE_ALPHA_GATEWAY_API=true (Helm: pilot.env.PILOT_ENABLE_ALPHA_GATEWAY_API), or use GatewayFlavour.ISTIO');
-    }
+    const alphaWarning = gatewayApiAlphaRouteWarning(this.istioVersion, method, this._config.name, tls, port);
+    if (alphaWarning) this.warn(alphaWarning);
     if (tls) {
       const tlsRoute = this.istioVersion.tlsRouteApiVersion.endsWith('/v1') ? TlsRoute : TlsRouteV1Alpha2;
       return LibraryManifest.render(this, id, tlsRoute, props);

@@ -32,6 +32,13 @@ export const HEALTH_CHECK_FIX_ANNOTATION = `${ANNOTATION_PREFIX}health-check-fix
 export const LB_PRESERVES_SOURCE_ANNOTATION = `${ANNOTATION_PREFIX}load-balancer-preserves-source`;
 
 /**
+ * On a gateway Service (attach mode: the Istio Gateway): "true" when the user chose `externalTrafficPolicy: Cluster`
+ * knowing that the gateway then sees a node address (a demonstration, a gateway whose client address is not needed):
+ * the trace reports the lost client as a WARNING instead of an ERROR.
+ */
+export const NODE_ADDRESS_ACCEPTED_ANNOTATION = `${ANNOTATION_PREFIX}node-address-accepted`;
+
+/**
  * On an Istio Gateway attached to an existing installation: `namespace/name` of the installation's Service, whose
  * partial (server-side apply) copy has no selector.
  */

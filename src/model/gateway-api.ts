@@ -35,12 +35,14 @@ export function serviceOfHost(host: string): { readonly name: string; readonly n
 export const ALPHA_GATEWAY_API_FLAG = 'PILOT_ENABLE_ALPHA_GATEWAY_API';
 
 /**
- * The warning for a Gateway API TCP listener on a release whose istiod serves it only with the alpha flag
- * (`IstioVersion.gatewayApiTcpWithoutAlphaFlag`); undefined from Istio 1.31.
+ * The warning for a TCPRoute (before Istio 1.31) or TLSRoute (before 1.30) on a release whose istiod reads it only with
+ * the alpha flag (`IstioVersion.gatewayApiTcpWithoutAlphaFlag`, `tlsRouteWithoutAlphaFlag`); undefined where it is stable.
  */
-export function gatewayApiTcpWarning(version: { readonly label: string; readonly gatewayApiTcpWithoutAlphaFlag: boolean }, port: number): string | undefined {
-  if (version.gatewayApiTcpWithoutAlphaFlag) return undefined;
-  return `addTcpServer port ${port} with flavour gateway-api and istioVersion ${version.label}: before Istio 1.31 istiod ignores Gateway API TCP listeners and TCPRoutes `
-    + `unless it runs with ${ALPHA_GATEWAY_API_FLAG}=true (and the cluster has the experimental channel's TCPRoute CRD), so the port serves nothing; `
-    + `set ${ALPHA_GATEWAY_API_FLAG}=true on istiod (pilot.env), or use GatewayFlavour.ISTIO for TCP on this release`;
+export function gatewayApiAlphaRouteWarning(
+  version: { readonly label: string; readonly gatewayApiTcpWithoutAlphaFlag: boolean; readonly tlsRouteWithoutAlphaFlag: boolean },
+  method: string, gateway: string, tls: boolean, port: number): string | undefined {
+  if (tls ? version.tlsRouteWithoutAlphaFlag : version.gatewayApiTcpWithoutAlphaFlag) return undefined;
+  return `${method} on gateway "${gateway}" writes a ${tls ? 'TLSRoute' : 'TCPRoute'}, which Istio ${version.label} reads only when istiod runs with ${ALPHA_GATEWAY_API_FLAG}=true `
+    + `(stable from Istio ${tls ? '1.30' : '1.31'}): without it the route is ignored and port ${port} forwards nothing; `
+    + `set the istiod environment variable ${ALPHA_GATEWAY_API_FLAG}=true (Helm: pilot.env.${ALPHA_GATEWAY_API_FLAG}), or use GatewayFlavour.ISTIO`;
 }

@@ -65,6 +65,13 @@ export const ISTIO_VERSION_GATES: ReadonlyArray<{
     library: 'explain: before, a private peer is internal and gets no X-Envoy-External-Address; from 1.25 it gets one',
   },
   {
+    property: 'readsNamespaceIngressUseWaypoint',
+    since: 25,
+    change: 'istiod reads `istio.io/ingress-use-waypoint` on a Namespace, not only on a Service',
+    source: 'istio/istio#54483 (first in the 1.25.0 tag); 1.24 reads it on Services only (pilot/pkg/serviceregistry/kube/controller/ambient/services.go)',
+    library: 'AmbientNamespace refuses ingressUseWaypoint before 1.25 (ingress traffic would skip the waypoint and its policies)',
+  },
+  {
     property: 'supportsGatewayParametersRef',
     since: 26,
     change: 'istiod deploys a Gateway API gateway with the overlays of `spec.infrastructure.parametersRef` ConfigMaps',
@@ -98,6 +105,13 @@ export const ISTIO_VERSION_GATES: ReadonlyArray<{
     change: 'istiod reads TLSRoute at `gateway.networking.k8s.io/v1`',
     source: 'istio/istio pkg/config/schema/metadata.yaml (release-1.30: TLSRoute version v1, alias v1alpha2)',
     library: 'TLSRoutes are written at v1alpha2 before 1.30 and at v1 from 1.30',
+  },
+  {
+    property: 'tlsRouteWithoutAlphaFlag',
+    since: 30,
+    change: 'istiod reads TLSRoute without `PILOT_ENABLE_ALPHA_GATEWAY_API`',
+    source: 'istio/istio pkg/config/schema/collections/collections.gen.go (release-1.30: TLSRoute in pilotStableGatewayAPI); extras.go PilotGatewayAPI()',
+    library: 'before 1.30 addTlsRoute on a Gateway API gateway warns that the route is ignored without the flag',
   },
   {
     property: 'tcpRouteApiVersion',
@@ -300,21 +314,16 @@ export class IstioVersion {
    * on Services only, pilot/pkg/serviceregistry/kube/controller/ambient/services.go).
    */
   public get readsNamespaceIngressUseWaypoint(): boolean {
-    return this.isAtLeast(25);
+    return this.minor >= since('readsNamespaceIngressUseWaypoint');
   }
 
   /**
-   * istiod reads TCPRoute only with `PILOT_ENABLE_ALPHA_GATEWAY_API=true` before 1.31: `pilotStableGatewayAPI`
-   * (pkg/config/schema/collections/collections.gen.go) lists TCPRoute from 1.31, `PilotGatewayAPI()` (extras.go)
-   * adds the alpha kinds only with the flag.
+   * istiod reads TLSRoute without `PILOT_ENABLE_ALPHA_GATEWAY_API=true` (1.30+: `pilotStableGatewayAPI` in
+   * pkg/config/schema/collections/collections.gen.go lists TLSRoute from 1.30; `PilotGatewayAPI()` in extras.go adds
+   * the alpha kinds only with the flag).
    */
-  public get tcpRouteNeedsAlphaGatewayApi(): boolean {
-    return !this.isAtLeast(31);
-  }
-
-  /** istiod reads TLSRoute only with `PILOT_ENABLE_ALPHA_GATEWAY_API=true` before 1.30 (stable collections list it from 1.30). */
-  public get tlsRouteNeedsAlphaGatewayApi(): boolean {
-    return !this.isAtLeast(30);
+  public get tlsRouteWithoutAlphaFlag(): boolean {
+    return this.minor >= since('tlsRouteWithoutAlphaFlag');
   }
 
   /** A regular expression for EnvoyFilter `match.proxy.proxyVersion` that matches this release only. */

@@ -48,6 +48,8 @@ export interface TracedGateway {
   readonly loadBalancerId?: string;
   /** The annotations of the gateway's Service. */
   readonly serviceAnnotations: { readonly [key: string]: string };
+  /** True when the objects say a node address at the gateway is accepted (an explicit externalTrafficPolicy Cluster). */
+  readonly nodeAddressAccepted?: boolean;
 }
 
 /** What a route carries to its backend: HTTP (HTTP, HTTPS terminated, gRPC) or TCP (TCP, TLS passthrough). */

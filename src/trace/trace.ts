@@ -391,8 +391,9 @@ function gatewayFindings(gw: TracedGateway, protocol: string, honest: GatewaySte
   if (honest.clientAddress === ADDRESSES.client) return;
   const lostTo = honest.addresses.get(honest.clientAddress);
   if (honest.clientAddress === ADDRESSES.node) {
-    // The Service works; only the address is lost: a WARNING, as the constructs report it for an explicit Cluster.
-    findings.push(finding(FindingSeverity.WARNING, where, `client IP lost: externalTrafficPolicy Cluster, so the gateway sees the node IP ${ADDRESSES.node} (kube-proxy SNAT)`,
+    // An ERROR, unless the objects say the node address was accepted (a construct given externalTrafficPolicy CLUSTER).
+    const accepted = gw.nodeAddressAccepted === true;
+    findings.push(finding(accepted ? FindingSeverity.WARNING : FindingSeverity.ERROR, where, `client IP lost: externalTrafficPolicy Cluster, so the gateway sees the node IP ${ADDRESSES.node} (kube-proxy SNAT)${accepted ? ', as chosen' : ''}`,
       `set externalTrafficPolicy: Local on Service ${m.serviceName ?? '(the gateway Service)'} and spread gateway replicas over nodes, or carry the client in PROXY protocol or X-Forwarded-For`));
   } else if (headerHop !== undefined && lostTo === headerHop.name && protocol === 'HTTP') {
     findings.push(finding(FindingSeverity.INFO, where, `the gateway resolves ${honest.clientAddress}, the CDN hop "${headerHop.name}", by design: remote.ip at the gateway is the CDN (so a CdnOnlyPolicy can require it) and the client travels in ${headerHop.clientHeader}`,

@@ -39,8 +39,7 @@ describe('seed scenarios', () => {
     expect(hop(path, 'gateway').clientAddress).toBe(NODE);
     expect(path.appHeaderClient).toBe(NODE);
     const error = path.findings.find(f => /externalTrafficPolicy Cluster/.test(f.message))!;
-    // The same severity the constructs give it (a warning on a PreservedIngressGateway with CLUSTER): traffic flows.
-    expect(error.severity).toBe(FindingSeverity.WARNING);
+    expect(error.severity).toBe(FindingSeverity.ERROR);
     expect(error.fix).toMatch(/set externalTrafficPolicy: Local on Service ingressgateway/);
   });
 
@@ -141,6 +140,7 @@ describe('seed scenarios', () => {
   test('in-mesh callers can forge remote.ip on a sidecar', () => {
     const report = Explainer.fromYaml(docs(workloadYaml(), policyYaml('office', 'web', '{ app: httpbin }', 'remoteIpBlocks', ['203.0.113.0/24'])));
     expect(report.paths).toHaveLength(1);
+    // Through the gateway the policy matches the client; a direct in-mesh caller can forge it: a WARNING that says so.
     expect(report.paths[0].findings.find(f => /^forgeable from inside the mesh: .* a pod that calls the workload directly chooses remote.ip/.test(f.message))?.severity)
       .toBe(FindingSeverity.WARNING);
   });
@@ -201,12 +201,7 @@ describe('cli', () => {
     process.exitCode = 0;
     return { out, err, code };
   }
-  const files = {
-    'a.yaml': docs(gatewayYaml({ etp: 'Cluster' })),
-    'b.yaml': docs(workloadYaml('TPROXY')),
-    // The load balancer sends PROXY, the gateway does not accept it: every connection fails (an ERROR).
-    'c.yaml': docs(gatewayYaml({ etp: 'Local', serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' } })),
-  };
+  const files = { 'a.yaml': docs(gatewayYaml({ etp: 'Cluster' })), 'b.yaml': docs(workloadYaml('TPROXY')) };
 
   test('explain prints a table over several files', () => {
     const r = run(['explain', 'a.yaml', 'b.yaml'], files);
@@ -221,9 +216,7 @@ describe('cli', () => {
   });
 
   test('--fail-on-error exits 1 when the report has errors', () => {
-    expect(run(['explain', '--fail-on-error', 'c.yaml'], files).code).toBe(1);
-    // A lost client (externalTrafficPolicy Cluster) is a WARNING: the traffic still flows.
-    expect(run(['explain', '--fail-on-error', 'a.yaml'], files).code).toBe(0);
+    expect(run(['explain', '--fail-on-error', 'a.yaml'], files).code).toBe(1);
     expect(run(['explain', '--fail-on-error', 'b.yaml'], files).code).toBe(0);
   });
 

@@ -222,7 +222,7 @@ describe('unreadable input is a clean error naming the file and document (exit 2
   });
 
   test('exit codes: 0 without errors, 1 with errors and --fail-on-error, 2 for unreadable input', () => {
-    const inputs = files({ 'ok.yaml': docs(workloadYaml('TPROXY')), 'bad.yaml': docs(gatewayYaml({ etp: 'Local', serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' } })), 'x.yaml': '\u0000' });
+    const inputs = files({ 'ok.yaml': docs(workloadYaml('TPROXY')), 'bad.yaml': docs(gatewayYaml({ etp: 'Cluster' })), 'x.yaml': '\u0000' });
     expect(run(['explain', '--fail-on-error', 'ok.yaml'], inputs).code).toBe(0);
     expect(run(['explain', '--fail-on-error', 'bad.yaml'], inputs).code).toBe(1);
     expect(run(['explain', '--fail-on-error', 'x.yaml'], inputs).code).toBe(2);

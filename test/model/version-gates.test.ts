@@ -1,5 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import {
+  AmbientNamespace, Waypoint,
   Explainer, ExternalTrafficPolicy, GatewayFlavour, ISTIO_VERSION_GATES, IstioVersion, LoadBalancerProfile, PreservedIngressGateway,
   ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpWarnings, TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust,
 } from '../../src';
@@ -47,8 +48,13 @@ function gatewayApiStreams(istioVersion: IstioVersion): { chart: Chart; manifest
 function everyEnvoyFilterPatch(istioVersion: IstioVersion): any[] {
   const chart = Testing.chart();
   const strict = new ProxyProtocolGateway(chart, 'PerPort', {
-    name: 'per-port', istioVersion, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP, loadBalancerProxyProtocolAnnotations: false,
-    proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT, proxyProtocolPorts: [9000], inClusterCallers: false,
+    name: 'per-port',
+    istioVersion,
+    loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP,
+    loadBalancerProxyProtocolAnnotations: false,
+    proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT,
+    proxyProtocolPorts: [9000],
+    inClusterCallers: false,
   });
   strict.addTcpServer({ port: 9000 });
   strict.addTcpServer({ port: 9001 });
@@ -161,8 +167,28 @@ const ROWS: { [property: string]: GateRow } = {
       const { chart, manifests } = gatewayApiStreams(version);
       const gateway = manifests.find(m => m.kind === 'Gateway' && m.apiVersion === 'gateway.networking.k8s.io/v1');
       expect(gateway.spec.listeners.map((l: any) => l.protocol)).toContain('TCP');
-      if (has) expect(warnings(chart)).not.toMatch(/PILOT_ENABLE_ALPHA_GATEWAY_API/);
-      else expect(warnings(chart)).toMatch(/addTcpServer port 5432 with flavour gateway-api .* PILOT_ENABLE_ALPHA_GATEWAY_API=true/);
+      if (has) expect(warnings(chart)).not.toMatch(/writes a TCPRoute, which Istio/);
+      else expect(warnings(chart)).toMatch(/addTcpRoute on gateway "ingressgateway" writes a TCPRoute, which Istio .* reads only when istiod runs with PILOT_ENABLE_ALPHA_GATEWAY_API=true/);
+    },
+  },
+  tlsRouteWithoutAlphaFlag: {
+    check(version, has) {
+      const { chart } = gatewayApiStreams(version);
+      if (has) expect(warnings(chart)).not.toMatch(/writes a TLSRoute, which Istio/);
+      else expect(warnings(chart)).toMatch(/addTlsRoute on gateway "ingressgateway" writes a TLSRoute, which Istio .* reads only when istiod runs with PILOT_ENABLE_ALPHA_GATEWAY_API=true/);
+    },
+  },
+  readsNamespaceIngressUseWaypoint: {
+    check(version, has) {
+      const chart = Testing.chart();
+      const make = () => new AmbientNamespace(chart, 'Web', { name: 'web', waypoint: new Waypoint(chart, 'Waypoint', { namespace: 'web' }), ingressUseWaypoint: true, istioVersion: version });
+      if (has) {
+        make();
+        const ns = synthAndValidate(chart, { istioVersion: version }).find(m => m.kind === 'Namespace');
+        expect(ns.metadata.labels['istio.io/ingress-use-waypoint']).toBe('true');
+      } else {
+        expect(make).toThrow(/^ingressUseWaypoint true is not allowed with istioVersion 1\.24: Istio reads istio.io\/ingress-use-waypoint on a Namespace only from 1\.25/);
+      }
     },
   },
   supportsMergeAndReplaceList: neverWritten(p => p.patch?.operation === 'MERGE_AND_REPLACE_LIST'),

@@ -45,8 +45,8 @@ describe('example app round trip', () => {
     expect(errors).toEqual([]);
   });
 
-  test('a lost client and forgeable remoteIpBlocks are warnings on both sides, with one text', () => {
-    // GIVEN the scenarios whose client is lost (externalTrafficPolicy Cluster) or forgeable from inside the mesh
+  test('a chosen externalTrafficPolicy Cluster and forgeable remoteIpBlocks are warnings on both sides, with one text', () => {
+    // GIVEN the scenarios whose client is lost (externalTrafficPolicy CLUSTER, chosen) or forgeable from inside the mesh
     const byId = new Map(charts);
     const cases: Array<[string, RegExp]> = [
       ['north-south: ns-http-etp-cluster', /^client IP lost: externalTrafficPolicy Cluster/],

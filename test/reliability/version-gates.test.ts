@@ -75,8 +75,8 @@ describe('TCPRoute and TLSRoute need PILOT_ENABLE_ALPHA_GATEWAY_API before they 
   });
 
   test('the flags are data in IstioVersion', () => {
-    expect(IstioVersion.all().filter(v => v.tcpRouteNeedsAlphaGatewayApi).map(v => v.label)).toEqual(['1.24', '1.25', '1.26', '1.27', '1.28', '1.29', '1.30']);
-    expect(IstioVersion.all().filter(v => v.tlsRouteNeedsAlphaGatewayApi).map(v => v.label)).toEqual(['1.24', '1.25', '1.26', '1.27', '1.28', '1.29']);
+    expect(IstioVersion.all().filter(v => !v.gatewayApiTcpWithoutAlphaFlag).map(v => v.label)).toEqual(['1.24', '1.25', '1.26', '1.27', '1.28', '1.29', '1.30']);
+    expect(IstioVersion.all().filter(v => !v.tlsRouteWithoutAlphaFlag).map(v => v.label)).toEqual(['1.24', '1.25', '1.26', '1.27', '1.28', '1.29']);
     expect(IstioVersion.all().filter(v => !v.readsNamespaceIngressUseWaypoint).map(v => v.label)).toEqual(['1.24']);
   });
 });
