@@ -13,7 +13,8 @@ import {
 import { Gateway, VirtualService } from '../../imports/networking.istio.io';
 import { gatewayListenerPort, STATUS_PORT } from '../envoy/names';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, NODE_ADDRESS_ACCEPTED_ANNOTATION,
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION,
+  NODE_ADDRESS_ACCEPTED_ANNOTATION,
   TRUST_CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiAlphaRouteWarning, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
@@ -472,8 +473,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   private renderedServiceAnnotations(): { [key: string]: string } {
     const profile = this._config.profile;
     if (this.gatewayApi) {
-      return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, { ...this._config.serviceAnnotations, ...this.nodeAddressAcceptance() }),
-        profile.serviceAnnotations);
+      const extra = { ...this._config.serviceAnnotations, ...this.nodeAddressAcceptance() };
+      return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, extra), profile.serviceAnnotations);
     }
     return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, {
       ...this._config.serviceAnnotations,
@@ -493,7 +494,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** True when the packet source at the gateway is a node: Cluster, no PROXY, a load balancer that does not keep the source. */
   private seesNodeAddress(): boolean {
     const { externalTrafficPolicy, proxyProtocolMode, profile } = this._config;
-    return externalTrafficPolicy === ExternalTrafficPolicy.CLUSTER && proxyProtocolMode === ProxyProtocolMode.OFF && !profile.preservesSourceWithoutLocal;
+    return externalTrafficPolicy === ExternalTrafficPolicy.CLUSTER && proxyProtocolMode === ProxyProtocolMode.OFF
+      && !profile.preservesSourceWithoutLocal;
   }
 
   /** The servers as the model sees them: with the Gateway API, one per listener (a listener has one hostname). */
