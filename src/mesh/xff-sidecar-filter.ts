@@ -16,12 +16,11 @@ import { IstioVersion } from '../model/istio-version';
 import { ISourceIpTarget, ProxyRole, SidecarXffMode, XffFilterScope } from '../model/model';
 import { formatLabels } from '../model/selectors';
 import { Topology, XffFilterMember, XffSettings } from '../model/topology';
-import { TrustChain } from '../model/trust-chain';
 import { XffFilterModel, xffFilterOverlaps } from '../model/xff-filter-checks';
 import { Cidr, parseCidrs } from '../net/cidr';
 import { CidrList } from '../net/cidr-list';
 import { CdnOnlyPolicy } from '../policy/cdn-only-policy';
-import { joinTrace } from '../trace/topology-trace';
+import { joinTrace, trustChainOf } from '../trace/topology-trace';
 import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
@@ -157,7 +156,7 @@ export class XffTrust {
    * @param clusterCidrs the node and gateway pod ranges, e.g. ["10.0.0.0/16", "10.244.0.0/16"]
    */
   public static trustedCidrsOf(gateway: ISourceIpTarget, clusterCidrs: string[]): XffTrust {
-    const chain = (gateway as unknown as { readonly trustChain?: TrustChain }).trustChain;
+    const chain = trustChainOf(gateway);
     if (gateway.targetRole !== ProxyRole.GATEWAY || !chain) {
       throw new Error(`trustedCidrsOf: "${gateway.node.path}" is not an ingress gateway with a trustChain: give a PreservedIngressGateway or ProxyProtocolGateway whose trustChain lists the hops' cidrs, or use XffTrust.trustedCidrs([...])`);
     }
@@ -533,8 +532,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
 
 /** The client header the trust chain of the policy's gateway declares, if any. */
 function chainHeaderOf(policy: CdnOnlyPolicy): string | undefined {
-  const chain = (policy.gateway as unknown as { readonly trustChain?: { derive(): { clientHeader?: string } } }).trustChain;
-  return chain?.derive().clientHeader;
+  return trustChainOf(policy.gateway)?.derive().clientHeader;
 }
 
 function checkHops(property: string, hops: number, fix: string): number {

@@ -3,14 +3,10 @@ import { SourceIpPolicy } from './source-ip-policy';
 import { ClientIpField, ISourceIpTarget, PolicyAction, ProxyRole } from '../model/model';
 import { TrustChain } from '../model/trust-chain';
 import { CidrList } from '../net/cidr-list';
+import { trustChainOf } from '../trace/topology-trace';
 
 /** A negated list cannot be split over several policies, so it must fit into one (see `CidrListPolicy`). */
 const MAX_CDN_BLOCKS = 10000;
-
-/** Something that declares the hops in front of it (the library's ingress gateways). */
-interface HasTrustChain {
-  readonly trustChain?: TrustChain;
-}
 
 /** Properties of `CdnOnlyPolicy`. */
 export interface CdnOnlyPolicyProps {
@@ -57,7 +53,7 @@ export class CdnOnlyPolicy extends Construct {
       throw new Error(`gateway "${props.gateway.node.path}" has targetRole ${props.gateway.targetRole}, not gateway: a CDN-only policy belongs on the ingress gateway the CDN connects to`);
     }
     this.gateway = props.gateway;
-    const chain = (props.gateway as unknown as HasTrustChain).trustChain;
+    const chain = trustChainOf(props.gateway);
     this.cdnCidrs = props.cdnCidrs ?? cdnCidrsOf(chain, props.gateway);
     if (this.cdnCidrs.count > MAX_CDN_BLOCKS) {
       throw new Error(`cdnCidrs ${this.cdnCidrs.name} has ${this.cdnCidrs.count} blocks after aggregation, more than ${MAX_CDN_BLOCKS}: a "deny everything outside" list cannot be split over several policies; check that the list holds only the CDN's egress ranges`);

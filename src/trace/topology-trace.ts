@@ -10,6 +10,7 @@ import { GatewayModel, ISourceIpTarget, ProxyProtocolVersion, WorkloadModel, Xff
 import { selectorMatches } from '../model/selectors';
 import { Topology } from '../model/topology';
 import { addRoute, hostParts, RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
+import { TrustChain } from '../model/trust-chain';
 import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from '../util/duplicate-objects';
 import { onWarningsRead, SourceIpWarnings } from '../util/warnings';
 
@@ -29,6 +30,11 @@ export interface TracedGatewayMember extends ISourceIpTarget {
 
 function isTracedGateway(g: ISourceIpTarget): g is TracedGatewayMember {
   return typeof (g as Partial<TracedGatewayMember>)._tracedGateway === 'function';
+}
+
+/** The trust chain declared in front of `target`, when it is an ingress gateway of this library that declares one. */
+export function trustChainOf(target: ISourceIpTarget): TrustChain | undefined {
+  return isTracedGateway(target) ? target._tracedGateway().trustChain : undefined;
 }
 
 /** Adds the trace's one app-wide check to the app of `scope`, once. */
