@@ -1,10 +1,10 @@
 import { ApiObject, Testing } from 'cdk8s';
 import {
-  GATEWAY_API_CRDS, hasCrdBundles, hasGatewayApiCrdBundles, ISTIO_CRDS, loadBundles, loadFamily, requireBundlesInCi, synthAndValidate, validateEnvoyFilter,
-  validateEnvoyMessage, validateManifest, validateWithKubernetesModels,
+  GATEWAY_API_CRDS, hasCrdBundles, hasGatewayApiCrdBundles, ISTIO_CRDS, loadBundles, loadFamily, requireBundlesInCi, synthAndValidate,
+  validateEnvoyFilter, validateEnvoyMessage, validateManifest, validateWithKubernetesModels,
 } from './harness';
-import { CrdFamily } from './harness/crd-schemas';
 import { IstioVersion } from '../src';
+import { CrdFamily } from './harness/crd-schemas';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const PROXY_PROTOCOL = 'type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol';

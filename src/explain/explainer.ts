@@ -4,6 +4,7 @@ import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
 import { statusPortFindings } from './status-port';
+import { alphaRouteFindings, GATEWAY_API_GROUP } from '../model/gateway-api';
 import { checkGatewayPorts, checkLoadBalancerAnnotations } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
 import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
@@ -52,6 +53,7 @@ export class Explainer {
       ...parsed.gateways.flatMap(g => checkLoadBalancerAnnotations(g.model, g.serviceAnnotations)),
     ];
     const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
+    checks.push(...alphaRouteFindings(streamRoutes(objects), version));
     // Tracing adds its findings (such as sampled workloads) to parsed.findings: trace first.
     const paths = tracePaths(parsed, version);
     return new ExplainReport(paths, [...parsed.findings, ...checks, ...statusPortFindings(parsed.gateways, version)], parsed.skipped);
@@ -95,4 +97,15 @@ function checkedHelmValues(helmValues: HelmValues[] | undefined): HelmValues[] {
 function shortJson(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The Gateway API TCPRoutes and TLSRoutes of the input, for the alpha-API check. */
+function streamRoutes(objects: unknown[]): Array<{ kind: string; where: string }> {
+  return objects.flatMap(o => {
+    const m = o as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+    if (m === null || typeof m !== 'object' || (m.kind !== 'TCPRoute' && m.kind !== 'TLSRoute') || !String(m.apiVersion).startsWith(`${GATEWAY_API_GROUP}/`)) return [];
+    const name = typeof m.metadata?.name === 'string' ? m.metadata.name : 'unnamed';
+    const namespace = typeof m.metadata?.namespace === 'string' ? m.metadata.namespace : 'default';
+    return [{ kind: m.kind, where: `${m.kind} ${namespace}/${name}` }];
+  });
 }

@@ -1,3 +1,6 @@
+import { Finding, FindingSeverity } from './findings';
+import { IstioVersion } from './istio-version';
+
 /*
  * Facts about Istio's Gateway API implementation that the constructs render and `explain` reads back: one place,
  * so both sides agree.
@@ -29,4 +32,24 @@ export enum GatewayOverlay {
 export function serviceOfHost(host: string): { readonly name: string; readonly namespace: string } | undefined {
   const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.[a-z0-9.-]+)?$/.exec(host);
   return m ? { name: m[1], namespace: m[2] } : undefined;
+}
+
+/**
+ * Findings for TCPRoutes and TLSRoutes that `istioVersion` reads only with `PILOT_ENABLE_ALPHA_GATEWAY_API=true`
+ * (TLSRoute before 1.30, TCPRoute before 1.31; `IstioVersion` holds the gates): without the flag istiod ignores them.
+ *
+ * @param routes the routes, by kind and where to report them
+ * @param istioVersion the release the cluster runs
+ */
+export function alphaRouteFindings(routes: ReadonlyArray<{ readonly kind: string; readonly where: string }>, istioVersion: IstioVersion): Finding[] {
+  return routes.flatMap(r => {
+    const alphaOnly = r.kind === 'TCPRoute' ? istioVersion.tcpRouteNeedsAlphaGatewayApi : r.kind === 'TLSRoute' ? istioVersion.tlsRouteNeedsAlphaGatewayApi : false;
+    if (!alphaOnly) return [];
+    return [{
+      severity: FindingSeverity.WARNING,
+      where: r.where,
+      message: `Istio ${istioVersion.label} reads ${r.kind} only when istiod runs with PILOT_ENABLE_ALPHA_GATEWAY_API=true (stable from Istio ${r.kind === 'TCPRoute' ? '1.31' : '1.30'}): without it the route is ignored`,
+      fix: 'set the istiod environment variable PILOT_ENABLE_ALPHA_GATEWAY_API=true (Helm: pilot.env.PILOT_ENABLE_ALPHA_GATEWAY_API), or use an Istio Gateway and VirtualService',
+    }];
+  });
 }
