@@ -4,6 +4,7 @@ import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
 import { tracePaths } from './path-tracer';
 import { statusPortFindings } from './status-port';
+import { namespaceIngressUseWaypointFindings } from '../model/ambient';
 import { alphaRouteFindings, GATEWAY_API_GROUP } from '../model/gateway-api';
 import { checkGatewayPorts, checkLoadBalancerAnnotations } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
@@ -53,7 +54,7 @@ export class Explainer {
       ...parsed.gateways.flatMap(g => checkLoadBalancerAnnotations(g.model, g.serviceAnnotations)),
     ];
     const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
-    checks.push(...alphaRouteFindings(streamRoutes(objects), version));
+    checks.push(...alphaRouteFindings(streamRoutes(objects), version), ...namespaceIngressUseWaypointFindings(namespaces(objects), version));
     // Tracing adds its findings (such as sampled workloads) to parsed.findings: trace first.
     const paths = tracePaths(parsed, version);
     return new ExplainReport(paths, [...parsed.findings, ...checks, ...statusPortFindings(parsed.gateways, version)], parsed.skipped);
@@ -107,5 +108,15 @@ function streamRoutes(objects: unknown[]): Array<{ kind: string; where: string }
     const name = typeof m.metadata?.name === 'string' ? m.metadata.name : 'unnamed';
     const namespace = typeof m.metadata?.namespace === 'string' ? m.metadata.namespace : 'default';
     return [{ kind: m.kind, where: `${m.kind} ${namespace}/${name}` }];
+  });
+}
+
+/** The Namespaces of the input with their labels, for the ingress-use-waypoint check. */
+function namespaces(objects: unknown[]): Array<{ name: string; labels?: { [key: string]: string } }> {
+  return objects.flatMap(o => {
+    const m = o as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; labels?: unknown } } | null;
+    if (m === null || typeof m !== 'object' || m.kind !== 'Namespace' || m.apiVersion !== 'v1' || typeof m.metadata?.name !== 'string') return [];
+    const labels = m.metadata.labels !== null && typeof m.metadata.labels === 'object' ? m.metadata.labels as { [key: string]: string } : undefined;
+    return [{ name: m.metadata.name, ...(labels ? { labels } : {}) }];
   });
 }

@@ -37,6 +37,13 @@ describe('istio.io/ingress-use-waypoint on a Namespace (read from Istio 1.25: is
     expect(namespace.metadata.labels['istio.io/ingress-use-waypoint']).toBe('true');
   });
 
+  test('explain warns about the label on a Namespace when it explains Istio 1.24, not 1.25', () => {
+    const yaml = 'apiVersion: v1\nkind: Namespace\nmetadata: { name: web, labels: { istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint, istio.io/ingress-use-waypoint: "true" } }\n';
+    const at = (istioVersion: IstioVersion) => Explainer.fromYaml(yaml, { istioVersion }).allFindings().filter(f => f.message.includes('istio.io/ingress-use-waypoint'));
+    expect(at(IstioVersion.V1_24)).toEqual([expect.objectContaining({ severity: FindingSeverity.WARNING, where: 'Namespace web', message: expect.stringMatching(/^Istio 1\.24 reads istio\.io\/ingress-use-waypoint on Services only/) })]);
+    expect(at(IstioVersion.V1_25)).toEqual([]);
+  });
+
   test('a namespace without ingressUseWaypoint is fine on Istio 1.24', () => {
     const chart = Testing.chart();
     const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'web' });
