@@ -1,8 +1,7 @@
 import { ApiObject, Testing } from 'cdk8s';
 import {
   GATEWAY_API_CRDS, hasCrdBundles, hasGatewayApiCrdBundles, ISTIO_CRDS, loadBundles, loadFamily, requireBundlesInCi, synthAndValidate,
-  validateEnvoyFilter,
-  validateEnvoyMessage, validateManifest, validateWithKubernetesModels,
+  validateEnvoyFilter, validateEnvoyMessage, validateManifest, validateWithKubernetesModels,
 } from './harness';
 import { IstioVersion } from '../src';
 import { CrdFamily } from './harness/crd-schemas';

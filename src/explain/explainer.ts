@@ -2,6 +2,8 @@ import { App, Chart } from 'cdk8s';
 import { ExplainReport } from './explain-report';
 import { HelmChart, HelmValues } from './helm-values';
 import { parseManifests, parseYamlDocuments } from './manifest-parser';
+import { namespaceIngressUseWaypointFindings } from '../model/ambient';
+import { alphaRouteFindings, GATEWAY_API_GROUP } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
 import { trace } from '../trace/app-trace';
 
@@ -38,7 +40,10 @@ export class Explainer {
     }
     const parsed = parseManifests(objects, checkedHelmValues(options.helmValues));
     const traced = trace(parsed, options.istioVersion);
-    return new ExplainReport(traced.paths, [...parsed.findings, ...traced.findings], parsed.skipped);
+    // What the explained release does with objects it reads at all (routes behind a flag, a label read later).
+    const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
+    const versionFindings = [...alphaRouteFindings(streamRoutes(objects), version), ...namespaceIngressUseWaypointFindings(namespaces(objects), version)];
+    return new ExplainReport(traced.paths, [...parsed.findings, ...traced.findings, ...versionFindings], parsed.skipped);
   }
 
   /**
@@ -79,4 +84,25 @@ function checkedHelmValues(helmValues: HelmValues[] | undefined): HelmValues[] {
 function shortJson(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The Gateway API TCPRoutes and TLSRoutes of the input, for the alpha-API check. */
+function streamRoutes(objects: unknown[]): Array<{ kind: string; where: string }> {
+  return objects.flatMap(o => {
+    const m = o as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+    if (m === null || typeof m !== 'object' || (m.kind !== 'TCPRoute' && m.kind !== 'TLSRoute') || !String(m.apiVersion).startsWith(`${GATEWAY_API_GROUP}/`)) return [];
+    const name = typeof m.metadata?.name === 'string' ? m.metadata.name : 'unnamed';
+    const namespace = typeof m.metadata?.namespace === 'string' ? m.metadata.namespace : 'default';
+    return [{ kind: m.kind, where: `${m.kind} ${namespace}/${name}` }];
+  });
+}
+
+/** The Namespaces of the input with their labels, for the ingress-use-waypoint check. */
+function namespaces(objects: unknown[]): Array<{ name: string; labels?: { [key: string]: string } }> {
+  return objects.flatMap(o => {
+    const m = o as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; labels?: unknown } } | null;
+    if (m === null || typeof m !== 'object' || m.kind !== 'Namespace' || m.apiVersion !== 'v1' || typeof m.metadata?.name !== 'string') return [];
+    const labels = m.metadata.labels !== null && typeof m.metadata.labels === 'object' ? m.metadata.labels as { [key: string]: string } : undefined;
+    return [{ name: m.metadata.name, ...(labels ? { labels } : {}) }];
+  });
 }

@@ -1,4 +1,6 @@
+import { Finding, FindingSeverity } from './findings';
 import { GATEWAY_API_GROUP } from './gateway-api';
+import { IstioVersion } from './istio-version';
 import { PolicyModel, PolicyTargetRef, WaypointFor, WaypointModel, WorkloadModel } from './model';
 
 /*
@@ -80,4 +82,22 @@ export function waypointsOfPolicy(policy: PolicyModel, waypoints: readonly Waypo
 /** The ambient workloads whose traffic goes through `waypoint`. */
 export function workloadsUsing(waypoint: WaypointModel, workloads: readonly WorkloadModel[]): WorkloadModel[] {
   return workloads.filter(w => w.waypoint === `${waypoint.namespace}/${waypoint.name}`);
+}
+
+/**
+ * Findings for Namespaces labelled `istio.io/ingress-use-waypoint` on a release that reads the label on Services
+ * only (`IstioVersion.readsNamespaceIngressUseWaypoint`): ingress traffic then skips the waypoint and its policies.
+ *
+ * @param namespaces the Namespaces, by name and labels
+ * @param istioVersion the release the cluster runs
+ */
+export function namespaceIngressUseWaypointFindings(
+  namespaces: ReadonlyArray<{ readonly name: string; readonly labels?: { readonly [key: string]: string } }>, istioVersion: IstioVersion): Finding[] {
+  if (istioVersion.readsNamespaceIngressUseWaypoint) return [];
+  return namespaces.filter(n => n.labels?.[INGRESS_USE_WAYPOINT_LABEL] !== undefined).map(n => ({
+    severity: FindingSeverity.WARNING,
+    where: `Namespace ${n.name}`,
+    message: `Istio ${istioVersion.label} reads ${INGRESS_USE_WAYPOINT_LABEL} on Services only (on a Namespace from 1.25): ingress traffic to this namespace skips the waypoint and its policies`,
+    fix: `label the Services ${INGRESS_USE_WAYPOINT_LABEL}: "true", or upgrade to Istio 1.25 or newer`,
+  }));
 }

@@ -1,3 +1,6 @@
+import { Finding, FindingSeverity } from './findings';
+import { IstioVersion } from './istio-version';
+
 /*
  * Facts about Istio's Gateway API implementation that the constructs render and `explain` reads back: one place,
  * so both sides agree.
@@ -45,4 +48,24 @@ export function gatewayApiAlphaRouteWarning(
   return `${method} on gateway "${gateway}" writes a ${tls ? 'TLSRoute' : 'TCPRoute'}, which Istio ${version.label} reads only when istiod runs with ${ALPHA_GATEWAY_API_FLAG}=true `
     + `(stable from Istio ${tls ? '1.30' : '1.31'}): without it the route is ignored and port ${port} forwards nothing; `
     + `set the istiod environment variable ${ALPHA_GATEWAY_API_FLAG}=true (Helm: pilot.env.${ALPHA_GATEWAY_API_FLAG}), or use GatewayFlavour.ISTIO`;
+}
+
+/**
+ * Findings for TCPRoutes and TLSRoutes that `istioVersion` reads only with `PILOT_ENABLE_ALPHA_GATEWAY_API=true`
+ * (TLSRoute before 1.30, TCPRoute before 1.31; `IstioVersion` holds the gates): without the flag istiod ignores them.
+ *
+ * @param routes the routes, by kind and where to report them
+ * @param istioVersion the release the cluster runs
+ */
+export function alphaRouteFindings(routes: ReadonlyArray<{ readonly kind: string; readonly where: string }>, istioVersion: IstioVersion): Finding[] {
+  return routes.flatMap(r => {
+    const alphaOnly = r.kind === 'TCPRoute' ? !istioVersion.gatewayApiTcpWithoutAlphaFlag : r.kind === 'TLSRoute' ? !istioVersion.tlsRouteWithoutAlphaFlag : false;
+    if (!alphaOnly) return [];
+    return [{
+      severity: FindingSeverity.WARNING,
+      where: r.where,
+      message: `Istio ${istioVersion.label} reads ${r.kind} only when istiod runs with PILOT_ENABLE_ALPHA_GATEWAY_API=true (stable from Istio ${r.kind === 'TCPRoute' ? '1.31' : '1.30'}): without it the route is ignored`,
+      fix: 'set the istiod environment variable PILOT_ENABLE_ALPHA_GATEWAY_API=true (Helm: pilot.env.PILOT_ENABLE_ALPHA_GATEWAY_API), or use an Istio Gateway and VirtualService',
+    }];
+  });
 }

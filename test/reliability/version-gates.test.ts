@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import {
-  AmbientNamespace, CidrList, CidrListPolicy, GatewayFlavour, IstioVersion, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolGateway,
-  SourceIpWarnings, Waypoint, WaypointFor,
+  AmbientNamespace, CidrList, CidrListPolicy, Explainer, FindingSeverity, GatewayFlavour, IstioVersion, LoadBalancerProfile,
+  PreservedIngressGateway, ProxyProtocolGateway, SourceIpWarnings, Waypoint, WaypointFor,
 } from '../../src';
 import { synthAndValidate } from '../harness';
 
@@ -35,6 +35,13 @@ describe('istio.io/ingress-use-waypoint on a Namespace (read from Istio 1.25: is
     expect(ns.ingressUseWaypoint).toBe(true);
     const namespace = Testing.synth(chart).find(m => m.kind === 'Namespace');
     expect(namespace.metadata.labels['istio.io/ingress-use-waypoint']).toBe('true');
+  });
+
+  test('explain warns about the label on a Namespace when it explains Istio 1.24, not 1.25', () => {
+    const yaml = 'apiVersion: v1\nkind: Namespace\nmetadata: { name: web, labels: { istio.io/dataplane-mode: ambient, istio.io/use-waypoint: waypoint, istio.io/ingress-use-waypoint: "true" } }\n';
+    const at = (istioVersion: IstioVersion) => Explainer.fromYaml(yaml, { istioVersion }).allFindings().filter(f => f.message.includes('istio.io/ingress-use-waypoint'));
+    expect(at(IstioVersion.V1_24)).toEqual([expect.objectContaining({ severity: FindingSeverity.WARNING, where: 'Namespace web', message: expect.stringMatching(/^Istio 1\.24 reads istio\.io\/ingress-use-waypoint on Services only/) })]);
+    expect(at(IstioVersion.V1_25)).toEqual([]);
   });
 
   test('a namespace without ingressUseWaypoint is fine on Istio 1.24', () => {
@@ -72,6 +79,17 @@ describe('TCPRoute and TLSRoute need PILOT_ENABLE_ALPHA_GATEWAY_API before they 
 
   test('neither warns on Istio 1.31', () => {
     expect(streamRoutes(IstioVersion.V1_31)).toEqual([]);
+  });
+
+  test('explain says so too, for the release it explains', () => {
+    const yaml = `apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: { name: db, namespace: web }
+spec: { parentRefs: [{ name: web }], rules: [{ backendRefs: [{ name: postgres, port: 5432 }] }] }
+`;
+    const at = (istioVersion: IstioVersion) => Explainer.fromYaml(yaml, { istioVersion }).allFindings().filter(f => f.message.includes('PILOT_ENABLE_ALPHA_GATEWAY_API'));
+    expect(at(IstioVersion.V1_30)).toEqual([expect.objectContaining({ severity: FindingSeverity.WARNING, where: 'TCPRoute web/db', message: expect.stringMatching(/^Istio 1\.30 reads TCPRoute only when istiod runs with PILOT_ENABLE_ALPHA_GATEWAY_API=true/) })]);
+    expect(at(IstioVersion.V1_31)).toEqual([]);
   });
 
   test('the flags are data in IstioVersion', () => {
