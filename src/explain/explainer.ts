@@ -42,7 +42,9 @@ export class Explainer {
     const traced = trace(parsed, options.istioVersion);
     // What the explained release does with objects it reads at all (routes behind a flag, a label read later).
     const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
-    const versionFindings = [...alphaRouteFindings(streamRoutes(objects), version), ...namespaceIngressUseWaypointFindings(namespaces(objects), version)];
+    const versionFindings = [
+      ...alphaRouteFindings(streamRoutes(objects), version), ...namespaceIngressUseWaypointFindings(namespaces(objects), version),
+    ];
     return new ExplainReport(traced.paths, [...parsed.findings, ...traced.findings, ...versionFindings], parsed.skipped);
   }
 
