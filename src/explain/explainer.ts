@@ -45,7 +45,7 @@ export class Explainer {
     const versionFindings = [
       ...alphaRouteFindings(streamRoutes(objects), version), ...namespaceIngressUseWaypointFindings(namespaces(objects), version),
     ];
-    return new ExplainReport(traced.paths, [...parsed.findings, ...traced.findings, ...versionFindings], parsed.skipped);
+    return new ExplainReport(traced.paths, [...parsed.findings, ...traced.findings, ...traced.checks, ...versionFindings], parsed.skipped);
   }
 
   /**

@@ -19,8 +19,13 @@ import { checkXffFilterOverlaps } from '../model/xff-filter-checks';
 export interface TraceResult {
   /** The traced paths (each with the findings about that path). */
   readonly paths: PathTrace[];
-  /** Findings about the model as a whole (policies against their targets, filters, gateway ports, health checks). */
+  /** Findings of the walk that belong to no one path (what a waypoint's policies match, sampled workloads). */
   readonly findings: Finding[];
+  /**
+   * Findings of the checks the trace runs on the whole model (policies against their targets, filters, gateway ports,
+   * load-balancer annotations, health checks): the constructs those checks are about report them themselves.
+   */
+  readonly checks: Finding[];
 }
 
 /** Traces `model` with the Envoy defaults of `istioVersion` (else the model's own release, else the newest). */
@@ -32,8 +37,8 @@ export function trace(model: TraceModel, istioVersion?: IstioVersion): TraceResu
   };
   return {
     paths: traced.paths,
-    findings: [
-      ...traced.findings,
+    findings: traced.findings,
+    checks: [
       ...checkTopology(topology, model.rootNamespaces, model.workloadsOfService),
       ...checkXffFilterOverlaps(model.xffFilters),
       ...model.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
@@ -47,7 +52,7 @@ export function trace(model: TraceModel, istioVersion?: IstioVersion): TraceResu
 export function allTraceFindings(result: TraceResult): Finding[] {
   const seen = new Set<string>();
   const out: Finding[] = [];
-  for (const f of [...result.paths.flatMap(p => p.findings), ...result.findings]) {
+  for (const f of [...result.paths.flatMap(p => p.findings), ...result.findings, ...result.checks]) {
     const key = `${f.severity}\u0000${f.where}\u0000${f.message}\u0000${f.fix}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -103,12 +103,12 @@ function reportedTrace(topology: Topology): Map<IConstruct, string[]> {
 }
 
 /**
- * The findings the constructs report from the trace: those of its paths (what each hop sees). The findings of the
+ * The findings the constructs report from the trace: those of its walk (what each hop sees). The findings of the
  * shared checks (policies, filters, gateway ports, health checks) are reported by the constructs those checks are
  * about, through their own validation, with the same functions.
  */
 export function constructFindings(result: TraceResult): Finding[] {
-  return allTraceFindings({ paths: result.paths, findings: [] }).filter(f => f.severity !== FindingSeverity.INFO);
+  return allTraceFindings({ paths: result.paths, findings: result.findings, checks: [] }).filter(f => f.severity !== FindingSeverity.INFO);
 }
 
 const REPORTING = new WeakSet<IConstruct>();
@@ -132,6 +132,10 @@ function ownersByWhere(topology: Topology, inCluster: (c: IConstruct) => boolean
   for (const w of topology.workloads.filter(inCluster)) {
     const m = w.workloadModel();
     if (m && !owners.has(`workload ${m.namespace}/${m.name}`)) owners.set(`workload ${m.namespace}/${m.name}`, w);
+  }
+  for (const w of topology.waypoints.filter(inCluster)) {
+    const m = w.waypointModel();
+    if (!owners.has(`waypoint ${m.namespace}/${m.name}`)) owners.set(`waypoint ${m.namespace}/${m.name}`, w);
   }
   return owners;
 }

@@ -1,7 +1,7 @@
 import * as ipaddr from 'ipaddr.js';
 import { SelectorIndex } from './selector-index';
 import { HopTrace, PathTrace, PolicyMatch } from './trace-types';
-import { resolveClientAddress } from './xff-rule';
+import { isPrivateAddress, resolveClientAddress } from './xff-rule';
 import { waypointsOfPolicy } from '../model/ambient';
 import { finding } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
@@ -122,7 +122,42 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
     }
   }
   for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx));
+  findings.push(...waypointPolicyFindings(parsed, ctx));
   return { paths, findings };
+}
+
+/**
+ * What the policies attached to each waypoint match for ingress traffic that passes it, from every gateway that
+ * serves HTTP: the waypoint takes remote.ip from the rightmost X-Forwarded-For entry, which the gateway appended for
+ * its own peer, and source.ip is the gateway pod. Reported on the waypoint, whatever workloads use it.
+ */
+function waypointPolicyFindings(parsed: TraceModel, ctx: TraceContext): Finding[] {
+  const findings: Finding[] = [];
+  const httpGateways = parsed.gateways.filter(g => protocolsOf(g).includes('HTTP'));
+  for (const [key, policies] of ctx.waypointPolicies) {
+    const where = `waypoint ${key}`;
+    const remote = policies.filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
+    const external = policies.filter(p => p.field === ClientIpField.IP_BLOCKS && listsOnlyExternalRanges(p));
+    for (const gw of remote.length > 0 ? httpGateways : []) {
+      const step = throughGateway(gw, 'HTTP', ctx, []);
+      const entries = (step.forwardedFor ?? '').split(',').map(e => e.trim()).filter(e => e !== '');
+      const seen = entries.length > 0 ? entries[entries.length - 1] : ADDRESSES.gatewayPod;
+      if (seen === ADDRESSES.client) continue;
+      const what = step.addresses.get(seen) ?? (seen === ADDRESSES.gatewayPod ? 'the gateway pod' : 'the gateway\'s peer');
+      findings.push(finding(FindingSeverity.WARNING, where, `for ingress traffic from gateway ${gw.model.namespace}/${gw.model.name}, remoteIpBlocks in ${names(remote)} match ${seen} (${what}), the rightmost X-Forwarded-For entry, which the gateway appended for its own peer: not the client`,
+        'enforce client addresses at the gateway (remoteIpBlocks there), or make the gateway see the client as its peer (externalTrafficPolicy Local with no L7 hop in front, or PROXY protocol)'));
+    }
+    if (external.length > 0 && httpGateways.length + parsed.gateways.length > 0) {
+      findings.push(finding(FindingSeverity.WARNING, where, `ipBlocks in ${names(external)} list only external ranges, but on the waypoint ipBlocks match the caller ztunnel restores: for ingress traffic that is the gateway pod (${ADDRESSES.gatewayPod}), never an external client`,
+        'match external clients with remoteIpBlocks at the gateway; on the waypoint, ipBlocks can only tell in-mesh callers apart'));
+    }
+  }
+  return findings;
+}
+
+/** True when every CIDR of the policy is outside the private, unique-local and loopback ranges (client ranges). */
+function listsOnlyExternalRanges(p: PolicyModel): boolean {
+  return p.cidrs.length > 0 && p.cidrs.every(c => !isPrivateAddress(c.split('/')[0]) && !c.startsWith('100.64.'));
 }
 
 /**
@@ -592,10 +627,16 @@ function sidecarFindings(wl: WorkloadModel, gw: TracedGateway, protocol: string,
       findings.push(finding(FindingSeverity.ERROR, where, `remoteIpBlocks in ${names(remotePolicies)} is not supported by ztunnel: ALLOW rules never match, DENY rules do nothing`,
         'deploy a waypoint and attach the policy with targetRefs, or enforce remoteIpBlocks at the ingress gateway'));
     }
-    waypointFindings(wl, protocol, honest, ctx, findings, where);
+    waypointFindings(wl, ctx, findings, where);
     return;
   }
-  if (protocol !== 'HTTP' || wl.interceptionMode === InterceptionMode.NONE) return;
+  if (wl.interceptionMode === InterceptionMode.NONE) return;
+  const external = policiesFor(ctx, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.IP_BLOCKS && listsOnlyExternalRanges(p));
+  if (external.length > 0) {
+    findings.push(finding(FindingSeverity.WARNING, where, `ipBlocks in ${names(external)} list only external ranges, but behind gateway ${gw.model.namespace}/${gw.model.name} the sidecar's peer is the gateway pod (${ADDRESSES.gatewayPod}): the rule never matches a client that comes through the gateway`,
+      'match those clients with remoteIpBlocks (the client the gateway resolved) here or at the gateway; ipBlocks on a sidecar can only tell in-mesh callers apart'));
+  }
+  if (protocol !== 'HTTP') return;
   if (ADDRESSES.forged.includes(forged)) {
     findings.push(finding(FindingSeverity.ERROR, where, `spoofable: the sidecar trusts more X-Forwarded-For entries than the gateway verified; a client chooses remote.ip (got ${forged})`,
       `set the sidecar's xff_num_trusted_hops to the gateway's numTrustedProxies (${gw.model.numTrustedProxies})`));
@@ -606,19 +647,13 @@ function sidecarFindings(wl: WorkloadModel, gw: TracedGateway, protocol: string,
 }
 
 /** Behind a waypoint: what its remoteIpBlocks policies match, and whether ingress traffic passes it at all. */
-function waypointFindings(wl: WorkloadModel, protocol: string, honest: string, ctx: TraceContext, findings: Finding[], where: string): void {
-  if (wl.waypoint === undefined) return;
+/** Behind a waypoint without ingress-use-waypoint: ingress traffic skips it (what it matches is the waypoint's finding). */
+function waypointFindings(wl: WorkloadModel, ctx: TraceContext, findings: Finding[], where: string): void {
+  if (wl.waypoint === undefined || wl.ingressUseWaypoint) return;
   const remote = (ctx.waypointPolicies.get(wl.waypoint) ?? []).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
-  if (!wl.ingressUseWaypoint) {
-    if (remote.length > 0) {
-      findings.push(finding(FindingSeverity.WARNING, where, `traffic from the ingress gateway skips waypoint ${wl.waypoint} (no istio.io/ingress-use-waypoint), so ${names(remote)} never sees it`,
-        'label the Service or namespace istio.io/ingress-use-waypoint: "true", or enforce the policy at the gateway'));
-    }
-    return;
-  }
-  if (remote.length > 0 && honest !== ADDRESSES.client) {
-    findings.push(finding(FindingSeverity.WARNING, where, `remoteIpBlocks in ${names(remote)} match ${honest} on waypoint ${wl.waypoint}, not the client: the waypoint takes the rightmost X-Forwarded-For entry${protocol === 'HTTP' ? ', which the gateway wrote as its own peer' : ', and TCP carries none'}`,
-      'enforce client addresses at the gateway (remoteIpBlocks there), or make the gateway see the client as its peer (externalTrafficPolicy Local or PROXY protocol)'));
+  if (remote.length > 0) {
+    findings.push(finding(FindingSeverity.WARNING, where, `traffic from the ingress gateway skips waypoint ${wl.waypoint} (no istio.io/ingress-use-waypoint), so ${names(remote)} never sees it`,
+      'label the Service or namespace istio.io/ingress-use-waypoint: "true", or enforce the policy at the gateway'));
   }
 }
 

@@ -3,6 +3,7 @@ import { Explainer, Finding, FindingSeverity, GatewayModel, PolicyModel, Workloa
 import { parseManifests } from '../../src/explain/manifest-parser';
 import { selectorMatches } from '../../src/model/selectors';
 import { Topology } from '../../src/model/topology';
+import { trace } from '../../src/trace/app-trace';
 import { constructFindings, topologyTraces } from '../../src/trace/topology-trace';
 import { l1ConversionChanges } from '../harness/l1-conversion';
 
@@ -105,10 +106,10 @@ export function assertRoundTrip(scope: IConstruct, manifests: any[]): void {
   // severity, object, message and fix), and explain raises no ERROR anywhere that the constructs did not raise.
   const report = Explainer.fromManifests(manifests);
   const constructSide = constructTraceFindings(scope);
-  const found = new Set([...parsed.gateways.map(g => `gateway ${key(g.model)}`), ...parsed.workloads.map(w => `workload ${key(w)}`)]);
+  const found = new Set([...parsed.gateways.map(g => `gateway ${key(g.model)}`), ...parsed.workloads.map(w => `workload ${key(w)}`),
+    ...parsed.waypoints.map(w => `waypoint ${key(w)}`)]);
   const owned = new Set([...constructSide.owned].filter(w => found.has(w)));
-  const explainSide = report.paths.flatMap(p => p.findings)
-    .filter(f => f.severity !== FindingSeverity.INFO && owned.has(f.where)).map(findingKey);
+  const explainSide = constructFindings(trace(parsed)).filter(f => owned.has(f.where)).map(findingKey);
   const expected = constructSide.findings.filter(f => owned.has(f.where)).map(findingKey);
   expectSame('trace findings', [...new Set(explainSide)].sort(), [...new Set(expected)].sort());
   const constructKeys = new Set(constructSide.findings.map(findingKey));

@@ -1,5 +1,6 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import {
+  AmbientNamespace, ClientIpField, Waypoint,
   Explainer, Finding, FindingSeverity, GatewayFlavour, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolFilterContext,
   ProxyProtocolListenerFilter, SourceIpWarnings, TproxyWorkload, TrustChain, TrustHop, WorkloadSource, XffSidecarFilter, XffTrust,
 } from '../../src';
@@ -112,6 +113,53 @@ describe('one trace: the constructs and explain give the same findings', () => {
     expect(forgeable.map(f => f.severity)).toEqual([FindingSeverity.WARNING]);
     expect(SourceIpWarnings.messages(workload)).toContain(findingText(forgeable[0]));
     expect(Explainer.fromManifests(manifests).allFindings().filter(f => f.severity === FindingSeverity.ERROR)).toEqual([]);
+  });
+
+  describe('a waypoint behind an ingress gateway with a CDN and an L7 load balancer in front', () => {
+    function waypointApp(field: ClientIpField): { chart: Chart; waypoint: Waypoint } {
+      const chart = new Chart(Testing.app(), 'ambient');
+      const gateway = new PreservedIngressGateway(chart, 'Gateway', {
+        trustChain: TrustChain.of(TrustHop.cdn({ name: 'cdn' }), TrustHop.l7LoadBalancer({ name: 'alb' })),
+      });
+      gateway.addHttpServer({ hosts: ['httpbin.example.com'] });
+      gateway.addRoute({ host: 'httpbin.example.com', backendHost: 'httpbin.web.svc.cluster.local', backendPort: 8000 });
+      const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'web' });
+      new AmbientNamespace(chart, 'Web', { name: 'web', waypoint, ingressUseWaypoint: true });
+      waypoint.allowFrom(['198.51.100.0/24'], { field });
+      return { chart, waypoint };
+    }
+
+    test.each([
+      [ClientIpField.REMOTE_IP_BLOCKS, /^for ingress traffic from gateway istio-ingress\/ingressgateway, remoteIpBlocks in .* match [0-9.]+ \((alb|node)\), the rightmost X-Forwarded-For entry/],
+      [ClientIpField.IP_BLOCKS, /^ipBlocks in .* list only external ranges, but on the waypoint ipBlocks match the caller ztunnel restores: for ingress traffic that is the gateway pod/],
+    ])('an ALLOW on %s: the waypoint never sees the client, one WARNING on both sides', (field, message) => {
+      // GIVEN
+      const { chart, waypoint } = waypointApp(field);
+      // WHEN
+      const manifests = synthAndValidate(chart);
+      const fromExplain = Explainer.fromManifests(manifests).findings.filter(f => f.where === 'waypoint web/waypoint' && message.test(f.message));
+      // THEN explain says it as a WARNING, and the Waypoint construct raised the same text
+      expect(fromExplain.map(f => f.severity)).toEqual([FindingSeverity.WARNING]);
+      expect(SourceIpWarnings.messages(waypoint)).toContain(findingText(fromExplain[0]));
+    });
+  });
+
+  test('ipBlocks with external client ranges on a sidecar behind a gateway: one WARNING on both sides', () => {
+    // GIVEN a TPROXY workload behind a gateway, with an ALLOW on ipBlocks for an external range
+    const chart = new Chart(Testing.app(), 'test');
+    const gateway = new PreservedIngressGateway(chart, 'Gateway');
+    gateway.addHttpServer({ hosts: ['httpbin.example.com'] });
+    gateway.addRoute({ host: 'httpbin.example.com', backendHost: 'httpbin.default.svc.cluster.local', backendPort: 8000 });
+    const workload = new TproxyWorkload(chart, 'Httpbin', {
+      source: WorkloadSource.newDeployment({ image: 'docker.io/citizenstig/httpbin', name: 'httpbin', port: 8000, servicePort: 8000, labels: { app: 'httpbin' } }),
+    });
+    workload.allowFrom(['198.51.100.0/24'], { field: ClientIpField.IP_BLOCKS });
+    // WHEN
+    const manifests = synthAndValidate(chart);
+    // THEN
+    const found = Explainer.fromManifests(manifests).allFindings().filter(f => /^ipBlocks in .* list only external ranges, but behind gateway/.test(f.message));
+    expect(found.map(f => `${f.severity} ${f.where}`)).toEqual(['warning workload default/httpbin']);
+    expect(SourceIpWarnings.messages(workload)).toContain(findingText(found[0]));
   });
 
   test('the constructs report exactly the trace findings explain prints about their gateways and workloads', () => {
