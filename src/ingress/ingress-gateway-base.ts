@@ -1,6 +1,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { claimTraffic, resolveBackendHost } from './backend-traffic';
 import {
   backendRef, GatewayApiListener, isServingListener, listenersOf, renderListeners, renderParameterOverlays,
 } from './gateway-api-rendering';
@@ -31,7 +32,6 @@ import { RouteProtocol, TracedGateway } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 import { joinTrace } from '../trace/topology-trace';
-import { claimTraffic, resolveBackendHost } from '../util/backend-traffic';
 import { ApiShaped, LibraryManifest } from '../util/library-manifest';
 import { checkAnnotations, checkDnsLabel, checkHostname, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';

@@ -1,15 +1,15 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { claimTraffic } from './backend-traffic';
 import { ProxyProtocolFilterContext, ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
 import { DestinationRule, DestinationRuleSpecTrafficPolicyProxyProtocolVersion } from '../../imports/networking.istio.io';
-import { workloadModelFor } from '../mesh/workload-model';
 import { IstioVersion } from '../model/istio-version';
 import {
   GatewayModel, ISourceIpTarget, InterceptionMode, ProxyProtocolVersion, ProxyRole, WorkloadModel,
 } from '../model/model';
 import { Topology } from '../model/topology';
+import { workloadModelFor } from '../model/workload-model';
 import { joinTrace } from '../trace/topology-trace';
-import { claimTraffic } from '../util/backend-traffic';
 import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkHostname, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';

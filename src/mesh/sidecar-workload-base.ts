@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
-import { workloadModelFor } from './workload-model';
 import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
 import { Topology } from '../model/topology';
+import { workloadModelFor } from '../model/workload-model';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 
 /**

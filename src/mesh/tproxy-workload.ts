@@ -2,15 +2,15 @@ import { ApiObject, ApiObjectMetadataDefinition, Chart, JsonPatch } from 'cdk8s'
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { checkInterceptionMode, SidecarWorkloadBase } from './sidecar-workload-base';
-import { ambientNamespacePaths, podSecurityLevels, rejectsTproxy } from './workload-model';
 import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
+import { ownServicePort } from '../ingress/backend-traffic';
 import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
 import { formatLabels } from '../model/selectors';
 import { Topology } from '../model/topology';
+import { ambientNamespacePaths, podSecurityLevels, rejectsTproxy } from '../model/workload-model';
 import { joinTrace } from '../trace/topology-trace';
-import { ownServicePort } from '../util/backend-traffic';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort, checkTargetSelector, emptySelectorProblem, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 

@@ -1,7 +1,6 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { assertMergeSetsNoZero } from './merge-guard';
-import { filterReaches } from './workload-model';
 import {
   EnvoyFilter, EnvoyFilterSpecConfigPatches, EnvoyFilterSpecConfigPatchesApplyTo, EnvoyFilterSpecConfigPatchesMatchContext,
   EnvoyFilterSpecConfigPatchesPatchOperation,
@@ -16,6 +15,7 @@ import { IstioVersion } from '../model/istio-version';
 import { ISourceIpTarget, ProxyRole, SidecarXffMode, XffFilterScope } from '../model/model';
 import { formatLabels } from '../model/selectors';
 import { Topology, XffFilterMember, XffSettings } from '../model/topology';
+import { filterReaches } from '../model/workload-model';
 import { XffFilterModel, xffFilterOverlaps } from '../model/xff-filter-checks';
 import { Cidr, parseCidrs } from '../net/cidr';
 import { CidrList } from '../net/cidr-list';

@@ -1,9 +1,9 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from '../model/ambient';
-import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterScope } from '../model/model';
-import { namespaceReaches, selectorMatches } from '../model/selectors';
-import { Topology, XffFilterMember } from '../model/topology';
+import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from './ambient';
+import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterScope } from './model';
+import { namespaceReaches, selectorMatches } from './selectors';
+import { Topology, XffFilterMember } from './topology';
 
 /*
  * The workload model of meshed pods, the same for every construct that describes them (TproxyWorkload,

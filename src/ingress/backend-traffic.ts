@@ -1,7 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { SourceIpWarnings } from './warnings';
 import { Topology } from '../model/topology';
+import { SourceIpWarnings } from '../util/warnings';
 
 /*
  * What the routes and backends of an app say about the traffic each backend Service carries (HTTP, raw TCP or
