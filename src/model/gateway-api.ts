@@ -38,7 +38,8 @@ export const ALPHA_GATEWAY_API_FLAG = 'PILOT_ENABLE_ALPHA_GATEWAY_API';
  * The warning for a Gateway API TCP listener on a release whose istiod serves it only with the alpha flag
  * (`IstioVersion.gatewayApiTcpWithoutAlphaFlag`); undefined from Istio 1.31.
  */
-export function gatewayApiTcpWarning(version: { readonly label: string; readonly gatewayApiTcpWithoutAlphaFlag: boolean }, port: number): string | undefined {
+export function gatewayApiTcpWarning(
+  version: { readonly label: string; readonly gatewayApiTcpWithoutAlphaFlag: boolean }, port: number): string | undefined {
   if (version.gatewayApiTcpWithoutAlphaFlag) return undefined;
   return `addTcpServer port ${port} with flavour gateway-api and istioVersion ${version.label}: before Istio 1.31 istiod ignores Gateway API TCP listeners and TCPRoutes `
     + `unless it runs with ${ALPHA_GATEWAY_API_FLAG}=true (and the cluster has the experimental channel's TCPRoute CRD), so the port serves nothing; `

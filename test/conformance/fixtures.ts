@@ -5,8 +5,9 @@ import { IConstruct } from 'constructs';
 import { declaredProxies, PredictedProxy } from './model-prediction';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
-  ClientIpField, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload, PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode,
-  ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
+  ClientIpField, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload, PolicyAction, PreservedIngressGateway,
+  ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource, XffFilterScope,
+  XffSidecarFilter, XffTrust,
 } from '../../src';
 import { synthAndValidate } from '../harness';
 

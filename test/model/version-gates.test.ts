@@ -47,8 +47,13 @@ function gatewayApiStreams(istioVersion: IstioVersion): { chart: Chart; manifest
 function everyEnvoyFilterPatch(istioVersion: IstioVersion): any[] {
   const chart = Testing.chart();
   const strict = new ProxyProtocolGateway(chart, 'PerPort', {
-    name: 'per-port', istioVersion, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP, loadBalancerProxyProtocolAnnotations: false,
-    proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT, proxyProtocolPorts: [9000], inClusterCallers: false,
+    name: 'per-port',
+    istioVersion,
+    loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP,
+    loadBalancerProxyProtocolAnnotations: false,
+    proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT,
+    proxyProtocolPorts: [9000],
+    inClusterCallers: false,
   });
   strict.addTcpServer({ port: 9000 });
   strict.addTcpServer({ port: 9001 });
