@@ -129,11 +129,13 @@ export const ISTIO_VERSION_GATES: ReadonlyArray<{
   },
 ];
 
+const GATE_SINCE = new Map(ISTIO_VERSION_GATES.map(g => [g.property, g.since]));
+
 /** The first minor of a gate of `ISTIO_VERSION_GATES`. */
 function since(property: string): number {
-  const gate = ISTIO_VERSION_GATES.find(g => g.property === property);
-  if (!gate) throw new Error(`no Istio version gate "${property}"`);
-  return gate.since;
+  const minor = GATE_SINCE.get(property);
+  if (minor === undefined) throw new Error(`no Istio version gate "${property}"`);
+  return minor;
 }
 
 /**
