@@ -24,24 +24,30 @@ const OLDEST_UPSTREAM_SUPPORTED_MINOR = 30;
  * without a row here.
  *
  * What Istio 1.32 changed was checked too and needs no gate (sources: the 1.32.0 CRDs of istio.io/api v1.32.0
- * against those of istio/istio master 86c9f01f, 2026-08-22; the release-note fragments istio/istio master added
- * after the release-1.31 branch point 71406cec, up to 86c9f01f; master's pilot/pkg/config/kube/gateway and
- * pilot/pkg/features at 86c9f01f; the final 1.32 release notes are not in the sources this was checked against):
- * - CRDs: only DestinationRule `tls.caCertCredentialName` and `outlierDetection.failurePercentageThreshold` and
- *   Gateway/Sidecar server TLS `alpnProtocols` are new; EnvoyFilter (contexts, operations), AuthorizationPolicy
- *   (`ipBlocks`, `remoteIpBlocks`), VirtualService, served and storage versions are unchanged.
- * - Client address, PROXY protocol, X-Forwarded-For, `gatewayTopology`: no release note and no change in the
- *   listener builder; `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL` is still read (pilot/pkg/features/experimental.go).
+ * against those of istio/istio master 86c9f01f, 2026-08-22; istio.io/api v1.32.0's protos, labels and annotations
+ * against v1.31.0-rc.0.0.20260824154656-b943409680a7, the API of the 1.31 conformance pin; the release-note fragments
+ * istio/istio master added after the release-1.31 branch point 71406cec, up to 86c9f01f; master's pilot/ at
+ * 86c9f01f; the final 1.32 release notes are not in the sources this was checked against):
+ * - CRDs against master: only DestinationRule `tls.caCertCredentialName` and
+ *   `outlierDetection.failurePercentageThreshold` and Gateway/Sidecar server TLS `alpnProtocols` are new;
+ *   EnvoyFilter contexts and operations, AuthorizationPolicy (`ipBlocks`, `remoteIpBlocks`), VirtualService, served
+ *   and storage versions are unchanged. Against the 1.31 API, also new: an EnvoyFilter filter-chain match on
+ *   `transportSocket` and RequestAuthentication `jwtRules[].presence`; none of them is written or read here.
+ * - Client address, PROXY protocol, X-Forwarded-For, `gatewayTopology`: no release note; no change after the 1.31
+ *   branch point in pilot/pkg/networking touches `use_remote_address`, `xff_num_trusted_hops`, original IP detection,
+ *   PROXY or `original_src`; the ProxyConfig `Topology` message and `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL`
+ *   (pilot/pkg/features/experimental.go) are unchanged.
  * - Gateway API: master requires sigs.k8s.io/gateway-api v1.6.0, as 1.31 does; TCPRoute and TLSRoute are read at
  *   `v1` (pkg/config/schema/metadata.yaml) without PILOT_ENABLE_ALPHA_GATEWAY_API, as from 1.31.
  * - Ambient: the status of a DENY policy with only HTTP attributes on ztunnel now says it has no effect
  *   (release note 61126; this library refuses such policies on ambient workloads); ingress gateways no longer bypass
- *   waypoints for multi-network services (61092). The `istio.io/dataplane-mode`, `use-waypoint` and
- *   `ingress-use-waypoint` labels are unchanged.
+ *   waypoints for multi-network services (61092). istio.io/api's labels and annotations (`istio.io/dataplane-mode`,
+ *   `istio.io/use-waypoint`, `istio.io/ingress-use-waypoint`, ...) are the same set as in the 1.31 API.
  * - EnvoyFilter `match.proxy.proxyVersion` is limited to 1024 characters (release note
  *   envoyfilter-proxyversion-length, also in 1.30.4): `proxyVersionRegex` is far shorter.
  * - Envoy: istio/proxy master of 2026-08-22 (istio.deps `PROXY_REPO_SHA` 86a72d03) builds envoyproxy/envoy
- *   d026e913 of the same day; no Envoy default that the tracer models changed after Envoy 1.33.
+ *   d026e913 of the same day; that Envoy's release notes were not among the sources, so the tracer keeps the
+ *   defaults of Envoy 1.33 (no internal addresses) for 1.32, as for every release from 1.25.
  *
  * @internal
  */
