@@ -31,7 +31,7 @@ const OLDEST_UPSTREAM_SUPPORTED_MINOR = 30;
  * - CRDs against master: only DestinationRule `tls.caCertCredentialName` and
  *   `outlierDetection.failurePercentageThreshold` and Gateway/Sidecar server TLS `alpnProtocols` are new;
  *   EnvoyFilter contexts and operations, AuthorizationPolicy (`ipBlocks`, `remoteIpBlocks`), VirtualService, served
- *   and storage versions are unchanged. Against the 1.31 API, also new: an EnvoyFilter filter-chain match on
+ *   and storage versions are unchanged. Against the 1.31 pin's API, also new: an EnvoyFilter filter-chain match on
  *   `transportSocket` and RequestAuthentication `jwtRules[].presence`; none of them is written or read here.
  * - Client address, PROXY protocol, X-Forwarded-For, `gatewayTopology`: no release note; no change after the 1.31
  *   branch point in pilot/pkg/networking touches `use_remote_address`, `xff_num_trusted_hops`, original IP detection,
@@ -42,7 +42,7 @@ const OLDEST_UPSTREAM_SUPPORTED_MINOR = 30;
  * - Ambient: the status of a DENY policy with only HTTP attributes on ztunnel now says it has no effect
  *   (release note 61126; this library refuses such policies on ambient workloads); ingress gateways no longer bypass
  *   waypoints for multi-network services (61092). istio.io/api's labels and annotations (`istio.io/dataplane-mode`,
- *   `istio.io/use-waypoint`, `istio.io/ingress-use-waypoint`, ...) are the same set as in the 1.31 API.
+ *   `istio.io/use-waypoint`, `istio.io/ingress-use-waypoint`, ...) are the same set as in the 1.31 pin's API.
  * - EnvoyFilter `match.proxy.proxyVersion` is limited to 1024 characters (release note
  *   envoyfilter-proxyversion-length, also in 1.30.4): `proxyVersionRegex` is far shorter.
  * - Envoy: istio/proxy master of 2026-08-22 (istio.deps `PROXY_REPO_SHA` 86a72d03) builds envoyproxy/envoy
