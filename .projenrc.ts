@@ -141,7 +141,7 @@ project.tasks.tryFind('package:java')?.reset('jsii-pacmak -v . node_modules/cdk8
 // Document only the hand-written API; the generated CRD submodules would make API.md megabytes long.
 project.tasks.tryFind('docgen')?.reset('jsii-docgen -o API.md --submodule root');
 
-project.gitignore.exclude('examples/**/dist/', 'examples/**/target/', '__pycache__/', 'bench/out/', '/.ci/out/', '*.tgz', 'test/.docs-examples/', '/conformance/out/', '/conformance/istio/*.test', '/.jsii-compile-lock/');
+project.gitignore.exclude('examples/**/dist/', 'examples/**/target/', '__pycache__/', 'bench/out/', '/.ci/out/', '*.tgz', 'test/.docs-examples/', '/conformance/out/', '/conformance/istio/*.test', '/conformance/istio-1.30/*.test', '/.jsii-compile-lock/');
 
 // Quiet, offline-friendly tooling: no jsii end-of-life banner, no cdk8s upgrade check against the network.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');

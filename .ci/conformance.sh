@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Istio conformance (issue 13): synthesise the object sets (example app + scenarios), check them with Istio's own
 # validation and config generator (conformance/istio, Go), compare istiod's output with the library's model
-# (jest), and print "N passed, N failed" over the Go tests and the comparison tests. Go modules come from
+# (jest), and print "N passed, N failed" over the Go tests and the comparison tests. Each istiod pin is one Go
+# module: conformance/istio (the 1.31 line; sets made for the default release) and conformance/istio-1.30 (an
+# istiod that behaves as 1.30 on the library's gates; the same sets made for Istio 1.30, CONFORMANCE_PIN=1.30). Go modules come from
 # GOPROXY into the default Go caches; nothing else is installed. Run after `npm ci` (.ci/run does it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,18 +47,20 @@ rc=$?; step "object sets -> $out/fixtures" $rc
 jest_counts "$out/fixtures-jest.json"
 
 start=$(date +%s)
-rm -rf "$out/istio" "$out/go-test.json"
-if ! command -v go >/dev/null; then
-  echo "go is not installed: the Istio conformance checks cannot run"
-  failed=$((failed + 1))
-else
-  go version
-  # gofmt only: go vet would analyse all ~1600 dependency packages, minutes on a cold cache (run it by hand).
-  unformatted=$(gofmt -l conformance/istio)
-  [ -z "$unformatted" ] || { echo "gofmt needed: $unformatted"; failed=$((failed + 1)); }
-  (cd conformance/istio && CONFORMANCE_FIXTURES="$PWD/../out/fixtures" CONFORMANCE_OUT="$PWD/../out/istio" \
-    go test -count=1 -timeout 20m -json ./... >"../out/go-test.json")
-  rc=$?; step "go test (first run on a machine downloads and builds istio.io/istio; then validation + config generation per set)" $rc
+rm -f "$out/fixtures-1.30-jest.json"
+CONFORMANCE_PIN=1.30 CONFORMANCE_WRITE_FIXTURES=1 npx jest --ci --coverage=false --reporters=default --json --outputFile="$out/fixtures-1.30-jest.json" \
+  test/conformance/fixtures.test.ts
+rc=$?; step "object sets for Istio 1.30 -> $out/fixtures-1.30" $rc
+jest_counts "$out/fixtures-1.30-jest.json"
+
+# go_stage <module> <pin suffix>: runs the module's Go tests over $out/fixtures<suffix> into $out/istio<suffix>.
+go_stage() {
+  local module=$1 suffix=$2 json="$out/go-test$2.json"
+  start=$(date +%s)
+  rm -rf "$out/istio$suffix" "$json"
+  (cd "conformance/$module" && CONFORMANCE_FIXTURES="$PWD/../out/fixtures$suffix" CONFORMANCE_OUT="$PWD/../out/istio$suffix" \
+    go test -count=1 -timeout 20m -json ./... >"../out/go-test$suffix.json")
+  rc=$?; step "go test conformance/$module (the first run on a machine downloads and builds its istio.io/istio; then validation + config generation per set)" $rc
   # One line per Go test; the output of every failed one.
   read -r p f < <(node -e '
     const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(l => { try { return JSON.parse(l); } catch { return { Output: l }; } });
@@ -73,19 +77,32 @@ else
       if (e.Action === "fail") { f++; process.stderr.write(`--- FAIL ${e.Test}\n${out.get(key) || ""}`); }
       if (e.Action === "skip") process.stderr.write(`--- SKIP ${e.Test}\n${out.get(key) || ""}`);
     }
-    console.log(p, f);' "$out/go-test.json" 2>"$out/go-failures.log")
-  cat "$out/go-failures.log"
+    console.log(p, f);' "$json" 2>"$out/go-failures$suffix.log")
+  cat "$out/go-failures$suffix.log"
   node -e '
     const fs = require("fs"), path = require("path"), dir = process.argv[1];
     const sets = fs.existsSync(dir) ? fs.readdirSync(dir).filter(s => fs.existsSync(path.join(dir, s, "result.json"))) : [];
     const results = sets.map(s => JSON.parse(fs.readFileSync(path.join(dir, s, "result.json"), "utf8")));
     const proxies = sets.reduce((n, s) => n + fs.readdirSync(path.join(dir, s)).filter(f => f !== "result.json").length, 0);
     const sum = k => results.reduce((n, r) => n + (Array.isArray(r[k]) ? r[k].length : r[k]), 0);
-    console.log(`istio: ${sets.length} object sets, ${proxies} proxies, ${sum("validation")} objects validated, ${sum("checks")} checks, ${sum("failures")} failed, ${sum("notes")} not exercised (see result.json notes)`);
-  ' "$out/istio"
-  echo "go test: $p passed, $f failed"
+    console.log(`istio (${process.argv[2]}): ${sets.length} object sets, ${proxies} proxies, ${sum("validation")} objects validated, ${sum("checks")} checks, ${sum("failures")} failed, ${sum("notes")} not exercised (see result.json notes)`);
+  ' "$out/istio$suffix" "$module"
+  echo "go test conformance/$module: $p passed, $f failed"
   passed=$((passed + p)); failed=$((failed + f))
   [ $rc -eq 0 ] || [ "$f" -gt 0 ] || failed=$((failed + 1))
+}
+
+if ! command -v go >/dev/null; then
+  echo "go is not installed: the Istio conformance checks cannot run"
+  failed=$((failed + 1))
+else
+  go version
+  # gofmt only: go vet would analyse all ~1600 dependency packages, minutes on a cold cache (run it by hand).
+  # conformance/istio-1.30 shares every file but pin.go and pin_test.go with conformance/istio (symbolic links).
+  unformatted=$(gofmt -l conformance/istio conformance/istio-1.30/pin.go conformance/istio-1.30/pin_test.go)
+  [ -z "$unformatted" ] || { echo "gofmt needed: $unformatted"; failed=$((failed + 1)); }
+  go_stage istio ""
+  go_stage istio-1.30 "-1.30"
 fi
 
 start=$(date +%s)
@@ -94,6 +111,13 @@ CONFORMANCE_REQUIRED=1 npx jest --ci --coverage=false --reporters=default --json
   test/conformance/compare.test.ts test/conformance/comparison.test.ts
 rc=$?; step "model vs istiod comparison" $rc
 jest_counts "$out/compare-jest.json"
+
+start=$(date +%s)
+rm -f "$out/compare-1.30-jest.json"
+CONFORMANCE_PIN=1.30 CONFORMANCE_REQUIRED=1 npx jest --ci --coverage=false --reporters=default --json --outputFile="$out/compare-1.30-jest.json" \
+  test/conformance/comparison.test.ts
+rc=$?; step "model vs istiod comparison (Istio 1.30 pin)" $rc
+jest_counts "$out/compare-1.30-jest.json"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -416,3 +416,23 @@ func defaultServiceFields(svc *corev1.Service) {
 		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
 	}
 }
+
+// usesTCPGatewayAPI: the set has a TCPRoute or a Gateway API listener of protocol TCP.
+func (s *ObjectSet) usesTCPGatewayAPI() bool {
+	for _, d := range s.Docs {
+		if groupOf(d.APIVersion()) != gatewayAPIGroup {
+			continue
+		}
+		if d.Kind() == "TCPRoute" {
+			return true
+		}
+		spec, _ := d.Object["spec"].(map[string]any)
+		listeners, _ := spec["listeners"].([]any)
+		for _, l := range listeners {
+			if lm, _ := l.(map[string]any); lm["protocol"] == "TCP" {
+				return true
+			}
+		}
+	}
+	return false
+}

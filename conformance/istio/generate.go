@@ -15,9 +15,6 @@ import (
 	"istio.io/istio/pkg/test"
 )
 
-// IstioVersion is the proxy version the fake istiod configures for: the pinned commit's release line.
-const IstioVersion = "1.31.0"
-
 // Generated is what istiod generated for one proxy.
 type Generated struct {
 	Spec      ProxySpec

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	networking "istio.io/api/networking/v1alpha3"
+	"istio.io/istio/pilot/pkg/features"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/test"
 )
@@ -29,8 +30,12 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 	for _, err := range errs {
 		c.check(false, "%v", err)
 	}
-	// istiod runs without PILOT_ENABLE_ALPHA_GATEWAY_API: from 1.31 it serves Gateway API TCP listeners and
-	// TCPRoutes without it (istio/istio#60766), so a set that needed it would fail here.
+	if gatewayAPITCPNeedsAlphaFlag && set.usesTCPGatewayAPI() {
+		// Before 1.31 istiod serves Gateway API TCP listeners and TCPRoutes only with PILOT_ENABLE_ALPHA_GATEWAY_API
+		// (istio/istio#60766 dropped the flag for them). Where the pin needs no flag, istiod runs without it.
+		test.SetForTest(t, &features.EnableAlphaGatewayAPI, true)
+		c.note("the set has Gateway API TCP listeners or TCPRoutes: istiod %s runs with %s=true here, and must in the cluster", IstioVersion, features.EnableAlphaGatewayAPIName)
+	}
 	if _, notes, err := set.GatewayAPIObjects(); err == nil {
 		for _, n := range notes {
 			c.note("%s", n)

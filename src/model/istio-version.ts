@@ -24,24 +24,30 @@ const OLDEST_UPSTREAM_SUPPORTED_MINOR = 30;
  * without a row here.
  *
  * What Istio 1.32 changed was checked too and needs no gate (sources: the 1.32.0 CRDs of istio.io/api v1.32.0
- * against those of istio/istio master 86c9f01f, 2026-08-22; the release-note fragments istio/istio master added
- * after the release-1.31 branch point 71406cec, up to 86c9f01f; master's pilot/pkg/config/kube/gateway and
- * pilot/pkg/features at 86c9f01f; the final 1.32 release notes are not in the sources this was checked against):
- * - CRDs: only DestinationRule `tls.caCertCredentialName` and `outlierDetection.failurePercentageThreshold` and
- *   Gateway/Sidecar server TLS `alpnProtocols` are new; EnvoyFilter (contexts, operations), AuthorizationPolicy
- *   (`ipBlocks`, `remoteIpBlocks`), VirtualService, served and storage versions are unchanged.
- * - Client address, PROXY protocol, X-Forwarded-For, `gatewayTopology`: no release note and no change in the
- *   listener builder; `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL` is still read (pilot/pkg/features/experimental.go).
+ * against those of istio/istio master 86c9f01f, 2026-08-22; istio.io/api v1.32.0's protos, labels and annotations
+ * against v1.31.0-rc.0.0.20260824154656-b943409680a7, the API of the 1.31 conformance pin; the release-note fragments
+ * istio/istio master added after the release-1.31 branch point 71406cec, up to 86c9f01f; master's pilot/ at
+ * 86c9f01f; the final 1.32 release notes are not in the sources this was checked against):
+ * - CRDs against master: only DestinationRule `tls.caCertCredentialName` and
+ *   `outlierDetection.failurePercentageThreshold` and Gateway/Sidecar server TLS `alpnProtocols` are new;
+ *   EnvoyFilter contexts and operations, AuthorizationPolicy (`ipBlocks`, `remoteIpBlocks`), VirtualService, served
+ *   and storage versions are unchanged. Against the 1.31 pin's API, also new: an EnvoyFilter filter-chain match on
+ *   `transportSocket` and RequestAuthentication `jwtRules[].presence`; none of them is written or read here.
+ * - Client address, PROXY protocol, X-Forwarded-For, `gatewayTopology`: no release note; no change after the 1.31
+ *   branch point in pilot/pkg/networking touches `use_remote_address`, `xff_num_trusted_hops`, original IP detection,
+ *   PROXY or `original_src`; the ProxyConfig `Topology` message and `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL`
+ *   (pilot/pkg/features/experimental.go) are unchanged.
  * - Gateway API: master requires sigs.k8s.io/gateway-api v1.6.0, as 1.31 does; TCPRoute and TLSRoute are read at
  *   `v1` (pkg/config/schema/metadata.yaml) without PILOT_ENABLE_ALPHA_GATEWAY_API, as from 1.31.
  * - Ambient: the status of a DENY policy with only HTTP attributes on ztunnel now says it has no effect
  *   (release note 61126; this library refuses such policies on ambient workloads); ingress gateways no longer bypass
- *   waypoints for multi-network services (61092). The `istio.io/dataplane-mode`, `use-waypoint` and
- *   `ingress-use-waypoint` labels are unchanged.
+ *   waypoints for multi-network services (61092). istio.io/api's labels and annotations (`istio.io/dataplane-mode`,
+ *   `istio.io/use-waypoint`, `istio.io/ingress-use-waypoint`, ...) are the same set as in the 1.31 pin's API.
  * - EnvoyFilter `match.proxy.proxyVersion` is limited to 1024 characters (release note
  *   envoyfilter-proxyversion-length, also in 1.30.4): `proxyVersionRegex` is far shorter.
  * - Envoy: istio/proxy master of 2026-08-22 (istio.deps `PROXY_REPO_SHA` 86a72d03) builds envoyproxy/envoy
- *   d026e913 of the same day; no Envoy default that the tracer models changed after Envoy 1.33.
+ *   d026e913 of the same day; that Envoy's release notes were not among the sources, so the tracer keeps the
+ *   defaults of Envoy 1.33 (no internal addresses) for 1.32, as for every release from 1.25.
  *
  * @internal
  */
@@ -75,35 +81,35 @@ export const ISTIO_VERSION_GATES: ReadonlyArray<{
     property: 'supportsGatewayParametersRef',
     since: 26,
     change: 'istiod deploys a Gateway API gateway with the overlays of `spec.infrastructure.parametersRef` ConfigMaps',
-    source: 'istio/istio pilot/pkg/config/kube/gatewaycommon (release-1.26), Istio 1.26 change notes',
+    source: 'istio/istio pilot/pkg/config/kube/gateway deploymentcontroller.go reads parametersRef from release-1.26 (not in release-1.25)',
     library: 'flavour gateway-api is refused before 1.26 (no way to give the generated Service externalTrafficPolicy Local)',
   },
   {
     property: 'supportsListenerFilterMerge',
     since: 27,
     change: 'EnvoyFilter `LISTENER_FILTER` patches may use MERGE',
-    source: 'istio/istio pilot/pkg/networking/core/envoyfilter (release-1.27)',
+    source: 'istio/istio#56486 "implement merge option for LISTENER_FILTER in EnvoyFilter" (release-1.27, not release-1.26)',
     library: 'not written: the library inserts listener filters (INSERT_FIRST), so no output depends on it',
   },
   {
     property: 'supportsStatusPortProxyProtocol',
     since: 27,
     change: 'pilot-agent lets the status port 15021 accept PROXY when `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL` is true',
-    source: 'istio/istio pilot/pkg/features/experimental.go and pkg/bootstrap (release-1.27)',
+    source: 'istio/istio pilot/pkg/features/experimental.go EnvoyStatusPortEnableProxyProtocol (from release-1.27, not in release-1.26)',
     library: 'from 1.27 the gateway gets the variable; before, a load balancer that sends PROXY on health checks needs a TCP check of the traffic port (refused without its annotations, warned when unknown)',
   },
   {
     property: 'supportsWaypointContext',
     since: 29,
     change: 'EnvoyFilter `match.context: WAYPOINT`',
-    source: 'the EnvoyFilter CRD of Istio 1.29 (crd-all.gen.yaml: context enum)',
+    source: 'the EnvoyFilter CRD of istio/istio release-1.29 (manifests/charts/base/files/crd-all.gen.yaml: context enum; not in release-1.28)',
     library: 'not written: the library patches no waypoint with an EnvoyFilter',
   },
   {
     property: 'tlsRouteApiVersion',
     since: 30,
     change: 'istiod reads TLSRoute at `gateway.networking.k8s.io/v1`',
-    source: 'istio/istio pkg/config/schema/metadata.yaml (release-1.30: TLSRoute version v1, alias v1alpha2)',
+    source: 'istio/istio pkg/config/schema/metadata.yaml (release-1.30: TLSRoute version v1, alias v1alpha2; release-1.29: v1alpha2)',
     library: 'TLSRoutes are written at v1alpha2 before 1.30 and at v1 from 1.30',
   },
   {
@@ -143,11 +149,13 @@ export const ISTIO_VERSION_GATES: ReadonlyArray<{
   },
 ];
 
+const GATE_SINCE = new Map(ISTIO_VERSION_GATES.map(g => [g.property, g.since]));
+
 /** The first minor of a gate of `ISTIO_VERSION_GATES`. */
 function since(property: string): number {
-  const gate = ISTIO_VERSION_GATES.find(g => g.property === property);
-  if (!gate) throw new Error(`no Istio version gate "${property}"`);
-  return gate.since;
+  const minor = GATE_SINCE.get(property);
+  if (minor === undefined) throw new Error(`no Istio version gate "${property}"`);
+  return minor;
 }
 
 /**

@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'cdk8s';
-import { exampleSets, FIXTURES_DIR, GATEWAY_API_SCENARIO_NAMES, gatewayApiSets, SCENARIO_NAMES, scenarioSets, writeSets } from './fixtures';
+import {
+  CONFORMANCE_PIN, exampleSets, exampleSetsFor, FIXTURES_DIR, GATEWAY_API_SCENARIO_NAMES, gatewayApiSets, SCENARIO_NAMES, scenarioSets, writeSets,
+} from './fixtures';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import { parseYamlDocuments } from '../../src/explain/manifest-parser';
 
@@ -32,7 +34,15 @@ describe('conformance object sets', () => {
     }
     expect(sets.flatMap(s => s.declaredPolicies).map(p => `${p.action} ${p.field} ${p.negated}`).sort())
       .toEqual(expect.arrayContaining(['ALLOW ipBlocks false', 'ALLOW remoteIpBlocks false', 'DENY ipBlocks false', 'DENY remoteIpBlocks false', 'DENY remoteIpBlocks true']));
-    if (write) {
+    if (write && CONFORMANCE_PIN) {
+      // The sets of an older istiod pin (conformance/istio-<pin>): everything made for that release.
+      const examples = exampleSetsFor(CONFORMANCE_PIN);
+      expect(examples.length).toBeGreaterThan(20);
+      const pinned = scenarioSets(CONFORMANCE_PIN);
+      const gatewayApi = gatewayApiSets(CONFORMANCE_PIN);
+      writeSets([...examples, ...pinned, ...gatewayApi], FIXTURES_DIR);
+      expect(fs.readdirSync(FIXTURES_DIR)).toHaveLength(examples.length + pinned.length + gatewayApi.length);
+    } else if (write) {
       const examples = exampleSets(DIST, parseYamlDocuments);
       expect(examples.length).toBeGreaterThan(20);
       const gatewayApi = gatewayApiSets();

@@ -5,8 +5,9 @@ import { IConstruct } from 'constructs';
 import { declaredProxies, PredictedProxy } from './model-prediction';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
-  ClientIpField, InterceptionMode, MeshWorkload, PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode,
-  ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
+  ClientIpField, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload, PolicyAction, PreservedIngressGateway,
+  ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource, XffFilterScope,
+  XffSidecarFilter, XffTrust,
 } from '../../src';
 import { synthAndValidate } from '../harness';
 
@@ -18,10 +19,23 @@ import { synthAndValidate } from '../harness';
 
 /** The repository's conformance output folder (git-ignored). */
 export const CONFORMANCE_OUT = path.join(__dirname, '..', '..', 'conformance', 'out');
+/**
+ * The istiod pin a run is for (`CONFORMANCE_PIN`): unset for conformance/istio (the sets are synthesised for the
+ * default release), `1.30` for conformance/istio-1.30 (every construct made for Istio 1.30).
+ */
+export const CONFORMANCE_PIN: IstioVersion | undefined = process.env.CONFORMANCE_PIN ? IstioVersion.of(process.env.CONFORMANCE_PIN) : undefined;
+const PIN_SUFFIX = CONFORMANCE_PIN ? `-${CONFORMANCE_PIN.label}` : '';
 /** Where the object sets go, one folder per set. */
-export const FIXTURES_DIR = path.join(CONFORMANCE_OUT, 'fixtures');
+export const FIXTURES_DIR = path.join(CONFORMANCE_OUT, `fixtures${PIN_SUFFIX}`);
 /** Where the Go run writes one JSON per proxy, one folder per set. */
-export const ISTIO_OUT_DIR = path.join(CONFORMANCE_OUT, 'istio');
+export const ISTIO_OUT_DIR = path.join(CONFORMANCE_OUT, `istio${PIN_SUFFIX}`);
+
+/** A chart for one set, made for `istioVersion` when given (the context key), else for the default release. */
+function setChart(istioVersion?: IstioVersion): Chart {
+  const chart = Testing.chart();
+  if (istioVersion) chart.node.setContext(ISTIO_VERSION_CONTEXT_KEY, istioVersion.label);
+  return chart;
+}
 
 /** A policy as its construct declared it. */
 export interface DeclaredPolicy {
@@ -327,11 +341,11 @@ const GATEWAY_API_SCENARIOS: { [name: string]: { build: (chart: Chart) => void; 
 export const GATEWAY_API_SCENARIO_NAMES = Object.keys(GATEWAY_API_SCENARIOS);
 
 /** Synthesises the Gateway API scenarios through the test harness, with what istiod must make of each gateway. */
-export function gatewayApiSets(): FixtureSet[] {
+export function gatewayApiSets(istioVersion?: IstioVersion): FixtureSet[] {
   return Object.entries(GATEWAY_API_SCENARIOS).map(([name, scenario]) => {
-    const chart = Testing.chart();
+    const chart = setChart(istioVersion);
     scenario.build(chart);
-    return { name: `scenario-${name}`, manifests: synthAndValidate(chart), declaredPolicies: [], declaredProxies: [], gatewayApi: scenario.expected };
+    return { name: `scenario-${name}`, manifests: synthAndValidate(chart, { istioVersion }), declaredPolicies: [], declaredProxies: [], gatewayApi: scenario.expected };
   });
 }
 
@@ -339,11 +353,11 @@ export function gatewayApiSets(): FixtureSet[] {
 export const SCENARIO_NAMES = Object.keys(SCENARIOS);
 
 /** Synthesises every scenario through the test harness (schemas, Envoy protos), one set per scenario. */
-export function scenarioSets(): FixtureSet[] {
+export function scenarioSets(istioVersion?: IstioVersion): FixtureSet[] {
   return Object.entries(SCENARIOS).map(([name, build]) => {
-    const chart = Testing.chart();
+    const chart = setChart(istioVersion);
     build(chart);
-    const manifests = synthAndValidate(chart);
+    const manifests = synthAndValidate(chart, { istioVersion });
     return { name: `scenario-${name}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: declaredProxies(chart) };
   });
 }
@@ -365,6 +379,20 @@ export function exampleSets(distDir: string, parse: (text: string, source: strin
     // selects a workload of another), while each chart is checked as a set of its own. Scenarios are one app each.
     return { name: `example-${id}`, manifests: parse(yaml, file), yaml, declaredPolicies: declaredPolicies(chart), declaredProxies: [] };
   });
+}
+
+/**
+ * The example app's charts, one set each, synthesised in memory for `istioVersion` (the context key on the app)
+ * and checked by the harness against that release's schemas: the sets of an older istiod pin.
+ */
+export function exampleSetsFor(istioVersion: IstioVersion): FixtureSet[] {
+  const app = Testing.app();
+  app.node.setContext(ISTIO_VERSION_CONTEXT_KEY, istioVersion.label);
+  buildApp(app);
+  return app.charts.map(chart => {
+    const manifests = synthAndValidate(chart, { istioVersion });
+    return { name: `example-${chart.node.id}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: [] };
+  }).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function declaredPolicies(scope: IConstruct): DeclaredPolicy[] {

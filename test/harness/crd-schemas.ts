@@ -25,7 +25,8 @@ export interface CrdFamily {
 
 /**
  * The Istio CRD bundles the harness knows, oldest first: releases 1.24.6, 1.28.10 and 1.30.3, master of 2026-08-22
- * (HEAD, the 1.31 API) and the CRDs of istio.io/api v1.32.0.
+ * (HEAD: its VERSION reads 1.32, a month after the release-1.31 branch point; no 1.31 bundle is available, so it
+ * stands for 1.31) and the CRDs of istio.io/api v1.32.0.
  */
 export const ISTIO_CRDS: CrdFamily = {
   name: 'istio',

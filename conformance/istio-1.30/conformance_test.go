@@ -1,0 +1,1 @@
+../istio/conformance_test.go

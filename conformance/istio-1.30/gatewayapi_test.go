@@ -1,0 +1,1 @@
+../istio/gatewayapi_test.go
