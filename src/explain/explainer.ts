@@ -1,7 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import { ExplainReport } from './explain-report';
 import { HelmChart, HelmValues } from './helm-values';
-import { parseManifests, parseYamlDocuments } from './manifest-parser';
+import type * as ManifestParser from './manifest-parser';
 import { namespaceIngressUseWaypointFindings } from '../model/ambient';
 import { alphaRouteFindings, GATEWAY_API_GROUP } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
@@ -38,7 +38,7 @@ export class Explainer {
     if (!Array.isArray(objects)) {
       throw new Error(`objects ${JSON.stringify(objects)} is not a list: give the manifest objects, e.g. chart.toJson()`);
     }
-    const parsed = parseManifests(objects, checkedHelmValues(options.helmValues));
+    const parsed = parser().parseManifests(objects, checkedHelmValues(options.helmValues));
     const traced = trace(parsed, options.istioVersion);
     // What the explained release does with objects it reads at all (routes behind a flag, a label read later).
     const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
@@ -53,7 +53,7 @@ export class Explainer {
    * error naming the document when the text cannot be read.
    */
   public static fromYaml(text: string, options: ExplainOptions = {}): ExplainReport {
-    return Explainer.fromManifests(parseYamlDocuments(text), options);
+    return Explainer.fromManifests(parser().parseYamlDocuments(text), options);
   }
 
   /** Explains every chart of a cdk8s app (synthesised in memory; nothing is written). */
@@ -89,6 +89,15 @@ function shortJson(value: unknown): string {
 }
 
 /** The Gateway API TCPRoutes and TLSRoutes of the input, for the alpha-API check. */
+/**
+ * The manifest reader (and its YAML parser), loaded on first use: `require('cdk8s-istio-source-ip')` loads the
+ * constructs, the model and the trace only, so that apps that never explain do not pay for the reader at start-up.
+ */
+function parser(): typeof ManifestParser {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./manifest-parser');
+}
+
 function streamRoutes(objects: unknown[]): Array<{ kind: string; where: string }> {
   return objects.flatMap(o => {
     const m = o as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;

@@ -2,9 +2,7 @@ import { readFileSync } from 'fs';
 import { Explainer } from '../explain/explainer';
 import { parseHelmSpec } from '../explain/helm-spec';
 import { HelmValues } from '../explain/helm-values';
-import {
-  describeOrigin, isDirectory, isManifestInputError, manifestFilesIn, manifestInputError, originOf, readManifestText, readValuesText,
-} from '../explain/input';
+import type * as ManifestInput from '../explain/input';
 import { Finding, FindingSeverity } from '../model/findings';
 import { IstioVersion } from '../model/istio-version';
 
@@ -172,14 +170,14 @@ export class SourceIpValidation {
     let helmValues: HelmValues[];
     try {
       const files = [...context.manifests, ...this.additionalManifests]
-        .flatMap(f => isDirectory(f) ? manifestFilesIn(f) : [f]);
-      objects = files.flatMap(f => readManifestText(readText(f), f));
+        .flatMap(f => input().isDirectory(f) ? input().manifestFilesIn(f) : [f]);
+      objects = files.flatMap(f => input().readManifestText(readText(f), f));
       helmValues = this.helmValues.map(value => {
         const spec = parseHelmSpec(value) as Exclude<ReturnType<typeof parseHelmSpec>, string>;
-        return { ...spec, values: readValuesText(readText(spec.file), spec.file), source: `${spec.chart} Helm values ${spec.file}` };
+        return { ...spec, values: input().readValuesText(readText(spec.file), spec.file), source: `${spec.chart} Helm values ${spec.file}` };
       });
     } catch (e) {
-      if (!isManifestInputError(e)) throw e;
+      if (!input().isManifestInputError(e)) throw e;
       context.report.addViolation({
         ruleName: 'unreadable input',
         recommendation: e.message,
@@ -225,7 +223,7 @@ function readText(path: string): string {
   } catch (e) {
     // Reported like any unreadable input: one message naming the file.
     const error = e as NodeJS.ErrnoException;
-    throw manifestInputError(path, error.code === 'ENOENT' ? 'no such file' : `cannot be read: ${error.message}`);
+    throw input().manifestInputError(path, error.code === 'ENOENT' ? 'no such file' : `cannot be read: ${error.message}`);
   }
 }
 
@@ -244,10 +242,10 @@ function violatingResources(finding: Finding, objects: any[]): ValidationViolati
   // one object per finding keeps the report's construct path right (a gateway's Service and Deployment share a name).
   const ofKind = (KIND_HINTS[hint] ?? [hint]).map(kind => named.filter(o => o.kind === kind)).find(list => list.length > 0) ?? [];
   return (ofKind.length > 0 ? ofKind : named).map(o => {
-    const origin = originOf(o);
+    const origin = input().originOf(o);
     return {
       resourceName: name,
-      locations: [describeOrigin(origin) !== undefined ? `${o.kind} ${namespace}/${name} (${describeOrigin(origin)})` : `${o.kind} ${namespace}/${name}`],
+      locations: [input().describeOrigin(origin) !== undefined ? `${o.kind} ${namespace}/${name} (${input().describeOrigin(origin)})` : `${o.kind} ${namespace}/${name}`],
       manifestPath: origin?.source ?? '',
     };
   });
@@ -260,3 +258,9 @@ const KIND_HINTS: { [hint: string]: string[] } = {
   ALLOW: ['AuthorizationPolicy'],
   DENY: ['AuthorizationPolicy'],
 };
+
+/** The manifest reader (and its YAML parser), loaded when the plugin runs, not when the package is required. */
+function input(): typeof ManifestInput {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../explain/input');
+}

@@ -1,0 +1,30 @@
+import * as path from 'path';
+
+/*
+ * Start-up: requiring the package loads the constructs, the model and the trace, not the manifest reader, its YAML
+ * parser or the CLI; `Explainer` loads them on first use.
+ */
+
+const SRC = path.join(__dirname, '..', '..', 'src');
+
+function loaded(): string[] {
+  return Object.keys(require.cache).filter(f => f.startsWith(SRC)).map(f => path.relative(SRC, f));
+}
+
+test('requiring the package does not load the manifest reader, the YAML parser or the CLI', () => {
+  // GIVEN a fresh module registry
+  jest.isolateModules(() => {
+    // WHEN the package is required
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const lib = require('../../src');
+    // THEN the explainer's reader is not loaded, though Explainer is exported
+    expect(typeof lib.Explainer.fromYaml).toBe('function');
+    expect(loaded()).not.toContain(path.join('explain', 'manifest-parser.ts'));
+    expect(loaded()).not.toContain(path.join('explain', 'input.ts'));
+    expect(loaded()).not.toContain('cli.ts');
+    expect(loaded()).toContain(path.join('trace', 'app-trace.ts'));
+    // and the first explain loads it
+    lib.Explainer.fromYaml('apiVersion: v1\nkind: Namespace\nmetadata: { name: web }\n');
+    expect(loaded()).toContain(path.join('explain', 'manifest-parser.ts'));
+  });
+});
