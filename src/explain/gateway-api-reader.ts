@@ -3,7 +3,7 @@ import { Finding, FindingSeverity } from './explain-report';
 import { parseEmbeddedYaml } from './input';
 import { ReadContext, readList, readPort, readString, shortValue, wrongShape } from './read-values';
 import { objectWhere } from './skipped';
-import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, generatedServiceName, GatewayOverlay } from '../model/gateway-api';
+import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiResourceKey, generatedServiceName, GatewayOverlay } from '../model/gateway-api';
 import { PolicyTargetRef, ServerModel } from '../model/model';
 import { RouteProtocol } from '../model/trace-model';
 
@@ -35,9 +35,7 @@ export interface GatewayApiGateway {
 }
 
 /** The key of a Gateway API Gateway as routes name it. */
-export function gatewayApiResourceKey(namespace: string, name: string): string {
-  return `${GATEWAY_API_GROUP}:${namespace}/${name}`;
-}
+export { gatewayApiResourceKey };
 
 export function readGatewayApiGateway(gw: any, configMaps: Map<string, any>, findings: Finding[]): GatewayApiGateway {
   const name = String(gw.metadata?.name ?? 'gateway');

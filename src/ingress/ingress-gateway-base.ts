@@ -15,10 +15,10 @@ import { Gateway, VirtualService } from '../../imports/networking.istio.io';
 import { gatewayListenerPort, STATUS_PORT } from '../envoy/names';
 import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION,
-  NODE_ADDRESS_ACCEPTED_ANNOTATION,
+  NODE_ADDRESS_ACCEPTED_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV,
   TRUST_CHAIN_ANNOTATION,
 } from '../model/annotations';
-import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiAlphaRouteWarning, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
+import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiAlphaRouteWarning, gatewayApiResourceKey, generatedServiceName, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
 import { checkLoadBalancerAnnotations } from '../model/gateway-checks';
 import { IstioVersion } from '../model/istio-version';
 import { loadBalancerFacts } from '../model/load-balancer-facts';
@@ -446,9 +446,12 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    */
   public _tracedGateway(): TracedGateway {
     const model = this.gatewayModel()!;
-    const serviceAnnotations = this._config.existing ? {} : this.renderedServiceAnnotations();
+    // Istio copies a Gateway API gateway's infrastructure annotations onto the Service it generates.
+    const serviceAnnotations = this._config.existing ? {}
+      : this.gatewayApi ? { 'proxy.istio.io/config': this.proxyConfigAnnotation(), ...this.renderedServiceAnnotations() } : this.renderedServiceAnnotations();
     const lb = loadBalancerFacts(serviceAnnotations, this._config.existing ? undefined : this._config.profile.loadBalancerClass);
-    const resource = `${this.targetNamespace}/${this.gateway.name}`;
+    const resource = this.gatewayApi ? gatewayApiResourceKey(this.targetNamespace, this.gateway.name) : `${this.targetNamespace}/${this.gateway.name}`;
+    const statusPortEnv = this._config.existing ? undefined : this._config.containerEnv[STATUS_PORT_PROXY_PROTOCOL_ENV];
     return {
       model,
       ...(this._config.existing ? {} : { serviceType: 'LoadBalancer' }),
@@ -458,6 +461,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       proxyProtocolTwice: false,
       gatewayResources: [resource],
       agentEnvKnown: !this._config.existing,
+      ...(statusPortEnv !== undefined ? { statusPortProxyProtocolEnv: { value: statusPortEnv, source: `the gateway's istio-proxy container (${this.node.path})` } } : {}),
       ...(lb.id ? { loadBalancerId: lb.id } : {}),
       serviceAnnotations,
       ...(this.seesNodeAddress() ? { nodeAddressAccepted: true } : {}),

@@ -34,6 +34,11 @@ export function serviceOfHost(host: string): { readonly name: string; readonly n
   return m ? { name: m[1], namespace: m[2] } : undefined;
 }
 
+/** The key routes and policies use to name a Gateway API Gateway (apart from Istio Gateways of the same name). */
+export function gatewayApiResourceKey(namespace: string, name: string): string {
+  return `${GATEWAY_API_GROUP}:${namespace}/${name}`;
+}
+
 /** istiod's flag that serves Gateway API TCP listeners and TCPRoutes before Istio 1.31 (pilot/pkg/features). */
 export const ALPHA_GATEWAY_API_FLAG = 'PILOT_ENABLE_ALPHA_GATEWAY_API';
 

@@ -68,7 +68,8 @@ export function topologyTraces(topology: Topology): TracedCluster[] {
     const services = serviceSelectors(topology, keyOf);
     const keys = [...new Set([...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters].map(keyOf))];
     return keys.map(key => {
-      const model = buildTraceModel(topology, c => keyOf(c) === key, services.get(key) ?? new Map());
+      const model = buildTraceModel(topology, c => keyOf(c) === key, services.get(key) ?? new Map(),
+        () => podTemplateLabels(topology, keyOf).get(key) ?? []);
       return { key, model, result: trace(model), owners: ownersByWhere(topology, c => keyOf(c) === key) };
     });
   });
@@ -140,7 +141,8 @@ function ownersByWhere(topology: Topology, inCluster: (c: IConstruct) => boolean
   return owners;
 }
 
-function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boolean, services: Map<string, unknown>): TraceModel {
+function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boolean, services: Map<string, unknown>,
+  pods: () => readonly PodLabels[]): TraceModel {
   const members = {
     gateways: topology.gateways.filter(inCluster),
     workloads: topology.workloads.filter(inCluster),
@@ -157,6 +159,15 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     return [model];
   });
   const index = new WorkloadIndex(workloads, (namespace, name) => services.get(`${namespace}/${name}`), w => podLabels.get(w) ?? w.selector);
+  // A Service that selects pods by a label the workload construct does not know (cdk8s-plus's own): follow it to the
+  // app's pod templates, and from those to the workloads whose selector picks them, as explain does.
+  const behind = (name: string, namespace: string): WorkloadModel[] => {
+    const direct = index.behind(name, namespace);
+    const selector = services.get(`${namespace}/${name}`);
+    if (direct.length > 0 || selector === null || typeof selector !== 'object' || Array.isArray(selector)) return direct;
+    const selected = pods().filter(p => p.namespace === namespace && selectorMatches(selector as { [key: string]: string }, p.labels));
+    return workloads.filter(w => w.namespace === namespace && selected.some(p => selectorMatches(w.selector, p.labels)));
+  };
   const routes = new Map<string, Map<string, Set<RouteProtocol>>>();
   for (const g of members.gateways) {
     if (!isTracedGateway(g) || g._routeBackends().length === 0) continue;
@@ -165,7 +176,7 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     routes.set(key, new Map());
     for (const { host, protocol } of g._routeBackends()) {
       const [name, ns] = hostParts(host, m.namespace);
-      index.behind(name, ns).forEach(w => addRoute(routes, key, `${w.namespace}/${w.name}`, protocol));
+      behind(name, ns).forEach(w => addRoute(routes, key, `${w.namespace}/${w.name}`, protocol));
     }
   }
   const proxyProtocolTo = new Map<string, ProxyProtocolVersion>();
@@ -186,7 +197,7 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     policies: topology.policies.filter(inCluster).map(p => p.policyModel()),
     waypoints: topology.waypoints.filter(inCluster).map(w => w.waypointModel()),
     routes,
-    workloadsOfService: (namespace, name) => index.behind(name, namespace),
+    workloadsOfService: (namespace, name) => behind(name, namespace),
     xffFilters: filters.map(f => f._xffFilterModel()),
   };
 }
@@ -204,6 +215,32 @@ function tracedGateway(g: ISourceIpTarget): TracedGateway[] {
     agentEnvKnown: false,
     serviceAnnotations: {},
   }];
+}
+
+/** The labels of a pod template of the app, in its namespace. */
+interface PodLabels {
+  readonly namespace: string;
+  readonly labels: { readonly [key: string]: string };
+}
+
+/** The kinds whose pods a Service may select (as the parser reads them). */
+const POD_TEMPLATE_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Pod'];
+
+/** Per cluster, the pod labels of the app's workloads, read once per state of the topology and only when needed. */
+function podTemplateLabels(topology: Topology, keyOf: (c: IConstruct) => string): Map<string, PodLabels[]> {
+  return topology.derive('pod-template-labels', () => {
+    const byCluster = new Map<string, PodLabels[]>();
+    for (const c of topology.root.node.findAll()) {
+      if (!ApiObject.isApiObject(c) || !POD_TEMPLATE_KINDS.includes(c.kind)) continue;
+      const json = c.toJson();
+      const labels = c.kind === 'Pod' ? json.metadata?.labels : json.spec?.template?.metadata?.labels;
+      if (labels === null || typeof labels !== 'object') continue;
+      const list = byCluster.get(keyOf(c)) ?? [];
+      list.push({ namespace: json.metadata?.namespace ?? 'default', labels });
+      byCluster.set(keyOf(c), list);
+    }
+    return byCluster;
+  });
 }
 
 /** Per cluster, the selectors of its Services by `namespace/name` (the first of duplicates), as the parser reads them. */
