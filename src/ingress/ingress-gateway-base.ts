@@ -450,7 +450,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     const serviceAnnotations = this._config.existing ? {}
       : this.gatewayApi ? { 'proxy.istio.io/config': this.proxyConfigAnnotation(), ...this.renderedServiceAnnotations() } : this.renderedServiceAnnotations();
     const lb = loadBalancerFacts(serviceAnnotations, this._config.existing ? undefined : this._config.profile.loadBalancerClass);
-    const resource = this.gatewayApi ? gatewayApiResourceKey(this.targetNamespace, this.gateway.name) : `${this.targetNamespace}/${this.gateway.name}`;
+    const gatewayNamespace = this.gateway.metadata.namespace ?? this.targetNamespace;
+    const resource = this.gatewayApi ? gatewayApiResourceKey(gatewayNamespace, this.gateway.name) : `${gatewayNamespace}/${this.gateway.name}`;
     const statusPortEnv = this._config.existing ? undefined : this._config.containerEnv[STATUS_PORT_PROXY_PROTOCOL_ENV];
     return {
       model,

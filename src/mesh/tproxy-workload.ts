@@ -7,7 +7,7 @@ import { ownServicePort } from '../ingress/backend-traffic';
 import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
-import { formatLabels } from '../model/selectors';
+import { formatLabels, selectorMatches } from '../model/selectors';
 import { Topology } from '../model/topology';
 import { ambientNamespacePaths, podSecurityLevels, rejectsTproxy } from '../model/workload-model';
 import { joinTrace } from '../trace/topology-trace';
@@ -177,6 +177,12 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       }
       // Policies and filters on this workload copy its selector: an empty one would reach the whole namespace.
       checkTargetSelector('source', `${this.apiObject.kind} ${this.apiObject.name}`, this.targetSelector, this.targetNamespace, 'a policy or filter on it');
+      // A selector that does not pick the template's own pods: the API server rejects the workload, and a policy or
+      // filter copying the selector would reach no pod of it.
+      if (!this.plusWorkload && !selectorMatches(this.targetSelector, this.podLabels)) {
+        throw new Error(`source ${this.apiObject.kind} ${this.apiObject.name}: spec.selector.matchLabels ${JSON.stringify(this.targetSelector)} does not select its pod template's labels ${JSON.stringify(this.podLabels)}, so the API server rejects it; `
+          + 'add the selector\'s labels to spec.template.metadata.labels');
+      }
       this.addWarnings(props.istioCni);
       Topology.of(this).addWorkload(this);
       joinTrace(this);

@@ -6,7 +6,7 @@ import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
 import { findingText } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
 import { IstioVersion } from '../model/istio-version';
-import { GatewayModel, ISourceIpTarget, ProxyProtocolVersion, WorkloadModel, XffFilterScope } from '../model/model';
+import { GatewayModel, ISourceIpTarget, ProxyProtocolVersion, WorkloadModel } from '../model/model';
 import { selectorMatches } from '../model/selectors';
 import { Topology } from '../model/topology';
 import { addRoute, hostParts, RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
@@ -186,10 +186,12 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     }
   }
   const filters = members.filters;
+  // The mesh's root namespaces as the output names them: Istio's default, and every filter standing in its root.
+  const rootNamespaces = [...new Set([DEFAULT_ROOT_NAMESPACE, ...filters.filter(f => f.namespace === f.rootNamespace).map(f => f.rootNamespace)])];
   // The newest release a gateway is rendered for, as the parser reads the gateways' annotations.
   const newest = members.gateways.filter(isTracedGateway).map(g => g.istioVersion).sort((a, b) => b.minor - a.minor)[0];
   return {
-    rootNamespaces: [...new Set([DEFAULT_ROOT_NAMESPACE, ...filters.filter(f => f.scope === XffFilterScope.MESH).map(f => f.rootNamespace)])],
+    rootNamespaces,
     ...(newest ? { istioVersion: newest } : {}),
     proxyProtocolTo,
     gateways,
@@ -198,7 +200,9 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     waypoints: topology.waypoints.filter(inCluster).map(w => w.waypointModel()),
     routes,
     workloadsOfService: (namespace, name) => behind(name, namespace),
-    xffFilters: filters.map(f => f._xffFilterModel()),
+    // As the output says it: a filter's root namespace is known only where it stands in it (the library's annotation).
+    xffFilters: filters.map(f => f._xffFilterModel())
+      .map(f => ({ ...f, rootNamespace: rootNamespaces.includes(f.namespace) ? f.namespace : DEFAULT_ROOT_NAMESPACE })),
   };
 }
 

@@ -135,9 +135,8 @@ describe('pod templates', () => {
   });
 
   test.each([
-    ['without template metadata', null],
-    ['with labels but no annotations', { labels: { app: 'httpbin' } }],
-    ['with other annotations, which are kept', { labels: { app: 'httpbin' }, annotations: { 'prometheus.io/scrape': 'true' } }],
+    ['with labels but no annotations', { labels: { app: 'httpbin', version: 'v1' } }],
+    ['with other annotations, which are kept', { labels: { app: 'httpbin', version: 'v1' }, annotations: { 'prometheus.io/scrape': 'true' } }],
   ])('patches an ApiObject %s', (_name, templateMetadata) => {
     // GIVEN
     const chart = Testing.chart();
@@ -150,10 +149,22 @@ describe('pod templates', () => {
     expect(metadata.labels).toEqual((templateMetadata as any)?.labels ?? undefined);
   });
 
+  test.each([
+    ['without template metadata', null],
+    ['whose template lacks a label of its selector', { labels: { app: 'httpbin' } }],
+  ])('fails on an ApiObject Deployment %s: the API server rejects it, and policies on it would reach none of its pods', (_name, templateMetadata) => {
+    // GIVEN a Deployment whose selector (app, version) does not select its own pod template
+    const chart = Testing.chart();
+    const httpbin = seedHttpbin(chart, templateMetadata);
+    // WHEN / THEN
+    expect(() => new TproxyWorkload(chart, 'Tproxy', { source: WorkloadSource.fromApiObject(httpbin) }))
+      .toThrow(/^source Deployment httpbin: spec\.selector\.matchLabels \{"app":"httpbin","version":"v1"\} does not select its pod template's labels .*; add the selector's labels to spec\.template\.metadata\.labels/);
+  });
+
   test('an existing interceptionMode annotation is replaced, not duplicated (the key is JSON-pointer escaped)', () => {
     // GIVEN a template that is already REDIRECT
     const chart = Testing.chart();
-    const httpbin = seedHttpbin(chart, { annotations: { [ANNOTATION]: 'REDIRECT' } });
+    const httpbin = seedHttpbin(chart, { labels: { app: 'httpbin', version: 'v1' }, annotations: { [ANNOTATION]: 'REDIRECT' } });
     // WHEN
     new TproxyWorkload(chart, 'Tproxy', { source: WorkloadSource.fromApiObject(httpbin) });
     // THEN

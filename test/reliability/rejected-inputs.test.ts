@@ -150,6 +150,19 @@ const ENTRIES: Entry[] = [
   { construct: 'ClientAddressResolver', inputClass: 'negative hop count', action: () => ClientAddressResolver.resolve({ useRemoteAddress: false, downstreamAddress: '10.0.0.1', xffNumTrustedHops: -1 }), expected: /^xffNumTrustedHops -1 is not allowed/ },
   // ---- TproxyWorkload / MeshWorkload
   { construct: 'TproxyWorkload', inputClass: 'interception mode in lower case', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin' }), interceptionMode: 'tproxy' as InterceptionMode }), expected: /^interceptionMode "tproxy" is not allowed: use InterceptionMode.REDIRECT, TPROXY or NONE/ },
+  {
+    construct: 'TproxyWorkload',
+    inputClass: 'a Deployment whose selector does not select its pod template',
+    action: c => new TproxyWorkload(c, 'W', {
+      source: WorkloadSource.fromApiObject(new ApiObject(c, 'D', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'httpbin' },
+        spec: { selector: { matchLabels: { app: 'httpbin' } }, template: { metadata: { labels: { app: 'other' } }, spec: { containers: [{ name: 'c', image: 'httpbin' }] } } },
+      })),
+    }),
+    expected: /^source Deployment httpbin: spec\.selector\.matchLabels \{"app":"httpbin"\} does not select its pod template's labels/,
+  },
   { construct: 'TproxyWorkload', inputClass: 'empty container image', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: ' ' }) }), expected: /^newDeployment image " " is not allowed/ },
   { construct: 'TproxyWorkload', inputClass: 'Service port without a container port', action: c => new TproxyWorkload(c, 'W', { source: WorkloadSource.newDeployment({ image: 'httpbin', servicePort: 80 }) }), expected: /^newDeployment servicePort 80 needs port/ },
   { construct: 'TproxyWorkload', inputClass: 'two TproxyWorkloads on one Deployment', action: c => { const d = new kplus.Deployment(c, 'D', { containers: [{ image: 'httpbin', securityContext: { ensureNonRoot: false } }] }); new TproxyWorkload(c, 'A', { source: WorkloadSource.fromWorkload(d) }); new TproxyWorkload(c, 'B', { source: WorkloadSource.fromWorkload(d) }); }, expected: /gets sidecar.istio.io\/interceptionMode from both/ },
