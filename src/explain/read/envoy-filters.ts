@@ -152,13 +152,44 @@ export function xffFilterModelsOf(f: any, read: ReadEnvoyFilter, rootNamespaces:
   });
 }
 
-/** What one connection manager patch sets, with the precedence the sidecar's model uses; undefined when nothing. */
+/** What connection manager patches make of a sidecar's client address: the mode that applies and its settings. */
+export interface XffPrecedence {
+  /** The mode; DEFAULT when the patches set nothing that changes the client address. */
+  readonly mode: SidecarXffMode;
+  /** Every xff_trusted_cidrs entry of the patches, in order. */
+  readonly cidrs: string[];
+  /** The last positive xff_num_trusted_hops (the connection manager's first, then the XFF extensions'). */
+  readonly hops?: number;
+  /** The last custom-header extension. */
+  readonly header?: { readonly headerName: string; readonly rejectStatus?: number };
+}
+
+/**
+ * Which XFF mode applies when these patches reach one sidecar, the one precedence explain uses (the per-patch
+ * overlap check and the workload model alike): a custom header, then trusted CIDRs, then use_remote_address, then
+ * trusted hops.
+ */
+export function xffPrecedence(patches: readonly ReadHcm[]): XffPrecedence {
+  const xff = patches.flatMap(v => v.xff);
+  const cidrs = xff.flatMap(x => x.cidrs);
+  const hops = [...patches.map(v => v.hops), ...xff.map(x => x.hops)].filter((n): n is number => n !== undefined && n > 0);
+  const headers = patches.flatMap(v => v.customHeaders);
+  const header = headers.length > 0 ? headers[headers.length - 1] : undefined;
+  const mode = header !== undefined ? SidecarXffMode.CUSTOM_HEADER
+    : cidrs.length > 0 ? SidecarXffMode.TRUSTED_CIDRS
+      : patches.some(v => v.useRemoteAddress === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
+        : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
+  return { mode, cidrs, ...(hops.length > 0 ? { hops: hops[hops.length - 1] } : {}), ...(header !== undefined ? { header } : {}) };
+}
+
+/** What one connection manager patch sets, as the shared overlap check sees it; undefined when nothing. */
 function xffSettingsOf(hcm: ReadHcm): XffFilterSettingsModel | undefined {
-  const cidrs = hcm.xff.flatMap(x => x.cidrs);
-  const hops = [hcm.hops, ...hcm.xff.map(x => x.hops)].filter((n): n is number => n !== undefined && n > 0);
-  if (hcm.customHeaders.length > 0) return { mode: SidecarXffMode.CUSTOM_HEADER, cidrs: [] };
-  if (cidrs.length > 0) return { mode: SidecarXffMode.TRUSTED_CIDRS, cidrs };
-  if (hcm.useRemoteAddress === true) return { mode: SidecarXffMode.USE_REMOTE_ADDRESS, cidrs: [] };
-  if (hops.length > 0) return { mode: SidecarXffMode.TRUSTED_HOPS, hops: hops[hops.length - 1], cidrs: [] };
-  return undefined;
+  const applied = xffPrecedence([hcm]);
+  switch (applied.mode) {
+    case SidecarXffMode.CUSTOM_HEADER: return { mode: applied.mode, cidrs: [] };
+    case SidecarXffMode.TRUSTED_CIDRS: return { mode: applied.mode, cidrs: applied.cidrs };
+    case SidecarXffMode.USE_REMOTE_ADDRESS: return { mode: applied.mode, cidrs: [] };
+    case SidecarXffMode.TRUSTED_HOPS: return { mode: applied.mode, hops: applied.hops, cidrs: [] };
+    default: return undefined;
+  }
 }

@@ -1,7 +1,6 @@
-import * as ipaddr from 'ipaddr.js';
 import { finding } from '../../model/finding-text';
 import { ClientIpField, PolicyAction, PolicyModel, PolicyTargetRef } from '../../model/model';
-import { parseCidr } from '../../net/cidr';
+import { readCidr } from '../../net/cidr';
 import { Finding, FindingSeverity } from '../explain-report';
 import { gatewayTargetRefs } from '../gateway-api-reader';
 import { shortValue } from '../read-values';
@@ -100,18 +99,14 @@ function headerConditionFindings(o: any, where: string, findings: Finding[]): vo
 }
 
 /** istiod accepts host bits (Go netip.ParsePrefix) and masks them; so does explain, with a warning. */
-function policyCidr(text: string, where: string, findings: Finding[]): string[] {
-  try {
-    return [parseCidr(text, where).text];
-  } catch (e) {
-    const message = (e as Error).message;
-    if (/host bits set/.test(message)) {
-      const network = ipaddr.IPv4.isValid(text.split('/')[0]) ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
-      const masked = parseCidr(`${network.toString()}/${text.split('/')[1]}`).text;
-      findings.push(finding(FindingSeverity.WARNING, where, `"${text}" has host bits set; istiod treats it as ${masked}`, `write "${masked}"`));
-      return [masked];
-    }
-    findings.push(finding(FindingSeverity.ERROR, where, message, 'istiod rejects the policy; fix the CIDR'));
+export function policyCidr(text: string, where: string, findings: Finding[]): string[] {
+  const read = readCidr(text, where);
+  if (read.cidr === undefined) {
+    findings.push(finding(FindingSeverity.ERROR, where, read.error ?? `"${text}" is not an address or CIDR`, 'istiod rejects the policy; fix the CIDR'));
     return [];
   }
+  if (read.hostBitsSet) {
+    findings.push(finding(FindingSeverity.WARNING, where, `"${text}" has host bits set; istiod treats it as ${read.cidr.text}`, `write "${read.cidr.text}"`));
+  }
+  return [read.cidr.text];
 }

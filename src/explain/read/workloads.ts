@@ -1,10 +1,10 @@
-import { ListenerPp, hcmPatches, proxyProtocolListenerPatches } from './envoy-filters';
+import { ListenerPp, hcmPatches, proxyProtocolListenerPatches, xffPrecedence } from './envoy-filters';
 import { Indexes } from './indexes';
 import { PodTemplateOwner, labelsOf, namespaceOf, proxyConfigOf } from './objects';
 import { SIDECAR_INBOUND_PORT } from '../../envoy/names';
 import { AMBIENT_MODE, DATAPLANE_MODE_LABEL, INGRESS_USE_WAYPOINT_LABEL, USE_WAYPOINT_LABEL, resolveWaypoint } from '../../model/ambient';
 import { finding } from '../../model/finding-text';
-import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel } from '../../model/model';
+import { InterceptionMode, ProxyRole, WorkloadModel } from '../../model/model';
 import { Finding, FindingSeverity } from '../explain-report';
 import { shortValue } from '../read-values';
 
@@ -22,15 +22,8 @@ export function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLa
   const ambient = podMode === AMBIENT_MODE || (podMode === undefined && nsLabels?.[DATAPLANE_MODE_LABEL] === AMBIENT_MODE);
   const filters = indexes.envoyFilters.matching([p.namespace, ...indexes.rootNamespaces], p.labels);
   const hcm = hcmPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined]);
-  const xff = hcm.flatMap(v => v.xff);
-  const trustedCidrs = xff.flatMap(x => x.cidrs);
-  const hops = [...hcm.map(v => v.hops), ...xff.map(x => x.hops)].filter((n): n is number => n !== undefined && n > 0);
-  const headers = hcm.flatMap(v => v.customHeaders);
-  const header = headers.length > 0 ? headers[headers.length - 1] : undefined;
-  const xffMode = header !== undefined ? SidecarXffMode.CUSTOM_HEADER
-    : trustedCidrs.length > 0 ? SidecarXffMode.TRUSTED_CIDRS
-      : hcm.some(v => v.useRemoteAddress === true) ? SidecarXffMode.USE_REMOTE_ADDRESS
-        : hops.length > 0 ? SidecarXffMode.TRUSTED_HOPS : SidecarXffMode.DEFAULT;
+  const applied = xffPrecedence(hcm);
+  const header = applied.header;
   const relevant = hcm.filter(v => v.useRemoteAddress === true || (v.hops ?? 0) > 0 || v.extensions > 0);
   if (ambient && p.annotations['sidecar.istio.io/interceptionMode'] !== undefined) {
     findings.push(finding(FindingSeverity.WARNING, where, `sidecar.istio.io/interceptionMode ${shortValue(p.annotations['sidecar.istio.io/interceptionMode'])} does nothing: the pods are in ambient mode, without a sidecar; ztunnel intercepts them and keeps the caller's address`,
@@ -42,9 +35,9 @@ export function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLa
     selector: p.labels,
     role: ambient ? ProxyRole.AMBIENT : ProxyRole.SIDECAR,
     interceptionMode: interceptionModeOf(p, where, findings),
-    xffMode,
-    xffTrustedHops: hops.length > 0 ? hops[hops.length - 1] : undefined,
-    xffTrustedCidrs: trustedCidrs.length > 0 ? trustedCidrs : undefined,
+    xffMode: applied.mode,
+    xffTrustedHops: applied.hops,
+    xffTrustedCidrs: applied.cidrs.length > 0 ? applied.cidrs : undefined,
     ...(header !== undefined ? {
       clientHeaderName: header.headerName.toLowerCase(),
       ...(header.rejectStatus !== undefined ? { clientHeaderRejectStatus: header.rejectStatus } : {}),
