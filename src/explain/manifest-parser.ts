@@ -21,6 +21,7 @@ import { parsePolicy } from './read/policies';
 import { proxyProtocolTargets, routesOf } from './read/routes';
 import { isWaypointGateway, isWaypointPod, waypointFindings, waypointOf } from './read/waypoints';
 import { injectionDisabled, parseWorkload } from './read/workloads';
+import { REVISION_LABEL } from '../envoy/names';
 
 /*
  * Manifests (ours or hand-written) back into the shared model. Lenient: anything we cannot read becomes a
@@ -56,7 +57,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   }
   const ofKind = (kind: string): any[] => byKind.get(kind) ?? [];
   const namespaceRevisions = new Map<string, string>(ofKind('Namespace')
-    .filter(o => typeof o.metadata?.labels?.['istio.io/rev'] === 'string').map(o => [o.metadata.name, o.metadata.labels['istio.io/rev']]));
+    .filter(o => typeof o.metadata?.labels?.[REVISION_LABEL] === 'string').map(o => [o.metadata.name, o.metadata.labels[REVISION_LABEL]]));
   const services = ofKind('Service');
   const isGatewayApi = (o: any): boolean => String(o.apiVersion).startsWith(`${GATEWAY_API_GROUP}/`);
   const istioGateways = ofKind('Gateway').filter(o => !isGatewayApi(o));
@@ -70,7 +71,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   // The waypoints' own Deployments (a cluster dump has them) are neither ingress gateways nor app workloads.
   const pods = ofKind('workload').map(podTemplateOf).filter(p => !isWaypointPod(p, waypoints));
   for (const p of pods) {
-    const revision = p.labels['istio.io/rev'] ?? namespaceRevisions.get(p.namespace);
+    const revision = p.labels[REVISION_LABEL] ?? namespaceRevisions.get(p.namespace);
     p.mesh = meshFor(mesh, revision, `${p.kind} ${p.namespace}/${p.name}`, findings);
   }
   const envoyFilters = ofKind('EnvoyFilter');
@@ -112,7 +113,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     const ns = namespaceOf(gw);
     if (gatewayPodIndex.selectedBy('*', selector).length > 0) continue;
     const installed = installedGateway(gw, selector, ns);
-    installed.mesh = meshFor(mesh, selector['istio.io/rev'], `gateway ${installed.namespace}/${installed.name}`, findings);
+    installed.mesh = meshFor(mesh, selector[REVISION_LABEL], `gateway ${installed.namespace}/${installed.name}`, findings);
     gateways.push(parseGateway(installed, indexes, findings));
   }
   const isGateway = new Set(gatewayPods);

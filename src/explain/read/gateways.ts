@@ -1,7 +1,7 @@
 import { ListenerPp, ReadHcm, hcmPatches, proxyProtocolListenerPatches } from './envoy-filters';
 import { Indexes } from './indexes';
 import { PodTemplateOwner, listOf, namespaceOf, proxyConfigOf } from './objects';
-import { DEFAULT_ROOT_NAMESPACE, gatewayListenerPort } from '../../envoy/names';
+import { DEFAULT_ROOT_NAMESPACE, GATEWAY_INJECT_TEMPLATE, gatewayListenerPort, INJECT_TEMPLATES_ANNOTATION } from '../../envoy/names';
 import { EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, LB_PRESERVES_SOURCE_ANNOTATION, NODE_ADDRESS_ACCEPTED_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV, TRUST_CHAIN_ANNOTATION } from '../../model/annotations';
 import { finding } from '../../model/finding-text';
 import { GATEWAY_NAME_LABEL } from '../../model/gateway-api';
@@ -50,8 +50,8 @@ export function installedGateway(gw: any, selector: { [key: string]: string }, n
 
 export function isGatewayPod(p: PodTemplateOwner, indexes: Indexes): boolean {
   if (p.installed) return true;
-  if (p.annotations['inject.istio.io/templates'] === 'gateway') return true;
-  if (p.labels.istio === 'ingressgateway' || p.labels['gateway.networking.k8s.io/gateway-name'] !== undefined) return true;
+  if (p.annotations[INJECT_TEMPLATES_ANNOTATION] === GATEWAY_INJECT_TEMPLATE) return true;
+  if (p.labels.istio === 'ingressgateway' || p.labels[GATEWAY_NAME_LABEL] !== undefined) return true;
   if (proxyConfigOf(p)?.gatewayTopology !== undefined) return true;
   return indexes.istioGateways.matching(['*'], p.labels).length > 0;
 }

@@ -1,3 +1,4 @@
+import { PROXY_CONFIG_ANNOTATION } from '../../envoy/names';
 import { finding } from '../../model/finding-text';
 import { AgentEnv, proxyContainerEnv } from '../agent-env';
 import { Finding, FindingSeverity } from '../explain-report';
@@ -59,7 +60,7 @@ export function podTemplateOf(o: any): PodTemplateOwner {
 }
 
 export function proxyConfigOf(p: PodTemplateOwner, findings?: Finding[]): any {
-  const text = p.annotations['proxy.istio.io/config'];
+  const text = p.annotations[PROXY_CONFIG_ANNOTATION];
   if (text === undefined) return undefined;
   try {
     const config = parseEmbeddedYaml(text) ?? {};

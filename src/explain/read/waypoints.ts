@@ -1,7 +1,7 @@
 import { PodTemplateOwner, labelsOf, namespaceOf } from './objects';
 import { USE_WAYPOINT_LABEL, WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, waypointForOf } from '../../model/ambient';
 import { finding } from '../../model/finding-text';
-import { GATEWAY_API_GROUP } from '../../model/gateway-api';
+import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../../model/gateway-api';
 import { WaypointModel, WorkloadModel } from '../../model/model';
 import { Finding, FindingSeverity } from '../explain-report';
 
@@ -14,7 +14,7 @@ export function isWaypointGateway(o: any): boolean {
 
 /** Pods istiod deployed for a waypoint: labelled with the name of a waypoint Gateway of their namespace. */
 export function isWaypointPod(p: PodTemplateOwner, waypoints: WaypointModel[]): boolean {
-  const gateway = p.labels[`${GATEWAY_API_GROUP}/gateway-name`];
+  const gateway = p.labels[GATEWAY_NAME_LABEL];
   return gateway !== undefined && waypoints.some(w => w.namespace === p.namespace && w.name === gateway);
 }
 

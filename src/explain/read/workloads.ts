@@ -1,7 +1,7 @@
 import { ListenerPp, hcmPatches, proxyProtocolListenerPatches, xffPrecedence } from './envoy-filters';
 import { Indexes } from './indexes';
 import { PodTemplateOwner, labelsOf, namespaceOf, proxyConfigOf } from './objects';
-import { SIDECAR_INBOUND_PORT } from '../../envoy/names';
+import { INTERCEPTION_MODE_ANNOTATION, SIDECAR_INBOUND_PORT, SIDECAR_INJECT_LABEL } from '../../envoy/names';
 import { AMBIENT_MODE, DATAPLANE_MODE_LABEL, INGRESS_USE_WAYPOINT_LABEL, USE_WAYPOINT_LABEL, resolveWaypoint } from '../../model/ambient';
 import { finding } from '../../model/finding-text';
 import { InterceptionMode, ProxyRole, WorkloadModel } from '../../model/model';
@@ -11,7 +11,7 @@ import { shortValue } from '../read-values';
 /* Meshed (sidecar or ambient) workloads into the model. */
 
 export function injectionDisabled(p: PodTemplateOwner): boolean {
-  return p.labels['sidecar.istio.io/inject'] === 'false' || p.annotations['sidecar.istio.io/inject'] === 'false';
+  return p.labels[SIDECAR_INJECT_LABEL] === 'false' || p.annotations[SIDECAR_INJECT_LABEL] === 'false';
 }
 
 export function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLabels: Map<string, { [key: string]: string }>,
@@ -25,8 +25,8 @@ export function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLa
   const applied = xffPrecedence(hcm);
   const header = applied.header;
   const relevant = hcm.filter(v => v.useRemoteAddress === true || (v.hops ?? 0) > 0 || v.extensions > 0);
-  if (ambient && p.annotations['sidecar.istio.io/interceptionMode'] !== undefined) {
-    findings.push(finding(FindingSeverity.WARNING, where, `sidecar.istio.io/interceptionMode ${shortValue(p.annotations['sidecar.istio.io/interceptionMode'])} does nothing: the pods are in ambient mode, without a sidecar; ztunnel intercepts them and keeps the caller's address`,
+  if (ambient && p.annotations[INTERCEPTION_MODE_ANNOTATION] !== undefined) {
+    findings.push(finding(FindingSeverity.WARNING, where, `sidecar.istio.io/interceptionMode ${shortValue(p.annotations[INTERCEPTION_MODE_ANNOTATION])} does nothing: the pods are in ambient mode, without a sidecar; ztunnel intercepts them and keeps the caller's address`,
       'remove the annotation, or take the pods out of ambient mode (istio.io/dataplane-mode: none) if they need a sidecar'));
   }
   return {
@@ -76,7 +76,7 @@ function sidecarProxyProtocol(patches: ListenerPp[]): { proxyProtocolPorts: numb
 
 function interceptionModeOf(p: PodTemplateOwner, where: string, findings: Finding[]): InterceptionMode {
   // The injector reads the annotation, else ProxyConfig: the pod's proxy.istio.io/config over the mesh default.
-  const value = p.annotations['sidecar.istio.io/interceptionMode'] ?? proxyConfigOf(p)?.interceptionMode ?? p.mesh?.interceptionMode ?? 'REDIRECT';
+  const value = p.annotations[INTERCEPTION_MODE_ANNOTATION] ?? proxyConfigOf(p)?.interceptionMode ?? p.mesh?.interceptionMode ?? 'REDIRECT';
   const mode = Object.values(InterceptionMode).find(m => m === value);
   if (mode === undefined) {
     findings.push(finding(FindingSeverity.ERROR, where, `sidecar.istio.io/interceptionMode ${shortValue(value)} is not allowed: the injector accepts exactly REDIRECT, TPROXY or NONE (case-sensitive)`,
