@@ -5,7 +5,7 @@ import { Gateway as KubeGateway } from '../../imports/gateway.networking.k8s.io'
 import {
   WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, WAYPOINT_HBONE_PORT, WAYPOINT_HBONE_PROTOCOL, waypointTargetRef, workloadsUsing,
 } from '../model/ambient';
-import { GATEWAY_API_GROUP } from '../model/gateway-api';
+import { GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyRole, WaypointFor, WaypointModel, WorkloadModel } from '../model/model';
 import { Topology } from '../model/topology';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
@@ -83,7 +83,7 @@ export class Waypoint extends Construct implements ISourceIpTarget {
 
   /** The label istiod puts on the waypoint's pods (policies attach with `targetRefs`, not with it). */
   public get targetSelector(): { [key: string]: string } {
-    return { [`${GATEWAY_API_GROUP}/gateway-name`]: this.name };
+    return { [GATEWAY_NAME_LABEL]: this.name };
   }
 
   /** Policies on a waypoint attach to its Gateway (always set). */

@@ -36,8 +36,27 @@ export const INBOUND_PASSTHROUGH_IPV4 = '127.0.0.6';
 /** The gateway's status (readiness) port. */
 export const STATUS_PORT = 15021;
 
+/** The namespace istiod and the ingress gateway chart install into by default. */
+export const ISTIO_SYSTEM_NAMESPACE = 'istio-system';
 /** Istio's default `meshConfig.rootNamespace`: EnvoyFilters and policies there reach every namespace. */
-export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
+export const DEFAULT_ROOT_NAMESPACE = ISTIO_SYSTEM_NAMESPACE;
+/** The ConfigMap (in istiod's namespace) that istiod reads the default revision's meshConfig from; revision `r` reads `istio-r`. */
+export const MESH_CONFIG_MAP = 'istio';
+/** Name of the status port in the gateway Services of Istio's charts (and this library's). */
+export const STATUS_PORT_NAME = 'status-port';
+
+/** Pod annotation: the proxy's ProxyConfig (`gatewayTopology`, `proxyMetadata`, `interceptionMode`), JSON or YAML. */
+export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+/** Pod annotation: how the sidecar intercepts inbound traffic (REDIRECT, TPROXY or NONE). */
+export const INTERCEPTION_MODE_ANNOTATION = 'sidecar.istio.io/interceptionMode';
+/** Pod label (and legacy annotation): "true" or "false" turns sidecar injection on or off for the pod. */
+export const SIDECAR_INJECT_LABEL = 'sidecar.istio.io/inject';
+/** Pod annotation: the injection templates; "gateway" makes the injected proxy a gateway. */
+export const INJECT_TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
+/** The injection template of gateway pods. */
+export const GATEWAY_INJECT_TEMPLATE = 'gateway';
+/** Label of a namespace or pods: the Istio revision (control plane) that injects and configures them. */
+export const REVISION_LABEL = 'istio.io/rev';
 
 /** Istio protocols whose servers carry no HTTP (so no X-Forwarded-For): only the packet source or PROXY protocol. */
 export const OPAQUE_PROTOCOLS = ['TCP', 'TLS', 'MONGO'];

@@ -3,7 +3,7 @@ import { Finding, FindingSeverity } from './explain-report';
 import { parseEmbeddedYaml } from './input';
 import { ReadContext, readList, readPort, readString, shortValue, wrongShape } from './read-values';
 import { objectWhere } from './skipped';
-import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiResourceKey, generatedServiceName, GatewayOverlay } from '../model/gateway-api';
+import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiResourceKey, GatewayOverlay, generatedServiceName, ISTIO_GATEWAY_CLASS } from '../model/gateway-api';
 import { PolicyTargetRef, ServerModel } from '../model/model';
 import { RouteProtocol } from '../model/trace-model';
 
@@ -51,7 +51,7 @@ export function readGatewayApiGateway(gw: any, configMaps: Map<string, any>, fin
     apiVersion: 'v1',
     kind: 'Service',
     metadata: {
-      name: generatedServiceName(name, String(gw.spec?.gatewayClassName ?? 'istio')),
+      name: generatedServiceName(name, String(gw.spec?.gatewayClassName ?? ISTIO_GATEWAY_CLASS)),
       namespace,
       annotations: { ...podAnnotations, ...stringMap(overlay?.metadata?.annotations) },
     },

@@ -4,7 +4,10 @@ import { HelmChart, HelmValues } from './helm-values';
 import { parseEmbeddedDocument, rememberOrigin } from './input';
 import { ReadContext, readEnum, readInteger, readString, shortValue, UINT32_MAX, wrongShape } from './read-values';
 import { isMeshConfigMapName, objectWhere } from './skipped';
-import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
+import {
+  DEFAULT_ROOT_NAMESPACE, GATEWAY_INJECT_TEMPLATE, gatewayListenerPort, INJECT_TEMPLATES_ANNOTATION, MESH_CONFIG_MAP, REVISION_LABEL,
+  SIDECAR_INJECT_LABEL, STATUS_PORT, STATUS_PORT_NAME,
+} from '../envoy/names';
 import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
 
@@ -101,7 +104,7 @@ export function meshFor(settings: MeshSettings, revision: string | undefined, wh
       severity: FindingSeverity.INFO,
       where,
       message: `its pods belong to Istio revision ${shortValue(rev)} (istio.io/rev), but the input holds meshConfig only for ${[...settings.byRevision.keys()].map(r => `"${r}"`).join(', ')}: explain assumes Istio's defaults for it`,
-      fix: `add the ConfigMap ${rev === DEFAULT_REVISION ? 'istio' : `istio-${rev}`} (kubectl get configmap -n istio-system -o yaml) to the input`,
+      fix: `add the ConfigMap ${rev === DEFAULT_REVISION ? MESH_CONFIG_MAP : `${MESH_CONFIG_MAP}-${rev}`} (kubectl get configmap -n istio-system -o yaml) to the input`,
     });
   }
   return mesh;
@@ -122,7 +125,7 @@ function meshFromConfigMap(o: any, findings: Finding[]): MeshDefaults | undefine
     });
     return undefined;
   }
-  const revision = name === 'istio' ? DEFAULT_REVISION : name.slice('istio-'.length);
+  const revision = name === MESH_CONFIG_MAP ? DEFAULT_REVISION : name.slice(`${MESH_CONFIG_MAP}-`.length);
   return readMesh(mesh ?? {}, { where, findings }, 'data.mesh', revision, Rank.CONFIG_MAP, DEFAULT_ROOT_NAMESPACE);
 }
 
@@ -269,17 +272,17 @@ interface InstalledGateway {
 const INGRESS_DEFAULTS = { name: 'istio-ingressgateway', labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } };
 /** The istio-ingress chart sends 80 and 443 to unprivileged container ports. */
 const INGRESS_PORTS = [
-  { name: 'status-port', port: 15021, targetPort: 15021, protocol: 'TCP' },
-  { name: 'http2', port: 80, targetPort: 8080, protocol: 'TCP' },
-  { name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' },
+  { name: STATUS_PORT_NAME, port: STATUS_PORT, targetPort: STATUS_PORT, protocol: 'TCP' },
+  { name: 'http2', port: 80, targetPort: gatewayListenerPort(80), protocol: 'TCP' },
+  { name: 'https', port: 443, targetPort: gatewayListenerPort(443), protocol: 'TCP' },
 ];
 const GATEWAY_CHART_PORTS = [
-  { name: 'status-port', port: 15021, targetPort: 15021, protocol: 'TCP' },
+  { name: STATUS_PORT_NAME, port: STATUS_PORT, targetPort: STATUS_PORT, protocol: 'TCP' },
   { name: 'http2', port: 80, targetPort: 80, protocol: 'TCP' },
   { name: 'https', port: 443, targetPort: 443, protocol: 'TCP' },
 ];
 /** The gateway chart's default pod annotations: the gateway injection template. */
-const GATEWAY_CHART_POD_ANNOTATIONS = { 'inject.istio.io/templates': 'gateway', 'sidecar.istio.io/inject': 'true' };
+const GATEWAY_CHART_POD_ANNOTATIONS = { [INJECT_TEMPLATES_ANNOTATION]: GATEWAY_INJECT_TEMPLATE, [SIDECAR_INJECT_LABEL]: 'true' };
 
 /** Istio's profiles that disable the default profile's istio-ingressgateway (the others, e.g. demo, keep it). */
 const PROFILES_WITHOUT_INGRESS: unknown[] = ['minimal', 'remote', 'ambient', 'empty', 'openshift-ambient'];
@@ -315,7 +318,7 @@ function gatewaysOfIstioOperator(o: any, findings: Finding[]): any[] {
       name: typeof c.name === 'string' && c.name !== '' ? c.name : INGRESS_DEFAULTS.name,
       namespace: typeof c.namespace === 'string' && c.namespace !== '' ? c.namespace : istioNamespace || o.metadata?.namespace || DEFAULT_ROOT_NAMESPACE,
       kind: 'Deployment',
-      labels: { ...labels, ...(revision ? { 'istio.io/rev': revision } : {}) },
+      labels: { ...labels, ...(revision ? { [REVISION_LABEL]: revision } : {}) },
       podAnnotations: {
         ...stringMap(ctx, 'spec.values.gateways.istio-ingressgateway.podAnnotations', gatewayValues.podAnnotations),
         ...stringMap(ctx, `${field}.k8s.podAnnotations`, k8s.podAnnotations),
@@ -353,7 +356,7 @@ function gatewayOfHelmValues(h: HelmValues, findings: Finding[]): any[] {
     name,
     namespace: h.namespace ?? 'istio-ingress',
     kind,
-    labels: { ...labels, ...selector, 'sidecar.istio.io/inject': 'true', ...(revision ? { 'istio.io/rev': revision } : {}) },
+    labels: { ...labels, ...selector, [SIDECAR_INJECT_LABEL]: 'true', ...(revision ? { [REVISION_LABEL]: revision } : {}) },
     podAnnotations: dropNulls({ ...GATEWAY_CHART_POD_ANNOTATIONS, ...stringMap(ctx, 'podAnnotations', values.podAnnotations, true) }),
     ...(type === 'None' ? {} : {
       service: {

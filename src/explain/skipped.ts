@@ -1,6 +1,8 @@
 import { SkippedObject } from './explain-report';
 import { describeOrigin, isListObject, NonObjectDocument, originOf, rememberOrigin } from './input';
 import { shortValue } from './read-values';
+import { WAYPOINT_GATEWAY_CLASS } from '../model/ambient';
+import { ISTIO_GATEWAY_CLASS } from '../model/gateway-api';
 
 /*
  * Which objects explain reads, and why it leaves out the others: every object given to explain is either used
@@ -247,8 +249,8 @@ function meshConfigMapProblem(o: any): SkippedObject | undefined | 'not a mesh C
  */
 function unreadGatewayApiGateway(o: any): SkippedObject | undefined {
   const className = o.spec?.gatewayClassName;
-  if (className === 'istio-waypoint') return undefined;
-  if (className !== 'istio') {
+  if (className === WAYPOINT_GATEWAY_CLASS) return undefined;
+  if (className !== ISTIO_GATEWAY_CLASS) {
     return skip(o, `Gateway of class ${shortValue(className)} is not Istio's (class istio): another controller deploys it`, 'none: explain traces Istio gateways only');
   }
   const addresses = Array.isArray(o.spec?.addresses) ? o.spec.addresses : [];

@@ -2,7 +2,7 @@ import { ApiObject, ApiObjectMetadataDefinition, Chart, JsonPatch } from 'cdk8s'
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { checkInterceptionMode, SidecarWorkloadBase } from './sidecar-workload-base';
-import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
+import { INBOUND_PASSTHROUGH_IPV4, INTERCEPTION_MODE_ANNOTATION } from '../envoy/names';
 import { ownServicePort } from '../ingress/backend-traffic';
 import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
@@ -14,8 +14,6 @@ import { joinTrace } from '../trace/topology-trace';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort, checkTargetSelector, emptySelectorProblem, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
-/** The pod annotation the sidecar injector reads; its value is exact and case-sensitive. */
-const INTERCEPTION_MODE_ANNOTATION = 'sidecar.istio.io/interceptionMode';
 /** The same key as a JSON pointer segment ('/' escaped as '~1', RFC 6901). */
 const ANNOTATION_POINTER = INTERCEPTION_MODE_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
 

@@ -5,9 +5,13 @@
 /** Labels as a plain map. */
 export type Labels = { readonly [key: string]: string };
 
-/** True when every label of `selector` is on the pod (an empty selector selects every pod). */
+/**
+ * True when every label of `selector` is on the pod (an empty selector selects every pod). The one selector
+ * predicate: the indexes (src/trace/selector-index.ts, the XFF filter index of src/model/workload-model.ts) only
+ * narrow the candidates and decide with this. Own labels only: a key such as "constructor" is not inherited.
+ */
 export function selectorMatches(selector: Labels, podLabels: Labels): boolean {
-  return Object.entries(selector).every(([key, value]) => podLabels[key] === value);
+  return Object.entries(selector).every(([key, value]) => Object.prototype.hasOwnProperty.call(podLabels, key) && podLabels[key] === value);
 }
 
 /** True when some pod could carry both selectors' labels: no key asks for two different values. */

@@ -36,6 +36,31 @@ function parseAddress(property: string, entry: string, text: string): ipaddr.IPv
  * @param property the property name used in error messages
  */
 export function parseCidr(entry: string, property = 'cidr'): Cidr {
+  const read = readPrefix(entry, property);
+  if (read.hostBitsSet) {
+    fail(property, entry, 'has host bits set after the prefix', `did you mean "${read.cidr.text}"? (or "${read.address}/${read.cidr.family === 4 ? 32 : 128}" for the single address)`);
+  }
+  return read.cidr;
+}
+
+/**
+ * Reads one address or CIDR as istiod does for a policy (Go `netip.ParsePrefix`, then `Masked`): the block masked to
+ * its prefix, with `hostBitsSet` true when the entry had host bits set after it; or, for anything else `parseCidr`
+ * refuses, `error` (the text `parseCidr` would throw) and no block. Never throws. Not part of the jsii API (a function).
+ *
+ * @param property the property name used in the error text
+ */
+export function readCidr(entry: string, property = 'cidr'): { readonly cidr?: Cidr; readonly hostBitsSet: boolean; readonly error?: string } {
+  try {
+    const read = readPrefix(entry, property);
+    return { cidr: read.cidr, hostBitsSet: read.hostBitsSet };
+  } catch (e) {
+    return { hostBitsSet: false, error: (e as Error).message };
+  }
+}
+
+/** The masked block of an entry, whether host bits were set, and the address as written (normalised). Throws on anything else. */
+function readPrefix(entry: string, property: string): { cidr: Cidr; hostBitsSet: boolean; address: string } {
   if (typeof entry !== 'string') fail(property, JSON.stringify(entry) ?? String(entry), 'is not a string', 'give an address such as "203.0.113.7" or a CIDR such as "203.0.113.0/24" in quotes');
   if (entry.trim() === '') fail(property, entry, 'is empty', 'give an address such as "203.0.113.7" or a CIDR such as "203.0.113.0/24"');
   const text = entry.trim();
@@ -57,11 +82,11 @@ export function parseCidr(entry: string, property = 'cidr'): Cidr {
     max = 32;
   }
   const network = networkOf(addr, prefix);
-  if (network.toString() !== addr.toString()) {
-    const suggestion = `${network.toString()}/${prefix}`;
-    fail(property, entry, 'has host bits set after the prefix', `did you mean "${suggestion}"? (or "${addr.toString()}/${max}" for the single address)`);
-  }
-  return { text: `${network.toString()}/${prefix}`, address: network.toString(), prefixLength: prefix, family: max === 32 ? 4 : 6 };
+  return {
+    cidr: { text: `${network.toString()}/${prefix}`, address: network.toString(), prefixLength: prefix, family: max === 32 ? 4 : 6 },
+    hostBitsSet: network.toString() !== addr.toString(),
+    address: addr.toString(),
+  };
 }
 
 function networkOf(addr: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): ipaddr.IPv4 | ipaddr.IPv6 {

@@ -1,14 +1,10 @@
+import { Labels, selectorMatches } from '../model/selectors';
+
 /*
  * Label-selector lookups in (near) constant time per object, so that explain stays linear in the number of
- * objects: matching every pod against every Service, EnvoyFilter, Gateway and policy was quadratic.
+ * objects: matching every pod against every Service, EnvoyFilter, Gateway and policy was quadratic. The index only
+ * narrows the candidates; whether a selector selects a pod is `selectorMatches` (src/model/selectors.ts), the one predicate.
  */
-
-type Labels = { readonly [key: string]: string };
-
-/** True when every key of `selector` has the same value in `labels`. */
-export function selects(selector: Labels, labels: Labels): boolean {
-  return Object.entries(selector).every(([k, v]) => Object.prototype.hasOwnProperty.call(labels, k) && labels[k] === v);
-}
 
 function pairKey(namespace: string, key: string, value: string): string {
   return JSON.stringify([namespace, key, value]);
@@ -42,7 +38,7 @@ export class SelectorIndex<T> {
     for (const ns of new Set(namespaces)) {
       found.push(...(this.everyPod.get(ns) ?? []));
       for (const [k, v] of Object.entries(labels)) {
-        for (const e of this.byPair.get(pairKey(ns, k, v)) ?? []) if (selects(e.selector, labels)) found.push(e);
+        for (const e of this.byPair.get(pairKey(ns, k, v)) ?? []) if (selectorMatches(e.selector, labels)) found.push(e);
       }
     }
     return found.sort((a, b) => a.seq - b.seq).map(e => e.item);
@@ -70,6 +66,6 @@ export class LabelIndex<T> {
   public selectedBy(namespace: string, selector: Labels): T[] {
     const keys = Object.keys(selector);
     if (keys.length === 0) return this.byNamespace.get(namespace) ?? [];
-    return (this.byPair.get(pairKey(namespace, keys[0], selector[keys[0]])) ?? []).filter(e => selects(selector, e.labels)).map(e => e.item);
+    return (this.byPair.get(pairKey(namespace, keys[0], selector[keys[0]])) ?? []).filter(e => selectorMatches(selector, e.labels)).map(e => e.item);
   }
 }

@@ -2,6 +2,7 @@ import * as ipaddr from 'ipaddr.js';
 import { SelectorIndex } from './selector-index';
 import { HopTrace, PathTrace, PolicyMatch } from './trace-types';
 import { isPrivateAddress, resolveClientAddress } from './xff-rule';
+import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
 import { waypointsOfPolicy } from '../model/ambient';
 import { finding } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
@@ -31,7 +32,7 @@ export const ADDRESSES = {
   gatewayPod: '10.244.0.5',
   meshClientPod: '10.244.2.9',
   waypointPod: '10.244.3.7',
-  redirectPeer: '127.0.0.6',
+  redirectPeer: INBOUND_PASSTHROUGH_IPV4,
 };
 
 /** Workloads traced behind a gateway that no VirtualService binds: a sample, so that output stays linear. */
@@ -434,8 +435,10 @@ function gatewayFindings(gw: TracedGateway, protocol: string, honest: GatewaySte
     findings.push(finding(FindingSeverity.INFO, where, `the gateway resolves ${honest.clientAddress}, the CDN hop "${headerHop.name}", by design: remote.ip at the gateway is the CDN (so a CdnOnlyPolicy can require it) and the client travels in ${headerHop.clientHeader}`,
       `read the client from ${headerHop.clientHeader} on the sidecars (XffTrust.clientHeader) or in the app; match client addresses there with remoteIpBlocks`));
   } else if (lostTo !== undefined && chain?.hops.some(h => h.variableHops)) {
-    findings.push(finding(FindingSeverity.WARNING, where, `the gateway resolves ${honest.clientAddress} (${lostTo}): with variable CDN paths numTrustedProxies can only be the lower bound`,
-      `resolve the client on the sidecars with xff_trusted_cidrs [${chain.derive().trustedCidrs.join(', ')}] plus the gateway and node ranges (XffSidecarFilter TRUSTED_CIDRS)`));
+    const lowerBound = finding(FindingSeverity.WARNING, where, `the gateway resolves ${honest.clientAddress} (${lostTo}): with variable CDN paths numTrustedProxies can only be the lower bound`,
+      `resolve the client on the sidecars with xff_trusted_cidrs [${chain.derive().trustedCidrs.join(', ')}] plus the gateway and node ranges (XffSidecarFilter TRUSTED_CIDRS)`);
+    LOWER_BOUND_FINDINGS.add(lowerBound);
+    findings.push(lowerBound);
   } else if (lostTo !== undefined && protocol === 'HTTP') {
     findings.push(finding(FindingSeverity.ERROR, where, `client IP lost: the gateway resolves ${honest.clientAddress}, the address of ${lostTo}; numTrustedProxies ${m.numTrustedProxies} is lower than the hops that append to X-Forwarded-For${appending !== undefined ? ` (${appending})` : ''}`,
       appending !== undefined ? `set numTrustedProxies to ${appending}` : 'count the proxies in front that append X-Forwarded-For and set numTrustedProxies to that number'));
@@ -574,9 +577,12 @@ function sidecarSettings(wl: WorkloadModel): SidecarSettings {
   }
 }
 
+/** The gateways' "numTrustedProxies can only be the lower bound" warnings (variable CDN paths), marked as created. */
+const LOWER_BOUND_FINDINGS = new WeakSet<Finding>();
+
 /** The gateway's lower-bound warning is settled when the sidecar behind it finds the client by trusted CIDRs. */
 function settleLowerBound(findings: Finding[], gatewayWhere: string, workloadWhere: string): void {
-  const i = findings.findIndex(f => f.where === gatewayWhere && f.severity === FindingSeverity.WARNING && f.message.includes('with variable CDN paths'));
+  const i = findings.findIndex(f => f.where === gatewayWhere && LOWER_BOUND_FINDINGS.has(f));
   if (i < 0) return;
   findings[i] = finding(FindingSeverity.INFO, gatewayWhere, `${findings[i].message}; ${workloadWhere} resolves the client with trusted CIDRs`, findings[i].fix);
 }
