@@ -23,7 +23,8 @@ import { destination, GatewayName, renderHttpRoutes, renderIstioGateway, renderV
 import { mergeAnnotations, withSourceFact } from './service-annotations';
 import { gatewayListenerPort, PROXY_CONFIG_ANNOTATION } from '../envoy/names';
 import {
-  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, NODE_ADDRESS_ACCEPTED_ANNOTATION, STATUS_PORT_PROXY_PROTOCOL_ENV,
+  EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, NODE_ADDRESS_ACCEPTED_ANNOTATION,
+  STATUS_PORT_PROXY_PROTOCOL_ENV,
   TRUST_CHAIN_ANNOTATION,
 } from '../model/annotations';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, gatewayApiAlphaRouteWarning, gatewayApiResourceKey, generatedServiceName } from '../model/gateway-api';
@@ -342,8 +343,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   public _tracedGateway(): TracedGateway {
     const model = this.gatewayModel()!;
     // Istio copies a Gateway API gateway's infrastructure annotations onto the Service it generates.
-    const serviceAnnotations = this._config.existing ? {}
-      : this.gatewayApi ? { [PROXY_CONFIG_ANNOTATION]: this.proxyConfigAnnotation(), ...this.renderedServiceAnnotations() } : this.renderedServiceAnnotations();
+    const rendered = this._config.existing ? {} : this.renderedServiceAnnotations();
+    const serviceAnnotations = this.gatewayApi ? { [PROXY_CONFIG_ANNOTATION]: this.proxyConfigAnnotation(), ...rendered } : rendered;
     const lb = loadBalancerFacts(serviceAnnotations, this._config.existing ? undefined : this._config.profile.loadBalancerClass);
     const gatewayNamespace = this.gateway.metadata.namespace ?? this.targetNamespace;
     const resource = this.gatewayApi ? gatewayApiResourceKey(gatewayNamespace, this.gateway.name) : `${gatewayNamespace}/${this.gateway.name}`;
