@@ -1,8 +1,12 @@
 export * from './model/health-check-fix';
 export * from './model/istio-version';
-export * from './model/model';
+// The per-object models are internal (the trace's plain data): only the enums props use and the target interface.
+export {
+  ClientIpField, ExternalTrafficPolicy, InterceptionMode, PolicyAction, ProxyProtocolMode, ProxyProtocolVersion, ProxyRole, SidecarXffMode,
+  WaypointFor, XffFilterScope,
+} from './model/model';
+export type { ISourceIpTarget, PolicyTargetRef } from './model/model';
 export * from './model/trust-chain';
-export * from './net/cidr';
 export * from './net/cidr-list';
 export * from './ingress';
 export * from './mesh';

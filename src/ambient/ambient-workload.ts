@@ -108,13 +108,13 @@ export class AmbientWorkload extends Construct implements ISourceIpTarget {
     return SourceIpPolicy.denyFrom(this, cidrs, options);
   }
 
-  /** Workloads are not gateways. */
-  public gatewayModel(): GatewayModel | undefined {
+  /** Workloads are not gateways. @internal */
+  public _gatewayModel(): GatewayModel | undefined {
     return undefined;
   }
 
-  /** The workload model, with the waypoint of its own attributes or of its AmbientNamespace (read now). */
-  public workloadModel(): WorkloadModel | undefined {
+  /** The workload model, with the waypoint of its own attributes or of its AmbientNamespace (read now). @internal */
+  public _workloadModel(): WorkloadModel | undefined {
     const namespace = this.ambientNamespace();
     const waypoint = this.ownWaypoint ? `${this.ownWaypoint.targetNamespace}/${this.ownWaypoint.name}` : namespace?.waypoint;
     const ingress = this.ownWaypoint ? this.ownIngressUseWaypoint ?? namespace?.ingressUseWaypoint ?? false : namespace?.ingressUseWaypoint ?? false;
@@ -138,7 +138,7 @@ export class AmbientWorkload extends Construct implements ISourceIpTarget {
 
   /** Where the app will not see the client, say so once the app is complete. */
   private warnAboutAppView(): string[] {
-    const model = this.workloadModel()!;
+    const model = this._workloadModel()!;
     const who = `ambient workload "${this.targetNamespace}/${this.name}"`;
     if (model.waypoint !== undefined) {
       SourceIpWarnings.add(this, `${who} uses waypoint "${model.waypoint}": the app's socket peer is the waypoint pod for every caller that passes it, and the waypoint adds no X-Forwarded-For entry; read the external client from the X-Forwarded-For the ingress gateway wrote, and match client addresses on the waypoint (Waypoint.allowFrom) or the gateway`);

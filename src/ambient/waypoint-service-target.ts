@@ -53,13 +53,13 @@ export class WaypointServiceTarget extends Construct implements ISourceIpTarget 
     return SourceIpPolicy.denyFrom(this, cidrs, options);
   }
 
-  /** Not an ingress gateway. */
-  public gatewayModel(): GatewayModel | undefined {
+  /** Not an ingress gateway. @internal */
+  public _gatewayModel(): GatewayModel | undefined {
     return undefined;
   }
 
-  /** Not a workload. */
-  public workloadModel(): WorkloadModel | undefined {
+  /** Not a workload. @internal */
+  public _workloadModel(): WorkloadModel | undefined {
     return undefined;
   }
 }

@@ -88,7 +88,7 @@ export class Waypoint extends Construct implements ISourceIpTarget {
 
   /** Policies on a waypoint attach to its Gateway (always set). */
   public get policyTargetRefs(): PolicyTargetRef[] | undefined {
-    return [waypointTargetRef(this.waypointModel())];
+    return [waypointTargetRef(this._waypointModel())];
   }
 
   /**
@@ -117,24 +117,24 @@ export class Waypoint extends Construct implements ISourceIpTarget {
     return existing instanceof WaypointServiceTarget ? existing : new WaypointServiceTarget(this, id, serviceName);
   }
 
-  /** Waypoints are not ingress gateways. */
-  public gatewayModel(): GatewayModel | undefined {
+  /** Waypoints are not ingress gateways. @internal */
+  public _gatewayModel(): GatewayModel | undefined {
     return undefined;
   }
 
-  /** Waypoints are not workloads. */
-  public workloadModel(): WorkloadModel | undefined {
+  /** Waypoints are not workloads. @internal */
+  public _workloadModel(): WorkloadModel | undefined {
     return undefined;
   }
 
-  /** The waypoint as the shared model. */
-  public waypointModel(): WaypointModel {
+  /** The waypoint as the shared model. @internal */
+  public _waypointModel(): WaypointModel {
     return { name: this.name, namespace: this.targetNamespace, waypointFor: this.waypointFor };
   }
 
   private checkUse(): string[] {
     const topology = Topology.of(this);
-    const users = workloadsUsing(this.waypointModel(), topology.model().workloads);
+    const users = workloadsUsing(this._waypointModel(), topology.model().workloads);
     const policies = topology.policies.filter(p => p.target === this || p.target.node.scope === this);
     const where = `waypoint "${this.targetNamespace}/${this.name}"`;
     if (policies.length > 0 && this.waypointFor === WaypointFor.NONE) {

@@ -1,6 +1,7 @@
 // Public API of src/ingress.
 export * from './load-balancer-profile';
-export * from './ingress-gateway-base';
+// IngressGatewayBase is internal (jsii copies its members into each gateway); its option types are public.
+export * from './gateway-server-options';
 export * from './ingress-gateway-props';
 export * from './preserved-ingress-gateway';
 export * from './proxy-protocol-support';

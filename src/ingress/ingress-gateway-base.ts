@@ -320,8 +320,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     return this._config.trustChain;
   }
 
-  /** The gateway model, built from the servers added so far. */
-  public gatewayModel(): GatewayModel | undefined {
+  /** The gateway model, built from the servers added so far. @internal */
+  public _gatewayModel(): GatewayModel | undefined {
     return {
       name: this._config.existing ? this.serviceName : this._config.name,
       namespace: this.targetNamespace,
@@ -341,7 +341,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    * annotations, and so what the load balancer does). @internal
    */
   public _tracedGateway(): TracedGateway {
-    const model = this.gatewayModel()!;
+    const model = this._gatewayModel()!;
     // Istio copies a Gateway API gateway's infrastructure annotations onto the Service it generates.
     const rendered = this._config.existing ? {} : this.renderedServiceAnnotations();
     const serviceAnnotations = this.gatewayApi ? { [PROXY_CONFIG_ANNOTATION]: this.proxyConfigAnnotation(), ...rendered } : rendered;
@@ -370,8 +370,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     return this.routeBackends;
   }
 
-  /** Gateways are not meshed workloads. */
-  public workloadModel(): WorkloadModel | undefined {
+  /** Gateways are not meshed workloads. @internal */
+  public _workloadModel(): WorkloadModel | undefined {
     return undefined;
   }
 

@@ -138,7 +138,7 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
         throw new Error(`version ${JSON.stringify(props.version)} is not allowed: use ProxyProtocolVersion.V1 or ProxyProtocolVersion.V2`);
       }
       this.workload = workload;
-      this.interceptionMode = workload?.workloadModel()?.interceptionMode ?? InterceptionMode.REDIRECT;
+      this.interceptionMode = workload?._workloadModel()?.interceptionMode ?? InterceptionMode.REDIRECT;
       if (this.interceptionMode === InterceptionMode.NONE) {
         SourceIpWarnings.add(this, `workload interceptionMode NONE: no inbound listener strips the PROXY header, so the app itself must read PROXY ${this.version} on port ${this.targetPort}; remove the interception opt-out or make sure the app parses PROXY`);
       }
@@ -170,17 +170,18 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
     }
   }
 
-  /** Not a gateway. */
-  public gatewayModel(): GatewayModel | undefined {
+  /** Not a gateway. @internal */
+  public _gatewayModel(): GatewayModel | undefined {
     return undefined;
   }
 
   /**
    * The backend's pods as a meshed workload: the same model its workload construct gives (interception mode, the
    * XffSidecarFilter that reaches them), with PROXY protocol accepted on every inbound port.
+   * @internal
    */
-  public workloadModel(): WorkloadModel | undefined {
-    const fromWorkload = this.workload?.workloadModel();
+  public _workloadModel(): WorkloadModel | undefined {
+    const fromWorkload = this.workload?._workloadModel();
     if (fromWorkload) return fromWorkload;
     return workloadModelFor(this, {
       name: this.host.split('.')[0],

@@ -148,7 +148,7 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
   private validatePorts(props: ProxyProtocolGatewayProps): string[] {
     const lbSendsEverywhere = Object.keys(this.proxyProtocolSupport.serviceAnnotations).length > 0
       && props.loadBalancerProxyProtocolAnnotations !== false;
-    return checkGatewayPorts(this.gatewayModel()!, lbSendsEverywhere).map(findingText);
+    return checkGatewayPorts(this._gatewayModel()!, lbSendsEverywhere).map(findingText);
   }
 }
 

@@ -1,5 +1,4 @@
 // Public API of src/mesh.
 export * from './tproxy-workload';
 export * from './xff-sidecar-filter';
-export * from './sidecar-workload-base';
 export * from './mesh-workload';

@@ -29,13 +29,13 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
     return SourceIpPolicy.denyFrom(this, cidrs, options);
   }
 
-  /** Workloads are not gateways. */
-  public gatewayModel(): GatewayModel | undefined {
+  /** Workloads are not gateways. @internal */
+  public _gatewayModel(): GatewayModel | undefined {
     return undefined;
   }
 
-  /** The workload model, with the XFF settings of the XffSidecarFilter that reaches these pods (read now). */
-  public workloadModel(): WorkloadModel | undefined {
+  /** The workload model, with the XFF settings of the XffSidecarFilter that reaches these pods (read now). @internal */
+  public _workloadModel(): WorkloadModel | undefined {
     const podLabels = this.workloadPodLabels();
     const selector = this.targetSelector;
     // Policies ask for the model many times per synthesis; it only changes with the labels or the app's filters.

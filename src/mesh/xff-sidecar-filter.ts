@@ -101,7 +101,7 @@ export class XffTrust {
   }
 
   /**
-   * Trusted hops read from a gateway when synthesising: its `gatewayModel().numTrustedProxies`, so the sidecar
+   * Trusted hops read from a gateway when synthesising: its `numTrustedProxies`, so the sidecar
    * resolves the same client the gateway did. The gateway must trust at least one proxy.
    *
    * @param gateway an ingress gateway of this library, such as a `PreservedIngressGateway`
@@ -111,7 +111,7 @@ export class XffTrust {
       throw new Error(`trustHopsOf: "${gateway.node.path}" has targetRole ${gateway.targetRole}, not gateway: give the ingress gateway in front of the workload, or use XffTrust.trustedHops(n)`);
     }
     return new XffTrust(SidecarXffMode.TRUSTED_HOPS, () => {
-      const model = gateway.gatewayModel();
+      const model = gateway._gatewayModel();
       if (!model) return { problem: `trustHopsOf: "${gateway.node.path}" has no gateway model: give an ingress gateway of this library, or use XffTrust.trustedHops(n)` };
       if (model.numTrustedProxies === 0) {
         return { problem: `trustHopsOf: gateway "${model.namespace}/${model.name}" has numTrustedProxies 0 is not allowed here: the sidecar's default (the rightmost XFF entry) already is the client the gateway resolved; remove this XffSidecarFilter, or give the gateway numTrustedProxies` };

@@ -298,8 +298,8 @@ export interface ISourceIpTarget extends IConstruct {
    * @default - policies select the target's pods with `targetSelector`
    */
   readonly policyTargetRefs?: PolicyTargetRef[];
-  /** The gateway model, for gateways (read at synth time, after every `addX()` call). @default - not a gateway */
-  gatewayModel(): GatewayModel | undefined;
-  /** The workload model, for meshed workloads (read at synth time). @default - not a workload */
-  workloadModel(): WorkloadModel | undefined;
+  /** The gateway model, for gateways (read at synth time, after every `addX()` call). @default - not a gateway @internal */
+  _gatewayModel(): GatewayModel | undefined;
+  /** The workload model, for meshed workloads (read at synth time). @default - not a workload @internal */
+  _workloadModel(): WorkloadModel | undefined;
 }

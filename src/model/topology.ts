@@ -67,7 +67,8 @@ export interface ProxyProtocolFilterMember extends IConstruct {
 
 /** A waypoint (Gateway of class istio-waypoint). @internal */
 export interface WaypointMember extends IConstruct {
-  waypointModel(): WaypointModel;
+  /** @internal */
+  _waypointModel(): WaypointModel;
 }
 
 /** A namespace this app puts in ambient mode, with its waypoint labels. @internal */
@@ -81,7 +82,8 @@ export interface AmbientNamespaceMember extends IConstruct {
 /** A SourceIpPolicy. @internal */
 export interface PolicyMember extends IConstruct {
   readonly target: ISourceIpTarget;
-  policyModel(): PolicyModel;
+  /** @internal */
+  _policyModel(): PolicyModel;
 }
 
 /**
@@ -317,10 +319,10 @@ export class Topology {
   /** The plain-data topology, as the constructs model it now. */
   public model(): TopologyModel {
     return this.derive('model', () => ({
-      gateways: this.gatewayList.flatMap(g => optional(g.gatewayModel())),
-      workloads: this.workloadList.flatMap(w => optional(w.workloadModel())),
-      policies: this.policyList.map(p => p.policyModel()),
-      waypoints: this.waypointList.map(w => w.waypointModel()),
+      gateways: this.gatewayList.flatMap(g => optional(g._gatewayModel())),
+      workloads: this.workloadList.flatMap(w => optional(w._workloadModel())),
+      policies: this.policyList.map(p => p._policyModel()),
+      waypoints: this.waypointList.map(w => w._waypointModel()),
     }));
   }
 

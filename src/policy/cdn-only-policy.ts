@@ -70,7 +70,7 @@ export class CdnOnlyPolicy extends Construct {
 
   /** With a declared chain, `remote.ip` must be the CDN: as many trusted hops as appending hops after it. */
   private checkCdnIsWhatTheFieldSees(chain: TrustChain | undefined): string[] {
-    const model = this.gateway.gatewayModel();
+    const model = this.gateway._gatewayModel();
     if (!chain || !model) return [];
     const cdnIndex = cdnHopIndex(chain);
     if (cdnIndex < 0) return [];

@@ -5,11 +5,11 @@ import { AuthorizationPolicy, AuthorizationPolicyV1Beta1 } from '../../imports/s
 import { workloadsUsing } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
 import {
-  ClientIpField, GatewayModel, ISourceIpTarget, PolicyAction, PolicyModel, PolicyTargetRef, ProxyRole, WaypointModel, WorkloadModel,
+  ClientIpField, ISourceIpTarget, PolicyAction, PolicyModel, PolicyTargetRef, ProxyRole, WaypointModel, WorkloadModel,
 } from '../model/model';
 import { Topology } from '../model/topology';
 import { parseCidrs } from '../net/cidr';
-import { recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload } from '../trace/field-choice';
+import { recommendedFieldFor } from '../trace/field-choice';
 import {
   checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, Findings, gatewayPolicyPorts, PolicyOnTarget,
 } from '../trace/policy-checks';
@@ -137,19 +137,9 @@ export class SourceIpPolicy extends Construct {
     return SourceIpPolicy.childOf(target, 'DenyFrom', cidrs, PolicyAction.DENY, options);
   }
 
-  /** The field to use for a gateway with this topology. */
-  public static recommendedFieldForGateway(gateway: GatewayModel): ClientIpField {
-    return recommendedFieldForGateway(gateway);
-  }
-
-  /** The field to use for a meshed workload (sidecar or ambient) with this configuration. */
-  public static recommendedFieldForWorkload(workload: WorkloadModel): ClientIpField {
-    return recommendedFieldForWorkload(workload);
-  }
-
   /** The field to use for a target, read from its current model; `ipBlocks` when it has none. */
   public static recommendedField(target: ISourceIpTarget): ClientIpField {
-    return recommendedFieldFor(target.targetRole, target.gatewayModel(), target.workloadModel());
+    return recommendedFieldFor(target.targetRole, target._gatewayModel(), target._workloadModel());
   }
 
   private static childOf(
@@ -241,8 +231,8 @@ export class SourceIpPolicy extends Construct {
     return this.forcedField ?? SourceIpPolicy.recommendedField(this.target);
   }
 
-  /** The policy as the shared model, for checks and `explain`. */
-  public policyModel(): PolicyModel {
+  /** The policy as the shared model, for checks and `explain`. @internal */
+  public _policyModel(): PolicyModel {
     const targetRefs = targetRefsOf(this.target);
     return {
       name: this.name,
@@ -276,8 +266,8 @@ export class SourceIpPolicy extends Construct {
     const topology = checkPolicyAgainstTarget({
       policy: self.policy,
       role: this.target.targetRole,
-      gateway: this.target.gatewayModel(),
-      workload: this.target.workloadModel(),
+      gateway: this.target._gatewayModel(),
+      workload: this.target._workloadModel(),
       ...this.waypointOfTarget(),
       ports: this.ports,
       matchesHttpAttributes: this.paths.length + this.methods.length > 0,
@@ -295,7 +285,7 @@ export class SourceIpPolicy extends Construct {
     if (this.target.targetRole !== ProxyRole.WAYPOINT) return {};
     const topology = Topology.of(this);
     // A waypoint, or one Service's traffic through it (its parent).
-    const waypoint = topology.waypoints.find(w => w === (this.target as unknown) || w === this.target.node.scope)?.waypointModel();
+    const waypoint = topology.waypoints.find(w => w === (this.target as unknown) || w === this.target.node.scope)?._waypointModel();
     return waypoint ? { waypoint, waypointUsers: workloadsUsing(waypoint, topology.model().workloads) } : {};
   }
 
@@ -329,7 +319,7 @@ export class SourceIpPolicy extends Construct {
 
   private onTarget(): PolicyOnTarget {
     return {
-      policy: this.policyModel(),
+      policy: this._policyModel(),
       limited: this.limited,
       where: `${this.action} policy "${this.namespace}/${this.name}" (${this.node.path})`,
     };
@@ -354,7 +344,7 @@ export class SourceIpPolicy extends Construct {
 
   /** On a gateway, Istio matches the port Envoy listens on in the pod: server ports are mapped to it. */
   private renderedPorts(): number[] {
-    const gateway = this.target.targetRole === ProxyRole.GATEWAY ? this.target.gatewayModel() : undefined;
+    const gateway = this.target.targetRole === ProxyRole.GATEWAY ? this.target._gatewayModel() : undefined;
     return gateway ? gatewayPolicyPorts(gateway, this.ports).ports : this.ports;
   }
 

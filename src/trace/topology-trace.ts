@@ -127,15 +127,15 @@ function attachTraceReporters(topology: Topology): void {
 function ownersByWhere(topology: Topology, inCluster: (c: IConstruct) => boolean): Map<string, IConstruct> {
   const owners = new Map<string, IConstruct>();
   for (const g of topology.gateways.filter(inCluster)) {
-    const m = g.gatewayModel();
+    const m = g._gatewayModel();
     if (m && !owners.has(`gateway ${m.namespace}/${m.name}`)) owners.set(`gateway ${m.namespace}/${m.name}`, g);
   }
   for (const w of topology.workloads.filter(inCluster)) {
-    const m = w.workloadModel();
+    const m = w._workloadModel();
     if (m && !owners.has(`workload ${m.namespace}/${m.name}`)) owners.set(`workload ${m.namespace}/${m.name}`, w);
   }
   for (const w of topology.waypoints.filter(inCluster)) {
-    const m = w.waypointModel();
+    const m = w._waypointModel();
     if (!owners.has(`waypoint ${m.namespace}/${m.name}`)) owners.set(`waypoint ${m.namespace}/${m.name}`, w);
   }
   return owners;
@@ -152,7 +152,7 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
   const gateways = members.gateways.flatMap(g => tracedGateway(g));
   const podLabels = new Map<WorkloadModel, { readonly [key: string]: string }>();
   const workloads = members.workloads.flatMap(w => {
-    const model = w.workloadModel();
+    const model = w._workloadModel();
     if (model === undefined) return [];
     // A Service selects the pods by any of their labels (cdk8s-plus adds its own), not only by the workload's selector.
     if (w.podLabels !== undefined) podLabels.set(model, { ...w.podLabels, ...model.selector });
@@ -171,7 +171,7 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
   const routes = new Map<string, Map<string, Set<RouteProtocol>>>();
   for (const g of members.gateways) {
     if (!isTracedGateway(g) || g._routeBackends().length === 0) continue;
-    const m = g.gatewayModel()!;
+    const m = g._gatewayModel()!;
     const key = `${m.namespace}/${m.name}`;
     routes.set(key, new Map());
     for (const { host, protocol } of g._routeBackends()) {
@@ -196,8 +196,8 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     proxyProtocolTo,
     gateways,
     workloads,
-    policies: topology.policies.filter(inCluster).map(p => p.policyModel()),
-    waypoints: topology.waypoints.filter(inCluster).map(w => w.waypointModel()),
+    policies: topology.policies.filter(inCluster).map(p => p._policyModel()),
+    waypoints: topology.waypoints.filter(inCluster).map(w => w._waypointModel()),
     routes,
     workloadsOfService: (namespace, name) => behind(name, namespace),
     // As the output says it: a filter's root namespace is known only where it stands in it (the library's annotation).
@@ -208,7 +208,7 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
 
 function tracedGateway(g: ISourceIpTarget): TracedGateway[] {
   if (isTracedGateway(g)) return [g._tracedGateway()];
-  const model: GatewayModel | undefined = g.gatewayModel();
+  const model: GatewayModel | undefined = g._gatewayModel();
   if (!model) return [];
   return [{
     model,

@@ -192,7 +192,7 @@ describe('AmbientWorkload', () => {
     const app = AmbientWorkload.fromLabels(c, 'App', { labels: { app: 'httpbin' }, namespace: 'web' });
     Testing.synth(c);
     // THEN
-    expect(app.workloadModel()).toMatchObject({ role: 'ambient', waypoint: 'web/waypoint' });
+    expect(app._workloadModel()).toMatchObject({ role: 'ambient', waypoint: 'web/waypoint' });
     expect(messages(app)).toEqual([
       expect.stringMatching(/the app's socket peer is the waypoint pod for every caller that passes it/),
       expect.stringMatching(/without ingressUseWaypoint: traffic from ingress gateways skips the waypoint/),

@@ -79,15 +79,15 @@ export function predict(manifests: any[]): Prediction {
 }
 
 /**
- * What the constructs under `scope` say about their own gateways and workloads (`gatewayModel()` /
- * `workloadModel()`), read after synthesis: what the library meant, before any manifest was written.
+ * What the constructs under `scope` say about their own gateways and workloads (`_gatewayModel()` /
+ * `_workloadModel()`), read after synthesis: what the library meant, before any manifest was written.
  */
 export function declaredProxies(scope: IConstruct): PredictedProxy[] {
   const targets = scope.node.findAll().filter((c): c is ISourceIpTarget & IConstruct =>
     typeof (c as any).gatewayModel === 'function' && typeof (c as any).workloadModel === 'function');
   const proxies = [
-    ...targets.flatMap(t => t.gatewayModel() ?? []).map(fromGateway),
-    ...sidecars(targets.flatMap(t => t.workloadModel() ?? [])),
+    ...targets.flatMap(t => t._gatewayModel() ?? []).map(fromGateway),
+    ...sidecars(targets.flatMap(t => t._workloadModel() ?? [])),
   ];
   return proxies.filter((p, i) => proxies.findIndex(q => q.namespace === p.namespace && q.name === p.name) === i);
 }

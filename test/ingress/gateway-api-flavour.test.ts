@@ -58,7 +58,7 @@ describe('PreservedIngressGateway with GatewayFlavour.GATEWAY_API', () => {
       expect(grant.metadata.namespace).toBe('default');
       expect(grant.spec.from).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'istio-ingress' }]);
       expect(gw.serviceName).toBe('ingressgateway-istio');
-      expect(gw.gatewayModel()?.servers.map(s => s.targetPort)).toEqual([80, 443]);
+      expect(gw._gatewayModel()?.servers.map(s => s.targetPort)).toEqual([80, 443]);
     });
   }
 
@@ -101,8 +101,8 @@ describe('PreservedIngressGateway with GatewayFlavour.GATEWAY_API', () => {
     expect(allowPolicy.spec.selector).toBeUndefined();
     expect(allowPolicy.spec.rules[0].from[0].source.ipBlocks).toEqual(['203.0.113.0/24']);
     expect(denyPolicy.spec.rules[0].from[0].source.ipBlocks).toEqual(['2001:db8::/32']);
-    expect(allow.policyModel().targetRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'ingressgateway' }]);
-    expect(allow.policyModel().selector).toEqual({ 'gateway.networking.k8s.io/gateway-name': 'ingressgateway' });
+    expect(allow._policyModel().targetRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'ingressgateway' }]);
+    expect(allow._policyModel().selector).toEqual({ 'gateway.networking.k8s.io/gateway-name': 'ingressgateway' });
     const warnings = SourceIpWarnings.messages(chart);
     expect(warnings.filter(w => w.includes('PreferDualStack'))).toHaveLength(1);
     expect(warnings.find(w => w.includes('PreferDualStack'))).toMatch(/every IPv6 client is denied/);

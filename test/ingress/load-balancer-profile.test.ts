@@ -48,7 +48,7 @@ describe('LoadBalancerProfile', () => {
       const service = findManifest(synthAndValidate(chart), 'Service');
       expect(service.metadata.annotations ?? {}).toEqual(profile.serviceAnnotations);
       expect(service.spec.externalTrafficPolicy).toBe('Local');
-      expect(gw.gatewayModel()!.loadBalancerPreservesSource).toBe(profile.preservesSourceWithoutLocal);
+      expect(gw._gatewayModel()!.loadBalancerPreservesSource).toBe(profile.preservesSourceWithoutLocal);
     }
   });
 

@@ -1,9 +1,9 @@
 import { Chart, Testing } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import {
-  ExternalTrafficPolicy, ForwardClientCertDetails, GatewayFlavour, HttpsMode, IngressGatewayBase, IstioVersion,
-  LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolMode, ProxyRole, SourceIpWarnings,
+  ExternalTrafficPolicy, ForwardClientCertDetails, GatewayFlavour, HttpsMode, IstioVersion, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolMode, ProxyRole, SourceIpWarnings,
 } from '../../src';
+import { IngressGatewayBase } from '../../src/ingress/ingress-gateway-base';
 import { TrustChain, TrustHop } from '../../src/model/trust-chain';
 import { findManifest, manifestsOfKind, releaseWarnings, synthAndValidate } from '../harness';
 
@@ -40,7 +40,7 @@ describe('seed scenarios (north-south)', () => {
         expect(service.spec.type).toBe('LoadBalancer');
         expect(service.spec.externalTrafficPolicy).toBe('Local');
         expect(topologyOf(manifests)).toEqual({ numTrustedProxies: 0, forwardClientCertDetails: 'SANITIZE_SET' });
-        expect(gw.gatewayModel()!.externalTrafficPolicy).toBe(ExternalTrafficPolicy.LOCAL);
+        expect(gw._gatewayModel()!.externalTrafficPolicy).toBe(ExternalTrafficPolicy.LOCAL);
         expect(warningsOf(chart)).toEqual(releaseWarnings(istioVersion));
       });
 
@@ -175,7 +175,7 @@ describe('gateway deployment', () => {
     expect(tls.spec.hosts).toEqual(['db.example.com']);
     expect(tls.spec.tls[0].match).toEqual([{ port: 8443, sniHosts: ['db.example.com'] }]);
     expect(findManifest(manifests, 'Gateway').spec.servers[1]).toEqual({ port: { number: 8443, name: 'tls-8443', protocol: 'TLS' }, hosts: ['db.example.com'], tls: { mode: 'PASSTHROUGH' } });
-    expect(gw.gatewayModel()!.servers.map(s => s.protocol)).toEqual(['TCP', 'TLS']);
+    expect(gw._gatewayModel()!.servers.map(s => s.protocol)).toEqual(['TCP', 'TLS']);
   });
 
   test('load balancer profile annotations and class reach the Service; extra target group attributes are merged', () => {
@@ -199,13 +199,13 @@ describe('source-ip target', () => {
   test('exposes the gateway model built from the current servers', () => {
     const chart = Testing.chart();
     const gw = new PreservedIngressGateway(chart, 'Gateway', { namespace: 'edge', loadBalancerProfile: LoadBalancerProfile.TENCENT_CLB_DIRECT_ACCESS, numTrustedProxies: 1 });
-    expect(gw.gatewayModel()!.servers).toEqual([]);
+    expect(gw._gatewayModel()!.servers).toEqual([]);
     gw.addHttpsServer({ credentialName: 'cert' });
     expect(gw.targetRole).toBe(ProxyRole.GATEWAY);
     expect(gw.targetNamespace).toBe('edge');
     expect(gw.targetSelector).toEqual({ app: 'ingressgateway', istio: 'ingressgateway' });
-    expect(gw.workloadModel()).toBeUndefined();
-    expect(gw.gatewayModel()).toEqual({
+    expect(gw._workloadModel()).toBeUndefined();
+    expect(gw._gatewayModel()).toEqual({
       name: 'ingressgateway',
       namespace: 'edge',
       selector: { app: 'ingressgateway', istio: 'ingressgateway' },
@@ -276,7 +276,7 @@ describe('attach mode', () => {
       expect(findManifest(manifests, 'Gateway').spec.selector).toEqual({ istio: 'ingressgateway' });
     }
     expect(gw.targetNamespace).toBe('istio-system');
-    expect(gw.gatewayModel()!.serviceName).toBe('istio-ingressgateway');
+    expect(gw._gatewayModel()!.serviceName).toBe('istio-ingressgateway');
   });
 
   test('a custom installation with Cluster emits no Service patch; trusted proxies give a warning with the annotation to set', () => {
@@ -432,7 +432,7 @@ describe('IngressGatewayBase for subclasses', () => {
     expect(container.env).toEqual([{ name: 'ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL', value: 'true' }]);
     expect(findManifest(manifests, 'Service').metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' });
     expect(gw.listenerPorts()).toEqual([5432, 8080]);
-    expect(gw.gatewayModel()!.proxyProtocol).toBe(ProxyProtocolMode.STRICT);
+    expect(gw._gatewayModel()!.proxyProtocol).toBe(ProxyProtocolMode.STRICT);
   });
 });
 

@@ -1,9 +1,7 @@
 import { Testing } from 'cdk8s';
 import { Construct } from 'constructs';
-import {
-  GatewayModel, ISourceIpTarget, InterceptionMode, IstioVersion, ProxyProtocolBackend, ProxyProtocolVersion, ProxyRole, SidecarXffMode,
-  WorkloadModel,
-} from '../../src';
+import { ISourceIpTarget, InterceptionMode, IstioVersion, ProxyProtocolBackend, ProxyProtocolVersion, ProxyRole, SidecarXffMode } from '../../src';
+import { GatewayModel, WorkloadModel } from '../../src/model/model';
 import { findManifest, synthAndValidate } from '../harness';
 
 class FakeWorkload extends Construct implements ISourceIpTarget {
@@ -12,8 +10,8 @@ class FakeWorkload extends Construct implements ISourceIpTarget {
   constructor(scope: Construct, id: string, public readonly targetRole: ProxyRole, private readonly mode = InterceptionMode.TPROXY) {
     super(scope, id);
   }
-  public gatewayModel(): GatewayModel | undefined { return undefined; }
-  public workloadModel(): WorkloadModel | undefined {
+  public _gatewayModel(): GatewayModel | undefined { return undefined; }
+  public _workloadModel(): WorkloadModel | undefined {
     return { name: 'svc-b', namespace: 'apps', selector: { app: 'svc-b' }, role: this.targetRole, interceptionMode: this.mode, xffMode: SidecarXffMode.DEFAULT };
   }
 }
@@ -29,7 +27,7 @@ describe('ProxyProtocolBackend', () => {
       const manifests = synthAndValidate(chart, { istioVersion });
       expect(findManifest(manifests, 'DestinationRule').spec).toEqual({ host: 'tcp-echo.apps.svc.cluster.local', trafficPolicy: { proxyProtocol: { version: 'V2' } } });
       expect(findManifest(manifests, 'EnvoyFilter').spec.configPatches[0].match).toEqual({ context: 'SIDECAR_INBOUND', listener: { portNumber: 15006 } });
-      expect(backend.workloadModel()).toEqual({
+      expect(backend._workloadModel()).toEqual({
         name: 'tcp-echo',
         namespace: 'apps',
         selector: { app: 'tcp-echo' },
@@ -40,7 +38,7 @@ describe('ProxyProtocolBackend', () => {
         proxyProtocolPorts: [],
         proxyProtocolOnEveryPort: true,
       });
-      expect(backend.gatewayModel()).toBeUndefined();
+      expect(backend._gatewayModel()).toBeUndefined();
     });
   }
 
@@ -53,7 +51,7 @@ describe('ProxyProtocolBackend', () => {
     // THEN
     const manifests = synthAndValidate(chart);
     expect(backend.targetNamespace).toBe('apps');
-    expect(backend.workloadModel()!.interceptionMode).toBe(InterceptionMode.TPROXY);
+    expect(backend._workloadModel()!.interceptionMode).toBe(InterceptionMode.TPROXY);
     expect(findManifest(manifests, 'DestinationRule').spec.trafficPolicy.proxyProtocol.version).toBe('V1');
     expect(findManifest(manifests, 'EnvoyFilter').spec.configPatches[0].patch.value.typed_config.allow_requests_without_proxy_protocol).toBe(true);
   });

@@ -81,9 +81,9 @@ describe('IstioCon TCP ingress design: LB PROXY -> gateway -> PROXY -> backend s
         patch: { operation: 'INSERT_FIRST', value: { name: PROXY_PROTOCOL_FILTER, typed_config: { '@type': PROXY_PROTOCOL_TYPE } } },
       }]);
       // The inbound filter is on the sidecar's one inbound listener: every pod port accepts PROXY.
-      expect(backend.workloadModel()).toMatchObject({ proxyProtocolOnEveryPort: true, proxyProtocolPorts: [] });
+      expect(backend._workloadModel()).toMatchObject({ proxyProtocolOnEveryPort: true, proxyProtocolPorts: [] });
       expect(backend.istioVersion).toBe(istioVersion);
-      expect(gw.gatewayModel()!.proxyProtocol).toBe(ProxyProtocolMode.STRICT);
+      expect(gw._gatewayModel()!.proxyProtocol).toBe(ProxyProtocolMode.STRICT);
       expect(warningsOf(chart)).toEqual(releaseWarnings(istioVersion));
     });
   }
@@ -143,7 +143,7 @@ describe('OPTIONAL and STRICT_PER_PORT use an EnvoyFilter instead of the native 
         });
       }
       expect(gw.listenerFilter).toBeDefined();
-      expect(gw.gatewayModel()!.proxyProtocol).toBe(ProxyProtocolMode.OPTIONAL);
+      expect(gw._gatewayModel()!.proxyProtocol).toBe(ProxyProtocolMode.OPTIONAL);
       // optional PROXY keeps in-cluster callers working: no warning about them
       expect(warningsOf(gw).join('\n')).not.toMatch(/clients inside the cluster/);
     });
@@ -166,7 +166,7 @@ describe('OPTIONAL and STRICT_PER_PORT use an EnvoyFilter instead of the native 
       expect(filter.spec.configPatches).toHaveLength(1);
       expect(filter.spec.configPatches[0].match.listener.portNumber).toBe(8443);
       expect(filter.spec.configPatches[0].patch.value.typed_config).toEqual({ '@type': PROXY_PROTOCOL_TYPE });
-      expect(gw.gatewayModel()!.proxyProtocolPorts).toEqual([443]);
+      expect(gw._gatewayModel()!.proxyProtocolPorts).toEqual([443]);
       expect(warningsOf(gw).join('\n')).toMatch(/in-cluster clients must use the ports without PROXY, not \[443\]/);
     });
   }
@@ -197,7 +197,7 @@ describe('trust chain', () => {
     // THEN
     synthAndValidate(chart);
     expect(gw.proxyProtocolVersion).toBe(ProxyProtocolVersion.V2);
-    expect(gw.gatewayModel()!.externalTrafficPolicy).toBe(ExternalTrafficPolicy.CLUSTER);
+    expect(gw._gatewayModel()!.externalTrafficPolicy).toBe(ExternalTrafficPolicy.CLUSTER);
     expect(gw.targetRole).toBe(ProxyRole.GATEWAY);
   });
 

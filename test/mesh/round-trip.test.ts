@@ -1,8 +1,7 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
-import {
-  InterceptionMode, TproxyWorkload, WorkloadModel, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
-} from '../../src';
+import { InterceptionMode, TproxyWorkload, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust } from '../../src';
 import { parseManifests } from '../../src/explain/manifest-parser';
+import { WorkloadModel } from '../../src/model/model';
 import { synthAndValidate } from '../harness';
 
 /** The fields `explain` must read back exactly as the construct modelled them. */
@@ -47,7 +46,7 @@ describe('render then parse (explain) gives the same workload model', () => {
     const parsed = parseManifests(synthAndValidate(chart));
     // THEN
     expect(parsed.workloads).toHaveLength(1);
-    expect(essentials(parsed.workloads[0])).toEqual(essentials(workload.workloadModel()!));
+    expect(essentials(parsed.workloads[0])).toEqual(essentials(workload._workloadModel()!));
   });
 
   test('a mesh-wide filter in istio-system is read back for a workload in another namespace', () => {
@@ -55,6 +54,6 @@ describe('render then parse (explain) gives the same workload model', () => {
     const workload = httpbin(chart, InterceptionMode.TPROXY);
     new XffSidecarFilter(chart, 'Mesh', { scope: XffFilterScope.MESH, trust: XffTrust.useRemoteAddress() });
     const parsed = parseManifests(synthAndValidate(chart));
-    expect(essentials(parsed.workloads[0])).toEqual(essentials(workload.workloadModel()!));
+    expect(essentials(parsed.workloads[0])).toEqual(essentials(workload._workloadModel()!));
   });
 });

@@ -54,7 +54,7 @@ describe('seed scenarios (east-west)', () => {
         expect(deployment.spec.template.metadata).toEqual({ labels: { app: 'httpbin', version: 'v1' }, annotations: { [ANNOTATION]: 'TPROXY' } });
         expect(deployment.spec.selector).toEqual({ matchLabels: { app: 'httpbin', version: 'v1' } });
         expect(manifests).toHaveLength(1);
-        expect(workload.workloadModel()).toEqual({
+        expect(workload._workloadModel()).toEqual({
           name: 'httpbin',
           namespace: 'default',
           selector: { app: 'httpbin', version: 'v1' },
@@ -75,7 +75,7 @@ describe('seed scenarios (east-west)', () => {
           // THEN
           const deployment = findManifest(synthAndValidate(chart, { istioVersion }), 'Deployment');
           expect(deployment.spec.template.metadata.annotations).toEqual({ [ANNOTATION]: mode });
-          expect(workload.workloadModel()!.interceptionMode).toBe(mode);
+          expect(workload._workloadModel()!.interceptionMode).toBe(mode);
           expect(workload.targetSelector).toEqual(echo.matchLabels);
         }
       });
@@ -263,11 +263,11 @@ describe('workload model', () => {
     // GIVEN
     const chart = Testing.chart();
     const workload = new TproxyWorkload(chart, 'Httpbin', { source: WorkloadSource.fromApiObject(seedHttpbin(chart)) });
-    expect(workload.workloadModel()!.xffMode).toBe(SidecarXffMode.DEFAULT);
+    expect(workload._workloadModel()!.xffMode).toBe(SidecarXffMode.DEFAULT);
     // WHEN a filter on a subset of its labels is added later
     new XffSidecarFilter(chart, 'Xff', { selector: { app: 'httpbin' }, trust: XffTrust.trustedHops(2), portNumber: 8000 });
     // THEN
-    expect(workload.workloadModel()).toMatchObject({ xffMode: SidecarXffMode.TRUSTED_HOPS, xffTrustedHops: 2, xffPorts: [8000] });
+    expect(workload._workloadModel()).toMatchObject({ xffMode: SidecarXffMode.TRUSTED_HOPS, xffTrustedHops: 2, xffPorts: [8000] });
   });
 
   test('ignores filters of other namespaces and other labels; a workload filter beats a mesh-wide one', () => {
@@ -275,15 +275,15 @@ describe('workload model', () => {
     const workload = new TproxyWorkload(chart, 'Httpbin', { source: WorkloadSource.fromApiObject(seedHttpbin(chart)) });
     new XffSidecarFilter(chart, 'OtherNs', { selector: { app: 'httpbin' }, namespace: 'other', trust: XffTrust.useRemoteAddress() });
     new XffSidecarFilter(chart, 'OtherApp', { selector: { app: 'sleep' }, trust: XffTrust.useRemoteAddress() });
-    expect(workload.workloadModel()!.xffMode).toBe(SidecarXffMode.DEFAULT);
+    expect(workload._workloadModel()!.xffMode).toBe(SidecarXffMode.DEFAULT);
     new XffSidecarFilter(chart, 'Mesh', { scope: XffFilterScope.MESH, trust: XffTrust.useRemoteAddress(), portNumber: 9000 });
-    expect(workload.workloadModel()).toMatchObject({ xffMode: SidecarXffMode.USE_REMOTE_ADDRESS, xffPorts: [9000] });
+    expect(workload._workloadModel()).toMatchObject({ xffMode: SidecarXffMode.USE_REMOTE_ADDRESS, xffPorts: [9000] });
     const app = Testing.app();
     const lone = new Chart(app, 'c');
     const w2 = new TproxyWorkload(lone, 'Httpbin', { source: WorkloadSource.fromApiObject(seedHttpbin(lone)) });
     new XffSidecarFilter(lone, 'Mesh', { scope: XffFilterScope.MESH, trust: XffTrust.useRemoteAddress(), portNumber: 9000 });
     new XffSidecarFilter(lone, 'Mine', { workload: w2, trust: XffTrust.trustedCidrs(['10.32.0.0/14']), portNumber: 8000 });
-    expect(w2.workloadModel()).toMatchObject({ xffMode: SidecarXffMode.TRUSTED_CIDRS, xffTrustedCidrs: ['10.32.0.0/14'], xffPorts: [8000] });
+    expect(w2._workloadModel()).toMatchObject({ xffMode: SidecarXffMode.TRUSTED_CIDRS, xffTrustedCidrs: ['10.32.0.0/14'], xffPorts: [8000] });
   });
 
   test('MeshWorkload.fromLabels targets meshed pods this app does not create, with the same model', () => {
@@ -294,7 +294,7 @@ describe('workload model', () => {
     const echo = MeshWorkload.fromLabels(chart, 'Echo', { labels: { app: 'echo-server' }, namespace: 'apps', interceptionMode: InterceptionMode.TPROXY, name: 'echo' });
     new XffSidecarFilter(chart, 'Xff', { workload: echo, trust: XffTrust.trustedHops(1) });
     // THEN
-    expect(sleep.workloadModel()).toEqual({
+    expect(sleep._workloadModel()).toEqual({
       name: 'sleep',
       namespace: 'default',
       selector: { app: 'sleep' },
@@ -302,7 +302,7 @@ describe('workload model', () => {
       interceptionMode: InterceptionMode.REDIRECT,
       xffMode: SidecarXffMode.DEFAULT,
     });
-    expect(echo.workloadModel()).toMatchObject({ name: 'echo', namespace: 'apps', interceptionMode: InterceptionMode.TPROXY, xffMode: SidecarXffMode.TRUSTED_HOPS, xffTrustedHops: 1, xffPorts: [] });
+    expect(echo._workloadModel()).toMatchObject({ name: 'echo', namespace: 'apps', interceptionMode: InterceptionMode.TPROXY, xffMode: SidecarXffMode.TRUSTED_HOPS, xffTrustedHops: 1, xffPorts: [] });
     expect(findManifest(synthAndValidate(chart), 'EnvoyFilter').metadata.namespace).toBe('apps');
     expect(() => MeshWorkload.fromLabels(chart, 'Bad', { labels: {} })).toThrow(/labels is empty/);
     expect(() => MeshWorkload.fromLabels(chart, 'Bad2', { labels: { app: 'x' }, interceptionMode: 'Tproxy' as InterceptionMode })).toThrow(/interceptionMode "Tproxy" is not allowed/);

@@ -111,7 +111,7 @@ describe('gateway port checks', () => {
     const gw = tcpGateway(chart, { proxyProtocolMode: ProxyProtocolMode.STRICT_PER_PORT, proxyProtocolPorts: [9000, 9100] });
 
     // WHEN
-    const shared = checkGatewayPorts(gw.gatewayModel()!, false);
+    const shared = checkGatewayPorts(gw._gatewayModel()!, false);
     const explained = explainErrors(unvalidatedManifests(chart), isPortCheck);
 
     // THEN
@@ -134,7 +134,7 @@ describe('gateway port checks', () => {
     gw.addTcpServer({ port: 9100 });
 
     // WHEN
-    const shared = checkGatewayPorts(gw.gatewayModel()!, true);
+    const shared = checkGatewayPorts(gw._gatewayModel()!, true);
     const explained = explainErrors(unvalidatedManifests(chart), isPortCheck);
 
     // THEN
@@ -159,7 +159,7 @@ describe('gateway port checks', () => {
     const manifests = synthAndValidate(chart);
 
     // THEN
-    expect(checkGatewayPorts(gw.gatewayModel()!, false)).toEqual([]);
+    expect(checkGatewayPorts(gw._gatewayModel()!, false)).toEqual([]);
     expect(explainErrors(manifests, isPortCheck)).toEqual([]);
   });
 });

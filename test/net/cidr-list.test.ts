@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as fc from 'fast-check';
 import { anyBlock, edgeAddresses, probe } from './cidr-arbitraries';
-import { addressInCidr, CidrList, parseCidr } from '../../src';
+import { CidrList } from '../../src';
+import { addressInCidr, parseCidr } from '../../src/net/cidr';
 
 describe('CidrList', () => {
   test('aggregates adjacent and nested blocks, removes duplicates and sorts IPv4 before IPv6', () => {

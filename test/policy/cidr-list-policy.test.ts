@@ -2,7 +2,8 @@ import { Chart, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
 import { FakeGateway, FakeWorkload } from './fake-targets';
 import { syntheticList } from '../../bench/cidr-list';
-import { addressInCidr, CidrList, CidrListPolicy, ExternalTrafficPolicy, parseCidr, PolicyAction } from '../../src';
+import { CidrList, CidrListPolicy, ExternalTrafficPolicy, PolicyAction } from '../../src';
+import { addressInCidr, parseCidr } from '../../src/net/cidr';
 import { manifestsOfKind, synthAndValidate } from '../harness';
 import { anyBlock, edgeAddresses, probe } from '../net/cidr-arbitraries';
 

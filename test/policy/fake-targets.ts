@@ -1,8 +1,6 @@
 import { Construct } from 'constructs';
-import {
-  ExternalTrafficPolicy, GatewayModel, InterceptionMode, ISourceIpTarget, ProxyProtocolMode, ProxyRole,
-  SidecarXffMode, WorkloadModel,
-} from '../../src';
+import { ExternalTrafficPolicy, InterceptionMode, ISourceIpTarget, ProxyProtocolMode, ProxyRole, SidecarXffMode } from '../../src';
+import { GatewayModel, WorkloadModel } from '../../src/model/model';
 
 /*
  * Test-only targets: they expose a model that tests change after creating policies, the way a real
@@ -32,8 +30,8 @@ export class FakeGateway extends Construct implements ISourceIpTarget {
 
   public get targetNamespace(): string { return this.model.namespace; }
   public get targetSelector(): { [key: string]: string } { return this.model.selector; }
-  public gatewayModel(): GatewayModel | undefined { return this.model; }
-  public workloadModel(): WorkloadModel | undefined { return undefined; }
+  public _gatewayModel(): GatewayModel | undefined { return this.model; }
+  public _workloadModel(): WorkloadModel | undefined { return undefined; }
 }
 
 const WORKLOAD_DEFAULTS: WorkloadModel = {
@@ -56,6 +54,6 @@ export class FakeWorkload extends Construct implements ISourceIpTarget {
   public get targetRole(): ProxyRole { return this.model.role; }
   public get targetNamespace(): string { return this.model.namespace; }
   public get targetSelector(): { [key: string]: string } { return this.model.selector; }
-  public gatewayModel(): GatewayModel | undefined { return undefined; }
-  public workloadModel(): WorkloadModel | undefined { return this.model; }
+  public _gatewayModel(): GatewayModel | undefined { return undefined; }
+  public _workloadModel(): WorkloadModel | undefined { return this.model; }
 }

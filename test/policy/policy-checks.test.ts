@@ -1,7 +1,5 @@
-import {
-  ClientIpField, ExternalTrafficPolicy, GatewayModel, InterceptionMode, PolicyAction, PolicyModel, ProxyProtocolMode,
-  ProxyRole, SidecarXffMode, WorkloadModel,
-} from '../../src';
+import { ClientIpField, ExternalTrafficPolicy, InterceptionMode, PolicyAction, ProxyProtocolMode, ProxyRole, SidecarXffMode } from '../../src';
+import { GatewayModel, PolicyModel, WorkloadModel } from '../../src/model/model';
 import { listenerPortOf } from '../../src/model/servers';
 import { parseCidr } from '../../src/net/cidr';
 import {

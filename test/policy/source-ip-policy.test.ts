@@ -4,6 +4,7 @@ import {
   ClientIpField, ExternalTrafficPolicy, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, PolicyAction, ProxyProtocolMode, ProxyRole, SidecarXffMode,
   SourceIpPolicy,
 } from '../../src';
+import { recommendedFieldForGateway, recommendedFieldForWorkload } from '../../src/trace/field-choice';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
 
 /** A chart whose constructs default to `istioVersion` through the context key. */
@@ -171,7 +172,7 @@ describe('field choice from the topology', () => {
     const chart = chartFor();
     const gateway = new FakeGateway(chart, 'Gw', model);
     const policy = SourceIpPolicy.allowFrom(gateway, ['203.0.113.0/24']);
-    expect(SourceIpPolicy.recommendedFieldForGateway(gateway.model)).toBe(field);
+    expect(recommendedFieldForGateway(gateway.model)).toBe(field);
     expect(SourceIpPolicy.recommendedField(gateway)).toBe(field);
     expect(Object.keys(onlyPolicy(chart).spec.rules[0].from[0].source)).toEqual([field]);
     expect(policy.field).toBe(field);
@@ -190,7 +191,7 @@ describe('field choice from the topology', () => {
     const chart = chartFor();
     const workload = new FakeWorkload(chart, 'App', model);
     SourceIpPolicy.allowFrom(workload, ['10.0.0.0/8']);
-    expect(SourceIpPolicy.recommendedFieldForWorkload(workload.model)).toBe(field);
+    expect(recommendedFieldForWorkload(workload.model)).toBe(field);
     expect(Object.keys(onlyPolicy(chart).spec.rules[0].from[0].source)).toEqual([field]);
   });
 
@@ -204,7 +205,7 @@ describe('field choice from the topology', () => {
     gateway.model = { ...gateway.model, numTrustedProxies: 1 };
     // THEN
     expect(onlyPolicy(chart).spec.rules[0].from[0].source).toEqual({ remoteIpBlocks: ['203.0.113.0/24'] });
-    expect(policy.policyModel()).toEqual({
+    expect(policy._policyModel()).toEqual({
       name: policy.name,
       namespace: 'istio-system',
       selector: { app: 'istio-ingressgateway' },
@@ -218,7 +219,7 @@ describe('field choice from the topology', () => {
   test('a target without a model gets ipBlocks', () => {
     const chart = chartFor();
     const gateway = new FakeGateway(chart, 'Gw');
-    gateway.gatewayModel = () => undefined;
+    gateway._gatewayModel = () => undefined;
     expect(SourceIpPolicy.recommendedField(gateway)).toBe(ClientIpField.IP_BLOCKS);
   });
 });

@@ -6,10 +6,9 @@ import {
   labels, mix, namesOf, optional, propsCase, validCidr,
 } from './arbitraries';
 import {
-  AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, ISourceIpTarget, InterceptionMode, LoadBalancerProfile, MeshWorkload,
-  PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, Waypoint, WaypointFor, WorkloadSource,
-  XffFilterScope, XffSidecarFilter, XffTrust, parseCidr,
+  AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, ISourceIpTarget, InterceptionMode, LoadBalancerProfile, MeshWorkload, PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, Waypoint, WaypointFor, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
 } from '../../src';
+import { parseCidr } from '../../src/net/cidr';
 
 /*
  * Properties of the mesh constructs (TproxyWorkload, MeshWorkload, XffSidecarFilter with XffTrust) and of

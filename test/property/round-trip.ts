@@ -1,6 +1,7 @@
 import { IConstruct } from 'constructs';
-import { Explainer, Finding, FindingSeverity, WorkloadModel } from '../../src';
+import { Explainer, Finding, FindingSeverity } from '../../src';
 import { parseManifests } from '../../src/explain/manifest-parser';
+import { WorkloadModel } from '../../src/model/model';
 import { selectorMatches } from '../../src/model/selectors';
 import { Topology } from '../../src/model/topology';
 import { TracedGateway, TraceModel } from '../../src/model/trace-model';

@@ -118,7 +118,7 @@ describe('PROXY protocol is strict unless asked', () => {
     const manifests = synthAndValidate(chart);
     expect(topologyOf(manifests).proxyProtocol).toEqual({});
     expect(manifestsOfKind(manifests, 'EnvoyFilter')).toEqual([]);
-    expect(gw.gatewayModel()!.proxyProtocol).toBe(ProxyProtocolMode.STRICT);
+    expect(gw._gatewayModel()!.proxyProtocol).toBe(ProxyProtocolMode.STRICT);
   });
 
   test('STRICT_PER_PORT never accepts connections without PROXY', () => {

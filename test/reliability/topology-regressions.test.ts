@@ -45,7 +45,7 @@ describe('attach mode', () => {
     expect(parsed.gateways[0].model).toMatchObject({
       name: 'istio-ingressgateway', namespace: 'istio-system', externalTrafficPolicy: ExternalTrafficPolicy.LOCAL, serviceName: 'istio-ingressgateway',
     });
-    expect(parsed.gateways[0].model).toMatchObject({ ...gw.gatewayModel()!, servers: [{ port: 80, protocol: 'HTTP' }] });
+    expect(parsed.gateways[0].model).toMatchObject({ ...gw._gatewayModel()!, servers: [{ port: 80, protocol: 'HTTP' }] });
     expect(errorsOf(manifests)).toEqual([]);
     const path = Explainer.fromManifests(manifests).paths.find(p => p.direction === 'north-south')!;
     expect(path.hops.find(h => h.hop.startsWith('gateway'))!.clientAddress).toBe(CLIENT);
@@ -92,8 +92,8 @@ describe('PROXY protocol to a TCP backend', () => {
   test('the workload construct and the backend give one model of the same pods (XFF settings included)', () => {
     const { chart, echo, backend } = istioConApp();
     new XffSidecarFilter(chart, 'Xff', { workload: echo, trust: XffTrust.trustedHops(1) });
-    expect(backend.workloadModel()).toEqual(echo.workloadModel());
-    expect(echo.workloadModel()).toMatchObject({ proxyProtocolOnEveryPort: true, xffMode: 'trusted-hops', xffTrustedHops: 1 });
+    expect(backend._workloadModel()).toEqual(echo._workloadModel());
+    expect(echo._workloadModel()).toMatchObject({ proxyProtocolOnEveryPort: true, xffMode: 'trusted-hops', xffTrustedHops: 1 });
   });
 
   test('fails explain when a DestinationRule sends PROXY to a sidecar without the inbound filter', () => {
@@ -148,7 +148,7 @@ describe('units and defaults', () => {
     // WHEN
     const parsed = parseManifests(synthAndValidate(chart));
     // THEN
-    expect(gw.gatewayModel()!.proxyProtocolPorts).toEqual([443]);
+    expect(gw._gatewayModel()!.proxyProtocolPorts).toEqual([443]);
     expect(parsed.gateways[0].model.proxyProtocolPorts).toEqual([443]);
     expect(parsed.gateways[0].model.servers.map(s => s.targetPort)).toEqual([8080, 8443]);
   });
@@ -159,8 +159,8 @@ describe('units and defaults', () => {
     gw.addTcpServer({ port: 9000 });
     gw.addHttpServer({ port: 80 });
     const parsed = parseManifests(synthAndValidate(chart));
-    expect(gw.gatewayModel()!.proxyProtocolPorts).toEqual([80, 9000]);
-    expect(parsed.gateways[0].model.proxyProtocolPorts).toEqual(gw.gatewayModel()!.proxyProtocolPorts);
+    expect(gw._gatewayModel()!.proxyProtocolPorts).toEqual([80, 9000]);
+    expect(parsed.gateways[0].model.proxyProtocolPorts).toEqual(gw._gatewayModel()!.proxyProtocolPorts);
   });
 
   test('a mesh-wide XffSidecarFilter in a custom root namespace reaches the workload in explain too', () => {
@@ -171,7 +171,7 @@ describe('units and defaults', () => {
     // WHEN
     const parsed = parseManifests(synthAndValidate(chart));
     // THEN
-    expect(workload.workloadModel()).toMatchObject({ xffMode: 'trusted-hops', xffTrustedHops: 2 });
+    expect(workload._workloadModel()).toMatchObject({ xffMode: 'trusted-hops', xffTrustedHops: 2 });
     expect(parsed.rootNamespaces).toEqual([DEFAULT_ROOT_NAMESPACE, 'mesh-root']);
     expect(parsed.workloads[0]).toMatchObject({ xffMode: 'trusted-hops', xffTrustedHops: 2 });
   });

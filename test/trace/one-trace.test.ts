@@ -61,7 +61,7 @@ describe('one trace: the constructs and explain give the same findings', () => {
     // WHEN
     const manifests = synthAndValidate(chart);
     // THEN the constructs' model and explain's agree
-    expect(workload.workloadModel()!.proxyProtocolOnEveryPort).toBe(true);
+    expect(workload._workloadModel()!.proxyProtocolOnEveryPort).toBe(true);
     const parsedHop = Explainer.fromManifests(manifests).paths.find(p => p.direction === 'east-west')!;
     expect(parsedHop.title).toMatch(/web\/httpbin/);
     const model = topologyTraces(Topology.of(chart))[0].model;
