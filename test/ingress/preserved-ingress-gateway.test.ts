@@ -1,7 +1,8 @@
 import { Chart, Testing } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import {
-  ExternalTrafficPolicy, ForwardClientCertDetails, GatewayFlavour, HttpsMode, IstioVersion, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolMode, ProxyRole, SourceIpWarnings,
+  ExternalTrafficPolicy, ForwardClientCertDetails, GatewayFlavour, HttpsMode, IstioVersion, LoadBalancerProfile, PreservedIngressGateway,
+  ProxyProtocolMode, ProxyRole, SourceIpWarnings,
 } from '../../src';
 import { IngressGatewayBase } from '../../src/ingress/ingress-gateway-base';
 import { TrustChain, TrustHop } from '../../src/model/trust-chain';

@@ -1,10 +1,14 @@
 import { ApiObject } from 'cdk8s';
 import * as fc from 'fast-check';
 import * as YAML from 'yaml';
-import { assertOwnError, buildAndCheck, checkProperty, cidrList, hostileCount, istioVersion as istioVersionArb, mix, newChart, validCidr } from './arbitraries';
+import {
+  assertOwnError, buildAndCheck, checkProperty, cidrList, hostileCount, istioVersion as istioVersionArb, mix, newChart, validCidr,
+} from './arbitraries';
 import { buildChain, chainSpec } from './chain-arbitraries';
 import {
-  AmbientNamespace, AmbientWorkload, ClientAddressResolver, Explainer, HelmChart, HelmValues, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway, ProxyProtocolGateway, ISTIO_VERSION_CONTEXT_KEY, TrustChain, TproxyWorkload, Waypoint, WorkloadSource, XffSidecarFilter, XffTrust,
+  AmbientNamespace, AmbientWorkload, ClientAddressResolver, Explainer, HelmChart, HelmValues, InterceptionMode, IstioVersion,
+  LoadBalancerProfile, MeshWorkload, PreservedIngressGateway, ProxyProtocolGateway, ISTIO_VERSION_CONTEXT_KEY, TrustChain, TproxyWorkload,
+  Waypoint, WorkloadSource, XffSidecarFilter, XffTrust,
 } from '../../src';
 import { isManifestInputError, readManifestText } from '../../src/explain/input';
 import { classifyObjects } from '../../src/explain/skipped';

@@ -6,7 +6,9 @@ import {
 } from './arbitraries';
 import { chainSpec, ChainSpec, buildChain } from './chain-arbitraries';
 import {
-  ExternalTrafficPolicy, ForwardClientCertDetails, HttpsMode, IstioVersion, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter, ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, HealthCheckFix, HopKind, GatewayFlavour,
+  ExternalTrafficPolicy, ForwardClientCertDetails, HttpsMode, IstioVersion, LoadBalancerProfile, PreservedIngressGateway,
+  ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter, ProxyProtocolMode,
+  ProxyProtocolSupport, ProxyProtocolVersion, HealthCheckFix, HopKind, GatewayFlavour,
 } from '../../src';
 import { IngressGatewayBase } from '../../src/ingress/ingress-gateway-base';
 

@@ -6,7 +6,9 @@ import {
   labels, mix, namesOf, optional, propsCase, validCidr,
 } from './arbitraries';
 import {
-  AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, ISourceIpTarget, InterceptionMode, LoadBalancerProfile, MeshWorkload, PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, Waypoint, WaypointFor, WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
+  AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, ISourceIpTarget, InterceptionMode, LoadBalancerProfile,
+  MeshWorkload, PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, Waypoint, WaypointFor,
+  WorkloadSource, XffFilterScope, XffSidecarFilter, XffTrust,
 } from '../../src';
 import { parseCidr } from '../../src/net/cidr';
 
