@@ -112,7 +112,9 @@ export function checkNewServer(servers: readonly ServerEntry[], server: ServerEn
 /** The validation error of a route whose gateway has no server of `protocols` accepting it (none when it has one). */
 export function routeServerErrors(servers: readonly ServerEntry[], gatewayName: string, method: string, protocols: string[],
   host?: string, port?: number): string[] {
-  const found = servers.some(s => protocols.includes(s.protocol) && (port === undefined || s.port === port)
+  // An HTTPS redirect server answers every request with a redirect: a route on it serves nothing (Istio's
+  // `tls.httpsRedirect`; the Gateway API attaches no route to the redirect listener).
+  const found = servers.some(s => protocols.includes(s.protocol) && (port === undefined || s.port === port) && s.tls?.httpsRedirect !== true
     && (host === undefined || s.hosts.some(h => hostMatches(h, host))));
   if (found) return [];
   return [`${method} ${host !== undefined ? `host "${host}" ` : ''}${port !== undefined ? `port ${port} ` : ''}has no ${protocols.join(' or ')} server on gateway "${gatewayName}" that accepts it: add one with ${protocols.includes('HTTP') ? 'addHttpServer() or addHttpsServer()' : protocols.includes('TCP') ? 'addTcpServer()' : 'addTlsPassthroughServer()'}`];
