@@ -85,6 +85,16 @@ const ENTRIES: Entry[] = [
   { construct: 'PreservedIngressGateway', inputClass: 'route backend with a wildcard', action: c => httpGateway(c).addRoute({ backendHost: '*.svc', backendPort: 80 }), expected: /^addRoute backendHost "\*\.svc" is not allowed/ },
   { construct: 'PreservedIngressGateway', inputClass: 'route path without a leading slash', action: c => httpGateway(c).addRoute({ pathPrefix: 'api', backendHost: BACKEND, backendPort: 80 }), expected: /^addRoute pathPrefix "api" is not allowed: start it with "\/"/ },
   { construct: 'PreservedIngressGateway', inputClass: 'same host and prefix routed twice', action: c => { const g = httpGateway(c); g.addRoute({ backendHost: BACKEND, backendPort: 80 }); g.addRoute({ backendHost: BACKEND, backendPort: 81 }); }, expected: /^addRoute pathPrefix "\/" is already routed for host "\*"/ },
+  {
+    construct: 'PreservedIngressGateway',
+    inputClass: 'route whose only server redirects to HTTPS',
+    action: c => {
+      const gw = new PreservedIngressGateway(c, 'Gateway');
+      gw.addHttpsRedirect();
+      gw.addRoute({ backendHost: BACKEND, backendPort: 80 });
+    },
+    expected: /addRoute host "\*" has no HTTP or HTTPS server on gateway "ingressgateway" that accepts it/,
+  },
   { construct: 'PreservedIngressGateway', inputClass: 'route to a host no server accepts', action: c => httpGateway(c).addRoute({ host: 'other.example.com', backendHost: BACKEND, backendPort: 80 }), expected: /addRoute host "other.example.com" has no HTTP or HTTPS server/ },
   { construct: 'PreservedIngressGateway', inputClass: 'TCP route without a TCP server', action: c => httpGateway(c).addTcpRoute({ port: 3306, backendHost: BACKEND, backendPort: 3306 }), expected: /addTcpRoute port 3306 has no TCP server/ },
   { construct: 'PreservedIngressGateway', inputClass: 'TLS passthrough server without SNI hosts', action: c => new PreservedIngressGateway(c, 'Gateway').addTlsPassthroughServer({ hosts: [] }), expected: /^addTlsPassthroughServer hosts is empty/ },
