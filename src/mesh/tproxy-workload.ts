@@ -8,7 +8,7 @@ import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
 import { InterceptionMode } from '../model/model';
 import { formatLabels, selectorMatches } from '../model/selectors';
-import { Topology } from '../model/topology';
+import { Derived, Topology } from '../model/topology';
 import { ambientNamespacePaths, podSecurityLevels, rejectsTproxy } from '../model/workload-model';
 import { joinTrace } from '../trace/topology-trace';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort, checkTargetSelector, emptySelectorProblem, withConstructPath } from '../util/validate';
@@ -296,7 +296,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
 
   private checkSingleMode(): string[] {
     const topology = Topology.of(this);
-    const byApiObject = topology.derive('tproxy-workloads-by-api-object', () => {
+    const byApiObject = topology.derive(TPROXY_WORKLOADS_BY_API_OBJECT, () => {
       const map = new Map<ApiObject, TproxyWorkload[]>();
       for (const w of tproxyWorkloads(this)) map.set(w.apiObject, [...(map.get(w.apiObject) ?? []), w]);
       // Only the objects with more than one workload: the map lives as long as the app.
@@ -391,3 +391,6 @@ function patchPodTemplate(apiObject: ApiObject, mode: InterceptionMode): void {
     apiObject.addJsonPatch(JsonPatch.add(`/spec/template/metadata/annotations/${ANNOTATION_POINTER}`, mode));
   }
 }
+
+/** The TproxyWorkloads of each workload object that more than one of them annotates. */
+const TPROXY_WORKLOADS_BY_API_OBJECT = new Derived<Map<ApiObject, TproxyWorkload[]>>('tproxy-workloads-by-api-object');

@@ -11,10 +11,11 @@ import {
 import { checkClientHeaderName, checkRejectStatus, customHeaderExtension } from '../envoy/original-ip-detection';
 import { ONLY_THROUGH_CDN_ANNOTATION, ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
 import { findingText } from '../model/finding-text';
+import { Finding } from '../model/findings';
 import { IstioVersion } from '../model/istio-version';
 import { ISourceIpTarget, ProxyRole, SidecarXffMode, XffFilterScope } from '../model/model';
 import { formatLabels } from '../model/selectors';
-import { Topology, XffFilterMember, XffSettings } from '../model/topology';
+import { Derived, Topology, XffFilterMember, XffSettings } from '../model/topology';
 import { filterReaches } from '../model/workload-model';
 import { XffFilterModel, xffFilterOverlaps } from '../model/xff-filter-checks';
 import { Cidr, parseCidrs } from '../net/cidr';
@@ -520,7 +521,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
    */
   private checkOverlaps(): string[] {
     const topology = Topology.of(this);
-    const byFilter = topology.derive('xff-filter-overlaps', () => {
+    const byFilter = topology.derive(XFF_FILTER_OVERLAPS, () => {
       const filters = topology.xffFilters.filter((f): f is XffSidecarFilter => f instanceof XffSidecarFilter);
       const overlaps = xffFilterOverlaps(filters.map(f => f._xffFilterModel()));
       // Only the filters with findings: the map lives as long as the app.
@@ -554,3 +555,5 @@ function gatewayRefusal(gateway: ISourceIpTarget, trust: XffTrust, what: string)
   return `${where}: an XffSidecarFilter patches SIDECAR_INBOUND listeners, which gateways do not have; set numTrustedProxies on the gateway instead, and select the backend workload here`;
 }
 
+/** The overlap findings of each XffSidecarFilter that has any. */
+const XFF_FILTER_OVERLAPS = new Derived<Map<XffSidecarFilter, Finding[]>>('xff-filter-overlaps');

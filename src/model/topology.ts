@@ -112,6 +112,26 @@ export interface TopologyModel {
 
 const TOPOLOGIES = new WeakMap<IConstruct, Topology>();
 
+/**
+ * A kind of value computed from a topology and cached per topology until the topology changes: typed by what it
+ * holds, so that a cached value is read back as the type it was computed with. @internal
+ */
+export class Derived<V> {
+  private readonly values = new WeakMap<Topology, { readonly version: number; readonly value: V }>();
+
+  /** @param name what the value is, for debugging */
+  public constructor(public readonly name: string) {}
+
+  /** The value for `topology` at `version`, computed when it has none for that version. @internal */
+  public _valueFor(topology: Topology, version: number, compute: () => V): V {
+    const cached = this.values.get(topology);
+    if (cached && cached.version === version) return cached.value;
+    const value = compute();
+    this.values.set(topology, { version, value });
+    return value;
+  }
+}
+
 /** The library's constructs of one app, by kind. */
 export class Topology {
   /** The topology of the app `scope` belongs to. */
@@ -134,7 +154,6 @@ export class Topology {
   private readonly waypointList: WaypointMember[] = [];
   private readonly ambientNamespaceList: AmbientNamespaceMember[] = [];
   private readonly members = new WeakSet<IConstruct>();
-  private readonly derived = new Map<string, { readonly version: number; readonly value: unknown }>();
   private readonly appValidations = new Set<string>();
   private readonly checks: Array<CheckRecord | CheckedMember> = [];
   private readonly reporting = new WeakSet<IConstruct>();
@@ -231,13 +250,9 @@ export class Topology {
     return this.members.has(construct);
   }
 
-  /** A value computed from the topology, cached until it changes. */
-  public derive<V>(key: string, compute: () => V): V {
-    const cached = this.derived.get(key);
-    if (cached && cached.version === this.changes) return cached.value as V;
-    const value = compute();
-    this.derived.set(key, { version: this.changes, value });
-    return value;
+  /** A value computed from the topology, cached until it changes (one `Derived` constant per kind of value). */
+  public derive<V>(key: Derived<V>, compute: () => V): V {
+    return key._valueFor(this, this.changes, compute);
   }
 
   /**
@@ -290,7 +305,7 @@ export class Topology {
 
   /** The errors of every check added with `addValidation`, by construct, in the order the checks were added. */
   private checkErrors(): Map<IConstruct, string[]> {
-    return this.derive('check-errors', () => {
+    return this.derive(CHECK_ERRORS, () => {
       const errors = new Map<IConstruct, string[]>();
       for (const check of this.checks) {
         const construct = isCheckRecord(check) ? check.construct : check;
@@ -302,7 +317,7 @@ export class Topology {
   }
 
   private validateOnce(construct: IConstruct, validate: () => string[], key: string): string[] {
-    const cache = this.derive('validations', () => new Map<IConstruct, Map<string, string[]>>());
+    const cache = this.derive(VALIDATIONS, () => new Map<IConstruct, Map<string, string[]>>());
     let byKey = cache.get(construct);
     if (!byKey) {
       byKey = new Map();
@@ -318,7 +333,7 @@ export class Topology {
 
   /** The plain-data topology, as the constructs model it now. */
   public model(): TopologyModel {
-    return this.derive('model', () => ({
+    return this.derive(MODEL, () => ({
       gateways: this.gatewayList.flatMap(g => optional(g._gatewayModel())),
       workloads: this.workloadList.flatMap(w => optional(w._workloadModel())),
       policies: this.policyList.map(p => p._policyModel()),
@@ -342,3 +357,7 @@ function isCheckRecord(check: CheckRecord | CheckedMember): check is CheckRecord
 function optional<T>(value: T | undefined): T[] {
   return value === undefined ? [] : [value];
 }
+
+const CHECK_ERRORS = new Derived<Map<IConstruct, string[]>>('check-errors');
+const VALIDATIONS = new Derived<Map<IConstruct, Map<string, string[]>>>('validations');
+const MODEL = new Derived<TopologyModel>('model');

@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from './ambient';
 import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterScope } from './model';
 import { namespaceReaches, selectorMatches } from './selectors';
-import { Topology, XffFilterMember } from './topology';
+import { Derived, Topology, XffFilterMember } from './topology';
 
 /*
  * The workload model of meshed pods, the same for every construct that describes them (TproxyWorkload,
@@ -45,6 +45,8 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
+const XFF_FILTER_INDEX = new Derived<FilterIndex>('xff-filter-index');
+
 function indexFilters(filters: readonly XffFilterMember[]): FilterIndex {
   const index: FilterIndex = { anyNamespace: [], wholeNamespace: new Map(), byLabel: new Map() };
   for (const f of filters) {
@@ -64,7 +66,7 @@ export function filterReaches(filter: XffFilterMember, namespace: string, podLab
 /** The app's XffSidecarFilters that may reach pods with these labels in `namespace` (a superset; check filterReaches). */
 export function xffFilterCandidates(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffFilterMember[] {
   const topology = Topology.of(scope);
-  const index = topology.derive('xff-filter-index', () => indexFilters(topology.xffFilters));
+  const index = topology.derive(XFF_FILTER_INDEX, () => indexFilters(topology.xffFilters));
   return [
     ...Object.entries(podLabels).flatMap(([k, v]) => index.byLabel.get(labelKey(namespace, k, v)) ?? []),
     ...(index.wholeNamespace.get(namespace) ?? []),

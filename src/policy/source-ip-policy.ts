@@ -7,7 +7,7 @@ import { IstioVersion } from '../model/istio-version';
 import {
   ClientIpField, ISourceIpTarget, PolicyAction, PolicyModel, PolicyTargetRef, ProxyRole, WaypointModel, WorkloadModel,
 } from '../model/model';
-import { Topology } from '../model/topology';
+import { Derived, Topology } from '../model/topology';
 import { parseCidrs } from '../net/cidr';
 import { recommendedFieldFor } from '../trace/field-choice';
 import {
@@ -307,7 +307,7 @@ export class SourceIpPolicy extends Construct {
 
   private policiesOnSameTarget(): SourceIpPolicy[] {
     const topology = Topology.of(this);
-    const byTarget = topology.derive('policies-by-target', () => {
+    const byTarget = topology.derive(POLICIES_BY_TARGET, () => {
       const map = new Map<string, SourceIpPolicy[]>();
       for (const p of topology.policies) {
         if (p instanceof SourceIpPolicy) map.set(targetKey(p), [...(map.get(targetKey(p)) ?? []), p]);
@@ -440,3 +440,6 @@ function targetRefsOf(target: ISourceIpTarget): PolicyTargetRef[] | undefined {
   const refs = target.policyTargetRefs;
   return refs && refs.length > 0 ? refs.map(r => ({ group: r.group, kind: r.kind, name: r.name })) : undefined;
 }
+
+/** The SourceIpPolicies of each target (namespace, selector and attachment). */
+const POLICIES_BY_TARGET = new Derived<Map<string, SourceIpPolicy[]>>('policies-by-target');

@@ -8,7 +8,7 @@ import { Finding, FindingSeverity } from '../model/findings';
 import { IstioVersion } from '../model/istio-version';
 import { GatewayModel, ISourceIpTarget, ProxyProtocolVersion, WorkloadModel } from '../model/model';
 import { selectorMatches } from '../model/selectors';
-import { Topology } from '../model/topology';
+import { Derived, Topology } from '../model/topology';
 import { addRoute, hostParts, RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
 import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from '../util/duplicate-objects';
@@ -62,7 +62,7 @@ export interface TracedCluster {
 
 /** The traces of the app's constructs, one per cluster, computed once per state of the topology. */
 export function topologyTraces(topology: Topology): TracedCluster[] {
-  return topology.derive('trace', () => {
+  return topology.derive(TRACES, () => {
     const alternatives = topology.root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) === true;
     const keyOf = (c: IConstruct): string => alternatives ? chartPath(c) : '';
     const services = serviceSelectors(topology, keyOf);
@@ -89,7 +89,7 @@ function chartPath(c: IConstruct): string {
 
 /** The path findings of the traces by the construct they are about; warnings are recorded on the way. */
 function reportedTrace(topology: Topology): Map<IConstruct, string[]> {
-  return topology.derive('trace-errors', () => {
+  return topology.derive(TRACE_ERRORS, () => {
     const errors = new Map<IConstruct, string[]>();
     for (const cluster of topologyTraces(topology)) {
       for (const f of constructFindings(cluster.result)) {
@@ -232,7 +232,7 @@ const POD_TEMPLATE_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSe
 
 /** Per cluster, the pod labels of the app's workloads, read once per state of the topology and only when needed. */
 function podTemplateLabels(topology: Topology, keyOf: (c: IConstruct) => string): Map<string, PodLabels[]> {
-  return topology.derive('pod-template-labels', () => {
+  return topology.derive(POD_TEMPLATE_LABELS, () => {
     const byCluster = new Map<string, PodLabels[]>();
     for (const c of topology.root.node.findAll()) {
       if (!ApiObject.isApiObject(c) || !POD_TEMPLATE_KINDS.includes(c.kind)) continue;
@@ -263,3 +263,7 @@ function serviceSelectors(topology: Topology, keyOf: (c: IConstruct) => string):
   }
   return byCluster;
 }
+
+const TRACES = new Derived<TracedCluster[]>('trace');
+const TRACE_ERRORS = new Derived<Map<IConstruct, string[]>>('trace-errors');
+const POD_TEMPLATE_LABELS = new Derived<Map<string, PodLabels[]>>('pod-template-labels');
