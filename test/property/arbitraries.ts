@@ -2,6 +2,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as fc from 'fast-check';
+import { hostBitsCidr } from './cidr-arbitraries';
+import { assertPolicyFields } from './field-against-trace';
 import { assertRoundTrip } from './round-trip';
 import { assertScopedSelectors } from './selector-scope';
 import { IstioVersion } from '../../src';
@@ -187,6 +189,8 @@ export function buildAndCheck(names: string[], build: (chart: Chart) => void, is
     acceptedCounter.set(currentProperty, (acceptedCounter.get(currentProperty) ?? 0) + 1);
     // What explain reads back is what the constructs built, and explain finds no error the constructs accepted.
     assertRoundTrip(chart, manifests);
+    // Each policy that chose its field by topology chose the one that sees the client in the trace.
+    assertPolicyFields(chart);
     // No policy or filter reaches the whole namespace without an explicit scope.
     assertScopedSelectors(chart, manifests);
   }
@@ -327,6 +331,7 @@ export const hostileCidr: fc.Arbitrary<string> = fc.oneof(
     'fe80::1%eth0', '2001:db8::1/64', '2001:db8::/129', '::ffff:10.0.0.1/120', '10.0.0.0/08', '10.0.0.0/8/8', 'localhost', '10.0.0.0 /8',
     '١٠.٠.٠.٠', '10.0.0.0/24\n', '0x0a000001', '4294967295', '2001:db8:::1', '[2001:db8::1]', '10.0.0.0\u0000'),
   fc.tuple(octet, octet, fc.integer({ min: 0, max: 31 })).map(([a, b, p]) => `${a}.${b}.0.1/${p}`),
+  hostBitsCidr,
   fc.string({ unit: 'grapheme', maxLength: 20 }),
 );
 
@@ -378,6 +383,19 @@ export function propsCase<T extends object>(valid: Arbs<T>, hostile: Arbs<T>, re
       return { props: merged as T, hostile: keys, valid: props as T };
     });
   });
+}
+
+/** Props from `valid` only (each optional key present two thirds of the time, `required` keys always). */
+export function validPropsCase<T extends object>(valid: Arbs<T>, required: Array<keyof T> = []): fc.Arbitrary<PropsCase<T>> {
+  return (fc.record(valid as any, { requiredKeys: required as any }) as fc.Arbitrary<any>).map(props => ({ props: props as T, hostile: [], valid: props as T }));
+}
+
+/**
+ * Mostly `clean` cases (every value valid and consistent, so that they synthesise and feed the round trip), the
+ * rest from `any` (hostile values and conflicts, so that rejections keep being checked for naming a property).
+ */
+export function biased<T>(clean: fc.Arbitrary<T>, any: fc.Arbitrary<T>, cleanWeight: number): fc.Arbitrary<T> {
+  return fc.oneof({ arbitrary: clean, weight: cleanWeight }, { arbitrary: any, weight: 1 });
 }
 
 /**
