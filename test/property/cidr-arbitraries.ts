@@ -22,13 +22,19 @@ function shifted(cidr: string, prefix: number, offset: bigint): string {
   const value = parsed.toByteArray().reduce((v, b) => v * 256n + BigInt(b), 0n);
   const next = (value + offset * 2n ** BigInt(bits - prefix)) % 2n ** BigInt(bits);
   const bytes: number[] = [];
-  for (let i = bits / 8 - 1; i >= 0; i--) bytes.push(Number((next >> BigInt(i * 8)) & 255n));
+  for (let i = bits / 8 - 1; i >= 0; i--) bytes.push(Number((next / 256n ** BigInt(i)) % 256n));
   return `${ipaddr.fromByteArray(bytes).toString()}/${prefix}`;
 }
 
 /** A prefix length users write: mostly the usual ones, sometimes any. */
-const v4Prefix = fc.oneof({ arbitrary: fc.constantFrom(8, 16, 20, 24, 25, 26, 28, 32), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 32 }), weight: 1 });
-const v6Prefix = fc.oneof({ arbitrary: fc.constantFrom(32, 48, 56, 64, 96, 112, 128), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 128 }), weight: 1 });
+const v4Prefix = fc.oneof(
+  { arbitrary: fc.constantFrom(8, 16, 20, 24, 25, 26, 28, 32), weight: 3 },
+  { arbitrary: fc.integer({ min: 1, max: 32 }), weight: 1 },
+);
+const v6Prefix = fc.oneof(
+  { arbitrary: fc.constantFrom(32, 48, 56, 64, 96, 112, 128), weight: 3 },
+  { arbitrary: fc.integer({ min: 1, max: 128 }), weight: 1 },
+);
 
 /** IPv4 addresses from the ranges allow-lists name (documentation, private, public), never loopback. */
 const v4Address = fc.oneof(
@@ -87,7 +93,10 @@ export const hostBitsCidr: fc.Arbitrary<string> = fc.oneof(ipv4Block, ipv6Block)
     const bits = address.includes(':') ? 128 : 32;
     return fc.integer({ min: prefix, max: bits - 1 }).map(bit => {
       const bytes = ipaddr.parse(address).toByteArray();
-      bytes[Math.floor(bit / 8)] |= 0x80 >> (bit % 8);
+      const byte = Math.floor(bit / 8);
+      const mask = 2 ** (7 - (bit % 8));
+      // Set the bit (it is clear: the block's host bits are).
+      bytes[byte] += mask;
       return `${ipaddr.fromByteArray(bytes).toString()}/${prefix}`;
     });
   });

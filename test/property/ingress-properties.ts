@@ -1,8 +1,8 @@
 import { Chart } from 'cdk8s';
 import * as fc from 'fast-check';
 import {
-  annotations, backendHost, biased, buildAndCheck, checkProperty, count, dnsLabel, expectRejectionNamesVaried, host, hostileCount, hostileName, hostilePort,
-  istioVersion, labels, mix, name, namesOf, optional, port, propsCase, validHost, validPropsCase,
+  annotations, backendHost, biased, buildAndCheck, checkProperty, count, dnsLabel, expectRejectionNamesVaried, host, hostileCount, hostileName,
+  hostilePort, istioVersion, labels, mix, name, namesOf, optional, port, propsCase, validHost, validPropsCase,
 } from './arbitraries';
 import { chainSpec, ChainSpec, buildChain } from './chain-arbitraries';
 import {
@@ -107,7 +107,11 @@ function coherentActions(kinds: ServerKind[], extras = true): fc.Arbitrary<Actio
   });
   return fc.tuple(
     fc.uniqueArray(server, { minLength: 1, maxLength: 3, selector: s => s.port }),
-    extras ? fc.oneof({ arbitrary: fc.constant([] as Action[]), weight: 2 }, { arbitrary: fc.array(randomAction, { minLength: 1, maxLength: 2 }), weight: 1 })
+    extras
+      ? fc.oneof(
+        { arbitrary: fc.constant([] as Action[]), weight: 2 },
+        { arbitrary: fc.array(randomAction, { minLength: 1, maxLength: 2 }), weight: 1 },
+      )
       : fc.constant([] as Action[]),
   ).map(([servers, extra]) => [...servers.flatMap(toActions), ...extra]);
 }
@@ -159,7 +163,8 @@ function consistent<C extends { props: any; valid: any; actions: Action[] }>(c: 
 
 /** A trust chain with plain hop options (no hostile ones). */
 const cleanChain = (kinds: HopKind[]): fc.Arbitrary<ChainSpec> => fc.array(
-  fc.record({ kind: fc.constantFrom(...kinds), options: fc.oneof(fc.constant({}), dnsLabel.map(n => ({ name: n }))) }), { maxLength: 3 },
+  fc.record({ kind: fc.constantFrom(...kinds), options: fc.oneof(fc.constant({}), dnsLabel.map(n => ({ name: n }))) }),
+  { maxLength: 3 },
 ).map(hops => ({ hops: hops.map((h, i) => ({ ...h, options: 'name' in h.options ? { name: `${(h.options as any).name}-${i}` } : {} })) }));
 
 function applyActions(gateway: IngressGatewayBase, actions: Action[]): void {
@@ -323,7 +328,8 @@ const cleanProxyCase = fc.record({
   c: validPropsCase<any>({ ...proxyValid, proxyProtocolVersion: fc.constant(undefined) }),
   profile: optional(fc.constantFrom(...PROXY_CAPABLE_PRESETS).map(preset => ({ preset }) as ProfileSpec)),
   support: fc.constant(undefined),
-  chain: fc.option(cleanChain([HopKind.CDN, HopKind.L7_LOAD_BALANCER]).map(c => ({ hops: [...c.hops, { kind: HopKind.L4_PROXY_PROTOCOL, options: {} }] })),
+  chain: fc.option(
+    cleanChain([HopKind.CDN, HopKind.L7_LOAD_BALANCER]).map(c => ({ hops: [...c.hops, { kind: HopKind.L4_PROXY_PROTOCOL, options: {} }] })),
     { nil: undefined, freq: 3 }),
   actions: cleanAnyActions,
   backend: fc.option(fc.record({
@@ -424,7 +430,7 @@ const ALIASES: { [key: string]: string[] } = {
 
 export function ingressProperties(): void {
   test('PreservedIngressGateway: any props, servers and routes synthesise valid objects or fail naming a property', () => {
-    checkProperty('PreservedIngressGateway', biased(cleanPreservedCase, preservedCase, 1), c => {
+    checkProperty('PreservedIngressGateway', biased(cleanPreservedCase, preservedCase, 1, 3), c => {
       const run = (props: any, control = false) => buildAndCheck(preservedNames(c), (chart: Chart) => {
         const all = {
           ...withoutDerived({ ...c, props }),
