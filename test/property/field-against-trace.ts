@@ -1,10 +1,10 @@
-import { Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, ClientIpField, FindingSeverity, PolicyModel, SourceIpPolicy } from '../../src';
+import { ClientIpField, FindingSeverity, PolicyModel, SourceIpPolicy } from '../../src';
 import { Topology } from '../../src/model/topology';
 import { TraceResult } from '../../src/trace/app-trace';
 import { topologyTraces } from '../../src/trace/topology-trace';
 import { HopTrace, PathTrace } from '../../src/trace/trace-types';
+import { clusterKeyOf } from '../../src/util/duplicate-objects';
 
 /*
  * Each policy's field against the trace. A SourceIpPolicy left to choose its field (ipBlocks or remoteIpBlocks) by
@@ -90,14 +90,11 @@ function checkHop(path: PathTrace, hop: HopTrace, policy: PolicyModel, field: st
  */
 export function assertPolicyFields(scope: IConstruct): void {
   const topology = Topology.of(scope);
-  const alternatives = topology.root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) === true;
-  // The cluster a construct is traced in: its chart when charts are alternatives, else the app (see topologyTraces).
-  const clusterOf = (c: IConstruct) => alternatives ? c.node.scopes.find(s => Chart.isChart(s))?.node.path ?? '' : '';
   const chosen = topology.policies
     .filter((p): p is SourceIpPolicy => p instanceof SourceIpPolicy && p.node.scopes.includes(scope))
     .filter(p => p.field === SourceIpPolicy.recommendedField(p.target));
   for (const cluster of topologyTraces(topology)) {
-    const mine = chosen.filter(p => clusterOf(p) === cluster.key).map(p => p.policyModel());
+    const mine = chosen.filter(p => clusterKeyOf(p) === cluster.key).map(p => p.policyModel());
     if (mine.length > 0) assertFieldsAgainstTrace(cluster.result, mine);
   }
 }
