@@ -127,7 +127,10 @@ function buildCluster(charts: Chart[], spec: ClusterSpec, version: any): void {
     }
     if (w.xff && w.kind !== 'ambient') {
       // In another chart than the gateway's when the cluster has several: the filter refers to it across charts.
-      new XffSidecarFilter(chart, `${id}-Xff`, { workload: target as MeshWorkload, trust: w.xff === 'hopsOf' ? XffTrust.trustHopsOf(gateway) : XffTrust.useRemoteAddress() });
+      // A gateway without trusted hops has none to trust: trust the gateway pods' range instead (TRUSTED_CIDRS).
+      const trust = w.xff === 'remote' ? XffTrust.useRemoteAddress()
+        : gateway.gatewayModel()!.numTrustedProxies > 0 ? XffTrust.trustHopsOf(gateway) : XffTrust.trustedCidrs(['10.244.0.0/16']);
+      new XffSidecarFilter(chart, `${id}-Xff`, { workload: target as MeshWorkload, trust });
     }
     if (w.policy) {
       // Ambient workloads behind a waypoint are matched on the waypoint (ztunnel sees the waypoint pod).
