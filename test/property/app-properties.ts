@@ -172,6 +172,6 @@ export function appProperties(): void {
       if (!outcome.accepted) return;
       // Every chart rendered its part: the gateway's chart at least the gateway Service or Gateway.
       expect(outcome.manifests.some(m => m.kind === 'Gateway')).toBe(true);
-    }, 0.5);
+    }, 0.25);
   });
 }

@@ -374,7 +374,7 @@ export function meshAndPolicyProperties(): void {
   });
 
   test('Ambient: any namespace, waypoint and workload synthesise valid objects or fail naming a property', () => {
-    checkProperty('Ambient', biased<any>(cleanAmbientCase, ambientCase, 1), ({ waypoint, namespace, workload, policy }) => {
+    checkProperty('Ambient', biased<any>(cleanAmbientCase, ambientCase, 1, 2), ({ waypoint, namespace, workload, policy }) => {
       const run = (wp: any, ns: any, control = false) => buildAndCheck(AMBIENT_KEYS, chart => {
         const w = wp ? new Waypoint(chart, 'Waypoint', wp) : undefined;
         const n = new AmbientNamespace(chart, 'Ns', { ...ns, waypoint: w });
@@ -414,7 +414,7 @@ export function meshAndPolicyProperties(): void {
   });
 
   test('SourceIpPolicy: any CIDRs and options on any target synthesise a valid AuthorizationPolicy or fail naming a property', () => {
-    checkProperty('SourceIpPolicy', biased<any>(cleanPolicyCase, policyCase, 1, 2), ({ target, c, other }) => {
+    checkProperty('SourceIpPolicy', biased<any>(cleanPolicyCase, policyCase, 1, 3), ({ target, c, other }) => {
       const run = (props: any, control = false) => buildAndCheck(namesOf(props, POLICY_KEYS), chart => {
         const t = buildTarget(chart, target);
         new SourceIpPolicy(chart, 'Policy', { ...props, target: t });
