@@ -95,6 +95,40 @@ describe('each policy\'s field against the trace', () => {
     expect(swapped(chart, policy)).toBe('no error');
   });
 
+  test('a sidecar without an XffSidecarFilter keeps ipBlocks, although its remote.ip (the rightmost X-Forwarded-For entry) is the client', () => {
+    // GIVEN a workload behind a gateway that sees the client as its peer and appends it to X-Forwarded-For
+    const chart = Testing.chart();
+    const gw = new PreservedIngressGateway(chart, 'Gateway', { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP });
+    gw.addHttpServer();
+    gw.addRoute({ backendHost: 'httpbin.apps.svc.cluster.local', backendPort: 8000 });
+    const workload = MeshWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
+    const policy = workload.allowFrom(['203.0.113.0/24']);
+    expect(policy.field).toBe(ClientIpField.IP_BLOCKS);
+    // WHEN / THEN the property holds: that entry is written by whoever calls the sidecar (istio/istio#30166)
+    expect(() => assertPolicyFields(chart)).not.toThrow();
+    const [cluster] = topologyTraces(Topology.of(chart));
+    const sidecar = cluster.result.paths.filter(p => p.direction === 'north-south').flatMap(p => p.hops).find(h => h.hop.startsWith('sidecar '))!;
+    expect(sidecar.clientAddress).toBe('203.0.113.10');
+    expect(sidecar.policies[0].address).toBe('10.244.0.5');
+  });
+
+  test('fails when remoteIpBlocks on a sidecar misses the client the gateway resolved and the trace does not say so', () => {
+    // GIVEN a sidecar that trusts fewer hops than the gateway (1 of 2): remote.ip there is the first proxy, not the client
+    const chart = Testing.chart();
+    const gw = new PreservedIngressGateway(chart, 'Gateway', { numTrustedProxies: 2, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP });
+    gw.addHttpServer();
+    gw.addRoute({ backendHost: 'httpbin.apps.svc.cluster.local', backendPort: 8000 });
+    const workload = MeshWorkload.fromLabels(chart, 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
+    new XffSidecarFilter(chart, 'Xff', { workload, trust: XffTrust.trustedHops(1) });
+    workload.allowFrom(['203.0.113.0/24']);
+    const [cluster] = topologyTraces(Topology.of(chart));
+    // WHEN / THEN the trace reports it (a warning naming the policy), so the property holds
+    expect(() => assertFieldsAgainstTrace(cluster.result, cluster.model.policies)).not.toThrow();
+    // and without the trace's findings it fails
+    const silent = { ...cluster.result, paths: cluster.result.paths.map(p => ({ ...p, findings: [] })) };
+    expect(() => assertFieldsAgainstTrace(silent, cluster.model.policies)).toThrow(/the gateway resolved the client 203\.0\.113\.10, .* and the trace reports nothing about it/);
+  });
+
   test('fails when the trace matched another address than the field reads at the hop', () => {
     // GIVEN the trace of a gateway policy, with its match's address altered
     const chart = Testing.chart();

@@ -13,7 +13,11 @@ import { clusterKeyOf } from '../../src/util/duplicate-objects';
  * caller pod east-west), the chosen field's address is too. One exception, by design: a sidecar's remote.ip without
  * an XffSidecarFilter is the rightmost X-Forwarded-For entry, which any in-mesh caller writes (istio/istio#30166),
  * so ipBlocks (the direct peer) is chosen there even when that entry happens to be the client. And a remoteIpBlocks
- * choice on a sidecar that misses the client the gateway resolved must be reported by the trace, naming the policy.
+ * choice on a sidecar that misses the client the gateway resolved must be reported by the trace: a warning naming
+ * the policy, or an ERROR on the path.
+ *
+ * What it does not judge: whether a field is forgeable by in-mesh callers (a sidecar's remote.ip always is, with or
+ * without trusted hops). The trace reports that as a warning, which the round trip compares on both sides.
  *
  * The addresses are the trace's own (`PolicyMatch.address` for the chosen field; the hop's socket peer or resolved
  * client for the other), so a wrong choice fails here whatever rule made it (see field-against-trace.test.ts).
@@ -77,7 +81,9 @@ function checkHop(path: PathTrace, hop: HopTrace, policy: PolicyModel, field: st
   // remoteIpBlocks chosen on a sidecar behind a gateway that resolved the client: the trace must say it misses it.
   if (remote && hop.hop.startsWith('sidecar ') && path.direction === 'north-south' && path.protocol === 'HTTP') {
     const gatewayResolved = path.hops.some(h => h.hop.startsWith('gateway ') && h.clientAddress === client);
-    const reported = path.findings.some(f => f.severity !== FindingSeverity.INFO && f.message.includes(`${policy.namespace}/${policy.name}`));
+    // A warning naming the policy, or an ERROR on the path (the constructs refuse such output: it never synthesises).
+    const reported = path.findings.some(f => f.severity === FindingSeverity.ERROR
+      || (f.severity === FindingSeverity.WARNING && f.message.includes(`${policy.namespace}/${policy.name}`)));
     if (gatewayResolved && !reported) {
       throw new Error(`${where}: the gateway resolved the client ${client}, the policy's field matches ${address} on the sidecar, and the trace reports nothing about it`);
     }
