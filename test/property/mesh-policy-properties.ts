@@ -1,11 +1,12 @@
 import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import * as fc from 'fast-check';
+import * as ipaddr from 'ipaddr.js';
 import {
-  biased, buildAndCheck, checkProperty, cidrList, dnsLabel, expectRejectionNamesVaried, hostileCidr, hostileCount, hostileName, hostilePort,
+  biased, buildAndCheck, checkProperty, newChart, cidrList, dnsLabel, expectRejectionNamesVaried, hostileCidr, hostileCount, hostileName, hostilePort,
   istioVersion, labels, mix, namesOf, optional, propsCase, validCidr, validPropsCase,
 } from './arbitraries';
-import { cidrListWithShapes } from './cidr-arbitraries';
+import { cidrListWithShapes, hostBitsCidr } from './cidr-arbitraries';
 import {
   AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, ISourceIpTarget, InterceptionMode, LoadBalancerProfile, MeshWorkload,
   PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, Waypoint, WaypointFor, WorkloadSource,
@@ -411,6 +412,17 @@ export function meshAndPolicyProperties(): void {
       expectRejectionNamesVaried(outcome, c.hostile, () => run(c.valid, true), ALIASES);
       if (outcome.accepted) assertRendersTrust(outcome.manifests, trust, c.props);
     }, 1);
+  });
+
+  test('SourceIpPolicy: a CIDR with host bits set (IPv4 or IPv6, anywhere in a valid list) is refused, naming the entry and the block meant', () => {
+    checkProperty('SourceIpPolicy host bits', fc.tuple(cidrListWithShapes, hostBitsCidr, fc.nat()), ([list, bad, at]) => {
+      const i = at % (list.length + 1);
+      const cidrs = [...list.slice(0, i), bad, ...list.slice(i)];
+      const [address, prefix] = bad.split('/');
+      const network = (address.includes(':') ? ipaddr.IPv6 : ipaddr.IPv4).networkAddressFromCIDR(bad).toString();
+      const target = MeshWorkload.fromLabels(newChart(), 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
+      expect(() => target.allowFrom(cidrs)).toThrow(`cidrs[${i}]: "${bad}" has host bits set after the prefix; did you mean "${network}/${prefix}"?`);
+    }, 0.3);
   });
 
   test('SourceIpPolicy: any CIDRs and options on any target synthesise a valid AuthorizationPolicy or fail naming a property', () => {
