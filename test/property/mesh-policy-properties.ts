@@ -150,14 +150,15 @@ function buildTrust(chart: Chart, spec: TrustSpec): XffTrust {
   }
 }
 
-const filterProps = propsCase<any>({
+const filterValid = {
   scope: fc.constantFrom(XffFilterScope.WORKLOAD, XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH),
   rootNamespace: dnsLabel,
   portNumber: validPort,
   pinProxyVersion: fc.boolean(),
   name: fc.oneof(dnsLabel, dnsLabel.map(l => `${l}.xff`)),
   istioVersion,
-}, {
+};
+const filterProps = propsCase<any>(filterValid, {
   selector: fc.oneof(labels, fc.constant({})),
   namespace: hostileName,
   scope: fc.constantFrom<any>('cluster', ''),
@@ -172,6 +173,20 @@ const filterCase = fc.record({
   target: fc.constantFrom('workload', 'selector'),
   workload: fc.record({ labels: validSelector, namespace: optional(dnsLabel), interceptionMode: optional(modeArb) }, { requiredKeys: ['labels'] }),
   second: fc.option(fc.record({ trust: trustSpec, portNumber: optional(validPort) }), { nil: undefined, freq: 3 }),
+});
+
+/** Valid filters: valid props, a trust that can be rendered (hops 1..64, CIDR lists of every shape, a gateway with hops). */
+const cleanFilterCase = fc.record({
+  c: validPropsCase<any>(filterValid),
+  trust: fc.oneof(
+    fc.constant<TrustSpec>({ kind: 'remote' }),
+    fc.integer({ min: 1, max: 64 }).map<TrustSpec>(hops => ({ kind: 'hops', hops })),
+    cidrListWithShapes.map<TrustSpec>(cidrs => ({ kind: 'cidrs', cidrs })),
+    fc.integer({ min: 1, max: 3 }).map<TrustSpec>(gatewayHops => ({ kind: 'hopsOf', gatewayHops })),
+  ),
+  target: fc.constantFrom('workload', 'selector'),
+  workload: fc.record({ labels: validSelector, namespace: optional(dnsLabel), interceptionMode: optional(modeArb) }, { requiredKeys: ['labels'] }),
+  second: fc.constant(undefined),
 });
 
 // ---- SourceIpPolicy
@@ -397,7 +412,7 @@ export function meshAndPolicyProperties(): void {
   });
 
   test('XffSidecarFilter: any trust, scope and selection synthesise a valid EnvoyFilter or fail naming a property', () => {
-    checkProperty('XffSidecarFilter', filterCase, ({ c, trust, target, workload, second }) => {
+    checkProperty('XffSidecarFilter', biased<any>(cleanFilterCase, filterCase, 1, 6), ({ c, trust, target, workload, second }) => {
       const run = (props: any, control = false) => buildAndCheck(namesOf(props, FILTER_KEYS, 'cidrs', 'numTrustedProxies', 'labels'), chart => {
         const w = MeshWorkload.fromLabels(chart, 'Workload', workload);
         const wide = props.scope === XffFilterScope.NAMESPACE || props.scope === XffFilterScope.MESH || c.hostile.includes('scope');
