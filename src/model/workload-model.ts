@@ -4,6 +4,7 @@ import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from './ambient';
 import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterScope } from './model';
 import { namespaceReaches, selectorMatches } from './selectors';
 import { Derived, Topology, XffFilterMember } from './topology';
+import { clusterKeyOf } from '../util/duplicate-objects';
 
 /*
  * The workload model of meshed pods, the same for every construct that describes them (TproxyWorkload,
@@ -80,8 +81,10 @@ export function xffFilterCandidates(scope: IConstruct, namespace: string, podLab
  */
 export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffFilterMember[] {
   const rank = (f: XffFilterMember) => [XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH].indexOf(f.scope);
+  // Charts declared alternatives are clusters of their own: another chart's filter never reaches these pods.
+  const cluster = clusterKeyOf(scope);
   return xffFilterCandidates(scope, namespace, podLabels)
-    .filter(f => filterReaches(f, namespace, podLabels))
+    .filter(f => filterReaches(f, namespace, podLabels) && clusterKeyOf(f) === cluster)
     // Array.prototype.sort is stable: within a rank, filters keep their (deterministic) candidate order.
     .sort((a, b) => rank(a) - rank(b));
 }
@@ -89,8 +92,11 @@ export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: {
 /** True when a ProxyProtocolBackend or a SIDECAR_INBOUND PROXY listener filter makes the sidecars of these pods strip PROXY. */
 function proxyProtocolReaches(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): boolean {
   const topology = Topology.of(scope);
-  return topology.proxyProtocolBackends.some(b => b.targetNamespace === namespace && selectorMatches(b.targetSelector, podLabels))
-    || topology.proxyProtocolFilters.some(f => f._stripsOnSidecarInbound && f.namespace === namespace && selectorMatches(f.selector, podLabels));
+  const cluster = clusterKeyOf(scope);
+  return topology.proxyProtocolBackends.some(b => b.targetNamespace === namespace && selectorMatches(b.targetSelector, podLabels)
+      && clusterKeyOf(b) === cluster)
+    || topology.proxyProtocolFilters.some(f => f._stripsOnSidecarInbound && f.namespace === namespace && selectorMatches(f.selector, podLabels)
+      && clusterKeyOf(f) === cluster);
 }
 
 /** Builds the model now (call it at synth time, after every filter exists). */

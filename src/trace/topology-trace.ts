@@ -1,4 +1,4 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { allTraceFindings, trace, TraceResult } from './app-trace';
 import { WorkloadIndex } from './workload-index';
@@ -11,7 +11,7 @@ import { selectorMatches } from '../model/selectors';
 import { Derived, Topology } from '../model/topology';
 import { addRoute, hostParts, RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
-import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from '../util/duplicate-objects';
+import { clusterKeyOf } from '../util/duplicate-objects';
 import { onWarningsRead, SourceIpWarnings } from '../util/warnings';
 
 /*
@@ -63,28 +63,20 @@ export interface TracedCluster {
 /** The traces of the app's constructs, one per cluster, computed once per state of the topology. */
 export function topologyTraces(topology: Topology): TracedCluster[] {
   return topology.derive(TRACES, () => {
-    const alternatives = topology.root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) === true;
-    const keyOf = (c: IConstruct): string => alternatives ? chartPath(c) : '';
-    const services = serviceSelectors(topology, keyOf);
-    const keys = [...new Set([...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters].map(keyOf))];
+    const services = serviceSelectors(topology, clusterKeyOf);
+    const keys = [...new Set([...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters].map(clusterKeyOf))];
     return keys.map(key => {
-      const model = buildTraceModel(topology, c => keyOf(c) === key, services.get(key) ?? new Map(),
-        () => podTemplateLabels(topology, keyOf).get(key) ?? []);
-      return { key, model, result: trace(model), owners: ownersByWhere(topology, c => keyOf(c) === key) };
+      const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, services.get(key) ?? new Map(),
+        () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
+      return { key, model, result: trace(model), owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
     });
   });
 }
 
 /** The trace of the cluster `construct` belongs to. */
 export function traceOf(construct: IConstruct): TracedCluster | undefined {
-  const topology = Topology.of(construct);
-  const alternatives = topology.root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) === true;
-  const key = alternatives ? chartPath(construct) : '';
-  return topologyTraces(topology).find(t => t.key === key);
-}
-
-function chartPath(c: IConstruct): string {
-  return c.node.scopes.find(s => Chart.isChart(s))?.node.path ?? '';
+  const key = clusterKeyOf(construct);
+  return topologyTraces(Topology.of(construct)).find(t => t.key === key);
 }
 
 /** The path findings of the traces by the construct they are about; warnings are recorded on the way. */

@@ -22,6 +22,15 @@ import { SourceIpWarnings } from './warnings';
  */
 export const CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY = 'cdk8s-istio-source-ip:chartsAreAlternatives';
 
+/**
+ * The cluster a construct is applied to: its chart's path when the app's charts are alternatives (each applied on
+ * its own), else "" (the app is one cluster).
+ */
+export function clusterKeyOf(c: IConstruct): string {
+  if (c.node.root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) !== true) return '';
+  return c.node.scopes.find(s => Chart.isChart(s))?.node.path ?? '';
+}
+
 const HOW_TO_DECLARE = `set the context key CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY ("${CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY}") to true on the app`;
 
 /**

@@ -1,10 +1,13 @@
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
+import { IConstruct } from 'constructs';
 import * as fc from 'fast-check';
+import { hostBitsCidr } from './cidr-arbitraries';
+import { assertPolicyFields } from './field-against-trace';
 import { assertRoundTrip } from './round-trip';
 import { assertScopedSelectors } from './selector-scope';
-import { IstioVersion } from '../../src';
+import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, IstioVersion } from '../../src';
 import { validateManifest } from '../harness';
 
 /*
@@ -162,33 +165,54 @@ export type Outcome = { readonly accepted: true; readonly manifests: any[] } | {
  * throws for anything else.
  */
 export function buildAndCheck(names: string[], build: (chart: Chart) => void, istioVersion?: IstioVersion, control = false): Outcome {
+  return buildAppAndCheck(names, app => build(new Chart(app, 'test')), { istioVersion, control });
+}
+
+/**
+ * As `buildAndCheck`, for an app of several charts: one cluster across the charts (the round trip on the app's
+ * objects together), or, with `alternatives` (CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY), one cluster per chart (the
+ * round trip chart by chart). The manifests returned are every chart's, in order.
+ */
+export function buildAppAndCheck(names: string[], build: (app: App) => void,
+  options: { readonly istioVersion?: IstioVersion; readonly control?: boolean; readonly alternatives?: boolean } = {}): Outcome {
+  const control = options.control ?? false;
   if (!control) constructProperties.add(currentProperty);
-  const chart = newChart();
-  try {
-    build(chart);
-  } catch (e) {
-    assertOwnError(e, names, 'construction');
+  const app = new App({ outdir: OUTDIR });
+  if (options.alternatives) app.node.setContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, true);
+  const rejected = (e: unknown, when: string): Outcome => {
+    assertOwnError(e, names, when);
     if (!control) noteRejection(e as Error);
     return { accepted: false, error: e as Error };
-  }
-  let manifests: any[];
+  };
   try {
-    manifests = chart.toJson();
+    build(app);
   } catch (e) {
-    assertOwnError(e, names, 'synthesis');
-    if (!control) noteRejection(e as Error);
-    return { accepted: false, error: e as Error };
+    return rejected(e, 'construction');
   }
-  const errors = manifests.flatMap(m => [...validateManifest(m, { istioVersion }), ...apiServerErrors(m)]);
+  const perChart: Array<[Chart, any[]]> = [];
+  try {
+    for (const chart of app.charts) perChart.push([chart, chart.toJson()]);
+  } catch (e) {
+    return rejected(e, 'synthesis');
+  }
+  const manifests = perChart.flatMap(([, m]) => m);
+  const errors = manifests.flatMap(m => [...validateManifest(m, { istioVersion: options.istioVersion }), ...apiServerErrors(m)]);
   if (errors.length > 0) {
     throw new Error(`accepted, but the synthesised manifests are invalid:\n  ${errors.join('\n  ')}`);
   }
   if (!control) {
     acceptedCounter.set(currentProperty, (acceptedCounter.get(currentProperty) ?? 0) + 1);
-    // What explain reads back is what the constructs built, and explain finds no error the constructs accepted.
-    assertRoundTrip(chart, manifests);
+    // What explain reads back is what the constructs built, and explain finds no error the constructs accepted:
+    // per cluster (the app, or each chart when the charts are alternatives).
+    const clusters: Array<[IConstruct, any[]]> = options.alternatives || perChart.length === 1
+      ? perChart : [[app, manifests]];
+    for (const [scope, objects] of clusters) {
+      assertRoundTrip(scope, objects);
+      // Each policy that chose its field by topology chose the one that sees the client in the trace.
+      assertPolicyFields(scope);
+    }
     // No policy or filter reaches the whole namespace without an explicit scope.
-    assertScopedSelectors(chart, manifests);
+    for (const [chart, objects] of perChart) assertScopedSelectors(chart, objects);
   }
   return { accepted: true, manifests };
 }
@@ -327,6 +351,7 @@ export const hostileCidr: fc.Arbitrary<string> = fc.oneof(
     'fe80::1%eth0', '2001:db8::1/64', '2001:db8::/129', '::ffff:10.0.0.1/120', '10.0.0.0/08', '10.0.0.0/8/8', 'localhost', '10.0.0.0 /8',
     '١٠.٠.٠.٠', '10.0.0.0/24\n', '0x0a000001', '4294967295', '2001:db8:::1', '[2001:db8::1]', '10.0.0.0\u0000'),
   fc.tuple(octet, octet, fc.integer({ min: 0, max: 31 })).map(([a, b, p]) => `${a}.${b}.0.1/${p}`),
+  hostBitsCidr,
   fc.string({ unit: 'grapheme', maxLength: 20 }),
 );
 
@@ -378,6 +403,20 @@ export function propsCase<T extends object>(valid: Arbs<T>, hostile: Arbs<T>, re
       return { props: merged as T, hostile: keys, valid: props as T };
     });
   });
+}
+
+/** Props from `valid` only (each optional key present two thirds of the time, `required` keys always). */
+export function validPropsCase<T extends object>(valid: Arbs<T>, required: Array<keyof T> = []): fc.Arbitrary<PropsCase<T>> {
+  return (fc.record(valid as any, { requiredKeys: required as any }) as fc.Arbitrary<any>)
+    .map(props => ({ props: props as T, hostile: [], valid: props as T }));
+}
+
+/**
+ * Mostly `clean` cases (every value valid and consistent, so that they synthesise and feed the round trip), the
+ * rest from `any` (hostile values and conflicts, so that rejections keep being checked for naming a property).
+ */
+export function biased<T>(clean: fc.Arbitrary<T>, any: fc.Arbitrary<T>, cleanWeight: number, anyWeight = 1): fc.Arbitrary<T> {
+  return fc.oneof({ arbitrary: clean, weight: cleanWeight }, { arbitrary: any, weight: anyWeight });
 }
 
 /**

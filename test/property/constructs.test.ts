@@ -1,7 +1,9 @@
+import { appProperties } from './app-properties';
 import {
   DEFAULT_FUZZ_RUNS, FUZZ_RUNS, MIN_CASES_PER_CI_RUN, acceptedCounter, caseCounter, constructCases, constructProperties, rejectionCounter, totalCases,
 } from './arbitraries';
 import { explainProperties, MANIFEST_SET_PROPERTY, MULTI_DOCUMENT_PROPERTY, slowest } from './explain-properties';
+import { fieldCheckCounter } from './field-against-trace';
 import { ingressProperties } from './ingress-properties';
 import { meshAndPolicyProperties } from './mesh-policy-properties';
 import { roundTripCounter } from './round-trip';
@@ -14,10 +16,13 @@ import { selectorScopeCounter } from './selector-scope';
  */
 
 const started = Date.now();
+/** The share of each construct property's cases that must synthesise at the CI default. */
+const MIN_ACCEPTED_SHARE = 0.3;
 
 describe('ingress', ingressProperties);
 describe('mesh and policy', meshAndPolicyProperties);
 describe('trust chain, resolver and explain', explainProperties);
+describe('apps of several charts', appProperties);
 
 afterAll(() => {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -28,6 +33,9 @@ afterAll(() => {
   // eslint-disable-next-line no-console
   console.log(`round trip (parse(synth) = the constructs' topology, no unraised explain error): ${roundTripCounter.apps} accepted cases, `
     + `${roundTripCounter.gateways} gateways, ${roundTripCounter.workloads} workloads, ${roundTripCounter.policies} policies compared`);
+  // eslint-disable-next-line no-console
+  console.log(`policy fields against the trace: ${fieldCheckCounter.policies} policies that chose their field by topology, at ${fieldCheckCounter.hops} hops, `
+    + `${fieldCheckCounter.sawClient} of them matching the client or caller`);
   // eslint-disable-next-line no-console
   console.log(`selectors: ${selectorScopeCounter.objects} AuthorizationPolicies, EnvoyFilters and Sidecars checked, ${selectorScopeCounter.scoped} of them scoped by targetRefs or an explicit namespace/mesh scope, none with an empty selector otherwise`);
   if (process.env.FUZZ_DEBUG) {
@@ -42,5 +50,10 @@ afterAll(() => {
     expect(caseCounter.get(MULTI_DOCUMENT_PROPERTY) ?? 0).toBeGreaterThanOrEqual(DEFAULT_FUZZ_RUNS);
     // The selector check ran on the accepted cases (a count of 0 would mean it checked nothing).
     expect(selectorScopeCounter.objects).toBeGreaterThan(0);
+    // The field check looked at policies, and saw the client at some of their hops.
+    expect(fieldCheckCounter.sawClient).toBeGreaterThan(0);
+    // At least 30% of each construct property's cases synthesise and feed the round trip (issue 24).
+    const shares = [...constructProperties].map(k => ({ property: k, share: (acceptedCounter.get(k) ?? 0) / (caseCounter.get(k) ?? 1) }));
+    expect(shares.filter(s => s.share < MIN_ACCEPTED_SHARE)).toEqual([]);
   }
 });

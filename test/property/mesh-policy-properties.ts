@@ -1,10 +1,12 @@
 import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import * as fc from 'fast-check';
+import * as ipaddr from 'ipaddr.js';
 import {
-  buildAndCheck, checkProperty, cidrList, dnsLabel, expectRejectionNamesVaried, hostileCidr, hostileCount, hostileName, hostilePort, istioVersion,
-  labels, mix, namesOf, optional, propsCase, validCidr,
+  biased, buildAndCheck, checkProperty, newChart, cidrList, dnsLabel, expectRejectionNamesVaried, hostileCidr, hostileCount, hostileName, hostilePort,
+  istioVersion, labels, mix, namesOf, optional, propsCase, validCidr, validPropsCase,
 } from './arbitraries';
+import { cidrListWithShapes, hostBitsCidr } from './cidr-arbitraries';
 import {
   AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, ISourceIpTarget, InterceptionMode, LoadBalancerProfile,
   MeshWorkload, PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, Waypoint, WaypointFor,
@@ -95,6 +97,22 @@ const ambientCase = fc.record({
     { nil: undefined, freq: 2 }),
 });
 
+/** Valid, consistent ambient cases: ingressUseWaypoint only with a waypoint, a waypoint that handles traffic when a policy uses it. */
+const cleanAmbientCase = fc.record({
+  waypoint: fc.option(validPropsCase<any>({
+    name: dnsLabel,
+    namespace: dnsLabel,
+    waypointFor: fc.constantFrom(WaypointFor.SERVICE, WaypointFor.WORKLOAD, WaypointFor.ALL),
+  }), { nil: undefined, freq: 4 }),
+  namespace: validPropsCase<any>({ name: dnsLabel, ingressUseWaypoint: fc.boolean(), labels: fc.oneof(validSelector, fc.constant({})) }, ['name']),
+  workload: fc.record({ labels: validSelector, name: optional(dnsLabel) }, { requiredKeys: ['labels'] }),
+  policy: fc.option(fc.record({ on: fc.constantFrom('workload', 'waypoint', 'service'), deny: fc.boolean(), cidrs: cidrListWithShapes }), { nil: undefined, freq: 2 }),
+}).map(c => {
+  if (c.waypoint || !c.namespace.props.ingressUseWaypoint) return c;
+  const props = { ...c.namespace.props, ingressUseWaypoint: false };
+  return { ...c, namespace: { props, valid: props, hostile: [] } };
+});
+
 // ---- MeshWorkload and XffSidecarFilter
 
 const meshCase = propsCase<any>({
@@ -133,14 +151,15 @@ function buildTrust(chart: Chart, spec: TrustSpec): XffTrust {
   }
 }
 
-const filterProps = propsCase<any>({
+const filterValid = {
   scope: fc.constantFrom(XffFilterScope.WORKLOAD, XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH),
   rootNamespace: dnsLabel,
   portNumber: validPort,
   pinProxyVersion: fc.boolean(),
   name: fc.oneof(dnsLabel, dnsLabel.map(l => `${l}.xff`)),
   istioVersion,
-}, {
+};
+const filterProps = propsCase<any>(filterValid, {
   selector: fc.oneof(labels, fc.constant({})),
   namespace: hostileName,
   scope: fc.constantFrom<any>('cluster', ''),
@@ -155,6 +174,20 @@ const filterCase = fc.record({
   target: fc.constantFrom('workload', 'selector'),
   workload: fc.record({ labels: validSelector, namespace: optional(dnsLabel), interceptionMode: optional(modeArb) }, { requiredKeys: ['labels'] }),
   second: fc.option(fc.record({ trust: trustSpec, portNumber: optional(validPort) }), { nil: undefined, freq: 3 }),
+});
+
+/** Valid filters: valid props, a trust that can be rendered (hops 1..64, CIDR lists of every shape, a gateway with hops). */
+const cleanFilterCase = fc.record({
+  c: validPropsCase<any>(filterValid),
+  trust: fc.oneof(
+    fc.constant<TrustSpec>({ kind: 'remote' }),
+    fc.integer({ min: 1, max: 64 }).map<TrustSpec>(hops => ({ kind: 'hops', hops })),
+    cidrListWithShapes.map<TrustSpec>(cidrs => ({ kind: 'cidrs', cidrs })),
+    fc.integer({ min: 1, max: 3 }).map<TrustSpec>(gatewayHops => ({ kind: 'hopsOf', gatewayHops })),
+  ),
+  target: fc.constantFrom('workload', 'selector'),
+  workload: fc.record({ labels: validSelector, namespace: optional(dnsLabel), interceptionMode: optional(modeArb) }, { requiredKeys: ['labels'] }),
+  second: fc.constant(undefined),
 });
 
 // ---- SourceIpPolicy
@@ -207,7 +240,7 @@ function buildTarget(chart: Chart, kind: TargetKind): ISourceIpTarget {
 const POLICY_KEYS = ['target', 'cidrs', 'action', 'field', 'negate', 'ports', 'paths', 'methods', 'name', 'allowNothing', 'istioVersion'];
 
 const policyProps = propsCase<any>({
-  cidrs: fc.array(validCidr, { minLength: 1, maxLength: 4 }),
+  cidrs: fc.oneof(fc.array(validCidr, { minLength: 1, maxLength: 4 }), cidrListWithShapes),
   action: fc.constantFrom(...Object.values(PolicyAction)),
   field: fc.constantFrom(...Object.values(ClientIpField)),
   negate: fc.boolean(),
@@ -233,6 +266,39 @@ const policyCase = fc.record({
   c: policyProps,
   /** A second policy through allowFrom/denyFrom on the same target, with CIDRs that may overlap. */
   other: fc.option(fc.record({ deny: fc.boolean(), cidrs: fc.array(validCidr, { minLength: 1, maxLength: 2 }) }), { nil: undefined, freq: 3 }),
+});
+
+/** The server ports of each target kind (buildTarget): a policy limited to ports must name one of them. */
+const TARGET_PORTS: { [kind: string]: number[] } = {
+  'gateway-local': [80, 443], 'gateway-cluster': [80, 443], 'gateway-xff': [80, 443], 'gateway-tcp': [9000], 'proxy-gateway': [9000, 80],
+};
+/** Targets whose proxy matches paths and methods (not ztunnel, not a TCP-only gateway). */
+const HTTP_TARGETS = new Set<string>(['gateway-local', 'gateway-cluster', 'gateway-xff', 'mesh', 'mesh-xff', 'tproxy', 'waypoint']);
+
+/** Valid policies with the field left to the topology, CIDR lists of every shape, options the target supports. */
+const cleanPolicyCase = fc.record({
+  target: fc.constantFrom<TargetKind>('gateway-local', 'gateway-cluster', 'gateway-xff', 'gateway-tcp', 'proxy-gateway', 'mesh', 'mesh-xff', 'tproxy',
+    'ambient', 'ambient-waypoint', 'waypoint'),
+  cidrs: cidrListWithShapes,
+  action: fc.constantFrom(...Object.values(PolicyAction)),
+  negate: fc.boolean(),
+  port: fc.option(fc.nat(), { nil: undefined, freq: 2 }),
+  paths: fc.array(fc.constantFrom('/admin', '/api/*', '*.png', '/'), { maxLength: 2 }),
+  name: optional(dnsLabel),
+  istioVersion: optional(istioVersion),
+  other: fc.option(fc.record({ deny: fc.boolean(), cidrs: cidrListWithShapes }), { nil: undefined, freq: 3 }),
+}).map(({ target, cidrs, action, negate, port, paths, name, istioVersion: version, other }) => {
+  const ports = TARGET_PORTS[target] ?? [8080];
+  const props = {
+    cidrs,
+    action,
+    negate,
+    ...(name ? { name } : {}),
+    ...(version ? { istioVersion: version } : {}),
+    ...(port !== undefined ? { ports: [ports[port % ports.length]] } : {}),
+    ...(HTTP_TARGETS.has(target) && paths.length > 0 ? { paths } : {}),
+  };
+  return { target, c: { props, valid: props, hostile: [] as string[] }, other };
 });
 
 /**
@@ -325,7 +391,7 @@ export function meshAndPolicyProperties(): void {
   });
 
   test('Ambient: any namespace, waypoint and workload synthesise valid objects or fail naming a property', () => {
-    checkProperty('Ambient', ambientCase, ({ waypoint, namespace, workload, policy }) => {
+    checkProperty('Ambient', biased<any>(cleanAmbientCase, ambientCase, 1, 2), ({ waypoint, namespace, workload, policy }) => {
       const run = (wp: any, ns: any, control = false) => buildAndCheck(AMBIENT_KEYS, chart => {
         const w = wp ? new Waypoint(chart, 'Waypoint', wp) : undefined;
         const n = new AmbientNamespace(chart, 'Ns', { ...ns, waypoint: w });
@@ -347,7 +413,7 @@ export function meshAndPolicyProperties(): void {
   });
 
   test('XffSidecarFilter: any trust, scope and selection synthesise a valid EnvoyFilter or fail naming a property', () => {
-    checkProperty('XffSidecarFilter', filterCase, ({ c, trust, target, workload, second }) => {
+    checkProperty('XffSidecarFilter', biased<any>(cleanFilterCase, filterCase, 1, 6), ({ c, trust, target, workload, second }) => {
       const run = (props: any, control = false) => buildAndCheck(namesOf(props, FILTER_KEYS, 'cidrs', 'numTrustedProxies', 'labels'), chart => {
         const w = MeshWorkload.fromLabels(chart, 'Workload', workload);
         const wide = props.scope === XffFilterScope.NAMESPACE || props.scope === XffFilterScope.MESH || c.hostile.includes('scope');
@@ -364,8 +430,19 @@ export function meshAndPolicyProperties(): void {
     }, 1);
   });
 
+  test('SourceIpPolicy: a CIDR with host bits set (IPv4 or IPv6, anywhere in a valid list) is refused, naming the entry and the block meant', () => {
+    checkProperty('SourceIpPolicy host bits', fc.tuple(cidrListWithShapes, hostBitsCidr, fc.nat()), ([list, bad, at]) => {
+      const i = at % (list.length + 1);
+      const cidrs = [...list.slice(0, i), bad, ...list.slice(i)];
+      const [address, prefix] = bad.split('/');
+      const network = (address.includes(':') ? ipaddr.IPv6 : ipaddr.IPv4).networkAddressFromCIDR(bad).toString();
+      const target = MeshWorkload.fromLabels(newChart(), 'Httpbin', { labels: { app: 'httpbin' }, namespace: 'apps' });
+      expect(() => target.allowFrom(cidrs)).toThrow(`cidrs[${i}]: "${bad}" has host bits set after the prefix; did you mean "${network}/${prefix}"?`);
+    }, 0.3);
+  });
+
   test('SourceIpPolicy: any CIDRs and options on any target synthesise a valid AuthorizationPolicy or fail naming a property', () => {
-    checkProperty('SourceIpPolicy', policyCase, ({ target, c, other }) => {
+    checkProperty('SourceIpPolicy', biased<any>(cleanPolicyCase, policyCase, 1, 3), ({ target, c, other }) => {
       const run = (props: any, control = false) => buildAndCheck(namesOf(props, POLICY_KEYS), chart => {
         const t = buildTarget(chart, target);
         new SourceIpPolicy(chart, 'Policy', { ...props, target: t });
