@@ -35,8 +35,8 @@ describe('alternative charts', () => {
     const second = cluster(app, 'second');
     new XffSidecarFilter(second.chart, 'Xff', { workload: second.workload, trust: XffTrust.useRemoteAddress() });
     // WHEN / THEN each chart's workload has its own chart's settings, and each chart round-trips through explain
-    expect(first.workload.workloadModel()?.xffMode).toBe(SidecarXffMode.DEFAULT);
-    expect(second.workload.workloadModel()?.xffMode).toBe(SidecarXffMode.USE_REMOTE_ADDRESS);
+    expect(first.workload._workloadModel()?.xffMode).toBe(SidecarXffMode.DEFAULT);
+    expect(second.workload._workloadModel()?.xffMode).toBe(SidecarXffMode.USE_REMOTE_ADDRESS);
     for (const { chart } of [first, second]) assertRoundTrip(chart, chart.toJson());
   });
 
@@ -56,7 +56,7 @@ describe('alternative charts', () => {
     const second = cluster(app, 'second');
     new ProxyProtocolBackend(second.chart, 'Backend', { host: 'httpbin', namespace: 'apps', selector: { app: 'httpbin' }, port: 8080 });
     // WHEN / THEN
-    expect(first.workload.workloadModel()?.proxyProtocolOnEveryPort).toBeUndefined();
-    expect(second.workload.workloadModel()?.proxyProtocolOnEveryPort).toBe(true);
+    expect(first.workload._workloadModel()?.proxyProtocolOnEveryPort).toBeUndefined();
+    expect(second.workload._workloadModel()?.proxyProtocolOnEveryPort).toBe(true);
   });
 });

@@ -3,10 +3,11 @@ import * as fc from 'fast-check';
 import { buildAppAndCheck, checkProperty, dnsLabel, istioVersion } from './arbitraries';
 import { cidrListWithShapes } from './cidr-arbitraries';
 import {
-  AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, GatewayFlavour, IngressGatewayBase, ISourceIpTarget, LoadBalancerProfile,
+  AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, GatewayFlavour, ISourceIpTarget, LoadBalancerProfile,
   MeshWorkload, PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, SourceIpPolicy, TproxyWorkload, Waypoint, WorkloadSource,
   XffSidecarFilter, XffTrust,
 } from '../../src';
+import { IngressGatewayBase } from '../../src/ingress/ingress-gateway-base';
 
 /*
  * Apps of several charts, as users split them: one cluster across the charts (the gateway in one chart, workloads,
@@ -129,7 +130,7 @@ function buildCluster(charts: Chart[], spec: ClusterSpec, version: any): void {
       // In another chart than the gateway's when the cluster has several: the filter refers to it across charts.
       // A gateway without trusted hops has none to trust: trust the gateway pods' range instead (TRUSTED_CIDRS).
       const trust = w.xff === 'remote' ? XffTrust.useRemoteAddress()
-        : gateway.gatewayModel()!.numTrustedProxies > 0 ? XffTrust.trustHopsOf(gateway) : XffTrust.trustedCidrs(['10.244.0.0/16']);
+        : gateway._gatewayModel()!.numTrustedProxies > 0 ? XffTrust.trustHopsOf(gateway) : XffTrust.trustedCidrs(['10.244.0.0/16']);
       new XffSidecarFilter(chart, `${id}-Xff`, { workload: target as MeshWorkload, trust });
     }
     if (w.policy) {

@@ -1,9 +1,10 @@
 import { Chart, Testing } from 'cdk8s';
 import { assertFieldsAgainstTrace, assertPolicyFields } from './field-against-trace';
 import {
-  AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, LoadBalancerProfile, MeshWorkload, PolicyModel, PreservedIngressGateway,
+  AmbientNamespace, AmbientWorkload, ClientIpField, ExternalTrafficPolicy, LoadBalancerProfile, MeshWorkload, PreservedIngressGateway,
   SourceIpPolicy, Waypoint, XffSidecarFilter, XffTrust,
 } from '../../src';
+import { PolicyModel } from '../../src/model/model';
 import { Topology } from '../../src/model/topology';
 import { trace } from '../../src/trace/app-trace';
 import { topologyTraces } from '../../src/trace/topology-trace';

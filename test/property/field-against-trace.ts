@@ -1,5 +1,8 @@
 import { IConstruct } from 'constructs';
-import { ClientIpField, FindingSeverity, PolicyModel, SourceIpPolicy } from '../../src';
+import {
+  ClientIpField, FindingSeverity, SourceIpPolicy,
+} from '../../src';
+import { PolicyModel } from '../../src/model/model';
 import { Topology } from '../../src/model/topology';
 import { TraceResult } from '../../src/trace/app-trace';
 import { topologyTraces } from '../../src/trace/topology-trace';
@@ -100,7 +103,7 @@ export function assertPolicyFields(scope: IConstruct): void {
     .filter((p): p is SourceIpPolicy => p instanceof SourceIpPolicy && p.node.scopes.includes(scope))
     .filter(p => p.field === SourceIpPolicy.recommendedField(p.target));
   for (const cluster of topologyTraces(topology)) {
-    const mine = chosen.filter(p => clusterKeyOf(p) === cluster.key).map(p => p.policyModel());
+    const mine = chosen.filter(p => clusterKeyOf(p) === cluster.key).map(p => p._policyModel());
     if (mine.length > 0) assertFieldsAgainstTrace(cluster.result, mine);
   }
 }
