@@ -158,6 +158,11 @@ export function throughGateway(gw: TracedGateway, protocol: string, ctx: TraceCo
     findings.push(finding(FindingSeverity.WARNING, where, 'the gateway requires PROXY protocol on every listener but nothing in front is declared to send it: connections without a PROXY header (health checks, in-cluster callers) fail',
       'enable PROXY protocol on the load balancer (e.g. service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: "*") and declare it in the trust chain, or remove gatewayTopology.proxyProtocol'));
   }
+  if (!sent && m.proxyProtocol === ProxyProtocolMode.STRICT_PER_PORT) {
+    // A mandatory PROXY listener filter (EnvoyFilter without allow_requests_without_proxy_protocol) on some ports.
+    findings.push(finding(FindingSeverity.WARNING, where, `the gateway requires PROXY protocol on ports ${m.proxyProtocolPorts.join(', ')} (a listener filter that is not optional) but nothing in front is declared to send it: Envoy resets every connection on those ports that does not start with a PROXY header`,
+      'enable PROXY protocol on the load balancer for those ports and declare it (a cloud annotation the load-balancer table knows, or source-ip.cdk8s.io/load-balancer-proxy-protocol), or make the filter optional'));
+  }
   if (gw.proxyProtocolTwice) {
     findings.push(finding(FindingSeverity.ERROR, where, 'PROXY protocol is enabled both by gatewayTopology.proxyProtocol and by an EnvoyFilter listener filter: the header is parsed twice',
       'keep one: gatewayTopology.proxyProtocol for every listener, or the EnvoyFilter for some ports'));

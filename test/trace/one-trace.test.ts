@@ -51,6 +51,20 @@ describe('one trace: the constructs and explain give the same findings', () => {
     expect(errors).toEqual(fromExplain.map(f => `[test/Gateway] ${findingText(f)}`));
   });
 
+  test('a mandatory PROXY listener filter with nothing in front declared to send PROXY: a WARNING (issue 25)', () => {
+    // GIVEN hand-written gateway objects with a per-port PROXY listener filter and a Service without PROXY annotations
+    const manifests = [
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'gw', namespace: 'edge' }, spec: { selector: { matchLabels: { istio: 'gw' } }, template: { metadata: { labels: { istio: 'gw' }, annotations: { 'inject.istio.io/templates': 'gateway' } }, spec: { containers: [{ name: 'istio-proxy', image: 'auto' }] } } } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'gw', namespace: 'edge' }, spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local', selector: { istio: 'gw' }, ports: [{ name: 'tcp', port: 9000 }] } },
+      { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'edge' }, spec: { selector: { istio: 'gw' }, servers: [{ port: { number: 9000, name: 'tcp', protocol: 'TCP' }, hosts: ['*'] }] } },
+      { apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', metadata: { name: 'pp', namespace: 'edge' }, spec: { workloadSelector: { labels: { istio: 'gw' } }, configPatches: [{ applyTo: 'LISTENER_FILTER', match: { context: 'GATEWAY', listener: { portNumber: 9000 } }, patch: { operation: 'INSERT_FIRST', value: { name: 'envoy.filters.listener.proxy_protocol', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol' } } } }] } },
+    ];
+    // WHEN
+    const found = Explainer.fromManifests(manifests).allFindings().filter(f => /requires PROXY protocol on ports 9000/.test(f.message));
+    // THEN
+    expect(found.map(f => `${f.severity} ${f.where}`)).toEqual(['warning gateway edge/gw']);
+  });
+
   test('a standalone SIDECAR_INBOUND ProxyProtocolListenerFilter joins the model: the workload strips PROXY on every port', () => {
     // GIVEN a TproxyWorkload and a PROXY listener filter on its sidecars
     const chart = Testing.chart();
