@@ -58,7 +58,8 @@ export function pathOf(paths: PathTrace[], o: Observation): PathTrace {
 /** The hop of `path` an observation's `hop` names. */
 export function hopOf(path: PathTrace, kind: string): { hop: HopTrace; next?: HopTrace } | undefined {
   const i = kind === 'app' ? path.hops.length - 1 : path.hops.findIndex(h => h.hop === kind || h.hop.startsWith(`${kind} `));
-  return i < 0 ? undefined : { hop: path.hops[i], next: path.hops[i + 1] };
+  // ztunnel carries HTTP without reading it: what an Envoy forwards is what the next HTTP hop (or the app) receives.
+  return i < 0 ? undefined : { hop: path.hops[i], next: path.hops.slice(i + 1).find(h => h.hop !== 'ztunnel') };
 }
 
 /** The role of every documentation address of a path: the client, the node, pods, 127.0.0.6 and the hops in front. */

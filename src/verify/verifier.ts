@@ -66,7 +66,7 @@ export function verifyManifests(objects: any[], observed: ObservationSet, option
 }
 
 /** Verifies a model against observations: the one trace, and the alternatives for what does not match. */
-export function verifyModel(model: TraceModel, observed: ObservationSet, istioVersion?: IstioVersion): VerifyReport {
+export function verifyModel(model: TraceModel, observed: ObservationSet, istioVersion?: IstioVersion, withCauses = true): VerifyReport {
   const version = istioVersion ?? model.istioVersion ?? IstioVersion.LATEST;
   const paths = trace(model, version).paths;
   // Every observation must name a path of the manifests: an input error (exit 2) otherwise, before anything is compared.
@@ -74,7 +74,7 @@ export function verifyModel(model: TraceModel, observed: ObservationSet, istioVe
   const base = observed.observations.map(o => check({ paths }, o, observed.addresses));
   const mismatched = base.map((c, i) => (c.ok ? -1 : i)).filter(i => i >= 0);
   const causes: LikelyCause[] = [];
-  if (mismatched.length > 0) {
+  if (mismatched.length > 0 && withCauses) {
     for (const alt of alternatives(model, version, paths)) {
       const view = alt.view();
       const oks = observed.observations.map(o => {

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as fc from 'fast-check';
 import { assertRoundTrip } from './round-trip';
+import { assertVerifies } from './verify-property';
 import { assertScopedSelectors } from './selector-scope';
 import { IstioVersion } from '../../src';
 import { validateManifest } from '../harness';
@@ -187,6 +188,8 @@ export function buildAndCheck(names: string[], build: (chart: Chart) => void, is
     acceptedCounter.set(currentProperty, (acceptedCounter.get(currentProperty) ?? 0) + 1);
     // What explain reads back is what the constructs built, and explain finds no error the constructs accepted.
     assertRoundTrip(chart, manifests);
+    // verify: the observations the trace implies are ok, and any one of them changed is a mismatch.
+    assertVerifies(manifests, istioVersion);
     // No policy or filter reaches the whole namespace without an explicit scope.
     assertScopedSelectors(chart, manifests);
   }
