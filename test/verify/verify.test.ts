@@ -140,6 +140,47 @@ describe('Tetrate Tests 1-4', () => {
   });
 });
 
+// Alibaba Cloud ASM, "Preserve the source IP address of a client": httpbin /ip answers. The page masks the pod and client
+// addresses (172.17.X.XXX, 120.244.XXX.XXX); the tests fill the masked digits with addresses in the same ranges.
+const ALIBABA_NODE = '10.0.0.93';
+const ALIBABA_CLIENT = '120.244.10.20';
+const ALIBABA_SLEEP = '172.17.0.23';
+
+describe('Alibaba ASM httpbin /ip', () => {
+  function alibaba(entries: object[]) {
+    return readObservations(JSON.stringify({ client: ALIBABA_CLIENT, nodes: ['10.0.0.0/24'], pods: ['172.17.0.0/16'], observations: entries }), 'alibaba.yaml');
+  }
+  const asm = (etp: 'Local' | 'Cluster', mode?: string) => parseYamlDocuments(docs(gatewayYaml({ etp }), workloadYaml(mode, 'httpbin', 'default')));
+
+  test('east-west origin 127.0.0.6 (REDIRECT): ok on REDIRECT, and on TPROXY the interception mode is first', () => {
+    const observed = alibaba([{ path: 'east-west', hop: 'app', client: ALIBABA_SLEEP, httpbin: '{ "origin": "127.0.0.6" }' }]);
+    expect(verifyManifests(asm('Local'), observed).ok).toBe(true);
+    const bad = verifyManifests(asm('Local', 'TPROXY'), observed);
+    expect(bad.ok).toBe(false);
+    expect(firstCause(bad)).toBe('interception-redirect');
+  });
+
+  test('east-west origin of the sleep pod (TPROXY): ok on TPROXY, and on REDIRECT the interception mode is first', () => {
+    const observed = alibaba([{ path: 'east-west', hop: 'app', client: ALIBABA_SLEEP, httpbin: `{ "origin": "${ALIBABA_SLEEP}" }` }]);
+    expect(verifyManifests(asm('Local', 'TPROXY'), observed).ok).toBe(true);
+    expect(firstCause(verifyManifests(asm('Local', 'REDIRECT'), observed))).toBe('interception-tproxy');
+  });
+
+  test('north-south origin of the node (10.0.0.93): ok on Cluster, and on Local the lost source is first', () => {
+    const observed = alibaba([{ hop: 'app', httpbin: `{ "origin": "${ALIBABA_NODE}" }` }]);
+    expect(verifyManifests(asm('Cluster'), observed).ok).toBe(true);
+    const bad = verifyManifests(asm('Local'), observed);
+    expect(bad.observations[0].fields[0]).toMatchObject({ field: 'origin', predicted: 'client', observed: `${ALIBABA_NODE} (node)`, ok: false });
+    expect(firstCause(bad)).toBe('source-not-preserved');
+  });
+
+  test('north-south origin of the client after externalTrafficPolicy Local: ok on Local, and on Cluster the preserved source is first', () => {
+    const observed = alibaba([{ hop: 'app', httpbin: `{ "origin": "${ALIBABA_CLIENT}" }` }]);
+    expect(verifyManifests(asm('Local'), observed).ok).toBe(true);
+    expect(firstCause(verifyManifests(asm('Cluster'), observed))).toBe('source-preserved');
+  });
+});
+
 describe('hop counts and bypasses, in lines written in the default format', () => {
   // istio.io "Configuring Gateway Network Topology": numTrustedProxies counts the proxies in front.
   const CDN = '198.51.100.7';
