@@ -22,6 +22,9 @@ export interface Alternative {
   readonly view: () => PathView;
 }
 
+/** The name of the proxy an alternative adds in front of a declared trust chain. */
+const UNDECLARED_PROXY = 'undeclared-proxy';
+
 /** Gateways and workloads varied one by one: beyond these, the causes would grow with the cluster. */
 export const MAX_VARIED_OBJECTS = 8;
 
@@ -93,6 +96,19 @@ function hopCountVariants(g: TracedGateway, delta: number): Array<{ id: string; 
   const trusted = `the running pods' gatewayTopology.numTrustedProxies (proxy.istio.io/config or meshConfig) is ${n}, not ${m.numTrustedProxies}`;
   if (g.trustChain) {
     out.push({ id: `num-trusted-proxies-${word}-one`, changed: { model: { ...m, numTrustedProxies: n } }, text: `the gateway trusts ${n} hops: ${trusted}` });
+    const hops = g.trustChain.hops;
+    const firstAppending = hops.findIndex(h => h.appendsXff);
+    if (delta > 0) {
+      out.push({
+        id: 'hop-count-plus-one', changed: { trustChain: TrustChain.of(TrustHop.l7LoadBalancer({ name: UNDECLARED_PROXY }), ...hops) },
+        text: `a proxy in front of ${hops[0]?.name ?? 'the gateway'} appends X-Forwarded-For, but the trust chain does not declare it (numTrustedProxies ${m.numTrustedProxies} does not count it)`,
+      });
+    } else if (firstAppending >= 0) {
+      out.push({
+        id: 'hop-count-minus-one', changed: { trustChain: TrustChain.of(...hops.filter((_, j) => j !== firstAppending)) },
+        text: `${hops[firstAppending].name} is not in front (the client reaches the next hop directly), but numTrustedProxies ${m.numTrustedProxies} counts it`,
+      });
+    }
     return out;
   }
   const chain = (count: number) => {
