@@ -1,3 +1,6 @@
+import { App, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-33';
+import { PreservedIngressGateway, TproxyWorkload, TrustChain, TrustHop, WorkloadSource } from '../../src';
 import { main } from '../../src/cli';
 import { parseYamlDocuments } from '../../src/explain/manifest-parser';
 import { IstioVersion } from '../../src/model/istio-version';
@@ -216,6 +219,40 @@ describe('hop counts and bypasses, in lines written in the default format', () =
     const bad = verifyManifests(manifests('Local'), observed);
     expect(bad.ok).toBe(false);
     expect(firstCause(bad)).toBe('bypassed-gateway');
+  });
+});
+
+describe('the worked example of docs/verify.md', () => {
+  test('a proxy in front that the trust chain does not declare is the first cause', () => {
+    // GIVEN the docs' app: an ALB (declared) in front of an NLB, httpbin with a TPROXY sidecar
+    const app = new App();
+    const chart = new Chart(app, 'httpbin-ingress');
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', {
+      namespace: 'istio-ingress',
+      trustChain: TrustChain.of(TrustHop.l7LoadBalancer({ name: 'alb', cidrs: ['198.51.100.0/24'] }), TrustHop.l4PassThrough({ name: 'nlb' })),
+    });
+    gateway.addHttpServer({ hosts: ['httpbin.example.com'] });
+    gateway.addRoute({ host: 'httpbin.example.com', backendHost: 'httpbin.web.svc.cluster.local', backendPort: 8000 });
+    const httpbin = new kplus.Deployment(chart, 'Httpbin', {
+      metadata: { name: 'httpbin', namespace: 'web' },
+      podMetadata: { labels: { app: 'httpbin' } },
+      containers: [{ image: 'docker.io/kennethreitz/httpbin', ports: [{ number: 8000 }], securityContext: { ensureNonRoot: false, readOnlyRootFilesystem: false } }],
+      securityContext: { ensureNonRoot: false },
+    });
+    new TproxyWorkload(chart, 'Tproxy', { source: WorkloadSource.fromWorkload(httpbin) });
+    const line = (xff: string, remote: string) => `[pod/ingressgateway-7c9d5b7f6d-q2x8z/istio-proxy] [2026-01-05T10:12:01.337Z] "GET /headers HTTP/1.1" 200 - via_upstream - "-" 0 612 4 3 "${xff}" "curl/8.5.0" "5b1c1e2a-3f7e-4d55-9c1e-0d4f1f2a6b7c" "httpbin.example.com" "10.244.1.20:8000" outbound|8000||httpbin.web.svc.cluster.local 10.244.0.12:48812 10.244.0.12:8080 ${remote}:53422 - -`;
+    const file = (xff: string, remote: string) => readObservations(JSON.stringify({
+      client: '203.0.113.77', nodes: ['10.0.0.0/16'], pods: ['10.244.0.0/16'], proxies: { alb: ['198.51.100.0/24'] },
+      observations: [
+        { hop: 'gateway', accessLog: line(xff, remote) },
+        { hop: 'app', httpbin: { headers: { 'X-Forwarded-For': xff, 'X-Envoy-External-Address': remote } } },
+      ],
+    }), 'observations.yaml');
+    // WHEN the cluster shows what the docs show, THEN ok; and with an undeclared proxy, the hop count is first
+    expect(verifyManifests(chart.toJson(), file('203.0.113.77,10.0.3.17', '203.0.113.77')).ok).toBe(true);
+    const bad = verifyManifests(chart.toJson(), file('203.0.113.77,192.0.2.44,10.0.3.17', '192.0.2.44'));
+    expect(bad.ok).toBe(false);
+    expect(bad.causes[0]).toMatchObject({ id: 'hop-count-plus-one', explains: 2, of: 2 });
   });
 });
 
