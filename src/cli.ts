@@ -176,7 +176,8 @@ function readHelmValues(helmSpecs: HelmSpec[], io: Io): HelmValues[] {
 }
 
 /** verify: 0 every observation matches, 1 a mismatch, 2 bad usage or input. */
-function verify(observations: string[], flags: string[], files: string[], istioVersion: IstioVersion | undefined, helmSpecs: HelmSpec[], io: Io): number {
+function verify(observations: string[], flags: string[], files: string[], istioVersion: IstioVersion | undefined, helmSpecs: HelmSpec[],
+  io: Io): number {
   const unknown = flags.filter(f => f !== '--json');
   if (unknown.length > 0 || observations.length !== 1 || files.length === 0) {
     const why = unknown.length > 0 ? `unknown option ${unknown[0]} for verify`

@@ -42,12 +42,14 @@ export function alternatives(model: TraceModel, version: IstioVersion, basePaths
     const external = g.serviceType === 'LoadBalancer' || g.serviceType === 'NodePort' || g.serviceType === undefined;
     if (external && (m.externalTrafficPolicy === ExternalTrafficPolicy.LOCAL || m.loadBalancerPreservesSource)) {
       out.push({
-        id: 'source-not-preserved', view: traced(withModel({ externalTrafficPolicy: ExternalTrafficPolicy.CLUSTER, loadBalancerPreservesSource: false })),
+        id: 'source-not-preserved',
+        view: traced(withModel({ externalTrafficPolicy: ExternalTrafficPolicy.CLUSTER, loadBalancerPreservesSource: false })),
         cause: `the load balancer does not preserve the source at ${where}: kube-proxy SNATs to a node address (the cluster's Service has externalTrafficPolicy: Cluster, or the load balancer is not the one the manifests describe)`,
       });
     } else if (external) {
       out.push({
-        id: 'source-preserved', view: traced(withModel({ externalTrafficPolicy: ExternalTrafficPolicy.LOCAL })),
+        id: 'source-preserved',
+        view: traced(withModel({ externalTrafficPolicy: ExternalTrafficPolicy.LOCAL })),
         cause: `the source is preserved at ${where}: the cluster's Service has externalTrafficPolicy: Local, or its load balancer keeps the client as the packet source`,
       });
     }
@@ -70,7 +72,8 @@ export function alternatives(model: TraceModel, version: IstioVersion, basePaths
   const otherRelease = version.noInternalAddressesByDefault ? IstioVersion.OLDEST : IstioVersion.LATEST;
   if (otherRelease.noInternalAddressesByDefault !== version.noInternalAddressesByDefault) {
     out.push({
-      id: 'istio-release', view: traced(model, otherRelease),
+      id: 'istio-release',
+      view: traced(model, otherRelease),
       cause: `the cluster runs an Istio release whose Envoy ${otherRelease.noInternalAddressesByDefault ? 'treats no address as internal (1.25 and later)' : 'treats private addresses as internal (1.24): no X-Envoy-External-Address for them'}, not ${version}`,
     });
   }
@@ -100,12 +103,14 @@ function hopCountVariants(g: TracedGateway, delta: number): Array<{ id: string; 
     const firstAppending = hops.findIndex(h => h.appendsXff);
     if (delta > 0) {
       out.push({
-        id: 'hop-count-plus-one', changed: { trustChain: TrustChain.of(TrustHop.l7LoadBalancer({ name: UNDECLARED_PROXY }), ...hops) },
+        id: 'hop-count-plus-one',
+        changed: { trustChain: TrustChain.of(TrustHop.l7LoadBalancer({ name: UNDECLARED_PROXY }), ...hops) },
         text: `a proxy in front of ${hops[0]?.name ?? 'the gateway'} appends X-Forwarded-For, but the trust chain does not declare it (numTrustedProxies ${m.numTrustedProxies} does not count it)`,
       });
     } else if (firstAppending >= 0) {
       out.push({
-        id: 'hop-count-minus-one', changed: { trustChain: TrustChain.of(...hops.filter((_, j) => j !== firstAppending)) },
+        id: 'hop-count-minus-one',
+        changed: { trustChain: TrustChain.of(...hops.filter((_, j) => j !== firstAppending)) },
         text: `${hops[firstAppending].name} is not in front (the client reaches the next hop directly), but numTrustedProxies ${m.numTrustedProxies} counts it`,
       });
     }
@@ -119,15 +124,18 @@ function hopCountVariants(g: TracedGateway, delta: number): Array<{ id: string; 
   };
   const count = m.numTrustedProxies;
   out.push({
-    id: `num-trusted-proxies-${word}-one`, changed: { model: { ...m, numTrustedProxies: n }, trustChain: chain(count) },
+    id: `num-trusted-proxies-${word}-one`,
+    changed: { model: { ...m, numTrustedProxies: n }, trustChain: chain(count) },
     text: `the gateway trusts ${n} of the ${count} proxies in front: ${trusted}`,
   });
   out.push({
-    id: `hop-count-${word}-one`, changed: { trustChain: chain(n) },
+    id: `hop-count-${word}-one`,
+    changed: { trustChain: chain(n) },
     text: `${n} proxies in front append X-Forwarded-For, but numTrustedProxies counts ${count} (${delta > 0 ? 'a proxy in front that the gateway does not count' : 'one proxy fewer in front than counted'})`,
   });
   out.push({
-    id: `proxies-in-front-${word}-one`, changed: { model: { ...m, numTrustedProxies: n } },
+    id: `proxies-in-front-${word}-one`,
+    changed: { model: { ...m, numTrustedProxies: n } },
     text: `${n} proxies in front, all trusted: ${trusted}, and that many proxies append X-Forwarded-For`,
   });
   return out;

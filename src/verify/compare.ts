@@ -111,7 +111,8 @@ export function check(view: PathView, o: Observation, addresses: ClusterAddresse
   if (!at) return { ok: false, path: path.title, fields: [], note: `the trace has no ${o.hop} hop on this path` };
   const roles = predictedRoles(path, view.redirect !== undefined);
   const client = o.client ?? addresses.client;
-  const show = (a: string) => `${a} (${observedRole(a, addresses, client)})`;
+  const role = (a: string) => observedRole(a, addresses, client);
+  const show = (a: string) => `${a} (${role(a)})`;
   const fields: FieldComparison[] = [];
   // One predicted address is one observed address across the fields of an observation (and the reverse): two proxies
   // in front have one role but not one address.
@@ -126,14 +127,14 @@ export function check(view: PathView, o: Observation, addresses: ClusterAddresse
   const one = (field: string, predicted: string | undefined, observed: string | null | undefined) => {
     if (observed === undefined) return;
     const p = predicted === undefined ? undefined : roleOf(roles, predicted);
-    const ok = p === undefined ? observed === null : observed !== null && sameRole(p, observedRole(observed, addresses, client)) && bind(predicted!, observed);
+    const ok = p === undefined ? observed === null : observed !== null && sameRole(p, role(observed)) && bind(predicted!, observed);
     fields.push({ field, predicted: p ?? 'none', observed: observed === null ? 'none' : show(observed), ok });
   };
   const many = (field: string, predicted: string[] | null, observed: string[] | null | undefined) => {
     if (observed === undefined) return;
     const p = predicted?.map(a => roleOf(roles, a)) ?? null;
     const ok = p === null ? observed === null
-      : observed !== null && observed.length === p.length && p.every((r, i) => sameRole(r, observedRole(observed[i], addresses, client)) && bind(predicted![i], observed[i]));
+      : observed !== null && observed.length === p.length && p.every((r, i) => sameRole(r, role(observed[i])) && bind(predicted![i], observed[i]));
     fields.push({ field, predicted: p?.join(', ') ?? 'none', observed: observed?.map(show).join(', ') ?? 'none', ok });
   };
   const f: ObservedFields = o.fields;
@@ -144,7 +145,7 @@ export function check(view: PathView, o: Observation, addresses: ClusterAddresse
   if (isApp) {
     one('socket peer', at.hop.socketPeer, f.socketPeer);
     one('X-Envoy-External-Address', at.hop.externalAddress, f.externalAddress);
-    if (f.origin !== undefined) fields.push(origin(list(at.hop.xForwardedFor), at.hop.socketPeer, f.origin, roles, r => observedRole(r, addresses, client), show));
+    if (f.origin !== undefined) fields.push(origin(list(at.hop.xForwardedFor), at.hop.socketPeer, f.origin, roles, role, show));
   }
   return { ok: fields.every(c => c.ok), path: path.title, hop: at.hop.hop, fields };
 }

@@ -189,7 +189,7 @@ export function readObservations(text: string, source = 'observations'): Observa
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw manifestInputError(source, 'is not a map: give client:, observations: and optionally nodes:, pods:, proxies:');
   }
-  const client = address(doc.client, source, 'client');
+  const client = checkedAddress(doc.client, source, 'client');
   const cidrs = (value: unknown, where: string): Cidr[] => {
     if (value === undefined || value === null) return [];
     if (!Array.isArray(value)) throw manifestInputError(source, `${where} ${short(value)} is not a list: give CIDRs, e.g. [10.0.0.0/16]`);
@@ -224,7 +224,7 @@ function readEntry(o: any, where: string): Observation[] {
   if (unknown !== undefined) throw manifestInputError(where, `has unknown key ${short(unknown)}: allowed are ${OBSERVATION_KEYS.join(', ')}`);
   if (!HOP_KINDS.includes(o.hop)) throw manifestInputError(where, `hop ${short(o.hop)} is not allowed: use one of ${HOP_KINDS.join(', ')}`);
   if (o.path !== undefined && (typeof o.path !== 'string' || o.path.trim() === '')) throw manifestInputError(where, `path ${short(o.path)} is not a non-empty string: give a part of a path title, e.g. "workload default/httpbin"`);
-  const client = o.client === undefined ? undefined : address(o.client, where, 'client');
+  const client = o.client === undefined ? undefined : checkedAddress(o.client, where, 'client');
   const inputs = ['accessLog', 'httpbin', 'echoServer'].filter(k => o[k] !== undefined);
   if (inputs.length !== 1) throw manifestInputError(where, `has ${inputs.length === 0 ? 'no' : inputs.join(' and ')} input: give exactly one of accessLog:, httpbin:, echoServer:`);
   const input = inputs[0];
@@ -243,7 +243,7 @@ function readEntry(o: any, where: string): Observation[] {
   return [{ ...base, source: `${where}.${input}`, fields }];
 }
 
-function address(value: unknown, where: string, name: string): string {
+function checkedAddress(value: unknown, where: string, name: string): string {
   const text = typeof value === 'string' ? value.trim() : '';
   if (withoutPort(text) !== text || text === '') {
     throw manifestInputError(where, `${name} ${short(value)} is not an IP address: give the address the request came from, e.g. 203.0.113.10`);

@@ -3,8 +3,8 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as fc from 'fast-check';
 import { assertRoundTrip } from './round-trip';
-import { assertVerifies } from './verify-property';
 import { assertScopedSelectors } from './selector-scope';
+import { assertVerifies } from './verify-property';
 import { IstioVersion } from '../../src';
 import { validateManifest } from '../harness';
 

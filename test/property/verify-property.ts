@@ -1,7 +1,7 @@
 import { parseManifests } from '../../src/explain/manifest-parser';
 import { IstioVersion } from '../../src/model/istio-version';
-import { ADDRESSES } from '../../src/trace/context';
 import { trace } from '../../src/trace/app-trace';
+import { ADDRESSES } from '../../src/trace/context';
 import { PathTrace } from '../../src/trace/trace-types';
 import { hopOf, predictedRoles } from '../../src/verify/compare';
 import { readObservations } from '../../src/verify/observations';

@@ -242,7 +242,10 @@ describe('the worked example of docs/verify.md', () => {
     new TproxyWorkload(chart, 'Tproxy', { source: WorkloadSource.fromWorkload(httpbin) });
     const line = (xff: string, remote: string) => `[pod/ingressgateway-7c9d5b7f6d-q2x8z/istio-proxy] [2026-01-05T10:12:01.337Z] "GET /headers HTTP/1.1" 200 - via_upstream - "-" 0 612 4 3 "${xff}" "curl/8.5.0" "5b1c1e2a-3f7e-4d55-9c1e-0d4f1f2a6b7c" "httpbin.example.com" "10.244.1.20:8000" outbound|8000||httpbin.web.svc.cluster.local 10.244.0.12:48812 10.244.0.12:8080 ${remote}:53422 - -`;
     const file = (xff: string, remote: string) => readObservations(JSON.stringify({
-      client: '203.0.113.77', nodes: ['10.0.0.0/16'], pods: ['10.244.0.0/16'], proxies: { alb: ['198.51.100.0/24'] },
+      client: '203.0.113.77',
+      nodes: ['10.0.0.0/16'],
+      pods: ['10.244.0.0/16'],
+      proxies: { alb: ['198.51.100.0/24'] },
       observations: [
         { hop: 'gateway', accessLog: line(xff, remote) },
         { hop: 'app', httpbin: { headers: { 'X-Forwarded-For': xff, 'X-Envoy-External-Address': remote } } },
