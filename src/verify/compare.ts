@@ -139,8 +139,12 @@ export function check(view: PathView, o: Observation, addresses: ClusterAddresse
   };
   const f: ObservedFields = o.fields;
   const isApp = o.hop === 'app';
+  // %DOWNSTREAM_REMOTE_ADDRESS% is the client the HCM resolved: envoy source/common/http/conn_manager_impl.cc sets the
+  // stream's downstream remote address to mutate_result.final_remote_address (XFF or the peer), with or without
+  // use_remote_address.
   one('client address', isApp ? undefined : at.hop.clientAddress, isApp ? undefined : f.clientAddress);
-  // An Envoy logs X-Forwarded-For after its own change to it: what the next hop receives.
+  // An Envoy logs X-Forwarded-For after its own change to it (conn_manager_utility.cc mutateRequestHeaders appends to
+  // the request headers the access log reads): what the next hop receives.
   many('X-Forwarded-For', list(isApp ? at.hop.xForwardedFor : at.next?.xForwardedFor), f.forwardedFor);
   if (isApp) {
     one('socket peer', at.hop.socketPeer, f.socketPeer);
