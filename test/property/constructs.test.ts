@@ -32,7 +32,7 @@ afterAll(() => {
   // eslint-disable-next-line no-console
   console.log(`selectors: ${selectorScopeCounter.objects} AuthorizationPolicies, EnvoyFilters and Sidecars checked, ${selectorScopeCounter.scoped} of them scoped by targetRefs or an explicit namespace/mesh scope, none with an empty selector otherwise`);
   // eslint-disable-next-line no-console
-  console.log(`verify (implied observations ok, each one changed a mismatch): ${verifyCounter.apps} accepted cases, ${verifyCounter.paths} HTTP paths, ${verifyCounter.observations} observations, ${verifyCounter.changed} changed`);
+  console.log(`verify (implied observations ok, each one changed a mismatch): ${verifyCounter.apps} accepted cases, ${verifyCounter.paths} HTTP paths, ${verifyCounter.observations} observations, ${verifyCounter.changed} changed, in ${(verifyCounter.ms / 1000).toFixed(1)}s`);
   expect(verifyCounter.changed).toBeGreaterThan(0);
   if (process.env.FUZZ_DEBUG) {
     // eslint-disable-next-line no-console

@@ -14,7 +14,7 @@ import { verifyModel } from '../../src/verify/verifier';
  */
 
 /** What the property checked, for the suite's summary line. */
-export const verifyCounter = { apps: 0, paths: 0, observations: 0, changed: 0 };
+export const verifyCounter = { apps: 0, paths: 0, observations: 0, changed: 0, ms: 0 };
 
 /** A line in Istio's default text access-log format, with a kubectl --prefix pod name. */
 export function accessLogLine(remote: string, xff: string | undefined): string {
@@ -52,6 +52,15 @@ function implied(path: PathTrace): Array<{ entry: object; changed: object }> {
 
 /** Checks the property on one accepted output; throws with the first observation that breaks it. */
 export function assertVerifies(manifests: any[], istioVersion?: IstioVersion): void {
+  const started = Date.now();
+  try {
+    check(manifests, istioVersion);
+  } finally {
+    verifyCounter.ms += Date.now() - started;
+  }
+}
+
+function check(manifests: any[], istioVersion?: IstioVersion): void {
   const model = parseManifests(manifests);
   const version = istioVersion ?? model.istioVersion ?? IstioVersion.LATEST;
   // HTTP paths, one per title (a TCP path of the same title is another protocol of it).
