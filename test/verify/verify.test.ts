@@ -214,6 +214,34 @@ describe('hop counts and bypasses, in lines written in the default format', () =
     expect(firstCause(other)).toBe('num-trusted-proxies-minus-one');
   });
 
+  test('a sidecar line: the rightmost X-Forwarded-For entry, logged unchanged; on a TPROXY manifest only the app differs', () => {
+    // GIVEN Test 2's request as the REDIRECT sidecar logs it: remote address the client from X-Forwarded-For
+    const sidecarLine = `[pod/echo-server-6d9f5d97d7-bgpk6/istio-proxy] [2024-02-04T10:00:00.001Z] "GET / HTTP/1.1" 200 - via_upstream - "-" 0 612 1 1 "${TETRATE_CLIENT}" "curl/8.4.0" "35bc2123-0971-9a9c-84c1-2aeee233a268" "clusterip.jimmysong.io" "10.32.1.123:8080" inbound|8080|| 127.0.0.6:44781 10.32.1.123:8080 ${TETRATE_CLIENT}:0 outbound_.8080_._.clusterip.default.svc.cluster.local default`;
+    const observed = observations([{ hop: 'sidecar', accessLog: sidecarLine }, { hop: 'app', echoServer: TEST_2 }]);
+    const ok = verifyManifests(manifests('Local', 'REDIRECT'), observed);
+    expect(ok.observations.map(o => `${o.hop}: ${o.verdict}`)).toEqual(['sidecar REDIRECT: ok', 'app: ok']);
+    const bad = verifyManifests(manifests('Local', 'TPROXY'), observed);
+    expect(bad.observations.map(o => o.verdict)).toEqual(['ok', 'mismatch']);
+    expect(firstCause(bad)).toBe('interception-redirect');
+  });
+
+  test('PROXY protocol declared but not sent: the gateway sees the node, and PROXY not sent is first', () => {
+    // GIVEN a gateway that accepts PROXY behind a load balancer annotated to send it, on externalTrafficPolicy Cluster
+    const yaml = docs(gatewayYaml({
+      etp: 'Cluster',
+      proxyConfig: '{"gatewayTopology":{"proxyProtocol":{}}}',
+      serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' },
+    }), workloadYaml('REDIRECT', 'echo-server', 'default'));
+    // WHEN the gateway logs the node as the downstream remote address
+    const observed = observations([{ hop: 'gateway', accessLog: gatewayLog('10.128.0.54', '10.128.0.54') }]);
+    const bad = verifyManifests(parseYamlDocuments(yaml), observed);
+    // THEN the model predicted the client from PROXY, and the load balancer not sending it explains the node
+    expect(bad.observations[0].fields[0]).toMatchObject({ predicted: 'client', observed: '10.128.0.54 (node)', ok: false });
+    expect(firstCause(bad)).toBe('proxy-protocol-not-sent');
+    // AND the line the model predicts (the client from PROXY) matches
+    expect(verifyManifests(parseYamlDocuments(yaml), observations([{ hop: 'gateway', accessLog: gatewayLog(TETRATE_CLIENT, TETRATE_CLIENT) }])).ok).toBe(true);
+  });
+
   test('the app saw no X-Forwarded-For and 127.0.0.6: the request bypassed the gateway', () => {
     const observed = observations([{ hop: 'app', echoServer: TEST_4 }]);
     const bad = verifyManifests(manifests('Local'), observed);
