@@ -5,15 +5,21 @@ import { HelmSpec, parseHelmSpec } from './explain/helm-spec';
 import { HelmValues } from './explain/helm-values';
 import { isDirectory, isManifestInputError, manifestFilesIn, manifestInputError, readManifestText, readValuesText } from './explain/input';
 import { IstioVersion } from './model/istio-version';
+import { readObservations } from './verify/observations';
+import { verifyManifests, verifyReportJson, verifyReportText } from './verify/verifier';
 
 /*
  * cdk8s-istio-source-ip explain [--json|--mermaid] <files...>
- * Exit codes: 0 report written, 1 the report has errors and --fail-on-error was given, 2 bad usage or unreadable input.
+ * cdk8s-istio-source-ip verify --observations file [--json] <files...>
+ * Exit codes: 0 report written (verify: every observation matches), 1 the report has errors and --fail-on-error was
+ * given (verify: a mismatch, always), 2 bad usage or unreadable input.
  * Never a stack trace: every failure is one message on stderr.
  */
 
 const USAGE = `usage: cdk8s-istio-source-ip explain [--json|--mermaid] [--fail-on-error] [--istio-version 1.N]
                                      [--helm-values chart[:namespace/release]=file ...] <files...>
+       cdk8s-istio-source-ip verify --observations file [--json] [--istio-version 1.N]
+                                    [--helm-values chart[:namespace/release]=file ...] <files...>
 
 Reads Kubernetes/Istio manifests (multi-document YAML or JSON; "-" reads stdin; a directory: the .yaml and .yml
 files in it and its subdirectories, sorted) and shows, for each gateway and workload, which client address every
@@ -29,8 +35,16 @@ hop sees: client -> load balancer -> node -> gateway -> sidecar -> app.
                    repeat for each release
   -h, --help       show this help
 
-Exit codes: 0 report written (no errors, or errors without --fail-on-error), 1 errors found with --fail-on-error,
-2 bad usage or input that cannot be read (the message names the file and document).
+verify compares what the manifests predict at each hop with what the cluster showed: Istio's default text
+access-log lines and httpbin (/headers, /ip) or echo-server responses, named in a YAML or JSON observations file
+(docs/verify.md), and ranks the likely causes of a mismatch.
+
+  --observations   the observations file ("-" reads stdin)
+  --json           print the verdict as JSON
+
+Exit codes: 0 report written (no errors, or errors without --fail-on-error; verify: every observation matches),
+1 errors found with --fail-on-error (verify: an observation does not match), 2 bad usage or input that cannot be
+read (the message names the file and document).
 `;
 
 interface Io {
@@ -51,7 +65,7 @@ export function main(argv: string[], io: Io = defaultIo): void {
     process.exitCode = run(argv, io);
   } catch (e) {
     // A bug in explain, not in the input: one line, no stack trace, and not exit 1 (which means "errors found").
-    io.err(`explain failed: ${escapeForTerminal(e instanceof Error ? e.message : String(e))}\n`);
+    io.err(`${argv[0] === 'verify' ? 'verify' : 'explain'} failed: ${escapeForTerminal(e instanceof Error ? e.message : String(e))}\n`);
     process.exitCode = 2;
   }
 }
@@ -94,7 +108,7 @@ function run(argv: string[], io: Io): number {
     io.out(USAGE);
     return 0;
   }
-  if (command !== 'explain') {
+  if (command !== 'explain' && command !== 'verify') {
     io.err(command === undefined ? USAGE : `unknown command "${command}"\n${USAGE}`);
     return 2;
   }
@@ -123,11 +137,18 @@ function run(argv: string[], io: Io): number {
     }
     helmSpecs.push(spec);
   }
+  const observations = takeOption(args, '--observations');
+  args = observations.rest;
   const flags = args.filter(a => a.startsWith('--') || a === '-h');
   const files = args.filter(a => !a.startsWith('--') && a !== '-h');
   if (flags.includes('--help') || flags.includes('-h')) {
     io.out(USAGE);
     return 0;
+  }
+  if (command === 'verify') return verify(observations.values, flags, files, istioVersion, helmSpecs, io);
+  if (observations.values.length > 0) {
+    io.err(`--observations is an option of verify, not explain\n${USAGE}`);
+    return 2;
   }
   const unknown = flags.filter(f => !['--json', '--mermaid', '--fail-on-error'].includes(f));
   if (unknown.length > 0 || (flags.includes('--json') && flags.includes('--mermaid')) || files.length === 0) {
@@ -139,7 +160,7 @@ function run(argv: string[], io: Io): number {
   let helmValues: HelmValues[];
   try {
     objects = files.flatMap(f => readManifests(f, io));
-    helmValues = helmSpecs.map(h => ({ ...h, values: readValuesText(readInput(h.file, io), escapeForTerminal(h.file)), source: `${h.chart} Helm values ${escapeForTerminal(h.file)}` }));
+    helmValues = readHelmValues(helmSpecs, io);
   } catch (e) {
     if (!isManifestInputError(e)) throw e;
     io.err(`cannot read manifests: ${escapeForTerminal(e.message)}\n`);
@@ -148,4 +169,32 @@ function run(argv: string[], io: Io): number {
   const report = Explainer.fromManifests(objects, { istioVersion, helmValues });
   io.out(flags.includes('--json') ? report.toJson() + '\n' : flags.includes('--mermaid') ? report.toMermaid() : report.toTable());
   return flags.includes('--fail-on-error') && report.hasErrors ? 1 : 0;
+}
+
+function readHelmValues(helmSpecs: HelmSpec[], io: Io): HelmValues[] {
+  return helmSpecs.map(h => ({ ...h, values: readValuesText(readInput(h.file, io), escapeForTerminal(h.file)), source: `${h.chart} Helm values ${escapeForTerminal(h.file)}` }));
+}
+
+/** verify: 0 every observation matches, 1 a mismatch, 2 bad usage or input. */
+function verify(observations: string[], flags: string[], files: string[], istioVersion: IstioVersion | undefined, helmSpecs: HelmSpec[],
+  io: Io): number {
+  const unknown = flags.filter(f => f !== '--json');
+  if (unknown.length > 0 || observations.length !== 1 || files.length === 0) {
+    const why = unknown.length > 0 ? `unknown option ${unknown[0]} for verify`
+      : observations.length !== 1 ? `verify needs exactly one --observations file (got ${observations.length})` : 'no manifest files given';
+    io.err(`${why}\n${USAGE}`);
+    return 2;
+  }
+  let report;
+  try {
+    const objects = files.flatMap(f => readManifests(f, io));
+    const observed = readObservations(readInput(observations[0], io), escapeForTerminal(observations[0]));
+    report = verifyManifests(objects, observed, { istioVersion, helmValues: readHelmValues(helmSpecs, io) });
+  } catch (e) {
+    if (!isManifestInputError(e)) throw e;
+    io.err(`cannot verify: ${escapeForTerminal(e.message)}\n`);
+    return 2;
+  }
+  io.out(flags.includes('--json') ? verifyReportJson(report) + '\n' : verifyReportText(report));
+  return report.ok ? 0 : 1;
 }

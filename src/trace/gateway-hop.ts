@@ -30,6 +30,9 @@ interface FrontResult {
   readonly addresses: Map<string, string>;
 }
 
+/** The name of the proxies the trace assumes in front when no trust chain is declared, before their number. */
+export const ASSUMED_PROXY_PREFIX = 'assumed-l7-proxy-';
+
 /** The hops in front: the declared chain, else numTrustedProxies assumed L7 proxies plus the Service's load balancer. */
 function frontChain(gw: TracedGateway, protocol: string, notes: Finding[], where: string): TrustChain {
   // HTTP proxies (CDN, L7 load balancer) do not carry TCP or TLS passthrough: TCP clients skip them.
@@ -38,7 +41,7 @@ function frontChain(gw: TracedGateway, protocol: string, notes: Finding[], where
   // HTTP proxies do not carry TCP or TLS passthrough: a TCP client reaches the load balancer directly. Above the
   // cap the parser reported the count as impossible; drawing a billion hops would only exhaust memory.
   const assumed = protocol === 'HTTP' && gw.model.numTrustedProxies <= MAX_ASSUMED_PROXIES ? gw.model.numTrustedProxies : 0;
-  for (let i = 1; i <= assumed; i++) hops.push(TrustHop.l7LoadBalancer({ name: `assumed-l7-proxy-${i}` }));
+  for (let i = 1; i <= assumed; i++) hops.push(TrustHop.l7LoadBalancer({ name: `${ASSUMED_PROXY_PREFIX}${i}` }));
   if (assumed > 0) {
     notes.push(finding(FindingSeverity.INFO, where, `no trust chain declared: assumed ${gw.model.numTrustedProxies} X-Forwarded-For appending proxies in front, as numTrustedProxies says`,
       'declare the real hops with the source-ip.cdk8s.io/trust-chain annotation to check numTrustedProxies against them'));

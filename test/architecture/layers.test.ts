@@ -25,7 +25,9 @@ const LAYERS: { [part: string]: string[] } = {
   ...Object.fromEntries(CONSTRUCTS.map(c => [c, [...BELOW_CONSTRUCTS, ...CONSTRUCTS, 'imports']])),
   'explain': BELOW_CONSTRUCTS,
   'plugin': ['explain', ...BELOW_CONSTRUCTS],
-  'cli.ts': ['explain', 'plugin', ...BELOW_CONSTRUCTS],
+  // verify reads manifests as explain does and compares the one trace with what the cluster produced.
+  'verify': ['explain', ...BELOW_CONSTRUCTS],
+  'cli.ts': ['explain', 'plugin', 'verify', ...BELOW_CONSTRUCTS],
 };
 
 /** Imports the table forbids that another change removes, each with the reason. */

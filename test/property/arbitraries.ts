@@ -7,6 +7,7 @@ import { hostBitsCidr } from './cidr-arbitraries';
 import { assertPolicyFields } from './field-against-trace';
 import { assertRoundTrip } from './round-trip';
 import { assertScopedSelectors } from './selector-scope';
+import { assertVerifies } from './verify-property';
 import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, IstioVersion } from '../../src';
 import { validateManifest } from '../harness';
 
@@ -210,6 +211,8 @@ export function buildAppAndCheck(names: string[], build: (app: App) => void,
       assertRoundTrip(scope, objects);
       // Each policy that chose its field by topology chose the one that sees the client in the trace.
       assertPolicyFields(scope);
+      // verify: the observations the trace implies are ok, and any one of them changed is a mismatch.
+      assertVerifies(objects, options.istioVersion);
     }
     // No policy or filter reaches the whole namespace without an explicit scope.
     for (const [chart, objects] of perChart) assertScopedSelectors(chart, objects);

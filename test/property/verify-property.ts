@@ -1,0 +1,91 @@
+import { parseManifests } from '../../src/explain/manifest-parser';
+import { IstioVersion } from '../../src/model/istio-version';
+import { trace } from '../../src/trace/app-trace';
+import { ADDRESSES } from '../../src/trace/context';
+import { PathTrace } from '../../src/trace/trace-types';
+import { hopOf, predictedRoles } from '../../src/verify/compare';
+import { readObservations } from '../../src/verify/observations';
+import { verifyModel } from '../../src/verify/verifier';
+
+/*
+ * verify's property, on every accepted case of the property suite: the observations the trace implies (an access-log
+ * line in Istio's default format at every Envoy hop, httpbin's /headers at the app) verify as ok, and each one with
+ * one value changed is a mismatch, while the others stay ok.
+ */
+
+/** What the property checked, for the suite's summary line. */
+export const verifyCounter = { apps: 0, paths: 0, observations: 0, changed: 0, ms: 0 };
+
+/** A line in Istio's default text access-log format, with a kubectl --prefix pod name. */
+export function accessLogLine(remote: string, xff: string | undefined): string {
+  const address = remote.includes(':') ? `[${remote}]:41000` : `${remote}:41000`;
+  return `[pod/proxy-0/istio-proxy] [2026-01-01T00:00:00.000Z] "GET /headers HTTP/1.1" 200 - via_upstream - "-" 0 42 1 1 "${xff ?? '-'}" "curl/8.5.0" "0b60ced5-f525-45e5-9233-171eb33b7c95" "httpbin.example.com" "10.244.1.2:8080" outbound|8000||httpbin.web.svc.cluster.local 10.244.0.5:51000 10.244.0.5:8080 ${address} - -`;
+}
+
+/** The observations file the trace of `path` implies, with each observation's text and how to change one value. */
+function implied(path: PathTrace): Array<{ entry: object; changed: object }> {
+  const out: Array<{ entry: object; changed: object }> = [];
+  const roles = predictedRoles(path, false);
+  // An address with another role than `address`: the client for anything else, the node for the client.
+  const other = (address: string) => (roles.get(address) === 'client' ? ADDRESSES.node : path.clientAddress);
+  const base = { path: path.title, client: path.clientAddress };
+  path.hops.forEach((hop, i) => {
+    const kind = ['gateway', 'sidecar', 'waypoint'].find(k => hop.hop.startsWith(`${k} `));
+    if (kind === undefined || hop.clientAddress === undefined || i === path.hops.length - 1) return;
+    // Only the first hop of a kind is named by an observation.
+    if (hopOf(path, kind)?.hop !== hop) return;
+    const xff = hopOf(path, kind)!.next?.xForwardedFor;
+    out.push({
+      entry: { ...base, hop: kind, accessLog: accessLogLine(hop.clientAddress, xff) },
+      changed: { ...base, hop: kind, accessLog: accessLogLine(other(hop.clientAddress), xff) },
+    });
+  });
+  const app = path.hops[path.hops.length - 1];
+  const headers = (xff: string | undefined) => ({
+    ...(xff !== undefined ? { 'X-Forwarded-For': xff } : {}),
+    ...(app.externalAddress !== undefined ? { 'X-Envoy-External-Address': app.externalAddress } : {}),
+  });
+  const changedXff = app.xForwardedFor === undefined ? path.clientAddress : `${app.xForwardedFor},${other(path.clientAddress)}`;
+  out.push({ entry: { ...base, hop: 'app', httpbin: { headers: headers(app.xForwardedFor) } }, changed: { ...base, hop: 'app', httpbin: { headers: headers(changedXff) } } });
+  return out;
+}
+
+/** Checks the property on one accepted output; throws with the first observation that breaks it. */
+export function assertVerifies(manifests: any[], istioVersion?: IstioVersion): void {
+  const started = Date.now();
+  try {
+    check(manifests, istioVersion);
+  } finally {
+    verifyCounter.ms += Date.now() - started;
+  }
+}
+
+function check(manifests: any[], istioVersion?: IstioVersion): void {
+  const model = parseManifests(manifests);
+  const version = istioVersion ?? model.istioVersion ?? IstioVersion.LATEST;
+  // HTTP paths, one per title (a TCP path of the same title is another protocol of it).
+  const seen = new Set<string>();
+  const paths = trace(model, version).paths.filter(p => p.protocol === 'HTTP' && !seen.has(p.title) && seen.add(p.title) !== undefined);
+  verifyCounter.apps++;
+  const pods = [ADDRESSES.gatewayPod, ADDRESSES.meshClientPod, ADDRESSES.waypointPod];
+  for (const path of paths) {
+    const observations = implied(path);
+    verifyCounter.paths++;
+    verifyCounter.observations += observations.length;
+    const file = (entries: object[]) => readObservations(JSON.stringify({
+      client: path.clientAddress, nodes: [ADDRESSES.node], pods: pods.filter(p => p !== path.clientAddress), observations: entries,
+    }), 'implied');
+    const report = verifyModel(model, file(observations.map(o => o.entry)), version, false);
+    const bad = report.observations.find(o => o.verdict !== 'ok');
+    if (bad) throw new Error(`the observations the trace implies do not verify on ${path.title}: ${JSON.stringify(bad)}`);
+    observations.forEach((o, i) => {
+      verifyCounter.changed++;
+      const changed = verifyModel(model, file(observations.map((x, j) => (j === i ? x.changed : x.entry))), version, false);
+      const verdicts = changed.observations.map(r => r.verdict);
+      const expected = observations.map((_, j) => (j === i ? 'mismatch' : 'ok'));
+      if (verdicts.join() !== expected.join()) {
+        throw new Error(`one changed value on ${path.title} (${JSON.stringify(o.changed)}) gives ${verdicts.join(', ')}, expected ${expected.join(', ')}`);
+      }
+    });
+  }
+}
