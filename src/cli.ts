@@ -113,8 +113,7 @@ function takeOption(args: string[], name: string): { values: string[]; rest: str
  */
 function readManifests(path: string, io: Io, notRead: Map<string, number>): any[] {
   if (input().isDirectory(path)) return input().manifestFilesIn(path, escapeForTerminal(path)).flatMap(f => readManifests(f, io, notRead));
-  const chunks = io.readChunks ? io.readChunks(path) : [io.readFile(path)];
-  const read = readGuarded(path, () => stream().readManifestStream(chunks, escapeForTerminal(path)));
+  const read = readGuarded(path, () => stream().readManifestStream(io.readChunks ? io.readChunks(path) : [io.readFile(path)], escapeForTerminal(path)));
   for (const [kind, n] of read.notRead) notRead.set(kind, (notRead.get(kind) ?? 0) + n);
   return read.objects;
 }

@@ -81,6 +81,8 @@ export function checkText(text: string, source: string): void {
 export interface StreamPosition {
   readonly document: number;
   readonly item?: number;
+  /** The index of the first item of a List read whole after some of its items were streamed. */
+  readonly firstItem?: number;
 }
 
 /**
@@ -111,10 +113,10 @@ export function readManifestText(text: string, source = 'input', at?: StreamPosi
       items.forEach((item: unknown, j: number) => {
         if (item === null || item === undefined) return;
         if (typeof item !== 'object') {
-          out.push(nonObjectDocument(item, { source, document, item: j }));
+          out.push(nonObjectDocument(item, { source, document, item: (at?.firstItem ?? 0) + j }));
           return;
         }
-        if (!ORIGINS.has(item)) ORIGINS.set(item, { source, document, item: j });
+        if (!ORIGINS.has(item)) ORIGINS.set(item, { source, document, item: (at?.firstItem ?? 0) + j });
         out.push(item);
       });
       return;

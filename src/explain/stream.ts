@@ -133,6 +133,9 @@ class StreamReader {
   private itemsAt = 0;
   private listObjects: any[] = [];
   private listDropped = new Map<string, number>();
+  /** Set when an anchor may be used by later items: the rest of the document is read whole, from item `firstItem`. */
+  private whole = false;
+  private firstItem = 0;
 
   public constructor(private readonly source: string) {}
 
@@ -148,6 +151,11 @@ class StreamReader {
       return;
     }
     const significant = line.trim() !== '' && !line.trimStart().startsWith('#');
+    if (this.whole) {
+      this.lines.push(line);
+      if (significant && !line.startsWith('%')) this.content = true;
+      return;
+    }
     if (this.inItems) {
       if (line.startsWith('- ') || line === '-') {
         this.endItem();
@@ -168,7 +176,9 @@ class StreamReader {
     }
     if (significant && !line.startsWith('%')) this.content = true;
     if (this.itemIndex < 0 && (line === 'items:' || /^items:\s+#/.test(line))) {
-      this.inItems = true;
+      // An anchor before the items may be used by them: such a List is read whole.
+      if (this.lines.some(hasAnchor)) this.whole = true;
+      else this.inItems = true;
       this.itemsAt = this.lines.length;
     }
     this.lines.push(line);
@@ -181,6 +191,16 @@ class StreamReader {
   private endItem(): void {
     if (this.item === undefined) return;
     const text = this.item.join('\n');
+    if (hasAnchor(text)) {
+      // Later items may use this item's anchor: from here on, the document is read whole.
+      this.lines[this.itemsAt] = 'items:';
+      this.lines.push(...this.item.map((l, i) => (i === 0 ? `- ${l}` : `  ${l}`)));
+      this.item = undefined;
+      this.whole = true;
+      this.inItems = false;
+      this.firstItem = this.itemIndex;
+      return;
+    }
     this.item = undefined;
     const head = headOf(text);
     if (droppable(head)) {
@@ -195,7 +215,14 @@ class StreamReader {
     this.inItems = false;
     const text = this.lines.join('\n');
     const streamed = this.itemIndex >= 0;
-    if (this.content) {
+    if (this.whole) {
+      if (this.content) {
+        this.objects.push(...this.listObjects);
+        for (const [k, n] of this.listDropped) this.count(k, n);
+        this.objects.push(...readManifestText(text, this.source, { document: this.document, firstItem: this.firstItem }));
+        this.document++;
+      }
+    } else if (this.content) {
       if (streamed) this.endList(text);
       else this.endPlainDocument(text);
       this.document++;
@@ -206,6 +233,8 @@ class StreamReader {
     this.lines = [];
     this.content = false;
     this.itemIndex = -1;
+    this.whole = false;
+    this.firstItem = 0;
     this.listObjects = [];
     this.listDropped = new Map();
   }
@@ -234,6 +263,11 @@ class StreamReader {
   private count(kind: string, n: number): void {
     this.notRead.set(kind, (this.notRead.get(kind) ?? 0) + n);
   }
+}
+
+/** True when the text may define a YAML anchor (`&name` after a space, a colon, a dash or a bracket). */
+function hasAnchor(text: string): boolean {
+  return /(^|[\s[{,:-])&[^\s,[\]{}]/.test(text);
 }
 
 /** Reads the head of one document or item: its top-level keys, metadata.name, and the keys under data. */
