@@ -1,0 +1,676 @@
+/*
+ * A cluster dump for the explain benchmark, as `kubectl get -A -o yaml` prints it: one `kind: List` whose items sit
+ * at column 0. At 500 MB it holds 500 Deployments of 40 pods each (with their ReplicaSets), 5,000 Services, 2,000
+ * Istio objects (a VirtualService, DestinationRule, Sidecar and DENY AuthorizationPolicy per Deployment), the
+ * installation (IstioOperator, the `istio` mesh ConfigMap, an ingress gateway with externalTrafficPolicy Local and
+ * one trusted hop, its Istio Gateway) and, for about 70% of the bytes, kinds explain does not read (Events, Secrets,
+ * ConfigMaps, old ReplicaSets, EndpointSlices). Smaller dumps scale the counts down with the size.
+ */
+
+/** Objects at the full size (500 MB). */
+const FULL = { bytes: 500 * 1024 * 1024, deployments: 500, podsPerDeployment: 40, servicesPerDeployment: 10 };
+const NAMESPACES = 50;
+
+/** What a dump holds, for the benchmark's checks. */
+export interface DumpCounts {
+  readonly deployments: number;
+  readonly pods: number;
+  readonly services: number;
+  readonly istioObjects: number;
+  readonly noiseObjects: number;
+  readonly bytes: number;
+}
+
+function hash(i: number, salt: number): string {
+  return ((i * 2654435761 + salt * 40503) >>> 0).toString(36).padStart(7, 'x').slice(0, 10);
+}
+
+const UID = (i: number, salt: string) => `${hash(i, 7)}-${salt}-4c1e-9f3a-${hash(i, 11).padEnd(10, '0').slice(0, 10)}00`;
+const TIME = '2026-11-02T09:14:27Z';
+
+function installation(): string[] {
+  return [`- apiVersion: install.istio.io/v1alpha1
+  kind: IstioOperator
+  metadata:
+    name: installed-state
+    namespace: istio-system
+  spec:
+    profile: default
+    meshConfig:
+      accessLogFile: /dev/stdout
+      defaultConfig:
+        gatewayTopology:
+          numTrustedProxies: 1
+    components:
+      ingressGateways:
+      - name: istio-ingressgateway
+        enabled: true
+        k8s:
+          service:
+            externalTrafficPolicy: Local
+`, `- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: istio
+    namespace: istio-system
+    labels:
+      install.operator.istio.io/owning-resource: installed-state
+      istio.io/rev: default
+  data:
+    mesh: |-
+      accessLogFile: /dev/stdout
+      defaultConfig:
+        discoveryAddress: istiod.istio-system.svc:15012
+        gatewayTopology:
+          numTrustedProxies: 1
+      rootNamespace: istio-system
+      trustDomain: cluster.local
+    meshNetworks: 'networks: {}'
+`, `- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: istio-ingressgateway
+    namespace: istio-system
+    labels:
+      app: istio-ingressgateway
+      istio: ingressgateway
+  spec:
+    replicas: 3
+    selector:
+      matchLabels:
+        app: istio-ingressgateway
+        istio: ingressgateway
+    template:
+      metadata:
+        labels:
+          app: istio-ingressgateway
+          istio: ingressgateway
+          sidecar.istio.io/inject: "false"
+        annotations:
+          prometheus.io/port: "15020"
+      spec:
+        containers:
+        - name: istio-proxy
+          image: docker.io/istio/proxyv2:1.28.0
+          args: [proxy, router, --domain, $(POD_NAMESPACE).svc.cluster.local]
+          ports:
+          - containerPort: 8080
+            protocol: TCP
+`, `- apiVersion: v1
+  kind: Service
+  metadata:
+    name: istio-ingressgateway
+    namespace: istio-system
+  spec:
+    type: LoadBalancer
+    externalTrafficPolicy: Local
+    selector:
+      app: istio-ingressgateway
+      istio: ingressgateway
+    ports:
+    - name: http2
+      port: 80
+      protocol: TCP
+      targetPort: 8080
+`, `- apiVersion: networking.istio.io/v1
+  kind: Gateway
+  metadata:
+    name: public
+    namespace: istio-system
+  spec:
+    selector:
+      istio: ingressgateway
+    servers:
+    - port:
+        number: 80
+        name: http
+        protocol: HTTP
+      hosts: ["*.example.com"]
+`];
+}
+
+function deployment(d: number): string {
+  const ns = `team-${d % NAMESPACES}`;
+  return `- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    annotations:
+      deployment.kubernetes.io/revision: "2"
+    creationTimestamp: "${TIME}"
+    generation: 2
+    labels:
+      app: svc-${d}
+    name: svc-${d}
+    namespace: ${ns}
+    resourceVersion: "${1000000 + d}"
+    uid: ${UID(d, 'dep0')}
+  spec:
+    progressDeadlineSeconds: 600
+    replicas: ${FULL.podsPerDeployment}
+    revisionHistoryLimit: 10
+    selector:
+      matchLabels:
+        app: svc-${d}
+    strategy:
+      rollingUpdate:
+        maxSurge: 25%
+        maxUnavailable: 25%
+      type: RollingUpdate
+    template:
+      metadata:
+        labels:
+          app: svc-${d}
+          version: v1
+      spec:
+        containers:
+        - image: registry.example.com/team/svc-${d}:1.4.${d % 10}
+          imagePullPolicy: IfNotPresent
+          name: app
+          ports:
+          - containerPort: 8080
+            name: http
+            protocol: TCP
+          resources:
+            requests:
+              cpu: 100m
+              memory: 128Mi
+        dnsPolicy: ClusterFirst
+        restartPolicy: Always
+        terminationGracePeriodSeconds: 30
+  status:
+    availableReplicas: ${FULL.podsPerDeployment}
+    observedGeneration: 2
+    readyReplicas: ${FULL.podsPerDeployment}
+    replicas: ${FULL.podsPerDeployment}
+    updatedReplicas: ${FULL.podsPerDeployment}
+`;
+}
+
+function replicaSet(d: number, old: boolean): string {
+  const ns = `team-${d % NAMESPACES}`;
+  const h = hash(d, old ? 1 : 2);
+  return `- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata:
+    annotations:
+      deployment.kubernetes.io/desired-replicas: "${FULL.podsPerDeployment}"
+      deployment.kubernetes.io/max-replicas: "50"
+      deployment.kubernetes.io/revision: "${old ? 1 : 2}"
+    creationTimestamp: "${TIME}"
+    generation: 1
+    labels:
+      app: svc-${d}
+      pod-template-hash: ${h}
+      version: v1
+    name: svc-${d}-${h}
+    namespace: ${ns}
+    ownerReferences:
+    - apiVersion: apps/v1
+      blockOwnerDeletion: true
+      controller: true
+      kind: Deployment
+      name: svc-${d}
+      uid: ${UID(d, 'dep0')}
+    resourceVersion: "${2000000 + d}"
+    uid: ${UID(d, old ? 'rs01' : 'rs02')}
+  spec:
+    replicas: ${old ? 0 : FULL.podsPerDeployment}
+    selector:
+      matchLabels:
+        app: svc-${d}
+        pod-template-hash: ${h}
+    template:
+      metadata:
+        labels:
+          app: svc-${d}
+          pod-template-hash: ${h}
+          version: v1
+      spec:
+        containers:
+        - image: registry.example.com/team/svc-${d}:1.4.${d % 10}
+          imagePullPolicy: IfNotPresent
+          name: app
+          ports:
+          - containerPort: 8080
+            name: http
+            protocol: TCP
+        dnsPolicy: ClusterFirst
+        restartPolicy: Always
+  status:
+    observedGeneration: 1
+    replicas: ${old ? 0 : FULL.podsPerDeployment}
+`;
+}
+
+const PROXY_ENV = ['JWT_POLICY', 'PILOT_CERT_PROVIDER', 'CA_ADDR', 'POD_NAME', 'POD_NAMESPACE', 'INSTANCE_IP', 'SERVICE_ACCOUNT', 'HOST_IP', 'ISTIO_CPU_LIMIT',
+  'PROXY_CONFIG', 'ISTIO_META_POD_PORTS', 'ISTIO_META_APP_CONTAINERS', 'GOMEMLIMIT', 'GOMAXPROCS', 'ISTIO_META_CLUSTER_ID', 'ISTIO_META_NODE_NAME',
+  'ISTIO_META_INTERCEPTION_MODE', 'ISTIO_META_WORKLOAD_NAME', 'ISTIO_META_OWNER', 'ISTIO_META_MESH_ID'];
+
+function pod(d: number, p: number, gateway = false): string {
+  const ns = gateway ? 'istio-system' : `team-${d % NAMESPACES}`;
+  const app = gateway ? 'istio-ingressgateway' : `svc-${d}`;
+  const h = hash(d, 2);
+  const name = `${app}-${h}-${hash(d * 1000 + p, 3).slice(0, 5)}`;
+  const ip = `10.${(d >> 8) & 255}.${d & 255}.${p + 2}`;
+  const env = PROXY_ENV.map(e => `      - name: ${e}\n        value: "${e === 'POD_NAME' ? name : e === 'POD_NAMESPACE' ? ns : e === 'INSTANCE_IP' ? ip : `${e.toLowerCase()}-value`}"`).join('\n');
+  const labels = gateway ? `      app: istio-ingressgateway\n      istio: ingressgateway\n      sidecar.istio.io/inject: "false"`
+    : `      app: ${app}\n      security.istio.io/tlsMode: istio\n      service.istio.io/canonical-name: ${app}\n      service.istio.io/canonical-revision: v1\n      version: v1`;
+  return `- apiVersion: v1
+  kind: Pod
+  metadata:
+    annotations:
+      istio.io/rev: default
+      kubectl.kubernetes.io/default-container: app
+      prometheus.io/path: /stats/prometheus
+      prometheus.io/port: "15020"
+      prometheus.io/scrape: "true"
+      sidecar.istio.io/status: '{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}'
+    creationTimestamp: "${TIME}"
+    generateName: ${app}-${h}-
+    labels:
+${labels}
+      pod-template-hash: ${h}
+    name: ${name}
+    namespace: ${ns}
+    ownerReferences:
+    - apiVersion: apps/v1
+      blockOwnerDeletion: true
+      controller: true
+      kind: ReplicaSet
+      name: ${app}-${h}
+      uid: ${UID(d, 'rs02')}
+    resourceVersion: "${3000000 + d * 100 + p}"
+    uid: ${UID(d * 1000 + p, 'pod0')}
+  spec:
+    containers:
+    - image: registry.example.com/team/${app}:1.4.${d % 10}
+      imagePullPolicy: IfNotPresent
+      name: app
+      ports:
+      - containerPort: 8080
+        name: http
+        protocol: TCP
+      resources:
+        requests:
+          cpu: 100m
+          memory: 128Mi
+      terminationMessagePath: /dev/termination-log
+      terminationMessagePolicy: File
+      volumeMounts:
+      - mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+        name: kube-api-access-${hash(p, 5).slice(0, 5)}
+        readOnly: true
+    - args:
+      - proxy
+      - sidecar
+      - --domain
+      - $(POD_NAMESPACE).svc.cluster.local
+      - --proxyLogLevel=warning
+      - --proxyComponentLogLevel=misc:error
+      - --log_output_level=default:info
+      env:
+${env}
+      image: docker.io/istio/proxyv2:1.28.0
+      imagePullPolicy: IfNotPresent
+      name: istio-proxy
+      ports:
+      - containerPort: 15090
+        name: http-envoy-prom
+        protocol: TCP
+      readinessProbe:
+        failureThreshold: 4
+        httpGet:
+          path: /healthz/ready
+          port: 15021
+          scheme: HTTP
+        periodSeconds: 15
+        timeoutSeconds: 3
+      resources:
+        limits:
+          cpu: "2"
+          memory: 1Gi
+        requests:
+          cpu: 100m
+          memory: 128Mi
+      securityContext:
+        allowPrivilegeEscalation: false
+        capabilities:
+          drop:
+          - ALL
+        readOnlyRootFilesystem: true
+        runAsGroup: 1337
+        runAsNonRoot: true
+        runAsUser: 1337
+      volumeMounts:
+      - mountPath: /var/run/secrets/workload-spiffe-uds
+        name: workload-socket
+      - mountPath: /var/run/secrets/credential-uds
+        name: credential-socket
+      - mountPath: /var/run/secrets/workload-spiffe-credentials
+        name: workload-certs
+      - mountPath: /var/run/secrets/istio
+        name: istiod-ca-cert
+      - mountPath: /var/lib/istio/data
+        name: istio-data
+      - mountPath: /etc/istio/proxy
+        name: istio-envoy
+      - mountPath: /var/run/secrets/tokens
+        name: istio-token
+      - mountPath: /etc/istio/pod
+        name: istio-podinfo
+    dnsPolicy: ClusterFirst
+    enableServiceLinks: true
+    nodeName: node-${(d * 7 + p) % 120}
+    preemptionPolicy: PreemptLowerPriority
+    priority: 0
+    restartPolicy: Always
+    schedulerName: default-scheduler
+    serviceAccountName: default
+    terminationGracePeriodSeconds: 30
+    volumes:
+    - emptyDir: {}
+      name: workload-socket
+    - emptyDir: {}
+      name: credential-socket
+    - emptyDir: {}
+      name: workload-certs
+    - emptyDir:
+        medium: Memory
+      name: istio-envoy
+    - emptyDir: {}
+      name: istio-data
+    - downwardAPI:
+        items:
+        - fieldRef:
+            fieldPath: metadata.labels
+          path: labels
+        - fieldRef:
+            fieldPath: metadata.annotations
+          path: annotations
+      name: istio-podinfo
+    - name: istio-token
+      projected:
+        sources:
+        - serviceAccountToken:
+            audience: istio-ca
+            expirationSeconds: 43200
+            path: istio-token
+    - configMap:
+        name: istio-ca-root-cert
+      name: istiod-ca-cert
+  status:
+    conditions:
+    - lastTransitionTime: "${TIME}"
+      status: "True"
+      type: Initialized
+    - lastTransitionTime: "${TIME}"
+      status: "True"
+      type: Ready
+    - lastTransitionTime: "${TIME}"
+      status: "True"
+      type: ContainersReady
+    - lastTransitionTime: "${TIME}"
+      status: "True"
+      type: PodScheduled
+    containerStatuses:
+    - containerID: containerd://${hash(p, 9)}${hash(d, 9)}${hash(p + d, 9)}
+      image: registry.example.com/team/${app}:1.4.${d % 10}
+      name: app
+      ready: true
+      restartCount: 0
+      started: true
+      state:
+        running:
+          startedAt: "${TIME}"
+    - containerID: containerd://${hash(p, 8)}${hash(d, 8)}${hash(p + d, 8)}
+      image: docker.io/istio/proxyv2:1.28.0
+      name: istio-proxy
+      ready: true
+      restartCount: 0
+      started: true
+      state:
+        running:
+          startedAt: "${TIME}"
+    hostIP: 192.168.${(d * 7 + p) % 120}.10
+    phase: Running
+    podIP: ${ip}
+    podIPs:
+    - ip: ${ip}
+    qosClass: Burstable
+    startTime: "${TIME}"
+`;
+}
+
+function service(d: number, s: number): string {
+  const ns = `team-${d % NAMESPACES}`;
+  const name = s === 0 ? `svc-${d}` : `svc-${d}-port${s}`;
+  return `- apiVersion: v1
+  kind: Service
+  metadata:
+    creationTimestamp: "${TIME}"
+    labels:
+      app: svc-${d}
+    name: ${name}
+    namespace: ${ns}
+    resourceVersion: "${4000000 + d * 10 + s}"
+    uid: ${UID(d * 10 + s, 'svc0')}
+  spec:
+    clusterIP: 10.96.${(d * 10 + s) >> 8 & 255}.${(d * 10 + s) & 255}
+    internalTrafficPolicy: Cluster
+    ipFamilies:
+    - IPv4
+    ipFamilyPolicy: SingleStack
+    ports:
+    - name: http${s === 0 ? '' : `-${s}`}
+      port: ${s === 0 ? 80 : 8000 + s}
+      protocol: TCP
+      targetPort: 8080
+    selector:
+      app: svc-${d}
+    sessionAffinity: None
+    type: ClusterIP
+  status:
+    loadBalancer: {}
+`;
+}
+
+function istioObjects(d: number): string[] {
+  const ns = `team-${d % NAMESPACES}`;
+  return [`- apiVersion: networking.istio.io/v1
+  kind: VirtualService
+  metadata:
+    name: svc-${d}
+    namespace: ${ns}
+  spec:
+    gateways:
+    - istio-system/public
+    hosts:
+    - svc-${d}.example.com
+    http:
+    - route:
+      - destination:
+          host: svc-${d}.${ns}.svc.cluster.local
+          port:
+            number: 80
+`, `- apiVersion: networking.istio.io/v1
+  kind: DestinationRule
+  metadata:
+    name: svc-${d}
+    namespace: ${ns}
+  spec:
+    host: svc-${d}.${ns}.svc.cluster.local
+    trafficPolicy:
+      connectionPool:
+        http:
+          http1MaxPendingRequests: 1024
+`, `- apiVersion: networking.istio.io/v1
+  kind: Sidecar
+  metadata:
+    name: svc-${d}
+    namespace: ${ns}
+  spec:
+    workloadSelector:
+      labels:
+        app: svc-${d}
+    egress:
+    - hosts:
+      - ./*
+      - istio-system/*
+`, `- apiVersion: security.istio.io/v1
+  kind: AuthorizationPolicy
+  metadata:
+    name: svc-${d}-deny
+    namespace: ${ns}
+  spec:
+    selector:
+      matchLabels:
+        app: svc-${d}
+    action: DENY
+    rules:
+    - from:
+      - source:
+          remoteIpBlocks:
+          - 198.51.100.0/24
+`];
+}
+
+const B64 = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk';
+
+/** Noise objects of kinds explain does not read, round robin: Event, Secret, ConfigMap, ReplicaSet (old), EndpointSlice. */
+function noise(n: number, deployments: number): string {
+  const d = n % deployments;
+  const ns = `team-${d % NAMESPACES}`;
+  switch (n % 5) {
+    case 0: return `- apiVersion: v1
+  count: ${n % 17 + 1}
+  eventTime: null
+  firstTimestamp: "${TIME}"
+  involvedObject:
+    apiVersion: v1
+    kind: Pod
+    name: svc-${d}-${hash(d, 2)}-${hash(n, 3).slice(0, 5)}
+    namespace: ${ns}
+    resourceVersion: "${5000000 + n}"
+    uid: ${UID(n, 'evt0')}
+  kind: Event
+  lastTimestamp: "${TIME}"
+  message: 'Readiness probe failed: Get "http://10.${d & 255}.${n & 255}.3:15021/healthz/ready": dial tcp: connect: connection refused'
+  metadata:
+    creationTimestamp: "${TIME}"
+    name: svc-${d}.${hash(n, 4)}
+    namespace: ${ns}
+    resourceVersion: "${6000000 + n}"
+    uid: ${UID(n, 'evt1')}
+  reason: Unhealthy
+  reportingComponent: kubelet
+  source:
+    component: kubelet
+    host: node-${n % 120}
+  type: Warning
+`;
+    case 1: return `- apiVersion: v1
+  data:
+    ca.crt: ${B64.repeat(14)}
+    token: ${B64.repeat(10)}
+    tls.key: ${B64.repeat(12)}
+  kind: Secret
+  metadata:
+    creationTimestamp: "${TIME}"
+    name: svc-${d}-secret-${n}
+    namespace: ${ns}
+    resourceVersion: "${7000000 + n}"
+    uid: ${UID(n, 'sec0')}
+  type: Opaque
+`;
+    case 2: return `- apiVersion: v1
+  data:
+    application.yaml: |
+      server:
+        port: 8080
+      logging:
+        level: info
+      feature-flags:
+${Array.from({ length: 24 }, (_, i) => `        flag-${i}: ${(n + i) % 2 === 0}`).join('\n')}
+  kind: ConfigMap
+  metadata:
+    creationTimestamp: "${TIME}"
+    name: svc-${d}-config-${n}
+    namespace: ${ns}
+    resourceVersion: "${8000000 + n}"
+    uid: ${UID(n, 'cfg0')}
+`;
+    case 3: return replicaSet(d, true).replace(`name: svc-${d}-${hash(d, 1)}`, `name: svc-${d}-${hash(n, 1)}`);
+    default: return `- addressType: IPv4
+  apiVersion: discovery.k8s.io/v1
+  endpoints:
+${Array.from({ length: 8 }, (_, i) => `  - addresses:
+    - 10.${d & 255}.${n & 255}.${i + 2}
+    conditions:
+      ready: true
+      serving: true
+      terminating: false
+    nodeName: node-${(n + i) % 120}
+    targetRef:
+      kind: Pod
+      name: svc-${d}-${hash(d, 2)}-${hash(n * 8 + i, 3).slice(0, 5)}
+      namespace: ${ns}
+      uid: ${UID(n * 8 + i, 'pod0')}`).join('\n')}
+  kind: EndpointSlice
+  metadata:
+    creationTimestamp: "${TIME}"
+    generateName: svc-${d}-
+    labels:
+      endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io
+      kubernetes.io/service-name: svc-${d}
+    name: svc-${d}-${hash(n, 6).slice(0, 5)}
+    namespace: ${ns}
+    resourceVersion: "${9000000 + n}"
+    uid: ${UID(n, 'eps0')}
+  ports:
+  - name: http
+    port: 8080
+    protocol: TCP
+`;
+  }
+}
+
+/**
+ * Writes a dump of about `bytes` bytes through `write` (called with pieces of text, in order), the objects scaled to
+ * the size; with `noise` false, the same objects without the kinds explain does not read (and its noise bytes).
+ */
+export function writeClusterDump(bytes: number, write: (text: string) => void, options: { noise?: boolean } = {}): DumpCounts {
+  const scale = Math.max(1, Math.round(FULL.deployments * bytes / FULL.bytes));
+  const deployments = scale;
+  let written = 0;
+  const out = (text: string) => {
+    written += Buffer.byteLength(text);
+    write(text);
+  };
+  out('apiVersion: v1\nitems:\n');
+  let istio = 0;
+  for (const item of installation()) out(item);
+  istio += 3;
+  for (let p = 0; p < 3; p++) out(pod(0, p, true));
+  let pods = 3;
+  let services = 1;
+  for (let d = 0; d < deployments; d++) {
+    out(deployment(d));
+    out(replicaSet(d, false));
+    for (let p = 0; p < FULL.podsPerDeployment; p++) out(pod(d, p));
+    pods += FULL.podsPerDeployment;
+    for (let s = 0; s < FULL.servicesPerDeployment; s++) out(service(d, s));
+    services += FULL.servicesPerDeployment;
+    for (const o of istioObjects(d)) out(o);
+    istio += 4;
+  }
+  let noiseObjects = 0;
+  const tail = 'kind: List\nmetadata:\n  resourceVersion: ""\n';
+  if (options.noise !== false) {
+    while (written + tail.length < bytes) {
+      out(noise(noiseObjects, deployments));
+      noiseObjects++;
+    }
+  }
+  out(tail);
+  return { deployments, pods, services, istioObjects: istio, noiseObjects, bytes: written };
+}
