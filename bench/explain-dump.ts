@@ -4,7 +4,7 @@
  * Istio objects (a VirtualService, DestinationRule, Sidecar and DENY AuthorizationPolicy per Deployment), the
  * installation (IstioOperator, the `istio` mesh ConfigMap, an ingress gateway with externalTrafficPolicy Local and
  * one trusted hop, its Istio Gateway) and, for about 70% of the bytes, kinds explain does not read (Events, Secrets,
- * ConfigMaps, old ReplicaSets, EndpointSlices). Smaller dumps scale the counts down with the size.
+ * ConfigMaps, old ReplicaSets, EndpointSlices), and a few groups of bare pods. Smaller dumps scale the counts down with the size.
  */
 
 /** Objects at the full size (500 MB). */
@@ -14,6 +14,8 @@ const NAMESPACES = 50;
 /** What a dump holds, for the benchmark's checks. */
 export interface DumpCounts {
   readonly deployments: number;
+  /** Groups of bare pods (no controller) with identical labels: each is one workload. */
+  readonly barePodGroups: number;
   readonly pods: number;
   readonly services: number;
   readonly istioObjects: number;
@@ -246,9 +248,9 @@ const PROXY_ENV = ['JWT_POLICY', 'PILOT_CERT_PROVIDER', 'CA_ADDR', 'POD_NAME', '
   'PROXY_CONFIG', 'ISTIO_META_POD_PORTS', 'ISTIO_META_APP_CONTAINERS', 'GOMEMLIMIT', 'GOMAXPROCS', 'ISTIO_META_CLUSTER_ID', 'ISTIO_META_NODE_NAME',
   'ISTIO_META_INTERCEPTION_MODE', 'ISTIO_META_WORKLOAD_NAME', 'ISTIO_META_OWNER', 'ISTIO_META_MESH_ID'];
 
-function pod(d: number, p: number, gateway = false): string {
+function pod(d: number, p: number, gateway = false, bare = false): string {
   const ns = gateway ? 'istio-system' : `team-${d % NAMESPACES}`;
-  const app = gateway ? 'istio-ingressgateway' : `svc-${d}`;
+  const app = gateway ? 'istio-ingressgateway' : bare ? `batch-${d}` : `svc-${d}`;
   const h = hash(d, 2);
   const name = `${app}-${h}-${hash(d * 1000 + p, 3).slice(0, 5)}`;
   const ip = `10.${(d >> 8) & 255}.${d & 255}.${p + 2}`;
@@ -268,17 +270,17 @@ function pod(d: number, p: number, gateway = false): string {
     creationTimestamp: "${TIME}"
     generateName: ${app}-${h}-
     labels:
-${labels}
-      pod-template-hash: ${h}
+${labels}${bare ? '' : `
+      pod-template-hash: ${h}`}
     name: ${name}
-    namespace: ${ns}
+    namespace: ${ns}${bare ? '' : `
     ownerReferences:
     - apiVersion: apps/v1
       blockOwnerDeletion: true
       controller: true
       kind: ReplicaSet
       name: ${app}-${h}
-      uid: ${UID(d, 'rs02')}
+      uid: ${UID(d, 'rs02')}`}
     resourceVersion: "${3000000 + d * 100 + p}"
     uid: ${UID(d * 1000 + p, 'pod0')}
   spec:
@@ -663,6 +665,12 @@ export function writeClusterDump(bytes: number, write: (text: string) => void, o
     for (const o of istioObjects(d)) out(o);
     istio += 4;
   }
+  // Bare pods (run by hand or by a tool without ownerReferences), four of each kind, identical but for the name.
+  const barePodGroups = Math.max(1, Math.round(deployments / 50));
+  for (let g = 0; g < barePodGroups; g++) {
+    for (let p = 0; p < 4; p++) out(pod(g, p, false, true));
+    pods += 4;
+  }
   let noiseObjects = 0;
   const tail = 'kind: List\nmetadata:\n  resourceVersion: ""\n';
   if (options.noise !== false) {
@@ -672,5 +680,5 @@ export function writeClusterDump(bytes: number, write: (text: string) => void, o
     }
   }
   out(tail);
-  return { deployments, pods, services, istioObjects: istio, noiseObjects, bytes: written };
+  return { deployments, barePodGroups, pods, services, istioObjects: istio, noiseObjects, bytes: written };
 }
