@@ -159,6 +159,11 @@ class StreamReader {
     if (this.inItems) {
       if (line.startsWith('- ') || line === '-') {
         this.endItem();
+        if (this.whole) {
+          // The item just ended defines an anchor: this item and the rest are read with it.
+          this.lines.push(line);
+          return;
+        }
         if (this.itemIndex < 0) this.lines[this.itemsAt] = 'items: []';
         this.item = [line.slice(2)];
         this.itemIndex++;
@@ -173,6 +178,10 @@ class StreamReader {
       // A top-level key ends the items; items written further in are read with the whole document.
       this.endItem();
       this.inItems = false;
+      if (this.whole) {
+        this.lines.push(line);
+        return;
+      }
     }
     if (significant && !line.startsWith('%')) this.content = true;
     if (this.itemIndex < 0 && (line === 'items:' || /^items:\s+#/.test(line))) {
