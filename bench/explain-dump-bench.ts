@@ -61,7 +61,12 @@ function loadAverage(): string {
   return os.loadavg().map(l => l.toFixed(2)).join(' ');
 }
 
-/** The paths from the ingress gateway to a workload: one per Deployment and per bare-pod group. */
+/** The workloads the report traces (in any path): one per Deployment and per bare-pod group, never per pod. */
+function workloads(report: any): number {
+  return new Set(report.paths.map((p: any) => / -> (workload \S+)/.exec(p.title)?.[1]).filter((w: unknown) => w !== undefined)).size;
+}
+
+/** The paths from the ingress gateway to a workload (the bare pods have no Service, so no route from the gateway). */
 function northSouth(report: any): number {
   return report.paths.filter((p: any) => p.title.startsWith('north-south: gateway istio-system/istio-ingressgateway -> workload')).length;
 }
@@ -90,13 +95,13 @@ export function explainDumpBench(sizesArg: string): void {
     const report = JSON.parse(fs.readFileSync(reportFile, 'utf-8'));
     const row = {
       mib, bytes: counts.bytes, counts, ms: median(samples.map(s => s.ms)), peakRssMiB: median(samples.map(s => s.peakRssMiB)), exitCode: samples[0].exitCode,
-      reportBytes: samples[0].outBytes, paths: report.paths.length, northSouth: northSouth(report), skippedListed: report.skipped.length,
+      reportBytes: samples[0].outBytes, paths: report.paths.length, workloads: workloads(report), northSouth: northSouth(report), skippedListed: report.skipped.length,
       skippedKinds: report.skippedKinds ?? {}, loadAverage: loadAverage(), samples,
     };
     rows.push(row);
     const expected = counts.deployments + counts.barePodGroups;
     console.log(`${String(mib).padStart(4)} MB  ${(row.ms / 1000).toFixed(2).padStart(6)} s  ${row.peakRssMiB.toFixed(0).padStart(5)} MiB peak RSS  ${(row.ms / (row.bytes / MIB)).toFixed(0).padStart(4)} ms/MB  `
-      + `report ${(row.reportBytes / MIB).toFixed(2)} MB, ${row.paths} paths (${row.northSouth} gateway -> workload, expected ${expected}: ${counts.deployments} Deployments + ${counts.barePodGroups} bare-pod groups), `
+      + `report ${(row.reportBytes / MIB).toFixed(2)} MB, ${row.paths} paths over ${row.workloads} workloads (expected ${expected}: ${counts.deployments} Deployments + ${counts.barePodGroups} bare-pod groups; ${row.northSouth} from the gateway), `
       + `${counts.pods} pods, ${counts.noiseObjects} noise objects counted (${Object.entries(row.skippedKinds).map(([k, n]) => `${n} ${k}`).join(', ')}), exit ${row.exitCode}, load ${row.loadAverage}`);
     fs.rmSync(file);
   }
