@@ -1,4 +1,5 @@
 import { labelsOf, namespaceOf } from './objects';
+import { originOf, rememberOrigin } from '../input';
 import { selectorMatches } from '../../model/selectors';
 
 /*
@@ -15,7 +16,7 @@ import { selectorMatches } from '../../model/selectors';
 /** The label the Deployment controller adds to the pods (and ReplicaSets) of one revision. */
 const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
 
-function controllerOf(o: any): { kind: string; name: string } | undefined {
+function controllerRef(o: any): { kind: string; name: string } | undefined {
   const refs = o?.metadata?.ownerReferences;
   if (!Array.isArray(refs)) return undefined;
   const ref = refs.find((r: any) => r?.controller === true) ?? refs[0];
@@ -38,7 +39,7 @@ export function withoutReplicas(workloads: any[]): any[] {
     deploymentSelectors.set(namespaceOf(o), list);
   }
   const owned = (o: any): boolean => {
-    const owner = controllerOf(o);
+    const owner = controllerRef(o);
     if (owner !== undefined && present.has(key(owner.kind, namespaceOf(o), owner.name))) {
       return o.kind === 'ReplicaSet' ? owner.kind === 'Deployment' : o.kind === 'Pod';
     }
@@ -71,4 +72,68 @@ export function withoutReplicas(workloads: any[]): any[] {
 function sorted(map: unknown): Array<[string, unknown]> {
   if (map === null || typeof map !== 'object' || Array.isArray(map)) return [];
   return Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A copy of `s` that does not share the memory of the text it was read from. */
+function fresh(s: string): string {
+  return JSON.parse(JSON.stringify(s));
+}
+
+function isMap(v: unknown): v is { [key: string]: any } {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function isStringMap(v: unknown): boolean {
+  return v === undefined || (isMap(v) && Object.values(v).every(x => typeof x === 'string'));
+}
+
+/**
+ * A replica as the stream keeps it until it knows whether its controller is in the input: a pod with a controller,
+ * or a ReplicaSet of a Deployment, reduced to what explain reads of a workload (name, namespace, labels,
+ * annotations, the controller reference, the istio-proxy container's env; for a ReplicaSet its selector and its
+ * template's labels and annotations), the parts that replicas of one template share held once (`shared`). A dump's
+ * pods then cost a few hundred bytes each, not the whole pod. Objects of another shape are returned as they are
+ * (they get their findings or skip reasons from the whole object).
+ */
+export function compactReplica(o: any, shared: Map<string, any>): any {
+  if (!isMap(o) || !isMap(o.metadata) || !isMap(o.spec)) return o;
+  const owner = controllerRef(o);
+  const pod = o.kind === 'Pod' && o.apiVersion === 'v1';
+  const replicaSet = o.kind === 'ReplicaSet' && o.apiVersion === 'apps/v1' && owner?.kind === 'Deployment';
+  if (owner === undefined || !(pod || replicaSet)) return o;
+  const meta = o.metadata;
+  if (typeof meta.name !== 'string' || (meta.namespace !== undefined && typeof meta.namespace !== 'string') || !isStringMap(meta.labels) || !isStringMap(meta.annotations)) return o;
+  const template = o.spec.template;
+  if (replicaSet && (!isMap(template) || !isMap(template.metadata) || !isStringMap(template.metadata.labels) || !isStringMap(template.metadata.annotations))) return o;
+  const podSpec = pod ? o.spec : template.spec;
+  if (podSpec !== undefined && !isMap(podSpec)) return o;
+  const proxy = Array.isArray(podSpec?.containers) ? podSpec.containers.find((c: any) => c?.name === 'istio-proxy') : undefined;
+  const spec = { containers: isMap(proxy) ? [{ name: 'istio-proxy', ...(proxy.env !== undefined ? { env: proxy.env } : {}) }] : [] };
+  const parts = pod ? [meta.labels, meta.annotations, spec] : [meta.labels, meta.annotations, spec, o.spec.selector, template.metadata.labels, template.metadata.annotations];
+  const key = JSON.stringify([o.kind, ...parts]);
+  let common = shared.get(key);
+  if (common === undefined) {
+    // Fresh copies: the parser's strings are slices of the document's text and would keep all of it alive.
+    common = JSON.parse(key).slice(1);
+    shared.set(key, common);
+  }
+  const [labels, annotations, sharedSpec, selector, templateLabels, templateAnnotations] = common;
+  const stub = {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: {
+      name: fresh(meta.name),
+      ...(meta.namespace !== undefined ? { namespace: fresh(meta.namespace) } : {}),
+      ...(labels !== undefined ? { labels } : {}),
+      ...(annotations !== undefined ? { annotations } : {}),
+      ownerReferences: [{ kind: fresh(owner.kind), name: fresh(owner.name), controller: true }],
+    },
+    spec: pod ? sharedSpec : {
+      ...(selector !== undefined ? { selector } : {}),
+      template: { metadata: { ...(templateLabels !== undefined ? { labels: templateLabels } : {}), ...(templateAnnotations !== undefined ? { annotations: templateAnnotations } : {}) }, spec: sharedSpec },
+    },
+  };
+  const origin = originOf(o);
+  if (origin) rememberOrigin(stub, origin);
+  return stub;
 }
