@@ -57,6 +57,11 @@ export function rememberOrigin(o: object, origin: ManifestOrigin): void {
   if (!ORIGINS.has(o)) ORIGINS.set(o, origin);
 }
 
+/** Gives an object the origin of another it stands for (a replica the stream kept for its group). */
+export function moveOrigin(o: object, origin: ManifestOrigin): void {
+  ORIGINS.set(o, origin);
+}
+
 /** "a.yaml document 3, List item 2", for messages. */
 export function describeOrigin(origin: ManifestOrigin | undefined): string | undefined {
   if (origin === undefined) return undefined;

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'fs';
 import { StringDecoder } from 'string_decoder';
-import { checkText, manifestInputError, readManifestText } from './input';
+import { checkText, manifestInputError, moveOrigin, originOf, readManifestText } from './input';
 import { compactReplica } from './read/replicas';
 import { isMeshConfigMapName, isReadKind } from './skipped';
 
@@ -126,8 +126,9 @@ function scalar(value: string | undefined): string | undefined {
 class StreamReader {
   public readonly objects: any[] = [];
   public readonly notRead = new Map<string, number>();
-  /** What the replicas of one template share, held once (read/replicas.ts). */
-  private readonly shared = new Map<string, any>();
+  /** What the replicas of one template share, held once, and the one replica kept per group (read/replicas.ts). */
+  private readonly shared = new Map<string, { id: number; parts: any[] }>();
+  private readonly replicaGroups = new Map<string, any>();
   private document = 1;
   /** Lines of the current document (or, in a List, of its non-item part). */
   private lines: string[] = [];
@@ -222,7 +223,7 @@ class StreamReader {
       this.listDropped.set(head.kind!, (this.listDropped.get(head.kind!) ?? 0) + 1);
       return;
     }
-    for (const o of readManifestText(text, this.source, { document: this.document, item: this.itemIndex })) this.listObjects.push(compactReplica(o, this.shared));
+    for (const o of readManifestText(text, this.source, { document: this.document, item: this.itemIndex })) this.keep(o, this.listObjects);
   }
 
   private endDocument(): void {
@@ -260,7 +261,7 @@ class StreamReader {
       this.count(head.kind!, 1);
       return;
     }
-    for (const o of readManifestText(text, this.source, { document: this.document })) this.objects.push(compactReplica(o, this.shared));
+    for (const o of readManifestText(text, this.source, { document: this.document })) this.keep(o, this.objects);
   }
 
   /** A document whose items were streamed: a List keeps them; anything else with a top-level items list is refused. */
@@ -273,6 +274,25 @@ class StreamReader {
     readManifestText(text, this.source, { document: this.document });
     this.objects.push(...this.listObjects);
     for (const [k, n] of this.listDropped) this.count(k, n);
+  }
+
+  /** Keeps an object built from the stream: a replica as its compact stub, one per group (the first by name). */
+  private keep(o: any, into: any[]): void {
+    const { object, group } = compactReplica(o, this.shared);
+    if (group === undefined) {
+      into.push(object);
+      return;
+    }
+    const kept = this.replicaGroups.get(group);
+    if (kept === undefined) {
+      this.replicaGroups.set(group, object);
+      into.push(object);
+    } else if (object.metadata.name < kept.metadata.name) {
+      // The kept stub stands where the group's first replica stood, with the name and origin of the first by name.
+      kept.metadata.name = object.metadata.name;
+      const origin = originOf(object);
+      if (origin) moveOrigin(kept, origin);
+    }
   }
 
   private count(kind: string, n: number): void {

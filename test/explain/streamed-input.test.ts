@@ -202,6 +202,23 @@ spec:
     expect(workloadTitles(yaml).sort()).toEqual(['workload web/job-a', 'workload web/other']);
   });
 
+  test('the stream keeps one replica per group and gives the report of the whole input', () => {
+    // GIVEN pods of two absent ReplicaSets (names out of order), old ReplicaSets of an absent Deployment, and a gateway
+    const rs = (name: string) => rsYaml.replace('name: httpbin-5d9f\n', `name: ${name}\n`).replace('name: httpbin, controller', 'name: gone, controller');
+    const yaml = `apiVersion: v1\nitems:\n${[gatewayYaml({ etp: 'Local' }),
+      podYaml('web-b-2', 'app: web', 'ReplicaSet/web-b'), podYaml('web-a-9', 'app: web', 'ReplicaSet/web-a'), podYaml('web-a-1', 'app: web', 'ReplicaSet/web-a'),
+      podYaml('api-1', 'app: api', 'ReplicaSet/api-x'), rs('httpbin-old-2'), rs('httpbin-old-1')]
+      .flatMap(d => d.trim().split('\n---\n')).map(d => d.trim().split('\n').map((l, i) => (i === 0 ? `- ${l}` : `  ${l}`)).join('\n')).join('\n')}\nkind: List\nmetadata: {}\n`;
+    // WHEN the CLI streams it and the library reads it whole
+    const streamed = JSON.parse(run(['explain', '--json', 'input'], { readFile: () => yaml }).out);
+    const whole = JSON.parse(Explainer.fromYaml(yaml).toJson());
+    // THEN the same paths and findings: one workload per group
+    expect(streamed.paths).toEqual(whole.paths);
+    expect(streamed.findings).toEqual(whole.findings);
+    expect(streamed.paths.filter((p: any) => p.title.startsWith('north-south')).map((p: any) => p.title.replace(/^.* -> /, '')).sort())
+      .toEqual(['workload web/api-1', 'workload web/httpbin-old-1', 'workload web/web-a-1']);
+  });
+
   test('a pod whose controller is not in the input is traced as a workload', () => {
     // GIVEN a pod owned by a ReplicaSet that is not in the input, without pod-template-hash
     const yaml = docs(gatewayYaml({ etp: 'Local' }), podYaml('lonely-1', 'app: lonely', 'ReplicaSet/gone'));

@@ -9,7 +9,8 @@ import { selectorMatches } from '../../model/selectors';
  * - a pod whose controller (a ReplicaSet, StatefulSet, DaemonSet or Job) is in the input, or whose labels carry
  *   `pod-template-hash` and match the selector of a Deployment of its namespace (its ReplicaSet left out of the dump).
  * Bare pods (no controller in the input) with identical labels and annotations are one workload: the first of them
- * (by name) stands for the group.
+ * (by name) stands for the group; so are ReplicaSets without their Deployment whose labels, annotations and template
+ * labels and annotations are identical.
  * See Kubernetes' pkg/controller/deployment/sync.go (pod-template-hash) and the ownerReferences the controllers set.
  */
 
@@ -53,11 +54,12 @@ export function withoutReplicas(workloads: any[]): any[] {
   const out: any[] = [];
   for (const o of workloads) {
     if (owned(o)) continue;
-    if (o.kind !== 'Pod') {
+    if (o.kind !== 'Pod' && o.kind !== 'ReplicaSet') {
       out.push(o);
       continue;
     }
-    const group = JSON.stringify([namespaceOf(o), sorted(labelsOf(o)), sorted(o.metadata?.annotations)]);
+    const template = o.kind === 'ReplicaSet' ? o.spec?.template?.metadata : undefined;
+    const group = JSON.stringify([o.kind, namespaceOf(o), sorted(labelsOf(o)), sorted(o.metadata?.annotations), sorted(template?.labels), sorted(template?.annotations)]);
     const at = groups.get(group);
     if (at === undefined) {
       groups.set(group, out.length);
@@ -87,26 +89,33 @@ function isStringMap(v: unknown): boolean {
   return v === undefined || (isMap(v) && Object.values(v).every(x => typeof x === 'string'));
 }
 
+/** A replica reduced by compactReplica, and the group of replicas it stands for. */
+export interface CompactReplica {
+  readonly object: any;
+  /** Replicas of one kind, namespace, controller and template: the report is the same with any one of them. */
+  readonly group?: string;
+}
+
 /**
  * A replica as the stream keeps it until it knows whether its controller is in the input: a pod with a controller,
  * or a ReplicaSet of a Deployment, reduced to what explain reads of a workload (name, namespace, labels,
  * annotations, the controller reference, the istio-proxy container's env; for a ReplicaSet its selector and its
- * template's labels and annotations), the parts that replicas of one template share held once (`shared`). A dump's
- * pods then cost a few hundred bytes each, not the whole pod. Objects of another shape are returned as they are
- * (they get their findings or skip reasons from the whole object).
+ * template's labels and annotations), the parts that replicas of one template share held once (`shared`). Replicas
+ * of one group give the same report (withoutReplicas drops them all, or traces the first by name), so the stream
+ * keeps one per group. Objects of another shape are returned as they are (their findings and skip reasons need them).
  */
-export function compactReplica(o: any, shared: Map<string, any>): any {
-  if (!isMap(o) || !isMap(o.metadata) || !isMap(o.spec)) return o;
+export function compactReplica(o: any, shared: Map<string, { id: number; parts: any[] }>): CompactReplica {
+  if (!isMap(o) || !isMap(o.metadata) || !isMap(o.spec)) return { object: o };
   const owner = controllerRef(o);
   const pod = o.kind === 'Pod' && o.apiVersion === 'v1';
   const replicaSet = o.kind === 'ReplicaSet' && o.apiVersion === 'apps/v1' && owner?.kind === 'Deployment';
-  if (owner === undefined || !(pod || replicaSet)) return o;
+  if (owner === undefined || !(pod || replicaSet)) return { object: o };
   const meta = o.metadata;
-  if (typeof meta.name !== 'string' || (meta.namespace !== undefined && typeof meta.namespace !== 'string') || !isStringMap(meta.labels) || !isStringMap(meta.annotations)) return o;
+  if (typeof meta.name !== 'string' || (meta.namespace !== undefined && typeof meta.namespace !== 'string') || !isStringMap(meta.labels) || !isStringMap(meta.annotations)) return { object: o };
   const template = o.spec.template;
-  if (replicaSet && (!isMap(template) || !isMap(template.metadata) || !isStringMap(template.metadata.labels) || !isStringMap(template.metadata.annotations))) return o;
+  if (replicaSet && (!isMap(template) || !isMap(template.metadata) || !isStringMap(template.metadata.labels) || !isStringMap(template.metadata.annotations))) return { object: o };
   const podSpec = pod ? o.spec : template.spec;
-  if (podSpec !== undefined && !isMap(podSpec)) return o;
+  if (podSpec !== undefined && !isMap(podSpec)) return { object: o };
   const proxy = Array.isArray(podSpec?.containers) ? podSpec.containers.find((c: any) => c?.name === 'istio-proxy') : undefined;
   const spec = { containers: isMap(proxy) ? [{ name: 'istio-proxy', ...(proxy.env !== undefined ? { env: proxy.env } : {}) }] : [] };
   const parts = pod ? [meta.labels, meta.annotations, spec] : [meta.labels, meta.annotations, spec, o.spec.selector, template.metadata.labels, template.metadata.annotations];
@@ -114,10 +123,10 @@ export function compactReplica(o: any, shared: Map<string, any>): any {
   let common = shared.get(key);
   if (common === undefined) {
     // Fresh copies: the parser's strings are slices of the document's text and would keep all of it alive.
-    common = JSON.parse(key).slice(1);
+    common = { id: shared.size, parts: JSON.parse(key).slice(1) };
     shared.set(key, common);
   }
-  const [labels, annotations, sharedSpec, selector, templateLabels, templateAnnotations] = common;
+  const [labels, annotations, sharedSpec, selector, templateLabels, templateAnnotations] = common.parts;
   const stub = {
     apiVersion: o.apiVersion,
     kind: o.kind,
@@ -135,5 +144,5 @@ export function compactReplica(o: any, shared: Map<string, any>): any {
   };
   const origin = originOf(o);
   if (origin) rememberOrigin(stub, origin);
-  return stub;
+  return { object: stub, group: JSON.stringify([common.id, namespaceOf(o), owner.kind, owner.name]) };
 }
