@@ -254,7 +254,10 @@ function pod(d: number, p: number, gateway = false, bare = false): string {
   const h = hash(d, 2);
   const name = `${app}-${h}-${hash(d * 1000 + p, 3).slice(0, 5)}`;
   const ip = `10.${(d >> 8) & 255}.${d & 255}.${p + 2}`;
-  const env = PROXY_ENV.map(e => `      - name: ${e}\n        value: "${e === 'POD_NAME' ? name : e === 'POD_NAMESPACE' ? ns : e === 'INSTANCE_IP' ? ip : `${e.toLowerCase()}-value`}"`).join('\n');
+  // As the injector writes them: the pod's own name, namespace and address come from the downward API.
+  const fields: { [env: string]: string } = { POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace', INSTANCE_IP: 'status.podIP', HOST_IP: 'status.hostIP' };
+  const env = PROXY_ENV.map(e => fields[e] ? `      - name: ${e}\n        valueFrom:\n          fieldRef:\n            apiVersion: v1\n            fieldPath: ${fields[e]}`
+    : `      - name: ${e}\n        value: "${e.toLowerCase()}-value"`).join('\n');
   const labels = gateway ? `      app: istio-ingressgateway\n      istio: ingressgateway\n      sidecar.istio.io/inject: "false"`
     : `      app: ${app}\n      security.istio.io/tlsMode: istio\n      service.istio.io/canonical-name: ${app}\n      service.istio.io/canonical-revision: v1\n      version: v1`;
   return `- apiVersion: v1

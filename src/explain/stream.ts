@@ -290,6 +290,7 @@ class StreamReader {
     } else if (object.metadata.name < kept.metadata.name) {
       // The kept stub stands where the group's first replica stood, with the name and origin of the first by name.
       kept.metadata.name = object.metadata.name;
+      kept.spec = object.spec;
       const origin = originOf(object);
       if (origin) moveOrigin(kept, origin);
     }

@@ -100,9 +100,9 @@ export interface CompactReplica {
  * A replica as the stream keeps it until it knows whether its controller is in the input: a pod with a controller,
  * or a ReplicaSet of a Deployment, reduced to what explain reads of a workload (name, namespace, labels,
  * annotations, the controller reference, the istio-proxy container's env; for a ReplicaSet its selector and its
- * template's labels and annotations), the parts that replicas of one template share held once (`shared`). Replicas
- * of one group give the same report (withoutReplicas drops them all, or traces the first by name), so the stream
- * keeps one per group. Objects of another shape are returned as they are (their findings and skip reasons need them).
+ * template's labels and annotations), the labels and annotations that replicas of one template share held once
+ * (`shared`). Replicas of one group (kind, namespace, controller, labels and annotations) give the same report
+ * (withoutReplicas drops them all, or traces the first by name), so the stream keeps one per group. Objects of another shape are returned as they are (their findings and skip reasons need them).
  */
 export function compactReplica(o: any, shared: Map<string, { id: number; parts: any[] }>): CompactReplica {
   if (!isMap(o) || !isMap(o.metadata) || !isMap(o.spec)) return { object: o };
@@ -117,8 +117,9 @@ export function compactReplica(o: any, shared: Map<string, { id: number; parts: 
   const podSpec = pod ? o.spec : template.spec;
   if (podSpec !== undefined && !isMap(podSpec)) return { object: o };
   const proxy = Array.isArray(podSpec?.containers) ? podSpec.containers.find((c: any) => c?.name === 'istio-proxy') : undefined;
-  const spec = { containers: isMap(proxy) ? [{ name: 'istio-proxy', ...(proxy.env !== undefined ? { env: proxy.env } : {}) }] : [] };
-  const parts = pod ? [meta.labels, meta.annotations, spec] : [meta.labels, meta.annotations, spec, o.spec.selector, template.metadata.labels, template.metadata.annotations];
+  // The env is the replica's own (it may name the pod): a fresh copy, kept only for the group's replica.
+  const sharedSpec = JSON.parse(JSON.stringify({ containers: isMap(proxy) ? [{ name: 'istio-proxy', ...(proxy.env !== undefined ? { env: proxy.env } : {}) }] : [] }));
+  const parts = pod ? [meta.labels, meta.annotations] : [meta.labels, meta.annotations, o.spec.selector, template.metadata.labels, template.metadata.annotations];
   const key = JSON.stringify([o.kind, ...parts]);
   let common = shared.get(key);
   if (common === undefined) {
@@ -126,7 +127,7 @@ export function compactReplica(o: any, shared: Map<string, { id: number; parts: 
     common = { id: shared.size, parts: JSON.parse(key).slice(1) };
     shared.set(key, common);
   }
-  const [labels, annotations, sharedSpec, selector, templateLabels, templateAnnotations] = common.parts;
+  const [labels, annotations, selector, templateLabels, templateAnnotations] = common.parts;
   const stub = {
     apiVersion: o.apiVersion,
     kind: o.kind,
