@@ -6,8 +6,8 @@ import type * as ExplainStream from './explain/explain-stream';
 import type { HelmSpec } from './explain/helm-spec';
 import type { HelmValues } from './explain/helm-values';
 import type * as Input from './explain/input';
-import type { IstioVersion } from './model/istio-version';
 import type * as Stream from './explain/stream';
+import type { IstioVersion } from './model/istio-version';
 
 /*
  * cdk8s-istio-source-ip explain [--json|--mermaid] <files...>
@@ -113,7 +113,8 @@ function takeOption(args: string[], name: string): { values: string[]; rest: str
  */
 function readManifests(path: string, io: Io, notRead: Map<string, number>): any[] {
   if (input().isDirectory(path)) return input().manifestFilesIn(path, escapeForTerminal(path)).flatMap(f => readManifests(f, io, notRead));
-  const read = readGuarded(path, () => stream().readManifestStream(io.readChunks ? io.readChunks(path) : [io.readFile(path)], escapeForTerminal(path)));
+  const chunks = (): Iterable<string> => (io.readChunks ? io.readChunks(path) : [io.readFile(path)]);
+  const read = readGuarded(path, () => stream().readManifestStream(chunks(), escapeForTerminal(path)));
   for (const [kind, n] of read.notRead) notRead.set(kind, (notRead.get(kind) ?? 0) + n);
   return read.objects;
 }

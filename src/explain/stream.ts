@@ -62,7 +62,7 @@ export function readManifestStream(chunks: Iterable<string>, source: string): St
  * A file (or stdin for "-") 64 KiB at a time, decoded as UTF-8 across chunk boundaries: small pieces die young, so
  * that the garbage collector keeps the heap (and the peak RSS) near what explain holds (bigger pieces measured worse).
  */
-export function* fileChunks(path: string, chunkBytes = 1 << 16): Generator<string> {
+export function* fileChunks(path: string, chunkBytes = 65_536): Generator<string> {
   const fd = path === '-' ? 0 : openSync(path, 'r');
   const buffer = Buffer.allocUnsafe(chunkBytes);
   const decoder = new StringDecoder('utf8');

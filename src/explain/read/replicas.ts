@@ -1,6 +1,6 @@
 import { labelsOf, namespaceOf } from './objects';
-import { originOf, rememberOrigin } from '../input';
 import { selectorMatches } from '../../model/selectors';
+import { originOf, rememberOrigin } from '../input';
 
 /*
  * Replicas are not workloads. A cluster dump holds a Deployment, its ReplicaSets and every pod they run; explain
@@ -59,7 +59,8 @@ export function withoutReplicas(workloads: any[]): any[] {
       continue;
     }
     const template = o.kind === 'ReplicaSet' ? o.spec?.template?.metadata : undefined;
-    const group = JSON.stringify([o.kind, namespaceOf(o), sorted(labelsOf(o)), sorted(o.metadata?.annotations), sorted(template?.labels), sorted(template?.annotations)]);
+    const group = JSON.stringify([o.kind, namespaceOf(o), sorted(labelsOf(o)), sorted(o.metadata?.annotations),
+      sorted(template?.labels), sorted(template?.annotations)]);
     const at = groups.get(group);
     if (at === undefined) {
       groups.set(group, out.length);
@@ -113,19 +114,21 @@ export function compactReplica(o: any, shared: Map<string, { id: number; parts: 
   const meta = o.metadata;
   if (typeof meta.name !== 'string' || (meta.namespace !== undefined && typeof meta.namespace !== 'string') || !isStringMap(meta.labels) || !isStringMap(meta.annotations)) return { object: o };
   const template = o.spec.template;
-  if (replicaSet && (!isMap(template) || !isMap(template.metadata) || !isStringMap(template.metadata.labels) || !isStringMap(template.metadata.annotations))) return { object: o };
+  const templateMeta = isMap(template) ? template.metadata : undefined;
+  if (replicaSet && (!isMap(templateMeta) || !isStringMap(templateMeta.labels) || !isStringMap(templateMeta.annotations))) return { object: o };
   const podSpec = pod ? o.spec : template.spec;
   if (podSpec !== undefined && !isMap(podSpec)) return { object: o };
   const proxy = Array.isArray(podSpec?.containers) ? podSpec.containers.find((c: any) => c?.name === 'istio-proxy') : undefined;
   // The env is the replica's own (it may name the pod): a fresh copy, kept only for the group's replica.
   const sharedSpec = JSON.parse(JSON.stringify({ containers: isMap(proxy) ? [{ name: 'istio-proxy', ...(proxy.env !== undefined ? { env: proxy.env } : {}) }] : [] }));
-  const parts = pod ? [meta.labels, meta.annotations] : [meta.labels, meta.annotations, o.spec.selector, template.metadata.labels, template.metadata.annotations];
-  const key = JSON.stringify([o.kind, ...parts]);
-  let common = shared.get(key);
+  const parts = pod ? [meta.labels, meta.annotations]
+    : [meta.labels, meta.annotations, o.spec.selector, templateMeta.labels, templateMeta.annotations];
+  const sharedKey = JSON.stringify([o.kind, ...parts]);
+  let common = shared.get(sharedKey);
   if (common === undefined) {
     // Fresh copies: the parser's strings are slices of the document's text and would keep all of it alive.
-    common = { id: shared.size, parts: JSON.parse(key).slice(1) };
-    shared.set(key, common);
+    common = { id: shared.size, parts: JSON.parse(sharedKey).slice(1) };
+    shared.set(sharedKey, common);
   }
   const [labels, annotations, selector, templateLabels, templateAnnotations] = common.parts;
   const stub = {
@@ -140,7 +143,13 @@ export function compactReplica(o: any, shared: Map<string, { id: number; parts: 
     },
     spec: pod ? sharedSpec : {
       ...(selector !== undefined ? { selector } : {}),
-      template: { metadata: { ...(templateLabels !== undefined ? { labels: templateLabels } : {}), ...(templateAnnotations !== undefined ? { annotations: templateAnnotations } : {}) }, spec: sharedSpec },
+      template: {
+        metadata: {
+          ...(templateLabels !== undefined ? { labels: templateLabels } : {}),
+          ...(templateAnnotations !== undefined ? { annotations: templateAnnotations } : {}),
+        },
+        spec: sharedSpec,
+      },
     },
   };
   const origin = originOf(o);
