@@ -19,7 +19,7 @@ const MIB = 1024 * 1024;
 /** The worker runs as plain JavaScript against the compiled library, as users get it. */
 function transpileWorker(libDir: string): string {
   fs.mkdirSync(JS_DIR, { recursive: true });
-  const source = fs.readFileSync(path.join(__dirname, 'explain-worker.ts'), 'utf-8').replace("'../src/cli'", JSON.stringify(path.join(libDir, 'cli')));
+  const source = fs.readFileSync(path.join(__dirname, 'explain-worker.ts'), 'utf-8').replace(/'\.\.\/src\/([^']+)'/g, (_, m: string) => JSON.stringify(path.join(libDir, m)));
   const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
   const file = path.join(JS_DIR, 'explain-worker.js');
   fs.writeFileSync(file, js);

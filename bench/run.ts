@@ -4,6 +4,7 @@
  * Usage: npm run bench -- [--reps 5] [--sizes 100,1000,5000] [--kinds gateway,workload] [--layouts all,100] [--heap-units 3000]
  *   [--out bench/out/results.json]
  * Or, to see where the time goes: npm run bench -- --diagnose [--reps 3] [--sizes 5000] [--kinds workload,gateway] [--layouts 100]
+ * Or explain over generated cluster dumps (bench/explain-dump-bench.ts): npm run bench -- --explain-dump 50,200,500 [--clean-check]
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -12,6 +13,7 @@ import * as path from 'path';
 import * as ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { arg, median } from './args';
+import { explainDumpBench } from './explain-dump-bench';
 
 const ROOT = path.resolve(__dirname, '..');
 /** Library against baseline, in time and memory, at every size and layout; and per-unit growth from the smallest N to the largest. */
@@ -127,6 +129,10 @@ function diagnose(): void {
 }
 
 function main(): void {
+  if (process.argv.includes('--explain-dump')) {
+    explainDumpBench(arg('explain-dump', '50,200,500'));
+    return;
+  }
   ensureCompiled();
   transpileBench();
   if (process.argv.includes('--diagnose')) {

@@ -33,11 +33,20 @@ export class ExplainReport {
   public readonly findings: Finding[];
   /** The objects explain did not use, with the reason. */
   public readonly skipped: SkippedObject[];
+  /**
+   * Objects of kinds explain never reads (Events, Secrets, EndpointSlices, ...), counted per kind instead of listed:
+   * the CLI drops them from its input stream before building them.
+   */
+  public readonly skippedKinds: { [kind: string]: number };
 
-  public constructor(paths: PathTrace[], findings: Finding[], skipped: SkippedObject[] = []) {
+  /**
+   * @param skippedKinds objects of kinds explain does not read, counted per kind
+   */
+  public constructor(paths: PathTrace[], findings: Finding[], skipped: SkippedObject[] = [], skippedKinds: { [kind: string]: number } = {}) {
     this.paths = paths;
     this.findings = findings;
     this.skipped = skipped;
+    this.skippedKinds = skippedKinds;
   }
 
   /** Every finding: the manifest findings, then each path's. */
@@ -52,14 +61,15 @@ export class ExplainReport {
 
   /** The report as indented JSON. */
   public toJson(): string {
-    return JSON.stringify({ paths: this.paths, findings: this.findings, skipped: this.skipped }, undefined, 2);
+    const counted = Object.keys(this.skippedKinds).length > 0 ? { skippedKinds: this.skippedKinds } : {};
+    return JSON.stringify({ paths: this.paths, findings: this.findings, skipped: this.skipped, ...counted }, undefined, 2);
   }
 
   /** The report as readable text tables, one per path. */
   public toTable(): string {
     const sections = this.paths.map(renderPath);
     if (this.findings.length > 0) sections.push(['manifest findings:', ...this.findings.map(renderFinding)].join('\n'));
-    if (this.skipped.length > 0) sections.push(renderSkippedSection(this.skipped));
+    if (this.skipped.length > 0 || Object.keys(this.skippedKinds).length > 0) sections.push(renderSkippedSection(this.skipped, this.skippedKinds));
     if (this.paths.length === 0) sections.unshift('no gateways or meshed workloads found');
     return sections.join('\n\n') + '\n';
   }
@@ -109,18 +119,20 @@ function renderFinding(f: Finding): string {
   return `  ${f.severity.toUpperCase()} ${escapeForTerminal(f.where)}: ${escapeForTerminal(f.message)}\n    fix: ${escapeForTerminal(f.fix)}`;
 }
 
-const NOT_READ = /^kind (\S+) is not read by explain$/;
+/** The reason skipped.ts gives an object of a kind explain does not read. @internal */
+export const NOT_READ = /^kind (\S+) is not read by explain$/;
 
 /** Objects of kinds explain does not read are counted per kind (JSON lists each); every other skip is listed. */
-function renderSkippedSection(skipped: SkippedObject[]): string {
-  const counts = new Map<string, number>();
+function renderSkippedSection(skipped: SkippedObject[], skippedKinds: { [kind: string]: number }): string {
+  const counts = new Map<string, number>(Object.entries(skippedKinds));
   const listed: string[] = [];
   for (const s of skipped) {
     const kind = NOT_READ.exec(s.reason)?.[1];
     if (kind !== undefined) counts.set(kind, (counts.get(kind) ?? 0) + 1);
     else listed.push(renderSkipped(s));
   }
-  const lines = [`skipped (${skipped.length} objects not used):`, ...listed];
+  const total = skipped.length + Object.values(skippedKinds).reduce((a, b) => a + b, 0);
+  const lines = [`skipped (${total} objects not used):`, ...listed];
   if (counts.size > 0) {
     lines.push(`  not read (kinds explain does not model): ${escapeForTerminal([...counts].map(([k, n]) => `${n} ${k}`).join(', '))}`);
   }

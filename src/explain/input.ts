@@ -57,6 +57,11 @@ export function rememberOrigin(o: object, origin: ManifestOrigin): void {
   if (!ORIGINS.has(o)) ORIGINS.set(o, origin);
 }
 
+/** Gives an object the origin of another it stands for (a replica the stream kept for its group). */
+export function moveOrigin(o: object, origin: ManifestOrigin): void {
+  ORIGINS.set(o, origin);
+}
+
 /** "a.yaml document 3, List item 2", for messages. */
 export function describeOrigin(origin: ManifestOrigin | undefined): string | undefined {
   if (origin === undefined) return undefined;
@@ -77,21 +82,32 @@ export function checkText(text: string, source: string): void {
   }
 }
 
+/** Where a piece of a stream sits: its document number, and its List item when the stream split a List. */
+export interface StreamPosition {
+  readonly document: number;
+  readonly item?: number;
+  /** The index of the first item of a List read whole after some of its items were streamed. */
+  readonly firstItem?: number;
+}
+
 /**
  * Splits YAML or JSON text into manifest objects; a document that is a `List` is flattened. Throws
- * a manifest input error when the text cannot be read.
+ * a manifest input error when the text cannot be read. `at` places a piece of a stream (one document or one List
+ * item, see stream.ts) in its source, for origins and messages.
  */
-export function readManifestText(text: string, source = 'input'): any[] {
+export function readManifestText(text: string, source = 'input', at?: StreamPosition): any[] {
   checkText(text, source);
   const limit = INPUT_LIMITS.minExpandedValues + INPUT_LIMITS.expansionPerByte * text.length;
-  const documents = parseDocuments(text, source);
+  const first = at?.document ?? 1;
+  const documents = parseDocuments(text, source, first);
   const out: any[] = [];
   documents.forEach((value, i) => {
-    const document = i + 1;
+    const document = first + i;
+    const here: ManifestOrigin = at?.item !== undefined ? { source, document, item: at.item } : { source, document };
     if (value === null || value === undefined) return;
     if (typeof value !== 'object') {
       // kubectl refuses such a document but reads the others: explain lists it as skipped and reads the rest.
-      out.push(nonObjectDocument(value, { source, document }));
+      out.push(nonObjectDocument(value, here));
       return;
     }
     checkShape(value, source, document, limit);
@@ -102,15 +118,15 @@ export function readManifestText(text: string, source = 'input'): any[] {
       items.forEach((item: unknown, j: number) => {
         if (item === null || item === undefined) return;
         if (typeof item !== 'object') {
-          out.push(nonObjectDocument(item, { source, document, item: j }));
+          out.push(nonObjectDocument(item, { source, document, item: (at?.firstItem ?? 0) + j }));
           return;
         }
-        if (!ORIGINS.has(item)) ORIGINS.set(item, { source, document, item: j });
+        if (!ORIGINS.has(item)) ORIGINS.set(item, { source, document, item: (at?.firstItem ?? 0) + j });
         out.push(item);
       });
       return;
     }
-    if (typeof value === 'object' && !ORIGINS.has(value)) ORIGINS.set(value, { source, document });
+    if (typeof value === 'object' && !ORIGINS.has(value)) ORIGINS.set(value, here);
     out.push(value);
   });
   return out;
@@ -153,7 +169,7 @@ export function manifestFilesIn(dir: string, source = dir): string[] {
 export function readValuesText(text: string, source = 'values'): { [key: string]: any } {
   checkText(text, source);
   const limit = INPUT_LIMITS.minExpandedValues + INPUT_LIMITS.expansionPerByte * text.length;
-  const documents = parseDocuments(text, source).filter(d => d !== null && d !== undefined);
+  const documents = parseDocuments(text, source, 1).filter(d => d !== null && d !== undefined);
   if (documents.length > 1) {
     throw manifestInputError(source, `holds ${documents.length} YAML documents: a Helm values file is one map; give each release's values in its own file`);
   }
@@ -165,7 +181,7 @@ export function readValuesText(text: string, source = 'values'): { [key: string]
   return value;
 }
 
-function parseDocuments(text: string, source: string): unknown[] {
+function parseDocuments(text: string, source: string, first: number): unknown[] {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     // JSON (kubectl get -o json) is read exactly and fast; anything JSON.parse refuses may still be YAML flow style.
@@ -180,17 +196,17 @@ function parseDocuments(text: string, source: string): unknown[] {
     const options = { filename: source, schema: yaml().CORE_SCHEMA, maxDepth: INPUT_LIMITS.maxDepth };
     yaml().loadAll(text, (doc: unknown) => { documents.push(doc); }, options as any);
   } catch (e) {
-    throw yamlError(e, source, text, documents.length + 1);
+    throw yamlError(e, source, text, documents.length + 1, first - 1);
   }
   return documents;
 }
 
-function yamlError(e: unknown, source: string, text: string, parsed: number): Error {
+function yamlError(e: unknown, source: string, text: string, parsed: number, before: number): Error {
   if (e instanceof RangeError) {
-    return manifestInputError(source, `is too deeply nested to read: ${e.message}; manifests need about 20 levels`, parsed);
+    return manifestInputError(source, `is too deeply nested to read: ${e.message}; manifests need about 20 levels`, before + parsed);
   }
   const error = e as { reason?: string; mark?: { line: number; column: number }; message?: string };
-  const document = error.mark ? documentAt(text, error.mark.line) : parsed;
+  const document = before + (error.mark ? documentAt(text, error.mark.line) : parsed);
   const where = error.mark ? ` at line ${error.mark.line + 1}, column ${error.mark.column + 1}` : '';
   const reason = error.reason ?? String(error.message ?? e).split('\n')[0];
   if (/maxDepth/.test(reason)) {

@@ -18,6 +18,7 @@ import { dedupeGateways, installedGateway, isGatewayPod, istioVersionOf, parseGa
 import { Indexes, rootNamespacesOf } from './read/indexes';
 import { PodTemplateOwner, WORKLOAD_KINDS, labelsOf, namespaceOf, podTemplateOf, servicesByName } from './read/objects';
 import { parsePolicy } from './read/policies';
+import { withoutReplicas } from './read/replicas';
 import { proxyProtocolTargets, routesOf } from './read/routes';
 import { isWaypointGateway, isWaypointPod, waypointFindings, waypointOf } from './read/waypoints';
 import { injectionDisabled, parseWorkload } from './read/workloads';
@@ -69,7 +70,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     gatewayApiGateways.set(`${read.namespace}/${read.name}`, read);
   }
   // The waypoints' own Deployments (a cluster dump has them) are neither ingress gateways nor app workloads.
-  const pods = ofKind('workload').map(podTemplateOf).filter(p => !isWaypointPod(p, waypoints));
+  const pods = withoutReplicas(ofKind('workload')).map(podTemplateOf).filter(p => !isWaypointPod(p, waypoints));
   for (const p of pods) {
     const revision = p.labels[REVISION_LABEL] ?? namespaceRevisions.get(p.namespace);
     p.mesh = meshFor(mesh, revision, `${p.kind} ${p.namespace}/${p.name}`, findings);

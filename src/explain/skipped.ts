@@ -36,6 +36,12 @@ const SERVED: { [kind: string]: readonly string[] } = {
   ProxyConfig: ['networking.istio.io/v1beta1'],
 };
 
+/** True for a kind explain reads (ConfigMap aside: only Istio's mesh and gateway-overlay ConfigMaps are read), case-insensitively. */
+export function isReadKind(kind: string): boolean {
+  const lower = kind.toLowerCase();
+  return Object.keys(SERVED).some(k => k.toLowerCase() === lower);
+}
+
 const TOP_LEVEL_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
 
 /** Kinds that cannot change which client address a hop sees. */
