@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import {
   Explainer, Finding, FindingSeverity, LoadBalancerProfile, MeshWorkload, ProxyProtocolGateway, ProxyProtocolMode, XffFilterScope,
   XffSidecarFilter, XffTrust,
@@ -8,6 +8,7 @@ import { checkGatewayPorts } from '../../src/model/gateway-checks';
 import { Topology } from '../../src/model/topology';
 import { checkXffFilterOverlaps } from '../../src/model/xff-filter-checks';
 import { synthAndValidate } from '../harness';
+import { unvalidatedManifests, validationErrors } from '../harness/unvalidated';
 
 /*
  * The XFF filter overlap check and the gateway port checks are one function each in src/model: the constructs
@@ -15,24 +16,9 @@ import { synthAndValidate } from '../harness';
  * constructs' output, rendered without validation where the constructs refuse it) and must agree.
  */
 
-/** Every ApiObject of the chart rendered as it would be, without cdk8s's validation (which refuses these inputs). */
-function unvalidatedManifests(chart: Chart): any[] {
-  return chart.node.findAll().filter(ApiObject.isApiObject).map(o => o.toJson());
-}
-
 /** The ERROR findings explain reports on `manifests` that `pick` selects. */
 function explainErrors(manifests: any[], pick: (f: Finding) => boolean): Finding[] {
   return Explainer.fromManifests(manifests).allFindings().filter(f => f.severity === FindingSeverity.ERROR && pick(f));
-}
-
-/** The validation errors cdk8s reports for the chart, as `[path] text` lines. */
-function validationErrors(chart: Chart): string[] {
-  try {
-    Testing.synth(chart);
-    return [];
-  } catch (e) {
-    return (e as Error).message.split('\n').slice(1).map(line => line.trim());
-  }
 }
 
 const isOverlap = (f: Finding) => /may select the same sidecar port with different settings/.test(f.message);

@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import {
   AmbientNamespace, ClientIpField, Waypoint,
   Explainer, Finding, FindingSeverity, GatewayFlavour, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolFilterContext,
@@ -8,27 +8,13 @@ import { findingText } from '../../src/model/finding-text';
 import { Topology } from '../../src/model/topology';
 import { constructFindings, topologyTraces } from '../../src/trace/topology-trace';
 import { synthAndValidate } from '../harness';
+import { unvalidatedManifests, validationErrors } from '../harness/unvalidated';
 
 /*
  * One trace decides: the constructs report the trace's findings about their own objects (an ERROR as the
  * validation error, a WARNING as a SourceIpWarnings entry) and `explain` over their output prints the same findings,
  * with the same severity and text. Each case below disagreed before the constructs and explain shared the trace.
  */
-
-/** Every ApiObject of the chart rendered as it would be, without cdk8s's validation (which refuses these inputs). */
-function unvalidatedManifests(chart: Chart): any[] {
-  return chart.node.findAll().filter(ApiObject.isApiObject).map(o => o.toJson());
-}
-
-/** The validation errors cdk8s reports for the chart, as `[path] text` lines. */
-function validationErrors(chart: Chart): string[] {
-  try {
-    Testing.synth(chart);
-    return [];
-  } catch (e) {
-    return (e as Error).message.split('\n').slice(1).map(line => line.trim());
-  }
-}
 
 function explained(manifests: any[], severity: FindingSeverity, where: string): Finding[] {
   return Explainer.fromManifests(manifests).allFindings().filter(f => f.severity === severity && f.where === where);
