@@ -63,10 +63,11 @@ export interface TracedCluster {
 /** The traces of the app's constructs, one per cluster, computed once per state of the topology. */
 export function topologyTraces(topology: Topology): TracedCluster[] {
   return topology.derive(TRACES, () => {
-    const services = serviceSelectors(topology, clusterKeyOf);
+    // The app's Services are read only when a route, a PROXY sender or a policy's targetRef needs one.
+    const services = (key: string): Map<string, unknown> => serviceSelectors(topology, clusterKeyOf).get(key) ?? NO_SERVICES;
     const keys = [...new Set([...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters].map(clusterKeyOf))];
     return keys.map(key => {
-      const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, services.get(key) ?? new Map(),
+      const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, () => services(key),
         () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
       return { key, model, result: trace(model), owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
     });
@@ -133,7 +134,7 @@ function ownersByWhere(topology: Topology, inCluster: (c: IConstruct) => boolean
   return owners;
 }
 
-function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boolean, services: Map<string, unknown>,
+function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boolean, services: () => Map<string, unknown>,
   pods: () => readonly PodLabels[]): TraceModel {
   const members = {
     gateways: topology.gateways.filter(inCluster),
@@ -150,12 +151,12 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     if (w.podLabels !== undefined) podLabels.set(model, { ...w.podLabels, ...model.selector });
     return [model];
   });
-  const index = new WorkloadIndex(workloads, (namespace, name) => services.get(`${namespace}/${name}`), w => podLabels.get(w) ?? w.selector);
+  const index = new WorkloadIndex(workloads, (namespace, name) => services().get(`${namespace}/${name}`), w => podLabels.get(w) ?? w.selector);
   // A Service that selects pods by a label the workload construct does not know (cdk8s-plus's own): follow it to the
   // app's pod templates, and from those to the workloads whose selector picks them, as explain does.
   const behind = (name: string, namespace: string): WorkloadModel[] => {
     const direct = index.behind(name, namespace);
-    const selector = services.get(`${namespace}/${name}`);
+    const selector = services().get(`${namespace}/${name}`);
     if (direct.length > 0 || selector === null || typeof selector !== 'object' || Array.isArray(selector)) return direct;
     const selected = pods().filter(p => p.namespace === namespace && selectorMatches(selector as { [key: string]: string }, p.labels));
     return workloads.filter(w => w.namespace === namespace && selected.some(p => selectorMatches(w.selector, p.labels)));
@@ -241,6 +242,10 @@ function podTemplateLabels(topology: Topology, keyOf: (c: IConstruct) => string)
 
 /** Per cluster, the selectors of its Services by `namespace/name` (the first of duplicates), as the parser reads them. */
 function serviceSelectors(topology: Topology, keyOf: (c: IConstruct) => string): Map<string, Map<string, unknown>> {
+  return topology.derive(SERVICE_SELECTORS, () => readServiceSelectors(topology, keyOf));
+}
+
+function readServiceSelectors(topology: Topology, keyOf: (c: IConstruct) => string): Map<string, Map<string, unknown>> {
   const byCluster = new Map<string, Map<string, unknown>>();
   for (const c of topology.root.node.findAll()) {
     if (!ApiObject.isApiObject(c) || c.kind !== 'Service' || c.apiVersion !== 'v1') continue;
@@ -259,3 +264,5 @@ function serviceSelectors(topology: Topology, keyOf: (c: IConstruct) => string):
 const TRACES = new Derived<TracedCluster[]>('trace');
 const TRACE_ERRORS = new Derived<Map<IConstruct, string[]>>('trace-errors');
 const POD_TEMPLATE_LABELS = new Derived<Map<string, PodLabels[]>>('pod-template-labels');
+const SERVICE_SELECTORS = new Derived<Map<string, Map<string, unknown>>>('service-selectors');
+const NO_SERVICES = new Map<string, unknown>();
