@@ -28,10 +28,21 @@ export interface TraceResult {
   readonly checks: Finding[];
 }
 
+/** What a trace computes besides the walk. */
+export interface TraceOptions {
+  /**
+   * Run the shared checks on the model too (policies, filters, gateway ports, load-balancer annotations, health
+   * checks). The constructs report those through the constructs each check is about, so their trace skips them.
+   * @default true
+   */
+  readonly checks?: boolean;
+}
+
 /** Traces `model` with the Envoy defaults of `istioVersion` (else the model's own release, else the newest). */
-export function trace(model: TraceModel, istioVersion?: IstioVersion): TraceResult {
+export function trace(model: TraceModel, istioVersion?: IstioVersion, options: TraceOptions = {}): TraceResult {
   const version = istioVersion ?? model.istioVersion ?? IstioVersion.LATEST;
   const traced = tracePaths(model, version);
+  if (options.checks === false) return { paths: traced.paths, findings: traced.findings, checks: [] };
   const topology = {
     gateways: model.gateways.map(g => g.model), workloads: model.workloads, policies: model.policies, waypoints: model.waypoints,
   };

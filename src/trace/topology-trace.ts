@@ -69,7 +69,7 @@ export function topologyTraces(topology: Topology): TracedCluster[] {
     return keys.map(key => {
       const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, () => services(key),
         () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
-      return { key, model, result: trace(model), owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
+      return { key, model, result: trace(model, undefined, { checks: false }), owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
     });
   });
 }
