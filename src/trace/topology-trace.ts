@@ -6,7 +6,7 @@ import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
 import { findingText } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
 import { IstioVersion } from '../model/istio-version';
-import { GatewayModel, ISourceIpTarget, ProxyProtocolVersion, WorkloadModel } from '../model/model';
+import { ISourceIpTarget, ProxyProtocolVersion, WorkloadModel } from '../model/model';
 import { selectorMatches } from '../model/selectors';
 import { Derived, Topology } from '../model/topology';
 import { addRoute, hostParts, RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
@@ -74,12 +74,6 @@ export function topologyTraces(topology: Topology): TracedCluster[] {
   });
 }
 
-/** The trace of the cluster `construct` belongs to. */
-export function traceOf(construct: IConstruct): TracedCluster | undefined {
-  const key = clusterKeyOf(construct);
-  return topologyTraces(Topology.of(construct)).find(t => t.key === key);
-}
-
 /** The path findings of the traces by the construct they are about; warnings are recorded on the way. */
 function reportedTrace(topology: Topology): Map<IConstruct, string[]> {
   return topology.derive(TRACE_ERRORS, () => {
@@ -142,7 +136,8 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     backends: topology.proxyProtocolBackends.filter(inCluster),
     filters: topology.xffFilters.filter(inCluster),
   };
-  const gateways = members.gateways.flatMap(g => tracedGateway(g));
+  // Only the library's gateways register as gateways (IngressGatewayBase), and each knows its facts.
+  const gateways = members.gateways.filter(isTracedGateway).map(g => g._tracedGateway());
   const podLabels = new Map<WorkloadModel, { readonly [key: string]: string }>();
   const workloads = members.workloads.flatMap(w => {
     const model = w._workloadModel();
@@ -199,20 +194,6 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
   };
 }
 
-function tracedGateway(g: ISourceIpTarget): TracedGateway[] {
-  if (isTracedGateway(g)) return [g._tracedGateway()];
-  const model: GatewayModel | undefined = g._gatewayModel();
-  if (!model) return [];
-  return [{
-    model,
-    loadBalancerSendsProxyProtocol: false,
-    loadBalancerSendsProxyProtocolOnEveryPort: false,
-    proxyProtocolTwice: false,
-    gatewayResources: [],
-    agentEnvKnown: false,
-    serviceAnnotations: {},
-  }];
-}
 
 /** The labels of a pod template of the app, in its namespace. */
 interface PodLabels {

@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import {
-  AmbientNamespace, ClientIpField, Waypoint,
+  AmbientNamespace, ClientIpField, ExternalTrafficPolicy, Waypoint,
   Explainer, Finding, FindingSeverity, GatewayFlavour, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolFilterContext,
   ProxyProtocolListenerFilter, SourceIpWarnings, TproxyWorkload, TrustChain, TrustHop, WorkloadSource, XffSidecarFilter, XffTrust,
 } from '../../src';
@@ -49,6 +49,29 @@ describe('one trace: the constructs and explain give the same findings', () => {
     const found = Explainer.fromManifests(manifests).allFindings().filter(f => /requires PROXY protocol on ports 9000/.test(f.message));
     // THEN
     expect(found.map(f => `${f.severity} ${f.where}`)).toEqual(['warning gateway edge/gw']);
+  });
+
+  test.each([
+    ['externalTrafficPolicy CLUSTER without PROXY', { externalTrafficPolicy: ExternalTrafficPolicy.CLUSTER }, 'true'],
+    ['externalTrafficPolicy LOCAL (the default)', {}, undefined],
+    ['CLUSTER behind a load balancer that keeps the source', { externalTrafficPolicy: ExternalTrafficPolicy.CLUSTER, loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP }, undefined],
+  ])('node-address-accepted on the gateway Service: %s', (_name, props, expected) => {
+    // GIVEN
+    const chart = Testing.chart();
+    new PreservedIngressGateway(chart, 'Gateway', props).addHttpServer();
+    // WHEN
+    const manifests = synthAndValidate(chart);
+    const service = manifests.find(m => m.kind === 'Service');
+    // THEN only a chosen node address is written, and explain then reports the lost client as a WARNING, not an ERROR
+    expect(service.metadata.annotations?.['source-ip.cdk8s.io/node-address-accepted']).toBe(expected);
+    const lost = Explainer.fromManifests(manifests).allFindings().filter(f => /^client IP lost: externalTrafficPolicy Cluster/.test(f.message));
+    expect(lost.map(f => f.severity)).toEqual(expected ? [FindingSeverity.WARNING] : []);
+    // and without the annotation (hand-written YAML), the same Service is an ERROR
+    if (expected) {
+      const bare = manifests.map(m => m.kind === 'Service' ? { ...m, metadata: { ...m.metadata, annotations: {} } } : m);
+      const errors = Explainer.fromManifests(bare).allFindings().filter(f => /^client IP lost: externalTrafficPolicy Cluster/.test(f.message));
+      expect(errors.map(f => f.severity)).toEqual([FindingSeverity.ERROR]);
+    }
   });
 
   test('a standalone SIDECAR_INBOUND ProxyProtocolListenerFilter joins the model: the workload strips PROXY on every port', () => {
