@@ -5,7 +5,7 @@ import type * as ManifestParser from './manifest-parser';
 import { namespaceIngressUseWaypointFindings } from '../model/ambient';
 import { alphaRouteFindings, GATEWAY_API_GROUP } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
-import { trace } from '../trace/app-trace';
+import type * as AppTrace from '../trace/app-trace';
 
 /** Options of `Explainer`. */
 export interface ExplainOptions {
@@ -39,7 +39,7 @@ export class Explainer {
       throw new Error(`objects ${JSON.stringify(objects)} is not a list: give the manifest objects, e.g. chart.toJson()`);
     }
     const parsed = parser().parseManifests(objects, checkedHelmValues(options.helmValues));
-    const traced = trace(parsed, options.istioVersion);
+    const traced = appTrace().trace(parsed, options.istioVersion);
     // What the explained release does with objects it reads at all (routes behind a flag, a label read later).
     const version = options.istioVersion ?? parsed.istioVersion ?? IstioVersion.LATEST;
     const versionFindings = [
@@ -91,11 +91,17 @@ function shortJson(value: unknown): string {
 /** The Gateway API TCPRoutes and TLSRoutes of the input, for the alpha-API check. */
 /**
  * The manifest reader (and its YAML parser), loaded on first use: `require('cdk8s-istio-source-ip')` loads the
- * constructs, the model and the trace only, so that apps that never explain do not pay for the reader at start-up.
+ * constructs and the model only, so that apps that never explain do not pay for the reader at start-up.
  */
 function parser(): typeof ManifestParser {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('./manifest-parser');
+}
+
+/** The trace, loaded on first use for the same reason. */
+function appTrace(): typeof AppTrace {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../trace/app-trace');
 }
 
 function streamRoutes(objects: unknown[]): Array<{ kind: string; where: string }> {

@@ -1,8 +1,9 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { claimTraffic } from './backend-traffic';
+import { networkingL1 } from './l1';
 import { ProxyProtocolFilterContext, ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
-import { DestinationRule, DestinationRuleSpecTrafficPolicyProxyProtocolVersion } from '../../imports/networking.istio.io';
+import type { DestinationRuleSpecTrafficPolicyProxyProtocolVersion } from '../../imports/networking.istio.io';
 import { IstioVersion } from '../model/istio-version';
 import {
   GatewayModel, ISourceIpTarget, InterceptionMode, ProxyProtocolVersion, ProxyRole, WorkloadModel,
@@ -144,7 +145,7 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
       }
 
       const name = `${this.host.split('.')[0].toLowerCase()}-proxy-protocol`;
-      this.destinationRule = LibraryManifest.render(this, 'Resource', DestinationRule, {
+      this.destinationRule = LibraryManifest.render(this, 'Resource', networkingL1().DestinationRule, {
         metadata: { name, namespace: this.targetNamespace },
         spec: {
           host: this.host,
@@ -215,6 +216,6 @@ function qualifiedHost(host: string, namespace: string): string {
 
 function toL1Version(version: ProxyProtocolVersion): DestinationRuleSpecTrafficPolicyProxyProtocolVersion {
   return version === ProxyProtocolVersion.V1
-    ? DestinationRuleSpecTrafficPolicyProxyProtocolVersion.V1
-    : DestinationRuleSpecTrafficPolicyProxyProtocolVersion.V2;
+    ? networkingL1().DestinationRuleSpecTrafficPolicyProxyProtocolVersion.V1
+    : networkingL1().DestinationRuleSpecTrafficPolicyProxyProtocolVersion.V2;
 }

@@ -1,8 +1,8 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import {
-  EnvoyFilter, EnvoyFilterSpecConfigPatches, EnvoyFilterSpecConfigPatchesApplyTo, EnvoyFilterSpecConfigPatchesMatchContext,
-  EnvoyFilterSpecConfigPatchesPatchOperation,
+import { networkingL1 } from './l1';
+import type {
+  EnvoyFilterSpecConfigPatches,
 } from '../../imports/networking.istio.io';
 import { PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_TYPE, SIDECAR_INBOUND_PORT } from '../envoy/names';
 import { IstioVersion } from '../model/istio-version';
@@ -100,7 +100,7 @@ export class ProxyProtocolListenerFilter extends Construct {
       if (props.name !== undefined) checkDnsSubdomain('name', props.name);
       this.ports = [];
       (props.ports ?? []).forEach((port, i) => this.addPort(port, `ports[${i}]`));
-      this.resource = LibraryManifest.render(this, 'Resource', EnvoyFilter, {
+      this.resource = LibraryManifest.render(this, 'Resource', networkingL1().EnvoyFilter, {
         metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
         spec: {
           workloadSelector: { labels: { ...this.selector } },
@@ -154,11 +154,11 @@ export class ProxyProtocolListenerFilter extends Construct {
 
   private renderPatches(): EnvoyFilterSpecConfigPatches[] {
     return this.listenerPorts.map(port => ({
-      applyTo: EnvoyFilterSpecConfigPatchesApplyTo.LISTENER_UNDERSCORE_FILTER,
+      applyTo: networkingL1().EnvoyFilterSpecConfigPatchesApplyTo.LISTENER_UNDERSCORE_FILTER,
       match: {
         context: this.context === ProxyProtocolFilterContext.GATEWAY
-          ? EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY
-          : EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
+          ? networkingL1().EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY
+          : networkingL1().EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
         listener: { portNumber: port },
       },
       patch: {
@@ -167,7 +167,7 @@ export class ProxyProtocolListenerFilter extends Construct {
         // without tls_inspector (reference §9 pitfall 26). On the sidecar it must also run before original_dst:
         // Envoy's proxy_protocol filter replaces the local address with the header's destination, and original_dst
         // (SO_ORIGINAL_DST) has to win so that the right inbound filter chain (the pod port) is chosen.
-        operation: EnvoyFilterSpecConfigPatchesPatchOperation.INSERT_UNDERSCORE_FIRST,
+        operation: networkingL1().EnvoyFilterSpecConfigPatchesPatchOperation.INSERT_UNDERSCORE_FIRST,
         value: proxyProtocolListenerFilterValue(this.allowRequestsWithoutProxyProtocol),
       },
     }));

@@ -1,14 +1,14 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { assertMergeSetsNoZero } from './merge-guard';
-import {
-  EnvoyFilter, EnvoyFilterSpecConfigPatches, EnvoyFilterSpecConfigPatchesApplyTo, EnvoyFilterSpecConfigPatchesMatchContext,
-  EnvoyFilterSpecConfigPatchesPatchOperation,
+import type {
+  EnvoyFilterSpecConfigPatches,
 } from '../../imports/networking.istio.io';
 import {
   DEFAULT_ROOT_NAMESPACE, HCM_FILTER, HCM_TYPE, VIRTUAL_INBOUND_LISTENER, XFF_DETECTION, XFF_DETECTION_TYPE,
 } from '../envoy/names';
 import { checkClientHeaderName, checkRejectStatus, customHeaderExtension } from '../envoy/original-ip-detection';
+import { networkingL1 } from '../ingress/l1';
 import { ONLY_THROUGH_CDN_ANNOTATION, ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
 import { findingText } from '../model/finding-text';
 import { Finding } from '../model/findings';
@@ -389,7 +389,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
         ...(this.trust._settings().onlyReachableThroughCdn === true ? { [ONLY_THROUGH_CDN_ANNOTATION]: 'true' } : {}),
       };
       const rootAnnotation = Object.keys(annotations).length > 0 ? { annotations } : {};
-      this.resource = LibraryManifest.render(this, 'Resource', EnvoyFilter, {
+      this.resource = LibraryManifest.render(this, 'Resource', networkingL1().EnvoyFilter, {
         metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace, ...rootAnnotation },
         spec: {
           ...(this.scope === XffFilterScope.WORKLOAD ? { workloadSelector: { labels: { ...this.selector } } } : {}),
@@ -488,9 +488,9 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
     const value = { typed_config: { '@type': HCM_TYPE, ...this.trust._hcmFields() } };
     assertMergeSetsNoZero(value, `filter "${this.node.path}"`);
     return {
-      applyTo: EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
+      applyTo: networkingL1().EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
       match: {
-        context: EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
+        context: networkingL1().EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
         ...(this.pinProxyVersion ? { proxy: { proxyVersion: this.istioVersion.proxyVersionRegex } } : {}),
         listener: {
           name: VIRTUAL_INBOUND_LISTENER,
@@ -498,7 +498,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
           filterChain: { filter: { name: HCM_FILTER } },
         },
       },
-      patch: { operation: EnvoyFilterSpecConfigPatchesPatchOperation.MERGE, value },
+      patch: { operation: networkingL1().EnvoyFilterSpecConfigPatchesPatchOperation.MERGE, value },
     };
   }
 

@@ -38,7 +38,9 @@ export interface PolicyCheckInput {
   readonly fieldForced: boolean;
 }
 
-const LOOPBACK = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')];
+/** Loopback blocks, parsed on first use (start-up). */
+let loopbackBlocks: Cidr[] | undefined;
+const loopback = (): Cidr[] => loopbackBlocks ?? (loopbackBlocks = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')]);
 
 /**
  * Policy ports on a gateway as Envoy sees them: a server (Service) port becomes its listener port, a listener
@@ -88,9 +90,9 @@ export function checkCidrList(cidrs: Cidr[], action: PolicyAction, negated: bool
   // A list with no duplicates or nesting (e.g. an aggregated CidrList) needs no pairwise look: O(n log n), not O(n^2).
   const disjoint = blocksAreDisjoint(cidrs);
   cidrs.forEach((cidr, i) => {
-    const loopback = LOOPBACK.find(l => cidrContains(l, cidr));
-    if (action === PolicyAction.ALLOW && !negated && loopback) {
-      errors.push(`${property}[${i}] "${cidr.text}" allow-lists loopback (${loopback.text}), which is what iptables REDIRECT shows the app, never the peer the proxy enforces on: `
+    const loopbackBlock = loopback().find(l => cidrContains(l, cidr));
+    if (action === PolicyAction.ALLOW && !negated && loopbackBlock) {
+      errors.push(`${property}[${i}] "${cidr.text}" allow-lists loopback (${loopbackBlock.text}), which is what iptables REDIRECT shows the app, never the peer the proxy enforces on: `
         + 'allow the real client or caller CIDRs instead (the sidecar sees the real peer even in REDIRECT mode)');
     }
     if (disjoint) return;

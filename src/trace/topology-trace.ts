@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { allTraceFindings, trace, TraceResult } from './app-trace';
+import type * as AppTrace from './app-trace';
+import type { TraceResult } from './app-trace';
 import { WorkloadIndex } from './workload-index';
 import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
 import { findingText } from '../model/finding-text';
@@ -69,7 +70,7 @@ export function topologyTraces(topology: Topology): TracedCluster[] {
     return keys.map(key => {
       const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, () => services(key),
         () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
-      return { key, model, result: trace(model, undefined, { checks: false }), owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
+      return { key, model, result: appTrace().trace(model, undefined, { checks: false }), owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
     });
   });
 }
@@ -96,7 +97,7 @@ function reportedTrace(topology: Topology): Map<IConstruct, string[]> {
  * about, through their own validation, with the same functions.
  */
 export function constructFindings(result: TraceResult): Finding[] {
-  return allTraceFindings({ paths: result.paths, findings: result.findings, checks: [] }).filter(f => f.severity !== FindingSeverity.INFO);
+  return appTrace().allTraceFindings({ paths: result.paths, findings: result.findings, checks: [] }).filter(f => f.severity !== FindingSeverity.INFO);
 }
 
 const REPORTING = new WeakSet<IConstruct>();
@@ -247,3 +248,12 @@ const TRACE_ERRORS = new Derived<Map<IConstruct, string[]>>('trace-errors');
 const POD_TEMPLATE_LABELS = new Derived<Map<string, PodLabels[]>>('pod-template-labels');
 const SERVICE_SELECTORS = new Derived<Map<string, Map<string, unknown>>>('service-selectors');
 const NO_SERVICES = new Map<string, unknown>();
+
+/**
+ * The trace itself (the walk, its hops and the shared checks), loaded at the first synthesis: requiring the package
+ * loads the constructs and the model, and an app pays for the trace when it validates (test/trace/lazy-start.test.ts).
+ */
+function appTrace(): typeof AppTrace {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./app-trace');
+}

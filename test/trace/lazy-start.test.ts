@@ -6,6 +6,7 @@ import * as path from 'path';
  */
 
 const SRC = path.join(__dirname, '..', '..', 'src');
+const IMPORTS = path.join(__dirname, '..', '..', 'imports');
 
 function loaded(): string[] {
   return Object.keys(require.cache).filter(f => f.startsWith(SRC)).map(f => path.relative(SRC, f));
@@ -23,6 +24,8 @@ test('requiring the package does not load the manifest reader, the YAML parser o
     expect(loaded()).not.toContain(path.join('explain', 'input.ts'));
     expect(loaded()).not.toContain('cli.ts');
     expect(loaded()).toContain(path.join('trace', 'app-trace.ts'));
+    // nor the generated L1 modules (imports/), which the constructs load when they first render
+    expect(Object.keys(require.cache).filter(f => f.startsWith(IMPORTS))).toEqual([]);
     // and the first explain loads it
     lib.Explainer.fromYaml('apiVersion: v1\nkind: Namespace\nmetadata: { name: web }\n');
     expect(loaded()).toContain(path.join('explain', 'manifest-parser.ts'));
