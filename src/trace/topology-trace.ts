@@ -1,7 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import type * as AppTrace from './app-trace';
-import type { TraceResult } from './app-trace';
 import { WorkloadIndex } from './workload-index';
 import { DEFAULT_ROOT_NAMESPACE } from '../envoy/names';
 import { findingText } from '../model/finding-text';
@@ -56,7 +55,7 @@ export interface TracedCluster {
   /** The chart's path for alternatives, else "". */
   readonly key: string;
   readonly model: TraceModel;
-  readonly result: TraceResult;
+  readonly result: AppTrace.TraceResult;
   /** The construct that speaks for each `where` of a finding (`gateway ns/name`, `workload ns/name`). */
   readonly owners: Map<string, IConstruct>;
 }
@@ -70,7 +69,8 @@ export function topologyTraces(topology: Topology): TracedCluster[] {
     return keys.map(key => {
       const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, () => services(key),
         () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
-      return { key, model, result: appTrace().trace(model, undefined, { checks: false }), owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
+      const result = appTrace().trace(model, undefined, { checks: false });
+      return { key, model, result, owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
     });
   });
 }
@@ -96,7 +96,7 @@ function reportedTrace(topology: Topology): Map<IConstruct, string[]> {
  * shared checks (policies, filters, gateway ports, health checks) are reported by the constructs those checks are
  * about, through their own validation, with the same functions.
  */
-export function constructFindings(result: TraceResult): Finding[] {
+export function constructFindings(result: AppTrace.TraceResult): Finding[] {
   return appTrace().allTraceFindings({ paths: result.paths, findings: result.findings, checks: [] }).filter(f => f.severity !== FindingSeverity.INFO);
 }
 
