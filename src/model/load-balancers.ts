@@ -483,8 +483,23 @@ export interface RecognisedLoadBalancer {
   readonly proxyProtocolPorts?: number[];
 }
 
+/** Recent readings by the Service's annotations (in their order) and class: an app's gateways mostly share them. */
+const RECOGNISED = new Map<string, RecognisedLoadBalancer>();
+const RECOGNISED_MAX = 1024;
+
 /** Recognises the load balancer and its PROXY setting from a Service's annotations and `loadBalancerClass`. */
 export function recogniseLoadBalancer(annotations: { [key: string]: string }, loadBalancerClass?: string): RecognisedLoadBalancer {
+  const key = JSON.stringify([loadBalancerClass ?? null, Object.entries(annotations)]);
+  const known = RECOGNISED.get(key);
+  if (known) return known;
+  const read = recognise(annotations, loadBalancerClass);
+  if (RECOGNISED.size >= RECOGNISED_MAX) RECOGNISED.clear();
+  if (read.proxyProtocolPorts) Object.freeze(read.proxyProtocolPorts);
+  RECOGNISED.set(key, Object.freeze(read));
+  return read;
+}
+
+function recognise(annotations: { [key: string]: string }, loadBalancerClass?: string): RecognisedLoadBalancer {
   const facts = Object.values(LOAD_BALANCERS).find(f => (f.loadBalancerClass !== undefined && f.loadBalancerClass === loadBalancerClass)
     || hasAll(annotations, f.recognisedBy ?? f.serviceAnnotations ?? {}));
   const preserves = facts !== undefined && (facts.keepsClientAddress ?? true) && !(facts.requiresLocalTrafficPolicy ?? true);

@@ -12,6 +12,34 @@ export interface Cidr {
   readonly family: number;
 }
 
+const FOUR_PART_DECIMAL = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/**
+ * The value of a four-part decimal IPv4 address without leading zeros (the canonical form, which ipaddr.js prints), or
+ * undefined for anything else. A fast path only: whatever it does not read goes through ipaddr.js as before.
+ */
+function ipv4Value(text: string): number | undefined {
+  const m = FOUR_PART_DECIMAL.exec(text);
+  if (!m) return undefined;
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(m[i]);
+    if (octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return value;
+}
+
+/** `value` with the bits after `prefix` cleared (IPv4). */
+function ipv4Network(value: number, prefix: number): number {
+  const size = 2 ** (32 - prefix);
+  return value - (value % size);
+}
+
+function ipv4Text(value: number): string {
+  return `${Math.floor(value / 16777216)}.${Math.floor(value / 65536) % 256}.${Math.floor(value / 256) % 256}.${value % 256}`;
+}
+
 function fail(property: string, entry: string, why: string, fix: string): never {
   throw new Error(`${property}: "${entry}" ${why}; ${fix}`);
 }
@@ -67,6 +95,12 @@ function readPrefix(entry: string, property: string): { cidr: Cidr; hostBitsSet:
   const slash = text.indexOf('/');
   const addrText = slash === -1 ? text : text.slice(0, slash);
   const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
+  const v4 = ipv4Value(addrText);
+  if (v4 !== undefined && (prefixText === undefined || /^(0|[1-9]\d?)$/.test(prefixText)) && Number(prefixText ?? 32) <= 32) {
+    const length = Number(prefixText ?? 32);
+    const network = ipv4Text(ipv4Network(v4, length));
+    return { cidr: { text: `${network}/${length}`, address: network, prefixLength: length, family: 4 }, hostBitsSet: network !== addrText, address: addrText };
+  }
   let addr = parseAddress(property, entry, addrText);
   let max = addr.kind() === 'ipv4' ? 32 : 128;
   let prefix = max;
@@ -103,6 +137,9 @@ export function parseCidrs(entries: string[], property: string): Cidr[] {
 /** True when `outer` contains every address of `inner`. */
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   if (outer.family !== inner.family || outer.prefixLength > inner.prefixLength) return false;
+  const outerValue = outer.family === 4 ? ipv4Value(outer.address) : undefined;
+  const innerValue = outer.family === 4 ? ipv4Value(inner.address) : undefined;
+  if (outerValue !== undefined && innerValue !== undefined) return ipv4Network(innerValue, outer.prefixLength) === ipv4Network(outerValue, outer.prefixLength);
   return ipaddr.parse(inner.address).match(ipaddr.parse(outer.address), outer.prefixLength);
 }
 
@@ -113,6 +150,9 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 
 /** True when `address` (a single IP) falls inside `cidr`. */
 export function addressInCidr(address: string, cidr: Cidr): boolean {
+  const value = cidr.family === 4 ? ipv4Value(address) : undefined;
+  const network = value !== undefined ? ipv4Value(cidr.address) : undefined;
+  if (value !== undefined && network !== undefined) return ipv4Network(value, cidr.prefixLength) === ipv4Network(network, cidr.prefixLength);
   if (!ipaddr.isValid(address)) return false;
   let a = ipaddr.parse(address);
   if (a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress()) a = (a as ipaddr.IPv6).toIPv4Address();

@@ -12,6 +12,7 @@ import { Derived, Topology } from '../model/topology';
 import { addRoute, hostParts, RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
 import { clusterKeyOf } from '../util/duplicate-objects';
+import { LibraryManifest } from '../util/library-manifest';
 import { onWarningsRead, SourceIpWarnings } from '../util/warnings';
 
 /*
@@ -231,16 +232,32 @@ function readServiceSelectors(topology: Topology, keyOf: (c: IConstruct) => stri
   const byCluster = new Map<string, Map<string, unknown>>();
   for (const c of topology.root.node.findAll()) {
     if (!ApiObject.isApiObject(c) || c.kind !== 'Service' || c.apiVersion !== 'v1') continue;
-    const json = c.toJson();
-    const key = `${json.metadata?.namespace ?? 'default'}/${json.metadata?.name}`;
+    const { key, selector } = plainServiceSelector(c) ?? serviceSelectorOf(c.toJson());
     let selectors = byCluster.get(keyOf(c));
     if (!selectors) {
       selectors = new Map();
       byCluster.set(keyOf(c), selectors);
     }
-    if (!selectors.has(key)) selectors.set(key, json.spec?.selector);
+    if (!selectors.has(key)) selectors.set(key, selector);
   }
   return byCluster;
+}
+
+function serviceSelectorOf(json: any): { key: string; selector: unknown } {
+  return { key: `${json.metadata?.namespace ?? 'default'}/${json.metadata?.name}`, selector: json.spec?.selector };
+}
+
+/**
+ * A library Service's selector as the library wrote it, when it is plain strings and nothing patched the Service:
+ * what `toJson()` would give, without resolving the manifest (a gateway's synthesis reads every Service of the app).
+ */
+function plainServiceSelector(c: ApiObject): { key: string; selector: unknown } | undefined {
+  const spec = LibraryManifest._writtenSpecOf(c) as { selector?: unknown } | undefined;
+  const selector = spec?.selector;
+  if (selector === null || typeof selector !== 'object' || Array.isArray(selector) || Object.getPrototypeOf(selector) !== Object.prototype) return undefined;
+  if (!Object.values(selector).every(v => typeof v === 'string')) return undefined;
+  if (typeof c.metadata.namespace !== 'string' && c.metadata.namespace !== undefined) return undefined;
+  return { key: `${c.metadata.namespace ?? 'default'}/${c.name}`, selector: { ...selector } };
 }
 
 const TRACES = new Derived<TracedCluster[]>('trace');

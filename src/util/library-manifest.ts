@@ -1,4 +1,4 @@
-import { ApiObject, GroupVersionKind } from 'cdk8s';
+import { ApiObject, GroupVersionKind, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 
@@ -32,6 +32,27 @@ export type ApiShaped<P> = P extends kplus.k8s.IntOrString | kplus.k8s.Quantity
 export class LibraryManifest extends ApiObject {
   /** Creates the object of `l1`'s kind with `props`, checked against `l1`'s props type (`ApiShaped`). */
   public static render<C extends L1Class<any>>(scope: Construct, id: string, l1: C, props: ApiShaped<ConstructorParameters<C>[2]>): LibraryManifest {
-    return new LibraryManifest(scope, id, { ...l1.GVK, ...props });
+    const manifest = new LibraryManifest(scope, id, { ...l1.GVK, ...props });
+    WRITTEN_SPECS.set(manifest, (props as { spec?: unknown }).spec);
+    return manifest;
+  }
+
+  /**
+   * `spec` of `object` as the library wrote it, when the library rendered it and nothing has patched it since
+   * (`addJsonPatch`): the same object the manifest resolves, so a reader that needs one plain field (a Service's
+   * selector) can take it without resolving the whole manifest. Undefined otherwise: then only `toJson()` tells.
+   * (A WeakMap, not `instanceof`: cdk8s's ApiObject answers `instanceof` for every ApiObject subclass alike.)
+   *
+   * @internal
+   */
+  public static _writtenSpecOf(object: ApiObject): unknown {
+    return WRITTEN_SPECS.get(object);
+  }
+
+  public addJsonPatch(...ops: JsonPatch[]): void {
+    WRITTEN_SPECS.delete(this);
+    super.addJsonPatch(...ops);
   }
 }
+
+const WRITTEN_SPECS = new WeakMap<ApiObject, unknown>();

@@ -1,4 +1,4 @@
-import { Chart, Testing } from 'cdk8s';
+import { Chart, JsonPatch, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { addGatewayApiCharts } from '../../examples/seed-scenarios/gateway-api';
 import { addNorthSouthCharts } from '../../examples/seed-scenarios/north-south';
@@ -91,5 +91,24 @@ describe('LibraryManifest', () => {
     // THEN
     expect(changes).toHaveLength(1);
     expect(changes[0]).toContain('"bogus":true');
+  });
+});
+
+describe('LibraryManifest._writtenSpecOf', () => {
+  test('is the spec the manifest resolves to, for every library Service of the example app, until a patch', () => {
+    // GIVEN the example app's gateways, each with its Service
+    const app = Testing.app();
+    app.node.setContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, true);
+    for (const add of [addNorthSouthCharts, addTcpCharts, addGatewayApiCharts]) add(app);
+    const services = app.node.findAll().filter(isLibraryManifest).filter(o => o.kind === 'Service');
+    expect(services.length).toBeGreaterThan(3);
+    // WHEN the written spec's selector is read without resolving
+    // THEN it is the selector toJson() gives
+    for (const service of services) {
+      expect((LibraryManifest._writtenSpecOf(service) as any).selector).toEqual(service.toJson().spec.selector);
+    }
+    // and after a JSON patch (which may change it) nothing is claimed
+    services[0].addJsonPatch(JsonPatch.replace('/spec/selector', { app: 'other' }));
+    expect(LibraryManifest._writtenSpecOf(services[0])).toBeUndefined();
   });
 });

@@ -120,3 +120,35 @@ describe('addressInCidr and isIpAddress', () => {
     expect(isIpAddress(undefined as any)).toBe(false);
   });
 });
+
+describe('the IPv4 fast path agrees with ipaddr.js', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fc: typeof import('fast-check') = require('fast-check');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ipaddr: typeof import('ipaddr.js') = require('ipaddr.js');
+  const octet = fc.integer({ min: 0, max: 255 });
+  const address = fc.tuple(octet, octet, octet, octet).map(o => o.join('.'));
+
+  test('parsing, containment and membership, against ipaddr.js as the reference', () => {
+    fc.assert(fc.property(address, fc.integer({ min: 0, max: 32 }), address, fc.integer({ min: 0, max: 32 }), (a, prefix, b, other) => {
+      // GIVEN a block written with host bits possibly set, read as ipaddr.js reads it
+      const [network, length] = ipaddr.IPv4.parseCIDR(`${a}/${prefix}`);
+      const masked = ipaddr.IPv4.networkAddressFromCIDR(`${a}/${prefix}`).toString();
+      // WHEN the library reads it
+      const read = (() => { try { return parseCidr(`${a}/${prefix}`); } catch (e) { return (e as Error).message; } })();
+      // THEN it is the masked block, or the host-bits error exactly when ipaddr.js's network differs from the address
+      if (masked === network.toString()) expect(read).toEqual({ text: `${masked}/${length}`, address: masked, prefixLength: length, family: 4 });
+      else expect(read).toContain(`did you mean "${masked}/${length}"`);
+      // and membership and containment are ipaddr.js's match
+      const block = parseCidr(`${masked}/${length}`);
+      expect(addressInCidr(b, block)).toBe(ipaddr.IPv4.parse(b).match(ipaddr.IPv4.parse(masked), length));
+      const inner = parseCidr(`${ipaddr.IPv4.networkAddressFromCIDR(`${b}/${other}`).toString()}/${other}`);
+      const expected = length <= other && ipaddr.IPv4.parse(inner.address).match(ipaddr.IPv4.parse(masked), length);
+      expect(cidrContains(block, inner)).toBe(expected);
+    }), { numRuns: 2000 });
+  });
+
+  test.each(['010.0.0.1', '1.2.3', '256.0.0.1', '1.2.3.4/33', '1.2.3.4/08', '0x7f.0.0.1'])('fails %s as before (the slow path)', entry => {
+    expect(() => parseCidr(entry)).toThrow();
+  });
+});
