@@ -139,7 +139,9 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   if (outer.family !== inner.family || outer.prefixLength > inner.prefixLength) return false;
   const outerValue = outer.family === 4 ? ipv4Value(outer.address) : undefined;
   const innerValue = outer.family === 4 ? ipv4Value(inner.address) : undefined;
-  if (outerValue !== undefined && innerValue !== undefined) return ipv4Network(innerValue, outer.prefixLength) === ipv4Network(outerValue, outer.prefixLength);
+  if (outerValue !== undefined && innerValue !== undefined) {
+    return ipv4Network(innerValue, outer.prefixLength) === ipv4Network(outerValue, outer.prefixLength);
+  }
   return ipaddr.parse(inner.address).match(ipaddr.parse(outer.address), outer.prefixLength);
 }
 
