@@ -1,8 +1,8 @@
 import * as path from 'path';
 
 /*
- * Start-up: requiring the package loads the constructs, the model and the trace, not the manifest reader, its YAML
- * parser or the CLI; `Explainer` loads them on first use.
+ * Start-up: requiring the package loads the constructs and the model, not the trace's walk, the generated L1 modules,
+ * the manifest reader, its YAML parser or the CLI; the first synthesis and `Explainer` load them on first use.
  */
 
 const SRC = path.join(__dirname, '..', '..', 'src');
@@ -23,11 +23,14 @@ test('requiring the package does not load the manifest reader, the YAML parser o
     expect(loaded()).not.toContain(path.join('explain', 'manifest-parser.ts'));
     expect(loaded()).not.toContain(path.join('explain', 'input.ts'));
     expect(loaded()).not.toContain('cli.ts');
-    expect(loaded()).toContain(path.join('trace', 'app-trace.ts'));
+    // nor the trace's walk, which the first synthesis (or explain) loads
+    expect(loaded()).not.toContain(path.join('trace', 'app-trace.ts'));
+    expect(loaded()).toContain(path.join('trace', 'topology-trace.ts'));
     // nor the generated L1 modules (imports/), which the constructs load when they first render
     expect(Object.keys(require.cache).filter(f => f.startsWith(IMPORTS))).toEqual([]);
     // and the first explain loads it
     lib.Explainer.fromYaml('apiVersion: v1\nkind: Namespace\nmetadata: { name: web }\n');
     expect(loaded()).toContain(path.join('explain', 'manifest-parser.ts'));
+    expect(loaded()).toContain(path.join('trace', 'app-trace.ts'));
   });
 });
