@@ -130,6 +130,12 @@ export class Derived<V> {
     this.values.set(topology, { version, value });
     return value;
   }
+
+  /** The value for `topology` at `version`, if one was computed. @internal */
+  public _cachedFor(topology: Topology, version: number): V | undefined {
+    const cached = this.values.get(topology);
+    return cached && cached.version === version ? cached.value : undefined;
+  }
 }
 
 /** The library's constructs of one app, by kind. */
@@ -253,6 +259,11 @@ export class Topology {
   /** A value computed from the topology, cached until it changes (one `Derived` constant per kind of value). */
   public derive<V>(key: Derived<V>, compute: () => V): V {
     return key._valueFor(this, this.changes, compute);
+  }
+
+  /** The value of `key` for the current state, if `derive` computed it; never computes. */
+  public derived<V>(key: Derived<V>): V | undefined {
+    return key._cachedFor(this, this.changes);
   }
 
   /**

@@ -63,24 +63,31 @@ export interface TracedCluster {
 
 /** The traces of the app's constructs, one per cluster, computed once per state of the topology. */
 export function topologyTraces(topology: Topology): TracedCluster[] {
-  return topology.derive(TRACES, () => {
-    // The app's Services are read only when a route, a PROXY sender or a policy's targetRef needs one.
-    const services = (key: string): Map<string, unknown> => serviceSelectors(topology, clusterKeyOf).get(key) ?? NO_SERVICES;
-    const keys = [...new Set([...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters].map(clusterKeyOf))];
-    return keys.map(key => {
-      const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, () => services(key),
-        () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
-      const result = appTrace().trace(model, undefined, { checks: false });
-      return { key, model, result, owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
-    });
+  return topology.derive(TRACES, () => traceClusters(topology));
+}
+
+/** The traces of the app's constructs, one per cluster (not kept: see `reportedTrace`). */
+function traceClusters(topology: Topology): TracedCluster[] {
+  // The app's Services are read only when a route, a PROXY sender or a policy's targetRef needs one.
+  const services = (key: string): Map<string, unknown> => serviceSelectors(topology, clusterKeyOf).get(key) ?? NO_SERVICES;
+  const keys = [...new Set([...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters].map(clusterKeyOf))];
+  return keys.map(key => {
+    const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, () => services(key),
+      () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
+    const result = appTrace().trace(model, undefined, { checks: false });
+    return { key, model, result, owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
   });
 }
 
-/** The path findings of the traces by the construct they are about; warnings are recorded on the way. */
+/**
+ * The path findings of the traces by the construct they are about; warnings are recorded on the way. Only the
+ * findings are kept for the state of the topology: the paths are garbage once they are read, so that a large app does
+ * not carry them through the rest of its synthesis (every collection would mark them again).
+ */
 function reportedTrace(topology: Topology): Map<IConstruct, string[]> {
   return topology.derive(TRACE_ERRORS, () => {
     const errors = new Map<IConstruct, string[]>();
-    for (const cluster of topologyTraces(topology)) {
+    for (const cluster of topology.derived(TRACES) ?? traceClusters(topology)) {
       for (const f of constructFindings(cluster.result)) {
         const owner = cluster.owners.get(f.where);
         if (owner === undefined) continue;
