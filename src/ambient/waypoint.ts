@@ -1,7 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { WaypointServiceTarget } from './waypoint-service-target';
-import { gatewayApiL1 } from '../ingress/l1';
+import { GATEWAY_API } from '../ingress/l1';
 import {
   WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, WAYPOINT_HBONE_PORT, WAYPOINT_HBONE_PROTOCOL, waypointTargetRef, workloadsUsing,
 } from '../model/ambient';
@@ -67,7 +67,7 @@ export class Waypoint extends Construct implements ISourceIpTarget {
       if (!Object.values(WaypointFor).includes(this.waypointFor)) {
         throw new Error(`waypointFor ${JSON.stringify(this.waypointFor)} is not allowed: use WaypointFor.SERVICE, WORKLOAD, ALL or NONE`);
       }
-      this.apiObject = LibraryManifest.render(this, 'Resource', gatewayApiL1().Gateway, {
+      this.apiObject = LibraryManifest.render(this, 'Resource', GATEWAY_API.Gateway, {
         metadata: { name: this.name, namespace: this.targetNamespace, labels: { [WAYPOINT_FOR_LABEL]: this.waypointFor } },
         spec: {
           gatewayClassName: WAYPOINT_GATEWAY_CLASS,

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { backendRef, GatewayApiListener, GatewayApiParameters, isServingListener, renderListeners, renderParameterOverlays } from './gateway-api-rendering';
 import { hostMatches, HttpRouteEntry, RouteBackend, ServerEntry } from './gateway-servers';
 import { GatewayName } from './istio-api-rendering';
-import { gatewayApiL1 } from './l1';
+import { GATEWAY_API } from './l1';
 import { PROXY_CONFIG_ANNOTATION } from '../envoy/names';
 import { GATEWAY_API_GROUP, ISTIO_GATEWAY_CLASS, serviceOfHost } from '../model/gateway-api';
 import { IstioVersion } from '../model/istio-version';
@@ -30,7 +30,7 @@ export function renderGatewayApiGateway(scope: Construct, gw: GatewayName, versi
   const { name, namespace } = gw;
   const lazyProxyConfig = Lazy.any({ produce: proxyConfig }) as unknown as string;
   const annotations: { [key: string]: string } = { ...versionAnnotations, [PROXY_CONFIG_ANNOTATION]: lazyProxyConfig, ...trustChainAnnotation };
-  return LibraryManifest.render(scope, 'Resource', gatewayApiL1().Gateway, {
+  return LibraryManifest.render(scope, 'Resource', GATEWAY_API.Gateway, {
     metadata: { name, namespace, annotations },
     spec: {
       gatewayClassName: ISTIO_GATEWAY_CLASS,
@@ -65,7 +65,7 @@ function parentRefs(gw: GatewayName, listeners: GatewayApiListener[], protocols:
 /** The `index`-th route of the gateway: an HTTPRoute for `host`, its rules (longest prefix first) rendered at synthesis. */
 export function renderHttpRoute(scope: Construct, index: number, gw: GatewayName, listeners: () => GatewayApiListener[],
   host: string, routes: HttpRouteEntry[]): ApiObject {
-  return LibraryManifest.render(scope, `Route${index}`, gatewayApiL1().HttpRoute, {
+  return LibraryManifest.render(scope, `Route${index}`, GATEWAY_API.HttpRoute, {
     metadata: { name: `${gw.name}-route-${index}`, namespace: gw.namespace },
     spec: Lazy.any({
       produce: () => ({
@@ -84,7 +84,7 @@ export function renderHttpRoute(scope: Construct, index: number, gw: GatewayName
 export function renderRedirectRoute(scope: Construct, index: number, gw: GatewayName, listeners: () => GatewayApiListener[],
   server: ServerEntry): ApiObject {
   const { name, namespace } = gw;
-  return LibraryManifest.render(scope, `Route${index}`, gatewayApiL1().HttpRoute, {
+  return LibraryManifest.render(scope, `Route${index}`, GATEWAY_API.HttpRoute, {
     metadata: { name: `${name}-route-${index}`, namespace },
     spec: Lazy.any({
       produce: () => ({
@@ -111,10 +111,10 @@ export function renderStreamRoute(scope: Construct, index: number, gw: GatewayNa
   };
   const id = `Route${index}`;
   if (tls) {
-    const tlsRoute = istioVersion.tlsRouteApiVersion.endsWith('/v1') ? gatewayApiL1().TlsRoute : gatewayApiL1().TlsRouteV1Alpha2;
+    const tlsRoute = istioVersion.tlsRouteApiVersion.endsWith('/v1') ? GATEWAY_API.TlsRoute : GATEWAY_API.TlsRouteV1Alpha2;
     return LibraryManifest.render(scope, id, tlsRoute, props);
   }
-  const tcpRoute = istioVersion.tcpRouteApiVersion.endsWith('/v1') ? gatewayApiL1().TcpRoute : gatewayApiL1().TcpRouteV1Alpha2;
+  const tcpRoute = istioVersion.tcpRouteApiVersion.endsWith('/v1') ? GATEWAY_API.TcpRoute : GATEWAY_API.TcpRouteV1Alpha2;
   return LibraryManifest.render(scope, id, tcpRoute, props);
 }
 
@@ -143,7 +143,7 @@ export class ReferenceGrants {
       kinds = new Set();
       this.granted.set(service.namespace, kinds);
       const granted = kinds;
-      LibraryManifest.render(this.scope, `ReferenceGrant-${service.namespace}`, gatewayApiL1().ReferenceGrantV1Beta1, {
+      LibraryManifest.render(this.scope, `ReferenceGrant-${service.namespace}`, GATEWAY_API.ReferenceGrantV1Beta1, {
         metadata: { name: `${this.gw.namespace}-${this.gw.name}-routes`.slice(0, 63).replace(/-+$/, ''), namespace: service.namespace },
         spec: Lazy.any({
           produce: () => ({

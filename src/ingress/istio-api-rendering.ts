@@ -1,7 +1,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HttpRouteEntry, RouteBackend, ServerEntry } from './gateway-servers';
-import { networkingL1 } from './l1';
+import { NETWORKING } from './l1';
 import { LibraryManifest } from '../util/library-manifest';
 
 /*
@@ -15,7 +15,7 @@ export interface GatewayName { readonly name: string; readonly namespace: string
 /** The Istio Gateway; its servers are rendered at synthesis, from the servers added by then. */
 export function renderIstioGateway(scope: Construct, gw: GatewayName, annotations: { [key: string]: string },
   selector: { [key: string]: string }, servers: readonly ServerEntry[]): ApiObject {
-  return LibraryManifest.render(scope, 'Resource', networkingL1().Gateway, {
+  return LibraryManifest.render(scope, 'Resource', NETWORKING.Gateway, {
     metadata: { name: gw.name, namespace: gw.namespace, annotations },
     spec: {
       selector,
@@ -42,7 +42,7 @@ function renderServers(servers: readonly ServerEntry[]): any[] {
 /** The `index`-th route of the gateway as a VirtualService bound to its Gateway; `spec` is rendered at synthesis. */
 export function renderVirtualService(scope: Construct, index: number, gw: GatewayName, hosts: string[],
   spec: () => { [key: string]: unknown }): ApiObject {
-  return LibraryManifest.render(scope, `Route${index}`, networkingL1().VirtualService, {
+  return LibraryManifest.render(scope, `Route${index}`, NETWORKING.VirtualService, {
     metadata: { name: `${gw.name}-route-${index}`, namespace: gw.namespace },
     spec: Lazy.any({ produce: () => ({ hosts, gateways: [`${gw.namespace}/${gw.name}`], ...spec() }) }),
   });

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { claimTraffic } from './backend-traffic';
-import { networkingL1 } from './l1';
+import { NETWORKING } from './l1';
 import { ProxyProtocolFilterContext, ProxyProtocolListenerFilter } from './proxy-protocol-listener-filter';
 import type { DestinationRuleSpecTrafficPolicyProxyProtocolVersion } from '../../imports/networking.istio.io';
 import { IstioVersion } from '../model/istio-version';
@@ -11,7 +11,7 @@ import {
 import { Topology } from '../model/topology';
 import { workloadModelFor } from '../model/workload-model';
 import { joinTrace } from '../trace/topology-trace';
-import { LibraryManifest } from '../util/library-manifest';
+import { ApiShaped, LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkHostname, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -145,7 +145,7 @@ export class ProxyProtocolBackend extends Construct implements ISourceIpTarget {
       }
 
       const name = `${this.host.split('.')[0].toLowerCase()}-proxy-protocol`;
-      this.destinationRule = LibraryManifest.render(this, 'Resource', networkingL1().DestinationRule, {
+      this.destinationRule = LibraryManifest.render(this, 'Resource', NETWORKING.DestinationRule, {
         metadata: { name, namespace: this.targetNamespace },
         spec: {
           host: this.host,
@@ -214,8 +214,8 @@ function qualifiedHost(host: string, namespace: string): string {
   return host.includes('.') ? host : `${checkDnsLabel('host', host)}.${namespace}.svc.cluster.local`;
 }
 
-function toL1Version(version: ProxyProtocolVersion): DestinationRuleSpecTrafficPolicyProxyProtocolVersion {
+function toL1Version(version: ProxyProtocolVersion): ApiShaped<DestinationRuleSpecTrafficPolicyProxyProtocolVersion> {
   return version === ProxyProtocolVersion.V1
-    ? networkingL1().DestinationRuleSpecTrafficPolicyProxyProtocolVersion.V1
-    : networkingL1().DestinationRuleSpecTrafficPolicyProxyProtocolVersion.V2;
+    ? 'V1'
+    : 'V2';
 }

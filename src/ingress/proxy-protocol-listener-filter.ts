@@ -1,6 +1,6 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { networkingL1 } from './l1';
+import { NETWORKING } from './l1';
 import type {
   EnvoyFilterSpecConfigPatches,
 } from '../../imports/networking.istio.io';
@@ -8,7 +8,7 @@ import { PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_TYPE, SIDECAR_INBOUND_PORT } from
 import { IstioVersion } from '../model/istio-version';
 import { Topology } from '../model/topology';
 import { joinTrace } from '../trace/topology-trace';
-import { LibraryManifest } from '../util/library-manifest';
+import { ApiShaped, LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkDnsSubdomain, checkLabels, checkPort, withConstructPath } from '../util/validate';
 
 /** Which proxy the PROXY protocol listener filter is added to. */
@@ -100,7 +100,7 @@ export class ProxyProtocolListenerFilter extends Construct {
       if (props.name !== undefined) checkDnsSubdomain('name', props.name);
       this.ports = [];
       (props.ports ?? []).forEach((port, i) => this.addPort(port, `ports[${i}]`));
-      this.resource = LibraryManifest.render(this, 'Resource', networkingL1().EnvoyFilter, {
+      this.resource = LibraryManifest.render(this, 'Resource', NETWORKING.EnvoyFilter, {
         metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
         spec: {
           workloadSelector: { labels: { ...this.selector } },
@@ -152,13 +152,13 @@ export class ProxyProtocolListenerFilter extends Construct {
       : [];
   }
 
-  private renderPatches(): EnvoyFilterSpecConfigPatches[] {
+  private renderPatches(): ApiShaped<EnvoyFilterSpecConfigPatches>[] {
     return this.listenerPorts.map(port => ({
-      applyTo: networkingL1().EnvoyFilterSpecConfigPatchesApplyTo.LISTENER_UNDERSCORE_FILTER,
+      applyTo: 'LISTENER_FILTER',
       match: {
         context: this.context === ProxyProtocolFilterContext.GATEWAY
-          ? networkingL1().EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY
-          : networkingL1().EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
+          ? 'GATEWAY'
+          : 'SIDECAR_INBOUND',
         listener: { portNumber: port },
       },
       patch: {
@@ -167,7 +167,7 @@ export class ProxyProtocolListenerFilter extends Construct {
         // without tls_inspector (reference §9 pitfall 26). On the sidecar it must also run before original_dst:
         // Envoy's proxy_protocol filter replaces the local address with the header's destination, and original_dst
         // (SO_ORIGINAL_DST) has to win so that the right inbound filter chain (the pod port) is chosen.
-        operation: networkingL1().EnvoyFilterSpecConfigPatchesPatchOperation.INSERT_UNDERSCORE_FIRST,
+        operation: 'INSERT_FIRST',
         value: proxyProtocolListenerFilterValue(this.allowRequestsWithoutProxyProtocol),
       },
     }));

@@ -171,7 +171,10 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       if (this.plusWorkload) {
         this.plusWorkload.podMetadata.addAnnotation(INTERCEPTION_MODE_ANNOTATION, this.interceptionMode);
       } else {
-        patchPodTemplate(this.apiObject, this.interceptionMode);
+        // One resolution of the user's object serves the labels and the patch (the patch adds an annotation only).
+        const spec = (this.apiObject.toJson() as any).spec;
+        this.resolvedLabels = labelsOfSpec(spec);
+        patchPodTemplate(this.apiObject, spec?.template, this.interceptionMode);
       }
       // Policies and filters on this workload copy its selector: an empty one would reach the whole namespace.
       checkTargetSelector('source', `${this.apiObject.kind} ${this.apiObject.name}`, this.targetSelector, this.targetNamespace, 'a policy or filter on it');
@@ -273,7 +276,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
   private templateLabels(): ResolvedLabels {
     if (this.resolvedLabels === undefined) {
       const spec = (this.apiObject.toJson() as any).spec;
-      this.resolvedLabels = { matchLabels: spec?.selector?.matchLabels, podLabels: spec?.template?.metadata?.labels };
+      this.resolvedLabels = labelsOfSpec(spec);
     }
     return this.resolvedLabels;
   }
@@ -378,8 +381,12 @@ function apiObjectOf(workload: IConstruct): ApiObject {
  * Adds the annotation with a JSON patch that works whether or not the template already has metadata or
  * annotations (an `add` below a missing member fails), decided from the object as it is now.
  */
-function patchPodTemplate(apiObject: ApiObject, mode: InterceptionMode): void {
-  const template = (apiObject.toJson() as any).spec?.template;
+/** The selector's and the pod template's labels of a workload's resolved `spec`. */
+function labelsOfSpec(spec: any): ResolvedLabels {
+  return { matchLabels: spec?.selector?.matchLabels, podLabels: spec?.template?.metadata?.labels };
+}
+
+function patchPodTemplate(apiObject: ApiObject, template: any, mode: InterceptionMode): void {
   if (template === undefined || template === null || typeof template !== 'object') {
     throw new Error(`apiObject ${apiObject.kind} "${apiObject.name}" has no spec.template: WorkloadSource.fromWorkload and fromApiObject need an object with a pod template (Deployment, StatefulSet, DaemonSet, Job, ReplicaSet); for a bare Pod set the annotation in its metadata`);
   }

@@ -8,7 +8,7 @@ import {
   DEFAULT_ROOT_NAMESPACE, HCM_FILTER, HCM_TYPE, VIRTUAL_INBOUND_LISTENER, XFF_DETECTION, XFF_DETECTION_TYPE,
 } from '../envoy/names';
 import { checkClientHeaderName, checkRejectStatus, customHeaderExtension } from '../envoy/original-ip-detection';
-import { networkingL1 } from '../ingress/l1';
+import { NETWORKING } from '../ingress/l1';
 import { ONLY_THROUGH_CDN_ANNOTATION, ROOT_NAMESPACE_ANNOTATION } from '../model/annotations';
 import { findingText } from '../model/finding-text';
 import { Finding } from '../model/findings';
@@ -22,7 +22,7 @@ import { Cidr, parseCidrs } from '../net/cidr';
 import { CidrList } from '../net/cidr-list';
 import { CdnOnlyPolicy } from '../policy/cdn-only-policy';
 import { joinTrace, trustChainOf } from '../trace/topology-trace';
-import { LibraryManifest } from '../util/library-manifest';
+import { ApiShaped, LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
 
@@ -389,7 +389,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
         ...(this.trust._settings().onlyReachableThroughCdn === true ? { [ONLY_THROUGH_CDN_ANNOTATION]: 'true' } : {}),
       };
       const rootAnnotation = Object.keys(annotations).length > 0 ? { annotations } : {};
-      this.resource = LibraryManifest.render(this, 'Resource', networkingL1().EnvoyFilter, {
+      this.resource = LibraryManifest.render(this, 'Resource', NETWORKING.EnvoyFilter, {
         metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace, ...rootAnnotation },
         spec: {
           ...(this.scope === XffFilterScope.WORKLOAD ? { workloadSelector: { labels: { ...this.selector } } } : {}),
@@ -484,13 +484,13 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
     return checkDnsLabel('namespace', props.namespace ?? workloadNamespace ?? Chart.of(this).namespace ?? 'default');
   }
 
-  private renderPatch(): EnvoyFilterSpecConfigPatches {
+  private renderPatch(): ApiShaped<EnvoyFilterSpecConfigPatches> {
     const value = { typed_config: { '@type': HCM_TYPE, ...this.trust._hcmFields() } };
     assertMergeSetsNoZero(value, `filter "${this.node.path}"`);
     return {
-      applyTo: networkingL1().EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER,
+      applyTo: 'NETWORK_FILTER',
       match: {
-        context: networkingL1().EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
+        context: 'SIDECAR_INBOUND',
         ...(this.pinProxyVersion ? { proxy: { proxyVersion: this.istioVersion.proxyVersionRegex } } : {}),
         listener: {
           name: VIRTUAL_INBOUND_LISTENER,
@@ -498,7 +498,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
           filterChain: { filter: { name: HCM_FILTER } },
         },
       },
-      patch: { operation: networkingL1().EnvoyFilterSpecConfigPatchesPatchOperation.MERGE, value },
+      patch: { operation: 'MERGE', value },
     };
   }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { ApiObject, Lazy, Names } from 'cdk8s';
 import { Construct } from 'constructs';
-import { securityL1 } from '../ingress/l1';
+import { SECURITY } from '../ingress/l1';
 import { workloadsUsing } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
 import {
@@ -213,8 +213,8 @@ export class SourceIpPolicy extends Construct {
         spec: Lazy.any({ produce: () => this.renderSpec() }),
       };
       this.apiObject = this.istioVersion.securityApiVersion === 'security.istio.io/v1'
-        ? LibraryManifest.render(this, 'Resource', securityL1().AuthorizationPolicy, apiProps)
-        : LibraryManifest.render(this, 'Resource', securityL1().AuthorizationPolicyV1Beta1, apiProps);
+        ? LibraryManifest.render(this, 'Resource', SECURITY.AuthorizationPolicy, apiProps)
+        : LibraryManifest.render(this, 'Resource', SECURITY.AuthorizationPolicyV1Beta1, apiProps);
 
       Topology.of(this).addPolicy(this);
       Topology.of(this).addChecks(this);

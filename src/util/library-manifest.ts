@@ -9,11 +9,23 @@ export interface L1Class<P> {
 }
 
 /**
- * `P` with every IntOrString or Quantity value as the number or string it stands for, which is how the manifest
- * writes it. (The two classes have exactly the shape `{ value }`, so the test in both directions finds them and
- * nothing else.)
+ * A generated L1 class's kind as `render` takes it: its group, version and kind at run time, and the class (for its
+ * props type) at compile time only, so that rendering does not load the class's module (src/ingress/l1.ts).
  */
-export type ApiShaped<P> = P extends kplus.k8s.IntOrString | kplus.k8s.Quantity
+export interface L1Kind<C extends L1Class<any>> {
+  readonly GVK: GroupVersionKind;
+  readonly _l1Kind: true;
+  /** Never set: carries the class's type. */
+  readonly _class?: C;
+}
+
+/**
+ * `P` with every IntOrString or Quantity value as the number or string it stands for, which is how the manifest
+ * writes it, and every value of a string enum as its string (`'NETWORK_FILTER'`, not the generated
+ * `EnvoyFilterSpecConfigPatchesApplyTo.NETWORK_UNDERSCORE_FILTER`). (The two classes have exactly the shape
+ * `{ value }`, so the test in both directions finds them and nothing else.)
+ */
+export type ApiShaped<P> = P extends string ? `${P}` : P extends kplus.k8s.IntOrString | kplus.k8s.Quantity
   ? (kplus.k8s.IntOrString extends P ? number | string : P)
   : P extends ReadonlyArray<infer E> ? ApiShaped<E>[]
     : P extends object ? { readonly [K in keyof P]: ApiShaped<P[K]> } : P;
@@ -30,8 +42,11 @@ export type ApiShaped<P> = P extends kplus.k8s.IntOrString | kplus.k8s.Quantity
  * app and of every case the property suite accepts, and require that it changes nothing (test/harness/l1-conversion.ts).
  */
 export class LibraryManifest extends ApiObject {
-  /** Creates the object of `l1`'s kind with `props`, checked against `l1`'s props type (`ApiShaped`). */
-  public static render<C extends L1Class<any>>(scope: Construct, id: string, l1: C, props: ApiShaped<ConstructorParameters<C>[2]>): LibraryManifest {
+  /**
+   * Creates the object of `l1`'s kind with `props`, checked against `l1`'s props type (`ApiShaped`). `l1` is the L1
+   * class, or its kind from src/ingress/l1.ts for a module the library does not load otherwise.
+   */
+  public static render<C extends L1Class<any>>(scope: Construct, id: string, l1: C | L1Kind<C>, props: ApiShaped<ConstructorParameters<C>[2]>): LibraryManifest {
     // Not `{ ...l1.GVK, ...props }`: this one spread sees every kind's props, and V8's spread at such a megamorphic site
     // gives each manifest a hidden class of its own (a gateway unit of `npm run bench` left about 25 more per unit in
     // the heap than its construct tree). Properties added in order share one transition tree per kind.
