@@ -46,7 +46,8 @@ export class LibraryManifest extends ApiObject {
    * Creates the object of `l1`'s kind with `props`, checked against `l1`'s props type (`ApiShaped`). `l1` is the L1
    * class, or its kind from src/ingress/l1.ts for a module the library does not load otherwise.
    */
-  public static render<C extends L1Class<any>>(scope: Construct, id: string, l1: C | L1Kind<C>, props: ApiShaped<ConstructorParameters<C>[2]>): LibraryManifest {
+  public static render<C extends L1Class<any>>(scope: Construct, id: string, l1: C | L1Kind<C>,
+    props: ApiShaped<ConstructorParameters<C>[2]>): LibraryManifest {
     // Not `{ ...l1.GVK, ...props }`: this one spread sees every kind's props, and V8's spread at such a megamorphic site
     // gives each manifest a hidden class of its own (a gateway unit of `npm run bench` left about 25 more per unit in
     // the heap than its construct tree). Properties added in order share one transition tree per kind.
