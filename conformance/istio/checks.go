@@ -44,11 +44,12 @@ type checker struct {
 	res  *SetResult
 }
 
-func (c *checker) check(ok bool, format string, args ...any) {
+func (c *checker) check(ok bool, format string, args ...any) bool {
 	c.res.Checks++
 	if !ok {
 		c.res.Failures = append(c.res.Failures, fmt.Sprintf(format, args...))
 	}
+	return ok
 }
 
 func (c *checker) note(format string, args ...any) {
@@ -107,9 +108,10 @@ func (c *checker) envoyFilters() {
 		ref := o.Doc.Ref()
 		targets := c.selected(o.Config.Namespace, ef.GetWorkloadSelector().GetLabels(), ef.GetTargetRefs())
 		if len(targets) == 0 {
-			c.note("%s selects no proxy of the set", ref)
+			c.dead(ref, "selects no proxy of the set")
 			continue
 		}
+		c.liveButExpectedDead(ref, targets)
 		for i, cp := range ef.GetConfigPatches() {
 			where := fmt.Sprintf("%s patch %d (%s %s)", ref, i, cp.GetApplyTo(), cp.GetPatch().GetOperation())
 			exercised := false
@@ -128,7 +130,7 @@ func (c *checker) envoyFilters() {
 				}
 			}
 			if !exercised {
-				c.note("%s: no proxy of the set is in context %s", where, cp.GetMatch().GetContext())
+				c.dead(fmt.Sprintf("%s patch %d", ref, i), fmt.Sprintf("applies in no context: no proxy it selects is in context %s", cp.GetMatch().GetContext()))
 			}
 		}
 	}
@@ -299,9 +301,10 @@ func (c *checker) policies(reports map[string]ProxyReport) {
 		ref := o.Doc.Ref()
 		targets := c.selected(o.Config.Namespace, ap.GetSelector().GetMatchLabels(), policyTargetRefs(ap))
 		if len(targets) == 0 {
-			c.note("%s selects no proxy of the set", ref)
+			c.dead(ref, "selects no proxy of the set")
 			continue
 		}
+		c.liveButExpectedDead(ref, targets)
 		for _, g := range targets {
 			for _, l := range enforcingListeners(g, reports[proxyName(g)]) {
 				rules := listenerRules(l)

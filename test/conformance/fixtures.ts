@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Chart, Testing, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { Expectations, expectationsOf } from './expectations';
 import { declaredProxies, PredictedProxy } from './model-prediction';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
@@ -81,6 +82,8 @@ export interface FixtureSet {
   readonly declaredProxies: PredictedProxy[];
   /** Gateway API gateways and what istiod must make of them. @default - none */
   readonly gatewayApi?: ExpectedGatewayApiGateway[];
+  /** What istiod must generate for each proxy, from the trace over the constructs' model (expectations.json). */
+  readonly expectations: Expectations;
 }
 
 const TCP_BACKEND = 'tcp-echo.apps.svc.cluster.local';
@@ -345,7 +348,11 @@ export function gatewayApiSets(istioVersion?: IstioVersion): FixtureSet[] {
   return Object.entries(GATEWAY_API_SCENARIOS).map(([name, scenario]) => {
     const chart = setChart(istioVersion);
     scenario.build(chart);
-    return { name: `scenario-${name}`, manifests: synthAndValidate(chart, { istioVersion }), declaredPolicies: [], declaredProxies: [], gatewayApi: scenario.expected };
+    const manifests = synthAndValidate(chart, { istioVersion });
+    return {
+      name: `scenario-${name}`, manifests, declaredPolicies: [], declaredProxies: [], gatewayApi: scenario.expected,
+      expectations: expectationsOf(chart.node.root, () => true, scenario.expected),
+    };
   });
 }
 
@@ -358,41 +365,89 @@ export function scenarioSets(istioVersion?: IstioVersion): FixtureSet[] {
     const chart = setChart(istioVersion);
     build(chart);
     const manifests = synthAndValidate(chart, { istioVersion });
-    return { name: `scenario-${name}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: declaredProxies(chart) };
+    return {
+      name: `scenario-${name}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: declaredProxies(chart),
+      expectations: expectationsOf(chart.node.root, () => true),
+    };
   });
 }
 
 /**
- * The example app's charts, one set each: the manifests are read from `distDir` (what `npm run example` wrote),
- * the declared policies from the same app built in memory.
+ * The example app's charts, one set each, and the whole app as one more (`wholeExampleSet`): the manifests are read
+ * from `distDir` (what `npm run example` wrote), the declared policies and the expectations from the same app built in
+ * memory.
  */
 export function exampleSets(distDir: string, parse: (text: string, source: string) => any[]): FixtureSet[] {
   const app = buildApp(Testing.app());
   app.synth(); // models are read after synthesis, when every addX() has run
   const charts = new Map(app.charts.map(c => [c.node.id, c]));
-  return fs.readdirSync(distDir).filter(f => f.endsWith('.k8s.yaml')).sort().map(file => {
+  const sets: FixtureSet[] = fs.readdirSync(distDir).filter(f => f.endsWith('.k8s.yaml')).sort().map(file => {
     const id = file.replace(/\.k8s\.yaml$/, '');
     const chart = charts.get(id);
     if (chart === undefined) throw new Error(`${distDir}/${file} has no chart "${id}" in the example app: run npm run example again`);
     const yaml = fs.readFileSync(path.join(distDir, file), 'utf8');
     // Only the policies: the example's constructs model the whole app as one cluster (a filter in one chart
     // selects a workload of another), while each chart is checked as a set of its own. Scenarios are one app each.
-    return { name: `example-${id}`, manifests: parse(yaml, file), yaml, declaredPolicies: declaredPolicies(chart), declaredProxies: [] };
+    return {
+      name: `example-${id}`, manifests: parse(yaml, file), yaml, declaredPolicies: declaredPolicies(chart), declaredProxies: [],
+      expectations: expectationsOf(app, inCharts([chart])),
+    };
   });
+  return [...sets, wholeExampleSet(sets, app)];
 }
 
 /**
- * The example app's charts, one set each, synthesised in memory for `istioVersion` (the context key on the app)
- * and checked by the harness against that release's schemas: the sets of an older istiod pin.
+ * The example app's charts, one set each, and the whole app as one more, synthesised in memory for `istioVersion`
+ * (the context key on the app) and checked by the harness against that release's schemas: the sets of an older istiod pin.
  */
 export function exampleSetsFor(istioVersion: IstioVersion): FixtureSet[] {
   const app = Testing.app();
   app.node.setContext(ISTIO_VERSION_CONTEXT_KEY, istioVersion.label);
   buildApp(app);
-  return app.charts.map(chart => {
+  const sets = app.charts.map(chart => {
     const manifests = synthAndValidate(chart, { istioVersion });
-    return { name: `example-${chart.node.id}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: [] };
+    return {
+      name: `example-${chart.node.id}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: [],
+      expectations: expectationsOf(app, inCharts([chart])),
+    };
   }).sort((a, b) => a.name.localeCompare(b.name));
+  return [...sets, wholeExampleSet(sets, app)];
+}
+
+/** True for the constructs under one of `charts`. */
+function inCharts(charts: Chart[]): (c: IConstruct) => boolean {
+  return c => c.node.scopes.some(s => charts.includes(s as Chart));
+}
+
+/** The object set of the whole example app (`example-app`). */
+export const WHOLE_EXAMPLE_SET = 'example-app';
+
+/**
+ * The whole example app as one set: every chart applied to one cluster, so that filters, policies and workloads of
+ * different charts meet. The charts are alternatives that reuse names (each seed scenario has its `httpbin` and its
+ * `ingressgateway`), and one object replaces the other when both are applied: a chart joins the set only when none
+ * of its objects has the kind, namespace and name of an object of a chart already in it (charts in file order). The
+ * expectations are the trace over the constructs of exactly those charts, taken as one cluster.
+ */
+export function wholeExampleSet(examples: FixtureSet[], app: { readonly charts: Chart[] }): FixtureSet {
+  const taken = new Set<string>();
+  const joined: FixtureSet[] = [];
+  const charts: Chart[] = [];
+  for (const set of examples) {
+    const keys = set.manifests.map(m => `${m.apiVersion.split('/')[0]} ${m.kind} ${m.metadata?.namespace ?? 'default'}/${m.metadata?.name}`);
+    if (keys.some(k => taken.has(k))) continue;
+    keys.forEach(k => taken.add(k));
+    joined.push(set);
+    charts.push(app.charts.find(c => `example-${c.node.id}` === set.name)!);
+  }
+  return {
+    name: WHOLE_EXAMPLE_SET,
+    manifests: joined.flatMap(s => s.manifests),
+    yaml: joined.map(s => s.yaml ?? Yaml.stringify(...s.manifests)).join('---\n'),
+    declaredPolicies: joined.flatMap(s => s.declaredPolicies),
+    declaredProxies: [],
+    expectations: expectationsOf(charts[0].node.root, inCharts(charts)),
+  };
 }
 
 function declaredPolicies(scope: IConstruct): DeclaredPolicy[] {
@@ -413,5 +468,6 @@ export function writeSets(sets: FixtureSet[], dir: string): void {
     fs.writeFileSync(path.join(setDir, 'objects.yaml'), set.yaml ?? Yaml.stringify(...set.manifests));
     const declared = { policies: set.declaredPolicies, proxies: set.declaredProxies, gatewayApi: set.gatewayApi ?? [] };
     fs.writeFileSync(path.join(setDir, 'declared.json'), JSON.stringify(declared, undefined, 2) + '\n');
+    fs.writeFileSync(path.join(setDir, 'expectations.json'), JSON.stringify(set.expectations, undefined, 2) + '\n');
   }
 }
