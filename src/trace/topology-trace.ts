@@ -78,7 +78,8 @@ export function topologyTraces(topology: Topology): TracedCluster[] {
  * The model and trace of the constructs `inCluster` picks, taken as one cluster whatever the app's clusters are: the
  * conformance stage's expectation for an object set made of some of the app's charts. Not cached. @internal
  */
-export function traceConstructs(topology: Topology, inCluster: (c: IConstruct) => boolean): { readonly model: TraceModel; readonly result: TraceResult } {
+export function traceConstructs(topology: Topology, inCluster: (c: IConstruct) => boolean):
+{ readonly model: TraceModel; readonly result: TraceResult } {
   const keyOf = (c: IConstruct) => inCluster(c) ? 'in' : 'out';
   const model = buildTraceModel(topology, inCluster, () => readServiceSelectors(topology, keyOf).get('in') ?? NO_SERVICES,
     () => readPodTemplateLabels(topology, keyOf).get('in') ?? []);

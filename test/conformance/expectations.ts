@@ -212,8 +212,14 @@ function handWrittenGatewayApi(e: ExpectedGatewayApiGateway, model: TraceModel):
   const policies = [...new Set(rbac.map(r => `${r.action} ${r.field}`))].map(k => {
     const [action, field] = k.split(' ');
     return {
-      policy: '', action, field, negated: false, cidrs: rbac.filter(r => r.action === action && r.field === field).map(r => r.cidr).sort(),
-      ports: [], conditionsCompared: true, listeners: [],
+      policy: '',
+      action,
+      field,
+      negated: false,
+      cidrs: rbac.filter(r => r.action === action && r.field === field).map(r => r.cidr).sort(),
+      ports: [],
+      conditionsCompared: true,
+      listeners: [],
     };
   });
   void model;
@@ -234,7 +240,13 @@ function handWrittenGatewayApi(e: ExpectedGatewayApiGateway, model: TraceModel):
 
 function sidecarExpectation(pod: Pod, wl: WorkloadModel | undefined, model: TraceModel, strips: boolean): ExpectedProxy {
   const base = {
-    namespace: pod.namespace, name: pod.name, labels: { ...pod.labels }, role: 'sidecar', installed: false, listeners: [], statusPortProxyProtocol: '',
+    namespace: pod.namespace,
+    name: pod.name,
+    labels: { ...pod.labels },
+    role: 'sidecar',
+    installed: false,
+    listeners: [],
+    statusPortProxyProtocol: '',
     rbac: rbacFor(model, pod.namespace, pod.labels, false),
   };
   if (wl !== undefined) {

@@ -350,7 +350,11 @@ export function gatewayApiSets(istioVersion?: IstioVersion): FixtureSet[] {
     scenario.build(chart);
     const manifests = synthAndValidate(chart, { istioVersion });
     return {
-      name: `scenario-${name}`, manifests, declaredPolicies: [], declaredProxies: [], gatewayApi: scenario.expected,
+      name: `scenario-${name}`,
+      manifests,
+      declaredPolicies: [],
+      declaredProxies: [],
+      gatewayApi: scenario.expected,
       expectations: expectationsOf(chart.node.root, () => true, scenario.expected),
     };
   });
@@ -366,7 +370,10 @@ export function scenarioSets(istioVersion?: IstioVersion): FixtureSet[] {
     build(chart);
     const manifests = synthAndValidate(chart, { istioVersion });
     return {
-      name: `scenario-${name}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: declaredProxies(chart),
+      name: `scenario-${name}`,
+      manifests,
+      declaredPolicies: declaredPolicies(chart),
+      declaredProxies: declaredProxies(chart),
       expectations: expectationsOf(chart.node.root, () => true),
     };
   });
@@ -389,7 +396,11 @@ export function exampleSets(distDir: string, parse: (text: string, source: strin
     // Only the policies: the example's constructs model the whole app as one cluster (a filter in one chart
     // selects a workload of another), while each chart is checked as a set of its own. Scenarios are one app each.
     return {
-      name: `example-${id}`, manifests: parse(yaml, file), yaml, declaredPolicies: declaredPolicies(chart), declaredProxies: [],
+      name: `example-${id}`,
+      manifests: parse(yaml, file),
+      yaml,
+      declaredPolicies: declaredPolicies(chart),
+      declaredProxies: [],
       expectations: expectationsOf(app, inCharts([chart])),
     };
   });
@@ -407,7 +418,10 @@ export function exampleSetsFor(istioVersion: IstioVersion): FixtureSet[] {
   const sets = app.charts.map(chart => {
     const manifests = synthAndValidate(chart, { istioVersion });
     return {
-      name: `example-${chart.node.id}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: [],
+      name: `example-${chart.node.id}`,
+      manifests,
+      declaredPolicies: declaredPolicies(chart),
+      declaredProxies: [],
       expectations: expectationsOf(app, inCharts([chart])),
     };
   }).sort((a, b) => a.name.localeCompare(b.name));
