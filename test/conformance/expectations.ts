@@ -15,6 +15,7 @@ import { isTrueEnv, TracedGateway, TraceModel } from '../../src/model/trace-mode
 import { XffFilterModel } from '../../src/model/xff-filter-checks';
 import { parseCidr } from '../../src/net/cidr';
 import { TraceResult } from '../../src/trace/app-trace';
+import { PolicyMatch } from '../../src/trace/trace-types';
 import { traceConstructs } from '../../src/trace/topology-trace';
 import { acceptsProxyProtocol } from '../../src/trace/workload-hop';
 
@@ -161,7 +162,7 @@ function podsOf(root: IConstruct, inSet: (c: IConstruct) => boolean): Pod[] {
 /** What the trace over `model` says each proxy of the set must get. `result` is the trace's walk (for its findings). */
 export function expectationsFromTrace(model: TraceModel, result: TraceResult, pods: Pod[], gatewayApi: ExpectedGatewayApiGateway[] = [],
   stripping: ReadonlyArray<{ readonly namespace: string; readonly selector: { [key: string]: string } }> = []): Expectations {
-  void result; // the walk is computed with the model; the expectations below are the settings that walk assumed
+  const traced = tracedPolicies(result);
   const proxies: ExpectedProxy[] = [];
   const gatewayPods = new Set<Pod>();
   for (const gw of model.gateways) {
@@ -173,14 +174,19 @@ export function expectationsFromTrace(model: TraceModel, result: TraceResult, po
     // An Istio Gateway's selector picks gateway pods in every namespace: an installation is stood for only when no
     // pod of the set carries its labels (the Go stage does the same).
     if (installed && pods.some(p => selectorMatches(m.selector, p.labels))) continue;
-    proxies.push(gatewayExpectation(gw, installed, gatewayApiPod, model));
+    // The trace names a gateway hop by namespace and name: two gateways of one name (a classic one and a Gateway API
+    // one) share their hops there, so only the selectors tell their policies apart.
+    const unique = model.gateways.filter(g => g.model.namespace === m.namespace && g.model.name === m.name).length === 1;
+    const expected = gatewayExpectation(gw, installed, gatewayApiPod, model);
+    proxies.push(unique ? withTracedRbac(expected, traced.get(`gateway ${m.namespace}/${m.name}`), model) : expected);
   }
   for (const e of gatewayApi) proxies.push(handWrittenGatewayApi(e, model));
   for (const pod of pods) {
     if (gatewayPods.has(pod) || pod.annotations[INJECT_TEMPLATES_ANNOTATION] === 'gateway') continue;
     const wl = model.workloads.find(w => w.namespace === pod.namespace && w.role !== ProxyRole.AMBIENT && selectorMatches(w.selector, pod.labels));
     const strips = stripping.some(f => f.namespace === pod.namespace && selectorMatches(f.selector, pod.labels));
-    proxies.push(sidecarExpectation(pod, wl, model, strips));
+    const sidecar = sidecarExpectation(pod, wl, model, strips);
+    proxies.push(wl === undefined ? sidecar : withTracedRbac(sidecar, traced.get(`workload ${wl.namespace}/${wl.name}`), model));
   }
   return { from: 'trace() over the constructs\' TraceModel (src/trace/topology-trace.ts traceConstructs)', proxies, dead: deadObjects(model, proxies) };
 }
@@ -298,6 +304,52 @@ export function expectedProxyProtocol(mode: string, ports: number[], port: numbe
     case ProxyProtocolMode.STRICT_PER_PORT: return ports.includes(port) ? 'strict' : 'none';
     default: return 'none';
   }
+}
+
+/**
+ * The policies the trace applied at each gateway (`gateway ns/name`) and sidecar (`workload ns/name`) hop of its paths,
+ * by `namespace/name`.
+ */
+function tracedPolicies(result: TraceResult): Map<string, Map<string, PolicyMatch>> {
+  const out = new Map<string, Map<string, PolicyMatch>>();
+  for (const path of result.paths) {
+    const workload = /-> workload (\S+)$/.exec(path.title)?.[1];
+    for (const hop of path.hops) {
+      const key = hop.hop.startsWith('gateway ') ? hop.hop : hop.hop.startsWith('sidecar ') && workload !== undefined ? `workload ${workload}` : undefined;
+      if (key === undefined) continue;
+      const matches = out.get(key) ?? new Map<string, PolicyMatch>();
+      for (const m of hop.policies) matches.set(m.policy, m);
+      out.set(key, matches);
+    }
+  }
+  return out;
+}
+
+/**
+ * A proxy's RBAC expectation from the policies the trace applied at its hop, when the trace walked through it (its
+ * ports and conditions from the model's policy). The trace and the selector reading (`rbacFor`) must agree on which
+ * policies those are: a difference is a bug of one of them, and stops the fixtures.
+ */
+function withTracedRbac(proxy: ExpectedProxy, matches: Map<string, PolicyMatch> | undefined, model: TraceModel): ExpectedProxy {
+  if (matches === undefined || proxy.installed && matches.size === 0) return proxy;
+  const traced = [...matches.values()];
+  const names = (list: string[]) => [...new Set(list)].sort().join(', ');
+  if (names(traced.map(m => m.policy)) !== names(proxy.rbac.map(r => r.policy))) {
+    throw new Error(`${proxy.role} ${proxy.namespace}/${proxy.name}: the trace applies [${names(traced.map(m => m.policy))}], the selectors give [${names(proxy.rbac.map(r => r.policy))}]`);
+  }
+  const rbac = traced.map(m => {
+    const policy = model.policies.find(p => `${p.namespace}/${p.name}` === m.policy)!;
+    const fromSelectors = proxy.rbac.find(r => r.policy === m.policy)!;
+    return {
+      ...fromSelectors,
+      action: m.action,
+      field: m.field.toLowerCase().includes('remote') ? 'remote_ip' : 'direct_remote_ip',
+      negated: m.field.startsWith('not'),
+      cidrs: m.cidrs.map(maskedCidr).sort(),
+      conditionsCompared: policy.matchesHttpAttributes !== true,
+    };
+  });
+  return { ...proxy, rbac, source: `${proxy.source}; RBAC from the policies the trace applies at its hop` };
 }
 
 /** The policies of the model that reach a proxy with `labels` in `namespace`, as its RBAC filters must show them. */
