@@ -15,8 +15,8 @@ import { isTrueEnv, TracedGateway, TraceModel } from '../../src/model/trace-mode
 import { XffFilterModel } from '../../src/model/xff-filter-checks';
 import { parseCidr } from '../../src/net/cidr';
 import { TraceResult } from '../../src/trace/app-trace';
-import { PolicyMatch } from '../../src/trace/trace-types';
 import { traceConstructs } from '../../src/trace/topology-trace';
+import { PolicyMatch } from '../../src/trace/trace-types';
 import { acceptsProxyProtocol } from '../../src/trace/workload-hop';
 
 /*
