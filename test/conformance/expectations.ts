@@ -2,8 +2,10 @@ import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import type { ExpectedGatewayApiGateway } from './fixtures';
 import {
-  INJECT_TEMPLATES_ANNOTATION, INTERCEPTION_MODE_ANNOTATION, SIDECAR_INJECT_LABEL, VIRTUAL_INBOUND_LISTENER,
+  CUSTOM_HEADER_DETECTION, INJECT_TEMPLATES_ANNOTATION, INTERCEPTION_MODE_ANNOTATION, SIDECAR_INJECT_LABEL, VIRTUAL_INBOUND_LISTENER, XFF_DETECTION,
 } from '../../src/envoy/names';
+import { WORKLOAD_KINDS } from '../../src/explain/read/objects';
+import { DATAPLANE_MODE_LABEL, WAYPOINT_GATEWAY_CLASS } from '../../src/model/ambient';
 import { GATEWAY_NAME_LABEL } from '../../src/model/gateway-api';
 import {
   ClientIpField, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyRole, SidecarXffMode, WorkloadModel,
@@ -109,10 +111,6 @@ export interface Expectations {
 }
 
 const DEFAULT_HCM: ExpectedHcm = { useRemoteAddress: false, xffNumTrustedHops: 0, detection: '', trustedCidrs: [] };
-const XFF_EXTENSION = 'envoy.http.original_ip_detection.xff';
-const CUSTOM_HEADER_EXTENSION = 'envoy.http.original_ip_detection.custom_header';
-const POD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Pod'];
-const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
 
 /** A pod template of the set, as the construct tree holds it in memory. */
 interface Pod {
@@ -151,7 +149,7 @@ function podsOf(root: IConstruct, inSet: (c: IConstruct) => boolean): Pod[] {
     if (!ApiObject.isApiObject(c) || !inSet(c)) continue;
     const json = c.toJson();
     if (c.kind === 'Namespace' && json.metadata?.labels?.[DATAPLANE_MODE_LABEL] === 'ambient') ambientNamespaces.add(json.metadata.name);
-    if (!POD_KINDS.includes(c.kind)) continue;
+    if (!WORKLOAD_KINDS.includes(c.kind)) continue;
     const meta = c.kind === 'Pod' ? json.metadata : json.spec?.template?.metadata;
     pods.push({ namespace: json.metadata?.namespace ?? 'default', name: json.metadata?.name, labels: meta?.labels ?? {}, annotations: meta?.annotations ?? {} });
   }
@@ -180,7 +178,7 @@ export function expectationsFromTrace(model: TraceModel, result: TraceResult, po
     const expected = gatewayExpectation(gw, installed, gatewayApiPod, model);
     proxies.push(unique ? withTracedRbac(expected, traced.get(`gateway ${m.namespace}/${m.name}`), model) : expected);
   }
-  for (const e of gatewayApi) proxies.push(handWrittenGatewayApi(e, model));
+  for (const e of gatewayApi) proxies.push(handWrittenGatewayApi(e));
   for (const pod of pods) {
     if (gatewayPods.has(pod) || pod.annotations[INJECT_TEMPLATES_ANNOTATION] === 'gateway') continue;
     const wl = model.workloads.find(w => w.namespace === pod.namespace && w.role !== ProxyRole.AMBIENT && selectorMatches(w.selector, pod.labels));
@@ -212,7 +210,7 @@ function gatewayExpectation(gw: TracedGateway, installed: boolean, gatewayApiPod
 }
 
 /** A Gateway API gateway of a scenario written as plain objects: the scenario's own expectation (not the YAML). */
-function handWrittenGatewayApi(e: ExpectedGatewayApiGateway, model: TraceModel): ExpectedProxy {
+function handWrittenGatewayApi(e: ExpectedGatewayApiGateway): ExpectedProxy {
   const labels = { [GATEWAY_NAME_LABEL]: e.gateway };
   const rbac = e.rbac.map(r => r.split(' ')).map(([action, field, cidr]) => ({ action, field, cidr: maskedCidr(cidr) }));
   const policies = [...new Set(rbac.map(r => `${r.action} ${r.field}`))].map(k => {
@@ -228,7 +226,6 @@ function handWrittenGatewayApi(e: ExpectedGatewayApiGateway, model: TraceModel):
       listeners: [],
     };
   });
-  void model;
   return {
     namespace: e.namespace,
     name: `${e.gateway}-istio`,
@@ -290,8 +287,8 @@ function hcmOf(mode: SidecarXffMode, hops: number, cidrs: string[]): ExpectedHcm
   switch (mode) {
     case SidecarXffMode.USE_REMOTE_ADDRESS: return { ...DEFAULT_HCM, useRemoteAddress: true };
     case SidecarXffMode.TRUSTED_HOPS: return { ...DEFAULT_HCM, xffNumTrustedHops: hops };
-    case SidecarXffMode.TRUSTED_CIDRS: return { ...DEFAULT_HCM, detection: XFF_EXTENSION, trustedCidrs: cidrs.map(maskedCidr).sort() };
-    case SidecarXffMode.CUSTOM_HEADER: return { ...DEFAULT_HCM, detection: CUSTOM_HEADER_EXTENSION };
+    case SidecarXffMode.TRUSTED_CIDRS: return { ...DEFAULT_HCM, detection: XFF_DETECTION, trustedCidrs: cidrs.map(maskedCidr).sort() };
+    case SidecarXffMode.CUSTOM_HEADER: return { ...DEFAULT_HCM, detection: CUSTOM_HEADER_DETECTION };
     default: return DEFAULT_HCM;
   }
 }
@@ -402,7 +399,7 @@ function deadObjects(model: TraceModel, proxies: ExpectedProxy[]): ExpectedDead[
 function deadPolicyReason(p: PolicyModel, model: TraceModel): string | undefined {
   const refs = p.targetRefs ?? [];
   const waypoint = model.waypoints.find(w => w.namespace === p.namespace && refs.some(r => r.name === w.name));
-  if (waypoint !== undefined) return `attached to waypoint ${waypoint.namespace}/${waypoint.name} (class istio-waypoint): enforced by the waypoint's Envoy, which istiod renders in the cluster`;
+  if (waypoint !== undefined) return `attached to waypoint ${waypoint.namespace}/${waypoint.name} (class ${WAYPOINT_GATEWAY_CLASS}): enforced by the waypoint's Envoy, which istiod renders in the cluster`;
   const target = model.workloads.find(w => w.namespace === p.namespace && selectorMatches(p.selector, w.selector));
   if (target?.role === ProxyRole.AMBIENT) return `its workload ${target.namespace}/${target.name} is ambient: ztunnel enforces the policy, no Envoy of the set does`;
   if (target !== undefined) return `its workload ${target.namespace}/${target.name} is known by its labels only: no pod of the set runs it`;
