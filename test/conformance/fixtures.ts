@@ -223,6 +223,23 @@ const GATEWAY_API = 'gateway.networking.k8s.io';
 const TLS_CERT = 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJwekNDQVUyZ0F3SUJBZ0lVT2QwcnZ2ZnRaYmk3Zi85OEhIUnF6L1R2QXEwd0NnWUlLb1pJemowRUF3SXcKR2pFWU1CWUdBMVVFQXd3UGQyVmlMbVY0WVcxd2JHVXVZMjl0TUNBWERUSTJNVEV6TURBME1EUXhOMW9ZRHpJeApNall4TVRBMk1EUXdOREUzV2pBYU1SZ3dGZ1lEVlFRRERBOTNaV0l1WlhoaGJYQnNaUzVqYjIwd1dUQVRCZ2NxCmhrak9QUUlCQmdncWhrak9QUU1CQndOQ0FBUWoreTV6QzM0VHIzeTRlWkRmZnp6MVFORFAzTWIzVXhnRk9HeVEKaGpOU29wd0wzL01ZT1lkZ2laQ3E5K1J2QlQvVHhZVlFXVEY4WFJwbEJDcmpobnI0bzI4d2JUQWRCZ05WSFE0RQpGZ1FVMjdHazgrYXlmc2Z5c29PQndreVlMT2hSUHNRd0h3WURWUjBqQkJnd0ZvQVUyN0drOCtheWZzZnlzb09CCndreVlMT2hSUHNRd0R3WURWUjBUQVFIL0JBVXdBd0VCL3pBYUJnTlZIUkVFRXpBUmdnOTNaV0l1WlhoaGJYQnMKWlM1amIyMHdDZ1lJS29aSXpqMEVBd0lEU0FBd1JRSWhBTHZvbDRmVnIxbnEwSm1MLzU2VkJQYkJib3NWL3JjQQpQRys1L2ZUcW5TSjRBaUJBcldkVUJXUzQ5bVdzdnhweW5QQzlWdm5IaURHdmozZWtzUzZSck9yeFRBPT0KLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=';
 const TLS_KEY = 'LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JR0hBZ0VBTUJNR0J5cUdTTTQ5QWdFR0NDcUdTTTQ5QXdFSEJHMHdhd0lCQVFRZ25rNE5PeCt0aFlLNEt4RUsKM2tXSDA1K2xMQlBpak5ETHFnMkI3ZUhBR2JPaFJBTkNBQVFqK3k1ekMzNFRyM3k0ZVpEZmZ6ejFRTkRQM01iMwpVeGdGT0d5UWhqTlNvcHdMMy9NWU9ZZGdpWkNxOStSdkJUL1R4WVZRV1RGOFhScGxCQ3JqaG5yNAotLS0tLUVORCBQUklWQVRFIEtFWS0tLS0tCg==';
 
+/**
+ * The certificate Secrets the Gateway API Gateways of `manifests` name and the set does not hold (a user's Secret,
+ * which the cluster has): a self-signed one of the same name each (test only), so that istiod keeps the HTTPS
+ * listener instead of dropping it for a missing Secret.
+ */
+export function certificateSecrets(manifests: any[]): any[] {
+  const have = new Set(manifests.filter(m => m.kind === 'Secret').map(m => `${m.metadata.namespace ?? 'default'}/${m.metadata.name}`));
+  const wanted = manifests.filter(m => m.apiVersion === `${GATEWAY_API}/v1` && m.kind === 'Gateway')
+    .flatMap(g => (g.spec.listeners ?? []).flatMap((l: any) => (l.tls?.certificateRefs ?? [])
+      .filter((r: any) => (r.kind ?? 'Secret') === 'Secret')
+      .map((r: any) => `${r.namespace ?? g.metadata.namespace ?? 'default'}/${r.name}`)));
+  return [...new Set(wanted)].filter(k => !have.has(k)).map(k => {
+    const [namespace, name] = k.split('/');
+    return { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace }, data: { 'tls.crt': TLS_CERT, 'tls.key': TLS_KEY } };
+  });
+}
+
 /** A parametersRef ConfigMap whose `service` patch keeps the client address at the node (externalTrafficPolicy: Local). */
 function localServiceOptions(chart: Chart, name: string, servicePatch = 'spec:\n  externalTrafficPolicy: Local\n'): void {
   new ApiObject(chart, `${name}-options`, {
@@ -392,7 +409,9 @@ export function exampleSets(distDir: string, parse: (text: string, source: strin
     const id = file.replace(/\.k8s\.yaml$/, '');
     const chart = charts.get(id);
     if (chart === undefined) throw new Error(`${distDir}/${file} has no chart "${id}" in the example app: run npm run example again`);
-    const yaml = fs.readFileSync(path.join(distDir, file), 'utf8');
+    const chartYaml = fs.readFileSync(path.join(distDir, file), 'utf8');
+    const secrets = certificateSecrets(parse(chartYaml, file));
+    const yaml = secrets.length === 0 ? chartYaml : `${chartYaml}---\n${Yaml.stringify(...secrets)}`;
     // Only the policies: the example's constructs model the whole app as one cluster (a filter in one chart
     // selects a workload of another), while each chart is checked as a set of its own. Scenarios are one app each.
     return {
@@ -416,7 +435,8 @@ export function exampleSetsFor(istioVersion: IstioVersion): FixtureSet[] {
   app.node.setContext(ISTIO_VERSION_CONTEXT_KEY, istioVersion.label);
   buildApp(app);
   const sets = app.charts.map(chart => {
-    const manifests = synthAndValidate(chart, { istioVersion });
+    const synthesised = synthAndValidate(chart, { istioVersion });
+    const manifests = [...synthesised, ...certificateSecrets(synthesised)];
     return {
       name: `example-${chart.node.id}`,
       manifests,
