@@ -37,6 +37,8 @@ type ExpectedHCM struct {
 	XffNumTrustedHops int      `json:"xffNumTrustedHops"`
 	Detection         string   `json:"detection"`
 	TrustedCidrs      []string `json:"trustedCidrs"`
+	// HeaderName is the custom_header extension's header (lower case); "" when not compared.
+	HeaderName string `json:"headerName"`
 }
 
 // ExpectedRBAC is one AuthorizationPolicy as RBAC must show it on a proxy.
@@ -269,6 +271,9 @@ func (c *checker) compareHCM(where string, want ExpectedHCM, got *HCMReport) {
 	var names, cidrs []string
 	for _, x := range got.OriginalIPDetectionExtensions {
 		names = append(names, x.Name)
+		if want.HeaderName != "" {
+			c.check(strings.EqualFold(x.HeaderName, want.HeaderName), "%s: %s reads header %q, the trace expects %q", where, x.Name, x.HeaderName, want.HeaderName)
+		}
 		cidrs = append(cidrs, x.TrustedCidrs...)
 		c.hostBits(where+": "+x.Name+" trusted CIDR", x.TrustedCidrs...)
 	}

@@ -51,6 +51,7 @@ var mutations = []mutation{
 	{name: "sidecar XFF hops 2 -> 1", set: "example-policy-sidecar-tproxy", kind: "EnvoyFilter", old: `"xff_num_trusted_hops":2`, new: `"xff_num_trusted_hops":1`},
 	{name: "XFF filter use_remote_address true -> false (whole app)", set: "example-app", kind: "EnvoyFilter", object: "use-remote-address", old: `"use_remote_address":true`, new: `"use_remote_address":false`},
 	{name: "XFF trusted CIDR changed (whole app)", set: "example-app", kind: "EnvoyFilter", object: "ns-cdn-trusted-cidrs", old: `"address_prefix":"198.51.100.0"`, new: `"address_prefix":"198.51.101.0"`},
+	{name: "custom header name changed", set: "example-ns-cdn-client-header", kind: "EnvoyFilter", old: `"header_name":"cf-connecting-ip"`, new: `"header_name":"x-real-ip"`},
 	{name: "custom header filter removed", set: "example-ns-cdn-client-header", kind: "EnvoyFilter", object: "", drop: true},
 	{name: "policy DENY -> ALLOW", set: "example-policy-block-source-ip", kind: "AuthorizationPolicy", old: `"action":"DENY"`, new: `"action":"ALLOW"`},
 	{name: "policy ALLOW -> DENY", set: "example-policy-office-allow-list", kind: "AuthorizationPolicy", object: "allowfrom", old: `"action":"ALLOW"`, new: `"action":"DENY"`},

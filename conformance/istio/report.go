@@ -12,6 +12,7 @@ import (
 	proxyprotocolv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/proxy_protocol/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	rbacnetwork "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/rbac/v3"
+	customheaderv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/original_ip_detection/custom_header/v3"
 	xffv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/original_ip_detection/xff/v3"
 	upstreampp "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/proxy_protocol/v3"
 	"google.golang.org/protobuf/proto"
@@ -80,6 +81,8 @@ type XffReport struct {
 	XffNumTrustedHops uint32   `json:"xffNumTrustedHops"`
 	TrustedCidrs      []string `json:"trustedCidrs"`
 	SkipXffAppend     bool     `json:"skipXffAppend"`
+	// HeaderName is the custom_header extension's header ("" for the xff one).
+	HeaderName string `json:"headerName"`
 }
 
 // RBACRule is one CIDR in an RBAC filter's principals.
@@ -162,6 +165,10 @@ func reportHCM(h *hcmv3.HttpConnectionManager) (*HCMReport, []RBACRule, error) {
 	}
 	for _, ext := range h.GetOriginalIpDetectionExtensions() {
 		x := XffReport{Name: ext.GetName(), TrustedCidrs: []string{}}
+		custom := &customheaderv3.CustomHeaderConfig{}
+		if err := unmarshal(ext.GetTypedConfig(), custom); err == nil {
+			x.HeaderName = custom.GetHeaderName()
+		}
 		cfg := &xffv3.XffConfig{}
 		if err := unmarshal(ext.GetTypedConfig(), cfg); err == nil {
 			x.XffNumTrustedHops = cfg.GetXffNumTrustedHops()

@@ -36,7 +36,7 @@ describe('trace expectations', () => {
     // THEN the gateway proxy must have use_remote_address with one hop, a listener on 8080 without PROXY, a Local
     // Service, and each policy on its field
     const gw = e.proxies.find(p => p.role === 'gateway')!;
-    expect(gw.hcm).toEqual({ useRemoteAddress: true, xffNumTrustedHops: 1, detection: '', trustedCidrs: [] });
+    expect(gw.hcm).toEqual({ useRemoteAddress: true, xffNumTrustedHops: 1, detection: '', trustedCidrs: [], headerName: '' });
     expect(gw.listeners).toEqual([{ port: 8080, proxyProtocol: 'none' }]);
     expect(gw.service?.externalTrafficPolicy).toBe('Local');
     expect(gw.rbac.map(r => `${r.action} ${r.field} ${r.cidrs} negated=${r.negated}`).sort())

@@ -37,6 +37,8 @@ export interface ExpectedHcm {
   readonly detection: string;
   /** The xff extension's trusted CIDRs (masked). */
   readonly trustedCidrs: string[];
+  /** The custom_header extension's header (lower case); "" when none or not known (a filter on a pod the library does not model). */
+  readonly headerName: string;
 }
 
 /** One AuthorizationPolicy's rules as RBAC must show them on the proxy. */
@@ -110,7 +112,7 @@ export interface Expectations {
   readonly dead: ExpectedDead[];
 }
 
-const DEFAULT_HCM: ExpectedHcm = { useRemoteAddress: false, xffNumTrustedHops: 0, detection: '', trustedCidrs: [] };
+const DEFAULT_HCM: ExpectedHcm = { useRemoteAddress: false, xffNumTrustedHops: 0, detection: '', trustedCidrs: [], headerName: '' };
 
 /** A pod template of the set, as the construct tree holds it in memory. */
 interface Pod {
@@ -204,7 +206,7 @@ function gatewayExpectation(gw: TracedGateway, installed: boolean, gatewayApiPod
     listeners: installed ? [] : ports.map(port => ({ port, proxyProtocol: expectedProxyProtocol(m.proxyProtocol, ppPorts, port) })),
     statusPortProxyProtocol: installed || !gw.agentEnvKnown ? '' : isTrueEnv(gw.statusPortProxyProtocolEnv?.value) ? 'optional' : 'none',
     ...(installed || m.serviceName === undefined ? {} : { service: { name: m.serviceName, externalTrafficPolicy: m.externalTrafficPolicy } }),
-    hcm: { useRemoteAddress: true, xffNumTrustedHops: installed ? -1 : m.numTrustedProxies, detection: '', trustedCidrs: [] },
+    hcm: { ...DEFAULT_HCM, useRemoteAddress: true, xffNumTrustedHops: installed ? -1 : m.numTrustedProxies },
     rbac: rbacFor(model, m.namespace, labels, true, gatewayApiPod ? m.selector[GATEWAY_NAME_LABEL] : undefined),
   };
 }
@@ -236,7 +238,7 @@ function handWrittenGatewayApi(e: ExpectedGatewayApiGateway): ExpectedProxy {
     listeners: e.listenerPorts.map(port => ({ port, proxyProtocol: e.proxyProtocol })),
     statusPortProxyProtocol: e.statusPortProxyProtocol,
     service: { name: `${e.gateway}-istio`, externalTrafficPolicy: e.externalTrafficPolicy },
-    hcm: { useRemoteAddress: true, xffNumTrustedHops: e.trustedHops, detection: '', trustedCidrs: [] },
+    hcm: { ...DEFAULT_HCM, useRemoteAddress: true, xffNumTrustedHops: e.trustedHops },
     rbac: policies,
   };
 }
@@ -253,7 +255,7 @@ function sidecarExpectation(pod: Pod, wl: WorkloadModel | undefined, model: Trac
     rbac: rbacFor(model, pod.namespace, pod.labels, false),
   };
   if (wl !== undefined) {
-    const hcm = hcmOf(wl.xffMode, wl.xffTrustedHops ?? 0, wl.xffTrustedCidrs ?? []);
+    const hcm = hcmOf(wl.xffMode, wl.xffTrustedHops ?? 0, wl.xffTrustedCidrs ?? [], wl.clientHeaderName);
     const ports = wl.xffPorts ?? [];
     return {
       ...base,
@@ -283,12 +285,12 @@ function filterReaches(f: XffFilterModel, pod: Pod): boolean {
   return (f.namespace === pod.namespace || f.namespace === f.rootNamespace) && selectorMatches(f.selector, pod.labels);
 }
 
-function hcmOf(mode: SidecarXffMode, hops: number, cidrs: string[]): ExpectedHcm {
+function hcmOf(mode: SidecarXffMode, hops: number, cidrs: string[], header?: string): ExpectedHcm {
   switch (mode) {
     case SidecarXffMode.USE_REMOTE_ADDRESS: return { ...DEFAULT_HCM, useRemoteAddress: true };
     case SidecarXffMode.TRUSTED_HOPS: return { ...DEFAULT_HCM, xffNumTrustedHops: hops };
     case SidecarXffMode.TRUSTED_CIDRS: return { ...DEFAULT_HCM, detection: XFF_DETECTION, trustedCidrs: cidrs.map(maskedCidr).sort() };
-    case SidecarXffMode.CUSTOM_HEADER: return { ...DEFAULT_HCM, detection: CUSTOM_HEADER_DETECTION };
+    case SidecarXffMode.CUSTOM_HEADER: return { ...DEFAULT_HCM, detection: CUSTOM_HEADER_DETECTION, headerName: header ?? '' };
     default: return DEFAULT_HCM;
   }
 }
