@@ -64,6 +64,7 @@ var mutations = []mutation{
 	{name: "policy to.ports 8000 -> 9090", set: "scenario-xff-trusted-cidrs-one-port-tproxy", kind: "AuthorizationPolicy", object: "denyfrom", old: `"ports":["8000"]`, new: `"ports":["9090"]`},
 	{name: "policy selector matches nothing", set: "example-policy-sidecar-tproxy", kind: "AuthorizationPolicy", object: "denyfrom", old: `"matchLabels":{"app":"echo-server"}`, new: `"matchLabels":{"app":"nothing"}`},
 	{name: "policy targetRefs names another Gateway", set: "example-gwapi-allow-deny-by-client-ip", kind: "AuthorizationPolicy", object: "allowfrom", old: `"name":"ingressgateway"`, new: `"name":"other"`},
+	{name: "Istio Gateway selector matches no pod", set: "example-ns-http-etp-local", kind: "Gateway", old: `"selector":{"app":"ingressgateway","istio":"ingressgateway"}`, new: `"selector":{"app":"nothing","istio":"nothing"}`},
 	{name: "PROXY listener filter removed (optional)", set: "example-tcp-proxy-protocol-optional", kind: "EnvoyFilter", drop: true},
 	{name: "PROXY optional -> strict", set: "example-tcp-proxy-protocol-optional", kind: "EnvoyFilter", old: `"allow_requests_without_proxy_protocol":true`, new: `"allow_requests_without_proxy_protocol":false`},
 	{name: "PROXY per-port filter on another port", set: "example-tls-passthrough-proxy-protocol-per-port", kind: "EnvoyFilter", old: `"portNumber":8443`, new: `"portNumber":9443`},
