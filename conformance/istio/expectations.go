@@ -380,6 +380,21 @@ func (c *checker) compareRBAC(where string, want ExpectedProxy, r ProxyReport) {
 			expected[w.Policy] = true
 			c.compareRules(at, w, rules)
 		}
+		// Istio builds one RBAC filter with every policy of the proxy for each chain it gives one: a chain with RBAC
+		// carries each expected policy.
+		for _, ch := range l.Chains {
+			present := map[string]bool{}
+			for _, rule := range ch.RBAC {
+				if m := istioPolicyName.FindStringSubmatch(rule.Policy); m != nil {
+					present[m[1]+"/"+m[2]] = true
+				}
+			}
+			for _, w := range want.RBAC {
+				if len(present) > 0 && w.Policy != "" && (len(w.Listeners) == 0 || slices.Contains(w.Listeners, l.Name)) {
+					c.check(present[w.Policy], "%s: listener %s chain %q (port %d): policy %s is not in its RBAC", where, l.Name, ch.Name, ch.DestinationPort, w.Policy)
+				}
+			}
+		}
 		for _, name := range sortedKeys(byPolicy) {
 			if !expected[name] {
 				x := byPolicy[name][0]
