@@ -159,7 +159,7 @@ function podsOf(root: IConstruct, inSet: (c: IConstruct) => boolean): Pod[] {
     && p.labels[DATAPLANE_MODE_LABEL] !== 'ambient' && !(ambientNamespaces.has(p.namespace) && p.labels[SIDECAR_INJECT_LABEL] !== 'true'));
 }
 
-/** What the trace over `model` says each proxy of the set must get. `result` is the trace's walk (for its findings). */
+/** What the trace over `model` says each proxy of the set must get; `result` is that trace (its hops give each proxy's policies). */
 export function expectationsFromTrace(model: TraceModel, result: TraceResult, pods: Pod[], gatewayApi: ExpectedGatewayApiGateway[] = [],
   stripping: ReadonlyArray<{ readonly namespace: string; readonly selector: { [key: string]: string } }> = []): Expectations {
   const traced = tracedPolicies(result);
