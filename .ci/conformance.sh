@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Istio conformance (issue 13): synthesise the object sets (example app + scenarios), check them with Istio's own
-# validation and config generator (conformance/istio, Go), compare istiod's output with the library's model
-# (jest), and print "N passed, N failed" over the Go tests and the comparison tests. Each istiod pin is one Go
+# Istio conformance (issues 13, 26): synthesise the object sets (example app, per chart and whole, + scenarios) with
+# the trace's expectations (expectations.json), check them with Istio's own validation and config generator
+# (conformance/istio, Go), which compares istiod's output with those expectations, run the mutation suite, compare
+# istiod's output with the model explain reads back (jest, a sanity check), and print "N passed, N failed" over the
+# Go tests and the comparison tests. Each istiod pin is one Go
 # module: conformance/istio (the 1.31 line; sets made for the default release) and conformance/istio-1.30 (an
 # istiod that behaves as 1.30 on the library's gates; the same sets made for Istio 1.30, CONFORMANCE_PIN=1.30). Go modules come from
 # GOPROXY into the default Go caches; nothing else is installed. Run after `npm ci` (.ci/run does it).
@@ -53,14 +55,20 @@ CONFORMANCE_PIN=1.30 CONFORMANCE_WRITE_FIXTURES=1 npx jest --ci --coverage=false
 rc=$?; step "object sets for Istio 1.30 -> $out/fixtures-1.30" $rc
 jest_counts "$out/fixtures-1.30-jest.json"
 
-# go_stage <module> <pin suffix>: runs the module's Go tests over $out/fixtures<suffix> into $out/istio<suffix>.
+# go_stage <module> <pin suffix> <mutations 0|1>: runs the module's Go tests over $out/fixtures<suffix> into
+# $out/istio<suffix> (with the mutation suite when asked), then go vet.
 go_stage() {
-  local module=$1 suffix=$2 json="$out/go-test$2.json"
+  local module=$1 suffix=$2 mutate=$3 json="$out/go-test$2.json"
   start=$(date +%s)
   rm -rf "$out/istio$suffix" "$json"
-  (cd "conformance/$module" && CONFORMANCE_FIXTURES="$PWD/../out/fixtures$suffix" CONFORMANCE_OUT="$PWD/../out/istio$suffix" \
+  (cd "conformance/$module" && CONFORMANCE_MUTATIONS=$mutate CONFORMANCE_FIXTURES="$PWD/../out/fixtures$suffix" CONFORMANCE_OUT="$PWD/../out/istio$suffix" \
     go test -count=1 -timeout 20m -json ./... >"../out/go-test$suffix.json")
-  rc=$?; step "go test conformance/$module (the first run on a machine downloads and builds its istio.io/istio; then validation + config generation per set)" $rc
+  rc=$?; step "go test conformance/$module (the first run on a machine downloads and builds its istio.io/istio; then validation + config generation per set$([ "$mutate" = 1 ] && echo ', mutations'))" $rc
+  # go vet after the tests: they have compiled every dependency, so vet only analyses this package (seconds).
+  start=$(date +%s)
+  (cd "conformance/$module" && go vet ./... >"../out/go-vet$suffix.log" 2>&1)
+  rc=$?; step "go vet conformance/$module" $rc
+  [ $rc -eq 0 ] || { cat "$out/go-vet$suffix.log"; failed=$((failed + 1)); }
   # One line per Go test; the output of every failed one.
   read -r p f < <(node -e '
     const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(l => { try { return JSON.parse(l); } catch { return { Output: l }; } });
@@ -85,8 +93,20 @@ go_stage() {
     const results = sets.map(s => JSON.parse(fs.readFileSync(path.join(dir, s, "result.json"), "utf8")));
     const proxies = sets.reduce((n, s) => n + fs.readdirSync(path.join(dir, s)).filter(f => f !== "result.json").length, 0);
     const sum = k => results.reduce((n, r) => n + (Array.isArray(r[k]) ? r[k].length : r[k]), 0);
-    console.log(`istio (${process.argv[2]}): ${sets.length} object sets, ${proxies} proxies, ${sum("validation")} objects validated, ${sum("checks")} checks, ${sum("failures")} failed, ${sum("notes")} not exercised (see result.json notes)`);
+    const dead = results.reduce((n, r) => n + r.notes.filter(x => x.includes(", as expected: ")).length, 0);
+    console.log(`istio (${process.argv[2]}): ${sets.length} object sets, ${proxies} proxies, ${sum("validation")} objects validated, ${sum("checks")} checks, ${sum("failures")} failed, ${sum("notes")} notes (${dead} dead objects the trace expects, with its reason):`);
+    for (const r of results) for (const n of r.notes) console.log(`  note ${r.set}: ${n}`);
   ' "$out/istio$suffix" "$module"
+  if [ "$mutate" = 1 ]; then
+    # TestMutations (mutations_test.go) edits copies of the sets and writes what caught each edit.
+    if [ -f "$out/istio$suffix/mutations.txt" ]; then
+      grep -v '^caught ' "$out/istio$suffix/mutations.txt"
+      read -r k n < <(sed -n 's/^mutations: \([0-9]*\)\/\([0-9]*\) caught$/\1 \2/p' "$out/istio$suffix/mutations.txt")
+      [ -n "${k:-}" ] && [ "$k" = "$n" ] && [ "$n" -ge 30 ] || failed=$((failed + 1))
+    else
+      echo "mutations: no result ($out/istio$suffix/mutations.txt missing)"; failed=$((failed + 1))
+    fi
+  fi
   echo "go test conformance/$module: $p passed, $f failed"
   passed=$((passed + p)); failed=$((failed + f))
   [ $rc -eq 0 ] || [ "$f" -gt 0 ] || failed=$((failed + 1))
@@ -97,12 +117,12 @@ if ! command -v go >/dev/null; then
   failed=$((failed + 1))
 else
   go version
-  # gofmt only: go vet would analyse all ~1600 dependency packages, minutes on a cold cache (run it by hand).
   # conformance/istio-1.30 shares every file but pin.go and pin_test.go with conformance/istio (symbolic links).
   unformatted=$(gofmt -l conformance/istio conformance/istio-1.30/pin.go conformance/istio-1.30/pin_test.go)
   [ -z "$unformatted" ] || { echo "gofmt needed: $unformatted"; failed=$((failed + 1)); }
-  go_stage istio ""
-  go_stage istio-1.30 "-1.30"
+  # The mutation suite runs on the 1.31 pin only: it tests the stage's checks, which both pins share.
+  go_stage istio "" 1
+  go_stage istio-1.30 "-1.30" 0
 fi
 
 start=$(date +%s)

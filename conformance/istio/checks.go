@@ -1,15 +1,11 @@
 package conformance
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
-	"unicode"
 
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	networking "istio.io/api/networking/v1alpha3"
 	security "istio.io/api/security/v1beta1"
@@ -44,11 +40,12 @@ type checker struct {
 	res  *SetResult
 }
 
-func (c *checker) check(ok bool, format string, args ...any) {
+func (c *checker) check(ok bool, format string, args ...any) bool {
 	c.res.Checks++
 	if !ok {
 		c.res.Failures = append(c.res.Failures, fmt.Sprintf(format, args...))
 	}
+	return ok
 }
 
 func (c *checker) note(format string, args ...any) {
@@ -107,9 +104,10 @@ func (c *checker) envoyFilters() {
 		ref := o.Doc.Ref()
 		targets := c.selected(o.Config.Namespace, ef.GetWorkloadSelector().GetLabels(), ef.GetTargetRefs())
 		if len(targets) == 0 {
-			c.note("%s selects no proxy of the set", ref)
+			c.dead(ref, "selects no proxy of the set")
 			continue
 		}
+		c.liveButExpectedDead(ref, targets)
 		for i, cp := range ef.GetConfigPatches() {
 			where := fmt.Sprintf("%s patch %d (%s %s)", ref, i, cp.GetApplyTo(), cp.GetPatch().GetOperation())
 			exercised := false
@@ -128,7 +126,7 @@ func (c *checker) envoyFilters() {
 				}
 			}
 			if !exercised {
-				c.note("%s: no proxy of the set is in context %s", where, cp.GetMatch().GetContext())
+				c.dead(fmt.Sprintf("%s patch %d", ref, i), fmt.Sprintf("applies in no context: no proxy it selects is in context %s", cp.GetMatch().GetContext()))
 			}
 		}
 	}
@@ -299,9 +297,10 @@ func (c *checker) policies(reports map[string]ProxyReport) {
 		ref := o.Doc.Ref()
 		targets := c.selected(o.Config.Namespace, ap.GetSelector().GetMatchLabels(), policyTargetRefs(ap))
 		if len(targets) == 0 {
-			c.note("%s selects no proxy of the set", ref)
+			c.dead(ref, "selects no proxy of the set")
 			continue
 		}
+		c.liveButExpectedDead(ref, targets)
 		for _, g := range targets {
 			for _, l := range enforcingListeners(g, reports[proxyName(g)]) {
 				rules := listenerRules(l)
@@ -544,104 +543,4 @@ func listenerNames(ls []*listenerv3.Listener) string {
 		names = append(names, l.GetName())
 	}
 	return strings.Join(names, ", ")
-}
-
-// protoMap renders an Any the way Envoy's config dump does (proto field names), as generic JSON.
-func protoMap(m proto.Message) (map[string]any, error) {
-	js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{}
-	return out, json.Unmarshal(js, &out)
-}
-
-// subset reports whether every field of want is in got: objects field by field (keys in either JSON case),
-// each list element matching some element, scalars by value; absent fields in got are zero values.
-func subset(want, got any) bool {
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return got == nil && isZero(w)
-		}
-		for k, v := range w {
-			gv, present := g[snakeCase(k)]
-			if !present {
-				gv, present = g[k]
-			}
-			if !present && !isZero(v) || present && !subset(v, gv) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		g, _ := got.([]any)
-		for _, wv := range w {
-			if !anyMatches(wv, g) {
-				return false
-			}
-		}
-		return true
-	default:
-		return fmt.Sprint(want) == fmt.Sprint(got)
-	}
-}
-
-func anyMatches(want any, got []any) bool {
-	for _, gv := range got {
-		if subset(want, gv) {
-			return true
-		}
-	}
-	return false
-}
-
-func isZero(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case bool:
-		return !x
-	case float64:
-		return x == 0
-	case string:
-		return x == ""
-	case map[string]any:
-		for _, e := range x {
-			if !isZero(e) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		return len(x) == 0
-	}
-	return false
-}
-
-func snakeCase(s string) string {
-	if strings.HasPrefix(s, "@") {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsUpper(r) {
-			b.WriteByte('_')
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func stringField(v any, key string) string {
-	m, _ := v.(map[string]any)
-	s, _ := m[key].(string)
-	return s
-}
-
-func compact(v any) string {
-	js, _ := json.Marshal(v)
-	return string(js)
 }

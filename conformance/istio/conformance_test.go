@@ -34,6 +34,9 @@ func TestObjectSets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if set.Expectations == nil {
+				t.Errorf("%s: no %s: the library's trace writes one for every set (test/conformance/fixtures.ts)", dir, ExpectationsFile)
+			}
 			res := Run(t, set)
 			if err := WriteResult(filepath.Join(out, set.Name), res); err != nil {
 				t.Fatal(err)

@@ -54,6 +54,8 @@ type ObjectSet struct {
 	Name  string
 	Docs  []Document
 	Istio []IstioObject
+	// Expectations is what the library's trace says istiod must generate (expectations.json); nil when absent.
+	Expectations *Expectations
 }
 
 // LoadObjectSet reads every *.yaml and *.yml file of dir (not recursively).
@@ -63,6 +65,9 @@ func LoadObjectSet(dir string) (*ObjectSet, error) {
 		return nil, err
 	}
 	set := &ObjectSet{Name: filepath.Base(dir)}
+	if set.Expectations, err = LoadExpectations(dir); err != nil {
+		return nil, err
+	}
 	for _, e := range entries {
 		ext := filepath.Ext(e.Name())
 		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {

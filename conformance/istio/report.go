@@ -12,6 +12,7 @@ import (
 	proxyprotocolv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/proxy_protocol/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	rbacnetwork "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/rbac/v3"
+	customheaderv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/original_ip_detection/custom_header/v3"
 	xffv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/original_ip_detection/xff/v3"
 	upstreampp "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/proxy_protocol/v3"
 	"google.golang.org/protobuf/proto"
@@ -80,6 +81,8 @@ type XffReport struct {
 	XffNumTrustedHops uint32   `json:"xffNumTrustedHops"`
 	TrustedCidrs      []string `json:"trustedCidrs"`
 	SkipXffAppend     bool     `json:"skipXffAppend"`
+	// HeaderName is the custom_header extension's header ("" for the xff one).
+	HeaderName string `json:"headerName"`
 }
 
 // RBACRule is one CIDR in an RBAC filter's principals.
@@ -90,6 +93,10 @@ type RBACRule struct {
 	Field   string `json:"field"`
 	CIDR    string `json:"cidr"`
 	Negated bool   `json:"negated"`
+	// Ports are the destination ports the policy's permissions name (empty: any port).
+	Ports []uint32 `json:"ports"`
+	// Conditions lists the other permission and principal matches of the policy (paths, methods, headers, ...).
+	Conditions []string `json:"conditions"`
 }
 
 // ClusterReport is one cluster sending PROXY protocol.
@@ -158,6 +165,10 @@ func reportHCM(h *hcmv3.HttpConnectionManager) (*HCMReport, []RBACRule, error) {
 	}
 	for _, ext := range h.GetOriginalIpDetectionExtensions() {
 		x := XffReport{Name: ext.GetName(), TrustedCidrs: []string{}}
+		custom := &customheaderv3.CustomHeaderConfig{}
+		if err := unmarshal(ext.GetTypedConfig(), custom); err == nil {
+			x.HeaderName = custom.GetHeaderName()
+		}
 		cfg := &xffv3.XffConfig{}
 		if err := unmarshal(ext.GetTypedConfig(), cfg); err == nil {
 			x.XffNumTrustedHops = cfg.GetXffNumTrustedHops()
@@ -189,33 +200,66 @@ func rbacRules(filter string, rules *rbacv3.RBAC) []RBACRule {
 		return out
 	}
 	for _, name := range sortedKeys(rules.GetPolicies()) {
-		for _, p := range rules.GetPolicies()[name].GetPrincipals() {
+		policy := rules.GetPolicies()[name]
+		ports, conditions := []uint32{}, []string{}
+		for _, perm := range policy.GetPermissions() {
+			walkPermission(perm, &ports, &conditions)
+		}
+		var found []RBACRule
+		for _, p := range policy.GetPrincipals() {
 			walkPrincipal(p, false, func(field, cidr string, negated bool) {
-				out = append(out, RBACRule{Filter: filter, Action: rules.GetAction().String(), Policy: name, Field: field, CIDR: cidr, Negated: negated})
-			})
+				found = append(found, RBACRule{Filter: filter, Action: rules.GetAction().String(), Policy: name, Field: field, CIDR: cidr, Negated: negated})
+			}, &conditions)
+		}
+		for _, r := range found {
+			r.Ports, r.Conditions = ports, conditions
+			out = append(out, r)
 		}
 	}
 	return out
 }
 
-func walkPrincipal(p *rbacv3.Principal, negated bool, add func(field, cidr string, negated bool)) {
+// walkPermission collects the destination ports of a permission and names every other match it makes.
+func walkPermission(p *rbacv3.Permission, ports *[]uint32, conditions *[]string) {
+	switch r := p.GetRule().(type) {
+	case *rbacv3.Permission_AndRules:
+		for _, q := range r.AndRules.GetRules() {
+			walkPermission(q, ports, conditions)
+		}
+	case *rbacv3.Permission_OrRules:
+		for _, q := range r.OrRules.GetRules() {
+			walkPermission(q, ports, conditions)
+		}
+	case *rbacv3.Permission_DestinationPort:
+		*ports = append(*ports, r.DestinationPort)
+	case *rbacv3.Permission_Any:
+	case nil:
+	default:
+		*conditions = append(*conditions, fmt.Sprintf("permission %T", r))
+	}
+}
+
+func walkPrincipal(p *rbacv3.Principal, negated bool, add func(field, cidr string, negated bool), conditions *[]string) {
 	switch id := p.GetIdentifier().(type) {
 	case *rbacv3.Principal_AndIds:
 		for _, q := range id.AndIds.GetIds() {
-			walkPrincipal(q, negated, add)
+			walkPrincipal(q, negated, add, conditions)
 		}
 	case *rbacv3.Principal_OrIds:
 		for _, q := range id.OrIds.GetIds() {
-			walkPrincipal(q, negated, add)
+			walkPrincipal(q, negated, add, conditions)
 		}
 	case *rbacv3.Principal_NotId:
-		walkPrincipal(id.NotId, !negated, add)
+		walkPrincipal(id.NotId, !negated, add, conditions)
+	case *rbacv3.Principal_Any, nil:
 	case *rbacv3.Principal_RemoteIp:
 		add("remote_ip", cidrText(id.RemoteIp), negated)
 	case *rbacv3.Principal_DirectRemoteIp:
 		add("direct_remote_ip", cidrText(id.DirectRemoteIp), negated)
 	case *rbacv3.Principal_SourceIp: //nolint:staticcheck // istiod should never emit it; report it if it does
 		add("source_ip", cidrText(id.SourceIp), negated)
+	default:
+		*conditions = append(*conditions, fmt.Sprintf("principal %T", id))
 	}
 }
 

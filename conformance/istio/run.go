@@ -49,6 +49,7 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 	proxies = append(proxies, gatewayAPI...)
 	if len(proxies) == 0 {
 		c.note("the set has no gateway or sidecar")
+		c.compareExpectations(map[string]ProxyReport{})
 		return res
 	}
 	gens, err := Generate(t, set, m, proxies)
@@ -76,6 +77,7 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 	c.interception(reports)
 	c.gatewayTopology(reports, c.hcmPatched())
 	c.proxyProtocolPairs(reports)
+	c.compareExpectations(reports)
 	return res
 }
 

@@ -80,6 +80,18 @@ function traceClusters(topology: Topology): TracedCluster[] {
 }
 
 /**
+ * The model and trace of the constructs `inCluster` picks, taken as one cluster whatever the app's clusters are: the
+ * conformance stage's expectation for an object set made of some of the app's charts. Not cached. @internal
+ */
+export function traceConstructs(topology: Topology, inCluster: (c: IConstruct) => boolean):
+{ readonly model: TraceModel; readonly result: AppTrace.TraceResult } {
+  const keyOf = (c: IConstruct) => inCluster(c) ? 'in' : 'out';
+  const model = buildTraceModel(topology, inCluster, () => readServiceSelectors(topology, keyOf).get('in') ?? NO_SERVICES,
+    () => readPodTemplateLabels(topology, keyOf).get('in') ?? []);
+  return { model, result: appTrace().trace(model, undefined, { checks: false }) };
+}
+
+/**
  * The path findings of the traces by the construct they are about; warnings are recorded on the way. Only the
  * findings are kept for the state of the topology: the paths are garbage once they are read, so that a large app does
  * not carry them through the rest of its synthesis (every collection would mark them again).
@@ -215,19 +227,21 @@ const POD_TEMPLATE_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSe
 
 /** Per cluster, the pod labels of the app's workloads, read once per state of the topology and only when needed. */
 function podTemplateLabels(topology: Topology, keyOf: (c: IConstruct) => string): Map<string, PodLabels[]> {
-  return topology.derive(POD_TEMPLATE_LABELS, () => {
-    const byCluster = new Map<string, PodLabels[]>();
-    for (const c of topology.root.node.findAll()) {
-      if (!ApiObject.isApiObject(c) || !POD_TEMPLATE_KINDS.includes(c.kind)) continue;
-      const json = c.toJson();
-      const labels = c.kind === 'Pod' ? json.metadata?.labels : json.spec?.template?.metadata?.labels;
-      if (labels === null || typeof labels !== 'object') continue;
-      const list = byCluster.get(keyOf(c)) ?? [];
-      list.push({ namespace: json.metadata?.namespace ?? 'default', labels });
-      byCluster.set(keyOf(c), list);
-    }
-    return byCluster;
-  });
+  return topology.derive(POD_TEMPLATE_LABELS, () => readPodTemplateLabels(topology, keyOf));
+}
+
+function readPodTemplateLabels(topology: Topology, keyOf: (c: IConstruct) => string): Map<string, PodLabels[]> {
+  const byCluster = new Map<string, PodLabels[]>();
+  for (const c of topology.root.node.findAll()) {
+    if (!ApiObject.isApiObject(c) || !POD_TEMPLATE_KINDS.includes(c.kind)) continue;
+    const json = c.toJson();
+    const labels = c.kind === 'Pod' ? json.metadata?.labels : json.spec?.template?.metadata?.labels;
+    if (labels === null || typeof labels !== 'object') continue;
+    const list = byCluster.get(keyOf(c)) ?? [];
+    list.push({ namespace: json.metadata?.namespace ?? 'default', labels });
+    byCluster.set(keyOf(c), list);
+  }
+  return byCluster;
 }
 
 /** Per cluster, the selectors of its Services by `namespace/name` (the first of duplicates), as the parser reads them. */

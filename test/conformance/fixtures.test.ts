@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'cdk8s';
 import {
-  CONFORMANCE_PIN, exampleSets, exampleSetsFor, FIXTURES_DIR, GATEWAY_API_SCENARIO_NAMES, gatewayApiSets, SCENARIO_NAMES, scenarioSets, writeSets,
+  CONFORMANCE_PIN, exampleSets, exampleSetsFor, FIXTURES_DIR, GATEWAY_API_SCENARIO_NAMES, gatewayApiSets, SCENARIO_NAMES, scenarioSets,
+  WHOLE_EXAMPLE_SET, writeSets,
 } from './fixtures';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import { parseYamlDocuments } from '../../src/explain/manifest-parser';
@@ -84,7 +85,10 @@ describe('conformance object sets', () => {
     expect(files.length).toBeGreaterThan(20);
     // WHEN read as sets THEN every chart is one, with its declared policies
     const sets = exampleSets(dist, parseYamlDocuments);
-    expect(sets.length).toBe(files.length);
+    expect(sets.length).toBe(files.length + 1);
+    // AND the whole app is one more set, of the charts whose objects no other chart also writes
+    const whole = sets.find(s => s.name === WHOLE_EXAMPLE_SET)!;
+    expect(whole.manifests.length).toBeGreaterThan(sets.find(s => s.name === 'example-policy-block-source-ip')!.manifests.length);
     expect(sets.find(s => s.name === 'example-policy-block-source-ip')?.declaredPolicies).toEqual([
       expect.objectContaining({ action: 'DENY', field: 'remoteIpBlocks', cidrs: ['2.2.2.0/24'] }),
     ]);

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Chart, Testing, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { Expectations, expectationsOf } from './expectations';
 import { declaredProxies, PredictedProxy } from './model-prediction';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
@@ -81,6 +82,8 @@ export interface FixtureSet {
   readonly declaredProxies: PredictedProxy[];
   /** Gateway API gateways and what istiod must make of them. @default - none */
   readonly gatewayApi?: ExpectedGatewayApiGateway[];
+  /** What istiod must generate for each proxy, from the trace over the constructs' model (expectations.json). */
+  readonly expectations: Expectations;
 }
 
 const TCP_BACKEND = 'tcp-echo.apps.svc.cluster.local';
@@ -220,6 +223,23 @@ const GATEWAY_API = 'gateway.networking.k8s.io';
 const TLS_CERT = 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJwekNDQVUyZ0F3SUJBZ0lVT2QwcnZ2ZnRaYmk3Zi85OEhIUnF6L1R2QXEwd0NnWUlLb1pJemowRUF3SXcKR2pFWU1CWUdBMVVFQXd3UGQyVmlMbVY0WVcxd2JHVXVZMjl0TUNBWERUSTJNVEV6TURBME1EUXhOMW9ZRHpJeApNall4TVRBMk1EUXdOREUzV2pBYU1SZ3dGZ1lEVlFRRERBOTNaV0l1WlhoaGJYQnNaUzVqYjIwd1dUQVRCZ2NxCmhrak9QUUlCQmdncWhrak9QUU1CQndOQ0FBUWoreTV6QzM0VHIzeTRlWkRmZnp6MVFORFAzTWIzVXhnRk9HeVEKaGpOU29wd0wzL01ZT1lkZ2laQ3E5K1J2QlQvVHhZVlFXVEY4WFJwbEJDcmpobnI0bzI4d2JUQWRCZ05WSFE0RQpGZ1FVMjdHazgrYXlmc2Z5c29PQndreVlMT2hSUHNRd0h3WURWUjBqQkJnd0ZvQVUyN0drOCtheWZzZnlzb09CCndreVlMT2hSUHNRd0R3WURWUjBUQVFIL0JBVXdBd0VCL3pBYUJnTlZIUkVFRXpBUmdnOTNaV0l1WlhoaGJYQnMKWlM1amIyMHdDZ1lJS29aSXpqMEVBd0lEU0FBd1JRSWhBTHZvbDRmVnIxbnEwSm1MLzU2VkJQYkJib3NWL3JjQQpQRys1L2ZUcW5TSjRBaUJBcldkVUJXUzQ5bVdzdnhweW5QQzlWdm5IaURHdmozZWtzUzZSck9yeFRBPT0KLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=';
 const TLS_KEY = 'LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JR0hBZ0VBTUJNR0J5cUdTTTQ5QWdFR0NDcUdTTTQ5QXdFSEJHMHdhd0lCQVFRZ25rNE5PeCt0aFlLNEt4RUsKM2tXSDA1K2xMQlBpak5ETHFnMkI3ZUhBR2JPaFJBTkNBQVFqK3k1ekMzNFRyM3k0ZVpEZmZ6ejFRTkRQM01iMwpVeGdGT0d5UWhqTlNvcHdMMy9NWU9ZZGdpWkNxOStSdkJUL1R4WVZRV1RGOFhScGxCQ3JqaG5yNAotLS0tLUVORCBQUklWQVRFIEtFWS0tLS0tCg==';
 
+/**
+ * The certificate Secrets the Gateway API Gateways of `manifests` name and the set does not hold (a user's Secret,
+ * which the cluster has): a self-signed one of the same name each (test only), so that istiod keeps the HTTPS
+ * listener instead of dropping it for a missing Secret.
+ */
+export function certificateSecrets(manifests: any[]): any[] {
+  const have = new Set(manifests.filter(m => m.kind === 'Secret').map(m => `${m.metadata.namespace ?? 'default'}/${m.metadata.name}`));
+  const wanted = manifests.filter(m => m.apiVersion === `${GATEWAY_API}/v1` && m.kind === 'Gateway')
+    .flatMap(g => (g.spec.listeners ?? []).flatMap((l: any) => (l.tls?.certificateRefs ?? [])
+      .filter((r: any) => (r.kind ?? 'Secret') === 'Secret')
+      .map((r: any) => `${r.namespace ?? g.metadata.namespace ?? 'default'}/${r.name}`)));
+  return [...new Set(wanted)].filter(k => !have.has(k)).map(k => {
+    const [namespace, name] = k.split('/');
+    return { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace }, data: { 'tls.crt': TLS_CERT, 'tls.key': TLS_KEY } };
+  });
+}
+
 /** A parametersRef ConfigMap whose `service` patch keeps the client address at the node (externalTrafficPolicy: Local). */
 function localServiceOptions(chart: Chart, name: string, servicePatch = 'spec:\n  externalTrafficPolicy: Local\n'): void {
   new ApiObject(chart, `${name}-options`, {
@@ -345,7 +365,15 @@ export function gatewayApiSets(istioVersion?: IstioVersion): FixtureSet[] {
   return Object.entries(GATEWAY_API_SCENARIOS).map(([name, scenario]) => {
     const chart = setChart(istioVersion);
     scenario.build(chart);
-    return { name: `scenario-${name}`, manifests: synthAndValidate(chart, { istioVersion }), declaredPolicies: [], declaredProxies: [], gatewayApi: scenario.expected };
+    const manifests = synthAndValidate(chart, { istioVersion });
+    return {
+      name: `scenario-${name}`,
+      manifests,
+      declaredPolicies: [],
+      declaredProxies: [],
+      gatewayApi: scenario.expected,
+      expectations: expectationsOf(chart.node.root, () => true, scenario.expected),
+    };
   });
 }
 
@@ -358,41 +386,102 @@ export function scenarioSets(istioVersion?: IstioVersion): FixtureSet[] {
     const chart = setChart(istioVersion);
     build(chart);
     const manifests = synthAndValidate(chart, { istioVersion });
-    return { name: `scenario-${name}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: declaredProxies(chart) };
+    return {
+      name: `scenario-${name}`,
+      manifests,
+      declaredPolicies: declaredPolicies(chart),
+      declaredProxies: declaredProxies(chart),
+      expectations: expectationsOf(chart.node.root, () => true),
+    };
   });
 }
 
 /**
- * The example app's charts, one set each: the manifests are read from `distDir` (what `npm run example` wrote),
- * the declared policies from the same app built in memory.
+ * The example app's charts, one set each, and the whole app as one more (`wholeExampleSet`): the manifests are read
+ * from `distDir` (what `npm run example` wrote), the declared policies and the expectations from the same app built in
+ * memory.
  */
 export function exampleSets(distDir: string, parse: (text: string, source: string) => any[]): FixtureSet[] {
   const app = buildApp(Testing.app());
   app.synth(); // models are read after synthesis, when every addX() has run
   const charts = new Map(app.charts.map(c => [c.node.id, c]));
-  return fs.readdirSync(distDir).filter(f => f.endsWith('.k8s.yaml')).sort().map(file => {
+  const sets: FixtureSet[] = fs.readdirSync(distDir).filter(f => f.endsWith('.k8s.yaml')).sort().map(file => {
     const id = file.replace(/\.k8s\.yaml$/, '');
     const chart = charts.get(id);
     if (chart === undefined) throw new Error(`${distDir}/${file} has no chart "${id}" in the example app: run npm run example again`);
-    const yaml = fs.readFileSync(path.join(distDir, file), 'utf8');
+    const chartYaml = fs.readFileSync(path.join(distDir, file), 'utf8');
+    const secrets = certificateSecrets(parse(chartYaml, file));
+    const yaml = secrets.length === 0 ? chartYaml : `${chartYaml}---\n${Yaml.stringify(...secrets)}`;
     // Only the policies: the example's constructs model the whole app as one cluster (a filter in one chart
     // selects a workload of another), while each chart is checked as a set of its own. Scenarios are one app each.
-    return { name: `example-${id}`, manifests: parse(yaml, file), yaml, declaredPolicies: declaredPolicies(chart), declaredProxies: [] };
+    return {
+      name: `example-${id}`,
+      manifests: parse(yaml, file),
+      yaml,
+      declaredPolicies: declaredPolicies(chart),
+      declaredProxies: [],
+      expectations: expectationsOf(app, inCharts([chart])),
+    };
   });
+  return [...sets, wholeExampleSet(sets, app)];
 }
 
 /**
- * The example app's charts, one set each, synthesised in memory for `istioVersion` (the context key on the app)
- * and checked by the harness against that release's schemas: the sets of an older istiod pin.
+ * The example app's charts, one set each, and the whole app as one more, synthesised in memory for `istioVersion`
+ * (the context key on the app) and checked by the harness against that release's schemas: the sets of an older istiod pin.
  */
 export function exampleSetsFor(istioVersion: IstioVersion): FixtureSet[] {
   const app = Testing.app();
   app.node.setContext(ISTIO_VERSION_CONTEXT_KEY, istioVersion.label);
   buildApp(app);
-  return app.charts.map(chart => {
-    const manifests = synthAndValidate(chart, { istioVersion });
-    return { name: `example-${chart.node.id}`, manifests, declaredPolicies: declaredPolicies(chart), declaredProxies: [] };
+  const sets = app.charts.map(chart => {
+    const synthesised = synthAndValidate(chart, { istioVersion });
+    const manifests = [...synthesised, ...certificateSecrets(synthesised)];
+    return {
+      name: `example-${chart.node.id}`,
+      manifests,
+      declaredPolicies: declaredPolicies(chart),
+      declaredProxies: [],
+      expectations: expectationsOf(app, inCharts([chart])),
+    };
   }).sort((a, b) => a.name.localeCompare(b.name));
+  return [...sets, wholeExampleSet(sets, app)];
+}
+
+/** True for the constructs under one of `charts`. */
+function inCharts(charts: Chart[]): (c: IConstruct) => boolean {
+  return c => c.node.scopes.some(s => charts.includes(s as Chart));
+}
+
+/** The object set of the whole example app (`example-app`). */
+export const WHOLE_EXAMPLE_SET = 'example-app';
+
+/**
+ * The whole example app as one set: every chart applied to one cluster, so that filters, policies and workloads of
+ * different charts meet. The charts are alternatives that reuse names (each seed scenario has its `httpbin` and its
+ * `ingressgateway`), and one object replaces the other when both are applied: a chart joins the set only when none
+ * of its objects has the kind, namespace and name of an object of a chart already in it (charts in file order). The
+ * expectations are the trace over the constructs of exactly those charts, taken as one cluster.
+ */
+export function wholeExampleSet(examples: FixtureSet[], app: { readonly charts: Chart[] }): FixtureSet {
+  const taken = new Set<string>();
+  const joined: FixtureSet[] = [];
+  const charts: Chart[] = [];
+  for (const set of examples) {
+    const keys = set.manifests.map(m => `${m.apiVersion.split('/')[0]} ${m.kind} ${m.metadata?.namespace ?? 'default'}/${m.metadata?.name}`);
+    if (keys.some(k => taken.has(k))) continue;
+    keys.forEach(k => taken.add(k));
+    joined.push(set);
+    charts.push(app.charts.find(c => `example-${c.node.id}` === set.name)!);
+  }
+  return {
+    name: WHOLE_EXAMPLE_SET,
+    manifests: joined.flatMap(s => s.manifests),
+    yaml: joined.map(s => s.yaml ?? Yaml.stringify(...s.manifests)).join('---\n'),
+    declaredPolicies: joined.flatMap(s => s.declaredPolicies),
+    declaredProxies: [],
+    expectations: expectationsOf(charts[0].node.root, inCharts(charts)),
+  };
 }
 
 function declaredPolicies(scope: IConstruct): DeclaredPolicy[] {
@@ -413,5 +502,6 @@ export function writeSets(sets: FixtureSet[], dir: string): void {
     fs.writeFileSync(path.join(setDir, 'objects.yaml'), set.yaml ?? Yaml.stringify(...set.manifests));
     const declared = { policies: set.declaredPolicies, proxies: set.declaredProxies, gatewayApi: set.gatewayApi ?? [] };
     fs.writeFileSync(path.join(setDir, 'declared.json'), JSON.stringify(declared, undefined, 2) + '\n');
+    fs.writeFileSync(path.join(setDir, 'expectations.json'), JSON.stringify(set.expectations, undefined, 2) + '\n');
   }
 }

@@ -1,0 +1,1 @@
+../istio/mutations_test.go
