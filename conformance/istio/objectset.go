@@ -54,6 +54,8 @@ type ObjectSet struct {
 	Name  string
 	Docs  []Document
 	Istio []IstioObject
+	// ztunnel is what the ambient index of the last Generate gave ztunnel (nil for a set without ambient).
+	ztunnel *ZtunnelReport
 }
 
 // LoadObjectSet reads every *.yaml and *.yml file of dir (not recursively).
