@@ -55,6 +55,7 @@ func Generate(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig, proxies [
 		}
 	}
 	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: objects, MeshConfig: m, KubeClientModifier: annotateGatewayAPICRDs})
+	waitForAmbientIndex(t, s.Env().AmbientIndexes, objects)
 	out := make([]Generated, 0, len(proxies))
 	for i, spec := range proxies {
 		p := s.SetupProxy(nodeFor(spec, i))

@@ -5,9 +5,18 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"istio.io/api/annotation"
 	security "istio.io/api/security/v1beta1"
 	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pkg/config/constants"
+	"istio.io/istio/pkg/test"
+	"istio.io/istio/pkg/test/util/retry"
 	"istio.io/istio/pkg/workloadapi"
 	workloadsecurity "istio.io/istio/pkg/workloadapi/security"
 )
@@ -180,4 +189,52 @@ func (c *checker) ztunnel() {
 			c.check(found, "%s: ipBlocks %s (negated %v) is not a source address of ztunnel's %s rules on %v", ref, want.CIDR, want.Negated, zp.Action, zp.Workloads)
 		}
 	}
+}
+
+// waitForAmbientIndex waits until the fake istiod's ambient index holds every captured pod and every Service of the
+// fake cluster, and then stops changing: its collections fill asynchronously after the informers sync, and both
+// the waypoints' listeners (ServicesForWaypoint) and ztunnel's authorization are read from it.
+func waitForAmbientIndex(t test.Failer, idx model.AmbientIndexes, objects []runtime.Object) {
+	if _, noop := idx.(*model.NoopAmbientIndexes); noop || idx == nil {
+		return
+	}
+	want := map[string]bool{}
+	for _, o := range objects {
+		switch obj := o.(type) {
+		case *corev1.Pod:
+			if obj.Annotations[annotation.AmbientRedirection.Name] == constants.AmbientRedirectionEnabled {
+				want["pod "+obj.Namespace+"/"+obj.Name] = true
+			}
+		case *corev1.Service:
+			want["service "+obj.Namespace+"/"+obj.Name] = true
+		}
+	}
+	last, stable := "", 0
+	retry.UntilOrFail(t, func() bool {
+		addresses, _ := idx.AddressInformation(nil)
+		seen := map[string]bool{}
+		var keys []string
+		for _, a := range addresses {
+			if w := a.GetWorkload(); w != nil && w.GetTunnelProtocol() == workloadapi.TunnelProtocol_HBONE {
+				seen["pod "+w.GetNamespace()+"/"+w.GetName()] = true
+			}
+			if s := a.GetService(); s != nil {
+				seen["service "+s.GetNamespace()+"/"+s.GetName()] = true
+			}
+			keys = append(keys, a.String())
+		}
+		for k := range want {
+			if !seen[k] {
+				return false
+			}
+		}
+		sort.Strings(keys)
+		state := strings.Join(keys, "\n") + fmt.Sprint(len(idx.Policies(nil)))
+		if state != last {
+			last, stable = state, 0
+			return false
+		}
+		stable++
+		return stable >= 5
+	}, retry.Timeout(20*time.Second), retry.Delay(20*time.Millisecond))
 }
