@@ -108,14 +108,14 @@ fi
 start=$(date +%s)
 rm -f "$out/compare-jest.json"
 CONFORMANCE_REQUIRED=1 npx jest --ci --coverage=false --reporters=default --json --outputFile="$out/compare-jest.json" \
-  test/conformance/compare.test.ts test/conformance/comparison.test.ts
-rc=$?; step "model vs istiod comparison" $rc
+  test/conformance/compare.test.ts test/conformance/comparison.test.ts test/conformance/ambient.test.ts
+rc=$?; step "model vs istiod comparison (and ambient: waypoints, ztunnel)" $rc
 jest_counts "$out/compare-jest.json"
 
 start=$(date +%s)
 rm -f "$out/compare-1.30-jest.json"
 CONFORMANCE_PIN=1.30 CONFORMANCE_REQUIRED=1 npx jest --ci --coverage=false --reporters=default --json --outputFile="$out/compare-1.30-jest.json" \
-  test/conformance/comparison.test.ts
+  test/conformance/comparison.test.ts test/conformance/ambient.test.ts
 rc=$?; step "model vs istiod comparison (Istio 1.30 pin)" $rc
 jest_counts "$out/compare-1.30-jest.json"
 
