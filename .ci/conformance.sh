@@ -83,9 +83,12 @@ go_stage() {
     const fs = require("fs"), path = require("path"), dir = process.argv[1];
     const sets = fs.existsSync(dir) ? fs.readdirSync(dir).filter(s => fs.existsSync(path.join(dir, s, "result.json"))) : [];
     const results = sets.map(s => JSON.parse(fs.readFileSync(path.join(dir, s, "result.json"), "utf8")));
-    const proxies = sets.reduce((n, s) => n + fs.readdirSync(path.join(dir, s)).filter(f => f !== "result.json").length, 0);
+    const files = s => fs.readdirSync(path.join(dir, s));
+    const proxies = sets.reduce((n, s) => n + files(s).filter(f => f !== "result.json" && f !== "ztunnel-authz.json").length, 0);
+    const waypoints = sets.reduce((n, s) => n + files(s).filter(f => f.endsWith(".json") && JSON.parse(fs.readFileSync(path.join(dir, s, f), "utf8")).proxy?.type === "Waypoint").length, 0);
+    const ztunnel = sets.filter(s => files(s).includes("ztunnel-authz.json")).length;
     const sum = k => results.reduce((n, r) => n + (Array.isArray(r[k]) ? r[k].length : r[k]), 0);
-    console.log(`istio (${process.argv[2]}): ${sets.length} object sets, ${proxies} proxies, ${sum("validation")} objects validated, ${sum("checks")} checks, ${sum("failures")} failed, ${sum("notes")} not exercised (see result.json notes)`);
+    console.log(`istio (${process.argv[2]}): ${sets.length} object sets, ${proxies} proxies (${waypoints} waypoints), ztunnel authorization in ${ztunnel} sets, ${sum("validation")} objects validated, ${sum("checks")} checks, ${sum("failures")} failed, ${sum("notes")} not exercised (see result.json notes)`);
   ' "$out/istio$suffix" "$module"
   echo "go test conformance/$module: $p passed, $f failed"
   passed=$((passed + p)); failed=$((failed + f))

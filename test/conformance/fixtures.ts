@@ -212,6 +212,9 @@ const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
     const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'shop' });
     new AmbientNamespace(chart, 'Shop', { name: 'shop', waypoint, ingressUseWaypoint: true });
     userWorkload(chart, 'orders', 'shop', [8080]);
+    // The trace resolves a Service's waypoint through the workloads the app models behind it (istiod through the
+    // namespace's istio.io/use-waypoint label, whether or not they are modelled).
+    AmbientWorkload.fromLabels(chart, 'Orders', { labels: { app: 'orders' }, namespace: 'shop', name: 'orders' });
     waypoint.allowFrom(['198.51.100.0/24', '10.244.0.0/16']);
     waypoint.forService('orders').denyFrom(['198.51.100.66']);
     new AmbientNamespace(chart, 'Data', { name: 'data' });
