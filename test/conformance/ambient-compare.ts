@@ -109,11 +109,15 @@ export function waypointDisagreements(expected: WaypointExpectation[], reports: 
     }
     for (const ch of internal.chains.filter(c => c.hcm !== null)) {
       const h = ch.hcm!;
-      if (h.useRemoteAddress !== e.hcm.useRemoteAddress || h.xffNumTrustedHops !== e.hcm.xffNumTrustedHops || h.originalIpDetectionExtensions.length > 0) {
-        out.push(`${where} chain ${ch.name}: use_remote_address ${h.useRemoteAddress}, xff_num_trusted_hops ${h.xffNumTrustedHops}, ${h.originalIpDetectionExtensions.length} detection extensions in istiod; the trace expects ${e.hcm.useRemoteAddress}, ${e.hcm.xffNumTrustedHops}, none`);
+      const extensions = h.originalIpDetectionExtensions.length;
+      if (h.useRemoteAddress !== e.hcm.useRemoteAddress || h.xffNumTrustedHops !== e.hcm.xffNumTrustedHops || extensions > 0) {
+        out.push(`${where} chain ${ch.name}: use_remote_address ${h.useRemoteAddress}, xff_num_trusted_hops ${h.xffNumTrustedHops}, `
+          + `${extensions} detection extensions in istiod; the trace expects ${e.hcm.useRemoteAddress}, ${e.hcm.xffNumTrustedHops}, none`);
       }
     }
-    const want = e.policies.flatMap(p => p.cidrs.map(c => ({ policy: p.name, action: p.action as string, field: envoyField(p.field), cidr: normaliseCidr(c), negated: p.negated })));
+    const want = e.policies.flatMap(p => p.cidrs.map(c => ({
+      policy: p.name, action: p.action as string, field: envoyField(p.field), cidr: normaliseCidr(c), negated: p.negated,
+    })));
     const rules = internal.chains.flatMap(c => c.rbac.map(x => ({ ...x, cidr: normaliseCidr(x.cidr) })));
     for (const w of want) {
       const same = rules.filter(x => x.cidr === w.cidr && x.negated === w.negated && x.action === w.action);

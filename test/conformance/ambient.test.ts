@@ -84,8 +84,14 @@ if (sets.length === 0 && !required) {
 describe('the ambient comparison can fail', () => {
   const waypoint = { name: 'waypoint', namespace: 'web', waypointFor: WaypointFor.SERVICE };
   const policy = {
-    name: 'allow', namespace: 'web', selector: {}, targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'waypoint' }],
-    action: PolicyAction.ALLOW, field: ClientIpField.REMOTE_IP_BLOCKS, negated: false, cidrs: ['198.51.100.0/24'],
+    name: 'allow',
+    namespace: 'web',
+    selector: {},
+    targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'waypoint' }],
+    action: PolicyAction.ALLOW,
+    field: ClientIpField.REMOTE_IP_BLOCKS,
+    negated: false,
+    cidrs: ['198.51.100.0/24'],
   };
   const ambientDb = {
     name: 'db', namespace: 'data', selector: { app: 'db' }, role: ProxyRole.AMBIENT, interceptionMode: 'REDIRECT', xffMode: 'default',
@@ -94,13 +100,17 @@ describe('the ambient comparison can fail', () => {
   const model = { policies: [policy, ztunnelPolicy], waypoints: [waypoint], workloads: [ambientDb], rootNamespaces: ['istio-system'], workloadsOfService: () => [] } as any;
   const chain = (rbac: any[], useRemoteAddress = false) => ({ name: 'direct-http', destinationPort: 0, hcm: { useRemoteAddress, xffNumTrustedHops: 0, skipXffAppend: false, originalIpDetectionExtensions: [] }, rbac });
   const report = (rbac: any[], useRemoteAddress = false): IstioProxyReport => ({
-    set: 's', proxy: { name: 'waypoint', namespace: 'web', type: WAYPOINT_PROXY_TYPE, source: '', labels: {}, interceptionMode: '' },
+    set: 's',
+    proxy: { name: 'waypoint', namespace: 'web', type: WAYPOINT_PROXY_TYPE, source: '', labels: {}, interceptionMode: '' },
     listeners: [{ name: 'main_internal', port: 0, proxyProtocol: null, originalSrc: false, transparent: false, chains: [chain(rbac, useRemoteAddress)] }],
-    clusters: [], statusPort: null, gatewayApi: { gateway: 'Gateway web/waypoint' } as any,
+    clusters: [],
+    statusPort: null,
+    gatewayApi: { gateway: 'Gateway web/waypoint' } as any,
   });
   const allowRule = { filter: 'http', action: 'ALLOW', policy: 'ns[web]-policy[allow]-rule[0]', field: 'remote_ip', cidr: '198.51.100.0/24', negated: false };
   const ztunnel = (groups: any[], status = ''): IstioZtunnelReport => ({
-    set: 's', workloads: [{ name: 'db', namespace: 'data', policies: ['data/db-allow'] }],
+    set: 's',
+    workloads: [{ name: 'db', namespace: 'data', policies: ['data/db-allow'] }],
     policies: [{ name: 'db-allow', namespace: 'data', scope: 'WORKLOAD_SELECTOR', action: 'ALLOW', groups, status, workloads: ['data/db'] }],
   });
   const l4 = { sourceCidrs: ['10.244.0.0/16'], notSourceCidrs: [], destinationPorts: [], anySource: false };
