@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -103,6 +104,15 @@ func TestAmbientZtunnel(t *testing.T) {
 	}
 	if !slices.Equal(pods, []string{"data/db", "web/httpbin"}) {
 		t.Errorf("captured pods: %v", pods)
+	}
+	// AND ztunnel sends httpbin's Service through the waypoint, ingress traffic too, and db's Service directly
+	var services []string
+	for _, s := range z.Services {
+		services = append(services, fmt.Sprintf("%s/%s waypoint=%q ingress=%v %v", s.Namespace, s.Name, s.Waypoint, s.IngressUseWaypoint, s.Workloads))
+	}
+	want := []string{`data/db waypoint="" ingress=false [data/db]`, `web/httpbin waypoint="web/waypoint" ingress=true [web/httpbin]`, `web/waypoint waypoint="" ingress=false []`}
+	if !slices.Equal(services, want) {
+		t.Errorf("services: want %v, got %v", want, services)
 	}
 }
 

@@ -37,6 +37,21 @@ type ZtunnelReport struct {
 	Policies []ZtunnelPolicy `json:"policies"`
 	// Workloads lists the pods ztunnel captures (HBONE), with the selector policies istiod attaches to each.
 	Workloads []ZtunnelWorkload `json:"workloads"`
+	// Services lists the set's Services as ztunnel gets them: the waypoint it sends their traffic through.
+	Services []ZtunnelService `json:"services"`
+}
+
+// ZtunnelService is one Service as ztunnel receives it.
+type ZtunnelService struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// Waypoint is the waypoint (namespace/name of its Service, which istiod names after the Gateway) ztunnel sends the
+	// Service's traffic through, "" for none.
+	Waypoint string `json:"waypoint"`
+	// IngressUseWaypoint: traffic from ingress gateways goes through the waypoint too.
+	IngressUseWaypoint bool `json:"ingressUseWaypoint"`
+	// Workloads are the captured pods (namespace/name) behind the Service.
+	Workloads []string `json:"workloads"`
 }
 
 // ZtunnelPolicy is one policy as ztunnel receives it.
@@ -69,6 +84,19 @@ type ZtunnelWorkload struct {
 	Name      string   `json:"name"`
 	Namespace string   `json:"namespace"`
 	Policies  []string `json:"policies"`
+	// Waypoint is the workload's own waypoint (for waypoints of workload traffic), "" for none.
+	Waypoint string `json:"waypoint"`
+	// services are the Services' hostnames (namespace/hostname) the pod is behind.
+	services []string
+}
+
+// waypointOf names the waypoint of a gateway address by its Service (namespace/name), "" for none.
+func waypointOf(a *workloadapi.GatewayAddress) string {
+	h := a.GetHostname()
+	if h == nil {
+		return ""
+	}
+	return h.GetNamespace() + "/" + strings.Split(h.GetHostname(), ".")[0]
 }
 
 // ztunnelAuthorization reads ztunnel's authorization from the fake istiod's ambient index (nil without one).
@@ -76,15 +104,33 @@ func ztunnelAuthorization(set string, idx model.AmbientIndexes, rootNs string) *
 	if _, noop := idx.(*model.NoopAmbientIndexes); noop || idx == nil {
 		return nil
 	}
-	r := &ZtunnelReport{Set: set, Policies: []ZtunnelPolicy{}, Workloads: []ZtunnelWorkload{}}
+	r := &ZtunnelReport{Set: set, Policies: []ZtunnelPolicy{}, Workloads: []ZtunnelWorkload{}, Services: []ZtunnelService{}}
 	addresses, _ := idx.AddressInformation(nil)
 	for _, a := range addresses {
 		w := a.GetWorkload()
 		if w == nil || w.GetTunnelProtocol() != workloadapi.TunnelProtocol_HBONE {
 			continue
 		}
-		r.Workloads = append(r.Workloads, ZtunnelWorkload{Name: w.GetName(), Namespace: w.GetNamespace(), Policies: append([]string{}, w.GetAuthorizationPolicies()...)})
+		r.Workloads = append(r.Workloads, ZtunnelWorkload{Name: w.GetName(), Namespace: w.GetNamespace(), Policies: append([]string{}, w.GetAuthorizationPolicies()...),
+			Waypoint: waypointOf(w.GetWaypoint()), services: sortedKeys(w.GetServices())})
 	}
+	for _, a := range addresses {
+		s := a.GetService()
+		if s == nil {
+			continue
+		}
+		zs := ZtunnelService{Name: s.GetName(), Namespace: s.GetNamespace(), Waypoint: waypointOf(s.GetWaypoint()), IngressUseWaypoint: s.GetIngressUseWaypoint(), Workloads: []string{}}
+		for _, w := range r.Workloads {
+			if slices.Contains(w.services, s.GetNamespace()+"/"+s.GetHostname()) {
+				zs.Workloads = append(zs.Workloads, w.Namespace+"/"+w.Name)
+			}
+		}
+		slices.Sort(zs.Workloads)
+		r.Services = append(r.Services, zs)
+	}
+	sort.Slice(r.Services, func(i, j int) bool {
+		return r.Services[i].Namespace+"/"+r.Services[i].Name < r.Services[j].Namespace+"/"+r.Services[j].Name
+	})
 	sort.Slice(r.Workloads, func(i, j int) bool {
 		return r.Workloads[i].Namespace+"/"+r.Workloads[i].Name < r.Workloads[j].Namespace+"/"+r.Workloads[j].Name
 	})

@@ -120,3 +120,22 @@ export function waypointExpectations(model: Pick<TraceModel, 'policies' | 'waypo
     policies: model.policies.filter(p => waypointsOfPolicy(p, [waypoint], name => model.workloadsOfService(p.namespace, name)).length > 0),
   }));
 }
+
+/** Where ztunnel sends the traffic of one ambient workload, as the trace walks it. */
+export interface ZtunnelRoutingExpectation {
+  /** `namespace/name` of the ambient workload. */
+  readonly workload: string;
+  /** The waypoint (`namespace/name`) its traffic goes through, if any. */
+  readonly waypoint?: string;
+  /** True when ingress traffic goes through the waypoint too. */
+  readonly ingressUseWaypoint: boolean;
+}
+
+/** The model's ambient workloads with the waypoint the trace sends their traffic through. */
+export function ztunnelRoutingExpectations(model: Pick<TraceModel, 'workloads'>): ZtunnelRoutingExpectation[] {
+  return model.workloads.filter(w => w.role === ProxyRole.AMBIENT).map(w => ({
+    workload: `${w.namespace}/${w.name}`,
+    ...(w.waypoint !== undefined ? { waypoint: w.waypoint } : {}),
+    ingressUseWaypoint: w.waypoint !== undefined && w.ingressUseWaypoint === true,
+  }));
+}

@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { envoyField, IstioProxyReport, normaliseCidr, WAYPOINT_PROXY_TYPE, ZTUNNEL_AUTHZ_FILE } from './compare';
-import { WaypointExpectation, ZtunnelEnforcement, ZtunnelPolicyExpectation } from '../../src/trace/ambient-expectations';
+import {
+  WaypointExpectation, ZtunnelEnforcement, ZtunnelPolicyExpectation, ZtunnelRoutingExpectation,
+} from '../../src/trace/ambient-expectations';
 
 /*
  * Ambient mode against istiod: what the library's trace expects of each waypoint (its HTTP connection managers, the
@@ -34,11 +36,23 @@ export interface IstioZtunnelPolicy {
   readonly workloads: string[];
 }
 
+/** One Service as ztunnel gets it. */
+export interface IstioZtunnelService {
+  readonly name: string;
+  readonly namespace: string;
+  /** `namespace/name` of the waypoint's Service, "" for none. */
+  readonly waypoint: string;
+  readonly ingressUseWaypoint: boolean;
+  /** Captured pods (`namespace/name`) behind it. */
+  readonly workloads: string[];
+}
+
 /** `<out>/<set>/ztunnel-authz.json`. */
 export interface IstioZtunnelReport {
   readonly set: string;
   readonly policies: IstioZtunnelPolicy[];
-  readonly workloads: Array<{ readonly name: string; readonly namespace: string; readonly policies: string[] }>;
+  readonly workloads: Array<{ readonly name: string; readonly namespace: string; readonly policies: string[]; readonly waypoint?: string }>;
+  readonly services?: IstioZtunnelService[];
 }
 
 /** The set's ztunnel authorization, or undefined for a set without ambient. */
@@ -137,4 +151,34 @@ export function waypointDisagreements(expected: WaypointExpectation[], reports: 
     }
   }
   return [...new Set(out)];
+}
+
+/**
+ * Where ztunnel sends each ambient workload's traffic: through the waypoint the trace walks (the workload's own, or
+ * that of every Service in front of it, ingress traffic included when the trace says so), or through none.
+ */
+export function routingDisagreements(expected: ZtunnelRoutingExpectation[], report: IstioZtunnelReport): string[] {
+  const out: string[] = [];
+  for (const e of expected) {
+    const where = `ztunnel: workload ${e.workload}`;
+    const pod = report.workloads.find(w => `${w.namespace}/${w.name}` === e.workload);
+    if (pod === undefined) {
+      out.push(`${where}: the trace has an ambient workload, istiod captured no pod of that name`);
+      continue;
+    }
+    const services = (report.services ?? []).filter(s => s.workloads.includes(e.workload));
+    const own = pod.waypoint ?? '';
+    const viaServices = services.length > 0 && services.every(s => s.waypoint === e.waypoint);
+    if (e.waypoint !== undefined && own !== e.waypoint && !viaServices) {
+      out.push(`${where}: the trace sends its traffic through waypoint ${e.waypoint}, istiod through ${JSON.stringify(own)} (pod) and ${JSON.stringify(services.map(s => `${s.namespace}/${s.name} -> ${s.waypoint || 'none'}`))}`);
+    }
+    if (e.waypoint === undefined && (own !== '' || services.some(s => s.waypoint !== ''))) {
+      out.push(`${where}: the trace sends its traffic through no waypoint, istiod through ${JSON.stringify(own)} (pod) and ${JSON.stringify(services.map(s => `${s.namespace}/${s.name} -> ${s.waypoint || 'none'}`))}`);
+    }
+    const ingress = services.filter(s => s.waypoint !== '' && s.ingressUseWaypoint !== e.ingressUseWaypoint);
+    if (e.waypoint !== undefined && ingress.length > 0) {
+      out.push(`${where}: ingress traffic ${e.ingressUseWaypoint ? 'passes' : 'skips'} the waypoint in the trace, istiod says ingress-use-waypoint ${!e.ingressUseWaypoint} for ${ingress.map(s => `${s.namespace}/${s.name}`)}`);
+    }
+  }
+  return out;
 }

@@ -1,14 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
-import { IstioZtunnelReport, readZtunnelReport, waypointDisagreements, ztunnelDisagreements } from './ambient-compare';
+import { IstioZtunnelReport, readZtunnelReport, routingDisagreements, waypointDisagreements, ztunnelDisagreements } from './ambient-compare';
 import { IstioProxyReport, readReports, WAYPOINT_PROXY_TYPE } from './compare';
 import { CONFORMANCE_PIN, ISTIO_OUT_DIR, scenarioChart } from './fixtures';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import { ClientIpField, ISTIO_VERSION_CONTEXT_KEY, PolicyAction, ProxyRole, WaypointFor } from '../../src';
 import { Topology } from '../../src/model/topology';
 import { TraceModel } from '../../src/model/trace-model';
-import { waypointExpectations, ZtunnelEnforcement, ztunnelExpectations } from '../../src/trace/ambient-expectations';
+import { waypointExpectations, ZtunnelEnforcement, ztunnelExpectations, ztunnelRoutingExpectations } from '../../src/trace/ambient-expectations';
 import { topologyTraces } from '../../src/trace/topology-trace';
 
 /*
@@ -51,9 +51,11 @@ function constructsModel(set: string): TraceModel | undefined {
 }
 
 function disagreementsOf(model: TraceModel, reports: IstioProxyReport[], ztunnel: IstioZtunnelReport | undefined): string[] {
+  const z = ztunnel ?? { set: '', policies: [], workloads: [] };
   return [
     ...waypointDisagreements(waypointExpectations(model), reports),
-    ...ztunnelDisagreements(ztunnelExpectations(model), ztunnel ?? { set: '', policies: [], workloads: [] }),
+    ...ztunnelDisagreements(ztunnelExpectations(model), z),
+    ...routingDisagreements(ztunnelRoutingExpectations(model), z),
   ];
 }
 
@@ -146,6 +148,27 @@ describe('the ambient comparison can fail', () => {
     expect(dropped).toEqual(expect.arrayContaining([
       expect.stringMatching(/the trace expects ztunnel to enforce it as-written, istiod says "ztunnel does not support HTTP attributes"/),
     ]));
+  });
+
+  test('fails when istiod sends the workload\'s traffic through another waypoint, or lets ingress skip it', () => {
+    // GIVEN the trace's httpbin behind waypoint web/waypoint, ingress traffic included
+    const httpbin = { ...ambientDb, name: 'httpbin', namespace: 'web', selector: { app: 'httpbin' }, waypoint: 'web/waypoint', ingressUseWaypoint: true };
+    const behind = { ...model, workloads: [httpbin] };
+    const z = (via: string, ingressUseWaypoint: boolean): IstioZtunnelReport => ({
+      set: 's',
+      policies: [],
+      workloads: [{ name: 'httpbin', namespace: 'web', policies: [], waypoint: '' }],
+      services: [{ name: 'httpbin', namespace: 'web', waypoint: via, ingressUseWaypoint, workloads: ['web/httpbin'] }],
+    });
+    // WHEN istiod agrees THEN nothing differs
+    expect(disagreementsOf(behind, [report([allowRule])], z('web/waypoint', true))).toEqual([]);
+    // AND WHEN the namespace's label names no waypoint, or ingress skips it, THEN each is named
+    expect(disagreementsOf(behind, [report([allowRule])], z('', true))).toEqual([
+      'ztunnel: workload web/httpbin: the trace sends its traffic through waypoint web/waypoint, istiod through "" (pod) and ["web/httpbin -> none"]',
+    ]);
+    expect(disagreementsOf(behind, [report([allowRule])], z('web/waypoint', false))).toEqual([
+      'ztunnel: workload web/httpbin: ingress traffic passes the waypoint in the trace, istiod says ingress-use-waypoint false for web/httpbin',
+    ]);
   });
 
   test('fails when a YAML edit alone turns ipBlocks into remoteIpBlocks for ztunnel', () => {
