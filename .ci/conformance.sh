@@ -91,10 +91,13 @@ go_stage() {
     const fs = require("fs"), path = require("path"), dir = process.argv[1];
     const sets = fs.existsSync(dir) ? fs.readdirSync(dir).filter(s => fs.existsSync(path.join(dir, s, "result.json"))) : [];
     const results = sets.map(s => JSON.parse(fs.readFileSync(path.join(dir, s, "result.json"), "utf8")));
-    const proxies = sets.reduce((n, s) => n + fs.readdirSync(path.join(dir, s)).filter(f => f !== "result.json").length, 0);
+    const files = s => fs.readdirSync(path.join(dir, s));
+    const proxies = sets.reduce((n, s) => n + files(s).filter(f => f !== "result.json" && f !== "ztunnel-authz.json").length, 0);
+    const waypoints = sets.reduce((n, s) => n + files(s).filter(f => f.endsWith(".json") && JSON.parse(fs.readFileSync(path.join(dir, s, f), "utf8")).proxy?.type === "Waypoint").length, 0);
+    const ztunnel = sets.filter(s => files(s).includes("ztunnel-authz.json")).length;
     const sum = k => results.reduce((n, r) => n + (Array.isArray(r[k]) ? r[k].length : r[k]), 0);
     const dead = results.reduce((n, r) => n + r.notes.filter(x => x.includes(", as expected: ")).length, 0);
-    console.log(`istio (${process.argv[2]}): ${sets.length} object sets, ${proxies} proxies, ${sum("validation")} objects validated, ${sum("checks")} checks, ${sum("failures")} failed, ${sum("notes")} notes (${dead} dead objects the trace expects, with its reason):`);
+    console.log(`istio (${process.argv[2]}): ${sets.length} object sets, ${proxies} proxies (${waypoints} waypoints), ztunnel authorization in ${ztunnel} sets, ${sum("validation")} objects validated, ${sum("checks")} checks, ${sum("failures")} failed, ${sum("notes")} notes (${dead} dead objects the trace expects, with its reason):`);
     for (const r of results) for (const n of r.notes) console.log(`  note ${r.set}: ${n}`);
   ' "$out/istio$suffix" "$module"
   if [ "$mutate" = 1 ]; then
@@ -128,14 +131,14 @@ fi
 start=$(date +%s)
 rm -f "$out/compare-jest.json"
 CONFORMANCE_REQUIRED=1 npx jest --ci --coverage=false --reporters=default --json --outputFile="$out/compare-jest.json" \
-  test/conformance/compare.test.ts test/conformance/comparison.test.ts
-rc=$?; step "model vs istiod comparison" $rc
+  test/conformance/compare.test.ts test/conformance/comparison.test.ts test/conformance/ambient.test.ts
+rc=$?; step "model vs istiod comparison (and ambient: waypoints, ztunnel)" $rc
 jest_counts "$out/compare-jest.json"
 
 start=$(date +%s)
 rm -f "$out/compare-1.30-jest.json"
 CONFORMANCE_PIN=1.30 CONFORMANCE_REQUIRED=1 npx jest --ci --coverage=false --reporters=default --json --outputFile="$out/compare-1.30-jest.json" \
-  test/conformance/comparison.test.ts
+  test/conformance/comparison.test.ts test/conformance/ambient.test.ts
 rc=$?; step "model vs istiod comparison (Istio 1.30 pin)" $rc
 jest_counts "$out/compare-1.30-jest.json"
 

@@ -25,6 +25,8 @@ type SetResult struct {
 	// Notes lists what the set could not exercise (for example an EnvoyFilter whose workload is not in the set).
 	Notes   []string      `json:"notes"`
 	Proxies []ProxyReport `json:"-"`
+	// Ztunnel is ztunnel's authorization in an ambient set (nil otherwise).
+	Ztunnel *ZtunnelReport `json:"-"`
 }
 
 // ValidationResult is what Istio's validation said about one object.
@@ -150,7 +152,8 @@ func (c *checker) selected(ns string, selector map[string]string, targetRefs []*
 	}
 	var out []Generated
 	for _, g := range c.gens {
-		if (ns == g.Spec.Namespace || ns == rootNamespace) && selects(selector, g.Spec.Labels) {
+		// Waypoints never use a selector (model.WorkloadPolicyMatcher.ShouldAttachPolicy).
+		if (ns == g.Spec.Namespace || ns == rootNamespace) && selects(selector, g.Spec.Labels) && g.Spec.Type != waypointType {
 			out = append(out, g)
 		}
 	}
@@ -166,7 +169,8 @@ func (c *checker) targeted(ns string, refs []*typev1beta1.PolicyTargetReference)
 			if refNs == "" {
 				refNs = ns
 			}
-			if gw != nil && ref.GetGroup() == gatewayAPIGroup && ref.GetKind() == "Gateway" && ref.GetName() == gw.Name && refNs == gw.Namespace {
+			if gw != nil && ref.GetGroup() == gatewayAPIGroup && ref.GetKind() == "Gateway" && ref.GetName() == gw.Name && refNs == gw.Namespace ||
+				servedByWaypoint(g, ref, refNs) {
 				out = append(out, g)
 				break
 			}
@@ -296,6 +300,9 @@ func (c *checker) policies(reports map[string]ProxyReport) {
 		}
 		ref := o.Doc.Ref()
 		targets := c.selected(o.Config.Namespace, ap.GetSelector().GetMatchLabels(), policyTargetRefs(ap))
+		if len(targets) == 0 && c.ztunnelBound(o.Config.Namespace, o.Config.Name) {
+			continue // ztunnel enforces it: checked by c.ztunnel
+		}
 		if len(targets) == 0 {
 			c.dead(ref, "selects no proxy of the set")
 			continue
@@ -326,7 +333,7 @@ func (c *checker) policies(reports map[string]ProxyReport) {
 func enforcingListeners(g Generated, r ProxyReport) []ListenerReport {
 	var out []ListenerReport
 	for _, l := range r.Listeners {
-		if g.Spec.Type == "Router" || l.Name == virtualInboundName {
+		if g.Spec.Type == "Router" || l.Name == virtualInboundName || g.Spec.Type == waypointType && l.Name == waypointInternalListener {
 			out = append(out, l)
 		}
 	}

@@ -157,7 +157,7 @@ func groupOf(apiVersion string) string {
 // parametersRef ConfigMaps and the ProxyConfig resources of the set, and returns what it applied per Gateway.
 // The controller's server-side applies are caught on the fake client instead of reaching an API server.
 func RenderGatewayDeployments(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig) (rendered []RenderedGateway, manual []string, err error) {
-	gateways := set.gatewayAPIGateways()
+	gateways := append(set.gatewayAPIGateways(), set.waypointGateways()...)
 	if len(gateways) == 0 {
 		return nil, nil, nil
 	}
@@ -236,7 +236,11 @@ func gatewayInjectionConfig(m *meshconfig.MeshConfig) (inject.WebhookConfig, err
 	if err != nil {
 		return inject.WebhookConfig{}, err
 	}
-	templates, err := inject.ParseTemplates(map[string]string{"kube-gateway": string(raw)})
+	waypoint, err := os.ReadFile(filepath.Join(dir, "manifests", "charts", "istio-control", "istio-discovery", "files", "waypoint.yaml"))
+	if err != nil {
+		return inject.WebhookConfig{}, err
+	}
+	templates, err := inject.ParseTemplates(map[string]string{"kube-gateway": string(raw), waypointTemplate: string(waypoint)})
 	if err != nil {
 		return inject.WebhookConfig{}, err
 	}
@@ -342,6 +346,9 @@ func (r RenderedGateway) proxySpec(m *meshconfig.MeshConfig) (ProxySpec, error) 
 	p.StatusPortProxyProtocol = env["ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL"] == "true"
 	p.env = env
 	p.gatewayAPI = &r
+	if isWaypointPod(r.Deployment) {
+		p.Type = waypointType
+	}
 	return p, nil
 }
 

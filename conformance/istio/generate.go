@@ -21,6 +21,8 @@ type Generated struct {
 	Proxy     *model.Proxy
 	Listeners []*listenerv3.Listener
 	Clusters  []*clusterv3.Cluster
+	// WaypointServices are the Services (namespace/name) the ambient index binds to a waypoint.
+	WaypointServices []string
 }
 
 // Generate starts a fake istiod (Istio's own FakeDiscoveryServer) with the set's Istio configs, Services and
@@ -43,6 +45,9 @@ func Generate(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig, proxies [
 			objects = append(objects, p.gatewayAPI.Service.DeepCopy())
 		}
 	}
+	if objects, err = ambientObjects(set, objects, proxies); err != nil {
+		return nil, err
+	}
 	var configs []config.Config
 	for _, o := range set.Istio {
 		if o.Err == nil {
@@ -50,11 +55,13 @@ func Generate(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig, proxies [
 		}
 	}
 	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: objects, MeshConfig: m, KubeClientModifier: annotateGatewayAPICRDs})
+	waitForAmbientIndex(t, s.Env().AmbientIndexes, objects)
 	out := make([]Generated, 0, len(proxies))
 	for i, spec := range proxies {
 		p := s.SetupProxy(nodeFor(spec, i))
-		out = append(out, Generated{Spec: spec, Proxy: p, Listeners: s.Listeners(p), Clusters: s.Clusters(p)})
+		out = append(out, Generated{Spec: spec, Proxy: p, Listeners: s.Listeners(p), Clusters: s.Clusters(p), WaypointServices: waypointServices(s, p)})
 	}
+	set.ztunnel = ztunnelAuthorization(set.Name, s.Env().AmbientIndexes, m.GetRootNamespace())
 	return out, nil
 }
 
@@ -62,6 +69,9 @@ func nodeFor(spec ProxySpec, i int) *model.Proxy {
 	nodeType := model.SidecarProxy
 	if spec.Type == "Router" {
 		nodeType = model.Router
+	}
+	if spec.Type == waypointType {
+		nodeType = model.Waypoint
 	}
 	pc := proto.Clone(spec.ProxyConfig).(*meshconfig.ProxyConfig)
 	meta := &model.NodeMetadata{
@@ -77,11 +87,16 @@ func nodeFor(spec ProxySpec, i int) *model.Proxy {
 	return &model.Proxy{
 		Type:            nodeType,
 		ID:              fmt.Sprintf("%s-%d.%s", spec.Name, i, spec.Namespace),
-		IPAddresses:     []string{fmt.Sprintf("10.%d.%d.%d", 10+i/65536, (i/256)%256, 10+i%240)},
+		IPAddresses:     []string{proxyIP(i)},
 		ConfigNamespace: spec.Namespace,
 		Labels:          spec.Labels,
 		Metadata:        meta,
 	}
+}
+
+// proxyIP is the address the i-th fake proxy connects from (an ambient set's waypoint pods have it too).
+func proxyIP(i int) string {
+	return fmt.Sprintf("10.%d.%d.%d", 10+i/65536, (i/256)%256, 10+i%240)
 }
 
 // Report reduces a generated proxy to its client-address settings.
@@ -96,7 +111,10 @@ func (g Generated) Report(set string) (ProxyReport, error) {
 		if err != nil {
 			return r, err
 		}
-		if g.Spec.Type == "Router" || lr.Name == virtualInboundName || lr.ProxyProtocol != nil || lr.OriginalSrc {
+		if lr.Name == hboneOriginateListener && g.Spec.Type == "Router" {
+			continue // the HBONE client side of an ambient cluster's gateways: it accepts no downstream connection
+		}
+		if g.Spec.Type == "Router" || g.Spec.Type == waypointType || lr.Name == virtualInboundName || lr.ProxyProtocol != nil || lr.OriginalSrc {
 			r.Listeners = append(r.Listeners, lr)
 		}
 	}

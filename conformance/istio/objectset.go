@@ -56,6 +56,8 @@ type ObjectSet struct {
 	Istio []IstioObject
 	// Expectations is what the library's trace says istiod must generate (expectations.json); nil when absent.
 	Expectations *Expectations
+	// ztunnel is what the ambient index of the last Generate gave ztunnel (nil for a set without ambient).
+	ztunnel *ZtunnelReport
 }
 
 // LoadObjectSet reads every *.yaml and *.yml file of dir (not recursively).

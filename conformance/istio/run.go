@@ -17,6 +17,7 @@ import (
 func Run(t test.Failer, set *ObjectSet) SetResult {
 	res := SetResult{Set: set.Name, Failures: []string{}, Notes: []string{}}
 	c := &checker{set: set, res: &res}
+	enableAmbient(t, set)
 	res.Validation = Validate(set)
 	for _, v := range res.Validation {
 		c.check(v.Error == "", "%s: rejected by Istio's validation: %s", v.Object, v.Error)
@@ -58,6 +59,7 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 		return res
 	}
 	c.gens = gens
+	res.Ztunnel = set.ztunnel
 	template, err := BootstrapTemplate()
 	c.check(err == nil, "%v", err)
 	reports := map[string]ProxyReport{}
@@ -73,6 +75,8 @@ func Run(t test.Failer, set *ObjectSet) SetResult {
 		res.Proxies = append(res.Proxies, r)
 	}
 	c.envoyFilters()
+	c.ztunnel()
+	c.waypoints(reports)
 	c.policies(reports)
 	c.interception(reports)
 	c.gatewayTopology(reports, c.hcmPatched())
@@ -111,6 +115,11 @@ func WriteResult(dir string, res SetResult) error {
 	}
 	if err := writeJSON(filepath.Join(dir, "result.json"), res); err != nil {
 		return err
+	}
+	if res.Ztunnel != nil {
+		if err := writeJSON(filepath.Join(dir, "ztunnel-authz.json"), res.Ztunnel); err != nil {
+			return err
+		}
 	}
 	for _, p := range res.Proxies {
 		name := strings.ReplaceAll(p.Proxy.Namespace+"."+p.Proxy.Name, "/", "_") + ".json"

@@ -1,3 +1,4 @@
+import { ztunnelEffect } from './ambient-expectations';
 import { ADDRESSES, listsOnlyExternalRanges, names, policiesFor, TraceContext } from './context';
 import { Entry, GatewayStep, LOWER_BOUND_FINDINGS, throughGateway } from './gateway-hop';
 import { throughWorkload } from './workload-hop';
@@ -61,7 +62,7 @@ export function sidecarFindings(wl: WorkloadModel, gw: TracedGateway, protocol: 
   const remotePolicies = policiesFor(ctx, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
   if (wl.role === ProxyRole.AMBIENT) {
     if (remotePolicies.length > 0) {
-      findings.push(finding(FindingSeverity.ERROR, where, `remoteIpBlocks in ${names(remotePolicies)} is not supported by ztunnel: ALLOW rules never match, DENY rules do nothing`,
+      findings.push(finding(FindingSeverity.ERROR, where, `remoteIpBlocks in ${names(remotePolicies)} is not supported by ztunnel: ${remotePolicies.map(p => `${p.name}: ${ztunnelEffect(p)}`).join('; ')}`,
         'deploy a waypoint and attach the policy with targetRefs, or enforce remoteIpBlocks at the ingress gateway'));
     }
     waypointFindings(wl, ctx, findings, where);

@@ -1,4 +1,5 @@
 import * as ipaddr from 'ipaddr.js';
+import { ztunnelEffect } from './ambient-expectations';
 import { gatewayResolvesClient, gatewaySeesPacketSource, sidecarXffFilterActive } from './field-choice';
 import {
   ClientIpField, GatewayModel, PolicyAction, PolicyModel, PolicyTargetRef, ProxyProtocolMode, ProxyRole, SidecarXffMode, WaypointModel, WorkloadModel,
@@ -238,13 +239,12 @@ function checkSidecarPolicy(input: PolicyCheckInput, workload: WorkloadModel): F
 
 function checkAmbientPolicy(input: PolicyCheckInput): Findings {
   const name = input.workload ? `ambient workload "${input.workload.namespace}/${input.workload.name}"` : 'an ambient workload';
-  const effect = input.policy.action === PolicyAction.ALLOW ? 'this ALLOW never matches and denies every request' : 'this DENY does nothing';
   const errors: string[] = [];
   if (input.policy.field === ClientIpField.REMOTE_IP_BLOCKS) {
-    errors.push(`${how(input)} is not supported on ${name}: ztunnel treats remoteIpBlocks as an HTTP attribute, so ${effect}; use ipBlocks (ztunnel keeps the source address), or deploy a Waypoint and attach the policy to it with targetRefs (waypoint.allowFrom / denyFrom)`);
+    errors.push(`${how(input)} is not supported on ${name}: ztunnel treats remoteIpBlocks as an HTTP attribute, so ${ztunnelEffect({ action: input.policy.action, field: ClientIpField.REMOTE_IP_BLOCKS })}; use ipBlocks (ztunnel keeps the source address), or deploy a Waypoint and attach the policy to it with targetRefs (waypoint.allowFrom / denyFrom)`);
   }
   if (input.matchesHttpAttributes) {
-    errors.push(`paths and methods are not supported on ${name}: ztunnel enforces only L4 attributes, so ${effect}; remove paths and methods (ports are fine), or deploy a Waypoint and attach the policy to it with targetRefs (waypoint.allowFrom / denyFrom)`);
+    errors.push(`paths and methods are not supported on ${name}: ztunnel enforces only L4 attributes, so ${ztunnelEffect({ action: input.policy.action, field: input.policy.field, matchesHttpAttributes: true })}; remove paths and methods (ports are fine), or deploy a Waypoint and attach the policy to it with targetRefs (waypoint.allowFrom / denyFrom)`);
   }
   const waypoint = input.workload?.waypoint;
   if (errors.length === 0 && waypoint !== undefined && !input.policy.negated) {

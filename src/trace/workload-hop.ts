@@ -1,6 +1,7 @@
+import { WAYPOINT_HCM } from './ambient-expectations';
 import { ADDRESSES, matchPolicies, policiesFor, policyNote, TraceContext } from './context';
 import { HopTrace } from './trace-types';
-import { resolveClientAddress } from './xff-rule';
+import { resolveClientAddress, trustedEntryPosition } from './xff-rule';
 import { InterceptionMode, PolicyModel, ProxyRole, SidecarXffMode, WorkloadModel } from '../model/model';
 
 /*
@@ -102,7 +103,8 @@ function passesWaypoint(wl: WorkloadModel, peer: string): boolean {
 function throughWaypoint(wl: WorkloadModel, peer: string, xff: string | undefined, ctx: TraceContext, protocol: string,
   ztunnelPolicies: PolicyModel[]): WorkloadStep {
   const entries = protocol === 'HTTP' && xff ? xff.split(',').map(e => e.trim()).filter(e => e !== '') : [];
-  const remote = entries.length > 0 ? entries[entries.length - 1] : peer;
+  const position = trustedEntryPosition(WAYPOINT_HCM.useRemoteAddress, WAYPOINT_HCM.xffNumTrustedHops);
+  const remote = position > 0 && entries.length >= position ? entries[entries.length - position] : peer;
   const waypointPolicies = ctx.waypointPolicies.get(wl.waypoint!) ?? [];
   return {
     hops: [{

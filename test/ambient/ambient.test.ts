@@ -159,7 +159,7 @@ describe('AmbientWorkload', () => {
     // WHEN
     app.denyFrom(['203.0.113.0/24'], { field: ClientIpField.REMOTE_IP_BLOCKS });
     // THEN
-    expect(() => Testing.synth(c)).toThrow(/ztunnel treats remoteIpBlocks as an HTTP attribute, so this DENY does nothing; .*deploy a Waypoint and attach the policy to it with targetRefs/);
+    expect(() => Testing.synth(c)).toThrow(/ztunnel treats remoteIpBlocks as an HTTP attribute, so istiod enforces this DENY without its HTTP attributes, so it denies every caller on its ports, whatever the request; .*deploy a Waypoint and attach the policy to it with targetRefs/);
   });
 
   test('fails on an L7-only DENY', () => {

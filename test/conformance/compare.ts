@@ -101,7 +101,7 @@ const CUSTOM_HEADER_EXTENSION = 'envoy.http.original_ip_detection.custom_header'
 
 /** Reads the per-proxy JSON files of one set (every file but result.json). */
 export function readReports(dir: string): IstioProxyReport[] {
-  return fs.readdirSync(dir).filter(f => f.endsWith('.json') && f !== 'result.json').sort()
+  return fs.readdirSync(dir).filter(f => f.endsWith('.json') && f !== 'result.json' && f !== ZTUNNEL_AUTHZ_FILE).sort()
     .map(f => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
 }
 
@@ -113,8 +113,13 @@ export interface Declared {
   readonly gatewayApi?: ExpectedGatewayApiGateway[];
 }
 
+/** ztunnel's authorization in an ambient set, beside the proxies' JSON (compared by ambient-compare.ts). */
+export const ZTUNNEL_AUTHZ_FILE = 'ztunnel-authz.json';
+/** The proxy type of a waypoint: compared with the trace's waypoint expectation (ambient-compare.ts), not here. */
+export const WAYPOINT_PROXY_TYPE = 'Waypoint';
+
 function notComparedReports(prediction: Prediction, reports: IstioProxyReport[]): IstioProxyReport[] {
-  return reports.filter(r => isGatewayApi(r) && modelProxyOf(r, prediction.proxies) === undefined);
+  return reports.filter(r => isGatewayApi(r) && r.proxy.type !== WAYPOINT_PROXY_TYPE && modelProxyOf(r, prediction.proxies) === undefined);
 }
 
 /** The label istiod's automated deployment puts on a Gateway API gateway's pods. */
@@ -154,7 +159,7 @@ export function disagreements(prediction: Prediction, reports: IstioProxyReport[
   const key = (ns: string, name: string) => `${ns}/${name}`;
   const predicted = new Map(prediction.proxies.map(p => [key(p.namespace, p.name), p]));
   const skipped = notComparedReports(prediction, reports);
-  const compared = reports.filter(r => !skipped.includes(r));
+  const compared = reports.filter(r => !skipped.includes(r) && r.proxy.type !== WAYPOINT_PROXY_TYPE);
   const generated = new Map(compared.map(r => [key(r.proxy.namespace, proxyNameInModel(r, prediction.proxies)), r]));
   for (const k of predicted.keys()) if (!generated.has(k)) out.push(`${k}: the model has a ${predicted.get(k)!.role}, istiod configured no proxy of that name`);
   for (const k of generated.keys()) if (!predicted.has(k)) out.push(`${k}: istiod configured a ${generated.get(k)!.proxy.type} the model does not know (${generated.get(k)!.proxy.source})`);
@@ -339,7 +344,7 @@ function selects(policy: PredictedPolicy, proxy: PredictedProxy): boolean {
     && Object.entries(policy.selector).every(([k, v]) => proxy.labels[k] === v);
 }
 
-function envoyField(field: string): string {
+export function envoyField(field: string): string {
   return field === 'remoteIpBlocks' ? 'remote_ip' : 'direct_remote_ip';
 }
 

@@ -6,9 +6,9 @@ import { Expectations, expectationsOf } from './expectations';
 import { declaredProxies, PredictedProxy } from './model-prediction';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
-  ClientIpField, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload, PolicyAction, PreservedIngressGateway,
-  ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource, XffFilterScope,
-  XffSidecarFilter, XffTrust,
+  AmbientNamespace, AmbientWorkload, ClientIpField, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload, PolicyAction,
+  PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource,
+  Waypoint, XffFilterScope, XffSidecarFilter, XffTrust,
 } from '../../src';
 import { synthAndValidate } from '../harness';
 
@@ -209,6 +209,23 @@ const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
     workload.allowFrom(['10.32.0.0/14']);
     workload.denyFrom(['10.33.0.0/16'], { negate: true });
   },
+  // Ambient (issue 26): a waypoint for a namespace's Services with a policy on the waypoint and one on a Service's
+  // traffic through it; ztunnel's policies on an ambient workload of another namespace.
+  'ambient-waypoint-service-and-ztunnel': chart => {
+    const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'shop' });
+    new AmbientNamespace(chart, 'Shop', { name: 'shop', waypoint, ingressUseWaypoint: true });
+    userWorkload(chart, 'orders', 'shop', [8080]);
+    // The trace resolves a Service's waypoint through the workloads the app models behind it (istiod through the
+    // namespace's istio.io/use-waypoint label, whether or not they are modelled).
+    AmbientWorkload.fromLabels(chart, 'Orders', { labels: { app: 'orders' }, namespace: 'shop', name: 'orders' });
+    waypoint.allowFrom(['198.51.100.0/24', '10.244.0.0/16']);
+    waypoint.forService('orders').denyFrom(['198.51.100.66']);
+    new AmbientNamespace(chart, 'Data', { name: 'data' });
+    userWorkload(chart, 'db', 'data', [5432], {}, 'tcp');
+    const db = AmbientWorkload.fromLabels(chart, 'Db', { labels: { app: 'db' }, namespace: 'data', name: 'db' });
+    db.allowFrom(['10.244.0.0/16'], { ports: [5432] });
+    db.denyFrom(['10.0.0.0/8'], { negate: true });
+  },
 };
 
 /*
@@ -394,6 +411,16 @@ export function scenarioSets(istioVersion?: IstioVersion): FixtureSet[] {
       expectations: expectationsOf(chart.node.root, () => true),
     };
   });
+}
+
+/** The chart of scenario `name` (without the `scenario-` prefix), built and synthesised as its set is. */
+export function scenarioChart(name: string, istioVersion?: IstioVersion): Chart | undefined {
+  const build = SCENARIOS[name] ?? GATEWAY_API_SCENARIOS[name]?.build;
+  if (build === undefined) return undefined;
+  const chart = setChart(istioVersion);
+  build(chart);
+  Testing.synth(chart);
+  return chart;
 }
 
 /**

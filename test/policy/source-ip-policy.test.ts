@@ -356,10 +356,10 @@ describe('topology checks', () => {
       expect(() => Testing.synth(chart)).toThrow(/is not supported on ambient workload "default\/echo-server".*this ALLOW never matches and denies every request; use ipBlocks/);
     });
 
-    test('fails remoteIpBlocks in a DENY: it does nothing', () => {
+    test('fails remoteIpBlocks in a DENY: istiod enforces it without them, on every caller', () => {
       const chart = chartFor();
       SourceIpPolicy.denyFrom(new FakeWorkload(chart, 'App', { role: ProxyRole.AMBIENT }), ['10.0.0.0/8'], { field: ClientIpField.REMOTE_IP_BLOCKS });
-      expect(() => Testing.synth(chart)).toThrow(/this DENY does nothing/);
+      expect(() => Testing.synth(chart)).toThrow(/istiod enforces this DENY without its HTTP attributes, so it denies every caller on its ports, whatever the request/);
     });
 
     test('fails paths or methods: ztunnel is L4 only', () => {

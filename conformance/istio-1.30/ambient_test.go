@@ -1,0 +1,1 @@
+../istio/ambient_test.go

@@ -1,0 +1,1 @@
+../istio/ztunnel.go
