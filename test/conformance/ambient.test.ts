@@ -3,13 +3,13 @@ import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import { IstioZtunnelReport, readZtunnelReport, routingDisagreements, waypointDisagreements, ztunnelDisagreements } from './ambient-compare';
 import { IstioProxyReport, readReports, WAYPOINT_PROXY_TYPE } from './compare';
-import { CONFORMANCE_PIN, ISTIO_OUT_DIR, scenarioChart } from './fixtures';
+import { CONFORMANCE_PIN, FIXTURES_DIR, inCharts, ISTIO_OUT_DIR, scenarioChart, WHOLE_EXAMPLE_SET } from './fixtures';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import { ClientIpField, ISTIO_VERSION_CONTEXT_KEY, PolicyAction, ProxyRole, WaypointFor } from '../../src';
 import { Topology } from '../../src/model/topology';
 import { TraceModel } from '../../src/model/trace-model';
 import { waypointExpectations, ZtunnelEnforcement, ztunnelExpectations, ztunnelRoutingExpectations } from '../../src/trace/ambient-expectations';
-import { topologyTraces } from '../../src/trace/topology-trace';
+import { topologyTraces, traceConstructs } from '../../src/trace/topology-trace';
 
 /*
  * Ambient mode against istiod (issue 26): for every set where the Go run configured a waypoint or gave ztunnel an
@@ -39,6 +39,12 @@ function constructsModel(set: string): TraceModel | undefined {
       exampleApp = Testing.app();
       if (CONFORMANCE_PIN) exampleApp.node.setContext(ISTIO_VERSION_CONTEXT_KEY, CONFORMANCE_PIN.label);
       buildApp(exampleApp).synth();
+    }
+    if (set === WHOLE_EXAMPLE_SET) {
+      // The charts the fixtures joined into the whole-app set, taken as one cluster (as its expectations.json).
+      const ids: string[] = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, set, 'declared.json'), 'utf-8')).charts ?? [];
+      const charts = exampleApp.charts.filter(c => ids.includes(c.node.id));
+      return charts.length > 0 ? traceConstructs(Topology.of(charts[0]), inCharts(charts)).model : undefined;
     }
     chart = exampleApp.charts.find(c => c.node.id === set.slice('example-'.length));
   } else if (set.startsWith('scenario-')) {

@@ -84,6 +84,8 @@ export interface FixtureSet {
   readonly gatewayApi?: ExpectedGatewayApiGateway[];
   /** What istiod must generate for each proxy, from the trace over the constructs' model (expectations.json). */
   readonly expectations: Expectations;
+  /** The ids of the example app's charts the set is made of (declared.json `charts`). @default - its own chart */
+  readonly charts?: string[];
 }
 
 const TCP_BACKEND = 'tcp-echo.apps.svc.cluster.local';
@@ -476,7 +478,7 @@ export function exampleSetsFor(istioVersion: IstioVersion): FixtureSet[] {
 }
 
 /** True for the constructs under one of `charts`. */
-function inCharts(charts: Chart[]): (c: IConstruct) => boolean {
+export function inCharts(charts: Chart[]): (c: IConstruct) => boolean {
   return c => c.node.scopes.some(s => charts.includes(s as Chart));
 }
 
@@ -508,6 +510,7 @@ export function wholeExampleSet(examples: FixtureSet[], app: { readonly charts: 
     declaredPolicies: joined.flatMap(s => s.declaredPolicies),
     declaredProxies: [],
     expectations: expectationsOf(charts[0].node.root, inCharts(charts)),
+    charts: charts.map(c => c.node.id),
   };
 }
 
@@ -527,7 +530,7 @@ export function writeSets(sets: FixtureSet[], dir: string): void {
     const setDir = path.join(dir, set.name);
     fs.mkdirSync(setDir, { recursive: true });
     fs.writeFileSync(path.join(setDir, 'objects.yaml'), set.yaml ?? Yaml.stringify(...set.manifests));
-    const declared = { policies: set.declaredPolicies, proxies: set.declaredProxies, gatewayApi: set.gatewayApi ?? [] };
+    const declared = { policies: set.declaredPolicies, proxies: set.declaredProxies, gatewayApi: set.gatewayApi ?? [], ...(set.charts ? { charts: set.charts } : {}) };
     fs.writeFileSync(path.join(setDir, 'declared.json'), JSON.stringify(declared, undefined, 2) + '\n');
     fs.writeFileSync(path.join(setDir, 'expectations.json'), JSON.stringify(set.expectations, undefined, 2) + '\n');
   }
