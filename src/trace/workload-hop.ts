@@ -8,7 +8,7 @@ import { InterceptionMode, PolicyModel, ProxyRole, SidecarXffMode, WorkloadModel
  * waypoint in ambient mode.
  */
 
-interface WorkloadStep {
+export interface WorkloadStep {
   readonly hops: HopTrace[];
   readonly clientAddress: string;
   /** True when the sidecar took the client from a PROXY header its caller sent. */
@@ -90,7 +90,7 @@ interface SidecarSettings {
  * True when the request passes the workload's waypoint: mesh traffic always does, traffic from an ingress gateway
  * only with istio.io/ingress-use-waypoint (north-south traces reach the workload from the gateway pod).
  */
-function passesWaypoint(wl: WorkloadModel, peer: string): boolean {
+export function passesWaypoint(wl: WorkloadModel, peer: string): boolean {
   return wl.waypoint !== undefined && (peer !== ADDRESSES.gatewayPod || wl.ingressUseWaypoint === true);
 }
 
