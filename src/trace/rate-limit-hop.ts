@@ -1,8 +1,10 @@
 import { ADDRESSES } from './context';
 import { HopTrace, RateLimitAt } from './trace-types';
+import { waypointRemote } from './workload-hop';
 import { finding } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
-import { describeRateLimit, RateLimitModel } from '../model/rate-limit';
+import { WaypointModel, ProxyRole } from '../model/model';
+import { describeRateLimit, RateLimitModel, rateLimitsOn } from '../model/rate-limit';
 
 /*
  * Per-client rate limits at the hop that applies them. Envoy's `remote_address` rate-limit action keys the bucket on
@@ -26,13 +28,13 @@ export function withRateLimits(hop: HopTrace, limits: RateLimitAt[]): HopTrace {
 /** What a per-client limit at the gateway means: it must key on the client, and a forged header must not move it. */
 export function gatewayRateLimitFindings(limits: RateLimitAt[], addresses: Map<string, string>, where: string, findings: Finding[]): void {
   for (const l of limits) {
-    if (l.key !== ADDRESSES.client) {
+    if (l.keyWithForgedXff !== l.key && ADDRESSES.forged.includes(l.keyWithForgedXff)) {
+      findings.push(finding(FindingSeverity.ERROR, where, `rate limit ${l.rateLimit} is spoofable: a client that sends X-Forwarded-For picks its bucket (got ${l.keyWithForgedXff}), so it can use other clients' buckets and never run out`,
+        'set numTrustedProxies to the number of proxies in front that always append X-Forwarded-For (TrustChain.derive() counts them)'));
+    } else if (l.key !== ADDRESSES.client) {
       const what = addresses.get(l.key) ?? (l.key === ADDRESSES.node ? 'the node' : 'not the client');
       findings.push(finding(FindingSeverity.ERROR, where, `rate limit ${l.rateLimit} is per client in name only: the gateway keys its buckets on ${l.key} (${what}), so every client that arrives the same way shares one bucket`,
         'make the gateway resolve the client first (externalTrafficPolicy Local, PROXY protocol from the load balancer, or numTrustedProxies equal to the hops in front that append X-Forwarded-For), or remove rateLimitPerClient()'));
-    } else if (l.keyWithForgedXff !== l.key) {
-      findings.push(finding(FindingSeverity.ERROR, where, `rate limit ${l.rateLimit} is spoofable: a client that sends X-Forwarded-For picks its bucket (got ${l.keyWithForgedXff}), so it can use other clients' buckets and never run out`,
-        'set numTrustedProxies to the number of proxies in front that always append X-Forwarded-For (TrustChain.derive() counts them)'));
     }
   }
 }
@@ -61,4 +63,19 @@ export function inMeshRateLimitFindings(limits: RateLimitAt[], where: string, fi
     findings.push(finding(FindingSeverity.WARNING, where, `rate limit ${l.rateLimit} is forgeable from inside the mesh: a pod that calls this proxy directly picks its bucket by sending X-Forwarded-For (got ${l.keyWithForgedXff})`,
       'admit only the gateway to the workload (an AuthorizationPolicy on principals), so that only requests with a key the gateway wrote arrive'));
   }
+}
+
+/**
+ * A per-client limit on a waypoint: every in-mesh caller reaches the waypoint directly, and the waypoint keys on the
+ * rightmost X-Forwarded-For entry, which such a caller writes. Reported on the waypoint, whatever workloads use it.
+ */
+export function waypointRateLimitFindings(limits: readonly RateLimitModel[], waypoints: readonly WaypointModel[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const w of waypoints) {
+    const key = `${w.namespace}/${w.name}`;
+    const at = rateLimitsAt(rateLimitsOn(limits, ProxyRole.WAYPOINT, w.namespace, {}, key),
+      waypointRemote(undefined, ADDRESSES.meshClientPod), waypointRemote(ADDRESSES.forged.join(','), ADDRESSES.meshClientPod));
+    inMeshRateLimitFindings(at, `waypoint ${key}`, findings);
+  }
+  return findings;
 }

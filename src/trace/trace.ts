@@ -1,7 +1,9 @@
 import { ADDRESSES, listsOnlyExternalRanges, names, policiesFor, TraceContext } from './context';
 import { gatewayFindings, GatewayStep, throughGateway } from './gateway-hop';
 import { appFindings, bypassFindings, settleLowerBound, sidecarFindings } from './path-findings';
-import { behindGatewayRateLimitFindings, gatewayRateLimitFindings, inMeshRateLimitFindings, rateLimitsAt, withRateLimits } from './rate-limit-hop';
+import {
+  behindGatewayRateLimitFindings, gatewayRateLimitFindings, inMeshRateLimitFindings, rateLimitsAt, waypointRateLimitFindings, withRateLimits,
+} from './rate-limit-hop';
 import { SelectorIndex } from './selector-index';
 import { HopTrace, PathTrace } from './trace-types';
 import { acceptsProxyProtocol, passesWaypoint, throughWorkload, WorkloadStep } from './workload-hop';
@@ -79,6 +81,7 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
   }
   for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx));
   findings.push(...waypointPolicyFindings(parsed, ctx));
+  findings.push(...waypointRateLimitFindings(parsed.rateLimits, parsed.waypoints));
   return { paths, findings };
 }
 
@@ -206,7 +209,8 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
       'match in-mesh callers on the waypoint with ipBlocks, principals or namespaces too; remoteIpBlocks there is only meaningful for traffic from the gateway'));
   }
   const limits = workloadRateLimits(wl, peer, honest, forged, ctx);
-  inMeshRateLimitFindings(limits, limitWhere(wl), findings);
+  // A waypoint's limit is reported once on the waypoint (waypointRateLimitFindings), whatever workloads use it.
+  if (wl.role === ProxyRole.SIDECAR) inMeshRateLimitFindings(limits, limitWhere(wl), findings);
   appFindings(wl, honest.appPeer, undefined, 'HTTP', findings, where, false);
   return {
     title: `east-west: pod ${peer} -> workload ${wl.namespace}/${wl.name}`,

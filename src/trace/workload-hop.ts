@@ -101,8 +101,7 @@ export function passesWaypoint(wl: WorkloadModel, peer: string): boolean {
  */
 function throughWaypoint(wl: WorkloadModel, peer: string, xff: string | undefined, ctx: TraceContext, protocol: string,
   ztunnelPolicies: PolicyModel[]): WorkloadStep {
-  const entries = protocol === 'HTTP' && xff ? xff.split(',').map(e => e.trim()).filter(e => e !== '') : [];
-  const remote = entries.length > 0 ? entries[entries.length - 1] : peer;
+  const remote = waypointRemote(protocol === 'HTTP' ? xff : undefined, peer);
   const waypointPolicies = ctx.waypointPolicies.get(wl.waypoint!) ?? [];
   return {
     hops: [{
@@ -124,6 +123,12 @@ function throughWaypoint(wl: WorkloadModel, peer: string, xff: string | undefine
     appPeer: ADDRESSES.waypointPod,
     viaProxyProtocol: false,
   };
+}
+
+/** A waypoint's remote.ip: the rightmost X-Forwarded-For entry, else its caller (use_remote_address false, no trusted hops). */
+export function waypointRemote(xff: string | undefined, peer: string): string {
+  const entries = xff ? xff.split(',').map(e => e.trim()).filter(e => e !== '') : [];
+  return entries.length > 0 ? entries[entries.length - 1] : peer;
 }
 
 function sidecarSettings(wl: WorkloadModel): SidecarSettings {
