@@ -1,4 +1,4 @@
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
 import {
   AmbientNamespace, Waypoint,
   Explainer, ExternalTrafficPolicy, GatewayFlavour, ISTIO_VERSION_GATES, IstioVersion, LoadBalancerProfile, PreservedIngressGateway,
@@ -149,7 +149,43 @@ const ROWS: { [property: string]: GateRow } = {
       }
     },
   },
-  supportsWaypointContext: neverWritten(p => p.match?.context === 'WAYPOINT'),
+  supportsWaypointContext: {
+    check(version, has) {
+      // GIVEN a waypoint for the release (1.28 and 1.29 both have per-client buckets)
+      const chart = Testing.chart();
+      chart.node.setContext('cdk8s-istio-source-ip:istioVersion', version.label);
+      const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'web' });
+      const limit = () => waypoint.rateLimitPerClient({ requests: 10, per: Duration.seconds(1) });
+      if (!has) {
+        // WHEN it limits each client THEN it is refused: no EnvoyFilter context reaches a waypoint
+        expect(limit).toThrow(/only from Istio 1\.29/);
+        expect(everyEnvoyFilterPatch(version).filter(p => p.match?.context === 'WAYPOINT')).toEqual([]);
+        return;
+      }
+      limit();
+      // There is no 1.29 CRD bundle, and the 1.28 one (the harness's floor for 1.29) has no WAYPOINT: check 1.30 and newer.
+      const schemas = version.minor === 29 ? IstioVersion.V1_30 : version;
+      const ef = findManifest(synthAndValidate(chart, { istioVersion: schemas }), 'EnvoyFilter');
+      expect(ef.spec.configPatches.map((p: any) => p.match.context)).toEqual(['WAYPOINT', 'WAYPOINT']);
+    },
+  },
+  supportsPerClientRateLimit: {
+    check(version, has) {
+      // GIVEN a gateway for the release
+      const chart = Testing.chart();
+      const gateway = new PreservedIngressGateway(chart, 'Gateway', { istioVersion: version });
+      gateway.addHttpServer();
+      const limit = () => gateway.rateLimitPerClient({ requests: 10, per: Duration.seconds(1) });
+      if (!has) {
+        // WHEN it limits each client THEN it is refused, naming the first release with per-value buckets
+        expect(limit).toThrow(new RegExp(`not supported with istioVersion ${version.label.replace('.', '\\.')}: .*Envoy 1\\.34 \\(Istio 1\\.26\\)`));
+        return;
+      }
+      limit();
+      const ef = findManifest(synthAndValidate(chart, { istioVersion: version }), 'EnvoyFilter');
+      expect(ef.spec.configPatches[0].patch.value.typed_config.max_dynamic_descriptors).toBe(10000);
+    },
+  },
   tlsRouteApiVersion: {
     check(version, has) {
       const route = findManifest(gatewayApiStreams(version).manifests, 'TLSRoute');
