@@ -6,10 +6,11 @@ import {
   WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, WAYPOINT_HBONE_PORT, WAYPOINT_HBONE_PROTOCOL, waypointTargetRef, workloadsUsing,
 } from '../model/ambient';
 import { GATEWAY_NAME_LABEL } from '../model/gateway-api';
+import { IstioVersion } from '../model/istio-version';
 import { GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyRole, WaypointFor, WaypointModel, WorkloadModel } from '../model/model';
 import { Topology } from '../model/topology';
-import { IstioVersion } from '../model/istio-version';
-import { addRateLimitPerClient, RateLimitPerClientProps } from '../policy/rate-limit-per-client';
+import { addRateLimitPerClient } from '../policy/rate-limit-per-client';
+import { RateLimitPerClientProps } from '../policy/rate-limit-props';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, withConstructPath } from '../util/validate';
@@ -115,8 +116,12 @@ export class Waypoint extends Construct implements ISourceIpTarget {
    */
   public rateLimitPerClient(props: RateLimitPerClientProps): ApiObject {
     return addRateLimitPerClient(this, {
-      proxy: ProxyRole.WAYPOINT, namespace: this.targetNamespace, selector: this.targetSelector, name: this.name,
-      istioVersion: IstioVersion.resolve(this), waypointFor: this.waypointFor,
+      proxy: ProxyRole.WAYPOINT,
+      namespace: this.targetNamespace,
+      selector: this.targetSelector,
+      name: this.name,
+      istioVersion: IstioVersion.resolve(this),
+      waypointFor: this.waypointFor,
     }, props);
   }
 

@@ -5,6 +5,7 @@ import { HelmValues } from './helm-values';
 import { readManifestText } from './input';
 import { meshFor, readMeshSettings } from './mesh-config';
 import { classifyObjects, objectWhere } from './skipped';
+import { REVISION_LABEL } from '../envoy/names';
 import { TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION } from '../model/annotations';
 import { finding } from '../model/finding-text';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
@@ -15,16 +16,15 @@ import { XffFilterModel } from '../model/xff-filter-checks';
 import { LabelIndex, SelectorIndex } from '../trace/selector-index';
 import { WorkloadIndex } from '../trace/workload-index';
 import { readEnvoyFilter, xffFilterModelsOf } from './read/envoy-filters';
-import { readRateLimit } from './read/rate-limits';
 import { dedupeGateways, installedGateway, isGatewayPod, istioVersionOf, parseGateway } from './read/gateways';
 import { Indexes, rootNamespacesOf } from './read/indexes';
 import { PodTemplateOwner, WORKLOAD_KINDS, labelsOf, namespaceOf, podTemplateOf, servicesByName } from './read/objects';
 import { parsePolicy } from './read/policies';
+import { readRateLimit } from './read/rate-limits';
 import { withoutReplicas } from './read/replicas';
 import { proxyProtocolTargets, routesOf } from './read/routes';
 import { isWaypointGateway, isWaypointPod, waypointFindings, waypointOf } from './read/waypoints';
 import { injectionDisabled, parseWorkload } from './read/workloads';
-import { REVISION_LABEL } from '../envoy/names';
 
 /*
  * Manifests (ours or hand-written) back into the shared model. Lenient: anything we cannot read becomes a

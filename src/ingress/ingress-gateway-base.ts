@@ -38,7 +38,8 @@ import { isOpaqueServer } from '../model/servers';
 import { Topology } from '../model/topology';
 import { RouteProtocol, TracedGateway } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
-import { addRateLimitPerClient, RateLimitPerClientProps } from '../policy/rate-limit-per-client';
+import { addRateLimitPerClient } from '../policy/rate-limit-per-client';
+import { RateLimitPerClientProps } from '../policy/rate-limit-props';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 import { joinTrace } from '../trace/topology-trace';
 import { checkAnnotations, checkDnsLabel, checkHostname, checkPort, withConstructPath } from '../util/validate';
@@ -324,7 +325,11 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    */
   public rateLimitPerClient(props: RateLimitPerClientProps): ApiObject {
     return addRateLimitPerClient(this, {
-      proxy: ProxyRole.GATEWAY, namespace: this.targetNamespace, selector: this.targetSelector, name: this._config.name, istioVersion: this.istioVersion,
+      proxy: ProxyRole.GATEWAY,
+      namespace: this.targetNamespace,
+      selector: this.targetSelector,
+      name: this._config.name,
+      istioVersion: this.istioVersion,
     }, props);
   }
 

@@ -4,7 +4,8 @@ import { IstioVersion } from '../model/istio-version';
 import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
 import { Topology } from '../model/topology';
 import { workloadModelFor } from '../model/workload-model';
-import { addRateLimitPerClient, RateLimitPerClientProps } from '../policy/rate-limit-per-client';
+import { addRateLimitPerClient } from '../policy/rate-limit-per-client';
+import { RateLimitPerClientProps } from '../policy/rate-limit-props';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 
 /**
@@ -44,7 +45,11 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
       throw new Error(`rateLimitPerClient() on "${this.node.path}" is not allowed: interceptionMode NONE sends inbound traffic past the sidecar, so the limit would never apply; use REDIRECT or TPROXY, or put the limit on the gateway`);
     }
     return addRateLimitPerClient(this, {
-      proxy: ProxyRole.SIDECAR, namespace: this.targetNamespace, selector: this.targetSelector, name: this.workloadName(), istioVersion: this._istioRelease(),
+      proxy: ProxyRole.SIDECAR,
+      namespace: this.targetNamespace,
+      selector: this.targetSelector,
+      name: this.workloadName(),
+      istioVersion: this._istioRelease(),
     }, props);
   }
 

@@ -1,5 +1,6 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
+import { RateLimitPerClientProps } from './rate-limit-props';
 import {
   EnvoyFilter, EnvoyFilterSpecConfigPatches, EnvoyFilterSpecConfigPatchesApplyTo, EnvoyFilterSpecConfigPatchesMatchContext,
   EnvoyFilterSpecConfigPatchesPatchOperation,
@@ -25,44 +26,6 @@ import { checkDnsSubdomain, checkInteger, checkTargetSelector, formatValue, with
 
 /** The largest value of Envoy's uint32 token-bucket fields. */
 const UINT32_MAX = 4_294_967_295;
-
-/** Options of `rateLimitPerClient()`: how many requests each client may send, per proxy replica. */
-export interface RateLimitPerClientProps {
-  /**
-   * Requests each client may send per `per` (Envoy's `tokens_per_fill`): a whole number from 1.
-   */
-  readonly requests: number;
-
-  /**
-   * The interval in which a client gets `requests` new tokens (Envoy's `fill_interval`): whole milliseconds, at least
-   * 50ms (Envoy refuses faster refills), for example `Duration.seconds(1)` or `Duration.minutes(1)`.
-   */
-  readonly per: Duration;
-
-  /**
-   * The most requests a client may send at once (Envoy's `max_tokens`, the bucket size): at least `requests`, since
-   * a bucket smaller than one refill would silently lower the rate to `burst` per `per`.
-   *
-   * @default - the same as `requests`
-   */
-  readonly burst?: number;
-
-  /**
-   * How many client buckets each proxy replica keeps (Envoy's `max_dynamic_descriptors`). When a new client arrives
-   * and every bucket is taken, Envoy drops the bucket of the client seen least recently; that client starts over with
-   * a full bucket when it comes back. Envoy's own default is 20.
-   *
-   * @default 10000
-   */
-  readonly maxClients?: number;
-
-  /**
-   * `metadata.name` of the EnvoyFilter.
-   *
-   * @default - the target's name followed by "-rate-limit-per-client"
-   */
-  readonly name?: string;
-}
 
 /** What a proxy construct tells the rate limit about itself. @internal */
 export interface RateLimitTarget {
@@ -130,7 +93,11 @@ class PerClientRateLimit extends Construct {
         maxClients,
       };
       const attach = target.proxy === ProxyRole.WAYPOINT
-        ? { targetRefs: [waypointTargetRef({ name: target.name, namespace: target.namespace, waypointFor: target.waypointFor ?? WaypointFor.SERVICE })] }
+        ? {
+          targetRefs: [
+            waypointTargetRef({ name: target.name, namespace: target.namespace, waypointFor: target.waypointFor ?? WaypointFor.SERVICE }),
+          ],
+        }
         : { workloadSelector: { labels: { ...selector } } };
       this.envoyFilter = LibraryManifest.render(this, 'Resource', EnvoyFilter, {
         metadata: { name, namespace: target.namespace },
@@ -200,14 +167,14 @@ export function renderRateLimitPatches(m: RateLimitModel): EnvoyFilterSpecConfig
         name: LOCAL_RATE_LIMIT_FILTER,
         typed_config: {
           '@type': LOCAL_RATE_LIMIT_TYPE,
-          stat_prefix: 'rate_limit_per_client',
-          token_bucket: bucket,
-          filter_enabled: always,
-          filter_enforced: always,
-          always_consume_default_token_bucket: false,
-          vh_rate_limits: 'INCLUDE',
-          descriptors: [{ entries: [{ key: REMOTE_ADDRESS_DESCRIPTOR_KEY }], token_bucket: bucket }],
-          max_dynamic_descriptors: m.maxClients,
+          'stat_prefix': 'rate_limit_per_client',
+          'token_bucket': bucket,
+          'filter_enabled': always,
+          'filter_enforced': always,
+          'always_consume_default_token_bucket': false,
+          'vh_rate_limits': 'INCLUDE',
+          'descriptors': [{ entries: [{ key: REMOTE_ADDRESS_DESCRIPTOR_KEY }], token_bucket: bucket }],
+          'max_dynamic_descriptors': m.maxClients,
         },
       },
     },

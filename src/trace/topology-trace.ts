@@ -65,7 +65,8 @@ export function topologyTraces(topology: Topology): TracedCluster[] {
   return topology.derive(TRACES, () => {
     // The app's Services are read only when a route, a PROXY sender or a policy's targetRef needs one.
     const services = (key: string): Map<string, unknown> => serviceSelectors(topology, clusterKeyOf).get(key) ?? NO_SERVICES;
-    const keys = [...new Set([...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters, ...topology.rateLimits].map(clusterKeyOf))];
+    const members = [...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters, ...topology.rateLimits];
+    const keys = [...new Set(members.map(clusterKeyOf))];
     return keys.map(key => {
       const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, () => services(key),
         () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);

@@ -232,7 +232,8 @@ function withLastHopLimits(step: GatewayStep, limits: ReturnType<typeof rateLimi
  * The rate limits of the workload's first L7 hop (its sidecar, or the waypoint it passes), with the keys of the honest
  * and the forged request: none on a sidecar that does not intercept or on ztunnel (L4).
  */
-function workloadRateLimits(wl: WorkloadModel, peer: string, honest: WorkloadStep, forged: WorkloadStep, ctx: TraceContext): ReturnType<typeof rateLimitsAt> {
+function workloadRateLimits(wl: WorkloadModel, peer: string, honest: WorkloadStep, forged: WorkloadStep,
+  ctx: TraceContext): ReturnType<typeof rateLimitsAt> {
   if (honest.rejected) return [];
   if (wl.role === ProxyRole.SIDECAR && wl.interceptionMode !== InterceptionMode.NONE) {
     return rateLimitsAt(rateLimitsOn(ctx.rateLimits, ProxyRole.SIDECAR, wl.namespace, wl.selector), honest.clientAddress, forged.clientAddress);

@@ -1,6 +1,7 @@
 import { Duration, Testing } from 'cdk8s';
 import {
-  AmbientNamespace, AmbientWorkload, Explainer, ExternalTrafficPolicy, GatewayFlavour, InterceptionMode, IstioVersion, LoadBalancerProfile, MeshWorkload,
+  AmbientNamespace, AmbientWorkload, Explainer, ExternalTrafficPolicy, GatewayFlavour, InterceptionMode, IstioVersion, LoadBalancerProfile,
+  MeshWorkload,
   PreservedIngressGateway, ProxyProtocolGateway, SourceIpWarnings, TproxyWorkload, TrustChain, TrustHop, Waypoint, WorkloadSource,
 } from '../../src';
 import { LOCAL_RATE_LIMIT_FILTER, LOCAL_RATE_LIMIT_TYPE, REMOTE_ADDRESS_DESCRIPTOR_KEY, ROUTER_FILTER } from '../../src/envoy/names';

@@ -4,7 +4,8 @@ import { runsFor } from './arbitraries';
 import { buildChain, chainSpec, ChainSpec } from './chain-arbitraries';
 import { assertRoundTrip } from './round-trip';
 import {
-  Explainer, ExternalTrafficPolicy, GatewayFlavour, InterceptionMode, IstioVersion, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolGateway,
+  Explainer, ExternalTrafficPolicy, GatewayFlavour, InterceptionMode, IstioVersion, LoadBalancerProfile, PreservedIngressGateway,
+  ProxyProtocolGateway,
   SourceIpWarnings, TproxyWorkload, WorkloadSource,
 } from '../../src';
 import { Topology } from '../../src/model/topology';
@@ -41,7 +42,10 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   profile: fc.constantFrom(...LoadBalancerProfile.all()),
   chain: fc.option(chainSpec, { nil: undefined, freq: 2 }),
   // Mostly releases with per-value buckets; the older ones must be refused, never accepted without them.
-  istioVersion: fc.oneof({ arbitrary: fc.constantFrom(...IstioVersion.all().filter(v => v.supportsPerClientRateLimit)), weight: 4 }, { arbitrary: fc.constantFrom(...IstioVersion.all()), weight: 1 }),
+  istioVersion: fc.oneof(
+    { arbitrary: fc.constantFrom(...IstioVersion.all().filter(v => v.supportsPerClientRateLimit)), weight: 4 },
+    { arbitrary: fc.constantFrom(...IstioVersion.all()), weight: 1 },
+  ),
   onGateway: fc.boolean(),
   onSidecar: fc.boolean(),
   requests: fc.integer({ min: 1, max: 10_000 }),
@@ -61,7 +65,10 @@ function build(c: Case): Chart | undefined {
       source: WorkloadSource.newDeployment({ image: 'example/app', name: 'app', namespace: 'default', port: 8000, servicePort: 8000, labels: { app: 'app' } }),
     });
     const props = {
-      flavour: c.flavour, externalTrafficPolicy: c.externalTrafficPolicy, loadBalancerProfile: c.profile, istioVersion: c.istioVersion,
+      flavour: c.flavour,
+      externalTrafficPolicy: c.externalTrafficPolicy,
+      loadBalancerProfile: c.profile,
+      istioVersion: c.istioVersion,
       ...(c.chain ? { trustChain: buildChain(c.chain) } : {}),
     };
     const gateway = c.proxyProtocol ? new ProxyProtocolGateway(chart, 'Gateway', props) : new PreservedIngressGateway(chart, 'Gateway', props);

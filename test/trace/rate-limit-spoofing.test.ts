@@ -1,4 +1,5 @@
 import { Chart, Duration, Testing } from 'cdk8s';
+import { addWebHttpbin } from '../../examples/seed-scenarios/ambient';
 import {
   AmbientNamespace, AmbientWorkload, Explainer, InterceptionMode, LoadBalancerProfile, PreservedIngressGateway, ProxyProtocolGateway, TproxyWorkload,
   TrustChain, TrustHop, Waypoint, WorkloadSource,
@@ -7,7 +8,6 @@ import { Topology } from '../../src/model/topology';
 import { ADDRESSES } from '../../src/trace/context';
 import { topologyTraces } from '../../src/trace/topology-trace';
 import { PathTrace } from '../../src/trace/trace-types';
-import { addWebHttpbin } from '../../examples/seed-scenarios/ambient';
 import { synthAndValidate } from '../harness';
 import { assertRoundTrip } from '../property/round-trip';
 
@@ -20,7 +20,7 @@ import { assertRoundTrip } from '../property/round-trip';
 const HOST = 'app.example.com';
 const perClient = { requests: 10, per: Duration.seconds(1) };
 
-function gatewayTo(chart: Chart, backendHost: string, backendPort: number, gw: PreservedIngressGateway | ProxyProtocolGateway) {
+function gatewayTo(backendHost: string, backendPort: number, gw: PreservedIngressGateway | ProxyProtocolGateway) {
   gw.addHttpServer({ hosts: [HOST] });
   gw.addRoute({ host: HOST, backendHost, backendPort });
   return gw;
@@ -48,20 +48,20 @@ const TOPOLOGIES: { [name: string]: () => Chart } = {
   'gateway, load balancer with externalTrafficPolicy Local': () => {
     const chart = Testing.chart();
     httpbinTproxy(chart);
-    gatewayTo(chart, 'httpbin.default.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw')).rateLimitPerClient(perClient);
+    gatewayTo('httpbin.default.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw')).rateLimitPerClient(perClient);
     return chart;
   },
   'gateway, load balancer that keeps the source itself (AWS NLB ip targets)': () => {
     const chart = Testing.chart();
     httpbinTproxy(chart);
-    gatewayTo(chart, 'httpbin.default.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw', { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP }))
+    gatewayTo('httpbin.default.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw', { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_IP }))
       .rateLimitPerClient(perClient);
     return chart;
   },
   'gateway, PROXY protocol from the load balancer': () => {
     const chart = Testing.chart();
     httpbinTproxy(chart);
-    gatewayTo(chart, 'httpbin.default.svc.cluster.local', 8000, new ProxyProtocolGateway(chart, 'Gw', { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_INSTANCE }))
+    gatewayTo('httpbin.default.svc.cluster.local', 8000, new ProxyProtocolGateway(chart, 'Gw', { loadBalancerProfile: LoadBalancerProfile.AWS_NLB_INSTANCE }))
       .rateLimitPerClient(perClient);
     return chart;
   },
@@ -69,13 +69,13 @@ const TOPOLOGIES: { [name: string]: () => Chart } = {
     const chart = Testing.chart();
     httpbinTproxy(chart);
     const chain = TrustChain.of(TrustHop.cdn({ name: 'cdn', cidrs: ['198.51.100.0/24'] }), TrustHop.l7LoadBalancer({ name: 'alb', cidrs: ['192.0.2.128/25'] }));
-    gatewayTo(chart, 'httpbin.default.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw', { trustChain: chain })).rateLimitPerClient(perClient);
+    gatewayTo('httpbin.default.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw', { trustChain: chain })).rateLimitPerClient(perClient);
     return chart;
   },
   'sidecar TPROXY behind a gateway': () => {
     const chart = Testing.chart();
     httpbinTproxy(chart).rateLimitPerClient(perClient);
-    gatewayTo(chart, 'httpbin.default.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw'));
+    gatewayTo('httpbin.default.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw'));
     return chart;
   },
   'waypoint that ingress traffic passes': () => {
@@ -84,7 +84,7 @@ const TOPOLOGIES: { [name: string]: () => Chart } = {
     new AmbientNamespace(chart, 'Web', { name: 'web', waypoint, ingressUseWaypoint: true });
     addWebHttpbin(chart);
     AmbientWorkload.fromLabels(chart, 'HttpbinAmbient', { labels: { app: 'httpbin' }, namespace: 'web', name: 'httpbin' });
-    gatewayTo(chart, 'httpbin.web.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw'));
+    gatewayTo('httpbin.web.svc.cluster.local', 8000, new PreservedIngressGateway(chart, 'Gw'));
     waypoint.rateLimitPerClient(perClient);
     return chart;
   },
