@@ -65,6 +65,24 @@ describe('rateLimitPerClient on a gateway', () => {
     // THEN the filter selects the gateway-name label of those pods, in the gateway context
     expect(ef.spec.workloadSelector.labels).toEqual({ 'gateway.networking.k8s.io/gateway-name': 'edge' });
     expect(ef.spec.configPatches.map((p: any) => p.match.context)).toEqual(['GATEWAY', 'GATEWAY']);
+    // and explain reads it back onto the same gateway
+    assertRoundTrip(chart, synthAndValidate(chart));
+    expect(Explainer.fromChart(chart).paths[0].hops.find(h => h.hop.startsWith('gateway'))!.rateLimits!.map(l => l.key)).toEqual(['203.0.113.10']);
+  });
+
+  test('attach mode selects the installation\'s pods in its namespace', () => {
+    // GIVEN the Helm-installed gateway, patched to externalTrafficPolicy Local
+    const chart = Testing.chart();
+    const gw = PreservedIngressGateway.attach(chart, 'Gateway');
+    gw.addHttpServer({ hosts: ['app.example.com'] });
+    // WHEN it limits each client
+    const filter = gw.rateLimitPerClient(perSecond);
+    const manifests = synthAndValidate(chart);
+    // THEN the filter selects the installation's pods, and the round trip holds
+    const ef = findManifest(manifests, 'EnvoyFilter', filter.name);
+    expect(ef.metadata.namespace).toBe(gw.targetNamespace);
+    expect(ef.spec.workloadSelector.labels).toEqual(gw.targetSelector);
+    assertRoundTrip(chart, manifests);
   });
 
   test('a PROXY protocol gateway keys on the PROXY source: accepted, and explain shows the limit at the gateway', () => {
