@@ -1,5 +1,5 @@
 import { ProxyRole } from './model';
-import { selectorMatches } from './selectors';
+import { namespaceReaches, selectorMatches } from './selectors';
 
 /*
  * A per-client rate limit as plain data: Envoy's local rate limit with a `remote_address` descriptor whose entry has
@@ -30,13 +30,17 @@ export interface RateLimitModel {
   readonly maxClients: number;
 }
 
-/** The rate limits that apply on a proxy of `role` with pod labels `labels` in `namespace` (waypoint: its `namespace/name`). */
+/**
+ * The rate limits that apply on a proxy of `role` with pod labels `labels` in `namespace` (a waypoint: its
+ * `namespace/name`): as Istio scopes an EnvoyFilter, its namespace or a root namespace, and its `workloadSelector`
+ * (none: every proxy there; the library always writes one).
+ */
 export function rateLimitsOn(limits: readonly RateLimitModel[], role: ProxyRole, namespace: string, labels: { readonly [key: string]: string },
-  waypoint?: string): RateLimitModel[] {
+  waypoint?: string, rootNamespaces: readonly string[] = []): RateLimitModel[] {
   return limits.filter(l => {
     if (l.proxy !== role) return false;
     if (role === ProxyRole.WAYPOINT) return waypoint !== undefined && `${l.namespace}/${l.waypoint}` === waypoint;
-    return l.namespace === namespace && Object.keys(l.selector).length > 0 && selectorMatches(l.selector, labels);
+    return namespaceReaches(l.namespace, namespace, rootNamespaces) && selectorMatches(l.selector, labels);
   });
 }
 

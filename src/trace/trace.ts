@@ -146,8 +146,8 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
   const forged = throughGateway(gw, protocol, ctx, ADDRESSES.forged);
   const findings = [...honest.findings];
   gatewayFindings(gw, protocol, honest, forged, findings, where);
-  const gwLimits = protocol === 'HTTP'
-    ? rateLimitsAt(rateLimitsOn(ctx.rateLimits, ProxyRole.GATEWAY, m.namespace, m.selector), honest.clientAddress, forged.clientAddress) : [];
+  const gwLimitModels = rateLimitsOn(ctx.rateLimits, ProxyRole.GATEWAY, m.namespace, m.selector, undefined, ctx.rootNamespaces);
+  const gwLimits = protocol === 'HTTP' ? rateLimitsAt(gwLimitModels, honest.clientAddress, forged.clientAddress) : [];
   gatewayRateLimitFindings(gwLimits, honest.addresses, where, findings);
   const hops: HopTrace[] = [{ hop: `client ${ADDRESSES.client}`, policies: [] }, ...withLastHopLimits(honest, gwLimits)];
   let appPeer = ADDRESSES.gatewayPod;
@@ -236,7 +236,8 @@ function workloadRateLimits(wl: WorkloadModel, peer: string, honest: WorkloadSte
   ctx: TraceContext): ReturnType<typeof rateLimitsAt> {
   if (honest.rejected) return [];
   if (wl.role === ProxyRole.SIDECAR && wl.interceptionMode !== InterceptionMode.NONE) {
-    return rateLimitsAt(rateLimitsOn(ctx.rateLimits, ProxyRole.SIDECAR, wl.namespace, wl.selector), honest.clientAddress, forged.clientAddress);
+    const limits = rateLimitsOn(ctx.rateLimits, ProxyRole.SIDECAR, wl.namespace, wl.selector, undefined, ctx.rootNamespaces);
+    return rateLimitsAt(limits, honest.clientAddress, forged.clientAddress);
   }
   if (wl.role === ProxyRole.AMBIENT && passesWaypoint(wl, peer)) {
     return rateLimitsAt(rateLimitsOn(ctx.rateLimits, ProxyRole.WAYPOINT, wl.namespace, {}, wl.waypoint), honest.clientAddress, forged.clientAddress);
