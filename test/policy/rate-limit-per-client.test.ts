@@ -172,6 +172,32 @@ describe('rateLimitPerClient on a gateway', () => {
   });
 });
 
+describe('explain reads per-client rate limits', () => {
+  test('the table shows the limit and its key at the gateway', () => {
+    // GIVEN a gateway with a per-client limit
+    const { chart, gw } = gateway();
+    gw.rateLimitPerClient({ ...perSecond, burst: 20 });
+    // WHEN explain prints its table
+    const table = Explainer.fromManifests(synthAndValidate(chart)).toTable();
+    // THEN the gateway hop shows the limit, its key and that a forged header keeps it
+    expect(table).toContain('rate limit (gateway istio-ingress/ingressgateway): istio-ingress/ingressgateway-rate-limit-per-client 10 requests per 1s (burst 20, up to 10000 clients), bucket per client keyed on 203.0.113.10 (a forged X-Forwarded-For keeps it)');
+  });
+
+  test('a hand-written filter without the remote_address action limits no client on its own: a warning', () => {
+    // GIVEN the library's filter with the virtual-host patch removed
+    const { chart, gw } = gateway();
+    gw.rateLimitPerClient(perSecond);
+    const manifests = synthAndValidate(chart);
+    const ef = findManifest(manifests, 'EnvoyFilter');
+    ef.spec.configPatches = ef.spec.configPatches.slice(0, 1);
+    // WHEN explain reads it
+    const report = Explainer.fromManifests(manifests);
+    // THEN it is not a per-client limit, and explain says why
+    expect(parseManifests(manifests).rateLimits).toEqual([]);
+    expect(report.allFindings().map(f => f.message)).toContain('the local rate limit has a remote_address descriptor, but no rate_limits action remote_address produces it: no request matches the descriptor, and no client is limited on its own');
+  });
+});
+
 describe('rateLimitPerClient on workloads and waypoints', () => {
   test('a TPROXY workload gets a SIDECAR_INBOUND filter on its pods', () => {
     // GIVEN a TPROXY workload
