@@ -6,11 +6,8 @@ import {
   WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, WAYPOINT_HBONE_PORT, WAYPOINT_HBONE_PROTOCOL, waypointTargetRef, workloadsUsing,
 } from '../model/ambient';
 import { GATEWAY_NAME_LABEL } from '../model/gateway-api';
-import { IstioVersion } from '../model/istio-version';
 import { GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyRole, WaypointFor, WaypointModel, WorkloadModel } from '../model/model';
 import { Topology } from '../model/topology';
-import { addRateLimitPerClient } from '../policy/rate-limit-per-client';
-import { RateLimitPerClientProps } from '../policy/rate-limit-props';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 import { LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, withConstructPath } from '../util/validate';
@@ -106,23 +103,6 @@ export class Waypoint extends Construct implements ISourceIpTarget {
   /** Denies clients from `cidrs` at this waypoint (a DENY AuthorizationPolicy with `targetRefs`). */
   public denyFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
     return SourceIpPolicy.denyFrom(this, cidrs, options);
-  }
-
-  /**
-   * Limits each client to `props.requests` per `props.per` at this waypoint, per waypoint replica: an EnvoyFilter
-   * (returned, attached with `targetRefs`) with Envoy's local rate limit keyed on the waypoint's `remote.ip`, the
-   * rightmost X-Forwarded-For entry (the client the gateway appended, or the caller). In-mesh callers can pick their
-   * bucket by sending X-Forwarded-For (the trace warns). Istio 1.29 or newer (`istioVersion` of the scope's context).
-   */
-  public rateLimitPerClient(props: RateLimitPerClientProps): ApiObject {
-    return addRateLimitPerClient(this, {
-      proxy: ProxyRole.WAYPOINT,
-      namespace: this.targetNamespace,
-      selector: this.targetSelector,
-      name: this.name,
-      istioVersion: IstioVersion.resolve(this),
-      waypointFor: this.waypointFor,
-    }, props);
   }
 
   /**

@@ -110,7 +110,7 @@ export const ISTIO_VERSION_GATES: ReadonlyArray<{
     since: 29,
     change: 'EnvoyFilter `match.context: WAYPOINT`',
     source: 'the EnvoyFilter CRD of istio/istio release-1.29 (manifests/charts/base/files/crd-all.gen.yaml: context enum; not in release-1.28)',
-    library: 'rateLimitPerClient() on a Waypoint is refused before 1.29; from 1.29 its EnvoyFilter patches the WAYPOINT context (the only EnvoyFilter the library writes for a waypoint)',
+    library: 'not written: the library patches no waypoint with an EnvoyFilter (istiod applies no WAYPOINT-context patch as of master 2026-08-27: see src/policy/rate-limit-per-client.ts)',
   },
   {
     property: 'tlsRouteApiVersion',

@@ -14,12 +14,10 @@ export interface RateLimitModel {
   readonly name: string;
   /** Namespace of the EnvoyFilter. */
   readonly namespace: string;
-  /** The proxy it patches: GATEWAY, SIDECAR (inbound) or WAYPOINT. */
+  /** The proxy it patches: GATEWAY or SIDECAR (inbound). */
   readonly proxy: ProxyRole;
-  /** `workloadSelector.labels`; empty for a waypoint's filter, which attaches with `targetRefs`. */
+  /** `workloadSelector.labels` (empty: every proxy of that kind in the namespace). */
   readonly selector: { [key: string]: string };
-  /** The waypoint Gateway the filter attaches to (`targetRefs`), for WAYPOINT. @default - none */
-  readonly waypoint?: string;
   /** Tokens added per fill interval (`tokens_per_fill`): the requests a client may send per interval. */
   readonly requests: number;
   /** The fill interval in milliseconds (`fill_interval`). */
@@ -31,17 +29,13 @@ export interface RateLimitModel {
 }
 
 /**
- * The rate limits that apply on a proxy of `role` with pod labels `labels` in `namespace` (a waypoint: its
- * `namespace/name`): as Istio scopes an EnvoyFilter, its namespace or a root namespace, and its `workloadSelector`
- * (none: every proxy there; the library always writes one).
+ * The rate limits that apply on a proxy of `role` with pod labels `labels` in `namespace`, as Istio scopes an
+ * EnvoyFilter: its namespace or a root namespace, and its `workloadSelector` (none: every proxy there; the library
+ * always writes one).
  */
 export function rateLimitsOn(limits: readonly RateLimitModel[], role: ProxyRole, namespace: string, labels: { readonly [key: string]: string },
-  waypoint?: string, rootNamespaces: readonly string[] = []): RateLimitModel[] {
-  return limits.filter(l => {
-    if (l.proxy !== role) return false;
-    if (role === ProxyRole.WAYPOINT) return waypoint !== undefined && `${l.namespace}/${l.waypoint}` === waypoint;
-    return namespaceReaches(l.namespace, namespace, rootNamespaces) && selectorMatches(l.selector, labels);
-  });
+  rootNamespaces: readonly string[] = []): RateLimitModel[] {
+  return limits.filter(l => l.proxy === role && namespaceReaches(l.namespace, namespace, rootNamespaces) && selectorMatches(l.selector, labels));
 }
 
 /** "10 requests per 1s (burst 20, 10000 clients)": how a rate limit reads in reports. */

@@ -9,9 +9,8 @@ import {
   ENVOY_DEFAULT_MAX_DYNAMIC_DESCRIPTORS, HCM_FILTER, LOCAL_RATE_LIMIT_FILTER, LOCAL_RATE_LIMIT_MIN_FILL_MILLIS, LOCAL_RATE_LIMIT_TYPE,
   REMOTE_ADDRESS_DESCRIPTOR_KEY, ROUTER_FILTER,
 } from '../envoy/names';
-import { waypointTargetRef } from '../model/ambient';
 import { IstioVersion } from '../model/istio-version';
-import { ProxyRole, WaypointFor } from '../model/model';
+import { ProxyRole } from '../model/model';
 import { RateLimitModel } from '../model/rate-limit';
 import { Topology } from '../model/topology';
 import { joinTrace } from '../trace/topology-trace';
@@ -20,8 +19,12 @@ import { checkDnsSubdomain, checkInteger, checkTargetSelector, formatValue, with
 
 /*
  * A per-client rate limit: Envoy's local rate limit on one proxy, keyed on the client address that proxy resolved.
- * The gateways, sidecar workloads and waypoints offer it as `rateLimitPerClient()`; the trace decides whether the key
- * at that hop is the client (src/trace/rate-limit-hop.ts).
+ * The gateways and sidecar workloads offer it as `rateLimitPerClient()`; the trace decides whether the key at that
+ * hop is the client (src/trace/rate-limit-hop.ts). Waypoints do not: istiod applies no EnvoyFilter patch in the
+ * WAYPOINT context (pilot/pkg/networking/core/listener.go patches a waypoint's listeners as SIDECAR_INBOUND, and
+ * envoyfilter/listener_patch.go `patchContextMatch` matches only that context or ANY; istio/istio master of
+ * 2026-08-27), and a waypoint's route configuration for a Service with a VirtualService gets no route patches
+ * (listener_waypoint.go `buildWaypointInboundHTTPRouteConfig`), so a waypoint limit would silently do nothing.
  */
 
 /** The largest value of Envoy's uint32 token-bucket fields. */
@@ -29,17 +32,15 @@ const UINT32_MAX = 4_294_967_295;
 
 /** What a proxy construct tells the rate limit about itself. @internal */
 export interface RateLimitTarget {
-  /** The proxy: GATEWAY, SIDECAR or WAYPOINT. */
+  /** The proxy: GATEWAY or SIDECAR. */
   readonly proxy: ProxyRole;
   readonly namespace: string;
-  /** Pod labels of the target (never empty); a waypoint's are its Gateway's pod label. */
+  /** Pod labels of the target (never empty). */
   readonly selector: { [key: string]: string };
-  /** The target's name, for the default EnvoyFilter name (and the waypoint Gateway's name). */
+  /** The target's name, for the default EnvoyFilter name. */
   readonly name: string;
   /** The Istio release the output is for. */
   readonly istioVersion: IstioVersion;
-  /** For a waypoint: which traffic it handles. */
-  readonly waypointFor?: WaypointFor;
 }
 
 /** The default of `maxClients`. */
@@ -72,12 +73,6 @@ class PerClientRateLimit extends Construct {
       if (!version.supportsPerClientRateLimit) {
         throw new Error(`rateLimitPerClient() is not supported with istioVersion ${version.label}: Envoy keeps a token bucket per client address only from Envoy 1.34 (Istio 1.26); use istioVersion 1.26 or newer, or limit every client together with a plain local rate limit`);
       }
-      if (target.proxy === ProxyRole.WAYPOINT && !version.supportsWaypointContext) {
-        throw new Error(`rateLimitPerClient() on waypoint "${target.name}" is not supported with istioVersion ${version.label}: EnvoyFilter reaches waypoints (match.context WAYPOINT) only from Istio 1.29; use istioVersion 1.29 or newer, or put the limit on the gateway`);
-      }
-      if (target.proxy === ProxyRole.WAYPOINT && target.waypointFor === WaypointFor.NONE) {
-        throw new Error(`rateLimitPerClient() on waypoint "${target.name}" is not allowed: its waypointFor is none, so it handles no traffic and the limit would never apply; use WaypointFor.SERVICE, WORKLOAD or ALL`);
-      }
       const selector = checkTargetSelector('target', scope.node.path, target.selector, target.namespace, 'an EnvoyFilter');
       const { requests, fillIntervalMillis, burst, maxClients } = checkProps(props);
       const name = checkDnsSubdomain('name', props.name ?? `${target.name}-rate-limit-per-client`);
@@ -85,23 +80,15 @@ class PerClientRateLimit extends Construct {
         name,
         namespace: target.namespace,
         proxy: target.proxy,
-        selector: target.proxy === ProxyRole.WAYPOINT ? {} : { ...selector },
-        ...(target.proxy === ProxyRole.WAYPOINT ? { waypoint: target.name } : {}),
+        selector: { ...selector },
         requests,
         fillIntervalMillis,
         burst,
         maxClients,
       };
-      const attach = target.proxy === ProxyRole.WAYPOINT
-        ? {
-          targetRefs: [
-            waypointTargetRef({ name: target.name, namespace: target.namespace, waypointFor: target.waypointFor ?? WaypointFor.SERVICE }),
-          ],
-        }
-        : { workloadSelector: { labels: { ...selector } } };
       this.envoyFilter = LibraryManifest.render(this, 'Resource', EnvoyFilter, {
         metadata: { name, namespace: target.namespace },
-        spec: { ...attach, configPatches: renderRateLimitPatches(this.model) },
+        spec: { workloadSelector: { labels: { ...selector } }, configPatches: renderRateLimitPatches(this.model) },
       });
       Topology.of(this).addRateLimit(this);
       joinTrace(this);
@@ -144,7 +131,6 @@ export function envoyDuration(millis: number): string {
 const CONTEXTS: { readonly [role: string]: EnvoyFilterSpecConfigPatchesMatchContext } = {
   [ProxyRole.GATEWAY]: EnvoyFilterSpecConfigPatchesMatchContext.GATEWAY,
   [ProxyRole.SIDECAR]: EnvoyFilterSpecConfigPatchesMatchContext.SIDECAR_UNDERSCORE_INBOUND,
-  [ProxyRole.WAYPOINT]: EnvoyFilterSpecConfigPatchesMatchContext.WAYPOINT,
 };
 
 /**

@@ -1,10 +1,8 @@
 import { ADDRESSES } from './context';
 import { HopTrace, RateLimitAt } from './trace-types';
-import { waypointRemote } from './workload-hop';
 import { finding } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
-import { WaypointModel, ProxyRole } from '../model/model';
-import { describeRateLimit, RateLimitModel, rateLimitsOn } from '../model/rate-limit';
+import { describeRateLimit, RateLimitModel } from '../model/rate-limit';
 
 /*
  * Per-client rate limits at the hop that applies them. Envoy's `remote_address` rate-limit action keys the bucket on
@@ -40,8 +38,8 @@ export function gatewayRateLimitFindings(limits: RateLimitAt[], addresses: Map<s
 }
 
 /**
- * A per-client limit on a sidecar or waypoint, for requests that come through a gateway: keyed on the gateway pod
- * (or on whatever the sidecar takes from X-Forwarded-For), it is one bucket for every client of that gateway.
+ * A per-client limit on a sidecar, for requests that come through a gateway: keyed on the gateway pod (or on whatever
+ * the sidecar takes from X-Forwarded-For), it is one bucket for every client of that gateway.
  */
 export function behindGatewayRateLimitFindings(limits: RateLimitAt[], gateway: string, where: string, findings: Finding[]): void {
   for (const l of limits) {
@@ -63,19 +61,4 @@ export function inMeshRateLimitFindings(limits: RateLimitAt[], where: string, fi
     findings.push(finding(FindingSeverity.WARNING, where, `rate limit ${l.rateLimit} is forgeable from inside the mesh: a pod that calls this proxy directly picks its bucket by sending X-Forwarded-For (got ${l.keyWithForgedXff})`,
       'admit only the gateway to the workload (an AuthorizationPolicy on principals), so that only requests with a key the gateway wrote arrive'));
   }
-}
-
-/**
- * A per-client limit on a waypoint: every in-mesh caller reaches the waypoint directly, and the waypoint keys on the
- * rightmost X-Forwarded-For entry, which such a caller writes. Reported on the waypoint, whatever workloads use it.
- */
-export function waypointRateLimitFindings(limits: readonly RateLimitModel[], waypoints: readonly WaypointModel[]): Finding[] {
-  const findings: Finding[] = [];
-  for (const w of waypoints) {
-    const key = `${w.namespace}/${w.name}`;
-    const at = rateLimitsAt(rateLimitsOn(limits, ProxyRole.WAYPOINT, w.namespace, {}, key),
-      waypointRemote(undefined, ADDRESSES.meshClientPod), waypointRemote(ADDRESSES.forged.join(','), ADDRESSES.meshClientPod));
-    inMeshRateLimitFindings(at, `waypoint ${key}`, findings);
-  }
-  return findings;
 }

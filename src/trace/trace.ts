@@ -2,11 +2,11 @@ import { ADDRESSES, listsOnlyExternalRanges, names, policiesFor, TraceContext } 
 import { gatewayFindings, GatewayStep, throughGateway } from './gateway-hop';
 import { appFindings, bypassFindings, settleLowerBound, sidecarFindings } from './path-findings';
 import {
-  behindGatewayRateLimitFindings, gatewayRateLimitFindings, inMeshRateLimitFindings, rateLimitsAt, waypointRateLimitFindings, withRateLimits,
+  behindGatewayRateLimitFindings, gatewayRateLimitFindings, inMeshRateLimitFindings, rateLimitsAt, withRateLimits,
 } from './rate-limit-hop';
 import { SelectorIndex } from './selector-index';
 import { HopTrace, PathTrace } from './trace-types';
-import { acceptsProxyProtocol, passesWaypoint, throughWorkload, WorkloadStep } from './workload-hop';
+import { acceptsProxyProtocol, throughWorkload, WorkloadStep } from './workload-hop';
 import { waypointsOfPolicy } from '../model/ambient';
 import { finding } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
@@ -81,7 +81,6 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
   }
   for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx));
   findings.push(...waypointPolicyFindings(parsed, ctx));
-  findings.push(...waypointRateLimitFindings(parsed.rateLimits, parsed.waypoints));
   return { paths, findings };
 }
 
@@ -146,7 +145,7 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
   const forged = throughGateway(gw, protocol, ctx, ADDRESSES.forged);
   const findings = [...honest.findings];
   gatewayFindings(gw, protocol, honest, forged, findings, where);
-  const gwLimitModels = rateLimitsOn(ctx.rateLimits, ProxyRole.GATEWAY, m.namespace, m.selector, undefined, ctx.rootNamespaces);
+  const gwLimitModels = rateLimitsOn(ctx.rateLimits, ProxyRole.GATEWAY, m.namespace, m.selector, ctx.rootNamespaces);
   const gwLimits = protocol === 'HTTP' ? rateLimitsAt(gwLimitModels, honest.clientAddress, forged.clientAddress) : [];
   gatewayRateLimitFindings(gwLimits, honest.addresses, where, findings);
   const hops: HopTrace[] = [{ hop: `client ${ADDRESSES.client}`, policies: [] }, ...withLastHopLimits(honest, gwLimits)];
@@ -161,8 +160,8 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
       proxied ? forged.downstreamAddress : undefined);
     if (protocol === 'HTTP') bypassFindings(gw, wl, ctx, honest, findings, wlWhere);
     if (wl.xffMode === SidecarXffMode.TRUSTED_CIDRS && side.clientAddress === ADDRESSES.client) settleLowerBound(findings, where, wlWhere);
-    const wlLimits = protocol === 'HTTP' ? workloadRateLimits(wl, ADDRESSES.gatewayPod, side, sideForged, ctx) : [];
-    behindGatewayRateLimitFindings(wlLimits, where, limitWhere(wl), findings);
+    const wlLimits = protocol === 'HTTP' ? workloadRateLimits(wl, side, sideForged, ctx) : [];
+    behindGatewayRateLimitFindings(wlLimits, where, wlWhere, findings);
     hops.push(...side.hops.map((h, i) => i === 0 ? withRateLimits(h, wlLimits) : h));
     appPeer = side.appPeer;
     appXff = side.forwardedFor;
@@ -208,9 +207,8 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
     findings.push(finding(FindingSeverity.WARNING, where, `forgeable from inside the mesh: remoteIpBlocks in ${names(waypointRemote)} on waypoint ${wl.waypoint} match the rightmost X-Forwarded-For entry, which a pod that calls through the waypoint writes itself (got ${forged.clientAddress})`,
       'match in-mesh callers on the waypoint with ipBlocks, principals or namespaces too; remoteIpBlocks there is only meaningful for traffic from the gateway'));
   }
-  const limits = workloadRateLimits(wl, peer, honest, forged, ctx);
-  // A waypoint's limit is reported once on the waypoint (waypointRateLimitFindings), whatever workloads use it.
-  if (wl.role === ProxyRole.SIDECAR) inMeshRateLimitFindings(limits, limitWhere(wl), findings);
+  const limits = workloadRateLimits(wl, honest, forged, ctx);
+  inMeshRateLimitFindings(limits, where, findings);
   appFindings(wl, honest.appPeer, undefined, 'HTTP', findings, where, false);
   return {
     title: `east-west: pod ${peer} -> workload ${wl.namespace}/${wl.name}`,
@@ -229,23 +227,11 @@ function withLastHopLimits(step: GatewayStep, limits: ReturnType<typeof rateLimi
 }
 
 /**
- * The rate limits of the workload's first L7 hop (its sidecar, or the waypoint it passes), with the keys of the honest
- * and the forged request: none on a sidecar that does not intercept or on ztunnel (L4).
+ * The rate limits of the workload's sidecar, with the keys of the honest and the forged request: none on a sidecar that
+ * does not intercept, on ztunnel (L4), or on a waypoint (the library writes none for waypoints, and explain reads none).
  */
-function workloadRateLimits(wl: WorkloadModel, peer: string, honest: WorkloadStep, forged: WorkloadStep,
-  ctx: TraceContext): ReturnType<typeof rateLimitsAt> {
-  if (honest.rejected) return [];
-  if (wl.role === ProxyRole.SIDECAR && wl.interceptionMode !== InterceptionMode.NONE) {
-    const limits = rateLimitsOn(ctx.rateLimits, ProxyRole.SIDECAR, wl.namespace, wl.selector, undefined, ctx.rootNamespaces);
-    return rateLimitsAt(limits, honest.clientAddress, forged.clientAddress);
-  }
-  if (wl.role === ProxyRole.AMBIENT && passesWaypoint(wl, peer)) {
-    return rateLimitsAt(rateLimitsOn(ctx.rateLimits, ProxyRole.WAYPOINT, wl.namespace, {}, wl.waypoint), honest.clientAddress, forged.clientAddress);
-  }
-  return [];
-}
-
-/** Who reports a rate limit's findings: the waypoint that applies it, else the workload. */
-function limitWhere(wl: WorkloadModel): string {
-  return wl.role === ProxyRole.AMBIENT && wl.waypoint !== undefined ? `waypoint ${wl.waypoint}` : `workload ${wl.namespace}/${wl.name}`;
+function workloadRateLimits(wl: WorkloadModel, honest: WorkloadStep, forged: WorkloadStep, ctx: TraceContext): ReturnType<typeof rateLimitsAt> {
+  if (honest.rejected || wl.role !== ProxyRole.SIDECAR || wl.interceptionMode === InterceptionMode.NONE) return [];
+  const limits = rateLimitsOn(ctx.rateLimits, ProxyRole.SIDECAR, wl.namespace, wl.selector, ctx.rootNamespaces);
+  return rateLimitsAt(limits, honest.clientAddress, forged.clientAddress);
 }

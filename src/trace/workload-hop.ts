@@ -90,7 +90,7 @@ interface SidecarSettings {
  * True when the request passes the workload's waypoint: mesh traffic always does, traffic from an ingress gateway
  * only with istio.io/ingress-use-waypoint (north-south traces reach the workload from the gateway pod).
  */
-export function passesWaypoint(wl: WorkloadModel, peer: string): boolean {
+function passesWaypoint(wl: WorkloadModel, peer: string): boolean {
   return wl.waypoint !== undefined && (peer !== ADDRESSES.gatewayPod || wl.ingressUseWaypoint === true);
 }
 
@@ -101,7 +101,8 @@ export function passesWaypoint(wl: WorkloadModel, peer: string): boolean {
  */
 function throughWaypoint(wl: WorkloadModel, peer: string, xff: string | undefined, ctx: TraceContext, protocol: string,
   ztunnelPolicies: PolicyModel[]): WorkloadStep {
-  const remote = waypointRemote(protocol === 'HTTP' ? xff : undefined, peer);
+  const entries = protocol === 'HTTP' && xff ? xff.split(',').map(e => e.trim()).filter(e => e !== '') : [];
+  const remote = entries.length > 0 ? entries[entries.length - 1] : peer;
   const waypointPolicies = ctx.waypointPolicies.get(wl.waypoint!) ?? [];
   return {
     hops: [{
@@ -123,12 +124,6 @@ function throughWaypoint(wl: WorkloadModel, peer: string, xff: string | undefine
     appPeer: ADDRESSES.waypointPod,
     viaProxyProtocol: false,
   };
-}
-
-/** A waypoint's remote.ip: the rightmost X-Forwarded-For entry, else its caller (use_remote_address false, no trusted hops). */
-export function waypointRemote(xff: string | undefined, peer: string): string {
-  const entries = xff ? xff.split(',').map(e => e.trim()).filter(e => e !== '') : [];
-  return entries.length > 0 ? entries[entries.length - 1] : peer;
 }
 
 function sidecarSettings(wl: WorkloadModel): SidecarSettings {

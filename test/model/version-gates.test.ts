@@ -149,26 +149,7 @@ const ROWS: { [property: string]: GateRow } = {
       }
     },
   },
-  supportsWaypointContext: {
-    check(version, has) {
-      // GIVEN a waypoint for the release (1.28 and 1.29 both have per-client buckets)
-      const chart = Testing.chart();
-      chart.node.setContext('cdk8s-istio-source-ip:istioVersion', version.label);
-      const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'web' });
-      const limit = () => waypoint.rateLimitPerClient({ requests: 10, per: Duration.seconds(1) });
-      if (!has) {
-        // WHEN it limits each client THEN it is refused: no EnvoyFilter context reaches a waypoint
-        expect(limit).toThrow(/only from Istio 1\.29/);
-        expect(everyEnvoyFilterPatch(version).filter(p => p.match?.context === 'WAYPOINT')).toEqual([]);
-        return;
-      }
-      limit();
-      // There is no 1.29 CRD bundle, and the 1.28 one (the harness's floor for 1.29) has no WAYPOINT: check 1.30 and newer.
-      const schemas = version.minor === 29 ? IstioVersion.V1_30 : version;
-      const ef = findManifest(synthAndValidate(chart, { istioVersion: schemas }), 'EnvoyFilter');
-      expect(ef.spec.configPatches.map((p: any) => p.match.context)).toEqual(['WAYPOINT', 'WAYPOINT']);
-    },
-  },
+  supportsWaypointContext: neverWritten(p => p.match?.context === 'WAYPOINT'),
   supportsPerClientRateLimit: {
     check(version, has) {
       // GIVEN a gateway for the release

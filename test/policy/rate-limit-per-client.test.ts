@@ -1,8 +1,8 @@
 import { Duration, Testing } from 'cdk8s';
 import {
-  AmbientNamespace, AmbientWorkload, Explainer, ExternalTrafficPolicy, GatewayFlavour, InterceptionMode, IstioVersion, LoadBalancerProfile,
+  Explainer, ExternalTrafficPolicy, GatewayFlavour, InterceptionMode, IstioVersion, LoadBalancerProfile,
   MeshWorkload,
-  PreservedIngressGateway, ProxyProtocolGateway, SourceIpWarnings, TproxyWorkload, TrustChain, TrustHop, Waypoint, WorkloadSource,
+  PreservedIngressGateway, ProxyProtocolGateway, SourceIpWarnings, TproxyWorkload, TrustChain, TrustHop, WorkloadSource,
 } from '../../src';
 import { LOCAL_RATE_LIMIT_FILTER, LOCAL_RATE_LIMIT_TYPE, REMOTE_ADDRESS_DESCRIPTOR_KEY, ROUTER_FILTER } from '../../src/envoy/names';
 import { parseManifests } from '../../src/explain/manifest-parser';
@@ -11,7 +11,7 @@ import { findManifest, manifestsOfKind, synthAndValidate, validateEnvoyFilter } 
 import { assertRoundTrip } from '../property/round-trip';
 
 /*
- * rateLimitPerClient() on gateways, sidecar workloads and waypoints: the EnvoyFilter it writes, the props it refuses,
+ * rateLimitPerClient() on gateways and sidecar workloads: the EnvoyFilter it writes, the props it refuses,
  * the releases it needs, and what the model and explain read back.
  */
 
@@ -198,7 +198,7 @@ describe('explain reads per-client rate limits', () => {
   });
 });
 
-describe('rateLimitPerClient on workloads and waypoints', () => {
+describe('rateLimitPerClient on workloads', () => {
   test('a TPROXY workload gets a SIDECAR_INBOUND filter on its pods', () => {
     // GIVEN a TPROXY workload
     const chart = Testing.chart();
@@ -225,30 +225,17 @@ describe('rateLimitPerClient on workloads and waypoints', () => {
     expect(() => wl.rateLimitPerClient(perSecond)).toThrow(/interceptionMode NONE sends inbound traffic past the sidecar/);
   });
 
-  test('a waypoint gets a WAYPOINT filter attached with targetRefs', () => {
-    // GIVEN an ambient workload behind a waypoint
-    const chart = Testing.chart();
-    const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'web' });
-    new AmbientNamespace(chart, 'Ns', { name: 'web', waypoint });
-    AmbientWorkload.fromLabels(chart, 'App', { name: 'app', namespace: 'web', labels: { app: 'app' } });
-    // WHEN the waypoint limits each client
-    waypoint.rateLimitPerClient(perSecond);
+  test('explain warns that a WAYPOINT-context limit is never applied, and traces none', () => {
+    // GIVEN a hand-written waypoint filter: the library's gateway filter moved to the WAYPOINT context
+    const { chart, gw } = gateway();
+    gw.rateLimitPerClient(perSecond);
     const manifests = synthAndValidate(chart);
-    // THEN the filter attaches to the waypoint Gateway, not to pods by labels
-    const ef = findManifest(manifests, 'EnvoyFilter', 'waypoint-rate-limit-per-client');
-    expect(ef.spec.workloadSelector).toBeUndefined();
-    expect(ef.spec.targetRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'waypoint' }]);
-    expect(ef.spec.configPatches.map((p: any) => p.match.context)).toEqual(['WAYPOINT', 'WAYPOINT']);
-    assertRoundTrip(chart, manifests);
-  });
-
-  test('fails on a waypoint before Istio 1.29 (no WAYPOINT context)', () => {
-    // GIVEN a waypoint made for Istio 1.28
-    const chart = Testing.chart();
-    chart.node.setContext('cdk8s-istio-source-ip:istioVersion', '1.28');
-    const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'web' });
-    // WHEN it limits each client
-    // THEN it is refused, naming the release
-    expect(() => waypoint.rateLimitPerClient(perSecond)).toThrow(/EnvoyFilter reaches waypoints \(match.context WAYPOINT\) only from Istio 1.29/);
+    const ef = findManifest(manifests, 'EnvoyFilter');
+    for (const p of ef.spec.configPatches) p.match.context = 'WAYPOINT';
+    // WHEN explain reads it
+    const parsed = parseManifests(manifests);
+    // THEN it is no rate limit of the model, with a warning that says why
+    expect(parsed.rateLimits).toEqual([]);
+    expect(parsed.findings.map(f => f.message)).toContain('a per-client rate limit in match.context WAYPOINT is never applied: istiod patches a waypoint\'s listeners in the SIDECAR_INBOUND context, and no patch matches WAYPOINT');
   });
 });

@@ -77,7 +77,6 @@ describe('every exported construct joins the model and the trace', () => {
     ['ProxyProtocolGateway', (c: Chart) => FACTORIES.ProxyProtocolGateway(c) as ProxyProtocolGateway],
     ['TproxyWorkload', (c: Chart) => FACTORIES.TproxyWorkload(c) as TproxyWorkload],
     ['MeshWorkload', (c: Chart) => FACTORIES.MeshWorkload(c) as MeshWorkload],
-    ['Waypoint', (c: Chart) => FACTORIES.Waypoint(c) as Waypoint],
   ])('%s.rateLimitPerClient(): the EnvoyFilter is a rate limit in the model', (_name, make) => {
     // GIVEN the construct in a chart of its own app
     const chart = Testing.chart();

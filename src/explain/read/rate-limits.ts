@@ -10,13 +10,13 @@ import { objectWhere } from '../skipped';
 /*
  * Per-client rate limits: an EnvoyFilter that inserts Envoy's local rate-limit HTTP filter with a descriptor whose
  * `remote_address` entry has no value (one bucket per client address) and sets the `remote_address` rate-limit action
- * on virtual hosts or routes (or in the filter's own `rate_limits`). Read into the model the constructs build.
+ * on virtual hosts or routes (or in the filter's own `rate_limits`). Read into the model the constructs build. Filters
+ * with `targetRefs` are not read (sidecars and classic gateways ignore them), nor the WAYPOINT context (never applied).
  */
 
 const PROXIES: { readonly [context: string]: ProxyRole } = {
   GATEWAY: ProxyRole.GATEWAY,
   SIDECAR_INBOUND: ProxyRole.SIDECAR,
-  WAYPOINT: ProxyRole.WAYPOINT,
 };
 
 /** The per-client rate limit an EnvoyFilter sets, if it sets one. */
@@ -34,8 +34,16 @@ export function readRateLimit(f: any, findings: Finding[]): RateLimitModel | und
   if (d < 0) return undefined;
   const context = String(filter.match?.context ?? '');
   const proxy = PROXIES[context];
+  if (context === 'WAYPOINT') {
+    // istio/istio master of 2026-08-27: listener.go patches a waypoint's listeners as SIDECAR_INBOUND, and
+    // envoyfilter/listener_patch.go patchContextMatch matches only that context or ANY.
+    findings.push(finding(FindingSeverity.WARNING, ctx.where, 'a per-client rate limit in match.context WAYPOINT is never applied: istiod patches a waypoint\'s listeners in the SIDECAR_INBOUND context, and no patch matches WAYPOINT',
+      'limit clients at the ingress gateway instead (rateLimitPerClient() on the gateway), where the client is resolved'));
+    return undefined;
+  }
+  if (f.spec?.targetRefs !== undefined) return undefined;
   if (proxy === undefined) {
-    findings.push(finding(FindingSeverity.WARNING, ctx.where, `a per-client rate limit in match.context ${JSON.stringify(filter.match?.context ?? 'ANY')} is not traced: explain follows it on GATEWAY, SIDECAR_INBOUND and WAYPOINT only`,
+    findings.push(finding(FindingSeverity.WARNING, ctx.where, `a per-client rate limit in match.context ${JSON.stringify(filter.match?.context ?? 'ANY')} is not traced: explain follows it on GATEWAY and SIDECAR_INBOUND only`,
       'set match.context to the proxy that should apply the limit (GATEWAY for an ingress gateway)'));
     return undefined;
   }
@@ -54,14 +62,11 @@ export function readRateLimit(f: any, findings: Finding[]): RateLimitModel | und
   const maxClients = readInteger(ctx, `${field}.max_dynamic_descriptors`,
     typed.max_dynamic_descriptors ?? typed.maxDynamicDescriptors ?? ENVOY_DEFAULT_MAX_DYNAMIC_DESCRIPTORS, 1, UINT32_MAX);
   if (burst === undefined || requests === undefined || fillIntervalMillis === undefined || maxClients === undefined) return undefined;
-  const waypoint = proxy === ProxyRole.WAYPOINT
-    ? listOf(f.spec?.targetRefs).find((r: any) => r?.kind === 'Gateway')?.name : undefined;
   return {
     name: String(f.metadata?.name),
     namespace: namespaceOf(f),
     proxy,
-    selector: proxy === ProxyRole.WAYPOINT ? {} : stringsOf(f.spec?.workloadSelector?.labels),
-    ...(typeof waypoint === 'string' ? { waypoint } : {}),
+    selector: stringsOf(f.spec?.workloadSelector?.labels),
     requests,
     fillIntervalMillis,
     burst,
