@@ -27,6 +27,27 @@ export const CUSTOM_HEADER_DETECTION = 'envoy.http.original_ip_detection.custom_
 /** Type URL of the custom-header original IP detection config. */
 export const CUSTOM_HEADER_DETECTION_TYPE = `${TYPE}envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig`;
 
+/** HTTP filter of Envoy's local (per-proxy) rate limit. */
+export const LOCAL_RATE_LIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
+/** Type URL of the local rate-limit HTTP filter config. */
+export const LOCAL_RATE_LIMIT_TYPE = `${TYPE}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`;
+/** The router, the last HTTP filter of every connection manager (other HTTP filters are inserted before it). */
+export const ROUTER_FILTER = 'envoy.filters.http.router';
+/**
+ * The descriptor key of the `remote_address` rate-limit action: Envoy writes the stream's trusted downstream address
+ * there (envoyproxy/envoy source/common/router/router_ratelimit.cc `RemoteAddressAction::populateDescriptor`:
+ * `info.downstreamAddressProvider().remoteAddress()`, the address the connection manager resolved from
+ * X-Forwarded-For, PROXY protocol or the socket).
+ */
+export const REMOTE_ADDRESS_DESCRIPTOR_KEY = 'remote_address';
+/** The shortest token-bucket fill interval the local rate limit accepts, in milliseconds (local_rate_limit.proto). */
+export const LOCAL_RATE_LIMIT_MIN_FILL_MILLIS = 50;
+/**
+ * How many per-value buckets Envoy keeps for a wildcard descriptor when `max_dynamic_descriptors` is not set
+ * (envoyproxy/envoy source/extensions/filters/http/local_ratelimit/local_ratelimit.cc: `... : 20`).
+ */
+export const ENVOY_DEFAULT_MAX_DYNAMIC_DESCRIPTORS = 20;
+
 /** The sidecar's inbound capture port, where SIDECAR_INBOUND listener filters run. */
 export const SIDECAR_INBOUND_PORT = 15006;
 /** The sidecar's inbound listener; every inbound filter chain lives in it. */

@@ -105,6 +105,8 @@ function renderPath(path: PathTrace): string {
   const line = (cells: string[]) => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join('  ').trimEnd();
   const out = [escapeForTerminal(`${path.title} [${path.protocol}]`), line(COLUMNS), ...rows.map(line)];
   out.push(escapeForTerminal(`app sees: socket peer ${path.appSocketPeer}${path.appHeaderClient ? `, X-Envoy-External-Address ${path.appHeaderClient}` : ''} (client ${path.clientAddress})`));
+  out.push(...path.hops.flatMap(h => (h.rateLimits ?? []).map(l => escapeForTerminal(`  rate limit (${h.hop}): ${l.rateLimit} ${l.limit}, bucket per client keyed on ${l.key}`
+    + (l.keyWithForgedXff === l.key ? ' (a forged X-Forwarded-For keeps it)' : ` (a forged X-Forwarded-For makes it ${l.keyWithForgedXff})`)))));
   const notes = path.hops.filter(h => h.note).map(h => escapeForTerminal(`  note (${h.hop}): ${h.note}`));
   out.push(...notes);
   out.push(...path.findings.map(renderFinding));
@@ -151,5 +153,6 @@ function hopFacts(hop: HopTrace): string[] {
   if (hop.xForwardedFor) facts.push(`XFF ${hop.xForwardedFor}`);
   if (hop.externalAddress) facts.push(`XEEA ${hop.externalAddress}`);
   if (hop.clientAddress) facts.push(`remote.ip ${hop.clientAddress}`);
+  for (const l of hop.rateLimits ?? []) facts.push(`rate limit ${l.rateLimit} key ${l.key}`);
   return facts;
 }

@@ -5,10 +5,12 @@ import { HelmValues } from './helm-values';
 import { readManifestText } from './input';
 import { meshFor, readMeshSettings } from './mesh-config';
 import { classifyObjects, objectWhere } from './skipped';
+import { REVISION_LABEL } from '../envoy/names';
 import { TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION } from '../model/annotations';
 import { finding } from '../model/finding-text';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
 import { PolicyTargetRef } from '../model/model';
+import { RateLimitModel } from '../model/rate-limit';
 import { TraceModel } from '../model/trace-model';
 import { XffFilterModel } from '../model/xff-filter-checks';
 import { LabelIndex, SelectorIndex } from '../trace/selector-index';
@@ -18,11 +20,11 @@ import { dedupeGateways, installedGateway, isGatewayPod, istioVersionOf, parseGa
 import { Indexes, rootNamespacesOf } from './read/indexes';
 import { PodTemplateOwner, WORKLOAD_KINDS, labelsOf, namespaceOf, podTemplateOf, servicesByName } from './read/objects';
 import { parsePolicy } from './read/policies';
+import { readRateLimit } from './read/rate-limits';
 import { withoutReplicas } from './read/replicas';
 import { proxyProtocolTargets, routesOf } from './read/routes';
 import { isWaypointGateway, isWaypointPod, waypointFindings, waypointOf } from './read/waypoints';
 import { injectionDisabled, parseWorkload } from './read/workloads';
-import { REVISION_LABEL } from '../envoy/names';
 
 /*
  * Manifests (ours or hand-written) back into the shared model. Lenient: anything we cannot read becomes a
@@ -88,7 +90,10 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   for (const g of istioGateways) if (Object.keys(g.spec?.selector ?? {}).length > 0) indexes.istioGateways.add('*', g.spec.selector, g);
   for (const svc of services) if (Object.keys(svc.spec?.selector ?? {}).length > 0) indexes.services.add('*', svc.spec.selector, svc);
   const xffFilters: XffFilterModel[] = [];
+  const rateLimits: RateLimitModel[] = [];
   for (const f of envoyFilters) {
+    const limit = readRateLimit(f, findings);
+    if (limit !== undefined) rateLimits.push(limit);
     const read = readEnvoyFilter(f, findings);
     // targetRefs is ignored by sidecars and classic gateways.
     if (f.spec?.targetRefs !== undefined) continue;
@@ -145,6 +150,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     waypoints,
     workloadsOfService,
     xffFilters,
+    rateLimits,
   };
 }
 

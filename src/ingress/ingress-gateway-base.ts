@@ -38,6 +38,8 @@ import { isOpaqueServer } from '../model/servers';
 import { Topology } from '../model/topology';
 import { RouteProtocol, TracedGateway } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
+import { addRateLimitPerClient } from '../policy/rate-limit-per-client';
+import { RateLimitPerClientProps } from '../policy/rate-limit-props';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 import { joinTrace } from '../trace/topology-trace';
 import { checkAnnotations, checkDnsLabel, checkHostname, checkPort, withConstructPath } from '../util/validate';
@@ -313,6 +315,22 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** Denies clients from `cidrs` at this gateway (a DENY AuthorizationPolicy on the gateway pods). */
   public denyFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
     return SourceIpPolicy.denyFrom(this, cidrs, options);
+  }
+
+  /**
+   * Limits each client to `props.requests` per `props.per` at this gateway, per gateway replica: an EnvoyFilter
+   * (returned) with Envoy's local rate limit keyed on the client address the gateway resolves (`remote_address`, one
+   * bucket per client). Refused by the trace where the gateway does not resolve the client (a load balancer that
+   * hides it, a spoofable X-Forwarded-For), and before Istio 1.26. One per gateway.
+   */
+  public rateLimitPerClient(props: RateLimitPerClientProps): ApiObject {
+    return addRateLimitPerClient(this, {
+      proxy: ProxyRole.GATEWAY,
+      namespace: this.targetNamespace,
+      selector: this.targetSelector,
+      name: this._config.name,
+      istioVersion: this.istioVersion,
+    }, props);
   }
 
   /** The hops declared in front of the gateway. @default - not declared */

@@ -1,7 +1,11 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { IstioVersion } from '../model/istio-version';
 import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
 import { Topology } from '../model/topology';
 import { workloadModelFor } from '../model/workload-model';
+import { addRateLimitPerClient } from '../policy/rate-limit-per-client';
+import { RateLimitPerClientProps } from '../policy/rate-limit-props';
 import { SourceIpPolicy, SourceIpRuleOptions } from '../policy/source-ip-policy';
 
 /**
@@ -27,6 +31,31 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
   /** Denies clients from `cidrs` at this workload (a DENY AuthorizationPolicy on its sidecar). */
   public denyFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
     return SourceIpPolicy.denyFrom(this, cidrs, options);
+  }
+
+  /**
+   * Limits each client to `props.requests` per `props.per` at this workload's sidecar, per pod: an EnvoyFilter
+   * (returned) with Envoy's local rate limit keyed on the client address the sidecar resolves (`remote_address`). For
+   * requests through an ingress gateway that is the client only when the sidecar resolves it from the gateway's
+   * X-Forwarded-For (the trace warns otherwise); put the limit on the gateway where it can be. One per workload.
+   * Istio 1.26 or newer.
+   */
+  public rateLimitPerClient(props: RateLimitPerClientProps): ApiObject {
+    if (this.interceptionMode === InterceptionMode.NONE) {
+      throw new Error(`rateLimitPerClient() on "${this.node.path}" is not allowed: interceptionMode NONE sends inbound traffic past the sidecar, so the limit would never apply; use REDIRECT or TPROXY, or put the limit on the gateway`);
+    }
+    return addRateLimitPerClient(this, {
+      proxy: ProxyRole.SIDECAR,
+      namespace: this.targetNamespace,
+      selector: this.targetSelector,
+      name: this.workloadName(),
+      istioVersion: this._istioRelease(),
+    }, props);
+  }
+
+  /** The Istio release this workload's output is for. @internal */
+  public _istioRelease(): IstioVersion {
+    return IstioVersion.resolve(this);
   }
 
   /** Workloads are not gateways. @internal */

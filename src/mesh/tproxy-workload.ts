@@ -213,6 +213,11 @@ export class TproxyWorkload extends SidecarWorkloadBase {
     return { ...(labels ?? {}) };
   }
 
+  /** The Istio release of this workload's output (`istioVersion`). @internal */
+  public _istioRelease(): IstioVersion {
+    return this.istioVersion;
+  }
+
   protected workloadName(): string {
     return this.apiObject.name;
   }

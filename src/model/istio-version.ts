@@ -85,6 +85,13 @@ export const ISTIO_VERSION_GATES: ReadonlyArray<{
     library: 'flavour gateway-api is refused before 1.26 (no way to give the generated Service externalTrafficPolicy Local)',
   },
   {
+    property: 'supportsPerClientRateLimit',
+    since: 26,
+    change: 'Envoy 1.34 gives a local rate-limit descriptor whose entry has no value a token bucket per value (dynamic descriptors, `max_dynamic_descriptors`)',
+    source: 'Envoy 1.34.0 release notes (local_rate_limit: "Added support for dynamic token buckets in local rate limit filter for HTTP requests", envoyproxy/envoy#36623); Istio 1.26 ships Envoy 1.34 (istio/proxy release-1.26), Istio 1.25 Envoy 1.33',
+    library: 'rateLimitPerClient() is refused before 1.26 (Envoy 1.33 would match no request to the wildcard descriptor, and istiod rejects the unknown max_dynamic_descriptors field)',
+  },
+  {
     property: 'supportsListenerFilterMerge',
     since: 27,
     change: 'EnvoyFilter `LISTENER_FILTER` patches may use MERGE',
@@ -103,7 +110,7 @@ export const ISTIO_VERSION_GATES: ReadonlyArray<{
     since: 29,
     change: 'EnvoyFilter `match.context: WAYPOINT`',
     source: 'the EnvoyFilter CRD of istio/istio release-1.29 (manifests/charts/base/files/crd-all.gen.yaml: context enum; not in release-1.28)',
-    library: 'not written: the library patches no waypoint with an EnvoyFilter',
+    library: 'not written: the library patches no waypoint with an EnvoyFilter (istiod applies no WAYPOINT-context patch as of master 2026-08-27: see src/policy/rate-limit-per-client.ts)',
   },
   {
     property: 'tlsRouteApiVersion',
@@ -170,7 +177,7 @@ export class IstioVersion {
   public static readonly V1_24 = new IstioVersion(24);
   /** Istio 1.25 (Envoy 1.33: no address is internal by default). Past its end of life upstream. */
   public static readonly V1_25 = new IstioVersion(25);
-  /** Istio 1.26 (Gateway API `parametersRef`, `credentialNames`). Past its end of life upstream. */
+  /** Istio 1.26 (Envoy 1.34: per-value local rate limits; Gateway API `parametersRef`, `credentialNames`). Past its end of life upstream. */
   public static readonly V1_26 = new IstioVersion(26);
   /** Istio 1.27 (`LISTENER_FILTER` MERGE, `ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL`). Past its end of life upstream. */
   public static readonly V1_27 = new IstioVersion(27);
@@ -263,6 +270,14 @@ export class IstioVersion {
   /** EnvoyFilter exists only as v1alpha3. */
   public get envoyFilterApiVersion(): string {
     return 'networking.istio.io/v1alpha3';
+  }
+
+  /**
+   * Envoy's local rate limit keeps a token bucket per descriptor value (dynamic descriptors, `max_dynamic_descriptors`:
+   * Envoy 1.34, Istio 1.26+), so one EnvoyFilter can limit each client address on its own.
+   */
+  public get supportsPerClientRateLimit(): boolean {
+    return this.minor >= since('supportsPerClientRateLimit');
   }
 
   /** `LISTENER_FILTER` patches may use MERGE (1.27+). */

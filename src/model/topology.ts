@@ -2,6 +2,7 @@ import { IConstruct } from 'constructs';
 import {
   GatewayModel, InterceptionMode, ISourceIpTarget, PolicyModel, ProxyProtocolVersion, SidecarXffMode, WaypointModel, WorkloadModel, XffFilterScope,
 } from './model';
+import type { RateLimitModel } from './rate-limit';
 import type { XffFilterModel } from './xff-filter-checks';
 import { duplicateObjectErrors } from '../util/duplicate-objects';
 
@@ -77,6 +78,12 @@ export interface AmbientNamespaceMember extends IConstruct {
   /** The waypoint (`namespace/name`) its labels name. */
   readonly waypoint?: string;
   readonly ingressUseWaypoint: boolean;
+}
+
+/** A per-client rate limit (the EnvoyFilter of `rateLimitPerClient()`). @internal */
+export interface RateLimitMember extends IConstruct {
+  /** @internal */
+  _rateLimitModel(): RateLimitModel;
 }
 
 /** A SourceIpPolicy. @internal */
@@ -159,6 +166,7 @@ export class Topology {
   private readonly policyList: PolicyMember[] = [];
   private readonly waypointList: WaypointMember[] = [];
   private readonly ambientNamespaceList: AmbientNamespaceMember[] = [];
+  private readonly rateLimitList: RateLimitMember[] = [];
   private readonly members = new WeakSet<IConstruct>();
   private readonly appValidations = new Set<string>();
   private readonly checks: Array<CheckRecord | CheckedMember> = [];
@@ -209,6 +217,11 @@ export class Topology {
     return this.ambientNamespaceList;
   }
 
+  /** Per-client rate limits, in creation order. */
+  public get rateLimits(): readonly RateLimitMember[] {
+    return this.rateLimitList;
+  }
+
   /** A number that changes whenever a member is added or a member's model changes. */
   public get version(): number {
     return this.changes;
@@ -244,6 +257,10 @@ export class Topology {
 
   public addAmbientNamespace(namespace: AmbientNamespaceMember): void {
     this.add(namespace, this.ambientNamespaceList);
+  }
+
+  public addRateLimit(rateLimit: RateLimitMember): void {
+    this.add(rateLimit, this.rateLimitList);
   }
 
   /** Records that a member's model changed (a gateway got a server): cached values are recomputed. */

@@ -1,5 +1,6 @@
 import { IstioVersion } from './istio-version';
 import { GatewayModel, PolicyModel, ProxyProtocolVersion, WaypointModel, WorkloadModel } from './model';
+import { RateLimitModel } from './rate-limit';
 import { TrustChain } from './trust-chain';
 import { XffFilterModel } from './xff-filter-checks';
 
@@ -95,4 +96,6 @@ export interface TraceModel {
   readonly workloadsOfService: (namespace: string, name: string) => WorkloadModel[];
   /** The EnvoyFilter patches that set the client address on sidecars. */
   readonly xffFilters: XffFilterModel[];
+  /** Per-client rate limits (EnvoyFilters with a `remote_address` local rate limit). */
+  readonly rateLimits: RateLimitModel[];
 }

@@ -1,3 +1,4 @@
 export * from './source-ip-policy';
 export * from './cidr-list-policy';
 export * from './cdn-only-policy';
+export * from './rate-limit-props';

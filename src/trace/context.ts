@@ -3,6 +3,7 @@ import { PolicyMatch } from './trace-types';
 import { isPrivateAddress } from './xff-rule';
 import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
 import { ClientIpField, PolicyModel, ProxyProtocolVersion } from '../model/model';
+import { RateLimitModel } from '../model/rate-limit';
 import { policyReaches } from '../model/selectors';
 import { addressInCidr, Cidr, parseCidr } from '../net/cidr';
 
@@ -39,6 +40,8 @@ export interface TraceContext {
   readonly proxyProtocolTo: Map<string, ProxyProtocolVersion>;
   /** Policies attached to each waypoint (`namespace/name`) with targetRefs. */
   readonly waypointPolicies: Map<string, PolicyModel[]>;
+  /** Per-client rate limits. */
+  readonly rateLimits: readonly RateLimitModel[];
 }
 
 /** True when every CIDR of the policy is outside the private, unique-local and loopback ranges (client ranges). */

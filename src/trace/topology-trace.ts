@@ -70,7 +70,8 @@ export function topologyTraces(topology: Topology): TracedCluster[] {
 function traceClusters(topology: Topology): TracedCluster[] {
   // The app's Services are read only when a route, a PROXY sender or a policy's targetRef needs one.
   const services = (key: string): Map<string, unknown> => serviceSelectors(topology, clusterKeyOf).get(key) ?? NO_SERVICES;
-  const keys = [...new Set([...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters].map(clusterKeyOf))];
+  const members = [...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters, ...topology.rateLimits];
+  const keys = [...new Set(members.map(clusterKeyOf))];
   return keys.map(key => {
     const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, () => services(key),
       () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
@@ -212,6 +213,7 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     // As the output says it: a filter's root namespace is known only where it stands in it (the library's annotation).
     xffFilters: filters.map(f => f._xffFilterModel())
       .map(f => ({ ...f, rootNamespace: rootNamespaces.includes(f.namespace) ? f.namespace : DEFAULT_ROOT_NAMESPACE })),
+    rateLimits: topology.rateLimits.filter(inCluster).map(r => r._rateLimitModel()),
   };
 }
 

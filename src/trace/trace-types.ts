@@ -20,6 +20,18 @@ export interface PolicyMatch {
   readonly matches: boolean;
 }
 
+/** A per-client rate limit at a hop, and the bucket key the hop uses. */
+export interface RateLimitAt {
+  /** `namespace/name` of the EnvoyFilter. */
+  readonly rateLimit: string;
+  /** The limit, e.g. "10 requests per 1s (burst 20, up to 10000 clients)". */
+  readonly limit: string;
+  /** The bucket key for the traced client's request: the address the hop resolved (Envoy's `remote_address`). */
+  readonly key: string;
+  /** The bucket key when the same client sends a forged X-Forwarded-For (a different key means the client picks its bucket). */
+  readonly keyWithForgedXff: string;
+}
+
 /** What one hop of a path sees. */
 export interface HopTrace {
   /** Hop name, e.g. "client", "cloud-lb", "node", "gateway istio-system/ingress", "sidecar", "app". */
@@ -38,6 +50,8 @@ export interface HopTrace {
   readonly envoyInternal?: boolean;
   /** AuthorizationPolicy rules on client addresses that apply at this hop. */
   readonly policies: PolicyMatch[];
+  /** Per-client rate limits applied at this hop. @default - none */
+  readonly rateLimits?: RateLimitAt[];
   /** A remark about this hop. @default - none */
   readonly note?: string;
 }

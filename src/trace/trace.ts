@@ -1,14 +1,18 @@
 import { ADDRESSES, listsOnlyExternalRanges, names, policiesFor, TraceContext } from './context';
-import { gatewayFindings, throughGateway } from './gateway-hop';
+import { gatewayFindings, GatewayStep, throughGateway } from './gateway-hop';
 import { appFindings, bypassFindings, settleLowerBound, sidecarFindings } from './path-findings';
+import {
+  behindGatewayRateLimitFindings, gatewayRateLimitFindings, inMeshRateLimitFindings, rateLimitsAt, withRateLimits,
+} from './rate-limit-hop';
 import { SelectorIndex } from './selector-index';
 import { HopTrace, PathTrace } from './trace-types';
-import { acceptsProxyProtocol, throughWorkload } from './workload-hop';
+import { acceptsProxyProtocol, throughWorkload, WorkloadStep } from './workload-hop';
 import { waypointsOfPolicy } from '../model/ambient';
 import { finding } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
 import { IstioVersion } from '../model/istio-version';
-import { ClientIpField, PolicyModel, ProxyRole, SidecarXffMode, WorkloadModel } from '../model/model';
+import { ClientIpField, InterceptionMode, PolicyModel, ProxyRole, SidecarXffMode, WorkloadModel } from '../model/model';
+import { rateLimitsOn } from '../model/rate-limit';
 import { isOpaqueServer } from '../model/servers';
 import { RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
 
@@ -43,6 +47,7 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
     rootNamespaces: parsed.rootNamespaces,
     privateAddressesAreInternal: !version.noInternalAddressesByDefault,
     proxyProtocolTo: parsed.proxyProtocolTo,
+    rateLimits: parsed.rateLimits,
   };
   const paths: PathTrace[] = [];
   const findings: Finding[] = [];
@@ -140,7 +145,10 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
   const forged = throughGateway(gw, protocol, ctx, ADDRESSES.forged);
   const findings = [...honest.findings];
   gatewayFindings(gw, protocol, honest, forged, findings, where);
-  const hops: HopTrace[] = [{ hop: `client ${ADDRESSES.client}`, policies: [] }, ...honest.hops];
+  const gwLimitModels = rateLimitsOn(ctx.rateLimits, ProxyRole.GATEWAY, m.namespace, m.selector, ctx.rootNamespaces);
+  const gwLimits = protocol === 'HTTP' ? rateLimitsAt(gwLimitModels, honest.clientAddress, forged.clientAddress) : [];
+  gatewayRateLimitFindings(gwLimits, honest.addresses, where, findings);
+  const hops: HopTrace[] = [{ hop: `client ${ADDRESSES.client}`, policies: [] }, ...withLastHopLimits(honest, gwLimits)];
   let appPeer = ADDRESSES.gatewayPod;
   let appXff = honest.forwardedFor;
   if (wl) {
@@ -152,7 +160,9 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
       proxied ? forged.downstreamAddress : undefined);
     if (protocol === 'HTTP') bypassFindings(gw, wl, ctx, honest, findings, wlWhere);
     if (wl.xffMode === SidecarXffMode.TRUSTED_CIDRS && side.clientAddress === ADDRESSES.client) settleLowerBound(findings, where, wlWhere);
-    hops.push(...side.hops);
+    const wlLimits = protocol === 'HTTP' ? workloadRateLimits(wl, side, sideForged, ctx) : [];
+    behindGatewayRateLimitFindings(wlLimits, where, wlWhere, findings);
+    hops.push(...side.hops.map((h, i) => i === 0 ? withRateLimits(h, wlLimits) : h));
     appPeer = side.appPeer;
     appXff = side.forwardedFor;
     if (proxied && !acceptsProxyProtocol(wl)) {
@@ -197,14 +207,31 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
     findings.push(finding(FindingSeverity.WARNING, where, `forgeable from inside the mesh: remoteIpBlocks in ${names(waypointRemote)} on waypoint ${wl.waypoint} match the rightmost X-Forwarded-For entry, which a pod that calls through the waypoint writes itself (got ${forged.clientAddress})`,
       'match in-mesh callers on the waypoint with ipBlocks, principals or namespaces too; remoteIpBlocks there is only meaningful for traffic from the gateway'));
   }
+  const limits = workloadRateLimits(wl, honest, forged, ctx);
+  inMeshRateLimitFindings(limits, where, findings);
   appFindings(wl, honest.appPeer, undefined, 'HTTP', findings, where, false);
   return {
     title: `east-west: pod ${peer} -> workload ${wl.namespace}/${wl.name}`,
     direction: 'east-west',
     protocol: 'HTTP',
     clientAddress: peer,
-    hops: [{ hop: `client pod ${peer}`, policies: [] }, ...honest.hops, { hop: 'app', socketPeer: honest.appPeer, xForwardedFor: honest.forwardedFor, policies: [] }],
+    hops: [{ hop: `client pod ${peer}`, policies: [] }, ...honest.hops.map((h, i) => i === 0 ? withRateLimits(h, limits) : h), { hop: 'app', socketPeer: honest.appPeer, xForwardedFor: honest.forwardedFor, policies: [] }],
     appSocketPeer: honest.appPeer,
     findings,
   };
+}
+
+/** The gateway's hops with its rate limits on the gateway hop (the last). */
+function withLastHopLimits(step: GatewayStep, limits: ReturnType<typeof rateLimitsAt>): HopTrace[] {
+  return step.hops.map((h, i) => i === step.hops.length - 1 ? withRateLimits(h, limits) : h);
+}
+
+/**
+ * The rate limits of the workload's sidecar, with the keys of the honest and the forged request: none on a sidecar that
+ * does not intercept, on ztunnel (L4), or on a waypoint (the library writes none for waypoints, and explain reads none).
+ */
+function workloadRateLimits(wl: WorkloadModel, honest: WorkloadStep, forged: WorkloadStep, ctx: TraceContext): ReturnType<typeof rateLimitsAt> {
+  if (honest.rejected || wl.role !== ProxyRole.SIDECAR || wl.interceptionMode === InterceptionMode.NONE) return [];
+  const limits = rateLimitsOn(ctx.rateLimits, ProxyRole.SIDECAR, wl.namespace, wl.selector, ctx.rootNamespaces);
+  return rateLimitsAt(limits, honest.clientAddress, forged.clientAddress);
 }

@@ -9,7 +9,7 @@ import { InterceptionMode, PolicyModel, ProxyRole, SidecarXffMode, WorkloadModel
  * waypoint in ambient mode.
  */
 
-interface WorkloadStep {
+export interface WorkloadStep {
   readonly hops: HopTrace[];
   readonly clientAddress: string;
   /** True when the sidecar took the client from a PROXY header its caller sent. */

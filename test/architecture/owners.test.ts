@@ -42,6 +42,9 @@ const FACTS: Fact[] = [
   { name: 'status port 15021', owners: ['src/envoy/names.ts'], number: 15021 },
   { name: 'sidecar inbound port 15006', owners: ['src/envoy/names.ts'], number: 15006 },
   { name: 'status port name', owners: ['src/envoy/names.ts'], string: exactly('status-port') },
+  { name: 'local rate-limit filter', owners: ['src/envoy/names.ts'], string: exactly('envoy.filters.http.local_ratelimit') },
+  { name: 'router filter', owners: ['src/envoy/names.ts'], string: exactly('envoy.filters.http.router') },
+  { name: 'remote_address descriptor key', owners: ['src/envoy/names.ts'], string: exactly('remote_address') },
 ];
 
 /** Literals outside their owner that are known and left to another change, each with the reason. */

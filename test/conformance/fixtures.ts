@@ -530,7 +530,9 @@ export function writeSets(sets: FixtureSet[], dir: string): void {
     const setDir = path.join(dir, set.name);
     fs.mkdirSync(setDir, { recursive: true });
     fs.writeFileSync(path.join(setDir, 'objects.yaml'), set.yaml ?? Yaml.stringify(...set.manifests));
-    const declared = { policies: set.declaredPolicies, proxies: set.declaredProxies, gatewayApi: set.gatewayApi ?? [], ...(set.charts ? { charts: set.charts } : {}) };
+    const declared = {
+      policies: set.declaredPolicies, proxies: set.declaredProxies, gatewayApi: set.gatewayApi ?? [], ...(set.charts ? { charts: set.charts } : {}),
+    };
     fs.writeFileSync(path.join(setDir, 'declared.json'), JSON.stringify(declared, undefined, 2) + '\n');
     fs.writeFileSync(path.join(setDir, 'expectations.json'), JSON.stringify(set.expectations, undefined, 2) + '\n');
   }

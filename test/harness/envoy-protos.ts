@@ -29,6 +29,7 @@ const UNLOADABLE = [
  * so that patches using them are still checked field by field. Remove when the shipped protos have them.
  */
 function addFieldsNewerThanShippedProtos(root: protobuf.Root): void {
+  addLocalRateLimitFieldsNewerThanShippedProtos(root);
   const xff = root.lookupType('envoy.extensions.http.original_ip_detection.xff.v3.XffConfig');
   if (xff.fields.xff_trusted_cidrs) return;
   const cidrs = new protobuf.Type('XffTrustedCidrs');
@@ -36,6 +37,22 @@ function addFieldsNewerThanShippedProtos(root: protobuf.Root): void {
   xff.parent!.add(cidrs);
   xff.add(new protobuf.Field('xff_trusted_cidrs', 2, 'XffTrustedCidrs'));
   xff.add(new protobuf.Field('skip_xff_append', 3, 'google.protobuf.BoolValue'));
+  root.resolveAll();
+}
+
+/**
+ * Envoy 1.34's dynamic descriptors (envoyproxy/envoy#36623), declared as in envoyproxy/envoy
+ * api/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto (`google.protobuf.UInt32Value
+ * max_dynamic_descriptors = 18`, `uint32 = {gte: 1}` on the wrapper) and api/envoy/extensions/common/ratelimit/v3/
+ * ratelimit.proto (a descriptor entry's `value` lost its `min_len: 1`: an empty value is the wildcard).
+ */
+function addLocalRateLimitFieldsNewerThanShippedProtos(root: protobuf.Root): void {
+  const local = root.lookupType('envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit');
+  if (!local.fields.max_dynamic_descriptors) {
+    local.add(new protobuf.Field('max_dynamic_descriptors', 18, 'google.protobuf.UInt32Value', undefined, undefined, { '(validate.rules).uint32.gte': 1 }));
+  }
+  const entry = root.lookupType('envoy.extensions.common.ratelimit.v3.RateLimitDescriptor.Entry');
+  if (entry.fields.value.options?.['(validate.rules).string.min_len'] === 1) delete entry.fields.value.options['(validate.rules).string.min_len'];
   root.resolveAll();
 }
 

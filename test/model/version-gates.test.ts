@@ -1,4 +1,4 @@
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
 import {
   AmbientNamespace, Waypoint,
   Explainer, ExternalTrafficPolicy, GatewayFlavour, ISTIO_VERSION_GATES, IstioVersion, LoadBalancerProfile, PreservedIngressGateway,
@@ -150,6 +150,23 @@ const ROWS: { [property: string]: GateRow } = {
     },
   },
   supportsWaypointContext: neverWritten(p => p.match?.context === 'WAYPOINT'),
+  supportsPerClientRateLimit: {
+    check(version, has) {
+      // GIVEN a gateway for the release
+      const chart = Testing.chart();
+      const gateway = new PreservedIngressGateway(chart, 'Gateway', { istioVersion: version });
+      gateway.addHttpServer();
+      const limit = () => gateway.rateLimitPerClient({ requests: 10, per: Duration.seconds(1) });
+      if (!has) {
+        // WHEN it limits each client THEN it is refused, naming the first release with per-value buckets
+        expect(limit).toThrow(new RegExp(`not supported with istioVersion ${version.label.replace('.', '\\.')}: .*Envoy 1\\.34 \\(Istio 1\\.26\\)`));
+        return;
+      }
+      limit();
+      const ef = findManifest(synthAndValidate(chart, { istioVersion: version }), 'EnvoyFilter');
+      expect(ef.spec.configPatches[0].patch.value.typed_config.max_dynamic_descriptors).toBe(10000);
+    },
+  },
   tlsRouteApiVersion: {
     check(version, has) {
       const route = findManifest(gatewayApiStreams(version).manifests, 'TLSRoute');

@@ -73,7 +73,7 @@ function builtModels(scope: IConstruct): TraceModel[] {
 
 /**
  * The whole trace model: what explain reads from `manifests` is the model the constructs under `scope` built, for
- * every gateway, workload, policy, waypoint, route, PROXY sender and XFF filter they made.
+ * every gateway, workload, policy, waypoint, route, PROXY sender, XFF filter and rate limit they made.
  */
 function assertSameModel(scope: IConstruct, parsed: TraceModel, manifests: any[]): void {
   for (const built of builtModels(scope)) {
@@ -118,6 +118,8 @@ function assertSameModel(scope: IConstruct, parsed: TraceModel, manifests: any[]
     expectSame('PROXY senders', pp(parsed), pp(built));
     const filters = (m: TraceModel) => normal([...m.xffFilters].sort((a, b) => key(a).localeCompare(key(b)))) as object;
     expectSame('XFF filters', filters(parsed), filters(built));
+    const limits = (m: TraceModel) => normal([...m.rateLimits].sort((a, b) => key(a).localeCompare(key(b)))) as object;
+    expectSame('rate limits', limits(parsed), limits(built));
     expectSame('root namespaces', [...parsed.rootNamespaces].sort(), [...built.rootNamespaces].sort());
     expectSame('Istio release', { v: parsed.istioVersion?.label }, { v: built.istioVersion?.label });
   }

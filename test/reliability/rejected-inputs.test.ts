@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject, App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
   CdnOnlyPolicy, CidrList, CidrListPolicy,
@@ -188,6 +188,15 @@ const ENTRIES: Entry[] = [
   { construct: 'AmbientWorkload', inputClass: 'ztunnel ALLOW on a workload behind a waypoint', action: c => AmbientWorkload.fromLabels(c, 'W', { labels: { app: 'httpbin' }, waypoint: new Waypoint(c, 'Wp') }).allowFrom(['203.0.113.0/24']), expected: /sees the waypoint "default\/waypoint" as the source of every request that passes it/ },
   { construct: 'Waypoint', inputClass: 'forService with a name that is not a Service name', action: c => new Waypoint(c, 'Wp').forService('Httpbin_1'), expected: /^serviceName "Httpbin_1" is not a valid DNS-1123 label/ },
   { construct: 'Waypoint', inputClass: 'policies on a waypoint for no traffic', action: c => new Waypoint(c, 'Wp', { waypointFor: WaypointFor.NONE }).allowFrom(['203.0.113.0/24']), expected: /waypointFor none, so it handles no traffic/ },
+  // ---- rateLimitPerClient (gateways, sidecar workloads, waypoints)
+  { construct: 'rateLimitPerClient', inputClass: 'no requests', action: c => httpGateway(c).rateLimitPerClient({ requests: 0, per: Duration.seconds(1) }), expected: /^requests 0 is not allowed: use a whole number from 1 to 4294967295/ },
+  { construct: 'rateLimitPerClient', inputClass: 'refills faster than Envoy allows', action: c => httpGateway(c).rateLimitPerClient({ requests: 1, per: Duration.millis(10) }), expected: /^per 10 millis is not allowed: Envoy's local rate limit refills at most every 50ms/ },
+  { construct: 'rateLimitPerClient', inputClass: 'a bucket smaller than one refill', action: c => httpGateway(c).rateLimitPerClient({ requests: 10, per: Duration.seconds(1), burst: 5 }), expected: /^burst 5 is not allowed: use a whole number from 10/ },
+  { construct: 'rateLimitPerClient', inputClass: 'no client buckets', action: c => httpGateway(c).rateLimitPerClient({ requests: 10, per: Duration.seconds(1), maxClients: 0 }), expected: /^maxClients 0 is not allowed/ },
+  { construct: 'rateLimitPerClient', inputClass: 'an Istio release whose Envoy has no per-value buckets', action: c => httpGateway(c, { istioVersion: IstioVersion.V1_25 }).rateLimitPerClient({ requests: 10, per: Duration.seconds(1) }), expected: /^rateLimitPerClient\(\) is not supported with istioVersion 1\.25/ },
+  { construct: 'rateLimitPerClient', inputClass: 'a second limit on the same proxy', action: c => { const gw = httpGateway(c); gw.rateLimitPerClient({ requests: 10, per: Duration.seconds(1) }); gw.rateLimitPerClient({ requests: 5, per: Duration.seconds(1) }); }, expected: /^rateLimitPerClient\(\) is already called on/ },
+  { construct: 'rateLimitPerClient', inputClass: 'a gateway that sees the node, not the client', action: c => httpGateway(c, { externalTrafficPolicy: ExternalTrafficPolicy.CLUSTER }).rateLimitPerClient({ requests: 10, per: Duration.seconds(1) }), expected: /rate limit istio-ingress\/ingressgateway-rate-limit-per-client is per client in name only/ },
+  { construct: 'rateLimitPerClient', inputClass: 'a sidecar that does not intercept', action: c => MeshWorkload.fromLabels(c, 'Wl', { name: 'app', namespace: 'web', labels: { app: 'app' }, interceptionMode: InterceptionMode.NONE }).rateLimitPerClient({ requests: 10, per: Duration.seconds(1) }), expected: /^rateLimitPerClient\(\) on ".*" is not allowed: interceptionMode NONE/ },
   // ---- XffSidecarFilter / XffTrust
   { construct: 'XffSidecarFilter', inputClass: 'no selector (every sidecar of the namespace) without asking', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.useRemoteAddress() }), expected: /^selector undefined is not allowed: an EnvoyFilter without workloadSelector changes every sidecar/ },
   { construct: 'XffSidecarFilter', inputClass: 'selector with a namespace-wide scope', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.useRemoteAddress(), scope: XffFilterScope.NAMESPACE, selector: { app: 'a' } }), expected: /^selector \{"app":"a"\} is not allowed with scope namespace/ },

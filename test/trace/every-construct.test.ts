@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Testing } from 'cdk8s';
+import { ApiObject, Chart, Duration, Testing } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import * as lib from '../../src';
 import {
@@ -70,5 +70,22 @@ describe('every exported construct joins the model and the trace', () => {
     expect(outside.map(o => `${o.kind} ${o.node.path}`)).toEqual([]);
     // and the construct itself, or what it made, is in the model
     expect(construct.node.findAll().some(c => topology.isMember(c))).toBe(true);
+  });
+
+  test.each([
+    ['PreservedIngressGateway', (c: Chart) => FACTORIES.PreservedIngressGateway(c) as PreservedIngressGateway],
+    ['ProxyProtocolGateway', (c: Chart) => FACTORIES.ProxyProtocolGateway(c) as ProxyProtocolGateway],
+    ['TproxyWorkload', (c: Chart) => FACTORIES.TproxyWorkload(c) as TproxyWorkload],
+    ['MeshWorkload', (c: Chart) => FACTORIES.MeshWorkload(c) as MeshWorkload],
+  ])('%s.rateLimitPerClient(): the EnvoyFilter is a rate limit in the model', (_name, make) => {
+    // GIVEN the construct in a chart of its own app
+    const chart = Testing.chart();
+    const construct = make(chart);
+    // WHEN it limits each client
+    const filter = construct.rateLimitPerClient({ requests: 1, per: Duration.seconds(1) });
+    // THEN the EnvoyFilter's parent registered as a rate limit, and the trace model holds it
+    const topology = Topology.of(chart);
+    expect(topology.rateLimits.map(r => r.node.path)).toEqual([filter.node.scope!.node.path]);
+    expect(topology.rateLimits[0]._rateLimitModel().name).toBe(filter.name);
   });
 });
