@@ -42,6 +42,7 @@ const FACTS: Fact[] = [
   { name: 'status port 15021', owners: ['src/envoy/names.ts'], number: 15021 },
   { name: 'sidecar inbound port 15006', owners: ['src/envoy/names.ts'], number: 15006 },
   { name: 'status port name', owners: ['src/envoy/names.ts'], string: exactly('status-port') },
+  { name: 'the client address command operator', owners: ['src/envoy/client-fields.ts'], string: exactly('%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%') },
 ];
 
 /** Literals outside their owner that are known and left to another change, each with the reason. */
