@@ -1,6 +1,7 @@
 import { Testing } from 'cdk8s';
 import {
-  AccessLogScope, AmbientWorkload, ClientAddressAccessLog, GatewayFlavour, MeshWorkload, PreservedIngressGateway, TproxyWorkload, Waypoint, WorkloadSource,
+  AccessLogScope, AmbientWorkload, ClientAddressAccessLog, GatewayFlavour, MeshWorkload, PreservedIngressGateway, TproxyWorkload, Waypoint,
+  WorkloadSource,
 } from '../../src';
 import { manifestsOfKind, synthAndValidate } from '../harness';
 

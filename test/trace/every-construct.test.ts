@@ -2,7 +2,8 @@ import { ApiObject, Chart, Testing } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import * as lib from '../../src';
 import {
-  AmbientNamespace, AmbientWorkload, CdnOnlyPolicy, ClientAddressAccessLog, GatewayFlavour, CidrList, CidrListPolicy, MeshWorkload, PreservedIngressGateway, ProxyProtocolBackend,
+  AmbientNamespace, AmbientWorkload, CdnOnlyPolicy, ClientAddressAccessLog, GatewayFlavour,
+  CidrList, CidrListPolicy, MeshWorkload, PreservedIngressGateway, ProxyProtocolBackend,
   ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter, SourceIpPolicy, TproxyWorkload, TrustChain, TrustHop, Waypoint,
   WorkloadSource, XffSidecarFilter, XffTrust, PolicyAction,
 } from '../../src';
