@@ -14,7 +14,16 @@ const GATEWAY_POD = '10.32.2.5';
 const HTTPBIN_POD = '10.32.1.123';
 
 /** A line of the JSON format (the provider's labels, in Envoy's key order), as `kubectl logs --prefix` prints it. */
-function jsonLine(pod: string, fields: { remote: string; direct: string; xff: string | null; external: string | null; header: string | null; upstream: string }): string {
+interface LineFields {
+  readonly remote: string;
+  readonly direct: string;
+  readonly xff: string | null;
+  readonly external: string | null;
+  readonly header: string | null;
+  readonly upstream: string;
+}
+
+function jsonLine(pod: string, fields: LineFields): string {
   const line = {
     start_time: '2026-12-06T05:00:00.000Z',
     method: 'GET',
