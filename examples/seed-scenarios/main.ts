@@ -2,6 +2,7 @@ import { App } from 'cdk8s';
 import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from '../../src';
 import { addAmbientCharts } from './ambient';
 import { addCdnCharts } from './cdn';
+import { addClientAddressCharts } from './client-address';
 import { addEastWestCharts } from './east-west';
 import { addGatewayApiCharts } from './gateway-api';
 import { addNorthSouthCharts } from './north-south';
@@ -22,6 +23,7 @@ export function buildApp(app: App = new App()): App {
   addCdnCharts(app);
   addAmbientCharts(app);
   addGatewayApiCharts(app);
+  addClientAddressCharts(app);
   return app;
 }
 

@@ -1,4 +1,7 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Testing } from 'cdk8s';
+import * as yaml from 'js-yaml';
 import {
   AccessLogScope, AmbientWorkload, ClientAddressAccessLog, GatewayFlavour, MeshWorkload, PreservedIngressGateway, TproxyWorkload, Waypoint,
   WorkloadSource,
@@ -71,6 +74,14 @@ describe('ClientAddressAccessLog', () => {
       client_address_header: '%REQ(X-REAL-IP)%',
     }));
     expect(ClientAddressAccessLog.meshConfigProvider().envoyFileAccessLog.logFormat.labels).not.toHaveProperty('client_address_header');
+  });
+
+  test('docs/client-address.md shows the entry meshConfigProvider() returns', () => {
+    // GIVEN the extensionProviders block of the docs
+    const markdown = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'client-address.md'), 'utf-8');
+    const block = /```yaml\n([\s\S]*?extensionProviders:[\s\S]*?)```/.exec(markdown)![1];
+    // WHEN read THEN it is the construct's entry with the header
+    expect(yaml.load(block)).toEqual({ extensionProviders: [ClientAddressAccessLog.meshConfigProvider({ clientAddressHeader: 'x-real-ip' })] });
   });
 
   test('fails without targets, with an empty selector, on an ambient workload, and on targets with a wider scope', () => {

@@ -1,7 +1,9 @@
 import { Chart, Testing } from 'cdk8s';
+import { addClientAddressCharts } from '../../examples/seed-scenarios/client-address';
 import {
   CdnOnlyPolicy, ClientAddressHeaderWriter, Explainer, ExternalTrafficPolicy, FindingSeverity, GatewayFlavour, InterceptionMode, MeshWorkload,
   PreservedIngressGateway, ProxyProtocolGateway, SourceIpWarnings, TproxyWorkload, TrustChain, TrustHop, WorkloadSource, XffSidecarFilter, XffTrust,
+  CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY,
 } from '../../src';
 import { PathTrace } from '../../src/explain';
 import { Topology } from '../../src/model/topology';
@@ -215,6 +217,22 @@ describe('clientAddressHeader on sidecar workloads', () => {
     const chart = Testing.chart();
     const workload = MeshWorkload.fromLabels(chart, 'App', { labels: { app: 'web' }, interceptionMode: InterceptionMode.NONE });
     expect(() => workload.clientAddressHeader()).toThrow(/with interceptionMode NONE inbound traffic bypasses the sidecar/);
+  });
+});
+
+describe('the example app\'s client-address charts', () => {
+  test('the app reads the client in x-real-ip, written by the gateway in one chart and by the sidecar behind the CDN in the other', () => {
+    // GIVEN the example charts
+    const app = Testing.app();
+    app.node.setContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY, true);
+    addClientAddressCharts(app);
+    // WHEN explain reads each chart's output
+    const trails = app.charts.map(c => [c.node.id, headerTrail(northSouth(Explainer.fromManifests(synthAndValidate(c)).paths))]);
+    // THEN
+    expect(trails).toEqual([
+      ['ns-client-header-gateway', [`sidecar TPROXY: ${CLIENT}`, `app: ${CLIENT}`]],
+      ['ns-client-header-sidecar', [`app: ${CLIENT}`]],
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { addAmbientCharts } from '../../examples/seed-scenarios/ambient';
 import { addCdnCharts } from '../../examples/seed-scenarios/cdn';
+import { addClientAddressCharts } from '../../examples/seed-scenarios/client-address';
 import { addEastWestCharts } from '../../examples/seed-scenarios/east-west';
 import { addGatewayApiCharts } from '../../examples/seed-scenarios/gateway-api';
 import { addNorthSouthCharts } from '../../examples/seed-scenarios/north-south';
@@ -19,7 +20,7 @@ import { assertRoundTrip, roundTripCounter } from '../property/round-trip';
 
 const GROUPS: Array<[string, (app: App) => void]> = [
   ['north-south', addNorthSouthCharts], ['tcp', addTcpCharts], ['east-west', addEastWestCharts], ['policies', addPoliciesCharts],
-  ['cdn', addCdnCharts], ['ambient', addAmbientCharts], ['gateway-api', addGatewayApiCharts],
+  ['cdn', addCdnCharts], ['ambient', addAmbientCharts], ['gateway-api', addGatewayApiCharts], ['client-address', addClientAddressCharts],
 ];
 
 const charts: Array<[string, Chart]> = GROUPS.flatMap(([group, add]) => {
