@@ -38,6 +38,10 @@ export function addClientAddressCharts(app: App): void {
     TrustHop.l4PassThrough({ name: 'nlb' }),
   ));
   const cdnOnly = new CdnOnlyPolicy(behindCdn.chart, 'CdnOnly', { gateway: behindCdn.gateway });
-  new XffSidecarFilter(behindCdn.chart, 'Xff', { workload: behindCdn.httpbin, trust: XffTrust.clientHeader({ headerName: 'CF-Connecting-IP', enforcedBy: cdnOnly }), portNumber: 8000 });
+  new XffSidecarFilter(behindCdn.chart, 'Xff', {
+    workload: behindCdn.httpbin,
+    trust: XffTrust.clientHeader({ headerName: 'CF-Connecting-IP', enforcedBy: cdnOnly }),
+    portNumber: 8000,
+  });
   behindCdn.httpbin.clientAddressHeader({ name: 'x-real-ip' });
 }

@@ -105,6 +105,8 @@ function renderPath(path: PathTrace): string {
   const line = (cells: string[]) => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join('  ').trimEnd();
   const out = [escapeForTerminal(`${path.title} [${path.protocol}]`), line(COLUMNS), ...rows.map(line)];
   out.push(escapeForTerminal(`app sees: socket peer ${path.appSocketPeer}${path.appHeaderClient ? `, X-Envoy-External-Address ${path.appHeaderClient}` : ''} (client ${path.clientAddress})`));
+  const headers = path.hops.filter(h => h.clientAddressHeaders).map(h => `${h.hop} ${headerText(h.clientAddressHeaders!)}`);
+  if (headers.length > 0) out.push(escapeForTerminal(`client-address headers received: ${headers.join('; ')}`));
   const notes = path.hops.filter(h => h.note).map(h => escapeForTerminal(`  note (${h.hop}): ${h.note}`));
   out.push(...notes);
   out.push(...path.findings.map(renderFinding));
@@ -151,5 +153,11 @@ function hopFacts(hop: HopTrace): string[] {
   if (hop.xForwardedFor) facts.push(`XFF ${hop.xForwardedFor}`);
   if (hop.externalAddress) facts.push(`XEEA ${hop.externalAddress}`);
   if (hop.clientAddress) facts.push(`remote.ip ${hop.clientAddress}`);
+  if (hop.clientAddressHeaders) facts.push(headerText(hop.clientAddressHeaders));
   return facts;
+}
+
+/** Client-address headers as `name value, ...`. */
+function headerText(headers: { [name: string]: string }): string {
+  return Object.entries(headers).map(([name, value]) => `${name} ${value}`).join(', ');
 }

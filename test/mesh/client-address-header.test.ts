@@ -8,6 +8,7 @@ import {
 import { PathTrace } from '../../src/explain';
 import { Topology } from '../../src/model/topology';
 import { topologyTraces } from '../../src/trace/topology-trace';
+import { docs, gatewayYaml, workloadYaml } from '../explain/fixtures';
 import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
 import { assertRoundTrip } from '../property/round-trip';
 
@@ -51,6 +52,7 @@ describe('clientAddressHeader on gateways', () => {
     expect(manifestsOfKind(manifests, 'EnvoyFilter')).toEqual([]);
     const report = Explainer.fromManifests(manifests);
     expect(headerTrail(northSouth(report.paths))).toEqual([`sidecar TPROXY: ${CLIENT}`, `app: ${CLIENT}`]);
+    expect(report.toTable()).toContain(`client-address headers received: sidecar TPROXY x-real-ip ${CLIENT}; app x-real-ip ${CLIENT}`);
     // An in-mesh caller that skips the gateway sends its own copy: a WARNING on the workload, on both sides
     const forgeable = report.allFindings().filter(f => /writes x-real-ip, but a pod that calls the workload directly/.test(f.message));
     expect(forgeable.map(f => [f.severity, f.where])).toEqual([[FindingSeverity.WARNING, 'workload default/httpbin']]);
@@ -217,6 +219,61 @@ describe('clientAddressHeader on sidecar workloads', () => {
     const chart = Testing.chart();
     const workload = MeshWorkload.fromLabels(chart, 'App', { labels: { app: 'web' }, interceptionMode: InterceptionMode.NONE });
     expect(() => workload.clientAddressHeader()).toThrow(/with interceptionMode NONE inbound traffic bypasses the sidecar/);
+  });
+});
+
+describe('explain reads hand-written writers', () => {
+  const service = `
+apiVersion: v1
+kind: Service
+metadata: { name: httpbin, namespace: web }
+spec:
+  selector: { app: httpbin }
+  ports: [{ port: 8000 }]
+`;
+  test('a destination-level VirtualService set and a sidecar EnvoyFilter with append: false; an appending one is not a writer', () => {
+    // GIVEN a VirtualService that sets X-Client-IP on the destination, and a sidecar patch in the older spelling
+    const vs = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: httpbin, namespace: istio-ingress }
+spec:
+  hosts: ["*"]
+  gateways: [web]
+  http:
+  - route:
+    - destination: { host: httpbin.web.svc.cluster.local }
+      headers: { request: { set: { X-Client-IP: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" } } }
+`;
+    const filter = (name: string, header: string, append: string) => `
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: { name: ${name}, namespace: web }
+spec:
+  workloadSelector: { labels: { app: httpbin } }
+  configPatches:
+  - applyTo: ROUTE_CONFIGURATION
+    match: { context: SIDECAR_INBOUND }
+    patch:
+      operation: MERGE
+      value:
+        request_headers_to_add:
+        - { header: { key: ${header}, value: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" }, ${append} }
+`;
+    const yaml = docs(gatewayYaml({ etp: 'Local' }), workloadYaml('TPROXY'), service, vs, filter('appends', 'x-appended', 'append_action: APPEND_IF_EXISTS_OR_ADD'),
+      filter('writes', 'x-real-ip', 'append: false'));
+    // WHEN
+    const report = Explainer.fromYaml(yaml);
+    // THEN the gateway writes x-client-ip (lower-cased), the sidecar x-real-ip; the appending patch writes nothing
+    const path = northSouth(report.paths);
+    expect(path.hops.slice(-2).map(h => h.clientAddressHeaders)).toEqual([
+      { 'x-client-ip': CLIENT },
+      { 'x-client-ip': CLIENT, 'x-real-ip': CLIENT },
+    ]);
+    // The default sidecar takes the rightmost X-Forwarded-For entry: the client the gateway appended, but a pod that
+    // calls it directly writes that entry itself
+    expect(report.allFindings().filter(f => /the sidecar writes x-real-ip from the client it resolves/.test(f.message)).map(f => f.where))
+      .toEqual(['workload web/httpbin']);
   });
 });
 
