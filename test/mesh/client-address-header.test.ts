@@ -9,7 +9,7 @@ import { PathTrace } from '../../src/explain';
 import { Topology } from '../../src/model/topology';
 import { topologyTraces } from '../../src/trace/topology-trace';
 import { docs, gatewayYaml, workloadYaml } from '../explain/fixtures';
-import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
+import { findManifest, manifestsOfKind, synthAndValidate, validateEnvoyMessage } from '../harness';
 import { assertRoundTrip } from '../property/round-trip';
 
 const HOST = 'httpbin.example.com';
@@ -85,6 +85,11 @@ describe('clientAddressHeader on gateways', () => {
       }],
     });
     expect(header.envoyFilter!.metadata.namespace).toBe(gateway.targetNamespace);
+    // The proto check is real: an append action Envoy does not know is refused
+    const patch = filter.spec.configPatches[0].patch.value;
+    expect(validateEnvoyMessage('envoy.config.route.v3.RouteConfiguration', patch)).toEqual([]);
+    const bogus = { request_headers_to_add: [{ ...patch.request_headers_to_add[0], append_action: 'OVERWRITE' }] };
+    expect(validateEnvoyMessage('envoy.config.route.v3.RouteConfiguration', bogus)).not.toEqual([]);
     // The HTTPRoute is left alone: Gateway API header values are literal by the spec
     expect(JSON.stringify(manifestsOfKind(manifests, 'HTTPRoute'))).not.toContain('%DOWNSTREAM');
     expect(headerTrail(northSouth(Explainer.fromManifests(manifests).paths))).toEqual([`sidecar TPROXY: ${CLIENT}`, `app: ${CLIENT}`]);
