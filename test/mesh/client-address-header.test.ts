@@ -282,6 +282,24 @@ spec:
   });
 });
 
+describe('explain reads an HTTPRoute RequestHeaderModifier that sets the command operator', () => {
+  test('Istio expands it, so the Gateway API gateway writes the header as with the library\'s EnvoyFilter', () => {
+    // GIVEN a Gateway API gateway's output without the library's header, and its HTTPRoute edited to set x-real-ip
+    const chart = Testing.chart();
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', { flavour: GatewayFlavour.GATEWAY_API });
+    routed(gateway);
+    httpbin(chart);
+    const manifests = synthAndValidate(chart);
+    expect(headerTrail(northSouth(Explainer.fromManifests(manifests).paths))).toEqual([]);
+    const route = findManifest(manifests, 'HTTPRoute');
+    route.spec.rules[0].filters = [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X-Real-IP', value: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' }] } }];
+    // WHEN
+    const report = Explainer.fromManifests(manifests);
+    // THEN
+    expect(headerTrail(northSouth(report.paths))).toEqual([`sidecar TPROXY: ${CLIENT}`, `app: ${CLIENT}`]);
+  });
+});
+
 describe('the example app\'s client-address charts', () => {
   test('the app reads the client in x-real-ip, written by the gateway in one chart and by the sidecar behind the CDN in the other', () => {
     // GIVEN the example charts

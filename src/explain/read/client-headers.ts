@@ -1,5 +1,6 @@
 import { listOf, namespaceOf } from './objects';
 import { DOWNSTREAM_ADDRESS_WITHOUT_PORT, OVERWRITE_HEADER } from '../../envoy/client-fields';
+import { GATEWAY_API_GROUP, gatewayApiResourceKey } from '../../model/gateway-api';
 import { TracedGateway } from '../../model/trace-model';
 
 /*
@@ -43,9 +44,42 @@ export function withVirtualServiceHeaders(gateways: TracedGateway[], virtualServ
       if (typeof g === 'string') byGateway.set(g.includes('/') ? g : `${namespaceOf(vs)}/${g}`, header);
     }
   }
-  if (byGateway.size === 0) return gateways;
+  return byGateway.size === 0 ? gateways : withHeaders(gateways, byGateway);
+}
+
+/** Each gateway with the header one of its resources (`byResource`) writes, unless it already writes one. */
+function withHeaders(gateways: TracedGateway[], byResource: Map<string, string>): TracedGateway[] {
   return gateways.map(gw => {
-    const header = gw.gatewayResources.map(r => byGateway.get(r)).find(h => h !== undefined);
+    const header = gw.gatewayResources.map(r => byResource.get(r)).find(h => h !== undefined);
     return header === undefined || gw.model.clientAddressHeader !== undefined ? gw : { ...gw, model: { ...gw.model, clientAddressHeader: header } };
   });
+}
+
+/**
+ * The header an HTTPRoute's RequestHeaderModifier sets to the command operator. The library writes the Gateway API
+ * gateways' header with an EnvoyFilter (a portable HTTPRoute value is literal text), but Istio passes the value
+ * unescaped into the route's request_headers_to_add (istio/istio pilot/pkg/config/kube/gateway/conversion.go,
+ * createHeadersFilter and headerListToMap), where Envoy expands it: a hand-written one writes the client too.
+ */
+function httpRouteHeader(route: any): string | undefined {
+  const filters = listOf(route?.spec?.rules).flatMap((r: any) => [...listOf(r?.filters), ...listOf(r?.backendRefs).flatMap((b: any) => listOf(b?.filters))]);
+  const names = filters.filter((f: any) => f?.type === 'RequestHeaderModifier')
+    .flatMap((f: any) => listOf(f.requestHeaderModifier?.set))
+    .filter((h: any) => typeof h?.name === 'string' && h.value === DOWNSTREAM_ADDRESS_WITHOUT_PORT)
+    .map((h: any) => String(h.name).toLowerCase());
+  return names.length > 0 ? names[names.length - 1] : undefined;
+}
+
+/** The gateways with the header their HTTPRoutes write (where nothing else already writes one). */
+export function withHttpRouteHeaders(gateways: TracedGateway[], httpRoutes: any[]): TracedGateway[] {
+  const byGateway = new Map<string, string>();
+  for (const route of httpRoutes) {
+    const header = httpRouteHeader(route);
+    if (header === undefined) continue;
+    for (const parent of listOf(route.spec?.parentRefs)) {
+      if ((parent?.kind ?? 'Gateway') !== 'Gateway' || (parent?.group ?? GATEWAY_API_GROUP) !== GATEWAY_API_GROUP || typeof parent?.name !== 'string') continue;
+      byGateway.set(gatewayApiResourceKey(typeof parent.namespace === 'string' ? parent.namespace : namespaceOf(route), parent.name), header);
+    }
+  }
+  return byGateway.size === 0 ? gateways : withHeaders(gateways, byGateway);
 }
