@@ -62,7 +62,8 @@ function withHeaders(gateways: TracedGateway[], byResource: Map<string, string>)
  * createHeadersFilter and headerListToMap), where Envoy expands it: a hand-written one writes the client too.
  */
 function httpRouteHeader(route: any): string | undefined {
-  const filters = listOf(route?.spec?.rules).flatMap((r: any) => [...listOf(r?.filters), ...listOf(r?.backendRefs).flatMap((b: any) => listOf(b?.filters))]);
+  const filters = listOf(route?.spec?.rules)
+    .flatMap((r: any) => [...listOf(r?.filters), ...listOf(r?.backendRefs).flatMap((b: any) => listOf(b?.filters))]);
   const names = filters.filter((f: any) => f?.type === 'RequestHeaderModifier')
     .flatMap((f: any) => listOf(f.requestHeaderModifier?.set))
     .filter((h: any) => typeof h?.name === 'string' && h.value === DOWNSTREAM_ADDRESS_WITHOUT_PORT)
