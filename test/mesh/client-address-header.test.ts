@@ -107,6 +107,20 @@ describe('clientAddressHeader on gateways', () => {
     assertRoundTrip(chart, manifests);
   });
 
+  test('attach mode: the VirtualService writes it on the installation\'s gateway; explain reads it back', () => {
+    const chart = Testing.chart();
+    const gateway = PreservedIngressGateway.attach(chart, 'Gateway');
+    routed(gateway);
+    httpbin(chart);
+    gateway.clientAddressHeader();
+    const manifests = synthAndValidate(chart);
+    expect(findManifest(manifests, 'VirtualService').spec.http[0].headers.request.set).toEqual({ 'x-real-ip': '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' });
+    const report = Explainer.fromManifests(manifests);
+    expect(headerTrail(northSouth(report.paths)).pop()).toBe(`app: ${CLIENT}`);
+    expect(JSON.parse(report.toJson()).paths[0].hops.pop().clientAddressHeaders).toEqual({ 'x-real-ip': CLIENT });
+    assertRoundTrip(chart, manifests);
+  });
+
   test('a gateway that sees a node address writes it: a WARNING names what the header carries', () => {
     // GIVEN externalTrafficPolicy Cluster without PROXY (chosen: the lost client is a WARNING)
     const chart = Testing.chart();
