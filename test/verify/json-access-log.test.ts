@@ -126,4 +126,18 @@ describe('verify reads the JSON access-log format', () => {
     // THEN
     expect(report.observations[0].fields.filter(f => !f.ok).map(f => f.field)).toEqual(['client-address header x-real-ip']);
   });
+
+  test('an app without the header the gateway should write: the writer not applied is ranked first', () => {
+    // GIVEN the cluster's httpbin answer has no X-Real-Ip (the VirtualService with the header is not applied)
+    const set = observed(CLIENT);
+    const app = set.observations[2];
+    const { 'x-real-ip': _dropped, ...headers } = app.fields.headers!;
+    const missing = { ...set, observations: [...set.observations.slice(0, 2), { ...app, fields: { ...app.fields, headers } }] };
+    // WHEN
+    const report = verifyManifests(cluster(ExternalTrafficPolicy.LOCAL), missing);
+    // THEN only the app's header differs, and the cause is the writer that is not applied
+    expect(verdicts(report)).toEqual(['gateway istio-ingress/ingressgateway: ok', 'sidecar TPROXY: ok', 'app: mismatch']);
+    expect(report.observations[2].fields.filter(f => !f.ok)).toEqual([{ field: 'client-address header x-real-ip', predicted: 'client', observed: 'none', ok: false }]);
+    expect(report.causes[0].id).toBe('client-address-header-not-written');
+  });
 });
