@@ -6,6 +6,7 @@ import {
   CONFORMANCE_PIN, exampleSets, exampleSetsFor, FIXTURES_DIR, GATEWAY_API_SCENARIO_NAMES, gatewayApiSets, SCENARIO_NAMES, scenarioSets,
   WHOLE_EXAMPLE_SET, writeSets,
 } from './fixtures';
+import { PROPERTY_SAMPLE_SIZE, propertySampleSets } from './property-sets';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import { parseYamlDocuments } from '../../src/explain/manifest-parser';
 
@@ -41,14 +42,16 @@ describe('conformance object sets', () => {
       expect(examples.length).toBeGreaterThan(20);
       const pinned = scenarioSets(CONFORMANCE_PIN);
       const gatewayApi = gatewayApiSets(CONFORMANCE_PIN);
-      writeSets([...examples, ...pinned, ...gatewayApi], FIXTURES_DIR);
-      expect(fs.readdirSync(FIXTURES_DIR)).toHaveLength(examples.length + pinned.length + gatewayApi.length);
+      const sample = propertySampleSets(CONFORMANCE_PIN);
+      writeSets([...examples, ...pinned, ...gatewayApi, ...sample], FIXTURES_DIR);
+      expect(fs.readdirSync(FIXTURES_DIR)).toHaveLength(examples.length + pinned.length + gatewayApi.length + sample.length);
     } else if (write) {
       const examples = exampleSets(DIST, parseYamlDocuments);
       expect(examples.length).toBeGreaterThan(20);
       const gatewayApi = gatewayApiSets();
-      writeSets([...examples, ...sets, ...gatewayApi], FIXTURES_DIR);
-      expect(fs.readdirSync(FIXTURES_DIR)).toHaveLength(examples.length + sets.length + gatewayApi.length);
+      const sample = propertySampleSets();
+      writeSets([...examples, ...sets, ...gatewayApi, ...sample], FIXTURES_DIR);
+      expect(fs.readdirSync(FIXTURES_DIR)).toHaveLength(examples.length + sets.length + gatewayApi.length + sample.length);
     }
   });
 
@@ -93,5 +96,14 @@ describe('conformance object sets', () => {
       expect.objectContaining({ action: 'DENY', field: 'remoteIpBlocks', cidrs: ['2.2.2.0/24'] }),
     ]);
     if (dist !== DIST) fs.rmSync(dist, { recursive: true, force: true });
+  });
+
+  test('a sample of the property suite\'s accepted apps becomes object sets with the trace\'s expectations', () => {
+    // GIVEN the fixed-seed sample WHEN made into sets
+    const sample = propertySampleSets();
+    // THEN every sampled app is there (one set per cluster), each with a proxy the trace expects
+    const apps = new Set(sample.map(s => s.name.split('-').slice(0, 2).join('-')));
+    expect(apps.size).toBe(PROPERTY_SAMPLE_SIZE);
+    for (const set of sample) expect(set.expectations.proxies.length).toBeGreaterThan(0);
   });
 });

@@ -19,7 +19,7 @@ import { IngressGatewayBase } from '../../src/ingress/ingress-gateway-base';
 
 type WorkloadKind = 'tproxy' | 'mesh' | 'ambient';
 
-interface WorkloadSpec {
+export interface WorkloadSpec {
   readonly kind: WorkloadKind;
   readonly name: string;
   readonly namespace: string;
@@ -32,7 +32,7 @@ interface WorkloadSpec {
   readonly chart: number;
 }
 
-interface ClusterSpec {
+export interface ClusterSpec {
   readonly gateway: {
     readonly kind: 'preserved' | 'proxy';
     readonly numTrustedProxies: number;
@@ -46,7 +46,7 @@ interface ClusterSpec {
   readonly waypoint: boolean;
 }
 
-interface AppSpec {
+export interface AppSpec {
   readonly alternatives: boolean;
   /** One cluster split over `charts` charts, or (alternatives) one cluster per chart. */
   readonly clusters: ClusterSpec[];
@@ -87,7 +87,7 @@ function clusterSpec(charts: number): fc.Arbitrary<ClusterSpec> {
   });
 }
 
-const appSpec: fc.Arbitrary<AppSpec> = fc.record({
+export const appSpec: fc.Arbitrary<AppSpec> = fc.record({
   alternatives: fc.boolean(),
   charts: fc.integer({ min: 2, max: 3 }),
   istioVersion: fc.option(istioVersion.filter(v => v.supportsGatewayParametersRef), { nil: undefined, freq: 2 }),
@@ -165,7 +165,7 @@ function buildCluster(charts: Chart[], spec: ClusterSpec, version: any): void {
   }
 }
 
-function buildApp(app: App, spec: AppSpec): void {
+export function buildApp(app: App, spec: AppSpec): void {
   if (spec.alternatives) {
     spec.clusters.forEach((c, i) => buildCluster([new Chart(app, `alternative-${i}`)], c, spec.istioVersion));
   } else {
