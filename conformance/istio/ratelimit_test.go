@@ -74,7 +74,9 @@ func TestRateLimitsFailOnEveryDifference(t *testing.T) {
 			want: []string{"route http.8080 virtual host web.example.com:8080 has no remote_address rate limit, the trace expects istio-ingress/edge-rate-limit"},
 		},
 		"not before the router": {
-			yaml: func(y string) string { return strings.Replace(y, "operation: INSERT_BEFORE", "operation: INSERT_FIRST", 1) },
+			yaml: func(y string) string {
+				return strings.Replace(y, "operation: INSERT_BEFORE", "operation: INSERT_FIRST", 1)
+			},
 			want: []string{"the local rate-limit filter is not immediately before envoy.filters.http.router"},
 		},
 		"a descriptor value": {
@@ -102,7 +104,9 @@ func TestRateLimitsFailOnEveryDifference(t *testing.T) {
 			want: []string{"the trace expects none here"},
 		},
 		"two limits expected": {
-			edit: func(e *Expectations) { e.Proxies[0].RateLimits = append(e.Proxies[0].RateLimits, e.Proxies[0].RateLimits[0]) },
+			edit: func(e *Expectations) {
+				e.Proxies[0].RateLimits = append(e.Proxies[0].RateLimits, e.Proxies[0].RateLimits[0])
+			},
 			want: []string{"1 local rate-limit filters (", "the trace expects 2"},
 		},
 	}
