@@ -3,6 +3,7 @@ import { CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY } from '../../src';
 import { addAmbientCharts } from './ambient';
 import { addCdnCharts } from './cdn';
 import { addClientIpUsageCharts } from './client-ip-usage';
+import { addClientAddressCharts } from './client-address';
 import { addEastWestCharts } from './east-west';
 import { addGatewayApiCharts } from './gateway-api';
 import { addNorthSouthCharts } from './north-south';
@@ -24,6 +25,7 @@ export function buildApp(app: App = new App()): App {
   addAmbientCharts(app);
   addGatewayApiCharts(app);
   addClientIpUsageCharts(app);
+  addClientAddressCharts(app);
   return app;
 }
 

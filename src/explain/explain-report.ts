@@ -107,6 +107,8 @@ function renderPath(path: PathTrace): string {
   out.push(escapeForTerminal(`app sees: socket peer ${path.appSocketPeer}${path.appHeaderClient ? `, X-Envoy-External-Address ${path.appHeaderClient}` : ''} (client ${path.clientAddress})`));
   out.push(...path.hops.flatMap(h => (h.rateLimits ?? []).map(l => escapeForTerminal(`  rate limit (${h.hop}): ${l.rateLimit} ${l.limit}, bucket per client keyed on ${l.key}`
     + (l.keyWithForgedXff === l.key ? ' (a forged X-Forwarded-For keeps it)' : ` (a forged X-Forwarded-For makes it ${l.keyWithForgedXff})`)))));
+  const headers = path.hops.filter(h => h.clientAddressHeaders).map(h => `${h.hop} ${headerText(h.clientAddressHeaders!)}`);
+  if (headers.length > 0) out.push(escapeForTerminal(`client-address headers received: ${headers.join('; ')}`));
   const notes = path.hops.filter(h => h.note).map(h => escapeForTerminal(`  note (${h.hop}): ${h.note}`));
   out.push(...notes);
   out.push(...path.findings.map(renderFinding));
@@ -154,5 +156,11 @@ function hopFacts(hop: HopTrace): string[] {
   if (hop.externalAddress) facts.push(`XEEA ${hop.externalAddress}`);
   if (hop.clientAddress) facts.push(`remote.ip ${hop.clientAddress}`);
   for (const l of hop.rateLimits ?? []) facts.push(`rate limit ${l.rateLimit} key ${l.key}`);
+  if (hop.clientAddressHeaders) facts.push(headerText(hop.clientAddressHeaders));
   return facts;
+}
+
+/** Client-address headers as `name value, ...`. */
+function headerText(headers: { [name: string]: string }): string {
+  return Object.entries(headers).map(([name, value]) => `${name} ${value}`).join(', ');
 }

@@ -15,6 +15,7 @@ import { TraceModel } from '../model/trace-model';
 import { XffFilterModel } from '../model/xff-filter-checks';
 import { LabelIndex, SelectorIndex } from '../trace/selector-index';
 import { WorkloadIndex } from '../trace/workload-index';
+import { withHttpRouteHeaders, withVirtualServiceHeaders } from './read/client-headers';
 import { readEnvoyFilter, xffFilterModelsOf } from './read/envoy-filters';
 import { dedupeGateways, installedGateway, isGatewayPod, istioVersionOf, parseGateway } from './read/gateways';
 import { Indexes, rootNamespacesOf } from './read/indexes';
@@ -134,7 +135,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
     ? workloadsOfService(namespace, ref.name).some(w => w.waypoint !== undefined)
     : ref.kind === 'Gateway' && waypoints.some(w => w.namespace === namespace && w.name === ref.name);
   const policies = ofKind('AuthorizationPolicy').flatMap(o => parsePolicy(o, findings, attachesToWaypoint));
-  const deduped = dedupeGateways(gateways);
+  const deduped = withHttpRouteHeaders(withVirtualServiceHeaders(dedupeGateways(gateways), ofKind('VirtualService')), ofKind('HTTPRoute'));
   const routeKinds = ['HTTPRoute', 'TCPRoute', 'TLSRoute'].flatMap(ofKind);
   const routes = routesOf(deduped, ofKind('VirtualService'), gatewayApiRouteBackends(routeKinds, findings), workloadIndex, findings);
   return {

@@ -22,6 +22,7 @@ import { GatewayFlavour } from './ingress-gateway-props';
 import { destination, GatewayName, renderHttpRoutes, renderIstioGateway, renderVirtualService } from './istio-api-rendering';
 import { mergeAnnotations, withSourceFact } from './service-annotations';
 import { gatewayListenerPort, PROXY_CONFIG_ANNOTATION } from '../envoy/names';
+import { ClientAddressHeader, ClientAddressHeaderOptions } from '../mesh/client-address-header';
 import {
   EXPECTED_TOPOLOGY_ANNOTATION, GATEWAY_SERVICE_ANNOTATION, ISTIO_VERSION_ANNOTATION, NODE_ADDRESS_ACCEPTED_ANNOTATION,
   STATUS_PORT_PROXY_PROTOCOL_ENV,
@@ -127,6 +128,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   private readonly routeBackends: Array<{ readonly host: string; readonly protocol: RouteProtocol }> = [];
   private readonly httpRoutes = new Map<string, { vs: ApiObject; routes: HttpRouteEntry[] }>();
   private routeCount = 0;
+  /** The client-address header, once `clientAddressHeader()` is called. */
+  private clientHeader?: ClientAddressHeader;
   /** True for GatewayFlavour.GATEWAY_API. */
   private readonly gatewayApi: boolean;
   /** The ReferenceGrants of Gateway API routes to backends in other namespaces. */
@@ -265,7 +268,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       const routes: HttpRouteEntry[] = [];
       const index = this.routeCount++;
       const vs = this.gatewayApi ? renderHttpRoute(this, index, this.gatewayName(), () => this.listeners(), host, routes)
-        : renderVirtualService(this, index, this.gatewayName(), [host], () => ({ http: renderHttpRoutes(routes) }));
+        : renderVirtualService(this, index, this.gatewayName(), [host], () => ({ http: renderHttpRoutes(routes, this.clientHeader?.headerName) }));
       entry = { vs, routes };
       this.httpRoutes.set(host, entry);
     }
@@ -333,6 +336,31 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     }, props);
   }
 
+  /**
+   * Writes the client the gateway resolved into request header `name` (default `x-real-ip`) on its HTTP routes,
+   * overwriting any copy the client sent: with GatewayFlavour.ISTIO through the routes' VirtualServices, with
+   * GatewayFlavour.GATEWAY_API through an EnvoyFilter on the gateway pods. Returns it; a second call with the same
+   * name returns the same header.
+   */
+  public clientAddressHeader(options: ClientAddressHeaderOptions = {}): ClientAddressHeader {
+    const name = ClientAddressHeader._checkName(options);
+    if (this.clientHeader) {
+      if (this.clientHeader.headerName === name) return this.clientHeader;
+      throw new Error(`clientAddressHeader name "${name}" is not allowed: gateway "${this._config.name}" already writes the client into "${this.clientHeader.headerName}"; a hop writes one client-address header, so use that name`);
+    }
+    this.clientHeader = ClientAddressHeader._render(this, {
+      name,
+      ...(this.gatewayApi ? { context: 'GATEWAY' as const } : {}),
+      namespace: this.targetNamespace,
+      selector: this.targetSelector,
+    });
+    Topology.of(this).changed();
+    if (!this.gatewayApi) {
+      Topology.of(this).addValidation(this, () => this.httpRoutes.size > 0 ? [] : [`clientAddressHeader "${name}" is written by the VirtualServices of gateway "${this._config.name}"'s HTTP routes, but it has none: call addRoute()`]);
+    }
+    return this.clientHeader;
+  }
+
   /** The hops declared in front of the gateway. @default - not declared */
   public get trustChain(): TrustChain | undefined {
     return this._config.trustChain;
@@ -351,6 +379,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
       proxyProtocolPorts: this.proxyProtocolServicePorts().sort((a, b) => a - b),
       servers: this.serverModels(),
       serviceName: this.serviceName,
+      ...(this.clientHeader ? { clientAddressHeader: this.clientHeader.headerName } : {}),
     };
   }
 

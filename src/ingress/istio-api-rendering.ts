@@ -2,6 +2,7 @@ import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HttpRouteEntry, RouteBackend, ServerEntry } from './gateway-servers';
 import { NETWORKING } from './l1';
+import { DOWNSTREAM_ADDRESS_WITHOUT_PORT } from '../envoy/client-fields';
 import { LibraryManifest } from '../util/library-manifest';
 
 /*
@@ -52,8 +53,15 @@ export function destination(backend: RouteBackend): any {
   return { host: backend.backendHost, port: { number: backend.backendPort } };
 }
 
-export function renderHttpRoutes(routes: HttpRouteEntry[]): any[] {
+/**
+ * The `http` routes of a VirtualService; with `clientHeader`, each sets it to the client the gateway resolved. istiod
+ * turns `headers.request.set` into the route's `request_headers_to_add` with OVERWRITE_IF_EXISTS_OR_ADD
+ * (pilot/pkg/networking/core/route/route.go, translateAppendHeaders), and Envoy expands command operators in those
+ * values (envoy source/common/router/header_parser.cc).
+ */
+export function renderHttpRoutes(routes: HttpRouteEntry[], clientHeader?: string): any[] {
+  const headers = clientHeader === undefined ? {} : { headers: { request: { set: { [clientHeader]: DOWNSTREAM_ADDRESS_WITHOUT_PORT } } } };
   // Istio takes the first match: the longest prefix goes first so that "/" does not shadow "/api".
   return [...routes].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length)
-    .map(r => ({ match: [{ uri: { prefix: r.pathPrefix } }], route: [{ destination: destination(r) }] }));
+    .map(r => ({ match: [{ uri: { prefix: r.pathPrefix } }], ...headers, route: [{ destination: destination(r) }] }));
 }

@@ -1,6 +1,7 @@
 import type * as GatewayApi from '../../imports/gateway.networking.k8s.io';
 import type * as Networking from '../../imports/networking.istio.io';
 import type * as Security from '../../imports/security.istio.io';
+import type * as Telemetry from '../../imports/telemetry.istio.io';
 import { L1Class, L1Kind } from '../util/library-manifest';
 
 /*
@@ -38,4 +39,9 @@ export const GATEWAY_API = {
   TcpRouteV1Alpha2: kindOf<typeof GatewayApi.TcpRouteV1Alpha2>('gateway.networking.k8s.io/v1alpha2', 'TCPRoute'),
   TlsRoute: kindOf<typeof GatewayApi.TlsRoute>('gateway.networking.k8s.io/v1', 'TLSRoute'),
   TlsRouteV1Alpha2: kindOf<typeof GatewayApi.TlsRouteV1Alpha2>('gateway.networking.k8s.io/v1alpha2', 'TLSRoute'),
+};
+
+/** `telemetry.istio.io`, by the name of the L1 class. */
+export const TELEMETRY = {
+  Telemetry: kindOf<typeof Telemetry.Telemetry>('telemetry.istio.io/v1', 'Telemetry'),
 };

@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { ClientAddressHeader, ClientAddressHeaderOptions } from './client-address-header';
 import { IstioVersion } from '../model/istio-version';
 import { GatewayModel, InterceptionMode, ISourceIpTarget, ProxyRole, WorkloadModel } from '../model/model';
 import { Topology } from '../model/topology';
@@ -22,6 +23,7 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
   /** The interception mode of the pods. */
   public abstract readonly interceptionMode: InterceptionMode;
   private cachedModel?: CachedModel;
+  private clientHeader?: ClientAddressHeader;
 
   /** Allows only clients from `cidrs` to this workload (an ALLOW AuthorizationPolicy on its sidecar). */
   public allowFrom(cidrs: string[], options?: SourceIpRuleOptions): SourceIpPolicy {
@@ -58,6 +60,31 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
     return IstioVersion.resolve(this);
   }
 
+  /**
+   * Writes the client the sidecar resolved into request header `name` (default `x-real-ip`), overwriting any copy the
+   * caller sent: an EnvoyFilter on the pods' inbound route configuration. Useful where the sidecar is the hop that
+   * resolves the client (an XffSidecarFilter behind a CDN); the trace warns when it does not. Returns it; a second
+   * call with the same name returns the same header.
+   */
+  public clientAddressHeader(options: ClientAddressHeaderOptions = {}): ClientAddressHeader {
+    const name = ClientAddressHeader._checkName(options);
+    if (this.clientHeader) {
+      if (this.clientHeader.headerName === name) return this.clientHeader;
+      throw new Error(`clientAddressHeader name "${name}" is not allowed: workload "${this.workloadName()}" already writes the client into "${this.clientHeader.headerName}"; a hop writes one client-address header, so use that name`);
+    }
+    if (this.interceptionMode === InterceptionMode.NONE) {
+      throw new Error(`clientAddressHeader is not allowed on workload "${this.workloadName()}": with interceptionMode NONE inbound traffic bypasses the sidecar, so nothing writes the header; write it at the gateway instead`);
+    }
+    this.clientHeader = ClientAddressHeader._render(this, {
+      name,
+      context: 'SIDECAR_INBOUND',
+      namespace: this.targetNamespace,
+      selector: this.targetSelector,
+    });
+    Topology.of(this).changed();
+    return this.clientHeader;
+  }
+
   /** Workloads are not gateways. @internal */
   public _gatewayModel(): GatewayModel | undefined {
     return undefined;
@@ -80,7 +107,7 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
         podLabels,
         interceptionMode: this.interceptionMode,
       });
-      cached = { version, podLabels, model };
+      cached = { version, podLabels, model: this.clientHeader ? { ...model, clientAddressHeader: this.clientHeader.headerName } : model };
       this.cachedModel = cached;
     }
     return cached.model;

@@ -137,6 +137,12 @@ export interface GatewayModel {
   readonly servers: ServerModel[];
   /** Kubernetes Service name in front of the gateway pods, when known. @default - unknown */
   readonly serviceName?: string;
+  /**
+   * The request header (lower case) the gateway writes the client it resolved into, overwriting any incoming copy
+   * (`clientAddressHeader()`).
+   * @default - none
+   */
+  readonly clientAddressHeader?: string;
 }
 
 /** How a sidecar's inbound HTTP connection manager resolves the client from X-Forwarded-For. */
@@ -209,6 +215,12 @@ export interface WorkloadModel {
    * @default false
    */
   readonly ingressUseWaypoint?: boolean;
+  /**
+   * The request header (lower case) the sidecar writes the client it resolved into, overwriting any incoming copy
+   * (`clientAddressHeader()`).
+   * @default - none
+   */
+  readonly clientAddressHeader?: string;
 }
 
 /** Which proxies an `XffSidecarFilter` changes. */

@@ -92,6 +92,7 @@ export function matchPolicies(policies: PolicyModel[], directPeer: string, remot
   });
 }
 
+/** The policies' `namespace/name`, each once, sorted: the text must not depend on the order the input lists them in. */
 export function names(policies: PolicyModel[]): string {
-  return [...new Set(policies.map(p => `${p.namespace}/${p.name}`))].join(', ');
+  return [...new Set(policies.map(p => `${p.namespace}/${p.name}`))].sort().join(', ');
 }

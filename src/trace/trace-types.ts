@@ -46,6 +46,12 @@ export interface HopTrace {
   readonly externalAddress?: string;
   /** The client address an Envoy hop resolves (`remote.ip`). @default - not an Envoy hop */
   readonly clientAddress?: string;
+  /**
+   * Client-address headers (`clientAddressHeader()`) as the hop receives them, by lower-case name: the client an
+   * earlier hop resolved, or what the caller sent when no hop wrote it.
+   * @default - none
+   */
+  readonly clientAddressHeaders?: { [name: string]: string };
   /** True when this Envoy marks the request internal (`x-envoy-internal: true`, Envoy 1.32 defaults). @default false */
   readonly envoyInternal?: boolean;
   /** AuthorizationPolicy rules on client addresses that apply at this hop. */

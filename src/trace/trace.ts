@@ -1,3 +1,4 @@
+import { eastWestHeaders, HeaderWriter, headerFindings, inMeshHeaderFindings, sidecarHeader, withHeaderValues } from './client-header';
 import { ADDRESSES, listsOnlyExternalRanges, names, policiesFor, TraceContext } from './context';
 import { gatewayFindings, GatewayStep, throughGateway } from './gateway-hop';
 import { appFindings, bypassFindings, settleLowerBound, sidecarFindings } from './path-findings';
@@ -59,6 +60,15 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
     if (list) list.push(w);
     else byName.set(key, [w]);
   }
+  // The client-address headers each workload receives from the gateways in front (an in-mesh caller can forge them).
+  const gatewayHeaders = new Map<WorkloadModel, Array<{ gateway: string; header: string }>>();
+  const northSouth = (gw: TracedGateway, wl: WorkloadModel | undefined, protocol: string): PathTrace => {
+    const header = gw.model.clientAddressHeader;
+    if (wl && header !== undefined && protocol === 'HTTP') {
+      gatewayHeaders.set(wl, [...(gatewayHeaders.get(wl) ?? []), { gateway: `gateway ${gw.model.namespace}/${gw.model.name}`, header }]);
+    }
+    return traceNorthSouth(gw, wl, protocol, ctx);
+  };
   for (const gw of parsed.gateways) {
     const routed = parsed.routes.get(`${gw.model.namespace}/${gw.model.name}`);
     if (!routed) {
@@ -66,7 +76,7 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
       const sample = unroutedSample(gw, parsed, findings);
       const behind = sample.length > 0 ? sample : [undefined];
       for (const protocol of protocolsOf(gw)) {
-        for (const wl of behind) paths.push(traceNorthSouth(gw, wl, protocol, ctx));
+        for (const wl of behind) paths.push(northSouth(gw, wl, protocol));
       }
       continue;
     }
@@ -76,10 +86,10 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
     for (const protocol of protocols) {
       const behind = candidates.filter(w => routed.get(`${w.namespace}/${w.name}`)!.has(protocol as RouteProtocol));
       if (behind.length === 0 && candidates.length > 0) continue;
-      for (const wl of behind.length > 0 ? behind : [undefined]) paths.push(traceNorthSouth(gw, wl, protocol, ctx));
+      for (const wl of behind.length > 0 ? behind : [undefined]) paths.push(northSouth(gw, wl, protocol));
     }
   }
-  for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx));
+  for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx, gatewayHeaders.get(wl) ?? []));
   findings.push(...waypointPolicyFindings(parsed, ctx));
   return { paths, findings };
 }
@@ -151,6 +161,9 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
   const hops: HopTrace[] = [{ hop: `client ${ADDRESSES.client}`, policies: [] }, ...withLastHopLimits(honest, gwLimits)];
   let appPeer = ADDRESSES.gatewayPod;
   let appXff = honest.forwardedFor;
+  const gatewayIndex = hops.length - 1;
+  const writers: HeaderWriter[] = protocol === 'HTTP' && m.clientAddressHeader !== undefined
+    ? [{ header: m.clientAddressHeader, where, honest: honest.clientAddress, forged: forged.clientAddress }] : [];
   if (wl) {
     const wlWhere = `workload ${wl.namespace}/${wl.name}`;
     const proxied = ctx.proxyProtocolTo.get(`${wl.namespace}/${wl.name}`);
@@ -162,6 +175,8 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
     if (wl.xffMode === SidecarXffMode.TRUSTED_CIDRS && side.clientAddress === ADDRESSES.client) settleLowerBound(findings, where, wlWhere);
     const wlLimits = protocol === 'HTTP' ? workloadRateLimits(wl, side, sideForged, ctx) : [];
     behindGatewayRateLimitFindings(wlLimits, where, wlWhere, findings);
+    const wlHeader = protocol === 'HTTP' && !side.rejected ? sidecarHeader(wl) : undefined;
+    if (wlHeader !== undefined) writers.push({ header: wlHeader, where: wlWhere, honest: side.clientAddress, forged: sideForged.clientAddress });
     hops.push(...side.hops.map((h, i) => i === 0 ? withRateLimits(h, wlLimits) : h));
     appPeer = side.appPeer;
     appXff = side.forwardedFor;
@@ -173,19 +188,20 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
     appFindings(wl, appPeer, honest.externalAddress, protocol, findings, wlWhere, true, side.viaProxyProtocol, side.clientAddress);
   }
   hops.push({ hop: 'app', socketPeer: appPeer, xForwardedFor: protocol === 'HTTP' ? appXff : undefined, externalAddress: honest.externalAddress, policies: [] });
+  headerFindings(writers, honest.addresses, findings);
   return {
     title: `north-south: ${where}${wl ? ` -> workload ${wl.namespace}/${wl.name}` : ''}`,
     direction: 'north-south',
     protocol,
     clientAddress: ADDRESSES.client,
-    hops,
+    hops: withHeaderValues(hops, gatewayIndex, writers),
     appSocketPeer: appPeer,
     appHeaderClient: honest.externalAddress,
     findings,
   };
 }
 
-function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
+function traceEastWest(wl: WorkloadModel, ctx: TraceContext, gatewayHeaders: ReadonlyArray<{ gateway: string; header: string }>): PathTrace {
   const where = `workload ${wl.namespace}/${wl.name}`;
   const peer = ADDRESSES.meshClientPod;
   // A DestinationRule with proxyProtocol makes every mesh caller send PROXY with its own address.
@@ -196,7 +212,9 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
   const forged = throughWorkload(wl, peer, ADDRESSES.forged.join(','), undefined, ctx, 'HTTP', forgedHeaders, proxied);
   const findings: Finding[] = [];
   const remotePolicies = policiesFor(ctx, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
-  if (ADDRESSES.forged.includes(forged.clientAddress) && remotePolicies.length > 0 && wl.role !== ProxyRole.AMBIENT) {
+  // A direct in-mesh caller chooses what the sidecar resolves: remoteIpBlocks there and the header it writes follow it.
+  const forgeable = ADDRESSES.forged.includes(forged.clientAddress) && wl.role !== ProxyRole.AMBIENT;
+  if (forgeable && remotePolicies.length > 0) {
     // Through the gateway the policy matches the client the gateway resolved; only direct in-mesh callers can forge it.
     findings.push(finding(FindingSeverity.WARNING, where, `forgeable from inside the mesh: remoteIpBlocks in ${names(remotePolicies)} match the client the gateway resolved, but a pod that calls the workload directly chooses remote.ip by sending ${header ?? 'X-Forwarded-For'} (got ${forged.clientAddress})`,
       'match in-mesh callers with ipBlocks, principals or namespaces too (or admit only the gateway to the workload); remoteIpBlocks on a sidecar is only meaningful for requests through the gateway'));
@@ -209,13 +227,16 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext): PathTrace {
   }
   const limits = workloadRateLimits(wl, honest, forged, ctx);
   inMeshRateLimitFindings(limits, where, findings);
+  inMeshHeaderFindings(wl, gatewayHeaders, forgeable, forged.clientAddress, header ?? 'X-Forwarded-For', findings, where);
   appFindings(wl, honest.appPeer, undefined, 'HTTP', findings, where, false);
+  const appHeaders = honest.rejected ? undefined : eastWestHeaders(wl, honest.clientAddress);
   return {
     title: `east-west: pod ${peer} -> workload ${wl.namespace}/${wl.name}`,
     direction: 'east-west',
     protocol: 'HTTP',
     clientAddress: peer,
-    hops: [{ hop: `client pod ${peer}`, policies: [] }, ...honest.hops.map((h, i) => i === 0 ? withRateLimits(h, limits) : h), { hop: 'app', socketPeer: honest.appPeer, xForwardedFor: honest.forwardedFor, policies: [] }],
+    hops: [{ hop: `client pod ${peer}`, policies: [] }, ...honest.hops.map((h, i) => i === 0 ? withRateLimits(h, limits) : h),
+      { hop: 'app', socketPeer: honest.appPeer, xForwardedFor: honest.forwardedFor, ...(appHeaders ? { clientAddressHeaders: appHeaders } : {}), policies: [] }],
     appSocketPeer: honest.appPeer,
     findings,
   };

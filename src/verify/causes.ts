@@ -58,9 +58,23 @@ export function alternatives(model: TraceModel, version: IstioVersion, basePaths
     }
     const proxy = proxyProtocolVariant(g);
     if (proxy) out.push({ id: proxy.id, view: traced(withGateway(proxy.changed)), cause: `${proxy.text} at ${where}` });
+    if (m.clientAddressHeader !== undefined) {
+      out.push({
+        id: 'client-address-header-not-written',
+        view: traced(withModel({ clientAddressHeader: undefined })),
+        cause: `${where} does not write ${m.clientAddressHeader} (its VirtualService or EnvoyFilter is not applied on the cluster): the app gets what the caller sent, if anything`,
+      });
+    }
   });
   model.workloads.slice(0, MAX_VARIED_OBJECTS).forEach((w, i) => {
     if (w.role !== ProxyRole.SIDECAR || w.interceptionMode === InterceptionMode.NONE) return;
+    if (w.clientAddressHeader !== undefined) {
+      out.push({
+        id: 'client-address-header-not-written',
+        view: traced({ ...model, workloads: model.workloads.map((x, j) => (j === i ? { ...w, clientAddressHeader: undefined } : x)) }),
+        cause: `the sidecar of workload ${w.namespace}/${w.name} does not write ${w.clientAddressHeader} (its EnvoyFilter is not applied on the cluster): the app gets what reached the sidecar`,
+      });
+    }
     const other = w.interceptionMode === InterceptionMode.TPROXY ? InterceptionMode.REDIRECT : InterceptionMode.TPROXY;
     const changed: WorkloadModel = { ...w, interceptionMode: other };
     out.push({

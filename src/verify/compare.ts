@@ -44,7 +44,8 @@ export interface PathView {
 export function pathOf(paths: PathTrace[], o: Observation): PathTrace {
   const candidates = o.path === undefined
     ? paths.filter(p => p.direction === 'north-south' && p.protocol === 'HTTP')
-    : paths.filter(p => p.title.includes(o.path!));
+    // A whole title names its path, even when it is a part of another one (workload w-r and workload w-ra).
+    : paths.some(p => p.title === o.path) ? paths.filter(p => p.title === o.path) : paths.filter(p => p.title.includes(o.path!));
   const titles = [...new Set(candidates.map(p => p.title))];
   if (titles.length !== 1) {
     const all = [...new Set(paths.map(p => p.title))].join('; ');
@@ -146,6 +147,21 @@ export function check(view: PathView, o: Observation, addresses: ClusterAddresse
   // An Envoy logs X-Forwarded-For after its own change to it (conn_manager_utility.cc mutateRequestHeaders appends to
   // the request headers the access log reads): what the next hop receives.
   many('X-Forwarded-For', list(isApp ? at.hop.xForwardedFor : at.next?.xForwardedFor), f.forwardedFor);
+  if (!isApp && at.hop.hop.startsWith('gateway ')) {
+    // The gateway sets X-Envoy-External-Address; the hops behind it forward it unchanged to the app.
+    one('X-Envoy-External-Address', path.hops[path.hops.length - 1].externalAddress, f.externalAddress);
+  }
+  // The router writes a route's request_headers_to_add into the downstream request headers the access log reads
+  // (envoy source/common/router/router.cc, finalizeRequestHeaders on the request's own header map): like
+  // X-Forwarded-For, an access log shows the client-address header as the next hop receives it.
+  const forwarded = isApp ? at.hop.clientAddressHeaders : at.next?.clientAddressHeaders;
+  if (!isApp && f.clientHeader !== undefined) {
+    const names = Object.keys(forwarded ?? {});
+    if (names.length <= 1) one(`client-address header${names.length === 1 ? ` ${names[0]}` : ''}`, names.length === 1 ? forwarded![names[0]] : undefined, f.clientHeader);
+  }
+  if (isApp && f.headers !== undefined) {
+    for (const [name, value] of Object.entries(forwarded ?? {})) one(`client-address header ${name}`, value, f.headers[name] ?? null);
+  }
   if (isApp) {
     one('socket peer', at.hop.socketPeer, f.socketPeer);
     one('X-Envoy-External-Address', at.hop.externalAddress, f.externalAddress);

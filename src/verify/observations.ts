@@ -1,3 +1,4 @@
+import { CLIENT_ACCESS_LOG_FIELDS, CLIENT_HEADER_LOG_FIELD } from '../envoy/client-fields';
 import { INBOUND_PASSTHROUGH_IPV4 } from '../envoy/names';
 import { escapeForTerminal } from '../explain/escape';
 import { checkText, manifestInputError } from '../explain/input';
@@ -25,6 +26,13 @@ export interface ObservedFields {
   readonly externalAddress?: Observed<string>;
   /** httpbin `/ip`'s `origin`: X-Forwarded-For (all of it, or its leftmost entry), else the socket peer. */
   readonly origin?: Observed<string[]>;
+  /**
+   * The client-address header as an Envoy hop forwards it (the JSON access log's `client_address_header`, whichever
+   * header the provider logs).
+   */
+  readonly clientHeader?: Observed<string>;
+  /** Every request header the app received, by lower-case name (httpbin `/headers`), to find the client-address header. */
+  readonly headers?: { readonly [name: string]: string };
 }
 
 /** One observation: which path and hop it belongs to, where it came from, and what it shows. */
@@ -74,12 +82,27 @@ const XFF_QUOTED_FIELD = 2;
 const UPSTREAM_HOST_QUOTED_FIELD = 6;
 const DOWNSTREAM_REMOTE_AFTER_UPSTREAM_HOST = 4;
 
+/** The keys of the JSON format's fields verify reads (their values are in src/envoy/client-fields.ts). */
+const JSON_FIELDS = {
+  remote: jsonKeyOf('%DOWNSTREAM_REMOTE_ADDRESS%'),
+  forwardedFor: jsonKeyOf('%REQ(X-FORWARDED-FOR)%'),
+  externalAddress: jsonKeyOf('%REQ(X-ENVOY-EXTERNAL-ADDRESS)%'),
+};
+
+function jsonKeyOf(operator: string): string {
+  return Object.entries(CLIENT_ACCESS_LOG_FIELDS).find(([, v]) => v === operator)![0];
+}
+
 /** `[pod/name/container] ` as `kubectl logs --prefix` writes it. */
 const KUBECTL_PREFIX = /^\[pod\/[^\]\s]+\]\s+/;
 
-/** The fields of one access-log line in Istio's default text format; undefined for a line in another format. */
+/**
+ * The fields of one access-log line in Istio's default text format, or in the JSON format of
+ * `ClientAddressAccessLog.meshConfigProvider()`; undefined for a line in another format.
+ */
 export function parseAccessLogLine(line: string): ObservedFields | undefined {
   const text = line.trim().replace(KUBECTL_PREFIX, '');
+  if (text.startsWith('{')) return parseJsonAccessLogLine(text);
   if (!text.startsWith('[')) return undefined;
   const tokens: Array<{ quoted: boolean; value: string }> = [];
   let i = text.indexOf(']') + 1;
@@ -105,6 +128,38 @@ export function parseAccessLogLine(line: string): ObservedFields | undefined {
   const address = withoutPort(remote.value);
   if (address === undefined) return undefined;
   return { clientAddress: address, forwardedFor: addressList(quoted[XFF_QUOTED_FIELD].value) };
+}
+
+/**
+ * A line of the JSON access-log format (`envoyFileAccessLog.logFormat.labels`): an object with the
+ * `downstream_remote_address` field, and optionally `x_forwarded_for`, `x_envoy_external_address` and
+ * `client_address_header`. Envoy writes an absent value as null in JSON (or `-`, as in text).
+ */
+function parseJsonAccessLogLine(text: string): ObservedFields | undefined {
+  let line: any;
+  try {
+    line = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const remote = line?.[JSON_FIELDS.remote];
+  if (line === null || typeof line !== 'object' || (typeof remote !== 'string' && remote !== null)) return undefined;
+  const address = remote === null ? null : withoutPort(remote);
+  if (address === undefined) return undefined;
+  const value = (key: string): string | null | undefined => {
+    if (!(key in line)) return undefined;
+    const v = line[key];
+    return v === null || v === '-' || v === '' ? null : String(v).trim();
+  };
+  const xff = value(JSON_FIELDS.forwardedFor);
+  const external = value(JSON_FIELDS.externalAddress);
+  const header = value(CLIENT_HEADER_LOG_FIELD);
+  return {
+    clientAddress: address,
+    ...(xff !== undefined ? { forwardedFor: addressList(xff) } : {}),
+    ...(external !== undefined ? { externalAddress: external } : {}),
+    ...(header !== undefined ? { clientHeader: header } : {}),
+  };
 }
 
 /** An address without its port (`1.2.3.4:5678`, `[::1]:80`); null for `-`; undefined when it is not an address. */
@@ -146,7 +201,8 @@ export function parseHttpbin(text: string, source: string): ObservedFields {
     return Array.isArray(value) ? value.map(String).join(',') : String(value);
   };
   const external = header('x-envoy-external-address');
-  return { forwardedFor: addressList(header('x-forwarded-for')), externalAddress: external === null ? null : external.trim() };
+  const all = Object.fromEntries(Object.keys(headers).map(k => [k.toLowerCase(), header(k.toLowerCase())!.trim()]));
+  return { forwardedFor: addressList(header('x-forwarded-for')), externalAddress: external === null ? null : external.trim(), headers: all };
 }
 
 /**
@@ -172,6 +228,7 @@ export function parseEchoServer(text: string, source: string): ObservedFields {
     };
     fields.forwardedFor = addressList(header('x-forwarded-for'));
     fields.externalAddress = header('x-envoy-external-address');
+    fields.headers = Object.fromEntries([...block.matchAll(/(?:^| )([a-z0-9-]+)=/gi)].map(m => [m[1].toLowerCase(), header(m[1]) ?? '']));
   }
   return fields;
 }
@@ -235,7 +292,7 @@ function readEntry(o: any, where: string): Observation[] {
     if (o.hop === 'app') throw manifestInputError(where, 'hop app has no Envoy access log: an access log belongs to hop gateway, sidecar or waypoint');
     const lines = text.split('\n').map((l: string, n: number) => ({ fields: parseAccessLogLine(l), n: n + 1, blank: l.trim() === '' }));
     const read = lines.filter((l: { fields?: ObservedFields }) => l.fields !== undefined);
-    if (read.length === 0) throw manifestInputError(where, 'accessLog holds no line in Istio\'s default text format ([START_TIME] "GET / HTTP/1.1" ... DOWNSTREAM_REMOTE_ADDRESS ...): for JSON access logs, give the values as httpbin-style headers instead');
+    if (read.length === 0) throw manifestInputError(where, 'accessLog holds no line in Istio\'s default text format ([START_TIME] "GET / HTTP/1.1" ... DOWNSTREAM_REMOTE_ADDRESS ...) or in the JSON format of ClientAddressAccessLog.meshConfigProvider() ({"downstream_remote_address": ...})');
     return read.map((l: { fields?: ObservedFields; n: number }) => ({ ...base, source: `${where}.accessLog line ${l.n}`, fields: l.fields! }));
   }
   if (o.hop !== 'app') throw manifestInputError(where, `${input} is what the app answers: give it with hop: app`);

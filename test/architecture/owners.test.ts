@@ -45,6 +45,7 @@ const FACTS: Fact[] = [
   { name: 'local rate-limit filter', owners: ['src/envoy/names.ts'], string: exactly('envoy.filters.http.local_ratelimit') },
   { name: 'router filter', owners: ['src/envoy/names.ts'], string: exactly('envoy.filters.http.router') },
   { name: 'remote_address descriptor key', owners: ['src/envoy/names.ts'], string: exactly('remote_address') },
+  { name: 'the client address command operator', owners: ['src/envoy/client-fields.ts'], string: exactly('%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%') },
 ];
 
 /** Literals outside their owner that are known and left to another change, each with the reason. */

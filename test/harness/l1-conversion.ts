@@ -4,6 +4,7 @@ import { IConstruct } from 'constructs';
 import * as gatewayApi from '../../imports/gateway.networking.k8s.io';
 import * as networking from '../../imports/networking.istio.io';
 import * as security from '../../imports/security.istio.io';
+import * as telemetry from '../../imports/telemetry.istio.io';
 import { LibraryManifest } from '../../src/util/library-manifest';
 
 /*
@@ -18,7 +19,7 @@ type Conversion = (props: any) => Record<string, any> | undefined;
 /** `apiVersion|kind` -> the generated `toJson_<L1>Props` of the L1 class of that kind, from every module the library renders from. */
 const CONVERSIONS: Map<string, Conversion> = (() => {
   const map = new Map<string, Conversion>();
-  for (const module of [kplus.k8s, networking, security, gatewayApi] as Array<{ [name: string]: any }>) {
+  for (const module of [kplus.k8s, networking, security, telemetry, gatewayApi] as Array<{ [name: string]: any }>) {
     for (const [name, value] of Object.entries(module)) {
       const gvk = typeof value === 'function' ? value.GVK : undefined;
       const conversion = module[`toJson_${name}Props`];

@@ -1,7 +1,8 @@
 import * as gatewayApi from '../../imports/gateway.networking.k8s.io';
 import * as networking from '../../imports/networking.istio.io';
 import * as security from '../../imports/security.istio.io';
-import { GATEWAY_API, NETWORKING, SECURITY } from '../../src/ingress/l1';
+import * as telemetry from '../../imports/telemetry.istio.io';
+import { GATEWAY_API, NETWORKING, SECURITY, TELEMETRY } from '../../src/ingress/l1';
 
 /*
  * src/ingress/l1.ts names the kinds the library renders without loading their generated modules: each entry must be
@@ -12,6 +13,7 @@ describe('the L1 kinds', () => {
     ['networking.istio.io', NETWORKING, networking],
     ['security.istio.io', SECURITY, security],
     ['gateway.networking.k8s.io', GATEWAY_API, gatewayApi],
+    ['telemetry.istio.io', TELEMETRY, telemetry],
   ])('every %s entry is its L1 class\'s GVK', (_group, table, module) => {
     // GIVEN the table and the generated module
     const entries = Object.entries(table);

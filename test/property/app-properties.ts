@@ -26,6 +26,8 @@ interface WorkloadSpec {
   /** The XffSidecarFilter on a sidecar workload: the gateway's hops, the socket peer, or none. */
   readonly xff?: 'hopsOf' | 'remote';
   readonly policy?: { readonly deny: boolean; readonly cidrs: string[]; readonly field?: ClientIpField };
+  /** The client-address header its sidecar writes. */
+  readonly header?: string;
   /** Which chart (of the cluster's charts) it goes to. */
   readonly chart: number;
 }
@@ -36,6 +38,8 @@ interface ClusterSpec {
     readonly numTrustedProxies: number;
     readonly externalTrafficPolicy: ExternalTrafficPolicy;
     readonly flavour: GatewayFlavour;
+    /** The gateway writes x-real-ip (clientAddressHeader). */
+    readonly header: boolean;
   };
   readonly gatewayPolicy?: { readonly deny: boolean; readonly cidrs: string[]; readonly chart: number };
   readonly workloads: WorkloadSpec[];
@@ -67,6 +71,7 @@ function clusterSpec(charts: number): fc.Arbitrary<ClusterSpec> {
         { arbitrary: fc.constant(ExternalTrafficPolicy.CLUSTER), weight: 1 },
       ),
       flavour: fc.constantFrom(GatewayFlavour.ISTIO, GatewayFlavour.ISTIO, GatewayFlavour.GATEWAY_API),
+      header: fc.boolean(),
     }),
     gatewayPolicy: fc.option(fc.record({ deny: fc.boolean(), cidrs: cidrListWithShapes, chart }), { nil: undefined, freq: 2 }),
     workloads: fc.uniqueArray(fc.record({
@@ -75,6 +80,7 @@ function clusterSpec(charts: number): fc.Arbitrary<ClusterSpec> {
       namespace: fc.constantFrom('apps', 'web'),
       xff: fc.option(fc.constantFrom<'hopsOf' | 'remote'>('hopsOf', 'hopsOf', 'remote'), { nil: undefined, freq: 2 }),
       policy: fc.option(policySpec, { nil: undefined, freq: 2 }),
+      header: fc.option(fc.constantFrom('x-real-ip', 'x-client-ip'), { nil: undefined, freq: 3 }),
       chart,
     }, { requiredKeys: ['kind', 'name', 'namespace', 'chart'] }), { minLength: 1, maxLength: 3, selector: w => w.name }),
     waypoint: fc.boolean(),
@@ -133,6 +139,8 @@ function buildCluster(charts: Chart[], spec: ClusterSpec, version: any): void {
         : gateway._gatewayModel()!.numTrustedProxies > 0 ? XffTrust.trustHopsOf(gateway) : XffTrust.trustedCidrs(['10.244.0.0/16']);
       new XffSidecarFilter(chart, `${id}-Xff`, { workload: target as MeshWorkload, trust });
     }
+    // The sidecar writes a client-address header (the trace warns where it does not resolve the client).
+    if (w.header && w.kind !== 'ambient') (target as MeshWorkload).clientAddressHeader({ name: w.header });
     if (w.policy) {
       // Ambient workloads behind a waypoint are matched on the waypoint (ztunnel sees the waypoint pod).
       const enforcer = w.kind === 'ambient' && waypoint ? waypoint : target;
@@ -143,6 +151,10 @@ function buildCluster(charts: Chart[], spec: ClusterSpec, version: any): void {
         ...(w.policy.field ? { field: w.policy.field } : {}),
       });
     }
+  }
+  // A GatewayFlavour.ISTIO gateway writes the header with its routes' VirtualServices: only with a route.
+  if (spec.gateway.header && (spec.gateway.flavour === GatewayFlavour.GATEWAY_API || spec.workloads.some(w => w.kind === 'tproxy'))) {
+    gateway.clientAddressHeader();
   }
   if (spec.gatewayPolicy) {
     new SourceIpPolicy(at(spec.gatewayPolicy.chart), 'GatewayPolicy', {

@@ -8,7 +8,7 @@ import { ingressProperties } from './ingress-properties';
 import { meshAndPolicyProperties } from './mesh-policy-properties';
 import { roundTripCounter } from './round-trip';
 import { selectorScopeCounter } from './selector-scope';
-import { verifyCounter } from './verify-property';
+import { verifyCounter, verifyJsonCounter } from './verify-property';
 
 /*
  * Property-based tests over the props of every public construct (fast-check). One test file, so that the total
@@ -42,6 +42,8 @@ afterAll(() => {
   // eslint-disable-next-line no-console
   console.log(`verify (implied observations ok, each one changed a mismatch): ${verifyCounter.apps} accepted cases, ${verifyCounter.paths} HTTP paths, ${verifyCounter.observations} observations, ${verifyCounter.changed} changed, in ${(verifyCounter.ms / 1000).toFixed(1)}s`);
   expect(verifyCounter.changed).toBeGreaterThan(0);
+  console.log(`verify: ${verifyJsonCounter.json} observations in the JSON access-log format, ${verifyJsonCounter.headers} with a client-address header`);
+  expect(verifyJsonCounter.json).toBeGreaterThan(0);
   if (process.env.FUZZ_DEBUG) {
     // eslint-disable-next-line no-console
     console.log([...rejectionCounter.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v}\t${k}`).join('\n'));

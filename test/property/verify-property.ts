@@ -22,6 +22,29 @@ export function accessLogLine(remote: string, xff: string | undefined): string {
   return `[pod/proxy-0/istio-proxy] [2026-01-01T00:00:00.000Z] "GET /headers HTTP/1.1" 200 - via_upstream - "-" 0 42 1 1 "${xff ?? '-'}" "curl/8.5.0" "0b60ced5-f525-45e5-9233-171eb33b7c95" "httpbin.example.com" "10.244.1.2:8080" outbound|8000||httpbin.web.svc.cluster.local 10.244.0.5:51000 10.244.0.5:8080 ${address} - -`;
 }
 
+/**
+ * A line in the JSON format of ClientAddressAccessLog.meshConfigProvider(), with a kubectl --prefix pod name, the
+ * client-address header when the next hop receives one.
+ */
+export function jsonAccessLogLine(remote: string, xff: string | undefined, external: string | undefined, header: string | null | undefined): string {
+  const address = remote.includes(':') ? `[${remote}]:41000` : `${remote}:41000`;
+  return `[pod/proxy-0/istio-proxy] ${JSON.stringify({
+    start_time: '2026-01-01T00:00:00.000Z',
+    method: 'GET',
+    path: '/headers',
+    response_code: 200,
+    downstream_remote_address: address,
+    downstream_direct_remote_address: '10.244.9.9:41000',
+    x_forwarded_for: xff ?? null,
+    x_envoy_external_address: external ?? null,
+    upstream_host: '10.244.1.2:8080',
+    ...(header !== undefined ? { client_address_header: header } : {}),
+  })}`;
+}
+
+/** What verify counted in the JSON format and with a client-address header, for the suite's summary. */
+export const verifyJsonCounter = { json: 0, headers: 0 };
+
 /** The observations file the trace of `path` implies, with each observation's text and how to change one value. */
 function implied(path: PathTrace): Array<{ entry: object; changed: object }> {
   const out: Array<{ entry: object; changed: object }> = [];
@@ -34,16 +57,34 @@ function implied(path: PathTrace): Array<{ entry: object; changed: object }> {
     if (kind === undefined || hop.clientAddress === undefined || i === path.hops.length - 1) return;
     // Only the first hop of a kind is named by an observation.
     if (hopOf(path, kind)?.hop !== hop) return;
-    const xff = hopOf(path, kind)!.next?.xForwardedFor;
+    const next = hopOf(path, kind)!.next;
+    const xff = next?.xForwardedFor;
+    // A share of the hops log in the JSON format (every other hop of the path), the rest in the default text format.
+    if (i % 2 === 0) {
+      const external = kind === 'gateway' ? path.hops[path.hops.length - 1].externalAddress : undefined;
+      const names = Object.keys(next?.clientAddressHeaders ?? {});
+      const header = names.length === 1 ? next!.clientAddressHeaders![names[0]] : names.length === 0 ? null : undefined;
+      verifyJsonCounter.json++;
+      if (typeof header === 'string') verifyJsonCounter.headers++;
+      out.push({
+        entry: { ...base, hop: kind, accessLog: jsonAccessLogLine(hop.clientAddress, xff, external, header) },
+        changed: { ...base, hop: kind, accessLog: jsonAccessLogLine(other(hop.clientAddress), xff, external, header) },
+      });
+      return;
+    }
     out.push({
       entry: { ...base, hop: kind, accessLog: accessLogLine(hop.clientAddress, xff) },
       changed: { ...base, hop: kind, accessLog: accessLogLine(other(hop.clientAddress), xff) },
     });
   });
   const app = path.hops[path.hops.length - 1];
+  // The client-address headers the app receives, as httpbin /headers shows them.
+  const clientHeaders = app.clientAddressHeaders ?? {};
+  if (Object.keys(clientHeaders).length > 0) verifyJsonCounter.headers++;
   const headers = (xff: string | undefined) => ({
     ...(xff !== undefined ? { 'X-Forwarded-For': xff } : {}),
     ...(app.externalAddress !== undefined ? { 'X-Envoy-External-Address': app.externalAddress } : {}),
+    ...clientHeaders,
   });
   const changedXff = app.xForwardedFor === undefined ? path.clientAddress : `${app.xForwardedFor},${other(path.clientAddress)}`;
   out.push({ entry: { ...base, hop: 'app', httpbin: { headers: headers(app.xForwardedFor) } }, changed: { ...base, hop: 'app', httpbin: { headers: headers(changedXff) } } });

@@ -1,6 +1,7 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { addAmbientCharts } from '../../examples/seed-scenarios/ambient';
 import { addCdnCharts } from '../../examples/seed-scenarios/cdn';
+import { addClientAddressCharts } from '../../examples/seed-scenarios/client-address';
 import { addClientIpUsageCharts } from '../../examples/seed-scenarios/client-ip-usage';
 import { addEastWestCharts } from '../../examples/seed-scenarios/east-west';
 import { addGatewayApiCharts } from '../../examples/seed-scenarios/gateway-api';
@@ -21,6 +22,7 @@ import { assertRoundTrip, roundTripCounter } from '../property/round-trip';
 const GROUPS: Array<[string, (app: App) => void]> = [
   ['north-south', addNorthSouthCharts], ['tcp', addTcpCharts], ['east-west', addEastWestCharts], ['policies', addPoliciesCharts],
   ['cdn', addCdnCharts], ['ambient', addAmbientCharts], ['gateway-api', addGatewayApiCharts], ['client-ip-usage', addClientIpUsageCharts],
+  ['client-address', addClientAddressCharts],
 ];
 
 const charts: Array<[string, Chart]> = GROUPS.flatMap(([group, add]) => {

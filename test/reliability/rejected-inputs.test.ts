@@ -8,7 +8,7 @@ import {
   PreservedIngressGateway, ProxyProtocolBackend, ProxyProtocolFilterContext, ProxyProtocolGateway, ProxyProtocolListenerFilter,
   ProxyProtocolMode, ProxyProtocolSupport, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, TrustChain, TrustHop, WorkloadSource,
   XffFilterScope, XffSidecarFilter, XffTrust, InterceptionMode, ClientIpField, AmbientNamespace, AmbientWorkload, Waypoint, WaypointFor,
-  GatewayFlavour, HealthCheckFix,
+  GatewayFlavour, HealthCheckFix, ClientAddressAccessLog, AccessLogScope,
 } from '../../src';
 import { validateManifest } from '../harness';
 import { newChart } from '../property/arbitraries';
@@ -203,6 +203,18 @@ const ENTRIES: Entry[] = [
   { construct: 'XffSidecarFilter', inputClass: 'mesh-wide filter outside the root namespace', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.useRemoteAddress(), scope: XffFilterScope.MESH, namespace: 'apps' }), expected: /^namespace "apps" is not allowed with scope MESH/ },
   { construct: 'XffSidecarFilter', inputClass: 'a gateway as the workload', action: c => new XffSidecarFilter(c, 'F', { trust: XffTrust.trustedHops(1), workload: httpGateway(c) }), expected: /workload selects gateway .*set numTrustedProxies on the gateway instead/ },
   { construct: 'XffSidecarFilter', inputClass: 'two filters with different settings on one sidecar', action: c => { const w = httpbin(c); new XffSidecarFilter(c, 'A', { trust: XffTrust.useRemoteAddress(), workload: w }); new XffSidecarFilter(c, 'B', { trust: XffTrust.trustedHops(1), workload: w }); }, expected: /may select the same sidecar port with different settings/ },
+  { construct: 'clientAddressHeader', inputClass: 'a header name in upper case', action: c => httpGateway(c).clientAddressHeader({ name: 'X-Real-IP' }), expected: /^clientAddressHeader name "X-Real-IP" is not allowed: write header names in lower case/ },
+  { construct: 'clientAddressHeader', inputClass: 'a pseudo-header', action: c => httpGateway(c).clientAddressHeader({ name: ':authority' }), expected: /pseudo-headers/ },
+  { construct: 'clientAddressHeader', inputClass: 'a header proxies set or read themselves', action: c => httpGateway(c).clientAddressHeader({ name: 'x-forwarded-for' }), expected: /hop-by-hop, routing or client-address header/ },
+  { construct: 'clientAddressHeader', inputClass: 'an x-envoy-* header', action: c => httpGateway(c).clientAddressHeader({ name: 'x-envoy-client' }), expected: /x-envoy-\* headers are set and trusted by Envoy itself/ },
+  { construct: 'clientAddressHeader', inputClass: 'a name that is not an RFC 7230 token', action: c => httpGateway(c).clientAddressHeader({ name: 'real ip' }), expected: /is not a valid header name: use an RFC 7230 token/ },
+  { construct: 'clientAddressHeader', inputClass: 'a second header on one hop', action: c => { const g = httpGateway(c); g.clientAddressHeader(); g.clientAddressHeader({ name: 'x-client-ip' }); }, expected: /already writes the client into "x-real-ip"/ },
+  { construct: 'clientAddressHeader', inputClass: 'a gateway without an HTTP route to write it on', action: c => httpGateway(c).clientAddressHeader(), expected: /is written by the VirtualServices of gateway "ingressgateway"'s HTTP routes, but it has none: call addRoute\(\)/ },
+  { construct: 'clientAddressHeader', inputClass: 'a sidecar that does not intercept', action: c => MeshWorkload.fromLabels(c, 'W', { labels: { app: 'w' }, interceptionMode: InterceptionMode.NONE }).clientAddressHeader(), expected: /with interceptionMode NONE inbound traffic bypasses the sidecar/ },
+  { construct: 'ClientAddressAccessLog', inputClass: 'no targets without asking for a wider scope', action: c => new ClientAddressAccessLog(c, 'Log'), expected: /^targets is empty: give the gateways and workloads whose proxies should log/ },
+  { construct: 'ClientAddressAccessLog', inputClass: 'a target with an empty selector', action: c => new ClientAddressAccessLog(c, 'Log', { targets: [emptySelectorTarget(c)] }), expected: /a Telemetry with an empty selector applies to every workload/ },
+  { construct: 'ClientAddressAccessLog', inputClass: 'an ambient workload', action: c => new ClientAddressAccessLog(c, 'Log', { targets: [AmbientWorkload.fromLabels(c, 'A', { labels: { app: 'a' } })] }), expected: /is an ambient workload, which is not allowed: ztunnel has no HTTP access log/ },
+  { construct: 'ClientAddressAccessLog', inputClass: 'targets with a namespace or mesh scope', action: c => new ClientAddressAccessLog(c, 'Log', { targets: [httpbin(c)], scope: AccessLogScope.MESH }), expected: /^targets is not allowed with scope mesh/ },
   { construct: 'XffTrust', inputClass: 'zero trusted hops (a MERGE cannot set 0)', action: () => XffTrust.trustedHops(0), expected: /^trustedHops 0 is not allowed: use a whole number from 1 to 64/ },
   { construct: 'XffTrust', inputClass: 'empty trusted CIDR list', action: () => XffTrust.trustedCidrs([]), expected: /^trustedCidrs is empty/ },
   { construct: 'XffTrust', inputClass: 'hops of a gateway that trusts none', action: c => { const gw = httpGateway(c); new XffSidecarFilter(c, 'F', { trust: XffTrust.trustHopsOf(gw), workload: httpbin(c) }); }, expected: /trustHopsOf: gateway "istio-ingress\/ingressgateway" has numTrustedProxies 0/ },

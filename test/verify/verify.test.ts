@@ -61,16 +61,24 @@ describe('reading what the cluster produced', () => {
 
   test('lines in another format are not read as access logs', () => {
     expect(parseAccessLogLine('2024-02-04T10:00:00.000000Z\tinfo\tEnvoy proxy is ready')).toBeUndefined();
-    expect(parseAccessLogLine('{"downstream_remote_address":"1.2.3.4:5"}')).toBeUndefined();
+    // JSON of another shape (Istio's own JSON logs without the client fields) is not an access-log line either
+    expect(parseAccessLogLine('{"level":"info","msg":"Envoy proxy is ready"}')).toBeUndefined();
+    expect(parseAccessLogLine('{"downstream_remote_address":"not an address"}')).toBeUndefined();
   });
 
   test('httpbin /headers (Python and go-httpbin) and /ip, and echo-server text', () => {
     expect(parseHttpbin('{"headers": {"X-Forwarded-For": "203.0.113.10", "X-Envoy-External-Address": "203.0.113.10"}}', 'x'))
-      .toEqual({ forwardedFor: ['203.0.113.10'], externalAddress: '203.0.113.10' });
-    expect(parseHttpbin('{"headers": {"X-Forwarded-For": ["203.0.113.10"]}}', 'x')).toEqual({ forwardedFor: ['203.0.113.10'], externalAddress: null });
+      .toEqual({
+        forwardedFor: ['203.0.113.10'],
+        externalAddress: '203.0.113.10',
+        headers: { 'x-forwarded-for': '203.0.113.10', 'x-envoy-external-address': '203.0.113.10' },
+      });
+    expect(parseHttpbin('{"headers": {"X-Forwarded-For": ["203.0.113.10"]}}', 'x'))
+      .toEqual({ forwardedFor: ['203.0.113.10'], externalAddress: null, headers: { 'x-forwarded-for': '203.0.113.10' } });
     expect(parseHttpbin('{"origin": "203.0.113.10, 10.128.0.54"}', 'x')).toEqual({ origin: ['203.0.113.10', '10.128.0.54'] });
-    expect(parseEchoServer(TEST_2, 'x')).toEqual({ socketPeer: '127.0.0.6', forwardedFor: [TETRATE_CLIENT], externalAddress: TETRATE_CLIENT });
-    expect(parseEchoServer(TEST_3, 'x')).toEqual({ socketPeer: SLEEP_POD, forwardedFor: null, externalAddress: null });
+    expect(parseEchoServer(TEST_2, 'x')).toMatchObject({ socketPeer: '127.0.0.6', forwardedFor: [TETRATE_CLIENT], externalAddress: TETRATE_CLIENT });
+    expect(parseEchoServer(TEST_2, 'x').headers).toMatchObject({ 'x-forwarded-for': TETRATE_CLIENT });
+    expect(parseEchoServer(TEST_3, 'x')).toMatchObject({ socketPeer: SLEEP_POD, forwardedFor: null, externalAddress: null });
   });
 
   test('fails on an observation without input, with a wrong hop, or an access log at the app', () => {

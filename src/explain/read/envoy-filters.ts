@@ -1,3 +1,4 @@
+import { clientAddressHeaderOf } from './client-headers';
 import { listOf, namespaceOf } from './objects';
 import { CUSTOM_HEADER_DETECTION, DEFAULT_ROOT_NAMESPACE, HCM_FILTER, LEGACY_PROXY_PROTOCOL_FILTER, PROXY_PROTOCOL_FILTER, XFF_DETECTION } from '../../envoy/names';
 import { REJECT_STATUSES } from '../../envoy/original-ip-detection';
@@ -21,6 +22,8 @@ interface ReadPatch {
   readonly hcm?: ReadHcm;
   /** A PROXY protocol listener filter. */
   readonly proxyProtocol?: { readonly optional: boolean };
+  /** A route-configuration MERGE that writes the client into this header (lower case), overwriting it. */
+  readonly clientHeader?: string;
 }
 
 export interface ReadHcm {
@@ -53,7 +56,10 @@ export function readEnvoyFilter(f: any, findings: Finding[]): ReadEnvoyFilter {
     const context = readEnum(ctx, `${field}.match.context`, c.match?.context, CONTEXTS);
     if (context === undefined && c.match?.context !== undefined && c.match?.context !== null) return [];
     const port = readPort(ctx, `${field}.match.listener.portNumber`, c.match?.listener?.portNumber);
-    const patch: ReadPatch = { context, port, hcm: readHcm(c, field, ctx, port), proxyProtocol: readProxyProtocol(c, field, ctx) };
+    const clientHeader = clientAddressHeaderOf(c);
+    const patch: ReadPatch = {
+      context, port, hcm: readHcm(c, field, ctx, port), proxyProtocol: readProxyProtocol(c, field, ctx), ...(clientHeader ? { clientHeader } : {}),
+    };
     return [patch];
   });
   if (raw.length > 0 && raw.every((c: any) => c?.match?.context === undefined)) {
@@ -117,6 +123,11 @@ function readProxyProtocol(c: any, field: string, ctx: ReadContext): { readonly 
   }
   if (c.applyTo === 'LISTENER' && listOf(c.patch?.value?.listener_filters).some((l: any) => names.includes(l?.name))) return { optional: false };
   return undefined;
+}
+
+/** The client-address headers these patches write (`clientAddressHeader()`), in order. */
+export function clientHeaderPatches(filters: ReadEnvoyFilter[], contexts: Array<string | undefined>): string[] {
+  return patchesOf(filters, contexts).flatMap(c => c.clientHeader ?? []);
 }
 
 function patchesOf(filters: ReadEnvoyFilter[], contexts: Array<string | undefined>): ReadPatch[] {

@@ -1,4 +1,5 @@
-import { ListenerPp, ReadHcm, hcmPatches, proxyProtocolListenerPatches } from './envoy-filters';
+import { lastHeader } from './client-headers';
+import { ListenerPp, ReadHcm, clientHeaderPatches, hcmPatches, proxyProtocolListenerPatches } from './envoy-filters';
 import { Indexes } from './indexes';
 import { PodTemplateOwner, listOf, namespaceOf, proxyConfigOf } from './objects';
 import { DEFAULT_ROOT_NAMESPACE, GATEWAY_INJECT_TEMPLATE, gatewayListenerPort, INJECT_TEMPLATES_ANNOTATION } from '../../envoy/names';
@@ -104,6 +105,7 @@ export function parseGateway(p: PodTemplateOwner, indexes: Indexes, findings: Fi
     proxyProtocolPorts: proxyProtocol === ProxyProtocolMode.STRICT ? [] : servicePortsOf(listenerPp, servers),
     servers,
     serviceName: service?.metadata?.name ?? (attached ? p.name : undefined),
+    ...lastHeader(clientHeaderPatches(filters, ['GATEWAY', 'ANY', undefined])),
   };
   return {
     model,

@@ -1,4 +1,5 @@
-import { ListenerPp, hcmPatches, proxyProtocolListenerPatches, xffPrecedence } from './envoy-filters';
+import { lastHeader } from './client-headers';
+import { ListenerPp, clientHeaderPatches, hcmPatches, proxyProtocolListenerPatches, xffPrecedence } from './envoy-filters';
 import { Indexes } from './indexes';
 import { PodTemplateOwner, labelsOf, namespaceOf, proxyConfigOf } from './objects';
 import { INTERCEPTION_MODE_ANNOTATION, SIDECAR_INBOUND_PORT, SIDECAR_INJECT_LABEL } from '../../envoy/names';
@@ -46,6 +47,7 @@ export function parseWorkload(p: PodTemplateOwner, indexes: Indexes, namespaceLa
     xffPorts: relevant.flatMap(v => v.port === undefined ? [] : [v.port]),
     ...sidecarProxyProtocol(proxyProtocolListenerPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined])),
     ...(ambient ? ambientWaypoint(p, indexes, nsLabels) : {}),
+    ...lastHeader(ambient ? [] : clientHeaderPatches(filters, ['SIDECAR_INBOUND', 'ANY', undefined])),
   };
 }
 
