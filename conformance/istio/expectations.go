@@ -92,6 +92,8 @@ type ExpectedProxy struct {
 	HCMByPort               map[string]ExpectedHCM `json:"hcmByPort"`
 	RBAC                    []ExpectedRBAC         `json:"rbac"`
 	RateLimits              []ExpectedRateLimit    `json:"rateLimits"`
+	// ClientAddressHeader is the header the proxy writes from the client address ("" for none; header.go).
+	ClientAddressHeader string `json:"clientAddressHeader"`
 }
 
 // LoadExpectations reads dir/expectations.json; nil when the set has none (the testdata sets).
@@ -163,12 +165,14 @@ func (c *checker) compareExpectations(reports map[string]ProxyReport) {
 		}
 		c.compareRBAC(where, want, r)
 		c.compareRateLimits(where, want.RateLimits, r)
+		c.compareClientHeader(where, want.ClientAddressHeader, r)
 	}
 	for _, key := range sortedKeys(reports) {
 		r := reports[key]
 		if !matched[key] && isWaypoint(r) {
 			// The library puts no rate limit on a waypoint (istiod applies no WAYPOINT-context patch).
 			c.compareRateLimits(fmt.Sprintf("waypoint %s", key), nil, r)
+			c.compareClientHeader(fmt.Sprintf("waypoint %s", key), "", r)
 		}
 		if !matched[key] && !isWaypoint(r) {
 			c.check(false, "%s %s (%s): istiod configured a proxy the trace does not expect", r.Proxy.Type, key, r.Proxy.Source)

@@ -54,16 +54,21 @@ type BucketReport struct {
 	FillIntervalMillis int64  `json:"fillIntervalMillis"`
 }
 
-// RouteReport is one route configuration istiod generated for the proxy (RDS).
+// RouteReport is one route configuration istiod generated for the proxy (RDS, or inline in an HCM).
 type RouteReport struct {
-	Name         string              `json:"name"`
-	VirtualHosts []VirtualHostReport `json:"virtualHosts"`
+	Name string `json:"name"`
+	// RequestHeadersToAdd are the route configuration's own (header.go).
+	RequestHeadersToAdd []HeaderOptionReport `json:"requestHeadersToAdd,omitempty"`
+	VirtualHosts        []VirtualHostReport  `json:"virtualHosts"`
 }
 
-// VirtualHostReport is one virtual host and whether its rate_limits have a remote_address action.
+// VirtualHostReport is one virtual host: whether its rate_limits have a remote_address action, its request headers
+// and its routes.
 type VirtualHostReport struct {
-	Name          string `json:"name"`
-	RemoteAddress bool   `json:"remoteAddressRateLimit"`
+	Name                string               `json:"name"`
+	RemoteAddress       bool                 `json:"remoteAddressRateLimit"`
+	RequestHeadersToAdd []HeaderOptionReport `json:"requestHeadersToAdd,omitempty"`
+	Routes              []RouteEntryReport   `json:"routes"`
 }
 
 func bucketReport(b *typev3.TokenBucket) *BucketReport {
@@ -128,10 +133,14 @@ func fullPercent(p *typev3.FractionalPercent) bool {
 	return p.GetNumerator() >= 1_000_000
 }
 
-func reportVirtualHosts(rc *routev3.RouteConfiguration) []VirtualHostReport {
-	out := []VirtualHostReport{}
+// reportRoute reduces a route configuration (nil: an HCM whose routes come by RDS).
+func reportRoute(rc *routev3.RouteConfiguration) *RouteReport {
+	if rc == nil {
+		return nil
+	}
+	r := &RouteReport{Name: rc.GetName(), RequestHeadersToAdd: headerOptions(rc.GetRequestHeadersToAdd()), VirtualHosts: []VirtualHostReport{}}
 	for _, vh := range rc.GetVirtualHosts() {
-		v := VirtualHostReport{Name: vh.GetName()}
+		v := VirtualHostReport{Name: vh.GetName(), RequestHeadersToAdd: headerOptions(vh.GetRequestHeadersToAdd()), Routes: []RouteEntryReport{}}
 		for _, rl := range vh.GetRateLimits() {
 			for _, a := range rl.GetActions() {
 				if a.GetRemoteAddress() != nil {
@@ -139,16 +148,19 @@ func reportVirtualHosts(rc *routev3.RouteConfiguration) []VirtualHostReport {
 				}
 			}
 		}
-		out = append(out, v)
+		for _, rt := range vh.GetRoutes() {
+			v.Routes = append(v.Routes, RouteEntryReport{Name: rt.GetName(), Forwards: rt.GetRoute() != nil, RequestHeadersToAdd: headerOptions(rt.GetRequestHeadersToAdd())})
+		}
+		r.VirtualHosts = append(r.VirtualHosts, v)
 	}
-	return out
+	return r
 }
 
 // reportRoutes reduces the RDS route configurations istiod built for the proxy.
 func reportRoutes(routes []*routev3.RouteConfiguration) []RouteReport {
 	out := []RouteReport{}
 	for _, rc := range routes {
-		out = append(out, RouteReport{Name: rc.GetName(), VirtualHosts: reportVirtualHosts(rc)})
+		out = append(out, *reportRoute(rc))
 	}
 	slices.SortFunc(out, func(a, b RouteReport) int { return strings.Compare(a.Name, b.Name) })
 	return out
@@ -209,14 +221,14 @@ func (c *checker) compareRateLimits(where string, want []ExpectedRateLimit, r Pr
 			inScope := !sidecar || l.Name == virtualInboundName
 			if !inScope || len(want) == 0 {
 				c.check(len(ch.HCM.LocalRateLimits) == 0, "%s: %d local rate-limit filter(s) (%s), the trace expects none here", at, len(ch.HCM.LocalRateLimits), describeLimits(ch.HCM.LocalRateLimits))
-				for _, vh := range ch.HCM.VirtualHosts {
+				for _, vh := range ch.HCM.inlineVirtualHosts() {
 					c.check(!vh.RemoteAddress, "%s: virtual host %s has a remote_address rate limit, the trace expects none here", at, vh.Name)
 				}
 				continue
 			}
 			c.compareFilters(at, want, ch.HCM.LocalRateLimits)
 			if sidecar && ch.HCM.RDS == "" {
-				for _, vh := range ch.HCM.VirtualHosts {
+				for _, vh := range ch.HCM.inlineVirtualHosts() {
 					c.check(vh.RemoteAddress, "%s: virtual host %s has no remote_address rate limit, the trace expects %s", at, vh.Name, limitNames(want))
 				}
 			}
@@ -236,6 +248,14 @@ func (c *checker) compareRateLimits(where string, want []ExpectedRateLimit, r Pr
 	for _, s := range r.StrayRateLimits {
 		c.check(false, "%s: listener %s has a local rate-limit filter, the trace expects none here", where, s)
 	}
+}
+
+// inlineVirtualHosts are the virtual hosts of the HCM's inline route configuration (none when it uses RDS).
+func (h *HCMReport) inlineVirtualHosts() []VirtualHostReport {
+	if h.InlineRoute == nil {
+		return nil
+	}
+	return h.InlineRoute.VirtualHosts
 }
 
 // compareFilters matches an HCM's local rate-limit filters with the expected limits, one to one.

@@ -80,9 +80,9 @@ type HCMReport struct {
 	// HTTPFilters names the HTTP filters in order; LocalRateLimits reduces the local rate-limit ones (ratelimit.go).
 	HTTPFilters     []string               `json:"httpFilters"`
 	LocalRateLimits []LocalRateLimitReport `json:"localRateLimits"`
-	// RDS is the route configuration's name when it comes by RDS; VirtualHosts those of an inline one.
-	RDS          string              `json:"rds"`
-	VirtualHosts []VirtualHostReport `json:"virtualHosts"`
+	// RDS is the route configuration's name when it comes by RDS; InlineRoute the inline one (nil with RDS).
+	RDS         string       `json:"rds"`
+	InlineRoute *RouteReport `json:"inlineRoute"`
 }
 
 // XffReport is one original IP detection extension.
@@ -194,7 +194,7 @@ func reportHCM(h *hcmv3.HttpConnectionManager) (*HCMReport, []RBACRule, error) {
 		return nil, nil, err
 	}
 	r.RDS = h.GetRds().GetRouteConfigName()
-	r.VirtualHosts = reportVirtualHosts(h.GetRouteConfig())
+	r.InlineRoute = reportRoute(h.GetRouteConfig())
 	var rules []RBACRule
 	for _, hf := range h.GetHttpFilters() {
 		if hf.GetName() != httpRBACFilter {

@@ -117,6 +117,12 @@ export interface ExpectedProxy {
    * with none has neither.
    */
   readonly rateLimits: ExpectedRateLimit[];
+  /**
+   * The client-address header this proxy writes (`clientAddressHeader()`, lower case): every route it forwards by, in
+   * the writer's scope (a gateway's routes; a sidecar's inbound ones), sets it from the downstream address, overwriting
+   * any incoming copy; "" when the proxy writes none (then no route of it writes the downstream address).
+   */
+  readonly clientAddressHeader: string;
 }
 
 /** An object of the set that reaches no proxy of the stage, and why that is right. */
@@ -234,6 +240,7 @@ function gatewayExpectation(gw: TracedGateway, installed: boolean, gatewayApiPod
     hcm: { ...DEFAULT_HCM, useRemoteAddress: true, xffNumTrustedHops: installed ? -1 : m.numTrustedProxies },
     rbac: rbacFor(model, m.namespace, labels, true, gatewayApiPod ? m.selector[GATEWAY_NAME_LABEL] : undefined),
     rateLimits: rateLimitsFor(model, ProxyRole.GATEWAY, m.namespace, labels),
+    clientAddressHeader: m.clientAddressHeader?.toLowerCase() ?? '',
   };
 }
 
@@ -267,6 +274,7 @@ function handWrittenGatewayApi(e: ExpectedGatewayApiGateway): ExpectedProxy {
     hcm: { ...DEFAULT_HCM, useRemoteAddress: true, xffNumTrustedHops: e.trustedHops },
     rbac: policies,
     rateLimits: [],
+    clientAddressHeader: '',
   };
 }
 
@@ -281,12 +289,14 @@ function sidecarExpectation(pod: Pod, wl: WorkloadModel | undefined, model: Trac
     statusPortProxyProtocol: '',
     rbac: rbacFor(model, pod.namespace, pod.labels, false),
     rateLimits: rateLimitsFor(model, ProxyRole.SIDECAR, pod.namespace, pod.labels),
+    clientAddressHeader: '',
   };
   if (wl !== undefined) {
     const hcm = hcmOf(wl.xffMode, wl.xffTrustedHops ?? 0, wl.xffTrustedCidrs ?? [], wl.clientHeaderName);
     const ports = wl.xffPorts ?? [];
     return {
       ...base,
+      clientAddressHeader: wl.clientAddressHeader?.toLowerCase() ?? '',
       source: `workload model ${wl.namespace}/${wl.name}`,
       interceptionMode: wl.interceptionMode,
       inboundProxyProtocol: acceptsProxyProtocol(wl) ? 'strict' : 'none',
