@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+
+	networking "istio.io/api/networking/v1alpha3"
 )
 
 // The client-address header (issue 27, `clientAddressHeader()`): the hop that resolved the client writes it into the
@@ -47,6 +49,13 @@ func headerOptions(opts []*corev3.HeaderValueOption) []HeaderOptionReport {
 		out = append(out, HeaderOptionReport{Header: strings.ToLower(o.GetHeader().GetKey()), Value: value, AppendAction: action})
 	}
 	return out
+}
+
+// isClientHeaderPatch: a ROUTE_CONFIGURATION MERGE of request_headers_to_add (how the library writes the header on a
+// sidecar or a Gateway API gateway). Where the set has the trace's expectations, compareClientHeader checks its effect.
+func isClientHeaderPatch(cp *networking.EnvoyFilter_EnvoyConfigObjectPatch) bool {
+	return cp.GetApplyTo() == networking.EnvoyFilter_ROUTE_CONFIGURATION && cp.GetPatch().GetOperation() == networking.EnvoyFilter_Patch_MERGE &&
+		cp.GetPatch().GetValue().GetFields()["request_headers_to_add"] != nil
 }
 
 // writesClientAddress: a header option with the downstream address operator in its value.
