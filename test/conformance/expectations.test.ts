@@ -91,6 +91,22 @@ describe('trace expectations', () => {
     expect(set.expectations.proxies.length).toBeGreaterThan(1);
   });
 
+  test('the client-address header is expected on its writer only: a gateway, a sidecar, a Gateway API gateway', () => {
+    // GIVEN the example's client-address charts and the Gateway API scenario
+    const sets = [...examples, ...scenarios].filter(s => /client-header-(gateway|sidecar)$|gateway-api-client-header/.test(s.name));
+    // WHEN their expectations are read
+    const writers = sets.flatMap(s => s.expectations.proxies.map(p => `${s.name}: ${p.role} ${p.clientAddressHeader || '-'}`)).sort();
+    // THEN the model's writer carries the header, every other proxy none
+    expect(writers).toEqual([
+      'example-ns-client-header-gateway: gateway x-real-ip',
+      'example-ns-client-header-gateway: sidecar -',
+      'example-ns-client-header-sidecar: gateway -',
+      'example-ns-client-header-sidecar: sidecar x-real-ip',
+      'scenario-gateway-api-client-header-and-rate-limit: gateway x-client-ip',
+      'scenario-gateway-api-client-header-and-rate-limit: sidecar -',
+    ]);
+  });
+
   test('dead objects are named with the model\'s reason', () => {
     // GIVEN the example charts WHEN their expectations are read THEN the filters and policies that reach no Envoy of
     // their set are listed with why: a workload known by its labels, an ambient workload, a waypoint

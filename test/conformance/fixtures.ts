@@ -6,7 +6,7 @@ import { Expectations, expectationsOf } from './expectations';
 import { declaredProxies, PredictedProxy } from './model-prediction';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
-  AmbientNamespace, AmbientWorkload, ClientIpField, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload, PolicyAction,
+  AmbientNamespace, AmbientWorkload, ClientIpField, GatewayFlavour, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload, PolicyAction,
   PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource,
   Waypoint, XffFilterScope, XffSidecarFilter, XffTrust,
 } from '../../src';
@@ -223,6 +223,16 @@ const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
     });
     workload.rateLimitPerClient({ requests: 5, per: Duration.seconds(10), maxClients: 100 });
     userWorkload(chart, 'orders', 'web', [8080]);
+  },
+  // A Gateway API gateway (issue 27): the client-address header and the per-client limit come as EnvoyFilters on the
+  // pod istiod renders (the header a ROUTE_CONFIGURATION patch, not the HTTPRoute).
+  'gateway-api-client-header-and-rate-limit': chart => {
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', { flavour: GatewayFlavour.GATEWAY_API });
+    gateway.addHttpServer({ hosts: ['web.example.com'] });
+    gateway.addRoute({ host: 'web.example.com', backendHost: 'web.apps.svc.cluster.local', backendPort: 8080 });
+    gateway.clientAddressHeader({ name: 'x-client-ip' });
+    gateway.rateLimitPerClient({ requests: 100, per: Duration.minutes(1), burst: 150 });
+    userWorkload(chart, 'web', 'apps', [8080]);
   },
   // Ambient (issue 26): a waypoint for a namespace's Services with a policy on the waypoint and one on a Service's
   // traffic through it; ztunnel's policies on an ambient workload of another namespace.
