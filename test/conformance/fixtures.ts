@@ -6,9 +6,9 @@ import { Expectations, expectationsOf } from './expectations';
 import { declaredProxies, PredictedProxy } from './model-prediction';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
-  AmbientNamespace, AmbientWorkload, ClientIpField, GatewayFlavour, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload, PolicyAction,
-  PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource,
-  Waypoint, XffFilterScope, XffSidecarFilter, XffTrust,
+  AmbientNamespace, AmbientWorkload, ClientIpField, GatewayFlavour, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload,
+  PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload,
+  WorkloadSource, Waypoint, XffFilterScope, XffSidecarFilter, XffTrust,
 } from '../../src';
 import { synthAndValidate } from '../harness';
 
