@@ -18,9 +18,9 @@ import (
 // descriptor (one token bucket per client address), and a `remote_address` action on the virtual hosts that produces
 // that descriptor. istiod applies an EnvoyFilter's HTTP_FILTER patch to the HCMs of the listeners in its context
 // (pilot/pkg/networking/core/envoyfilter/listener_patch.go, ApplyListenerPatches) and its VIRTUAL_HOST patch to the
-// route configurations it builds: a gateway's RDS (httproute.go buildGatewayHTTPRouteConfig,
-// ApplyRouteConfigurationPatches with GATEWAY) and a sidecar's inline inbound route
-// (listener_builder.go / httproute.go buildSidecarInboundHTTPRouteConfig with SIDECAR_INBOUND).
+// route configurations it builds (httproute.go, ApplyRouteConfigurationPatches): a gateway's RDS with GATEWAY
+// (BuildHTTPRoutes -> gateway.go buildGatewayHTTPRouteConfig), a sidecar's inline inbound route with SIDECAR_INBOUND
+// (buildSidecarInboundHTTPRouteConfig), a sidecar's outbound RDS with SIDECAR_OUTBOUND.
 const (
 	localRateLimitFilter = "envoy.filters.http.local_ratelimit"
 	routerFilter         = "envoy.filters.http.router"
