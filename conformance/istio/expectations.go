@@ -127,7 +127,8 @@ func (c *checker) dead(object, what string) {
 	c.check(false, "%s %s: dead configuration the trace does not expect (%s names no such object)", object, what, ExpectationsFile)
 }
 
-// liveButExpectedDead notes an object the expectations call dead that reaches a proxy after all.
+// liveButExpectedDead fails an object the expectations call dead that reaches a proxy after all: the trace's
+// expectation is wrong, and what the object does there is compared nowhere.
 func (c *checker) liveButExpectedDead(object string, proxies []Generated) {
 	if c.set.Expectations == nil || len(proxies) == 0 {
 		return
@@ -138,7 +139,7 @@ func (c *checker) liveButExpectedDead(object string, proxies []Generated) {
 			for _, g := range proxies {
 				names = append(names, proxyName(g))
 			}
-			c.note("%s is expected dead (%s) but reaches %s", object, d.Reason, strings.Join(names, ", "))
+			c.check(false, "%s is expected dead (%s) but reaches %s: the trace's expectation is wrong", object, d.Reason, strings.Join(names, ", "))
 		}
 	}
 }

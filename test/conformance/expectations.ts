@@ -5,7 +5,7 @@ import {
   CUSTOM_HEADER_DETECTION, INJECT_TEMPLATES_ANNOTATION, INTERCEPTION_MODE_ANNOTATION, SIDECAR_INJECT_LABEL, VIRTUAL_INBOUND_LISTENER, XFF_DETECTION,
 } from '../../src/envoy/names';
 import { WORKLOAD_KINDS } from '../../src/explain/read/objects';
-import { DATAPLANE_MODE_LABEL, WAYPOINT_GATEWAY_CLASS } from '../../src/model/ambient';
+import { DATAPLANE_MODE_LABEL } from '../../src/model/ambient';
 import { GATEWAY_NAME_LABEL } from '../../src/model/gateway-api';
 import {
   ClientIpField, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyRole, SidecarXffMode, WorkloadModel,
@@ -17,6 +17,7 @@ import { Topology } from '../../src/model/topology';
 import { isTrueEnv, TracedGateway, TraceModel } from '../../src/model/trace-model';
 import { XffFilterModel } from '../../src/model/xff-filter-checks';
 import { parseCidr } from '../../src/net/cidr';
+import { waypointExpectations } from '../../src/trace/ambient-expectations';
 import { TraceResult } from '../../src/trace/app-trace';
 import { traceConstructs } from '../../src/trace/topology-trace';
 import { PolicyMatch } from '../../src/trace/trace-types';
@@ -462,7 +463,10 @@ function deadObjects(model: TraceModel, proxies: ExpectedProxy[]): ExpectedDead[
   const out: ExpectedDead[] = [];
   const unreached = (namespace: string, selector: { [key: string]: string }, root: boolean) =>
     !proxies.some(x => (x.namespace === namespace || root) && selectorMatches(selector, x.labels));
+  // Policies a waypoint enforces reach the waypoint proxy the stage generates; test/conformance/ambient.test.ts compares them.
+  const onWaypoints = new Set(waypointExpectations(model).flatMap(w => w.policies));
   for (const p of model.policies) {
+    if (onWaypoints.has(p)) continue;
     const refs = p.targetRefs ?? [];
     const live = refs.length > 0
       ? proxies.some(x => x.namespace === p.namespace && refs.some(r => r.kind === 'Gateway' && x.labels[GATEWAY_NAME_LABEL] === r.name))
@@ -485,9 +489,8 @@ function deadObjects(model: TraceModel, proxies: ExpectedProxy[]): ExpectedDead[
 }
 
 function deadPolicyReason(p: PolicyModel, model: TraceModel): string | undefined {
-  const refs = p.targetRefs ?? [];
-  const waypoint = model.waypoints.find(w => w.namespace === p.namespace && refs.some(r => r.name === w.name));
-  if (waypoint !== undefined) return `attached to waypoint ${waypoint.namespace}/${waypoint.name} (class ${WAYPOINT_GATEWAY_CLASS}): enforced by the waypoint's Envoy, which istiod renders in the cluster`;
+  // A policy attached by targetRefs that no proxy and no waypoint of the trace carries has no reason to be dead.
+  if ((p.targetRefs ?? []).length > 0) return undefined;
   const target = model.workloads.find(w => w.namespace === p.namespace && selectorMatches(p.selector, w.selector));
   if (target?.role === ProxyRole.AMBIENT) return `its workload ${target.namespace}/${target.name} is ambient: ztunnel enforces the policy, no Envoy of the set does`;
   if (target !== undefined) return `its workload ${target.namespace}/${target.name} is known by its labels only: no pod of the set runs it`;
