@@ -123,6 +123,9 @@ func (c *checker) envoyFilters() {
 					c.listenerFilterPresent(where, g, cp)
 				case cp.GetApplyTo() == networking.EnvoyFilter_NETWORK_FILTER && cp.GetPatch().GetOperation() == networking.EnvoyFilter_Patch_MERGE:
 					c.mergedIntoNetworkFilters(where, g, cp)
+				case c.set.Expectations != nil && (isRateLimitPatch(cp) || isClientHeaderPatch(cp)):
+					// compareRateLimits (ratelimit.go) and compareClientHeader (header.go) check its effect on every proxy
+					// against the trace's rate limits and client-address header.
 				default:
 					c.note("%s: the effect of this kind of patch is not checked", where)
 				}

@@ -59,6 +59,15 @@ type ExpectedListener struct {
 	ProxyProtocol string `json:"proxyProtocol"`
 }
 
+// ExpectedRateLimit is a per-client rate limit the trace places on a proxy (ratelimit.go compares it).
+type ExpectedRateLimit struct {
+	RateLimit             string `json:"rateLimit"`
+	TokensPerFill         uint32 `json:"tokensPerFill"`
+	MaxTokens             uint32 `json:"maxTokens"`
+	FillIntervalMillis    int64  `json:"fillIntervalMillis"`
+	MaxDynamicDescriptors uint32 `json:"maxDynamicDescriptors"`
+}
+
 // ExpectedService is the Service in front of a gateway.
 type ExpectedService struct {
 	Name                  string `json:"name"`
@@ -82,6 +91,9 @@ type ExpectedProxy struct {
 	InboundHCM              *ExpectedHCM           `json:"inboundHcm"`
 	HCMByPort               map[string]ExpectedHCM `json:"hcmByPort"`
 	RBAC                    []ExpectedRBAC         `json:"rbac"`
+	RateLimits              []ExpectedRateLimit    `json:"rateLimits"`
+	// ClientAddressHeader is the header the proxy writes from the client address ("" for none; header.go).
+	ClientAddressHeader string `json:"clientAddressHeader"`
 }
 
 // LoadExpectations reads dir/expectations.json; nil when the set has none (the testdata sets).
@@ -153,9 +165,16 @@ func (c *checker) compareExpectations(reports map[string]ProxyReport) {
 			c.compareSidecar(where, want, r)
 		}
 		c.compareRBAC(where, want, r)
+		c.compareRateLimits(where, want.RateLimits, r)
+		c.compareClientHeader(where, want.ClientAddressHeader, r)
 	}
 	for _, key := range sortedKeys(reports) {
 		r := reports[key]
+		if !matched[key] && isWaypoint(r) {
+			// The library puts no rate limit on a waypoint (istiod applies no WAYPOINT-context patch).
+			c.compareRateLimits(fmt.Sprintf("waypoint %s", key), nil, r)
+			c.compareClientHeader(fmt.Sprintf("waypoint %s", key), "", r)
+		}
 		if !matched[key] && !isWaypoint(r) {
 			c.check(false, "%s %s (%s): istiod configured a proxy the trace does not expect", r.Proxy.Type, key, r.Proxy.Source)
 		}

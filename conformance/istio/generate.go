@@ -5,6 +5,7 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"google.golang.org/protobuf/proto"
 
 	meshconfig "istio.io/api/mesh/v1alpha1"
@@ -21,6 +22,8 @@ type Generated struct {
 	Proxy     *model.Proxy
 	Listeners []*listenerv3.Listener
 	Clusters  []*clusterv3.Cluster
+	// Routes are the RDS route configurations istiod builds for the listeners' HCMs.
+	Routes []*routev3.RouteConfiguration
 	// WaypointServices are the Services (namespace/name) the ambient index binds to a waypoint.
 	WaypointServices []string
 }
@@ -59,7 +62,9 @@ func Generate(t test.Failer, set *ObjectSet, m *meshconfig.MeshConfig, proxies [
 	out := make([]Generated, 0, len(proxies))
 	for i, spec := range proxies {
 		p := s.SetupProxy(nodeFor(spec, i))
-		out = append(out, Generated{Spec: spec, Proxy: p, Listeners: s.Listeners(p), Clusters: s.Clusters(p), WaypointServices: waypointServices(s, p)})
+		listeners := s.Listeners(p)
+		// RoutesFromListeners builds the RDS routes the listeners name, as istiod's RDS generator does (BuildHTTPRoutes).
+		out = append(out, Generated{Spec: spec, Proxy: p, Listeners: listeners, Clusters: s.Clusters(p), Routes: s.RoutesFromListeners(p, listeners), WaypointServices: waypointServices(s, p)})
 	}
 	set.ztunnel = ztunnelAuthorization(set.Name, s.Env().AmbientIndexes, m.GetRootNamespace())
 	return out, nil
@@ -101,7 +106,7 @@ func proxyIP(i int) string {
 
 // Report reduces a generated proxy to its client-address settings.
 func (g Generated) Report(set string) (ProxyReport, error) {
-	r := ProxyReport{Set: set, Proxy: g.Spec, Listeners: []ListenerReport{}, Clusters: []ClusterReport{}}
+	r := ProxyReport{Set: set, Proxy: g.Spec, Listeners: []ListenerReport{}, Clusters: []ClusterReport{}, Routes: []RouteReport{}}
 	if g.Spec.gatewayAPI != nil {
 		ga := g.Spec.gatewayAPI.report(g.Spec.ProxyConfig)
 		r.GatewayAPI = &ga
@@ -119,6 +124,12 @@ func (g Generated) Report(set string) (ProxyReport, error) {
 		}
 	}
 	sortListeners(r.Listeners)
+	r.Routes = reportRoutes(g.Routes)
+	stray, err := strayRateLimits(g.Listeners, r.Listeners)
+	if err != nil {
+		return r, err
+	}
+	r.StrayRateLimits = stray
 	for _, c := range g.Clusters {
 		v, err := ReportCluster(c)
 		if err != nil {

@@ -73,6 +73,16 @@ var mutations = []mutation{
 	{name: "PROXY and status-port env removed together", set: "example-policy-tcp-proxy-protocol", kind: "Deployment", old: `,\"proxyProtocol\":{}`, new: ``},
 	{name: "PROXY to backend: DestinationRule removed", set: "scenario-proxy-protocol-to-backend-both-sides", kind: "DestinationRule", drop: true},
 	{name: "mesh-wide XFF filter moved out of the root namespace", set: "scenario-xff-mesh-wide", kind: "EnvoyFilter", old: `"namespace":"istio-system"`, new: `"namespace":"shop"`},
+	// Per-client rate limits (issue 27): on the expected hop only, with the trace's buckets.
+	{name: "sidecar rate limit selects another workload", set: "scenario-rate-limit-gateway-and-sidecar", kind: "EnvoyFilter", object: "rate-limit", old: `"workloadSelector":{"labels":{"app":"echo"}}`, new: `"workloadSelector":{"labels":{"app":"orders"}}`},
+	{name: "rate limit HTTP_FILTER patch applies to no listener", set: "example-client-ip-usage", kind: "EnvoyFilter", object: "rate-limit", old: `"listener":{"filterChain"`, new: `"listener":{"portNumber":9,"filterChain"`},
+	{name: "rate limit VIRTUAL_HOST patch applies to no virtual host", set: "example-client-ip-usage", kind: "EnvoyFilter", object: "rate-limit", old: `"applyTo":"VIRTUAL_HOST","match":{"context":"GATEWAY"}`, new: `"applyTo":"VIRTUAL_HOST","match":{"context":"GATEWAY","routeConfiguration":{"vhost":{"name":"nothing:80"}}}`},
+	{name: "rate limit max_dynamic_descriptors 10000 -> 20", set: "example-client-ip-usage", kind: "EnvoyFilter", object: "rate-limit", old: `"max_dynamic_descriptors":10000`, new: `"max_dynamic_descriptors":20`},
+	{name: "rate limit descriptor keyed on X-Forwarded-For", set: "scenario-rate-limit-gateway-and-sidecar", kind: "EnvoyFilter", object: "ingressgateway-rate-limit", old: `{"key":"remote_address"}`, new: `{"key":"x-forwarded-for"}`},
+	// The client-address header: written by the expected hop only, from the client address, over any incoming copy.
+	{name: "client-address header VirtualService set -> add", set: "example-ns-client-header-gateway", kind: "VirtualService", old: `"request":{"set":{"x-real-ip"`, new: `"request":{"add":{"x-real-ip"`},
+	{name: "client-address header from X-Forwarded-For", set: "example-ns-client-header-gateway", kind: "VirtualService", old: `"x-real-ip":"%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"`, new: `"x-real-ip":"%REQ(X-FORWARDED-FOR)%"`},
+	{name: "sidecar client-address header on outbound routes", set: "example-ns-client-header-sidecar", kind: "EnvoyFilter", object: "clientaddressheader", old: `"context":"SIDECAR_INBOUND"`, new: `"context":"SIDECAR_OUTBOUND"`},
 }
 
 // The mutation "PROXY and status-port env removed together" edits two strings of one document.

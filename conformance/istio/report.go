@@ -41,6 +41,10 @@ type ProxyReport struct {
 	StatusPort *StatusPortReport `json:"statusPort"`
 	// GatewayAPI is the automated deployment istiod rendered for a Gateway API gateway (nil for other proxies).
 	GatewayAPI *GatewayAPIReport `json:"gatewayApi"`
+	// Routes are the RDS route configurations istiod builds for the proxy's listeners.
+	Routes []RouteReport `json:"routes"`
+	// StrayRateLimits names the chains of listeners left out of Listeners that have a local rate-limit filter.
+	StrayRateLimits []string `json:"strayRateLimits"`
 }
 
 // ListenerReport is one Envoy listener.
@@ -73,6 +77,12 @@ type HCMReport struct {
 	XffNumTrustedHops             uint32      `json:"xffNumTrustedHops"`
 	SkipXffAppend                 bool        `json:"skipXffAppend"`
 	OriginalIPDetectionExtensions []XffReport `json:"originalIpDetectionExtensions"`
+	// HTTPFilters names the HTTP filters in order; LocalRateLimits reduces the local rate-limit ones (ratelimit.go).
+	HTTPFilters     []string               `json:"httpFilters"`
+	LocalRateLimits []LocalRateLimitReport `json:"localRateLimits"`
+	// RDS is the route configuration's name when it comes by RDS; InlineRoute the inline one (nil with RDS).
+	RDS         string       `json:"rds"`
+	InlineRoute *RouteReport `json:"inlineRoute"`
 }
 
 // XffReport is one original IP detection extension.
@@ -179,6 +189,12 @@ func reportHCM(h *hcmv3.HttpConnectionManager) (*HCMReport, []RBACRule, error) {
 		}
 		r.OriginalIPDetectionExtensions = append(r.OriginalIPDetectionExtensions, x)
 	}
+	var err error
+	if r.HTTPFilters, r.LocalRateLimits, err = reportHTTPFilters(h); err != nil {
+		return nil, nil, err
+	}
+	r.RDS = h.GetRds().GetRouteConfigName()
+	r.InlineRoute = reportRoute(h.GetRouteConfig())
 	var rules []RBACRule
 	for _, hf := range h.GetHttpFilters() {
 		if hf.GetName() != httpRBACFilter {

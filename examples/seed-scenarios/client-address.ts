@@ -9,8 +9,11 @@ const HOST = 'httpbin.example.com';
 /** A chart with a gateway in front of httpbin (TPROXY), both logging the client fields. */
 function scenario(app: App, id: string, chain?: TrustChain): { chart: Chart; gateway: PreservedIngressGateway; httpbin: TproxyWorkload } {
   const chart = new Chart(app, id, { namespace: id });
+  // Each chart's gateway has its own name, hence its own pod labels: an Istio Gateway's selector picks gateway pods in
+  // every namespace, so gateways of one name in the whole app would each get the other charts' Gateways and
+  // VirtualServices (the conformance stage saw the header's VirtualService written by the wrong gateways).
   const gateway = new PreservedIngressGateway(chart, 'Gateway', {
-    name: 'edge', namespace: id, ...(chain ? { trustChain: chain } : { externalTrafficPolicy: ExternalTrafficPolicy.LOCAL }),
+    name: id.replace(/^ns-/, ''), namespace: id, ...(chain ? { trustChain: chain } : { externalTrafficPolicy: ExternalTrafficPolicy.LOCAL }),
   });
   gateway.addHttpServer({ hosts: [HOST] });
   gateway.addRoute({ host: HOST, backendHost: `httpbin.${id}.svc.cluster.local`, backendPort: 8000 });

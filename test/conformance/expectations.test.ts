@@ -69,6 +69,44 @@ describe('trace expectations', () => {
     expect(httpbin.rbac.find(r => r.action === 'DENY')!.ports).toEqual([8000]);
   });
 
+  test('per-client rate limits are expected on the hop the trace places them on, and nowhere else', () => {
+    // GIVEN the scenario with a limit on the gateway and one on the TPROXY sidecar behind it, and a user workload
+    const set = scenarios.find(s => s.name === 'scenario-rate-limit-gateway-and-sidecar')!;
+    // WHEN its expectations are read
+    const limits = set.expectations.proxies.map(p => `${p.role} ${p.namespace}/${p.name}: ${p.rateLimits.map(l =>
+      `${l.rateLimit} ${l.tokensPerFill}/${l.fillIntervalMillis}ms max ${l.maxTokens} clients ${l.maxDynamicDescriptors}`).join(', ')}`).sort();
+    // THEN the gateway and echo's sidecar each have their bucket settings, and the other sidecar none
+    expect(limits).toEqual([
+      expect.stringMatching(/^gateway \S+: \S+rate-limit-per-client 10\/1000ms max 20 clients 10000$/),
+      'sidecar web/echo: web/echo-rate-limit-per-client 5/10000ms max 5 clients 100',
+      'sidecar web/orders: ',
+    ]);
+  });
+
+  test('the example chart client-ip-usage expects its limit on the gateway only', () => {
+    // GIVEN the example sets WHEN the client-ip-usage chart's expectations are read
+    const set = examples.find(s => s.name === 'example-client-ip-usage')!;
+    // THEN only the gateway carries a rate limit
+    expect(set.expectations.proxies.filter(p => p.rateLimits.length > 0).map(p => p.role)).toEqual(['gateway']);
+    expect(set.expectations.proxies.length).toBeGreaterThan(1);
+  });
+
+  test('the client-address header is expected on its writer only: a gateway, a sidecar, a Gateway API gateway', () => {
+    // GIVEN the example's client-address charts and the Gateway API scenario
+    const sets = [...examples, ...scenarios].filter(s => /client-header-(gateway|sidecar)$|gateway-api-client-header/.test(s.name));
+    // WHEN their expectations are read
+    const writers = sets.flatMap(s => s.expectations.proxies.map(p => `${s.name}: ${p.role} ${p.clientAddressHeader || '-'}`)).sort();
+    // THEN the model's writer carries the header, every other proxy none
+    expect(writers).toEqual([
+      'example-ns-client-header-gateway: gateway x-real-ip',
+      'example-ns-client-header-gateway: sidecar -',
+      'example-ns-client-header-sidecar: gateway -',
+      'example-ns-client-header-sidecar: sidecar x-real-ip',
+      'scenario-gateway-api-client-header-and-rate-limit: gateway x-client-ip',
+      'scenario-gateway-api-client-header-and-rate-limit: sidecar -',
+    ]);
+  });
+
   test('dead objects are named with the model\'s reason', () => {
     // GIVEN the example charts WHEN their expectations are read THEN the filters and policies that reach no Envoy of
     // their set are listed with why: a workload known by its labels, an ambient workload

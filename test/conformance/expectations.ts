@@ -10,6 +10,7 @@ import { GATEWAY_NAME_LABEL } from '../../src/model/gateway-api';
 import {
   ClientIpField, InterceptionMode, PolicyModel, ProxyProtocolMode, ProxyRole, SidecarXffMode, WorkloadModel,
 } from '../../src/model/model';
+import { RateLimitModel, rateLimitsOn } from '../../src/model/rate-limit';
 import { policyReaches, selectorMatches } from '../../src/model/selectors';
 import { listenerPortOf } from '../../src/model/servers';
 import { Topology } from '../../src/model/topology';
@@ -60,6 +61,21 @@ export interface ExpectedRbac {
   readonly listeners: string[];
 }
 
+/**
+ * A per-client rate limit (Envoy's local rate limit with a value-less `remote_address` descriptor) as the proxy's HTTP
+ * connection managers and virtual hosts must show it.
+ */
+export interface ExpectedRateLimit {
+  /** `namespace/name` of the EnvoyFilter. */
+  readonly rateLimit: string;
+  /** The descriptor's token bucket: `tokens_per_fill`, `max_tokens` and `fill_interval` in milliseconds. */
+  readonly tokensPerFill: number;
+  readonly maxTokens: number;
+  readonly fillIntervalMillis: number;
+  /** `max_dynamic_descriptors`: the client buckets one proxy keeps. */
+  readonly maxDynamicDescriptors: number;
+}
+
 /** A gateway listener: its port and PROXY protocol listener filter (none, optional or strict). */
 export interface ExpectedListener {
   readonly port: number;
@@ -96,6 +112,18 @@ export interface ExpectedProxy {
   /** Sidecars: the inbound HCM on given pod ports (an XFF filter with a portNumber). */
   readonly hcmByPort?: { [port: string]: ExpectedHcm };
   readonly rbac: ExpectedRbac[];
+  /**
+   * The per-client rate limits the trace places on this proxy: each HCM in their context (a gateway's, a sidecar's
+   * inbound ones) has their filter just before the router, and each virtual host a `remote_address` action; a proxy
+   * with none has neither.
+   */
+  readonly rateLimits: ExpectedRateLimit[];
+  /**
+   * The client-address header this proxy writes (`clientAddressHeader()`, lower case): every route it forwards by, in
+   * the writer's scope (a gateway's routes; a sidecar's inbound ones), sets it from the downstream address, overwriting
+   * any incoming copy; "" when the proxy writes none (then no route of it writes the downstream address).
+   */
+  readonly clientAddressHeader: string;
 }
 
 /** An object of the set that reaches no proxy of the stage, and why that is right. */
@@ -164,6 +192,7 @@ function podsOf(root: IConstruct, inSet: (c: IConstruct) => boolean): Pod[] {
 export function expectationsFromTrace(model: TraceModel, result: TraceResult, pods: Pod[], gatewayApi: ExpectedGatewayApiGateway[] = [],
   stripping: ReadonlyArray<{ readonly namespace: string; readonly selector: { [key: string]: string } }> = []): Expectations {
   const traced = tracedPolicies(result);
+  const tracedLimits = tracedRateLimits(result);
   const proxies: ExpectedProxy[] = [];
   const gatewayPods = new Set<Pod>();
   for (const gw of model.gateways) {
@@ -179,6 +208,7 @@ export function expectationsFromTrace(model: TraceModel, result: TraceResult, po
     // one) share their hops there, so only the selectors tell their policies apart.
     const unique = model.gateways.filter(g => g.model.namespace === m.namespace && g.model.name === m.name).length === 1;
     const expected = gatewayExpectation(gw, installed, gatewayApiPod, model);
+    if (unique) agreeOnRateLimits(expected, tracedLimits.get(`gateway ${m.namespace}/${m.name}`));
     proxies.push(unique ? withTracedRbac(expected, traced.get(`gateway ${m.namespace}/${m.name}`), model) : expected);
   }
   for (const e of gatewayApi) proxies.push(handWrittenGatewayApi(e));
@@ -187,6 +217,7 @@ export function expectationsFromTrace(model: TraceModel, result: TraceResult, po
     const wl = model.workloads.find(w => w.namespace === pod.namespace && w.role !== ProxyRole.AMBIENT && selectorMatches(w.selector, pod.labels));
     const strips = stripping.some(f => f.namespace === pod.namespace && selectorMatches(f.selector, pod.labels));
     const sidecar = sidecarExpectation(pod, wl, model, strips);
+    if (wl !== undefined) agreeOnRateLimits(sidecar, tracedLimits.get(`workload ${wl.namespace}/${wl.name}`));
     proxies.push(wl === undefined ? sidecar : withTracedRbac(sidecar, traced.get(`workload ${wl.namespace}/${wl.name}`), model));
   }
   return { from: 'trace() over the constructs\' TraceModel (src/trace/topology-trace.ts traceConstructs)', proxies, dead: deadObjects(model, proxies) };
@@ -209,6 +240,8 @@ function gatewayExpectation(gw: TracedGateway, installed: boolean, gatewayApiPod
     ...(installed || m.serviceName === undefined ? {} : { service: { name: m.serviceName, externalTrafficPolicy: m.externalTrafficPolicy } }),
     hcm: { ...DEFAULT_HCM, useRemoteAddress: true, xffNumTrustedHops: installed ? -1 : m.numTrustedProxies },
     rbac: rbacFor(model, m.namespace, labels, true, gatewayApiPod ? m.selector[GATEWAY_NAME_LABEL] : undefined),
+    rateLimits: rateLimitsFor(model, ProxyRole.GATEWAY, m.namespace, labels),
+    clientAddressHeader: m.clientAddressHeader?.toLowerCase() ?? '',
   };
 }
 
@@ -241,6 +274,8 @@ function handWrittenGatewayApi(e: ExpectedGatewayApiGateway): ExpectedProxy {
     service: { name: `${e.gateway}-istio`, externalTrafficPolicy: e.externalTrafficPolicy },
     hcm: { ...DEFAULT_HCM, useRemoteAddress: true, xffNumTrustedHops: e.trustedHops },
     rbac: policies,
+    rateLimits: [],
+    clientAddressHeader: '',
   };
 }
 
@@ -254,12 +289,15 @@ function sidecarExpectation(pod: Pod, wl: WorkloadModel | undefined, model: Trac
     listeners: [],
     statusPortProxyProtocol: '',
     rbac: rbacFor(model, pod.namespace, pod.labels, false),
+    rateLimits: rateLimitsFor(model, ProxyRole.SIDECAR, pod.namespace, pod.labels),
+    clientAddressHeader: '',
   };
   if (wl !== undefined) {
     const hcm = hcmOf(wl.xffMode, wl.xffTrustedHops ?? 0, wl.xffTrustedCidrs ?? [], wl.clientHeaderName);
     const ports = wl.xffPorts ?? [];
     return {
       ...base,
+      clientAddressHeader: wl.clientAddressHeader?.toLowerCase() ?? '',
       source: `workload model ${wl.namespace}/${wl.name}`,
       interceptionMode: wl.interceptionMode,
       inboundProxyProtocol: acceptsProxyProtocol(wl) ? 'strict' : 'none',
@@ -323,6 +361,49 @@ function tracedPolicies(result: TraceResult): Map<string, Map<string, PolicyMatc
     }
   }
   return out;
+}
+
+/** The rate limits the trace applied at each gateway and sidecar hop of its paths (keys as `tracedPolicies`). */
+function tracedRateLimits(result: TraceResult): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const path of result.paths) {
+    const workload = /-> workload (\S+)$/.exec(path.title)?.[1];
+    for (const hop of path.hops) {
+      const key = hop.hop.startsWith('gateway ') ? hop.hop : hop.hop.startsWith('sidecar ') && workload !== undefined ? `workload ${workload}` : undefined;
+      if (key === undefined) continue;
+      const names = out.get(key) ?? new Set<string>();
+      for (const l of hop.rateLimits ?? []) names.add(l.rateLimit);
+      out.set(key, names);
+    }
+  }
+  return out;
+}
+
+/**
+ * The trace and the selector reading (`rateLimitsFor`) must agree on a proxy's rate limits wherever the trace applied
+ * one there (it applies none on a path that is not HTTP): a difference is a bug of one of them, and stops the fixtures.
+ */
+function agreeOnRateLimits(proxy: ExpectedProxy, traced: Set<string> | undefined): void {
+  if (traced === undefined || traced.size === 0) return;
+  const names = (list: Iterable<string>) => [...new Set(list)].sort().join(', ');
+  if (names(traced) !== names(proxy.rateLimits.map(l => l.rateLimit))) {
+    throw new Error(`${proxy.role} ${proxy.namespace}/${proxy.name}: the trace applies rate limits [${names(traced)}], the selectors give [${names(proxy.rateLimits.map(l => l.rateLimit))}]`);
+  }
+}
+
+/** The model's per-client rate limits on a proxy of `role` with `labels` in `namespace`, as Envoy fields. */
+function rateLimitsFor(model: TraceModel, role: ProxyRole, namespace: string, labels: { [key: string]: string }): ExpectedRateLimit[] {
+  return rateLimitsOn(model.rateLimits, role, namespace, labels, model.rootNamespaces).map(expectedRateLimit);
+}
+
+function expectedRateLimit(l: RateLimitModel): ExpectedRateLimit {
+  return {
+    rateLimit: `${l.namespace}/${l.name}`,
+    tokensPerFill: l.requests,
+    maxTokens: l.burst,
+    fillIntervalMillis: l.fillIntervalMillis,
+    maxDynamicDescriptors: l.maxClients,
+  };
 }
 
 /**
@@ -398,6 +479,11 @@ function deadObjects(model: TraceModel, proxies: ExpectedProxy[]): ExpectedDead[
     if (!unreached(f.namespace, f.selector, f.namespace === f.rootNamespace)) continue;
     const known = model.workloads.find(w => w.namespace === f.namespace && selectorMatches(f.selector, w.selector));
     if (known !== undefined) out.push({ object: `EnvoyFilter ${f.namespace}/${f.name}`, reason: `its workload ${known.namespace}/${known.name} is known by its labels only: no pod of the set runs it` });
+  }
+  for (const l of model.rateLimits) {
+    if (!unreached(l.namespace, l.selector, model.rootNamespaces.includes(l.namespace))) continue;
+    const known = model.workloads.find(w => w.namespace === l.namespace && selectorMatches(l.selector, w.selector));
+    if (known !== undefined) out.push({ object: `EnvoyFilter ${l.namespace}/${l.name}`, reason: `its workload ${known.namespace}/${known.name} is known by its labels only: no pod of the set runs it` });
   }
   return out;
 }

@@ -1,14 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject, Chart, Testing, Yaml } from 'cdk8s';
+import { ApiObject, Chart, Duration, Testing, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { Expectations, expectationsOf } from './expectations';
 import { declaredProxies, PredictedProxy } from './model-prediction';
 import { buildApp } from '../../examples/seed-scenarios/main';
 import {
-  AmbientNamespace, AmbientWorkload, ClientIpField, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload, PolicyAction,
-  PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload, WorkloadSource,
-  Waypoint, XffFilterScope, XffSidecarFilter, XffTrust,
+  AmbientNamespace, AmbientWorkload, ClientIpField, GatewayFlavour, InterceptionMode, ISTIO_VERSION_CONTEXT_KEY, IstioVersion, MeshWorkload,
+  PolicyAction, PreservedIngressGateway, ProxyProtocolGateway, ProxyProtocolMode, ProxyProtocolVersion, SourceIpPolicy, TproxyWorkload,
+  WorkloadSource, Waypoint, XffFilterScope, XffSidecarFilter, XffTrust,
 } from '../../src';
 import { synthAndValidate } from '../harness';
 
@@ -210,6 +210,29 @@ const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
     });
     workload.allowFrom(['10.32.0.0/14']);
     workload.denyFrom(['10.33.0.0/16'], { negate: true });
+  },
+  // Per-client rate limits (issue 27): one on the gateway, one on a TPROXY sidecar behind it; the user workload next
+  // to them has none (the stage checks that every other proxy has neither the filter nor the action).
+  'rate-limit-gateway-and-sidecar': chart => {
+    const gateway = new PreservedIngressGateway(chart, 'Gateway');
+    gateway.addHttpServer({ hosts: ['echo.example.com'] });
+    gateway.addRoute({ host: 'echo.example.com', backendHost: 'echo.web.svc.cluster.local', backendPort: 80 });
+    gateway.rateLimitPerClient({ requests: 10, per: Duration.seconds(1), burst: 20 });
+    const workload = new TproxyWorkload(chart, 'Echo', {
+      source: WorkloadSource.newDeployment({ image: 'registry.k8s.io/echoserver:1.10', name: 'echo', namespace: 'web', port: 8080, servicePort: 80 }),
+    });
+    workload.rateLimitPerClient({ requests: 5, per: Duration.seconds(10), maxClients: 100 });
+    userWorkload(chart, 'orders', 'web', [8080]);
+  },
+  // A Gateway API gateway (issue 27): the client-address header and the per-client limit come as EnvoyFilters on the
+  // pod istiod renders (the header a ROUTE_CONFIGURATION patch, not the HTTPRoute).
+  'gateway-api-client-header-and-rate-limit': chart => {
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', { flavour: GatewayFlavour.GATEWAY_API });
+    gateway.addHttpServer({ hosts: ['web.example.com'] });
+    gateway.addRoute({ host: 'web.example.com', backendHost: 'web.apps.svc.cluster.local', backendPort: 8080 });
+    gateway.clientAddressHeader({ name: 'x-client-ip' });
+    gateway.rateLimitPerClient({ requests: 100, per: Duration.minutes(1), burst: 150 });
+    userWorkload(chart, 'web', 'apps', [8080]);
   },
   // Ambient (issue 26): a waypoint for a namespace's Services with a policy on the waypoint and one on a Service's
   // traffic through it; ztunnel's policies on an ambient workload of another namespace.

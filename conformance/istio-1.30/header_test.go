@@ -1,0 +1,1 @@
+../istio/header_test.go

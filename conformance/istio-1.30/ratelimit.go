@@ -1,0 +1,1 @@
+../istio/ratelimit.go

@@ -1,0 +1,1 @@
+../istio/ratelimit_test.go
