@@ -170,7 +170,18 @@ export function expectationsOf(root: IConstruct, inSet: (c: IConstruct) => boole
     return f.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === 'EnvoyFilter')
       .map(o => ({ object: `EnvoyFilter ${o.metadata.namespace ?? 'default'}/${o.name}`, reason }));
   });
-  return { ...expectations, dead: [...expectations.dead, ...dead] };
+  // The client-address header a sidecar workload writes (an EnvoyFilter under the workload construct): dead with the
+  // workload when no pod of the set runs it.
+  const headers = topology.workloads.filter(inSet).flatMap(w => {
+    const m = w._workloadModel();
+    if (m === undefined || m.clientAddressHeader === undefined) return [];
+    if (expectations.proxies.some(x => x.namespace === m.namespace && selectorMatches(m.selector, x.labels))) return [];
+    const reason = `its workload ${m.namespace}/${m.name} is known by its labels only: no pod of the set runs it`;
+    return (w.node.tryFindChild('ClientAddressHeader')?.node.findAll() ?? [])
+      .filter((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === 'EnvoyFilter')
+      .map(o => ({ object: `EnvoyFilter ${o.metadata.namespace ?? 'default'}/${o.name}`, reason }));
+  });
+  return { ...expectations, dead: [...expectations.dead, ...dead, ...headers] };
 }
 
 function podsOf(root: IConstruct, inSet: (c: IConstruct) => boolean): Pod[] {
