@@ -83,6 +83,10 @@ var mutations = []mutation{
 	{name: "client-address header VirtualService set -> add", set: "example-ns-client-header-gateway", kind: "VirtualService", old: `"request":{"set":{"x-real-ip"`, new: `"request":{"add":{"x-real-ip"`},
 	{name: "client-address header from X-Forwarded-For", set: "example-ns-client-header-gateway", kind: "VirtualService", old: `"x-real-ip":"%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"`, new: `"x-real-ip":"%REQ(X-FORWARDED-FOR)%"`},
 	{name: "sidecar client-address header on outbound routes", set: "example-ns-client-header-sidecar", kind: "EnvoyFilter", object: "clientaddressheader", old: `"context":"SIDECAR_INBOUND"`, new: `"context":"SIDECAR_OUTBOUND"`},
+	// Waypoint attachment (issue 26, ambient): the policies must reach the waypoint istiod generates. (What a waypoint's
+	// RBAC holds is compared with the trace by test/conformance/ambient.test.ts, a jest step of the stage, not here.)
+	{name: "waypoint policy targetRefs names another Gateway", set: "example-ambient-waypoint", kind: "AuthorizationPolicy", object: "allowfrom", old: `"name":"waypoint"`, new: `"name":"other-waypoint"`},
+	{name: "waypoint Gateway removed", set: "example-ambient-waypoint", kind: "Gateway", drop: true},
 }
 
 // The mutation "PROXY and status-port env removed together" edits two strings of one document.
