@@ -192,6 +192,28 @@ describe('Alibaba ASM httpbin /ip', () => {
   });
 });
 
+// Tencent Cloud TCM (Yin Ye), "Istio 中实现客户端源 IP 的保持": in namespace foo, sleep (172.17.0.58) curls httpbin
+// (172.17.0.57) and httpbin /ip answers { "origin": "127.0.0.6" } with the default REDIRECT interception.
+describe('Tencent TCM east-west httpbin /ip', () => {
+  const TENCENT_SLEEP = '172.17.0.58';
+  function tencent(origin: string) {
+    return readObservations(JSON.stringify({ client: TENCENT_SLEEP, pods: ['172.17.0.0/16'], observations: [{ path: 'east-west', hop: 'app', client: TENCENT_SLEEP, httpbin: `{ "origin": "${origin}" }` }] }), 'tencent.yaml');
+  }
+  const foo = (mode?: string) => parseYamlDocuments(docs(workloadYaml(mode, 'httpbin', 'foo')));
+
+  test('origin 127.0.0.6: ok on REDIRECT (the page\'s httpbin), and after the TPROXY patch the interception mode is first', () => {
+    expect(verifyManifests(foo(), tencent('127.0.0.6')).ok).toBe(true);
+    const bad = verifyManifests(foo('TPROXY'), tencent('127.0.0.6'));
+    expect(bad.ok).toBe(false);
+    expect(firstCause(bad)).toBe('interception-redirect');
+  });
+
+  test('origin of the sleep pod: ok on TPROXY, and on REDIRECT the interception mode is first', () => {
+    expect(verifyManifests(foo('TPROXY'), tencent(TENCENT_SLEEP)).ok).toBe(true);
+    expect(firstCause(verifyManifests(foo(), tencent(TENCENT_SLEEP)))).toBe('interception-tproxy');
+  });
+});
+
 describe('hop counts and bypasses, in lines written in the default format', () => {
   // istio.io "Configuring Gateway Network Topology": numTrustedProxies counts the proxies in front.
   const CDN = '198.51.100.7';
