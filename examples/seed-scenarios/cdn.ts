@@ -22,7 +22,9 @@ export function cdnRanges(): CidrList {
 /** A namespace-scoped chart with a gateway for `chain` and httpbin (TPROXY) behind it. */
 function cdnScenario(app: App, id: string, chain: TrustChain): { chart: Chart; gateway: PreservedIngressGateway; httpbin: TproxyWorkload } {
   const chart = new Chart(app, id, { namespace: id });
-  const gateway = new PreservedIngressGateway(chart, 'Gateway', { name: 'edge', namespace: id, trustChain: chain });
+  // A name of its own per chart: an Istio Gateway selects gateway pods in every namespace by their labels, so two charts'
+  // gateways of one name would also take each other's routes where the charts are applied together.
+  const gateway = new PreservedIngressGateway(chart, 'Gateway', { name: id.replace(/^ns-cdn-/, 'edge-'), namespace: id, trustChain: chain });
   gateway.addHttpServer({ hosts: [HOST] });
   gateway.addRoute({ host: HOST, backendHost: `httpbin.${id}.svc.cluster.local`, backendPort: 8000 });
   const httpbin = new TproxyWorkload(chart, 'Httpbin', {

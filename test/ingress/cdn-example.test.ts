@@ -9,6 +9,10 @@ import { findManifest, manifestsOfKind, synthAndValidate } from '../harness';
  * gateway and in the app, and a client that bypasses the CDN resolves to its own address or is denied.
  */
 
+/** The two charts' gateways: a name of their own each, so that applied together neither takes the other's routes. */
+const EDGE = 'edge-trusted-cidrs';
+const EDGE_HEADER = 'edge-client-header';
+
 describe('CDN seed-scenarios example', () => {
   // GIVEN the example app's CDN charts
   const app = Testing.app();
@@ -30,7 +34,7 @@ describe('CDN seed-scenarios example', () => {
       expect(config.xff_trusted_cidrs.cidrs.map((c: any) => `${c.address_prefix}/${c.prefix_len}`))
         .toEqual(['10.0.0.0/16', '10.244.0.0/16', '100.64.0.0/24', '198.51.100.0/24', '2001:db8:cd00::/40']);
       expect(config.skip_xff_append).toBe(false);
-      const topology = JSON.parse(findManifest(manifests, 'Deployment', 'edge').spec.template.metadata.annotations['proxy.istio.io/config']).gatewayTopology;
+      const topology = JSON.parse(findManifest(manifests, 'Deployment', EDGE).spec.template.metadata.annotations['proxy.istio.io/config']).gatewayTopology;
       expect(topology.numTrustedProxies).toBe(2);
       expect(filter).toMatchSnapshot();
     });
@@ -70,14 +74,14 @@ describe('CDN seed-scenarios example', () => {
           'reject_with_status': { code: 'Forbidden' },
         },
       }]);
-      const topology = JSON.parse(findManifest(manifests, 'Deployment', 'edge').spec.template.metadata.annotations['proxy.istio.io/config']).gatewayTopology;
+      const topology = JSON.parse(findManifest(manifests, 'Deployment', EDGE_HEADER).spec.template.metadata.annotations['proxy.istio.io/config']).gatewayTopology;
       expect(topology.numTrustedProxies).toBe(1);
     });
 
     test('the gateway denies every peer outside the CDN ranges on remoteIpBlocks', () => {
       const policy = findManifest(manifests, 'AuthorizationPolicy', 'cdn-only');
       expect(policy.spec).toEqual({
-        selector: { matchLabels: { app: 'edge', istio: 'edge' } },
+        selector: { matchLabels: { app: EDGE_HEADER, istio: EDGE_HEADER } },
         action: 'DENY',
         rules: [{ from: [{ source: { notRemoteIpBlocks: ['198.51.100.0/24', '2001:db8:cd00::/40'] } }] }],
       });
