@@ -6,6 +6,7 @@ import { readManifestText } from './input';
 import { meshFor, readMeshSettings } from './mesh-config';
 import { classifyObjects, objectWhere } from './skipped';
 import { REVISION_LABEL } from '../envoy/names';
+import { resolveWaypoint } from '../model/ambient';
 import { TRUST_CHAIN_ANNOTATION as CHAIN_ANNOTATION } from '../model/annotations';
 import { finding } from '../model/finding-text';
 import { GATEWAY_API_GROUP, GATEWAY_NAME_LABEL } from '../model/gateway-api';
@@ -131,8 +132,13 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   const workloadIndex = new WorkloadIndex(workloads, (namespace, name) => indexes.serviceByName.get(`${namespace}/${name}`)?.spec?.selector);
   const workloadsOfService = (namespace: string, name: string) => workloadIndex.behind(name, namespace);
   waypointFindings(workloads, waypoints, findings);
+  const namespaceWaypoints = new Map([...namespaceLabels].flatMap(([ns, labels]) => {
+    const waypoint = resolveWaypoint(ns, labels);
+    return waypoint !== undefined ? [[ns, waypoint] as const] : [];
+  }));
   const attachesToWaypoint = (namespace: string, ref: PolicyTargetRef) => ref.kind === 'Service'
-    ? workloadsOfService(namespace, ref.name).some(w => w.waypoint !== undefined)
+    ? (workloadsOfService(namespace, ref.name).length === 0
+      ? namespaceWaypoints.has(namespace) : workloadsOfService(namespace, ref.name).some(w => w.waypoint !== undefined))
     : ref.kind === 'Gateway' && waypoints.some(w => w.namespace === namespace && w.name === ref.name);
   const policies = ofKind('AuthorizationPolicy').flatMap(o => parsePolicy(o, findings, attachesToWaypoint));
   const deduped = withHttpRouteHeaders(withVirtualServiceHeaders(dedupeGateways(gateways), ofKind('VirtualService')), ofKind('HTTPRoute'));
@@ -140,6 +146,7 @@ export function parseManifests(input: any[], helmValues: readonly HelmValues[] =
   const routes = routesOf(deduped, ofKind('VirtualService'), gatewayApiRouteBackends(routeKinds, findings), workloadIndex, findings);
   return {
     rootNamespaces: indexes.rootNamespaces,
+    namespaceWaypoints,
     istioVersion: istioVersionOf(ofKind('Gateway'), findings) ?? mesh.istioVersion,
     proxyProtocolTo: proxyProtocolTargets(ofKind('DestinationRule'), workloadIndex),
     gateways: deduped,

@@ -66,14 +66,18 @@ export function waypointTargetRef(waypoint: WaypointModel): PolicyTargetRef {
 
 /** The waypoints a policy's targetRefs attach it to: kind Gateway by name, kind Service through the Service's workloads. */
 export function waypointsOfPolicy(policy: PolicyModel, waypoints: readonly WaypointModel[],
-  workloadsOfService: (name: string) => WorkloadModel[]): WaypointModel[] {
+  workloadsOfService: (name: string) => WorkloadModel[], namespaceWaypoint?: string): WaypointModel[] {
   const refs = policy.targetRefs ?? [];
   if (refs.length === 0) return [];
   const keys = new Set<string>();
   for (const ref of refs) {
     if (ref.kind === 'Gateway' && ref.group === GATEWAY_API_GROUP) keys.add(`${policy.namespace}/${ref.name}`);
     if (ref.kind === 'Service' && (ref.group === '' || ref.group === 'core')) {
-      for (const w of workloadsOfService(ref.name)) if (w.waypoint !== undefined) keys.add(w.waypoint);
+      const behind = workloadsOfService(ref.name);
+      for (const w of behind) if (w.waypoint !== undefined) keys.add(w.waypoint);
+      // A Service with no workload the model knows: istiod binds it to the waypoint its namespace names
+      // (`istio.io/use-waypoint` on the Namespace; the ambient index's service waypoint lookup), whatever runs behind it.
+      if (behind.length === 0 && namespaceWaypoint !== undefined) keys.add(namespaceWaypoint);
     }
   }
   return waypoints.filter(w => keys.has(`${w.namespace}/${w.name}`));

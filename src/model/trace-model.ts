@@ -94,6 +94,11 @@ export interface TraceModel {
   readonly routes: Map<string, Map<string, Set<RouteProtocol>>>;
   /** The workloads behind Service `name` in `namespace`. */
   readonly workloadsOfService: (namespace: string, name: string) => WorkloadModel[];
+  /**
+   * Per namespace, the waypoint (`namespace/name`) its `istio.io/use-waypoint` label names: the waypoint of a Service
+   * there whose workloads the model does not know. @default - none
+   */
+  readonly namespaceWaypoints?: ReadonlyMap<string, string>;
   /** The EnvoyFilter patches that set the client address on sidecars. */
   readonly xffFilters: XffFilterModel[];
   /** Per-client rate limits (EnvoyFilters with a `remote_address` local rate limit). */

@@ -113,11 +113,12 @@ export interface WaypointExpectation {
 }
 
 /** The model's waypoints, each with the policies the trace applies there. */
-export function waypointExpectations(model: Pick<TraceModel, 'policies' | 'waypoints' | 'workloadsOfService'>): WaypointExpectation[] {
+export function waypointExpectations(model: Pick<TraceModel, 'policies' | 'waypoints' | 'workloadsOfService' | 'namespaceWaypoints'>): WaypointExpectation[] {
   return model.waypoints.map(waypoint => ({
     waypoint,
     hcm: WAYPOINT_HCM,
-    policies: model.policies.filter(p => waypointsOfPolicy(p, [waypoint], name => model.workloadsOfService(p.namespace, name)).length > 0),
+    policies: model.policies.filter(p => waypointsOfPolicy(p, [waypoint], name => model.workloadsOfService(p.namespace, name),
+      model.namespaceWaypoints?.get(p.namespace)).length > 0),
   }));
 }
 

@@ -50,7 +50,7 @@ export function trace(model: TraceModel, istioVersion?: IstioVersion, options: T
     paths: traced.paths,
     findings: traced.findings,
     checks: [
-      ...checkTopology(topology, model.rootNamespaces, model.workloadsOfService),
+      ...checkTopology(topology, model.rootNamespaces, model.workloadsOfService, model.namespaceWaypoints),
       ...checkXffFilterOverlaps(model.xffFilters),
       ...model.gateways.flatMap(g => checkGatewayPorts(g.model, g.loadBalancerSendsProxyProtocolOnEveryPort)),
       ...model.gateways.flatMap(g => checkLoadBalancerAnnotations(g.model, g.serviceAnnotations)),

@@ -17,7 +17,8 @@ import { TopologyModel } from '../model/topology';
  * resolves a policy's `targetRefs` of kind Service (`namespace`, `name`) to the workloads behind it.
  */
 export function checkTopology(topology: TopologyModel, rootNamespaces: string[],
-  workloadsOfService: (namespace: string, name: string) => WorkloadModel[] = () => []): Finding[] {
+  workloadsOfService: (namespace: string, name: string) => WorkloadModel[] = () => [],
+  namespaceWaypoints: ReadonlyMap<string, string> = new Map()): Finding[] {
   const findings: Finding[] = [];
   const onTarget = (p: PolicyModel): PolicyOnTarget => ({
     policy: p,
@@ -38,7 +39,8 @@ export function checkTopology(topology: TopologyModel, rootNamespaces: string[],
       if (Object.keys(policy.selector).length > 0) {
         for (const gateway of gateways) add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.GATEWAY, gateway }));
       }
-      const waypoints = waypointsOfPolicy(policy, topology.waypoints, name => workloadsOfService(policy.namespace, name));
+      const waypoints = waypointsOfPolicy(policy, topology.waypoints, name => workloadsOfService(policy.namespace, name),
+        namespaceWaypoints.get(policy.namespace));
       for (const waypoint of waypoints) {
         const waypointUsers = workloadsUsing(waypoint, topology.workloads);
         add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.WAYPOINT, waypoint, waypointUsers }));

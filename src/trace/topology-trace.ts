@@ -210,6 +210,8 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     waypoints: topology.waypoints.filter(inCluster).map(w => w._waypointModel()),
     routes,
     workloadsOfService: (namespace, name) => behind(name, namespace),
+    namespaceWaypoints: new Map(topology.ambientNamespaces.filter(inCluster)
+      .flatMap(n => (n.waypoint !== undefined ? [[n.namespaceName, n.waypoint] as const] : []))),
     // As the output says it: a filter's root namespace is known only where it stands in it (the library's annotation).
     xffFilters: filters.map(f => f._xffFilterModel())
       .map(f => ({ ...f, rootNamespace: rootNamespaces.includes(f.namespace) ? f.namespace : DEFAULT_ROOT_NAMESPACE })),

@@ -36,7 +36,8 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
     // waypoints they name enforce them. A Gateway API gateway's policies carry its pods' labels as their selector,
     // a waypoint's carry none.
     if ((p.targetRefs ?? []).length === 0 || Object.keys(p.selector).length > 0) policyIndex.add(p.namespace, p.selector, p);
-    for (const w of waypointsOfPolicy(p, parsed.waypoints, name => parsed.workloadsOfService(p.namespace, name))) {
+    const namespaceWaypoint = parsed.namespaceWaypoints?.get(p.namespace);
+    for (const w of waypointsOfPolicy(p, parsed.waypoints, name => parsed.workloadsOfService(p.namespace, name), namespaceWaypoint)) {
       const key = `${w.namespace}/${w.name}`;
       waypointPolicies.set(key, [...(waypointPolicies.get(key) ?? []), p]);
     }

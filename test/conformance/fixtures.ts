@@ -240,11 +240,14 @@ const SCENARIOS: { [name: string]: (chart: Chart) => void } = {
     const waypoint = new Waypoint(chart, 'Waypoint', { namespace: 'shop' });
     new AmbientNamespace(chart, 'Shop', { name: 'shop', waypoint, ingressUseWaypoint: true });
     userWorkload(chart, 'orders', 'shop', [8080]);
-    // The trace resolves a Service's waypoint through the workloads the app models behind it (istiod through the
-    // namespace's istio.io/use-waypoint label, whether or not they are modelled).
+    // A Service whose workload the app models: its waypoint is the workload's.
     AmbientWorkload.fromLabels(chart, 'Orders', { labels: { app: 'orders' }, namespace: 'shop', name: 'orders' });
     waypoint.allowFrom(['198.51.100.0/24', '10.244.0.0/16']);
     waypoint.forService('orders').denyFrom(['198.51.100.66']);
+    // A Service whose workload the app does not model (the user's own Deployment): its traffic goes through the
+    // waypoint the namespace names, as istiod binds it, so the policy on it is the waypoint's.
+    userWorkload(chart, 'payments', 'shop', [8080]);
+    waypoint.forService('payments').denyFrom(['198.51.100.77']);
     new AmbientNamespace(chart, 'Data', { name: 'data' });
     userWorkload(chart, 'db', 'data', [5432], {}, 'tcp');
     const db = AmbientWorkload.fromLabels(chart, 'Db', { labels: { app: 'db' }, namespace: 'data', name: 'db' });
