@@ -103,6 +103,13 @@ function list(value: string | undefined): string[] | null {
   return entries.length > 0 ? entries : null;
 }
 
+/** An observed X-Forwarded-For list without the entries the client itself sent in front of it (when it starts with them). */
+function withoutClientSent(observed: string[] | null, sent: readonly string[]): string[] | null {
+  if (observed === null || sent.length === 0 || observed.length < sent.length || !sent.every((a, i) => observed[i] === a)) return observed;
+  const rest = observed.slice(sent.length);
+  return rest.length > 0 ? rest : null;
+}
+
 /** Checks one observation against one path view. */
 export function check(view: PathView, o: Observation, addresses: ClusterAddresses): ObservationCheck {
   const base = pathOf(view.paths, o);
@@ -131,8 +138,9 @@ export function check(view: PathView, o: Observation, addresses: ClusterAddresse
     const ok = p === undefined ? observed === null : observed !== null && sameRole(p, role(observed)) && bind(predicted!, observed);
     fields.push({ field, predicted: p ?? 'none', observed: observed === null ? 'none' : show(observed), ok });
   };
-  const many = (field: string, predicted: string[] | null, observed: string[] | null | undefined) => {
-    if (observed === undefined) return;
+  const many = (field: string, predicted: string[] | null, whole: string[] | null | undefined) => {
+    if (whole === undefined) return;
+    const observed = withoutClientSent(whole, addresses.clientSent);
     const p = predicted?.map(a => roleOf(roles, a)) ?? null;
     const ok = p === null ? observed === null
       : observed !== null && observed.length === p.length && p.every((r, i) => sameRole(r, role(observed[i])) && bind(predicted![i], observed[i]));
@@ -165,7 +173,9 @@ export function check(view: PathView, o: Observation, addresses: ClusterAddresse
   if (isApp) {
     one('socket peer', at.hop.socketPeer, f.socketPeer);
     one('X-Envoy-External-Address', at.hop.externalAddress, f.externalAddress);
-    if (f.origin !== undefined) fields.push(origin(list(at.hop.xForwardedFor), at.hop.socketPeer, f.origin, roles, role, show));
+    if (f.origin !== undefined) {
+      fields.push(origin(list(at.hop.xForwardedFor), at.hop.socketPeer, withoutClientSent(f.origin, addresses.clientSent), roles, role, show));
+    }
   }
   return { ok: fields.every(c => c.ok), path: path.title, hop: at.hop.hop, fields };
 }

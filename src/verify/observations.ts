@@ -56,6 +56,12 @@ export interface ClusterAddresses {
   readonly pods: Cidr[];
   /** Egress addresses of the named hops in front (the trust chain's hop names). */
   readonly proxies: Array<{ readonly name: string; readonly cidrs: Cidr[] }>;
+  /**
+   * X-Forwarded-For entries the client itself sent, leftmost first (`curl -H 'X-Forwarded-For: ...'`): untrusted, every
+   * hop keeps them in front of what it appends, and the trace (which predicts the list from the client on) does not
+   * know them, so they are taken off the front of an observed list before it is compared. Empty when not given.
+   */
+  readonly clientSent: string[];
 }
 
 /** A whole observations file. */
@@ -244,7 +250,7 @@ export function readObservations(text: string, source = 'observations'): Observa
     throw manifestInputError(source, `is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw manifestInputError(source, 'is not a map: give client:, observations: and optionally nodes:, pods:, proxies:');
+    throw manifestInputError(source, 'is not a map: give client:, observations: and optionally nodes:, pods:, proxies:, clientSent:');
   }
   const client = checkedAddress(doc.client, source, 'client');
   const cidrs = (value: unknown, where: string): Cidr[] => {
@@ -267,6 +273,7 @@ export function readObservations(text: string, source = 'observations'): Observa
     nodes: cidrs(doc.nodes, 'nodes'),
     pods: cidrs(doc.pods, 'pods'),
     proxies: Object.entries(proxiesValue).map(([name, list]) => ({ name, cidrs: cidrs(list, `proxies.${name}`) })),
+    clientSent: clientSentOf(doc.clientSent, source),
   };
   if (!Array.isArray(doc.observations) || doc.observations.length === 0) {
     throw manifestInputError(source, `observations ${short(doc.observations)} is not a non-empty list: give one entry per hop you looked at, e.g. - { hop: gateway, accessLog: "..." }`);
@@ -298,6 +305,12 @@ function readEntry(o: any, where: string): Observation[] {
   if (o.hop !== 'app') throw manifestInputError(where, `${input} is what the app answers: give it with hop: app`);
   const fields = input === 'httpbin' ? parseHttpbin(text, `${where}.httpbin`) : parseEchoServer(text, `${where}.echoServer`);
   return [{ ...base, source: `${where}.${input}`, fields }];
+}
+
+function clientSentOf(value: unknown, source: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw manifestInputError(source, `clientSent ${short(value)} is not a list: give the X-Forwarded-For entries the client sent, leftmost first, e.g. [56.5.6.7]`);
+  return value.map((a, i) => checkedAddress(a, source, `clientSent[${i}]`));
 }
 
 function checkedAddress(value: unknown, where: string, name: string): string {

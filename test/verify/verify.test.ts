@@ -214,6 +214,43 @@ describe('Tencent TCM east-west httpbin /ip', () => {
   });
 });
 
+// istio.io, "Configuring Gateway Network Topology" (istio/istio.io, content/en/docs/ops/configuration/traffic-management/
+// network-topologies, snips.sh): with numTrustedProxies 2, `curl -H 'X-Forwarded-For: 56.5.6.7, 72.9.5.6, 98.1.2.3'`
+// gets from httpbin /get X-Envoy-External-Address 72.9.5.6 and X-Forwarded-For (and origin) with the gateway's peer
+// 10.244.0.1 appended. The gateway takes the two rightmost entries for the proxies in front: 72.9.5.6 is the client,
+// 98.1.2.3 and 10.244.0.1 the two proxies, and 56.5.6.7 an entry the client sent itself.
+describe('istio.io Configuring Gateway Network Topology: httpbin /get', () => {
+  const XFF = '56.5.6.7, 72.9.5.6, 98.1.2.3,10.244.0.1';
+  const observed = readObservations(JSON.stringify({
+    client: '72.9.5.6',
+    clientSent: ['56.5.6.7'],
+    proxies: { edge: ['98.1.2.3'], lb: ['10.244.0.1'] },
+    observations: [{ hop: 'app', httpbin: { headers: { 'X-Envoy-External-Address': '72.9.5.6', 'X-Forwarded-For': XFF }, origin: XFF } }],
+  }), 'istio-io.yaml');
+  const topology = (hops: number) => parseYamlDocuments(docs(gatewayYaml({ etp: 'Local', proxyConfig: `{"gatewayTopology":{"numTrustedProxies":${hops}}}` }),
+    workloadYaml('REDIRECT', 'httpbin', 'httpbin')));
+
+  test('numTrustedProxies 2 (the page\'s gateway): ok', () => {
+    const report = verifyManifests(topology(2), observed);
+    expect(verifyReportText(report)).toMatch(/verdict: ok/);
+  });
+
+  test('numTrustedProxies 1: a mismatch, with the hop count one short ranked first', () => {
+    const report = verifyManifests(topology(1), observed);
+    expect(report.ok).toBe(false);
+    expect(firstCause(report)).toBe('hop-count-plus-one');
+  });
+
+  test('without clientSent the entry the client sent is a difference', () => {
+    const bare = readObservations(JSON.stringify({
+      client: '72.9.5.6',
+      proxies: { edge: ['98.1.2.3'], lb: ['10.244.0.1'] },
+      observations: [{ hop: 'app', httpbin: { headers: { 'X-Envoy-External-Address': '72.9.5.6', 'X-Forwarded-For': XFF } } }],
+    }), 'istio-io.yaml');
+    expect(verifyManifests(topology(2), bare).ok).toBe(false);
+  });
+});
+
 describe('hop counts and bypasses, in lines written in the default format', () => {
   // istio.io "Configuring Gateway Network Topology": numTrustedProxies counts the proxies in front.
   const CDN = '198.51.100.7';
