@@ -5,6 +5,7 @@ import {
   CUSTOM_HEADER_DETECTION, INJECT_TEMPLATES_ANNOTATION, INTERCEPTION_MODE_ANNOTATION, SIDECAR_INJECT_LABEL, VIRTUAL_INBOUND_LISTENER, XFF_DETECTION,
 } from '../../src/envoy/names';
 import { WORKLOAD_KINDS } from '../../src/explain/read/objects';
+import { ClientAddressHeader } from '../../src/mesh/client-address-header';
 import { DATAPLANE_MODE_LABEL } from '../../src/model/ambient';
 import { GATEWAY_NAME_LABEL } from '../../src/model/gateway-api';
 import {
@@ -177,8 +178,7 @@ export function expectationsOf(root: IConstruct, inSet: (c: IConstruct) => boole
     if (m === undefined || m.clientAddressHeader === undefined) return [];
     if (expectations.proxies.some(x => x.namespace === m.namespace && selectorMatches(m.selector, x.labels))) return [];
     const reason = `its workload ${m.namespace}/${m.name} is known by its labels only: no pod of the set runs it`;
-    return (w.node.tryFindChild('ClientAddressHeader')?.node.findAll() ?? [])
-      .filter((c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === 'EnvoyFilter')
+    return w.node.findAll().flatMap(c => (c instanceof ClientAddressHeader && c.envoyFilter ? [c.envoyFilter] : []))
       .map(o => ({ object: `EnvoyFilter ${o.metadata.namespace ?? 'default'}/${o.name}`, reason }));
   });
   return { ...expectations, dead: [...expectations.dead, ...dead, ...headers] };

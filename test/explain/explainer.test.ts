@@ -7,6 +7,7 @@ import { docs, gatewayYaml, policyYaml, sidecarXffFilterYaml, workloadYaml } fro
 import { main } from '../../src/cli';
 import { FindingSeverity, PathTrace } from '../../src/explain/explain-report';
 import { Explainer } from '../../src/explain/explainer';
+import { runCli } from '../harness/cli';
 
 const CLIENT = '203.0.113.10';
 const NODE = '10.0.0.4';
@@ -193,14 +194,7 @@ describe('fromApp', () => {
 });
 
 describe('cli', () => {
-  function run(argv: string[], files: { [path: string]: string } = {}) {
-    let out = '';
-    let err = '';
-    main(argv, { out: t => { out += t; }, err: t => { err += t; }, readFile: p => { if (!(p in files)) throw new Error(`ENOENT: ${p}`); return files[p]; } });
-    const code = process.exitCode;
-    process.exitCode = 0;
-    return { out, err, code };
-  }
+  const run = runCli;
   const files = { 'a.yaml': docs(gatewayYaml({ etp: 'Cluster' })), 'b.yaml': docs(workloadYaml('TPROXY')) };
 
   test('explain prints a table over several files', () => {

@@ -25,6 +25,12 @@ describe('CDN seed-scenarios example', () => {
     for (const c of app.charts) expect(synthAndValidate(c).length).toBeGreaterThan(0);
   });
 
+  test('the two charts\' Istio Gateways select different gateway pods, so applied together neither takes the other\'s routes', () => {
+    // GIVEN both charts WHEN their Istio Gateways are read THEN each selects only its own chart's gateway pods
+    const selectors = app.charts.map(c => findManifest(synthAndValidate(c), 'Gateway').spec.selector);
+    expect(selectors).toEqual([{ app: EDGE, istio: EDGE }, { app: EDGE_HEADER, istio: EDGE_HEADER }]);
+  });
+
   describe('trusted CIDRs', () => {
     const manifests = synthAndValidate(chart('ns-cdn-trusted-cidrs'));
 

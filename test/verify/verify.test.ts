@@ -1,12 +1,12 @@
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { PreservedIngressGateway, TproxyWorkload, TrustChain, TrustHop, WorkloadSource } from '../../src';
-import { main } from '../../src/cli';
 import { parseYamlDocuments } from '../../src/explain/manifest-parser';
 import { IstioVersion } from '../../src/model/istio-version';
 import { parseAccessLogLine, parseEchoServer, parseHttpbin, readObservations } from '../../src/verify/observations';
 import { verifyManifests, VerifyReport, verifyReportText } from '../../src/verify/verifier';
 import { docs, gatewayYaml, workloadYaml } from '../explain/fixtures';
+import { runCli } from '../harness/cli';
 
 /*
  * verify against values the seeds and istio.io published, and against access-log lines written in Istio's default
@@ -355,14 +355,7 @@ describe('the worked example of docs/verify.md', () => {
 });
 
 describe('verify on the command line', () => {
-  function run(argv: string[], files: { [path: string]: string }) {
-    let out = '';
-    let err = '';
-    main(argv, { out: t => { out += t; }, err: t => { err += t; }, readFile: p => { if (!(p in files)) throw new Error(`ENOENT: ${p}`); return files[p]; } });
-    const code = process.exitCode;
-    process.exitCode = 0;
-    return { out, err, code };
-  }
+  const run = runCli;
   const obs = `client: ${TETRATE_CLIENT}
 nodes: [10.128.0.0/20]
 observations:
