@@ -70,9 +70,9 @@ done
 echo "multilang: node $(node --version), $(python3 --version 2>&1), $(go version 2>&1), $(mvn -v 2>&1 | head -n 1 | sed 's/\x1b\[[0-9;]*m//g')"
 
 # 0. The compiled library (.jsii, lib/), normally left by `npx projen build`.
-if [ ! -f .jsii ] || [ ! -d lib ]; then
-  echo "multilang: no .jsii or lib/: compiling"
-  npx jsii --silence-warnings=reserved-word >"$log/compile.log" 2>&1 || { fail "jsii compile" "$log/compile.log"; summary; exit 1; }
+if [ ! -f .jsii ] || [ ! -f lib/index.js ]; then
+  echo "multilang: no .jsii or lib/index.js: compiling"
+  npx projen compile >"$log/compile.log" 2>&1 || { fail "compile (jsii and the entry-point bundle)" "$log/compile.log"; summary; exit 1; }
 fi
 
 # 1. The TypeScript twin.

@@ -53,7 +53,8 @@ afterAll(() => {
 
 test('the tarball ships the compiled library and its bundled dependencies, not the sources', () => {
   const pkgDir = path.join(installDir, 'node_modules', 'cdk8s-istio-source-ip');
-  expect(fs.existsSync(path.join(pkgDir, 'lib', 'src', 'index.js'))).toBe(true);
+  expect(fs.existsSync(path.join(pkgDir, 'lib', 'index.js'))).toBe(true);
+  expect(fs.existsSync(path.join(pkgDir, 'lib', 'src', 'cli.js'))).toBe(true);
   expect(fs.existsSync(path.join(pkgDir, 'node_modules', 'js-yaml'))).toBe(true);
   expect(fs.existsSync(path.join(pkgDir, 'node_modules', 'ipaddr.js'))).toBe(true);
   expect(fs.existsSync(path.join(pkgDir, 'src'))).toBe(false);

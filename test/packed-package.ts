@@ -11,11 +11,12 @@ import * as path from 'path';
 export const ROOT = path.resolve(__dirname, '..');
 
 /**
- * Compiles lib/ with jsii when it is missing (`npm test` on a fresh clone runs before any compile). Test files run
- * in parallel workers: a lock directory keeps two of them from compiling into lib/ at the same time.
+ * Compiles lib/ when it is missing (`npm test` on a fresh clone runs before any compile): the compile task, jsii and
+ * the bundle of the package's entry point (lib/index.js). Test files run in parallel workers: a lock directory keeps
+ * two of them from compiling into lib/ at the same time.
  */
 export function ensureCompiled(): void {
-  const done = () => fs.existsSync(path.join(ROOT, 'lib', 'src', 'index.js')) && fs.existsSync(path.join(ROOT, '.jsii'));
+  const done = () => ['lib/src/index.js', 'lib/index.js', '.jsii'].every(f => fs.existsSync(path.join(ROOT, f)));
   if (done()) return;
   const lock = path.join(ROOT, '.jsii-compile-lock');
   const deadline = Date.now() + 170_000;
@@ -30,7 +31,7 @@ export function ensureCompiled(): void {
     }
   }
   try {
-    if (!done()) execFileSync('npx', ['jsii', '--silence-warnings=reserved-word'], { cwd: ROOT, stdio: 'pipe' });
+    if (!done()) execFileSync('npx', ['projen', 'compile'], { cwd: ROOT, stdio: 'pipe' });
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
   }

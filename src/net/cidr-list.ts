@@ -1,6 +1,7 @@
 import * as fs from 'fs';
-import * as ipaddr from 'ipaddr.js';
+import type * as IpAddr from 'ipaddr.js';
 import { Cidr, parseCidr } from './cidr';
+import { ipaddr } from './ip-address';
 
 /*
  * Large address lists (CDN egress ranges, partner ranges, geo-blocking lists) read at synth time and reduced to
@@ -98,9 +99,9 @@ export class CidrList {
 
   /** True when `address` (a single IPv4 or IPv6 address) is covered by the list. */
   public contains(address: string): boolean {
-    if (!ipaddr.isValid(address)) return false;
-    let parsed = ipaddr.parse(address);
-    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+    if (!ipaddr().isValid(address)) return false;
+    let parsed = ipaddr().parse(address);
+    if (parsed.kind() === 'ipv6' && (parsed as IpAddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as IpAddr.IPv6).toIPv4Address();
     const family = parsed.kind() === 'ipv4' ? 4 : 6;
     const value = bytesToBigInt(parsed.toByteArray());
     // Binary search: the merged intervals are sorted and disjoint.
@@ -146,12 +147,12 @@ function bigIntToAddress(value: bigint, family: number): string {
     bytes[i] = Number(v % 256n);
     v /= 256n;
   }
-  return ipaddr.fromByteArray(bytes).toString();
+  return ipaddr().fromByteArray(bytes).toString();
 }
 
 function toInterval(cidr: Cidr): Interval {
   const bits = BigInt(cidr.family === 4 ? 32 : 128);
-  const start = bytesToBigInt(ipaddr.parse(cidr.address).toByteArray());
+  const start = bytesToBigInt(ipaddr().parse(cidr.address).toByteArray());
   const size = 2n ** (bits - BigInt(cidr.prefixLength));
   return { family: cidr.family, start, end: start + size - 1n };
 }

@@ -1,4 +1,5 @@
-import * as ipaddr from 'ipaddr.js';
+import type * as IpAddr from 'ipaddr.js';
+import { ipaddr } from './ip-address';
 
 /** A parsed, normalised CIDR block. */
 export interface Cidr {
@@ -44,14 +45,14 @@ function fail(property: string, entry: string, why: string, fix: string): never 
   throw new Error(`${property}: "${entry}" ${why}; ${fix}`);
 }
 
-function parseAddress(property: string, entry: string, text: string): ipaddr.IPv4 | ipaddr.IPv6 {
+function parseAddress(property: string, entry: string, text: string): IpAddr.IPv4 | IpAddr.IPv6 {
   if (text.includes('%')) fail(property, entry, 'has an IPv6 zone, which Istio rejects in CIDRs', `remove "${text.slice(text.indexOf('%'))}"`);
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
-  if (ipaddr.IPv6.isValid(text)) {
-    const v6 = ipaddr.IPv6.parse(text);
+  if (ipaddr().IPv4.isValidFourPartDecimal(text)) return ipaddr().IPv4.parse(text);
+  if (ipaddr().IPv6.isValid(text)) {
+    const v6 = ipaddr().IPv6.parse(text);
     return v6;
   }
-  if (ipaddr.IPv4.isValid(text)) {
+  if (ipaddr().IPv4.isValid(text)) {
     fail(property, entry, 'is not a four-part decimal IPv4 address (leading zeros, octal or short forms are rejected by Istio)', 'write it as four decimal numbers, e.g. "10.0.0.1"');
   }
   return fail(property, entry, 'is not an IPv4 or IPv6 address or CIDR', 'use forms such as "203.0.113.7", "203.0.113.0/24" or "2001:db8::/32"');
@@ -110,8 +111,8 @@ function readPrefix(entry: string, property: string): { cidr: Cidr; hostBitsSet:
     }
     prefix = Number(prefixText);
   }
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && prefix >= 96) {
-    addr = (addr as ipaddr.IPv6).toIPv4Address();
+  if (addr.kind() === 'ipv6' && (addr as IpAddr.IPv6).isIPv4MappedAddress() && prefix >= 96) {
+    addr = (addr as IpAddr.IPv6).toIPv4Address();
     prefix -= 96;
     max = 32;
   }
@@ -123,9 +124,9 @@ function readPrefix(entry: string, property: string): { cidr: Cidr; hostBitsSet:
   };
 }
 
-function networkOf(addr: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): ipaddr.IPv4 | ipaddr.IPv6 {
+function networkOf(addr: IpAddr.IPv4 | IpAddr.IPv6, prefix: number): IpAddr.IPv4 | IpAddr.IPv6 {
   const cidr = `${addr.toString()}/${prefix}`;
-  return addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  return addr.kind() === 'ipv4' ? ipaddr().IPv4.networkAddressFromCIDR(cidr) : ipaddr().IPv6.networkAddressFromCIDR(cidr);
 }
 
 /** Parses a list, naming the list index of a bad entry. */
@@ -142,7 +143,7 @@ export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   if (outerValue !== undefined && innerValue !== undefined) {
     return ipv4Network(innerValue, outer.prefixLength) === ipv4Network(outerValue, outer.prefixLength);
   }
-  return ipaddr.parse(inner.address).match(ipaddr.parse(outer.address), outer.prefixLength);
+  return ipaddr().parse(inner.address).match(ipaddr().parse(outer.address), outer.prefixLength);
 }
 
 /** True when the two blocks share at least one address. */
@@ -155,14 +156,14 @@ export function addressInCidr(address: string, cidr: Cidr): boolean {
   const value = cidr.family === 4 ? ipv4Value(address) : undefined;
   const network = value !== undefined ? ipv4Value(cidr.address) : undefined;
   if (value !== undefined && network !== undefined) return ipv4Network(value, cidr.prefixLength) === ipv4Network(network, cidr.prefixLength);
-  if (!ipaddr.isValid(address)) return false;
-  let a = ipaddr.parse(address);
-  if (a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress()) a = (a as ipaddr.IPv6).toIPv4Address();
+  if (!ipaddr().isValid(address)) return false;
+  let a = ipaddr().parse(address);
+  if (a.kind() === 'ipv6' && (a as IpAddr.IPv6).isIPv4MappedAddress()) a = (a as IpAddr.IPv6).toIPv4Address();
   if ((a.kind() === 'ipv4' ? 4 : 6) !== cidr.family) return false;
-  return a.match(ipaddr.parse(cidr.address), cidr.prefixLength);
+  return a.match(ipaddr().parse(cidr.address), cidr.prefixLength);
 }
 
 /** True for a syntactically valid single IPv4 or IPv6 address. */
 export function isIpAddress(text: string): boolean {
-  return typeof text === 'string' && (ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text));
+  return typeof text === 'string' && (ipaddr().IPv4.isValidFourPartDecimal(text) || ipaddr().IPv6.isValid(text));
 }

@@ -1,4 +1,3 @@
-import * as ipaddr from 'ipaddr.js';
 import { ADDRESSES, deniedBy, join, matchPolicies, policiesFor, policyNote, TraceContext } from './context';
 import { HopTrace } from './trace-types';
 import { resolveClientAddress } from './xff-rule';
@@ -8,6 +7,7 @@ import { ExternalTrafficPolicy, ProxyProtocolMode } from '../model/model';
 import { MAX_ASSUMED_PROXIES, TracedGateway } from '../model/trace-model';
 import { TrustChain, TrustHop } from '../model/trust-chain';
 import { addressInCidr, parseCidr } from '../net/cidr';
+import { ipaddr } from '../net/ip-address';
 
 /*
  * The hops in front of a gateway and the gateway itself: the chain the request takes, what the gateway resolves, and
@@ -55,9 +55,9 @@ function frontChain(gw: TracedGateway, protocol: string, notes: Finding[], where
 function hopAddress(hop: TrustHop, index: number): string {
   const v4 = hop.cidrs.find(c => !c.includes(':'));
   if (v4) {
-    const bytes = ipaddr.parse(v4.split('/')[0]).toByteArray();
+    const bytes = ipaddr().parse(v4.split('/')[0]).toByteArray();
     if (Number(v4.split('/')[1]) < 32) bytes[3] += 1;
-    return ipaddr.fromByteArray(bytes).toString();
+    return ipaddr().fromByteArray(bytes).toString();
   }
   return `198.51.100.${11 + index}`;
 }
@@ -69,7 +69,7 @@ function hopAddress(hop: TrustHop, index: number): string {
 function innerTierAddress(hop: TrustHop, address: string): string {
   const v4 = hop.cidrs.find(c => !c.includes(':'));
   const block = v4 === undefined ? undefined : parseCidr(v4);
-  const value = ipaddr.IPv4.parse(address).toByteArray().reduce((v, b) => v * 256 + b, 0);
+  const value = ipaddr().IPv4.parse(address).toByteArray().reduce((v, b) => v * 256 + b, 0);
   for (const candidate of [value + 1, value - 1]) {
     if (candidate < 0 || candidate > 0xffffffff) continue;
     const text = [24, 16, 8, 0].map(shift => Math.floor(candidate / 2 ** shift) % 256).join('.');

@@ -1,4 +1,3 @@
-import * as ipaddr from 'ipaddr.js';
 import { ztunnelEffect } from './ambient-expectations';
 import { gatewayResolvesClient, gatewaySeesPacketSource, sidecarXffFilterActive } from './field-choice';
 import {
@@ -7,6 +6,7 @@ import {
 import { sameSelector } from '../model/selectors';
 import { isOpaqueServer, listenerPortOf } from '../model/servers';
 import { Cidr, cidrContains, parseCidr } from '../net/cidr';
+import { ipaddr } from '../net/ip-address';
 
 /*
  * The checks behind SourceIpPolicy, as pure functions over the shared model so that `explain` can run
@@ -115,7 +115,7 @@ export function checkCidrList(cidrs: Cidr[], action: PolicyAction, negated: bool
 function blocksAreDisjoint(cidrs: Cidr[]): boolean {
   const ranges = cidrs.map(c => {
     const bits = c.family === 4 ? 32 : 128;
-    const start = ipaddr.parse(c.address).toByteArray().reduce((v, b) => v * 256n + BigInt(b), 0n);
+    const start = ipaddr().parse(c.address).toByteArray().reduce((v, b) => v * 256n + BigInt(b), 0n);
     return { family: c.family, start, end: start + 2n ** BigInt(bits - c.prefixLength) - 1n };
   }).sort((a, b) => a.family - b.family || (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   return ranges.every((r, i) => i === 0 || ranges[i - 1].family !== r.family || ranges[i - 1].end < r.start);

@@ -1,6 +1,6 @@
-import * as ipaddr from 'ipaddr.js';
 import type { ClientAddressInput, ClientAddressResult } from './client-address';
 import { addressInCidr, Cidr, isIpAddress, parseCidrs } from '../net/cidr';
+import { ipaddr } from '../net/ip-address';
 import { checkInteger } from '../util/validate';
 
 /*
@@ -15,7 +15,7 @@ const ENVOY_1_32_INTERNAL_RANGES = ['private', 'uniqueLocal', 'loopback'];
 /** True for an address Envoy 1.32 treats as internal without internal_address_config. */
 export function isPrivateAddress(address: string): boolean {
   if (!isIpAddress(address)) return false;
-  const parsed = ipaddr.process(address);
+  const parsed = ipaddr().process(address);
   return ENVOY_1_32_INTERNAL_RANGES.includes(parsed.range());
 }
 

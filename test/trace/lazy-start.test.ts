@@ -7,12 +7,13 @@ import * as path from 'path';
 
 const SRC = path.join(__dirname, '..', '..', 'src');
 const IMPORTS = path.join(__dirname, '..', '..', 'imports');
+const IPADDR = `${path.sep}ipaddr.js${path.sep}`;
 
 function loaded(): string[] {
   return Object.keys(require.cache).filter(f => f.startsWith(SRC)).map(f => path.relative(SRC, f));
 }
 
-test('requiring the package does not load the manifest reader, the YAML parser or the CLI', () => {
+test('requiring the package does not load the manifest reader, the YAML parser, ipaddr.js or the CLI', () => {
   // GIVEN a fresh module registry
   jest.isolateModules(() => {
     // WHEN the package is required
@@ -28,6 +29,10 @@ test('requiring the package does not load the manifest reader, the YAML parser o
     expect(loaded()).toContain(path.join('trace', 'topology-trace.ts'));
     // nor the generated L1 modules (imports/), which the constructs load when they first render
     expect(Object.keys(require.cache).filter(f => f.startsWith(IMPORTS))).toEqual([]);
+    // nor ipaddr.js, which the first address outside the IPv4 fast path loads
+    expect(Object.keys(require.cache).filter(f => f.includes(IPADDR))).toEqual([]);
+    lib.CidrList.fromCidrs(['2001:db8::/32']);
+    expect(Object.keys(require.cache).filter(f => f.includes(IPADDR))).not.toEqual([]);
     // and the first explain loads it
     lib.Explainer.fromYaml('apiVersion: v1\nkind: Namespace\nmetadata: { name: web }\n');
     expect(loaded()).toContain(path.join('explain', 'manifest-parser.ts'));
