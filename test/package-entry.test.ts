@@ -56,15 +56,23 @@ test('main is the bundle: requiring the package loads that one file, not the mod
   expect(r).toEqual({ own: ['lib/index.js'], yaml: false, ipaddr: false });
 });
 
-test('the bundle exports what src/index.ts exports, with jsii runtime type information', () => {
-  // GIVEN the sources' exports
+test('the bundle exports what src/index.ts exports, with jsii runtime type information and the classes\' names', () => {
+  // GIVEN the sources' exports, and the name of each exported class or function
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const fromSources = Object.keys(require('../src')).sort();
+  const sources = require('../src');
+  const fromSources = Object.keys(sources).sort();
+  const classNames = fromSources.filter(k => typeof sources[k] === 'function').map(k => `${k}=${sources[k].name}`);
   // WHEN the bundle is required
   const r = probe(`const lib = require('cdk8s-istio-source-ip'); const rtti = Symbol.for('jsii.rtti');
-console.log(JSON.stringify({ names: Object.keys(lib).sort(), fqn: lib.PreservedIngressGateway[rtti].fqn, version: lib.TproxyWorkload[rtti].version }));`);
-  // THEN the same names, and the classes carry the fqn and version the jsii kernel (Python, Java, Go) reads
+const names = Object.keys(lib).sort();
+console.log(JSON.stringify({ names, classNames: names.filter(k => typeof lib[k] === 'function').map(k => k + '=' + lib[k].name),
+  fqn: lib.PreservedIngressGateway[rtti].fqn, version: lib.TproxyWorkload[rtti].version }));`);
+  // THEN the same names; the classes keep their own names (esbuild renames a class that refers to itself, such as
+  // PreservedIngressGateway, to _PreservedIngressGateway unless told to keep names); and they carry the fqn and
+  // version the jsii kernel (Python, Java, Go) reads
   expect(r.names).toEqual(fromSources);
+  expect(r.classNames).toEqual(classNames);
+  expect(classNames).toContain('PreservedIngressGateway=PreservedIngressGateway');
   expect(fromSources.length).toBeGreaterThan(50);
   expect(r.fqn).toBe('cdk8s-istio-source-ip.PreservedIngressGateway');
   expect(r.version).toBe(packed.version);
