@@ -3,8 +3,8 @@ import type * as IpAddr from 'ipaddr.js';
 let loaded: typeof IpAddr | undefined;
 
 /**
- * ipaddr.js, loaded on first use: `require('cdk8s-istio-source-ip')` does not load it (start-up, issue 29), and the
- * IPv4 fast path of `parseCidr` (cidr.ts) does not need it for the canonical IPv4 blocks most apps use.
+ * ipaddr.js, loaded on first use: `require('cdk8s-istio-source-ip')` does not load it (start-up, issue 29). The IPv4
+ * fast path of `parseCidr` and `addressInCidr` (cidr.ts) does without it; other checks load it at synthesis.
  */
 export function ipaddr(): typeof IpAddr {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
