@@ -4,6 +4,7 @@ import * as path from 'path';
 import { docs, gatewayYaml, policyYaml, sidecarXffFilterYaml, workloadYaml } from './fixtures';
 import { Explainer, ExplainReport, FindingSeverity } from '../../src';
 import { main } from '../../src/cli';
+import { readFromMap, runCliWith } from '../harness/cli';
 
 /*
  * Regression tests for explain on real and hostile input: values of the wrong type or out of range are findings,
@@ -11,21 +12,8 @@ import { main } from '../../src/cli';
  * output grow without bound, names are escaped in the table and Mermaid, and every object not used is listed.
  */
 
-function run(argv: string[], readFile: (p: string) => string) {
-  let out = '';
-  let err = '';
-  main(argv, { out: t => { out += t; }, err: t => { err += t; }, readFile });
-  const code = process.exitCode;
-  process.exitCode = 0;
-  return { out, err, code };
-}
-
-function files(map: { [path: string]: string }): (p: string) => string {
-  return p => {
-    if (!(p in map)) throw Object.assign(new Error(`ENOENT: no such file, open '${p}'`), { code: 'ENOENT' });
-    return map[p];
-  };
-}
+const run = runCliWith;
+const files = readFromMap;
 
 function messages(report: ExplainReport): string[] {
   return report.allFindings().map(f => `${f.severity} ${f.where}: ${f.message}`);

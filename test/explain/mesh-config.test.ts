@@ -1,9 +1,9 @@
 import { docs, gatewayYaml, workloadYaml } from './fixtures';
 import { Explainer, ExplainReport, FindingSeverity, HelmChart, HelmValues } from '../../src';
-import { main } from '../../src/cli';
 import { readManifestText } from '../../src/explain/input';
 import { parseManifests, ParsedManifests } from '../../src/explain/manifest-parser';
 import { InterceptionMode, ProxyProtocolMode, ExternalTrafficPolicy } from '../../src/model/model';
+import { runCli } from '../harness/cli';
 
 /*
  * explain reads the mesh-wide settings users keep outside the workload manifests: meshConfig in istiod's `istio`
@@ -44,21 +44,7 @@ function messages(report: ExplainReport | ParsedManifests, severity?: FindingSev
   return findings.filter(f => severity === undefined || f.severity === severity).map(f => `${f.severity} ${f.where}: ${f.message}`);
 }
 
-function run(argv: string[], files: { [path: string]: string }) {
-  let out = '';
-  let err = '';
-  main(argv, {
-    out: t => { out += t; },
-    err: t => { err += t; },
-    readFile: p => {
-      if (!(p in files)) throw Object.assign(new Error(`ENOENT: no such file, open '${p}'`), { code: 'ENOENT' });
-      return files[p];
-    },
-  });
-  const code = process.exitCode;
-  process.exitCode = 0;
-  return { out, err, code };
-}
+const run = runCli;
 
 describe('the istio ConfigMap of istiod', () => {
   test('defaultConfig.gatewayTopology is the topology of a gateway whose pods set none', () => {

@@ -49,6 +49,12 @@ describe('rateLimitPerClient on a gateway', () => {
     expect(config.max_dynamic_descriptors).toBe(10000);
     expect(config.always_consume_default_token_bucket).toBe(false);
     expect(config.filter_enforced.default_value).toEqual({ numerator: 100, denominator: 'HUNDRED' });
+    // enabled for every request, with the virtual host's actions making the descriptor, and a default bucket of the
+    // same size for a request that makes none
+    expect(config.filter_enabled.default_value).toEqual({ numerator: 100, denominator: 'HUNDRED' });
+    expect(config.vh_rate_limits).toBe('INCLUDE');
+    expect(config.token_bucket).toEqual({ max_tokens: 20, tokens_per_fill: 10, fill_interval: '1s' });
+    expect(config.stat_prefix).toBe('rate_limit_per_client');
     // and the action that makes the descriptor from the resolved client address
     expect(vhost).toEqual({ applyTo: 'VIRTUAL_HOST', match: { context: 'GATEWAY' }, patch: { operation: 'MERGE', value: { rate_limits: [{ actions: [{ remote_address: {} }] }] } } });
     expect(ef).toMatchSnapshot();
