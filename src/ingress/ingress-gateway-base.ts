@@ -344,10 +344,8 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    */
   public clientAddressHeader(options: ClientAddressHeaderOptions = {}): ClientAddressHeader {
     const name = ClientAddressHeader._checkName(options);
-    if (this.clientHeader) {
-      if (this.clientHeader.headerName === name) return this.clientHeader;
-      throw new Error(`clientAddressHeader name "${name}" is not allowed: gateway "${this._config.name}" already writes the client into "${this.clientHeader.headerName}"; a hop writes one client-address header, so use that name`);
-    }
+    const existing = ClientAddressHeader._reuse(this.clientHeader, name, `gateway "${this._config.name}"`);
+    if (existing) return existing;
     this.clientHeader = ClientAddressHeader._render(this, {
       name,
       ...(this.gatewayApi ? { context: 'GATEWAY' as const } : {}),

@@ -26,7 +26,7 @@ export enum AccessLogScope {
 }
 
 /** The provider name of the JSON access-log format documented in docs/access-logs.md. */
-export const CLIENT_ADDRESS_LOG_PROVIDER = 'client-address-json';
+const CLIENT_ADDRESS_LOG_PROVIDER = 'client-address-json';
 
 /** Properties of `ClientAddressAccessLog`. */
 export interface ClientAddressAccessLogProps {

@@ -35,7 +35,7 @@ export enum ClientAddressHeaderWriter {
 }
 
 /** The default header name: nginx's `$remote_addr` header, which many apps read. */
-export const DEFAULT_CLIENT_ADDRESS_HEADER = 'x-real-ip';
+const DEFAULT_CLIENT_ADDRESS_HEADER = 'x-real-ip';
 
 /** @internal What a hop that writes the header needs to say. */
 export interface ClientAddressHeaderTarget {
@@ -58,6 +58,15 @@ export class ClientAddressHeader extends Construct {
    */
   public static _checkName(options: ClientAddressHeaderOptions | undefined): string {
     return checkClientAddressHeaderName('clientAddressHeader name', options?.name ?? DEFAULT_CLIENT_ADDRESS_HEADER);
+  }
+
+  /**
+   * The header `hop` already writes, when it is `name` (a second call returns it); undefined when it writes none.
+   * Throws when it writes another: a hop writes one client-address header. @internal
+   */
+  public static _reuse(existing: ClientAddressHeader | undefined, name: string, hop: string): ClientAddressHeader | undefined {
+    if (existing === undefined || existing.headerName === name) return existing;
+    throw new Error(`clientAddressHeader name "${name}" is not allowed: ${hop} already writes the client into "${existing.headerName}"; a hop writes one client-address header, so use that name`);
   }
 
   /** @internal */

@@ -68,10 +68,8 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
    */
   public clientAddressHeader(options: ClientAddressHeaderOptions = {}): ClientAddressHeader {
     const name = ClientAddressHeader._checkName(options);
-    if (this.clientHeader) {
-      if (this.clientHeader.headerName === name) return this.clientHeader;
-      throw new Error(`clientAddressHeader name "${name}" is not allowed: workload "${this.workloadName()}" already writes the client into "${this.clientHeader.headerName}"; a hop writes one client-address header, so use that name`);
-    }
+    const existing = ClientAddressHeader._reuse(this.clientHeader, name, `workload "${this.workloadName()}"`);
+    if (existing) return existing;
     if (this.interceptionMode === InterceptionMode.NONE) {
       throw new Error(`clientAddressHeader is not allowed on workload "${this.workloadName()}": with interceptionMode NONE inbound traffic bypasses the sidecar, so nothing writes the header; write it at the gateway instead`);
     }

@@ -165,5 +165,5 @@ export function addressInCidr(address: string, cidr: Cidr): boolean {
 
 /** True for a syntactically valid single IPv4 or IPv6 address. */
 export function isIpAddress(text: string): boolean {
-  return typeof text === 'string' && (ipaddr().IPv4.isValidFourPartDecimal(text) || ipaddr().IPv6.isValid(text));
+  return typeof text === 'string' && (ipv4Value(text) !== undefined || ipaddr().IPv4.isValidFourPartDecimal(text) || ipaddr().IPv6.isValid(text));
 }

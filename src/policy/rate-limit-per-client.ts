@@ -42,7 +42,7 @@ export interface RateLimitTarget {
 }
 
 /** The default of `maxClients`. */
-export const DEFAULT_MAX_CLIENTS = 10_000;
+const DEFAULT_MAX_CLIENTS = 10_000;
 
 /** The child id of the rate limit under its target: one per target. */
 const ID = 'RateLimitPerClient';
@@ -121,7 +121,7 @@ function checkProps(props: RateLimitPerClientProps): { requests: number; fillInt
 }
 
 /** The proto3 JSON of a Duration in whole milliseconds: "1s", "0.05s". */
-export function envoyDuration(millis: number): string {
+function envoyDuration(millis: number): string {
   return `${millis / 1000}s`;
 }
 
@@ -138,7 +138,7 @@ const CONTEXTS: { readonly [role: string]: ApiShaped<EnvoyFilterSpecConfigPatche
  * the `remote_address` action that produces that descriptor. The filter's own bucket is consumed only by requests no
  * descriptor matches (`always_consume_default_token_bucket: false`: a request without an IP address).
  */
-export function renderRateLimitPatches(m: RateLimitModel): ApiShaped<EnvoyFilterSpecConfigPatches>[] {
+function renderRateLimitPatches(m: RateLimitModel): ApiShaped<EnvoyFilterSpecConfigPatches>[] {
   const context = CONTEXTS[m.proxy];
   const bucket = { max_tokens: m.burst, tokens_per_fill: m.requests, fill_interval: envoyDuration(m.fillIntervalMillis) };
   const always = { default_value: { numerator: 100, denominator: 'HUNDRED' } };

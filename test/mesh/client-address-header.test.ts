@@ -166,6 +166,16 @@ describe('clientAddressHeader on gateways', () => {
       .toThrow('clientAddressHeader name "x-client-ip" is not allowed: gateway "ingressgateway" already writes the client into "x-real-ip"; a hop writes one client-address header, so use that name');
   });
 
+  test('a second call with the same name returns the same header; fails on a second name for the same workload', () => {
+    // GIVEN a workload that writes x-real-ip
+    const workload = httpbin(Testing.chart());
+    const header = workload.clientAddressHeader();
+    // WHEN it is asked again: THEN the same header, and another name is refused
+    expect(workload.clientAddressHeader({ name: 'x-real-ip' })).toBe(header);
+    expect(() => workload.clientAddressHeader({ name: 'x-client-ip' }))
+      .toThrow('clientAddressHeader name "x-client-ip" is not allowed: workload "httpbin" already writes the client into "x-real-ip"; a hop writes one client-address header, so use that name');
+  });
+
   test('fails at synthesis when a GatewayFlavour.ISTIO gateway has no HTTP route to write it on', () => {
     const chart = Testing.chart();
     const gateway = new PreservedIngressGateway(chart, 'Gateway');

@@ -148,6 +148,16 @@ describe('the IPv4 fast path agrees with ipaddr.js', () => {
     }), { numRuns: 2000 });
   });
 
+  test('isIpAddress, against ipaddr.js as the reference', () => {
+    // GIVEN four-part texts, in range or not, with or without leading zeros, and other strings
+    const part = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.integer({ min: 0, max: 99 }).map(n => `0${n}`), fc.string({ maxLength: 3 }));
+    const text = fc.oneof(fc.tuple(part, part, part, part).map(p => p.join('.')), address, fc.string({ maxLength: 12 }));
+    fc.assert(fc.property(text, t => {
+      // THEN the library says what ipaddr.js's four-part decimal and IPv6 checks say
+      expect(isIpAddress(t)).toBe(ipaddr.IPv4.isValidFourPartDecimal(t) || ipaddr.IPv6.isValid(t));
+    }), { numRuns: 3000 });
+  });
+
   test.each(['010.0.0.1', '1.2.3', '256.0.0.1', '1.2.3.4/33', '1.2.3.4/08', '0x7f.0.0.1'])('fails %s as before (the slow path)', entry => {
     expect(() => parseCidr(entry)).toThrow();
   });
