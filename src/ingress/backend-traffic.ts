@@ -105,8 +105,8 @@ function checkBackendTraffic(root: IConstruct, traffic: AppTraffic): string[] {
   const owned = new Set(traffic.owned.map(o => o.service));
   const serviceNamespaces = new Map<string, string[]>();
   const errors: string[] = [];
-  for (const c of root.node.findAll()) {
-    if (!ApiObject.isApiObject(c) || c.kind !== 'Service' || c.apiVersion !== 'v1') continue;
+  for (const c of Topology.of(root).apiObjects()) {
+    if (c.kind !== 'Service' || c.apiVersion !== 'v1') continue;
     const namespace = c.metadata.namespace ?? 'default';
     serviceNamespaces.set(c.name, [...(serviceNamespaces.get(c.name) ?? []), namespace]);
     const claims = byHost.get(fqdnOf(c.name, namespace));

@@ -130,6 +130,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   private routeCount = 0;
   /** The client-address header, once `clientAddressHeader()` is called. */
   private clientHeader?: ClientAddressHeader;
+  private cachedModel?: { readonly version: number; readonly model: GatewayModel };
   /** True for GatewayFlavour.GATEWAY_API. */
   private readonly gatewayApi: boolean;
   /** The ReferenceGrants of Gateway API routes to backends in other namespaces. */
@@ -364,8 +365,20 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     return this._config.trustChain;
   }
 
-  /** The gateway model, built from the servers added so far. @internal */
+  /**
+   * The gateway model, built from the servers added so far. Policies, checks and the trace ask for it many times per
+   * synthesis; every change to what it is built from (a server, the client-address header) changes the topology, so
+   * it is kept per state of the topology. Shared: read it without changing it. @internal
+   */
   public _gatewayModel(): GatewayModel | undefined {
+    const version = Topology.of(this).version;
+    if (this.cachedModel === undefined || this.cachedModel.version !== version) {
+      this.cachedModel = { version, model: this.buildGatewayModel() };
+    }
+    return this.cachedModel.model;
+  }
+
+  private buildGatewayModel(): GatewayModel {
     return {
       name: this._config.existing ? this.serviceName : this._config.name,
       namespace: this.targetNamespace,

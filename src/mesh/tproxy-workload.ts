@@ -13,6 +13,7 @@ import { ambientNamespacePaths, podSecurityLevels, rejectsTproxy } from '../mode
 import { joinTrace } from '../trace/topology-trace';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort, checkTargetSelector, emptySelectorProblem, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
+import { writtenLabels, writtenSpecPath } from '../util/written-spec';
 
 /** The same key as a JSON pointer segment ('/' escaped as '~1', RFC 6901). */
 const ANNOTATION_POINTER = INTERCEPTION_MODE_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -171,10 +172,10 @@ export class TproxyWorkload extends SidecarWorkloadBase {
       if (this.plusWorkload) {
         this.plusWorkload.podMetadata.addAnnotation(INTERCEPTION_MODE_ANNOTATION, this.interceptionMode);
       } else {
-        // One resolution of the user's object serves the labels and the patch (the patch adds an annotation only).
-        const spec = (this.apiObject.toJson() as any).spec;
-        this.resolvedLabels = labelsOfSpec(spec);
-        patchPodTemplate(this.apiObject, spec?.template, this.interceptionMode);
+        // One reading of the user's object serves the labels and the patch (the patch adds an annotation only).
+        const read = readPodTemplate(this.apiObject);
+        this.resolvedLabels = read.labels;
+        patchPodTemplate(this.apiObject, read.template, this.interceptionMode);
       }
       // Policies and filters on this workload copy its selector: an empty one would reach the whole namespace.
       checkTargetSelector('source', `${this.apiObject.kind} ${this.apiObject.name}`, this.targetSelector, this.targetNamespace, 'a policy or filter on it');
@@ -389,6 +390,32 @@ function apiObjectOf(workload: IConstruct): ApiObject {
 /** The selector's and the pod template's labels of a workload's resolved `spec`. */
 function labelsOfSpec(spec: any): ResolvedLabels {
   return { matchLabels: spec?.selector?.matchLabels, podLabels: spec?.template?.metadata?.labels };
+}
+
+/**
+ * The labels and the pod template of a workload object as `toJson()` gives them: read as written when that is the
+ * same (src/util/written-spec.ts), resolved otherwise.
+ */
+function readPodTemplate(apiObject: ApiObject): { readonly labels: ResolvedLabels; readonly template: unknown } {
+  const selector = writtenSpecPath(apiObject, ['selector']);
+  const template = writtenSpecPath(apiObject, ['template', 'metadata', 'annotations']);
+  const matchLabels = selector && writtenLabels(selector[1]?.matchLabels);
+  const podLabels = template && writtenLabels(template[2]?.labels);
+  if (selector === undefined || template === undefined || matchLabels === false || podLabels === false) {
+    const spec = (apiObject.toJson() as any).spec;
+    return { labels: labelsOfSpec(spec), template: spec?.template };
+  }
+  return { labels: { matchLabels: asResolved(matchLabels), podLabels: asResolved(podLabels) }, template: template[1] };
+}
+
+/** A copy of a written label map with its keys in the order `toJson()` gives them. */
+function asResolved(labels: { readonly [key: string]: string } | undefined): { [key: string]: string } | undefined {
+  if (labels === undefined) return undefined;
+  let keys = Object.keys(labels);
+  if (keys.length > 1 && !process.env.CDK8S_DISABLE_SORT) keys = keys.sort();
+  const copy: { [key: string]: string } = {};
+  for (const key of keys) copy[key] = labels[key];
+  return copy;
 }
 
 function patchPodTemplate(apiObject: ApiObject, template: any, mode: InterceptionMode): void {

@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import {
   GatewayModel, InterceptionMode, ISourceIpTarget, PolicyModel, ProxyProtocolVersion, SidecarXffMode, WaypointModel, WorkloadModel, XffFilterScope,
@@ -359,6 +360,14 @@ export class Topology {
     return errors;
   }
 
+  /**
+   * The app's ApiObjects in construct order (pre-order), found once per state of the topology: the app-wide checks
+   * and the trace read the objects outside the library (Services, workloads, Namespaces) from this one walk.
+   */
+  public apiObjects(): readonly ApiObject[] {
+    return this.derive(API_OBJECTS, () => this.root.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c)));
+  }
+
   /** The plain-data topology, as the constructs model it now. */
   public model(): TopologyModel {
     return this.derive(MODEL, () => ({
@@ -374,7 +383,7 @@ export class Topology {
     this.members.add(member);
     this.changes++;
     // Any app that uses the library gets the one check that no two objects would replace each other when applied.
-    this.addAppValidationOnce('duplicate-objects', () => duplicateObjectErrors(this.root, c => this.members.has(c)));
+    this.addAppValidationOnce('duplicate-objects', () => duplicateObjectErrors(this.root, c => this.members.has(c), this.apiObjects()));
   }
 }
 
@@ -389,3 +398,4 @@ function optional<T>(value: T | undefined): T[] {
 const CHECK_ERRORS = new Derived<Map<IConstruct, string[]>>('check-errors');
 const VALIDATIONS = new Derived<Map<IConstruct, Map<string, string[]>>>('validations');
 const MODEL = new Derived<TopologyModel>('model');
+const API_OBJECTS = new Derived<readonly ApiObject[]>('api-objects');

@@ -5,6 +5,7 @@ import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterSc
 import { namespaceReaches, selectorMatches } from './selectors';
 import { Derived, Topology, XffFilterMember } from './topology';
 import { clusterKeyOf } from '../util/duplicate-objects';
+import { tupleKey } from '../util/keys';
 
 /*
  * The workload model of meshed pods, the same for every construct that describes them (TproxyWorkload,
@@ -32,12 +33,12 @@ interface FilterIndex {
   readonly anyNamespace: XffFilterMember[];
   /** Filters without a selector (namespace-wide), per namespace. */
   readonly wholeNamespace: Map<string, XffFilterMember[]>;
-  /** Filters with a selector, under `namespace`, NUL, and the first `key=value` of the selector (every pod they select has it). */
+  /** Filters with a selector, under the key of `namespace` and the first label of the selector (every pod they select has it). */
   readonly byLabel: Map<string, XffFilterMember[]>;
 }
 
 function labelKey(namespace: string, key: string, value: string): string {
-  return `${namespace}\u0000${key}=${value}`;
+  return tupleKey(namespace, key, value);
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -82,8 +83,10 @@ export function xffFilterCandidates(scope: IConstruct, namespace: string, podLab
 export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffFilterMember[] {
   const rank = (f: XffFilterMember) => [XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH].indexOf(f.scope);
   // Charts declared alternatives are clusters of their own: another chart's filter never reaches these pods.
+  const candidates = xffFilterCandidates(scope, namespace, podLabels);
+  if (candidates.length === 0) return candidates;
   const cluster = clusterKeyOf(scope);
-  return xffFilterCandidates(scope, namespace, podLabels)
+  return candidates
     .filter(f => filterReaches(f, namespace, podLabels) && clusterKeyOf(f) === cluster)
     // Array.prototype.sort is stable: within a rank, filters keep their (deterministic) candidate order.
     .sort((a, b) => rank(a) - rank(b));
@@ -92,6 +95,7 @@ export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: {
 /** True when a ProxyProtocolBackend or a SIDECAR_INBOUND PROXY listener filter makes the sidecars of these pods strip PROXY. */
 function proxyProtocolReaches(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): boolean {
   const topology = Topology.of(scope);
+  if (topology.proxyProtocolBackends.length === 0 && topology.proxyProtocolFilters.length === 0) return false;
   const cluster = clusterKeyOf(scope);
   return topology.proxyProtocolBackends.some(b => b.targetNamespace === namespace && selectorMatches(b.targetSelector, podLabels)
       && clusterKeyOf(b) === cluster)

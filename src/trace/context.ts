@@ -60,11 +60,32 @@ export function deniedBy(matches: PolicyMatch[]): boolean {
   return allows.length > 0 && !allows.some(m => m.matches);
 }
 
-/** The policies that apply to pods with `labels` in `namespace` (its own and the mesh's root namespaces). */
-export function policiesFor(ctx: TraceContext, namespace: string, labels: { [key: string]: string }): PolicyModel[] {
-  return ctx.policyIndex.matching([namespace, ...ctx.rootNamespaces], labels)
-    .filter(p => policyReaches(p.namespace, (p.targetRefs ?? []).length > 0, namespace, ctx.rootNamespaces));
+/**
+ * The policies that apply to pods with `labels` in `namespace` (its own and the mesh's root namespaces). A trace asks
+ * this several times for each proxy (the honest and the forged request, then the findings): the answer is kept per
+ * context and label map, and is shared, so read it without changing it.
+ */
+export function policiesFor(ctx: TraceContext, namespace: string, labels: { [key: string]: string }): readonly PolicyModel[] {
+  let byLabels = POLICIES_FOR.get(ctx);
+  if (!byLabels) {
+    byLabels = new WeakMap();
+    POLICIES_FOR.set(ctx, byLabels);
+  }
+  let byNamespace = byLabels.get(labels);
+  if (!byNamespace) {
+    byNamespace = new Map();
+    byLabels.set(labels, byNamespace);
+  }
+  let found = byNamespace.get(namespace);
+  if (!found) {
+    found = ctx.policyIndex.matching([namespace, ...ctx.rootNamespaces], labels)
+      .filter(p => policyReaches(p.namespace, (p.targetRefs ?? []).length > 0, namespace, ctx.rootNamespaces));
+    byNamespace.set(namespace, found);
+  }
+  return found;
 }
+
+const POLICIES_FOR = new WeakMap<TraceContext, WeakMap<object, Map<string, readonly PolicyModel[]>>>();
 
 const PARSED_CIDRS = new WeakMap<PolicyModel, Cidr[]>();
 
@@ -77,13 +98,13 @@ function cidrsOf(p: PolicyModel): Cidr[] {
   return parsed;
 }
 
-export function policyNote(policies: PolicyModel[], note: string | undefined): string | undefined {
+export function policyNote(policies: readonly PolicyModel[], note: string | undefined): string | undefined {
   if (policies.length <= MAX_POLICIES_PER_HOP) return note;
   const more = `${policies.length - MAX_POLICIES_PER_HOP} more policies apply here and are not listed`;
   return note ? `${note}; ${more}` : more;
 }
 
-export function matchPolicies(policies: PolicyModel[], directPeer: string, remote: string | undefined): PolicyMatch[] {
+export function matchPolicies(policies: readonly PolicyModel[], directPeer: string, remote: string | undefined): PolicyMatch[] {
   return policies.slice(0, MAX_POLICIES_PER_HOP).map(p => {
     const address = p.field === ClientIpField.IP_BLOCKS ? directPeer : remote ?? directPeer;
     const inside = cidrsOf(p).some(c => addressInCidr(address, c));
@@ -93,6 +114,6 @@ export function matchPolicies(policies: PolicyModel[], directPeer: string, remot
 }
 
 /** The policies' `namespace/name`, each once, sorted: the text must not depend on the order the input lists them in. */
-export function names(policies: PolicyModel[]): string {
+export function names(policies: readonly PolicyModel[]): string {
   return [...new Set(policies.map(p => `${p.namespace}/${p.name}`))].sort().join(', ');
 }

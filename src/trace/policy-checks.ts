@@ -39,9 +39,15 @@ export interface PolicyCheckInput {
   readonly fieldForced: boolean;
 }
 
-/** Loopback blocks, parsed on first use (start-up). */
-let loopbackBlocks: Cidr[] | undefined;
-const loopback = (): Cidr[] => loopbackBlocks ?? (loopbackBlocks = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')]);
+/**
+ * The loopback blocks, written as `parseCidr` gives them (test/trace/policy-checks.test.ts checks that): an app of IPv4
+ * policies then never loads ipaddr.js to read `::1/128`.
+ */
+export const LOOPBACK_BLOCKS: readonly Cidr[] = [
+  { text: '127.0.0.0/8', address: '127.0.0.0', prefixLength: 8, family: 4 },
+  { text: '::1/128', address: '::1', prefixLength: 128, family: 6 },
+];
+const loopback = (): readonly Cidr[] => LOOPBACK_BLOCKS;
 
 /**
  * Policy ports on a gateway as Envoy sees them: a server (Service) port becomes its listener port, a listener
@@ -113,6 +119,7 @@ export function checkCidrList(cidrs: Cidr[], action: PolicyAction, negated: bool
 
 /** True when no two blocks share an address (sorted sweep over address ranges). */
 function blocksAreDisjoint(cidrs: Cidr[]): boolean {
+  if (cidrs.length < 2) return true;
   const ranges = cidrs.map(c => {
     const bits = c.family === 4 ? 32 : 128;
     const start = ipaddr().parse(c.address).toByteArray().reduce((v, b) => v * 256n + BigInt(b), 0n);

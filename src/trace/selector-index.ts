@@ -1,4 +1,5 @@
 import { Labels, selectorMatches } from '../model/selectors';
+import { tupleKey } from '../util/keys';
 
 /*
  * Label-selector lookups in (near) constant time per object, so that explain stays linear in the number of
@@ -7,7 +8,7 @@ import { Labels, selectorMatches } from '../model/selectors';
  */
 
 function pairKey(namespace: string, key: string, value: string): string {
-  return JSON.stringify([namespace, key, value]);
+  return tupleKey(namespace, key, value);
 }
 
 interface Entry<T> { readonly seq: number; readonly selector: Labels; readonly item: T }

@@ -11,7 +11,7 @@ import { selectorMatches } from '../model/selectors';
 import { Derived, Topology } from '../model/topology';
 import { addRoute, hostParts, RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
-import { clusterKeyOf } from '../util/duplicate-objects';
+import { chartsAreAlternatives, clusterKeyOf } from '../util/duplicate-objects';
 import { LibraryManifest } from '../util/library-manifest';
 import { onWarningsRead, SourceIpWarnings } from '../util/warnings';
 
@@ -71,12 +71,15 @@ function traceClusters(topology: Topology): TracedCluster[] {
   // The app's Services are read only when a route, a PROXY sender or a policy's targetRef needs one.
   const services = (key: string): Map<string, unknown> => serviceSelectors(topology, clusterKeyOf).get(key) ?? NO_SERVICES;
   const members = [...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters, ...topology.rateLimits];
-  const keys = [...new Set(members.map(clusterKeyOf))];
+  // Most apps are one cluster: then every member is in it, and nothing needs asking for its chart.
+  const alternatives = chartsAreAlternatives(topology.root);
+  const keys = alternatives ? [...new Set(members.map(clusterKeyOf))] : members.length > 0 ? [''] : [];
   return keys.map(key => {
-    const model = buildTraceModel(topology, c => clusterKeyOf(c) === key, () => services(key),
+    const inCluster = alternatives ? (c: IConstruct) => clusterKeyOf(c) === key : () => true;
+    const model = buildTraceModel(topology, inCluster, () => services(key),
       () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
     const result = appTrace().trace(model, undefined, { checks: false });
-    return { key, model, result, owners: ownersByWhere(topology, c => clusterKeyOf(c) === key) };
+    return { key, model, result, owners: ownersByWhere(topology, inCluster) };
   });
 }
 
@@ -236,8 +239,8 @@ function podTemplateLabels(topology: Topology, keyOf: (c: IConstruct) => string)
 
 function readPodTemplateLabels(topology: Topology, keyOf: (c: IConstruct) => string): Map<string, PodLabels[]> {
   const byCluster = new Map<string, PodLabels[]>();
-  for (const c of topology.root.node.findAll()) {
-    if (!ApiObject.isApiObject(c) || !POD_TEMPLATE_KINDS.includes(c.kind)) continue;
+  for (const c of topology.apiObjects()) {
+    if (!POD_TEMPLATE_KINDS.includes(c.kind)) continue;
     const json = c.toJson();
     const labels = c.kind === 'Pod' ? json.metadata?.labels : json.spec?.template?.metadata?.labels;
     if (labels === null || typeof labels !== 'object') continue;
@@ -255,8 +258,8 @@ function serviceSelectors(topology: Topology, keyOf: (c: IConstruct) => string):
 
 function readServiceSelectors(topology: Topology, keyOf: (c: IConstruct) => string): Map<string, Map<string, unknown>> {
   const byCluster = new Map<string, Map<string, unknown>>();
-  for (const c of topology.root.node.findAll()) {
-    if (!ApiObject.isApiObject(c) || c.kind !== 'Service' || c.apiVersion !== 'v1') continue;
+  for (const c of topology.apiObjects()) {
+    if (c.kind !== 'Service' || c.apiVersion !== 'v1') continue;
     const { key, selector } = plainServiceSelector(c) ?? serviceSelectorOf(c.toJson());
     let selectors = byCluster.get(keyOf(c));
     if (!selectors) {

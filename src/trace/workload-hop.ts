@@ -101,7 +101,7 @@ function passesWaypoint(wl: WorkloadModel, peer: string): boolean {
  * destination sees the waypoint pod, and so does the app.
  */
 function throughWaypoint(wl: WorkloadModel, peer: string, xff: string | undefined, ctx: TraceContext, protocol: string,
-  ztunnelPolicies: PolicyModel[]): WorkloadStep {
+  ztunnelPolicies: readonly PolicyModel[]): WorkloadStep {
   const entries = protocol === 'HTTP' && xff ? xff.split(',').map(e => e.trim()).filter(e => e !== '') : [];
   const position = trustedEntryPosition(WAYPOINT_HCM.useRemoteAddress, WAYPOINT_HCM.xffNumTrustedHops);
   const remote = position > 0 && entries.length >= position ? entries[entries.length - position] : peer;

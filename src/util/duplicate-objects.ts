@@ -1,5 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { tupleKey } from './keys';
 import { LibraryManifest } from './library-manifest';
 import { SourceIpWarnings } from './warnings';
 
@@ -27,9 +28,21 @@ export const CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY = 'cdk8s-istio-source-ip:charts
  * its own), else "" (the app is one cluster).
  */
 export function clusterKeyOf(c: IConstruct): string {
-  if (c.node.root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) !== true) return '';
+  if (!chartsAreAlternatives(c.node.root)) return '';
   return c.node.scopes.find(s => Chart.isChart(s))?.node.path ?? '';
 }
+
+/** True when the app's charts are declared alternatives (`CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY`): then each is a cluster. */
+export function chartsAreAlternatives(root: IConstruct): boolean {
+  // An app's context is fixed once it has children (constructs refuses setContext then), so the answer is kept.
+  const known = ALTERNATIVES.get(root);
+  if (known !== undefined) return known;
+  const answer = root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) === true;
+  if (root.node.children.length > 0) ALTERNATIVES.set(root, answer);
+  return answer;
+}
+
+const ALTERNATIVES = new WeakMap<IConstruct, boolean>();
 
 const HOW_TO_DECLARE = `set the context key CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY ("${CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY}") to true on the app`;
 
@@ -40,16 +53,18 @@ const HOW_TO_DECLARE = `set the context key CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY 
  * @param root the app (or chart) whose objects are checked
  * @param isLibraryConstruct true for the library's constructs (the topology's members): what is created under them
  * is the library's output
+ * @param objects the constructs under `root` (its walk, unless the caller has it already)
  */
-export function duplicateObjectErrors(root: IConstruct, isLibraryConstruct: (c: IConstruct) => boolean = () => false): string[] {
-  const perChart = root.node.tryGetContext(CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY) === true;
+export function duplicateObjectErrors(root: IConstruct, isLibraryConstruct: (c: IConstruct) => boolean = () => false,
+  objects: Iterable<IConstruct> = root.node.findAll()): string[] {
+  const perChart = chartsAreAlternatives(root.node.root);
   const first = new Map<string, ApiObject>();
   const errors: string[] = [];
-  for (const c of root.node.findAll()) {
+  for (const c of objects) {
     if (!ApiObject.isApiObject(c)) continue;
     const group = c.apiVersion.includes('/') ? c.apiVersion.split('/')[0] : '';
     const namespace = c.metadata.namespace ?? '';
-    const key = JSON.stringify([perChart ? Chart.of(c).node.path : '', group, c.kind, namespace, c.name]);
+    const key = tupleKey(perChart ? Chart.of(c).node.path : '', group, c.kind, namespace, c.name);
     const earlier = first.get(key);
     if (earlier === undefined) {
       first.set(key, c);

@@ -6,7 +6,7 @@ import {
   gatewayResolvesClient, gatewaySeesPacketSource, recommendedFieldFor, recommendedFieldForGateway, recommendedFieldForWorkload,
 } from '../../src/trace/field-choice';
 import {
-  checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, gatewayPolicyPorts, PolicyCheckInput,
+  checkAllowDenyConflicts, checkCidrList, checkPolicyAgainstTarget, gatewayPolicyPorts, LOOPBACK_BLOCKS, PolicyCheckInput,
 } from '../../src/trace/policy-checks';
 
 /*
@@ -50,6 +50,16 @@ function policy(overrides: Partial<PolicyModel> = {}): PolicyModel {
 function input(overrides: Partial<PolicyCheckInput>): PolicyCheckInput {
   return { policy: policy(), role: ProxyRole.GATEWAY, ports: [], matchesHttpAttributes: false, fieldForced: true, ...overrides };
 }
+
+describe('loopback blocks', () => {
+  test('are written as parseCidr reads them', () => {
+    // GIVEN the loopback blocks the CIDR checks compare with
+    // WHEN parseCidr reads their text
+    // THEN it gives the same blocks
+    expect(LOOPBACK_BLOCKS.map(b => parseCidr(b.text))).toEqual(LOOPBACK_BLOCKS);
+    expect(LOOPBACK_BLOCKS.map(b => b.text)).toEqual(['127.0.0.0/8', '::1/128']);
+  });
+});
 
 describe('field choice', () => {
   test('gateway predicates', () => {
