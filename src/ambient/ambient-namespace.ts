@@ -77,12 +77,12 @@ export class AmbientNamespace extends Construct {
       if (reserved.length > 0) {
         throw new Error(`labels key ${JSON.stringify(reserved[0])} is not allowed: the construct sets the ambient labels itself; remove it and use the waypoint and ingressUseWaypoint props`);
       }
-      const labels = { ...extra, ...waypointLabels(this.namespaceName, props.waypoint, this.ingressUseWaypoint) };
+      const labels = Object.assign({}, extra, waypointLabels(this.namespaceName, props.waypoint, this.ingressUseWaypoint));
       this.waypoint = props.waypoint ? `${props.waypoint.targetNamespace}/${props.waypoint.name}` : undefined;
       this.apiObject = new ApiObject(this, 'Resource', {
         apiVersion: 'v1',
         kind: 'Namespace',
-        metadata: { name: this.namespaceName, labels: { ...labels, [DATAPLANE_MODE_LABEL]: AMBIENT_MODE } },
+        metadata: { name: this.namespaceName, labels: Object.assign({}, labels, { [DATAPLANE_MODE_LABEL]: AMBIENT_MODE }) },
       });
       Topology.of(this).addAmbientNamespace(this);
     } catch (e) {

@@ -29,7 +29,8 @@ export function renderGatewayApiGateway(scope: Construct, gw: GatewayName, versi
   trustChainAnnotation: { [key: string]: string }, proxyConfig: () => string, listeners: () => GatewayApiListener[]): ApiObject {
   const { name, namespace } = gw;
   const lazyProxyConfig = Lazy.any({ produce: proxyConfig }) as unknown as string;
-  const annotations: { [key: string]: string } = { ...versionAnnotations, [PROXY_CONFIG_ANNOTATION]: lazyProxyConfig, ...trustChainAnnotation };
+  const annotations: { [key: string]: string } = Object.assign({}, versionAnnotations, { [PROXY_CONFIG_ANNOTATION]: lazyProxyConfig },
+    trustChainAnnotation);
   return LibraryManifest.render(scope, 'Resource', GATEWAY_API.Gateway, {
     metadata: { name, namespace, annotations },
     spec: {

@@ -81,26 +81,26 @@ export function renderParameterOverlays(p: GatewayApiParameters): { [key: string
   const labels = { [GATEWAY_NAME_LABEL]: p.gatewayName };
   const env = Object.entries(p.containerEnv).map(([name, value]) => ({ name, value }));
   const data: { [key: string]: unknown } = {
-    [GatewayOverlay.SERVICE]: {
-      ...(Object.keys(p.serviceAnnotations).length > 0 ? { metadata: { annotations: p.serviceAnnotations } } : {}),
-      spec: { externalTrafficPolicy: p.externalTrafficPolicy, ...(p.loadBalancerClass ? { loadBalancerClass: p.loadBalancerClass } : {}) },
-    },
+    [GatewayOverlay.SERVICE]: Object.assign({},
+      Object.keys(p.serviceAnnotations).length > 0 ? { metadata: { annotations: p.serviceAnnotations } } : {},
+      { spec: { externalTrafficPolicy: p.externalTrafficPolicy, ...(p.loadBalancerClass ? { loadBalancerClass: p.loadBalancerClass } : {}) } }),
     [GatewayOverlay.DEPLOYMENT]: {
-      spec: {
+      spec: Object.assign({},
         // With an autoscaler the Deployment leaves the count to it.
-        ...(p.autoscaling ? {} : { replicas: p.replicas }),
-        template: {
-          spec: {
-            // With Local, nodes without a gateway pod drop traffic: spread over nodes strictly, zones best effort.
-            topologySpreadConstraints: [
-              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: labels } },
-              { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: labels } },
-            ],
-            // The agent's environment: the automated deployment does not read it from pod annotations.
-            ...(env.length > 0 ? { containers: [{ name: 'istio-proxy', env }] } : {}),
+        p.autoscaling ? {} : { replicas: p.replicas },
+        {
+          template: {
+            spec: {
+              // With Local, nodes without a gateway pod drop traffic: spread over nodes strictly, zones best effort.
+              topologySpreadConstraints: [
+                { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: labels } },
+                { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: labels } },
+              ],
+              // The agent's environment: the automated deployment does not read it from pod annotations.
+              ...(env.length > 0 ? { containers: [{ name: 'istio-proxy', env }] } : {}),
+            },
           },
-        },
-      },
+        }),
     },
   };
   const minReplicas = p.autoscaling?.minReplicas ?? p.replicas;

@@ -55,7 +55,7 @@ export function renderDeployment(scope: Construct, config: SharedGatewaySettings
             [INJECT_TEMPLATES_ANNOTATION]: GATEWAY_INJECT_TEMPLATE,
             [PROXY_CONFIG_ANNOTATION]: Lazy.any({ produce: proxyConfig }) as unknown as string,
           },
-          labels: { ...labels, [SIDECAR_INJECT_LABEL]: 'true' },
+          labels: Object.assign({}, labels, { [SIDECAR_INJECT_LABEL]: 'true' }),
         },
         spec: {
           serviceAccountName: name,

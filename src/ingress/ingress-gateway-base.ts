@@ -482,14 +482,12 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   private renderedServiceAnnotations(): { [key: string]: string } {
     const profile = this._config.profile;
     if (this.gatewayApi) {
-      const extra = { ...this._config.serviceAnnotations, ...this.nodeAddressAcceptance() };
+      const extra = Object.assign({}, this._config.serviceAnnotations, this.nodeAddressAcceptance());
       return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, extra), profile.serviceAnnotations);
     }
-    return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, {
-      ...this._config.serviceAnnotations,
-      ...this.nodeAddressAcceptance(),
-      ...(this._config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this._config.trustChain.toAnnotationValue() } : {}),
-    }), profile.serviceAnnotations);
+    const trustChain = this._config.trustChain ? { [TRUST_CHAIN_ANNOTATION]: this._config.trustChain.toAnnotationValue() } : {};
+    const extra = Object.assign({}, this._config.serviceAnnotations, this.nodeAddressAcceptance(), trustChain);
+    return withSourceFact(profile, mergeAnnotations(profile.serviceAnnotations, extra), profile.serviceAnnotations);
   }
 
   /**
@@ -510,7 +508,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   /** The servers as the model sees them: with the Gateway API, one per listener (a listener has one hostname). */
   private serverModels(): ServerModel[] {
     if (!this.gatewayApi) return this.servers.map(s => toServerModel(s, this.podPort(s.port)));
-    return this.listeners().map(l => toServerModel({ ...l.server, hosts: [l.hostname ?? '*'] }, l.server.port));
+    return this.listeners().map(l => toServerModel(Object.assign({}, l.server, { hosts: [l.hostname ?? '*'] }), l.server.port));
   }
 
   /**

@@ -35,7 +35,7 @@ export class PreservedIngressGateway extends IngressGatewayBase {
   public static attach(
     scope: Construct, id: string, installation: ExistingGateway = {}, props: PreservedIngressGatewayProps = {},
   ): PreservedIngressGateway {
-    return new PreservedIngressGateway(scope, id, { ...props, existing: { ...(props.existing ?? {}), ...installation } });
+    return new PreservedIngressGateway(scope, id, Object.assign({}, props, { existing: Object.assign({}, props.existing, installation) }));
   }
 
   public constructor(scope: Construct, id: string, props: PreservedIngressGatewayProps = {}) {
@@ -83,11 +83,10 @@ function resolveConfig(scope: Construct, props: PreservedIngressGatewayProps): I
   if (!profile.keepsClientAddress && numTrustedProxies === 0) {
     throw new Error(`loadBalancerProfile ${profile.id} cannot keep the client IP: it proxies TCP, so the gateway sees the load balancer's address whatever externalTrafficPolicy says; use ProxyProtocolGateway with this profile, or a load balancer that passes packets through (for example LoadBalancerProfile.AWS_NLB_IP)`);
   }
-  return {
-    ...shared,
+  return Object.assign({}, shared, {
     proxyProtocolMode: ProxyProtocolMode.OFF,
     proxyProtocolPorts: [],
     containerEnv: {},
     existing: props.existing,
-  };
+  });
 }

@@ -122,7 +122,7 @@ export class ProxyProtocolGateway extends IngressGatewayBase {
    * @param id construct id of the backend, a child of this gateway
    */
   public addProxyProtocolBackend(id: string, props: ProxyProtocolBackendProps): ProxyProtocolBackend {
-    const backend = new ProxyProtocolBackend(this, id, { ...props, istioVersion: props.istioVersion ?? this.istioVersion });
+    const backend = new ProxyProtocolBackend(this, id, Object.assign({}, props, { istioVersion: props.istioVersion ?? this.istioVersion }));
     this.node.addValidation({
       validate: () => this.routedBackendHosts.some(h => h === backend.host || h === props.host) ? [] : [
         `addProxyProtocolBackend "${id}" host "${backend.host}" is not routed by gateway "${this._config.name}": add addTcpRoute() or addTlsRoute() with backendHost "${backend.host}", or create the ProxyProtocolBackend on its own`,
@@ -208,19 +208,17 @@ function resolveConfig(scope: Construct, props: ProxyProtocolGatewayProps): Reso
     support,
     version,
     warnings,
-    config: {
-      ...shared,
+    config: Object.assign({}, shared, {
       proxyProtocolMode: mode,
       proxyProtocolPorts: ports,
       containerEnv: healthCheck.containerEnv,
-      serviceAnnotations: withProxyProtocolFact(profile, version, {
-        ...(emitLbAnnotations ? support.serviceAnnotations : {}),
-        ...healthCheck.serviceAnnotations,
+      serviceAnnotations: withProxyProtocolFact(profile, version, Object.assign({},
+        emitLbAnnotations ? support.serviceAnnotations : {},
+        healthCheck.serviceAnnotations,
         // Declared facts may differ from the load-balancer table that explain reads: write them down.
-        ...(props.proxyProtocolSupport !== undefined ? { [HEALTH_CHECK_FIX_ANNOTATION]: support.healthCheckFix } : {}),
-        ...shared.serviceAnnotations,
-      }),
-    },
+        props.proxyProtocolSupport !== undefined ? { [HEALTH_CHECK_FIX_ANNOTATION]: support.healthCheckFix } : {},
+        shared.serviceAnnotations)),
+    }),
   };
 }
 
@@ -231,9 +229,9 @@ function resolveConfig(scope: Construct, props: ProxyProtocolGatewayProps): Reso
  */
 function withProxyProtocolFact(profile: LoadBalancerProfile, version: ProxyProtocolVersion | undefined,
   annotations: { [key: string]: string }): { [key: string]: string } {
-  const recognised = recogniseLoadBalancer({ ...profile.serviceAnnotations, ...annotations }, profile.loadBalancerClass);
+  const recognised = recogniseLoadBalancer(Object.assign({}, profile.serviceAnnotations, annotations), profile.loadBalancerClass);
   if (recognised.sendsProxyProtocol) return annotations;
-  return { ...annotations, [LB_PROXY_PROTOCOL_ANNOTATION]: version ?? 'true' };
+  return Object.assign({}, annotations, { [LB_PROXY_PROTOCOL_ANNOTATION]: version ?? 'true' });
 }
 
 function checkMode(mode: ProxyProtocolMode): ProxyProtocolMode {

@@ -101,7 +101,7 @@ export class ProxyProtocolListenerFilter extends Construct {
       this.ports = [];
       (props.ports ?? []).forEach((port, i) => this.addPort(port, `ports[${i}]`));
       this.resource = LibraryManifest.render(this, 'Resource', NETWORKING.EnvoyFilter, {
-        metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
+        metadata: Object.assign(props.name !== undefined ? { name: props.name } : {}, { namespace: this.namespace }),
         spec: {
           workloadSelector: { labels: { ...this.selector } },
           configPatches: Lazy.any({ produce: () => this.renderPatches() }),

@@ -13,9 +13,9 @@ import { LIST_ANNOTATIONS, recogniseLoadBalancer } from '../model/load-balancers
  */
 export function withSourceFact(profile: LoadBalancerProfile, annotations: { [key: string]: string },
   rendered: { [key: string]: string }): { [key: string]: string } {
-  const recognised = recogniseLoadBalancer({ ...rendered, ...annotations }, profile.loadBalancerClass);
+  const recognised = recogniseLoadBalancer(Object.assign({}, rendered, annotations), profile.loadBalancerClass);
   if (recognised.preservesSourceWithoutLocal === profile.preservesSourceWithoutLocal) return annotations;
-  return { ...annotations, [LB_PRESERVES_SOURCE_ANNOTATION]: String(profile.preservesSourceWithoutLocal) };
+  return Object.assign({}, annotations, { [LB_PRESERVES_SOURCE_ANNOTATION]: String(profile.preservesSourceWithoutLocal) });
 }
 
 /** Profile annotations overlaid by extra ones; comma-separated list annotations are merged, not replaced. */

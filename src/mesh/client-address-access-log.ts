@@ -79,7 +79,9 @@ export class ClientAddressAccessLog extends Construct {
       name: options.name ?? CLIENT_ADDRESS_LOG_PROVIDER,
       envoyFileAccessLog: {
         path: options.path ?? '/dev/stdout',
-        logFormat: { labels: { ...CLIENT_ACCESS_LOG_FIELDS, ...(header ? { [CLIENT_HEADER_LOG_FIELD]: requestHeaderOperator(header) } : {}) } },
+        logFormat: {
+          labels: Object.assign({}, CLIENT_ACCESS_LOG_FIELDS, header ? { [CLIENT_HEADER_LOG_FIELD]: requestHeaderOperator(header) } : {}),
+        },
       },
     };
   }

@@ -105,7 +105,8 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
         podLabels,
         interceptionMode: this.interceptionMode,
       });
-      cached = { version, podLabels, model: this.clientHeader ? { ...model, clientAddressHeader: this.clientHeader.headerName } : model };
+      const withHeader = this.clientHeader ? Object.assign({}, model, { clientAddressHeader: this.clientHeader.headerName }) : model;
+      cached = { version, podLabels, model: withHeader };
       this.cachedModel = cached;
     }
     return cached.model;

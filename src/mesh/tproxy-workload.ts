@@ -245,10 +245,7 @@ export class TproxyWorkload extends SidecarWorkloadBase {
     const replicas = options.replicas !== undefined ? checkInteger('newDeployment replicas', options.replicas, 0, 10000) : 1;
     const labels = checkLabels('newDeployment labels', options.labels ?? { app: options.name ?? this.node.id.toLowerCase() });
     const deployment = new kplus.Deployment(this, 'Resource', {
-      metadata: {
-        ...(options.name !== undefined ? { name: options.name } : {}),
-        namespace,
-      },
+      metadata: Object.assign(options.name !== undefined ? { name: options.name } : {}, { namespace }),
       replicas,
       select: false,
       podMetadata: { labels },
@@ -264,10 +261,9 @@ export class TproxyWorkload extends SidecarWorkloadBase {
     if (options.servicePort === undefined) return { deployment };
     const servicePort = checkPort('newDeployment servicePort', options.servicePort);
     if (port === undefined) throw new Error(`newDeployment servicePort ${servicePort} needs port: give the container port the Service targets`);
-    const service = deployment.exposeViaService({
-      ...(options.name !== undefined ? { name: options.name } : {}),
+    const service = deployment.exposeViaService(Object.assign(options.name !== undefined ? { name: options.name } : {}, {
       ports: [{ port: servicePort, targetPort: port, name: 'http' }],
-    });
+    }));
     // Named "http" until synthesis, when the routes and backends to it say whether it carries TCP, TLS or HTTP.
     ownServicePort(this, ApiObject.of(service), servicePort);
     return { deployment, service };

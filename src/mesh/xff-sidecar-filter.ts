@@ -384,17 +384,15 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
 
       // A filter in the root namespace reaches every namespace: say which namespace that is, for explain.
       // An acknowledged CDN-only path is a fact the objects cannot show: say it, for explain and the trace.
-      const annotations = {
-        ...(this.namespace === this.rootNamespace ? { [ROOT_NAMESPACE_ANNOTATION]: this.rootNamespace } : {}),
-        ...(this.trust._settings().onlyReachableThroughCdn === true ? { [ONLY_THROUGH_CDN_ANNOTATION]: 'true' } : {}),
-      };
+      const annotations: { [key: string]: string } = {};
+      if (this.namespace === this.rootNamespace) annotations[ROOT_NAMESPACE_ANNOTATION] = this.rootNamespace;
+      if (this.trust._settings().onlyReachableThroughCdn === true) annotations[ONLY_THROUGH_CDN_ANNOTATION] = 'true';
       const rootAnnotation = Object.keys(annotations).length > 0 ? { annotations } : {};
       this.resource = LibraryManifest.render(this, 'Resource', NETWORKING.EnvoyFilter, {
-        metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace, ...rootAnnotation },
-        spec: {
-          ...(this.scope === XffFilterScope.WORKLOAD ? { workloadSelector: { labels: { ...this.selector } } } : {}),
-          configPatches: Lazy.any({ produce: () => [this.renderPatch()] }),
-        },
+        // Object.assign, not literals that start with a spread: see docs/ARCHITECTURE.md, "Object literals".
+        metadata: Object.assign(props.name !== undefined ? { name: props.name } : {}, { namespace: this.namespace }, rootAnnotation),
+        spec: Object.assign(this.scope === XffFilterScope.WORKLOAD ? { workloadSelector: { labels: { ...this.selector } } } : {},
+          { configPatches: Lazy.any({ produce: () => [this.renderPatch()] }) }),
       });
       Topology.of(this).addXffFilter(this);
       joinTrace(this);

@@ -22,11 +22,10 @@ export function loadBalancerFacts(serviceAnnotations: { readonly [key: string]: 
   const recognised = recogniseLoadBalancer({ ...serviceAnnotations }, lbClass);
   const cloudAnnotations = Object.fromEntries(Object.entries(serviceAnnotations).filter(([k]) => k !== LB_PROXY_PROTOCOL_ANNOTATION));
   const everyPort = recogniseLoadBalancer(cloudAnnotations, lbClass);
-  return {
-    ...(recognised.id ? { id: recognised.id } : {}),
+  return Object.assign({}, recognised.id ? { id: recognised.id } : {}, {
     preservesSourceWithoutLocal: recognised.preservesSourceWithoutLocal,
     sendsProxyProtocol: recognised.sendsProxyProtocol,
     // An annotation that lists Service ports (Scaleway, Linode per port) switches PROXY on for those only.
     sendsProxyProtocolOnEveryPort: everyPort.sendsProxyProtocol && everyPort.proxyProtocolPorts === undefined,
-  };
+  });
 }

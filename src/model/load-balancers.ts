@@ -92,7 +92,7 @@ export const LOAD_BALANCERS: { readonly [id: string]: LoadBalancerFacts } = {
     recognisedBy: { [AWS_TYPE]: 'external', [AWS_TARGET_TYPE]: 'instance' },
     // Instance targets with externalTrafficPolicy Local are health-checked on kube-proxy's healthCheckNodePort,
     // which does not speak PROXY: always use a TCP check of the traffic port.
-    proxyProtocol: { ...AWS_LB_CONTROLLER_NLB, healthCheckFix: HealthCheckFix.TCP_CHECK },
+    proxyProtocol: Object.assign({}, AWS_LB_CONTROLLER_NLB, { healthCheckFix: HealthCheckFix.TCP_CHECK }),
   },
   'aws-nlb-ip': {
     id: 'aws-nlb-ip',
@@ -105,7 +105,7 @@ export const LOAD_BALANCERS: { readonly [id: string]: LoadBalancerFacts } = {
       [AWS_TARGET_GROUP_ATTRIBUTES]: 'preserve_client_ip.enabled=true',
     },
     recognisedBy: { [AWS_TARGET_TYPE]: 'ip', [AWS_TARGET_GROUP_ATTRIBUTES]: 'preserve_client_ip.enabled=true' },
-    proxyProtocol: { ...AWS_LB_CONTROLLER_NLB, healthCheckFix: HealthCheckFix.STATUS_PORT_OR_TCP_CHECK },
+    proxyProtocol: Object.assign({}, AWS_LB_CONTROLLER_NLB, { healthCheckFix: HealthCheckFix.STATUS_PORT_OR_TCP_CHECK }),
   },
   'aws-nlb-in-tree': {
     id: 'aws-nlb-in-tree',
@@ -166,10 +166,9 @@ export const LOAD_BALANCERS: { readonly [id: string]: LoadBalancerFacts } = {
     id: 'huawei-elb',
     description: 'Huawei Cloud ELB (CCE)',
     serviceAnnotations: { 'kubernetes.io/elb.enable-transparent-client-ip': 'true' },
-    proxyProtocol: {
-      ...UNKNOWN_PROXY_PROTOCOL,
+    proxyProtocol: Object.assign({}, UNKNOWN_PROXY_PROTOCOL, {
       manualStep: 'switch PROXY protocol on for the ELB listener in Huawei Cloud and check which version it sends; this library knows no CCE Service annotation for it',
-    },
+    }),
   },
 };
 
@@ -242,7 +241,7 @@ function linodePort(value: string, key: string): ProxyProtocolReading {
   if (setting === undefined) return OFF;
   const reading = typeof setting === 'string' ? linodeVersion(setting) : undefined;
   const port = Number(/(\d+)$/.exec(key)?.[1]);
-  return reading?.on ? { ...reading, ports: [port] } : reading;
+  return reading?.on ? Object.assign({}, reading, { ports: [port] }) : reading;
 }
 
 /**
@@ -521,15 +520,13 @@ function recognise(annotations: { [key: string]: string }, loadBalancerClass?: s
     ? [...new Set(on.flatMap(r => r.ports!))].sort((a, b) => a - b) : undefined;
   const provider = providerOf(annotations);
   const keeps = facts?.keepsClientAddress ?? provider?.keepsClientAddress;
-  return {
-    ...(facts ? { id: facts.id } : {}),
-    ...(provider ? { provider: provider.provider } : {}),
-    ...(keeps !== undefined ? { keepsClientAddress: keeps } : {}),
-    preservesSourceWithoutLocal: preserves,
-    sendsProxyProtocol: sends,
-    ...(sends && version ? { proxyProtocolVersion: version } : {}),
-    ...(ports ? { proxyProtocolPorts: ports } : {}),
-  };
+  return Object.assign({},
+    facts ? { id: facts.id } : {},
+    provider ? { provider: provider.provider } : {},
+    keeps !== undefined ? { keepsClientAddress: keeps } : {},
+    { preservesSourceWithoutLocal: preserves, sendsProxyProtocol: sends },
+    sends && version ? { proxyProtocolVersion: version } : {},
+    ports ? { proxyProtocolPorts: ports } : {});
 }
 
 /** The providers of the table, for documentation and tests. */

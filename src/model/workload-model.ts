@@ -114,10 +114,10 @@ export function workloadModelFor(scope: IConstruct, identity: WorkloadIdentity):
     interceptionMode: identity.interceptionMode,
     ...(proxyProtocolReaches(scope, identity.namespace, identity.podLabels) ? { proxyProtocolPorts: [], proxyProtocolOnEveryPort: true } : {}),
   };
-  if (!filter) return { ...base, xffMode: SidecarXffMode.DEFAULT };
+  // Object.assign, not a literal that starts with `...base`: see docs/ARCHITECTURE.md, "Object literals".
+  if (!filter) return Object.assign(base, { xffMode: SidecarXffMode.DEFAULT });
   const settings = filter._xffSettings();
-  return {
-    ...base,
+  return Object.assign(base, {
     xffMode: settings.mode,
     // An unresolvable hop count is reported by the filter's own validation; the model says "no hops" meanwhile.
     ...(settings.mode === SidecarXffMode.TRUSTED_HOPS ? { xffTrustedHops: settings.hops ?? 0 } : {}),
@@ -128,7 +128,7 @@ export function workloadModelFor(scope: IConstruct, identity: WorkloadIdentity):
       ...(settings.onlyReachableThroughCdn === true ? { onlyReachableThroughCdn: true } : {}),
     } : {}),
     xffPorts: filter.portNumber !== undefined ? [filter.portNumber] : [],
-  };
+  });
 }
 
 /**

@@ -164,7 +164,7 @@ function mergeIntervals(intervals: Interval[]): Interval[] {
   for (const iv of sorted) {
     const last = merged[merged.length - 1];
     if (last && last.family === iv.family && iv.start <= last.end + 1n) {
-      if (iv.end > last.end) merged[merged.length - 1] = { ...last, end: iv.end };
+      if (iv.end > last.end) merged[merged.length - 1] = Object.assign({}, last, { end: iv.end });
     } else {
       merged.push(iv);
     }

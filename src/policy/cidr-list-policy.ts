@@ -80,11 +80,10 @@ export class CidrListPolicy extends Construct {
       throw new Error(`name ${JSON.stringify(props.name)} is ${props.name.length} characters: at most ${MAX_BASE_NAME} are allowed, so that the part suffix "-<n>" keeps it a 63-character DNS label; shorten it`);
     }
     const parts = cidrs.length === 0 ? [[]] : chunksOf(cidrs, max);
-    this.policies = parts.map((part, i) => new SourceIpPolicy(this, `Part${i + 1}`, {
-      ...props,
+    this.policies = parts.map((part, i) => new SourceIpPolicy(this, `Part${i + 1}`, Object.assign({}, props, {
       cidrs: part,
       name: props.name === undefined ? undefined : `${props.name}-${i + 1}`,
-    }));
+    })));
   }
 }
 

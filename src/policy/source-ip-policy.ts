@@ -148,7 +148,7 @@ export class SourceIpPolicy extends Construct {
     // The same rule twice: the copies are interchangeable, so numbering them keeps every name stable.
     let id = base;
     for (let n = 2; target.node.tryFindChild(id); n++) id = `${base}-${n}`;
-    return new SourceIpPolicy(target as unknown as Construct, id, { ...options, target, cidrs, action });
+    return new SourceIpPolicy(target as unknown as Construct, id, Object.assign({}, options, { target, cidrs, action }));
   }
 
   /** The AuthorizationPolicy. */
@@ -198,7 +198,7 @@ export class SourceIpPolicy extends Construct {
       this.name = props.name === undefined ? Names.toDnsLabel(this) : checkDnsLabel('name', props.name);
       this.namespace = props.target.targetNamespace;
       // Only targetRefs or the target's own pod labels pick the enforcing proxy: never an empty selector by accident.
-      if (!targetRefsOf(props.target)) checkTargetSelector('target', props.target.node.path, props.target.targetSelector, this.namespace, `${this.action === PolicyAction.ALLOW ? 'an' : 'a'} ${this.action} AuthorizationPolicy`);
+      if (!targetRefsOf(props.target)) checkTargetSelector('target', () => props.target.node.path, props.target.targetSelector, this.namespace, () => this.policyKind());
 
       const parsed = parseCidrs(props.cidrs, 'cidrs');
       this.limited = this.ports.length + this.paths.length + this.methods.length > 0;
@@ -318,10 +318,14 @@ export class SourceIpPolicy extends Construct {
   }
 
   private onTarget(): PolicyOnTarget {
+    const policy = this;
     return {
       policy: this._policyModel(),
       limited: this.limited,
-      where: `${this.action} policy "${this.namespace}/${this.name}" (${this.node.path})`,
+      // Only messages about conflicts read it: the construct path is built when one does.
+      get where() {
+        return `${policy.action} policy "${policy.namespace}/${policy.name}" (${policy.node.path})`;
+      },
     };
   }
 
@@ -339,7 +343,13 @@ export class SourceIpPolicy extends Construct {
   /** The refusal of an empty selector, when the target's selector is empty now. */
   private emptySelectorError(): string | undefined {
     if (targetRefsOf(this.target)) return undefined;
-    return emptySelectorProblem('target', this.target.node.path, this.target.targetSelector, this.namespace, `${this.action === PolicyAction.ALLOW ? 'an' : 'a'} ${this.action} AuthorizationPolicy`);
+    // The path and the kind are only written into a message: built when there is one.
+    return emptySelectorProblem('target', () => this.target.node.path, this.target.targetSelector, this.namespace, () => this.policyKind());
+  }
+
+  /** "an ALLOW AuthorizationPolicy" or "a DENY AuthorizationPolicy", for messages. */
+  private policyKind(): string {
+    return `${this.action === PolicyAction.ALLOW ? 'an' : 'a'} ${this.action} AuthorizationPolicy`;
   }
 
   /** On a gateway, Istio matches the port Envoy listens on in the pod: server ports are mapped to it. */
@@ -361,7 +371,7 @@ export class SourceIpPolicy extends Construct {
     if (this.paths.length > 0) operation.paths = [...this.paths];
     if (this.methods.length > 0) operation.methods = [...this.methods];
     if (Object.keys(operation).length > 0) rule.to = [{ operation }];
-    return { ...spec, rules: [rule] };
+    return Object.assign({}, spec, { rules: [rule] });
   }
 }
 

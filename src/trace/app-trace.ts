@@ -59,11 +59,15 @@ export function trace(model: TraceModel, istioVersion?: IstioVersion, options: T
   };
 }
 
-/** Every finding of a trace, path findings first, each once (the same fact found on several paths is one finding). */
-export function allTraceFindings(result: TraceResult): Finding[] {
+/**
+ * Every finding of a trace that `keep` keeps, path findings first, each once (the same fact found on several paths is
+ * one finding).
+ */
+export function allTraceFindings(result: TraceResult, keep: (f: Finding) => boolean = () => true): Finding[] {
   const seen = new Set<string>();
   const out: Finding[] = [];
   for (const f of [...result.paths.flatMap(p => p.findings), ...result.findings, ...result.checks]) {
+    if (!keep(f)) continue;
     const key = `${f.severity}\u0000${f.where}\u0000${f.message}\u0000${f.fix}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -47,8 +47,8 @@ export function withHeaderValues(hops: HopTrace[], gatewayIndex: number, writers
   const afterGateway = headersAfter(writers.filter(w => w.where.startsWith('gateway ')), {}, true);
   const atApp = headersAfter(writers, {}, true);
   return hops.map((h, i) => {
-    if (i === hops.length - 1) return Object.keys(atApp).length > 0 ? { ...h, clientAddressHeaders: atApp } : h;
-    return i > gatewayIndex && Object.keys(afterGateway).length > 0 ? { ...h, clientAddressHeaders: afterGateway } : h;
+    if (i === hops.length - 1) return Object.keys(atApp).length > 0 ? Object.assign({}, h, { clientAddressHeaders: atApp }) : h;
+    return i > gatewayIndex && Object.keys(afterGateway).length > 0 ? Object.assign({}, h, { clientAddressHeaders: afterGateway }) : h;
   });
 }
 

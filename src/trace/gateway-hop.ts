@@ -33,8 +33,30 @@ interface FrontResult {
 /** The name of the proxies the trace assumes in front when no trust chain is declared, before their number. */
 export const ASSUMED_PROXY_PREFIX = 'assumed-l7-proxy-';
 
-/** The hops in front: the declared chain, else numTrustedProxies assumed L7 proxies plus the Service's load balancer. */
+/**
+ * The hops in front, the same for every request a trace sends through the gateway with this protocol (honest,
+ * forged, bypassing): drawn once per gateway and protocol, with the note that goes with them.
+ */
 function frontChain(gw: TracedGateway, protocol: string, notes: Finding[], where: string): TrustChain {
+  let byProtocol = FRONT_CHAINS.get(gw);
+  if (!byProtocol) {
+    byProtocol = new Map();
+    FRONT_CHAINS.set(gw, byProtocol);
+  }
+  let drawn = byProtocol.get(protocol);
+  if (!drawn) {
+    const drawnNotes: Finding[] = [];
+    drawn = { chain: drawFrontChain(gw, protocol, drawnNotes, where), notes: drawnNotes };
+    byProtocol.set(protocol, drawn);
+  }
+  notes.push(...drawn.notes);
+  return drawn.chain;
+}
+
+const FRONT_CHAINS = new WeakMap<TracedGateway, Map<string, { readonly chain: TrustChain; readonly notes: readonly Finding[] }>>();
+
+/** The hops in front: the declared chain, else numTrustedProxies assumed L7 proxies plus the Service's load balancer. */
+function drawFrontChain(gw: TracedGateway, protocol: string, notes: Finding[], where: string): TrustChain {
   // HTTP proxies (CDN, L7 load balancer) do not carry TCP or TLS passthrough: TCP clients skip them.
   if (gw.trustChain) return protocol === 'HTTP' ? gw.trustChain : TrustChain.of(...gw.trustChain.hops.filter(h => !h.appendsXff));
   const hops: TrustHop[] = [];
@@ -87,17 +109,17 @@ export interface Entry {
   readonly firstHop: number;
 }
 
-function walkFront(chain: TrustChain, clientXff: string[], entry?: Entry): FrontResult {
+function walkFront(chain: TrustChain, clientXff: string[], entry?: Entry, showHops = true): FrontResult {
   const hops: HopTrace[] = [];
   const addresses = new Map<string, string>();
   let wire: Wire = entry ? { peer: entry.peer, xff: entry.xff, headers: entry.headers } : { peer: ADDRESSES.client, xff: clientXff };
   chain.hops.forEach((hop, i) => {
     if (entry && i < entry.firstHop) return;
     // The CDN overwrites its client header with the peer it saw, whatever the client sent.
-    if (hop.clientHeader) wire = { ...wire, headers: { ...(wire.headers ?? {}), [hop.clientHeader]: wire.peer } };
+    if (hop.clientHeader) wire = Object.assign({}, wire, { headers: Object.assign({}, wire.headers, { [hop.clientHeader]: wire.peer }) });
     const address = hopAddress(hop, i);
     addresses.set(address, hop.name);
-    hops.push({ hop: `${hop.kind} ${hop.name}`, socketPeer: wire.peer, xForwardedFor: join(wire.xff), policies: [] });
+    if (showHops) hops.push({ hop: `${hop.kind} ${hop.name}`, socketPeer: wire.peer, xForwardedFor: join(wire.xff), policies: [] });
     if (hop.appendsXff && hop.variableHops) {
       // Trace the longer of the paths: an edge and one inner tier, each appending.
       const inner = innerTierAddress(hop, address);
@@ -112,8 +134,11 @@ function walkFront(chain: TrustChain, clientXff: string[], entry?: Entry): Front
   return { hops, wire, addresses };
 }
 
-export interface GatewayStep {
-  readonly hops: HopTrace[];
+/**
+ * What the gateway decides for one request: the client it resolves and what it forwards. The findings that only
+ * compare addresses (the forged request) read this alone; a traced path reads it with its hops (`throughGateway`).
+ */
+export interface GatewayResolution {
   readonly clientAddress: string;
   /** The gateway's downstream address (the socket peer, or the PROXY source): what an upstream PROXY header carries. */
   readonly downstreamAddress: string;
@@ -121,13 +146,69 @@ export interface GatewayStep {
   readonly internal: boolean;
   readonly forwardedFor?: string;
   readonly externalAddress?: string;
-  readonly findings: Finding[];
-  readonly addresses: Map<string, string>;
   readonly fellBack: boolean;
   /** Client-address headers the gateway forwards unchanged. */
   readonly headers?: { readonly [name: string]: string };
+}
+
+export interface GatewayStep extends GatewayResolution {
+  readonly hops: HopTrace[];
+  readonly findings: Finding[];
+  readonly addresses: Map<string, string>;
   /** True when an AuthorizationPolicy at the gateway denies the request. */
   readonly denied: boolean;
+}
+
+/** The wire after the node: kube-proxy SNATs the packet source to the node with externalTrafficPolicy Cluster. */
+function afterNode(gw: TracedGateway, wire: Wire): { readonly wire: Wire; readonly snat: boolean; readonly external: boolean } {
+  const m = gw.model;
+  const external = gw.serviceType === 'LoadBalancer' || gw.serviceType === 'NodePort' || gw.serviceType === undefined;
+  const snat = external && m.externalTrafficPolicy === ExternalTrafficPolicy.CLUSTER && !m.loadBalancerPreservesSource;
+  return { wire: snat ? Object.assign({}, wire, { peer: ADDRESSES.node }) : wire, snat, external };
+}
+
+/** What the gateway's Envoy resolves from the wire that reaches it. */
+function resolveWire(gw: TracedGateway, protocol: string, ctx: TraceContext, wire: Wire): {
+  readonly downstream: string;
+  readonly sent: boolean;
+  readonly accepts: boolean;
+  readonly result: { trustedClientAddress: string; forwardedFor?: string; externalAddress?: string; internal?: boolean; fellBack: boolean };
+} {
+  const m = gw.model;
+  const accepts = m.proxyProtocol !== ProxyProtocolMode.OFF;
+  const sent = wire.proxySource !== undefined;
+  const downstream = sent && accepts ? wire.proxySource! : wire.peer;
+  const result = protocol === 'HTTP'
+    ? resolveClientAddress({
+      useRemoteAddress: true,
+      xffNumTrustedHops: m.numTrustedProxies,
+      downstreamAddress: downstream,
+      xForwardedFor: join(wire.xff),
+      privateAddressesAreInternal: ctx.privateAddressesAreInternal,
+    })
+    : { trustedClientAddress: downstream, fellBack: false };
+  return { downstream, sent, accepts, result };
+}
+
+function resolution(protocol: string, wire: Wire, resolved: ReturnType<typeof resolveWire>): GatewayResolution {
+  const { result, downstream } = resolved;
+  return {
+    fellBack: result.fellBack,
+    clientAddress: result.trustedClientAddress,
+    downstreamAddress: downstream,
+    internal: result.internal === true,
+    forwardedFor: result.forwardedFor,
+    externalAddress: result.externalAddress,
+    headers: protocol === 'HTTP' ? wire.headers : undefined,
+  };
+}
+
+/** What the gateway decides for a request whose client sent `clientXff`, without the hops (see `GatewayResolution`). */
+export function resolveAtGateway(gw: TracedGateway, protocol: string, ctx: TraceContext, clientXff: string[]): GatewayResolution {
+  const m = gw.model;
+  const chain = frontChain(gw, protocol, [], `gateway ${m.namespace}/${m.name}`);
+  const { wire } = afterNode(gw, walkFront(chain, clientXff, undefined, false).wire);
+  return resolution(protocol, wire, resolveWire(gw, protocol, ctx, wire));
 }
 
 export function throughGateway(gw: TracedGateway, protocol: string, ctx: TraceContext, clientXff: string[], entry?: Entry): GatewayStep {
@@ -137,22 +218,20 @@ export function throughGateway(gw: TracedGateway, protocol: string, ctx: TraceCo
   const chain = frontChain(gw, protocol, findings, where);
   const front = walkFront(chain, clientXff, entry);
   const hops = [...front.hops];
-  let wire = front.wire;
-  const external = gw.serviceType === 'LoadBalancer' || gw.serviceType === 'NodePort' || gw.serviceType === undefined;
-  if (external) {
-    const snat = m.externalTrafficPolicy === ExternalTrafficPolicy.CLUSTER && !m.loadBalancerPreservesSource;
+  const node = afterNode(gw, front.wire);
+  if (node.external) {
     hops.push({
       hop: 'node',
-      socketPeer: wire.peer,
-      proxyProtocolSource: wire.proxySource,
-      xForwardedFor: join(wire.xff),
+      socketPeer: front.wire.peer,
+      proxyProtocolSource: front.wire.proxySource,
+      xForwardedFor: join(front.wire.xff),
       policies: [],
-      note: snat ? `externalTrafficPolicy Cluster: kube-proxy SNATs to the node IP ${ADDRESSES.node}` : 'externalTrafficPolicy Local: the packet source is kept',
+      note: node.snat ? `externalTrafficPolicy Cluster: kube-proxy SNATs to the node IP ${ADDRESSES.node}` : 'externalTrafficPolicy Local: the packet source is kept',
     });
-    if (snat) wire = { ...wire, peer: ADDRESSES.node };
   }
-  const accepts = m.proxyProtocol !== ProxyProtocolMode.OFF;
-  const sent = wire.proxySource !== undefined;
+  const wire = node.wire;
+  const resolved = resolveWire(gw, protocol, ctx, wire);
+  const { sent, accepts, result } = resolved;
   if (sent && !accepts) {
     findings.push(finding(FindingSeverity.ERROR, where, 'the load balancer sends PROXY protocol but the gateway does not accept it: Envoy reads the PROXY header as the start of the request and the connection fails',
       'set gatewayTopology.proxyProtocol: {} on the gateway pods (ProxyProtocolGateway), or turn PROXY protocol off on the load balancer'));
@@ -170,20 +249,7 @@ export function throughGateway(gw: TracedGateway, protocol: string, ctx: TraceCo
     findings.push(finding(FindingSeverity.ERROR, where, 'PROXY protocol is enabled both by gatewayTopology.proxyProtocol and by an EnvoyFilter listener filter: the header is parsed twice',
       'keep one: gatewayTopology.proxyProtocol for every listener, or the EnvoyFilter for some ports'));
   }
-  const downstream = sent && accepts ? wire.proxySource! : wire.peer;
   const gwPolicies = policiesFor(ctx, m.namespace, m.selector);
-  let result: { trustedClientAddress: string; forwardedFor?: string; externalAddress?: string; internal?: boolean; fellBack: boolean };
-  if (protocol === 'HTTP') {
-    result = resolveClientAddress({
-      useRemoteAddress: true,
-      xffNumTrustedHops: m.numTrustedProxies,
-      downstreamAddress: downstream,
-      xForwardedFor: join(wire.xff),
-      privateAddressesAreInternal: ctx.privateAddressesAreInternal,
-    });
-  } else {
-    result = { trustedClientAddress: downstream, fellBack: false };
-  }
   const gatewayMatches = matchPolicies(gwPolicies, wire.peer, result.trustedClientAddress);
   hops.push({
     hop: where,
@@ -198,23 +264,11 @@ export function throughGateway(gw: TracedGateway, protocol: string, ctx: TraceCo
   });
   const addresses = new Map(front.addresses);
   addresses.set(ADDRESSES.node, 'node');
-  return {
-    hops,
-    findings,
-    addresses,
-    fellBack: result.fellBack,
-    clientAddress: result.trustedClientAddress,
-    downstreamAddress: downstream,
-    internal: result.internal === true,
-    forwardedFor: result.forwardedFor,
-    externalAddress: result.externalAddress,
-    headers: protocol === 'HTTP' ? wire.headers : undefined,
-    denied: deniedBy(gatewayMatches),
-  };
+  return Object.assign(resolution(protocol, wire, resolved), { hops, findings, addresses, denied: deniedBy(gatewayMatches) });
 }
 
 /** What is lost or spoofable at the gateway: the honest and the forged request compared with the client. */
-export function gatewayFindings(gw: TracedGateway, protocol: string, honest: GatewayStep, forged: GatewayStep,
+export function gatewayFindings(gw: TracedGateway, protocol: string, honest: GatewayStep, forged: GatewayResolution,
   findings: Finding[], where: string): void {
   const m = gw.model;
   const chain = gw.trustChain;

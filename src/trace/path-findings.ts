@@ -1,7 +1,7 @@
 import { ztunnelEffect } from './ambient-expectations';
 import { ADDRESSES, listsOnlyExternalRanges, names, policiesFor, TraceContext } from './context';
 import { Entry, GatewayStep, LOWER_BOUND_FINDINGS, throughGateway } from './gateway-hop';
-import { throughWorkload } from './workload-hop';
+import { resolveAtWorkload } from './workload-hop';
 import { finding } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
 import { ClientIpField, InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel } from '../model/model';
@@ -35,8 +35,8 @@ export function bypassFindings(gw: TracedGateway, wl: WorkloadModel, ctx: TraceC
   const forgery = header ? `forges ${header}: ${ADDRESSES.forged[0]}` : `forges X-Forwarded-For: ${ADDRESSES.forged[1]}`;
   const entry: Entry = { peer: ADDRESSES.bypassing, xff: [ADDRESSES.forged[1]], headers: forgedHeaders, firstHop: headerHop + 1 };
   const bypass = throughGateway(gw, 'HTTP', ctx, [], entry);
-  const side = throughWorkload(wl, ADDRESSES.gatewayPod, bypass.forwardedFor, bypass.externalAddress, ctx, 'HTTP', bypass.headers);
-  const honestSide = throughWorkload(wl, ADDRESSES.gatewayPod, honest.forwardedFor, honest.externalAddress, ctx, 'HTTP', honest.headers);
+  const side = resolveAtWorkload(wl, ADDRESSES.gatewayPod, bypass.forwardedFor, 'HTTP', bypass.headers);
+  const honestSide = resolveAtWorkload(wl, ADDRESSES.gatewayPod, honest.forwardedFor, 'HTTP', honest.headers);
   const skipped = headerHop >= 0 ? `skips ${chain!.hops[headerHop].name}` : 'reaches the gateway without the CDN';
   if (bypass.denied) {
     findings.push(finding(FindingSeverity.INFO, where, `a client at ${ADDRESSES.bypassing} that ${skipped} and ${forgery} is denied at the gateway`, 'none needed'));

@@ -20,7 +20,7 @@ export function rateLimitsAt(limits: readonly RateLimitModel[], key: string, for
 
 /** `hop` with its rate limits (unchanged when there are none). */
 export function withRateLimits(hop: HopTrace, limits: RateLimitAt[]): HopTrace {
-  return limits.length === 0 ? hop : { ...hop, rateLimits: limits };
+  return limits.length === 0 ? hop : Object.assign({}, hop, { rateLimits: limits });
 }
 
 /** What a per-client limit at the gateway means: it must key on the client, and a forged header must not move it. */

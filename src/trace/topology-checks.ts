@@ -37,21 +37,21 @@ export function checkTopology(topology: TopologyModel, rootNamespaces: string[],
       // Attached with targetRefs: sidecars, classic gateways and ztunnel ignore it; the Gateway API gateways (whose
       // pods its selector names) and the waypoints it names enforce it.
       if (Object.keys(policy.selector).length > 0) {
-        for (const gateway of gateways) add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.GATEWAY, gateway }));
+        for (const gateway of gateways) add(findings, where, checkPolicyAgainstTarget(Object.assign({}, base, { role: ProxyRole.GATEWAY, gateway })));
       }
       const waypoints = waypointsOfPolicy(policy, topology.waypoints, name => workloadsOfService(policy.namespace, name),
         namespaceWaypoints.get(policy.namespace));
       for (const waypoint of waypoints) {
         const waypointUsers = workloadsUsing(waypoint, topology.workloads);
-        add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.WAYPOINT, waypoint, waypointUsers }));
+        add(findings, where, checkPolicyAgainstTarget(Object.assign({}, base, { role: ProxyRole.WAYPOINT, waypoint, waypointUsers })));
       }
       const others = topology.policies
         .filter(o => o !== policy && o.namespace === policy.namespace && sameTargetRefs(o.targetRefs, policy.targetRefs));
       add(findings, where, checkAllowDenyConflicts(onTarget(policy), others.map(onTarget)));
       continue;
     }
-    for (const gateway of gateways) add(findings, where, checkPolicyAgainstTarget({ ...base, role: ProxyRole.GATEWAY, gateway }));
-    for (const workload of workloads) add(findings, where, checkPolicyAgainstTarget({ ...base, role: workload.role, workload }));
+    for (const gateway of gateways) add(findings, where, checkPolicyAgainstTarget(Object.assign({}, base, { role: ProxyRole.GATEWAY, gateway })));
+    for (const workload of workloads) add(findings, where, checkPolicyAgainstTarget(Object.assign({}, base, { role: workload.role, workload })));
     const others = topology.policies.filter(o => o !== policy && o.namespace === policy.namespace && sameSelector(o.selector, policy.selector)
       && (o.targetRefs ?? []).length === 0);
     add(findings, where, checkAllowDenyConflicts(onTarget(policy), others.map(onTarget)));

@@ -121,7 +121,8 @@ function reportedTrace(topology: Topology): Map<IConstruct, string[]> {
  * about, through their own validation, with the same functions.
  */
 export function constructFindings(result: AppTrace.TraceResult): Finding[] {
-  return appTrace().allTraceFindings({ paths: result.paths, findings: result.findings, checks: [] }).filter(f => f.severity !== FindingSeverity.INFO);
+  // INFO findings are left out before the duplicates are, not after: the answer is the same, with fewer keys to build.
+  return appTrace().allTraceFindings({ paths: result.paths, findings: result.findings, checks: [] }, f => f.severity !== FindingSeverity.INFO);
 }
 
 const REPORTING = new WeakSet<IConstruct>();
@@ -168,7 +169,7 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     const model = w._workloadModel();
     if (model === undefined) return [];
     // A Service selects the pods by any of their labels (cdk8s-plus adds its own), not only by the workload's selector.
-    if (w.podLabels !== undefined) podLabels.set(model, { ...w.podLabels, ...model.selector });
+    if (w.podLabels !== undefined) podLabels.set(model, Object.assign({}, w.podLabels, model.selector));
     return [model];
   });
   const index = new WorkloadIndex(workloads, (namespace, name) => services().get(`${namespace}/${name}`), w => podLabels.get(w) ?? w.selector);
@@ -217,7 +218,7 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
       .flatMap(n => (n.waypoint !== undefined ? [[n.namespaceName, n.waypoint] as const] : []))),
     // As the output says it: a filter's root namespace is known only where it stands in it (the library's annotation).
     xffFilters: filters.map(f => f._xffFilterModel())
-      .map(f => ({ ...f, rootNamespace: rootNamespaces.includes(f.namespace) ? f.namespace : DEFAULT_ROOT_NAMESPACE })),
+      .map(f => Object.assign({}, f, { rootNamespace: rootNamespaces.includes(f.namespace) ? f.namespace : DEFAULT_ROOT_NAMESPACE })),
     rateLimits: topology.rateLimits.filter(inCluster).map(r => r._rateLimitModel()),
   };
 }

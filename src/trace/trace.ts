@@ -1,13 +1,13 @@
 import { eastWestHeaders, HeaderWriter, headerFindings, inMeshHeaderFindings, sidecarHeader, withHeaderValues } from './client-header';
 import { ADDRESSES, listsOnlyExternalRanges, names, policiesFor, TraceContext } from './context';
-import { gatewayFindings, GatewayStep, throughGateway } from './gateway-hop';
+import { gatewayFindings, GatewayStep, resolveAtGateway, throughGateway } from './gateway-hop';
 import { appFindings, bypassFindings, settleLowerBound, sidecarFindings } from './path-findings';
 import {
   behindGatewayRateLimitFindings, gatewayRateLimitFindings, inMeshRateLimitFindings, rateLimitsAt, withRateLimits,
 } from './rate-limit-hop';
 import { SelectorIndex } from './selector-index';
 import { HopTrace, PathTrace } from './trace-types';
-import { acceptsProxyProtocol, throughWorkload, WorkloadStep } from './workload-hop';
+import { acceptsProxyProtocol, resolveAtWorkload, throughWorkload, WorkloadResolution } from './workload-hop';
 import { waypointsOfPolicy } from '../model/ambient';
 import { finding } from '../model/finding-text';
 import { Finding, FindingSeverity } from '../model/findings';
@@ -153,7 +153,7 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
   const m = gw.model;
   const where = `gateway ${m.namespace}/${m.name}`;
   const honest = throughGateway(gw, protocol, ctx, []);
-  const forged = throughGateway(gw, protocol, ctx, ADDRESSES.forged);
+  const forged = resolveAtGateway(gw, protocol, ctx, ADDRESSES.forged);
   const findings = [...honest.findings];
   gatewayFindings(gw, protocol, honest, forged, findings, where);
   const gwLimitModels = rateLimitsOn(ctx.rateLimits, ProxyRole.GATEWAY, m.namespace, m.selector, ctx.rootNamespaces);
@@ -170,7 +170,7 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
     const proxied = ctx.proxyProtocolTo.get(`${wl.namespace}/${wl.name}`);
     const side = throughWorkload(wl, ADDRESSES.gatewayPod, honest.forwardedFor, honest.externalAddress, ctx, protocol, honest.headers,
       proxied ? honest.downstreamAddress : undefined);
-    const sideForged = throughWorkload(wl, ADDRESSES.gatewayPod, forged.forwardedFor, forged.externalAddress, ctx, protocol, forged.headers,
+    const sideForged = resolveAtWorkload(wl, ADDRESSES.gatewayPod, forged.forwardedFor, protocol, forged.headers,
       proxied ? forged.downstreamAddress : undefined);
     if (protocol === 'HTTP') bypassFindings(gw, wl, ctx, honest, findings, wlWhere);
     if (wl.xffMode === SidecarXffMode.TRUSTED_CIDRS && side.clientAddress === ADDRESSES.client) settleLowerBound(findings, where, wlWhere);
@@ -210,7 +210,7 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext, gatewayHeaders: Rea
   const honest = throughWorkload(wl, peer, undefined, undefined, ctx, 'HTTP', undefined, proxied);
   const header = wl.xffMode === SidecarXffMode.CUSTOM_HEADER ? wl.clientHeaderName : undefined;
   const forgedHeaders = header ? { [header]: ADDRESSES.forged[3] } : undefined;
-  const forged = throughWorkload(wl, peer, ADDRESSES.forged.join(','), undefined, ctx, 'HTTP', forgedHeaders, proxied);
+  const forged = resolveAtWorkload(wl, peer, ADDRESSES.forged.join(','), 'HTTP', forgedHeaders, proxied);
   const findings: Finding[] = [];
   const remotePolicies = policiesFor(ctx, wl.namespace, wl.selector).filter(p => p.field === ClientIpField.REMOTE_IP_BLOCKS);
   // A direct in-mesh caller chooses what the sidecar resolves: remoteIpBlocks there and the header it writes follow it.
@@ -252,7 +252,8 @@ function withLastHopLimits(step: GatewayStep, limits: ReturnType<typeof rateLimi
  * The rate limits of the workload's sidecar, with the keys of the honest and the forged request: none on a sidecar that
  * does not intercept, on ztunnel (L4), or on a waypoint (the library writes none for waypoints, and explain reads none).
  */
-function workloadRateLimits(wl: WorkloadModel, honest: WorkloadStep, forged: WorkloadStep, ctx: TraceContext): ReturnType<typeof rateLimitsAt> {
+function workloadRateLimits(wl: WorkloadModel, honest: WorkloadResolution, forged: WorkloadResolution,
+  ctx: TraceContext): ReturnType<typeof rateLimitsAt> {
   if (honest.rejected || wl.role !== ProxyRole.SIDECAR || wl.interceptionMode === InterceptionMode.NONE) return [];
   const limits = rateLimitsOn(ctx.rateLimits, ProxyRole.SIDECAR, wl.namespace, wl.selector, ctx.rootNamespaces);
   return rateLimitsAt(limits, honest.clientAddress, forged.clientAddress);

@@ -153,16 +153,16 @@ export function withConstructPath(error: unknown, path: string): unknown {
  * @param namespace the namespace the object lands in
  * @param object what would be written, e.g. "an AuthorizationPolicy"
  */
-export function emptySelectorProblem(property: string, who: string, selector: { [key: string]: string } | undefined,
-  namespace: string, object: string): string | undefined {
+export function emptySelectorProblem(property: string, who: string | (() => string), selector: { [key: string]: string } | undefined,
+  namespace: string, object: string | (() => string)): string | undefined {
   if (selector !== undefined && selector !== null && typeof selector === 'object' && Object.keys(selector).length > 0) return undefined;
-  return `${property} "${who}" selects its pods with selector ${JSON.stringify(selector ?? {})}, which is not allowed: ${object} with an empty selector applies to every workload in namespace "${namespace}", not only the target's pods; `
+  return `${property} "${typeof who === 'function' ? who() : who}" selects its pods with selector ${JSON.stringify(selector ?? {})}, which is not allowed: ${typeof object === 'function' ? object() : object} with an empty selector applies to every workload in namespace "${namespace}", not only the target's pods; `
     + 'give the pods labels (on a Deployment or other ApiObject: spec.template.metadata.labels and the same spec.selector.matchLabels, e.g. { app: "httpbin" })';
 }
 
 /** Throws `emptySelectorProblem`'s message when the selector is empty; returns the selector. */
-export function checkTargetSelector(property: string, who: string, selector: { [key: string]: string } | undefined,
-  namespace: string, object: string): { [key: string]: string } {
+export function checkTargetSelector(property: string, who: string | (() => string), selector: { [key: string]: string } | undefined,
+  namespace: string, object: string | (() => string)): { [key: string]: string } {
   const problem = emptySelectorProblem(property, who, selector, namespace, object);
   if (problem !== undefined) throw new Error(problem);
   return selector!;

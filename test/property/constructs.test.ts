@@ -6,6 +6,7 @@ import { explainProperties, MANIFEST_SET_PROPERTY, MULTI_DOCUMENT_PROPERTY, slow
 import { fieldCheckCounter } from './field-against-trace';
 import { ingressProperties } from './ingress-properties';
 import { meshAndPolicyProperties } from './mesh-policy-properties';
+import { resolutionCounter } from './resolution-agreement';
 import { roundTripCounter } from './round-trip';
 import { selectorScopeCounter } from './selector-scope';
 import { verifyCounter, verifyJsonCounter } from './verify-property';
@@ -34,6 +35,10 @@ afterAll(() => {
   // eslint-disable-next-line no-console
   console.log(`round trip (parse(synth) = the constructs' topology, no unraised explain error): ${roundTripCounter.apps} accepted cases, `
     + `${roundTripCounter.gateways} gateways, ${roundTripCounter.workloads} workloads, ${roundTripCounter.policies} policies compared`);
+  // eslint-disable-next-line no-console
+  console.log(`resolutions without hops against the traced hops: ${resolutionCounter.gateway} gateway and ${resolutionCounter.workload} workload requests agree`);
+  expect(resolutionCounter.gateway).toBeGreaterThan(1000);
+  expect(resolutionCounter.workload).toBeGreaterThan(1000);
   // eslint-disable-next-line no-console
   console.log(`policy fields against the trace: ${fieldCheckCounter.policies} policies that chose their field by topology, at ${fieldCheckCounter.hops} hops, `
     + `${fieldCheckCounter.sawClient} of them matching the client or caller`);

@@ -7,6 +7,7 @@ import { Topology } from '../../src/model/topology';
 import { TracedGateway, TraceModel } from '../../src/model/trace-model';
 import { trace } from '../../src/trace/app-trace';
 import { constructFindings, topologyTraces } from '../../src/trace/topology-trace';
+import { assertResolutionsAgree } from './resolution-agreement';
 import { l1ConversionChanges } from '../harness/l1-conversion';
 
 /*
@@ -136,6 +137,7 @@ export function assertRoundTrip(scope: IConstruct, manifests: any[]): void {
   const parsed = parseManifests(manifests);
   roundTripCounter.apps++;
   assertSameModel(scope, parsed, manifests);
+  assertResolutionsAgree(parsed);
   // One trace: explain's findings about the gateways and workloads the constructs built are the constructs' own (same
   // severity, object, message and fix), and explain raises no ERROR anywhere that the constructs did not raise.
   const report = Explainer.fromManifests(manifests);
