@@ -26,8 +26,13 @@ function pick<T>(value: T, fields: ReadonlyArray<keyof T>): string {
 export function assertResolutionsAgree(model: TraceModel): void {
   for (const internal of [true, false]) {
     const ctx: TraceContext = {
-      policies: [], policyIndex: new SelectorIndex(), rootNamespaces: model.rootNamespaces, privateAddressesAreInternal: internal,
-      proxyProtocolTo: new Map(), waypointPolicies: new Map(), rateLimits: [],
+      policies: [],
+      policyIndex: new SelectorIndex(),
+      rootNamespaces: model.rootNamespaces,
+      privateAddressesAreInternal: internal,
+      proxyProtocolTo: new Map(),
+      waypointPolicies: new Map(),
+      rateLimits: [],
     };
     for (const gw of model.gateways) {
       for (const protocol of ['HTTP', 'TCP']) {

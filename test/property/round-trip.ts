@@ -1,4 +1,5 @@
 import { IConstruct } from 'constructs';
+import { assertResolutionsAgree } from './resolution-agreement';
 import { Explainer, Finding, FindingSeverity } from '../../src';
 import { parseManifests } from '../../src/explain/manifest-parser';
 import { WorkloadModel } from '../../src/model/model';
@@ -7,7 +8,6 @@ import { Topology } from '../../src/model/topology';
 import { TracedGateway, TraceModel } from '../../src/model/trace-model';
 import { trace } from '../../src/trace/app-trace';
 import { constructFindings, topologyTraces } from '../../src/trace/topology-trace';
-import { assertResolutionsAgree } from './resolution-agreement';
 import { l1ConversionChanges } from '../harness/l1-conversion';
 
 /*
