@@ -126,11 +126,16 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 // Node.js pays per file it loads: 90 files cost about 10 ms more start-up than the same code in one (issue 29,
 // bench/RESULTS.md). Modules required on first use stay lazy inside the bundle; the packages (cdk8s, cdk8s-plus-27,
 // constructs and the bundled ipaddr.js and js-yaml) stay external. jsii's runtime type information is in its output,
-// so the bundle keeps it; --keep-names keeps each class's `name` (esbuild renames a class that refers to itself, such
-// as PreservedIngressGateway, to _PreservedIngressGateway otherwise). The CLI (bin/) runs from lib/src/ as jsii wrote
-// it: a process of its own, which never loads the bundle. The types stay in lib/src/.
+// so the bundle keeps it. esbuild renames a class that refers to itself (PreservedIngressGateway becomes
+// _PreservedIngressGateway); the footer gives every exported class its own `name` back. Not --keep-names: it wraps
+// every function the library creates (each `produce: () => ...` closure of every construct) in a defineProperty of its
+// `name`, which cost about half a KiB per workload unit of `npm run bench` (bench/RESULTS.md). The CLI (bin/) runs from
+// lib/src/ as jsii wrote it: a process of its own, which never loads the bundle. The types stay in lib/src/.
+const RESTORE_CLASS_NAMES = 'for(const k of Object.keys(module.exports)){const v=module.exports[k];'
+  + 'if(typeof v==="function"&&v.name==="_"+k)Object.defineProperty(v,"name",{value:k,configurable:true})}';
 project.compileTask.exec('esbuild lib/src/index.js --bundle --platform=node --format=cjs --target=node22 --packages=external '
-  + '--minify-whitespace --minify-syntax --keep-names --sourcemap --sources-content=false --log-level=warning --outfile=lib/index.js');
+  + `--minify-whitespace --minify-syntax '--footer:js=${RESTORE_CLASS_NAMES}' --sourcemap --sources-content=false --log-level=warning `
+  + '--outfile=lib/index.js');
 project.package.addField('main', 'lib/index.js');
 project.package.addField('types', 'lib/src/index.d.ts');
 project.package.addBin({ 'cdk8s-istio-source-ip': 'bin/cdk8s-istio-source-ip' });

@@ -133,22 +133,14 @@ export function workloadModelFor(scope: IConstruct, identity: WorkloadIdentity):
 
 /**
  * The Namespace objects the user put in the app (a `kplus.Namespace` or a plain ApiObject of kind Namespace), in
- * tree order. It walks the whole tree, so call it once per check.
+ * tree order, from the app's one walk (`Topology.apiObjects()`).
  */
 function namespaceObjects(scope: IConstruct): ApiObject[] {
   const topology = Topology.of(scope);
-  const found: ApiObject[] = [];
-  // Pre-order walk of the user's constructs: the library's own constructs register their Namespaces in the topology.
-  const stack: IConstruct[] = [...scope.node.root.node.children].reverse();
-  while (stack.length > 0) {
-    const c = stack.pop()!;
-    if (c instanceof ApiObject) {
-      if (c.kind === 'Namespace' && c.apiVersion === 'v1') found.push(c);
-    } else if (!topology.isMember(c)) {
-      stack.push(...[...c.node.children].reverse());
-    }
-  }
-  return found;
+  // The user's constructs only: the library's own constructs register their Namespaces in the topology, and an object
+  // under another ApiObject is not one the user placed in the app.
+  return topology.apiObjects().filter(c => c.kind === 'Namespace' && c.apiVersion === 'v1'
+    && !c.node.scopes.slice(0, -1).some(s => ApiObject.isApiObject(s) || topology.isMember(s)));
 }
 
 /** The Pod Security Admission `enforce` level that each Namespace object of the app gives its namespace. */
