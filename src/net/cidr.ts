@@ -20,6 +20,20 @@ const FOUR_PART_DECIMAL = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})
  * undefined for anything else. A fast path only: whatever it does not read goes through ipaddr.js as before.
  */
 function ipv4Value(text: string): number | undefined {
+  // A trace reads the same few addresses (its documentation addresses, each policy's blocks) thousands of times.
+  const known = IPV4_VALUES.get(text);
+  if (known !== undefined || IPV4_VALUES.has(text)) return known;
+  const value = readIpv4Value(text);
+  if (IPV4_VALUES.size >= IPV4_VALUES_MAX) IPV4_VALUES.clear();
+  IPV4_VALUES.set(text, value);
+  return value;
+}
+
+/** Values `ipv4Value` read, by text; cleared when full, so that reading many distinct addresses stays bounded. */
+const IPV4_VALUES = new Map<string, number | undefined>();
+const IPV4_VALUES_MAX = 4096;
+
+function readIpv4Value(text: string): number | undefined {
   const m = FOUR_PART_DECIMAL.exec(text);
   if (!m) return undefined;
   let value = 0;

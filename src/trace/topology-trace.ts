@@ -169,7 +169,9 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     const model = w._workloadModel();
     if (model === undefined) return [];
     // A Service selects the pods by any of their labels (cdk8s-plus adds its own), not only by the workload's selector.
-    if (w.podLabels !== undefined) podLabels.set(model, Object.assign({}, w.podLabels, model.selector));
+    const labels = w.podLabels;
+    // Most pods carry their selector's labels already: then the pod labels are the union.
+    if (labels !== undefined) podLabels.set(model, selectorMatches(model.selector, labels) ? labels : Object.assign({}, labels, model.selector));
     return [model];
   });
   const index = new WorkloadIndex(workloads, (namespace, name) => services().get(`${namespace}/${name}`), w => podLabels.get(w) ?? w.selector);
