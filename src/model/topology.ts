@@ -6,6 +6,7 @@ import {
 import type { RateLimitModel } from './rate-limit';
 import type { XffFilterModel } from './xff-filter-checks';
 import { duplicateObjectErrors } from '../util/duplicate-objects';
+import { entryOf } from '../util/keys';
 
 /*
  * The app's topology as the constructs build it: typed lists of the library's constructs per app (construct
@@ -347,17 +348,7 @@ export class Topology {
 
   private validateOnce(construct: IConstruct, validate: () => string[], key: string): string[] {
     const cache = this.derive(VALIDATIONS, () => new Map<IConstruct, Map<string, string[]>>());
-    let byKey = cache.get(construct);
-    if (!byKey) {
-      byKey = new Map();
-      cache.set(construct, byKey);
-    }
-    let errors = byKey.get(key);
-    if (!errors) {
-      errors = validate();
-      byKey.set(key, errors);
-    }
-    return errors;
+    return entryOf(entryOf(cache, construct, () => new Map<string, string[]>()), key, validate);
   }
 
   /**

@@ -6,6 +6,7 @@ import { ClientIpField, PolicyModel, ProxyProtocolVersion } from '../model/model
 import { RateLimitModel } from '../model/rate-limit';
 import { policyReaches } from '../model/selectors';
 import { addressInCidr, Cidr, parseCidr } from '../net/cidr';
+import { entryOf } from '../util/keys';
 
 /*
  * What every step of a trace shares: the documentation addresses, the context of the whole input, and which
@@ -66,23 +67,10 @@ export function deniedBy(matches: PolicyMatch[]): boolean {
  * context and label map, and is shared, so read it without changing it.
  */
 export function policiesFor(ctx: TraceContext, namespace: string, labels: { [key: string]: string }): readonly PolicyModel[] {
-  let byLabels = POLICIES_FOR.get(ctx);
-  if (!byLabels) {
-    byLabels = new WeakMap();
-    POLICIES_FOR.set(ctx, byLabels);
-  }
-  let byNamespace = byLabels.get(labels);
-  if (!byNamespace) {
-    byNamespace = new Map();
-    byLabels.set(labels, byNamespace);
-  }
-  let found = byNamespace.get(namespace);
-  if (!found) {
-    found = ctx.policyIndex.matching([namespace, ...ctx.rootNamespaces], labels)
-      .filter(p => policyReaches(p.namespace, (p.targetRefs ?? []).length > 0, namespace, ctx.rootNamespaces));
-    byNamespace.set(namespace, found);
-  }
-  return found;
+  const byLabels = entryOf(POLICIES_FOR, ctx, () => new WeakMap());
+  const byNamespace = entryOf(byLabels, labels, () => new Map());
+  return entryOf(byNamespace, namespace, () => ctx.policyIndex.matching([namespace, ...ctx.rootNamespaces], labels)
+    .filter(p => policyReaches(p.namespace, (p.targetRefs ?? []).length > 0, namespace, ctx.rootNamespaces)));
 }
 
 const POLICIES_FOR = new WeakMap<TraceContext, WeakMap<object, Map<string, readonly PolicyModel[]>>>();

@@ -8,6 +8,7 @@ import { MAX_ASSUMED_PROXIES, TracedGateway } from '../model/trace-model';
 import { TrustChain, TrustHop } from '../model/trust-chain';
 import { addressInCidr, parseCidr } from '../net/cidr';
 import { ipaddr } from '../net/ip-address';
+import { entryOf } from '../util/keys';
 
 /*
  * The hops in front of a gateway and the gateway itself: the chain the request takes, what the gateway resolves, and
@@ -38,17 +39,10 @@ export const ASSUMED_PROXY_PREFIX = 'assumed-l7-proxy-';
  * forged, bypassing): drawn once per gateway and protocol, with the note that goes with them.
  */
 function frontChain(gw: TracedGateway, protocol: string, notes: Finding[], where: string): TrustChain {
-  let byProtocol = FRONT_CHAINS.get(gw);
-  if (!byProtocol) {
-    byProtocol = new Map();
-    FRONT_CHAINS.set(gw, byProtocol);
-  }
-  let drawn = byProtocol.get(protocol);
-  if (!drawn) {
+  const drawn = entryOf(entryOf(FRONT_CHAINS, gw, () => new Map()), protocol, () => {
     const drawnNotes: Finding[] = [];
-    drawn = { chain: drawFrontChain(gw, protocol, drawnNotes, where), notes: drawnNotes };
-    byProtocol.set(protocol, drawn);
-  }
+    return { chain: drawFrontChain(gw, protocol, drawnNotes, where), notes: drawnNotes };
+  });
   notes.push(...drawn.notes);
   return drawn.chain;
 }

@@ -10,3 +10,19 @@ export function tupleKey(...parts: string[]): string {
   }
   return key;
 }
+
+/** A map as `entryOf` uses it: a `Map` or a `WeakMap`. */
+export interface KeyedStore<K, V> {
+  get(key: K): V | undefined;
+  set(key: K, value: V): unknown;
+}
+
+/** The value of `key` in `store`, made by `make` and kept there when it has none. */
+export function entryOf<K, V>(store: KeyedStore<K, V>, key: K, make: () => V): V {
+  let value = store.get(key);
+  if (value === undefined) {
+    value = make();
+    store.set(key, value);
+  }
+  return value;
+}

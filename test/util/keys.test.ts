@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { tupleKey } from '../../src/util/keys';
+import { entryOf, tupleKey } from '../../src/util/keys';
 
 describe('tupleKey', () => {
   test('two different tuples never share a key (property)', () => {
@@ -18,5 +18,26 @@ describe('tupleKey', () => {
     // THEN the keys differ
     expect(tupleKey('ab', 'c')).not.toBe(tupleKey('a', 'bc'));
     expect(tupleKey('1:a', '')).not.toBe(tupleKey('', '1:a'));
+  });
+});
+
+describe('entryOf', () => {
+  test('makes a missing entry once and keeps it', () => {
+    // GIVEN an empty map and a maker that counts its calls
+    const map = new Map<string, number[]>();
+    let made = 0;
+    const make = () => {
+      made++;
+      return [made];
+    };
+    // WHEN the same key is asked for twice, and another once
+    const first = entryOf(map, 'a', make);
+    const again = entryOf(map, 'a', make);
+    const other = entryOf(map, 'b', make);
+    // THEN the first entry is made once and returned both times; the other key gets its own
+    expect(again).toBe(first);
+    expect(first).toEqual([1]);
+    expect(other).toEqual([2]);
+    expect(made).toBe(2);
   });
 });
