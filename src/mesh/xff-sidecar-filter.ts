@@ -21,6 +21,7 @@ import { XffFilterModel, xffFilterOverlaps } from '../model/xff-filter-checks';
 import { Cidr, parseCidrs } from '../net/cidr';
 import { CidrList } from '../net/cidr-list';
 import { CdnOnlyPolicy } from '../policy/cdn-only-policy';
+import { LabelIndex } from '../trace/selector-index';
 import { joinTrace, trustChainOf } from '../trace/topology-trace';
 import { ApiShaped, LibraryManifest } from '../util/library-manifest';
 import { checkDnsLabel, checkDnsSubdomain, checkInteger, checkLabels, checkPort, withConstructPath } from '../util/validate';
@@ -508,8 +509,14 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
 
   /** SIDECAR_INBOUND never reaches a gateway: a selector that picks one of this app's gateways is a mistake. */
   private checkGatewaySelection(): string[] {
-    return Topology.of(this).gateways
-      .filter(gw => this.scope === XffFilterScope.WORKLOAD && this.appliesTo(gw.targetNamespace, gw.targetSelector))
+    if (this.scope !== XffFilterScope.WORKLOAD) return [];
+    const topology = Topology.of(this);
+    // A filter outside the root namespace reaches its own namespace only: look up the gateways there by label, not
+    // every gateway of the app for every filter (quadratic in apps with many of both).
+    const candidates = this.namespace === this.rootNamespace ? topology.gateways
+      : topology.derive(GATEWAYS_BY_LABELS, () => indexGateways(topology.gateways)).selectedBy(this.namespace, this.selector);
+    return candidates
+      .filter(gw => this.appliesTo(gw.targetNamespace, gw.targetSelector))
       .map(gw => gatewayRefusal(gw, this.trust, `selector ${formatLabels(this.selector)}`));
   }
 
@@ -528,6 +535,15 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
     return (byFilter.get(this) ?? []).map(findingText);
   }
 }
+
+/** The app's gateways by namespace and pod labels, in creation order. */
+function indexGateways(gateways: readonly ISourceIpTarget[]): LabelIndex<ISourceIpTarget> {
+  const index = new LabelIndex<ISourceIpTarget>();
+  for (const gw of gateways) index.add(gw.targetNamespace, gw.targetSelector, gw);
+  return index;
+}
+
+const GATEWAYS_BY_LABELS = new Derived<LabelIndex<ISourceIpTarget>>('gateways-by-labels');
 
 /** The client header the trust chain of the policy's gateway declares, if any. */
 function chainHeaderOf(policy: CdnOnlyPolicy): string | undefined {

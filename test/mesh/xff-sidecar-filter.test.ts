@@ -1,4 +1,4 @@
-import { Testing } from 'cdk8s';
+import { App, Chart, Testing } from 'cdk8s';
 import {
   IstioVersion, MeshWorkload, PreservedIngressGateway, SidecarXffMode, XffFilterScope, XffSidecarFilter, XffTrust,
 } from '../../src';
@@ -192,6 +192,31 @@ describe('bad inputs', () => {
       .toThrow(/workload selects gateway .* gateways do not have/);
     new XffSidecarFilter(chart, 'C', { selector: { ...gateway.targetSelector }, namespace: gateway.targetNamespace, trust: XffTrust.trustedCidrs(['10.0.0.0/8']) });
     expect(() => Testing.synth(chart)).toThrow(/selector app=ingressgateway,istio=ingressgateway selects gateway .* trusted CIDRs .* not allowed on a gateway context/);
+  });
+
+  test('fails a selector that picks a gateway by part of its labels, and from the root namespace; not from another namespace', () => {
+    // GIVEN a gateway among many, and filters that select by one of its labels
+    const app = new App();
+    const chart = new Chart(app, 'c');
+    for (let i = 0; i < 20; i++) new PreservedIngressGateway(chart, `Other${i}`, { name: `other${i}`, namespace: `ns${i}` }).addHttpServer();
+    const gateway = new PreservedIngressGateway(chart, 'Gateway', { numTrustedProxies: 1 });
+    gateway.addHttpServer();
+    const oneLabel = { app: gateway.targetSelector.app };
+    new XffSidecarFilter(chart, 'Elsewhere', { selector: oneLabel, namespace: 'apps', trust: XffTrust.trustedCidrs(['10.0.0.0/8']) });
+    expect(() => app.synthYaml()).not.toThrow();
+    // WHEN one filter stands in the gateway's namespace and one in the mesh root namespace
+    new XffSidecarFilter(chart, 'Same', { selector: oneLabel, namespace: gateway.targetNamespace, trust: XffTrust.trustedCidrs(['10.0.0.0/8']) });
+    new XffSidecarFilter(chart, 'Root', { selector: oneLabel, namespace: 'istio-system', trust: XffTrust.trustedCidrs(['10.0.0.0/8']) });
+    // THEN both refuse the gateway they reach, and no other
+    let message = '';
+    try {
+      app.synthYaml();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/\[c\/Same\] selector app=ingressgateway selects gateway .* trusted CIDRs/);
+    expect(message).toMatch(/\[c\/Root\] selector app=ingressgateway selects gateway .* trusted CIDRs/);
+    expect(message).not.toMatch(/Elsewhere|other\d/);
   });
 
   test('fails trustHopsOf a workload, and a gateway that trusts no proxies (at synthesis)', () => {
