@@ -13,7 +13,7 @@ import { ambientNamespacePaths, podSecurityLevels, rejectsTproxy } from '../mode
 import { joinTrace } from '../trace/topology-trace';
 import { checkDnsLabel, checkInteger, checkLabels, checkPort, checkTargetSelector, emptySelectorProblem, withConstructPath } from '../util/validate';
 import { SourceIpWarnings } from '../util/warnings';
-import { writtenLabels, writtenSpecPath } from '../util/written-spec';
+import { plainPath, writtenLabels, writtenSpec } from '../util/written-spec';
 
 /** The same key as a JSON pointer segment ('/' escaped as '~1', RFC 6901). */
 const ANNOTATION_POINTER = INTERCEPTION_MODE_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -270,17 +270,13 @@ export class TproxyWorkload extends SidecarWorkloadBase {
   }
 
   /**
-   * The selector and pod labels of the object's spec, resolved once: `toJson()` resolves the whole object, and
-   * policies read the labels many times per synthesis. Only the two label maps are kept, not the resolved spec,
-   * which would stay on the heap for every workload of the app. A JSON patch that changes the labels after the
-   * first read is not seen.
+   * The selector and pod labels of the object's spec, read once (in the constructor, with the pod template the patch
+   * needs): policies read the labels many times per synthesis. Only the two label maps are kept, not the spec, which
+   * would stay on the heap for every workload of the app. A JSON patch that changes the labels after the first read
+   * is not seen.
    */
   private templateLabels(): ResolvedLabels {
-    if (this.resolvedLabels === undefined) {
-      const spec = (this.apiObject.toJson() as any).spec;
-      this.resolvedLabels = labelsOfSpec(spec);
-    }
-    return this.resolvedLabels;
+    return this.resolvedLabels ??= readPodTemplate(this.apiObject).labels;
   }
 
   private addWarnings(istioCni?: boolean): void {
@@ -393,8 +389,9 @@ function labelsOfSpec(spec: any): ResolvedLabels {
  * same (src/util/written-spec.ts), resolved otherwise.
  */
 function readPodTemplate(apiObject: ApiObject): { readonly labels: ResolvedLabels; readonly template: unknown } {
-  const selector = writtenSpecPath(apiObject, ['selector']);
-  const template = writtenSpecPath(apiObject, ['template', 'metadata', 'annotations']);
+  const written = writtenSpec(apiObject);
+  const selector = written && plainPath(written.spec, ['selector']);
+  const template = written && plainPath(written.spec, ['template', 'metadata', 'annotations']);
   const matchLabels = selector && writtenLabels(selector[1]?.matchLabels);
   const podLabels = template && writtenLabels(template[2]?.labels);
   if (selector === undefined || template === undefined || matchLabels === false || podLabels === false) {

@@ -5,7 +5,7 @@ import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterSc
 import { namespaceReaches, selectorMatches } from './selectors';
 import { Derived, Topology, XffFilterMember } from './topology';
 import { clusterKeyOf } from '../util/duplicate-objects';
-import { tupleKey } from '../util/keys';
+import { entryOf, tupleKey } from '../util/keys';
 
 /*
  * The workload model of meshed pods, the same for every construct that describes them (TproxyWorkload,
@@ -37,15 +37,6 @@ interface FilterIndex {
   readonly byLabel: Map<string, XffFilterMember[]>;
 }
 
-function labelKey(namespace: string, key: string, value: string): string {
-  return tupleKey(namespace, key, value);
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
 
 const XFF_FILTER_INDEX = new Derived<FilterIndex>('xff-filter-index');
 
@@ -54,8 +45,8 @@ function indexFilters(filters: readonly XffFilterMember[]): FilterIndex {
   for (const f of filters) {
     const first = Object.keys(f.selector).sort()[0];
     if (f.namespace === f.rootNamespace) index.anyNamespace.push(f);
-    else if (first === undefined) push(index.wholeNamespace, f.namespace, f);
-    else push(index.byLabel, labelKey(f.namespace, first, f.selector[first]), f);
+    else if (first === undefined) entryOf(index.wholeNamespace, f.namespace, () => []).push(f);
+    else entryOf(index.byLabel, tupleKey(f.namespace, first, f.selector[first]), () => []).push(f);
   }
   return index;
 }
@@ -70,7 +61,7 @@ export function xffFilterCandidates(scope: IConstruct, namespace: string, podLab
   const topology = Topology.of(scope);
   const index = topology.derive(XFF_FILTER_INDEX, () => indexFilters(topology.xffFilters));
   return [
-    ...Object.entries(podLabels).flatMap(([k, v]) => index.byLabel.get(labelKey(namespace, k, v)) ?? []),
+    ...Object.entries(podLabels).flatMap(([k, v]) => index.byLabel.get(tupleKey(namespace, k, v)) ?? []),
     ...(index.wholeNamespace.get(namespace) ?? []),
     ...index.anyNamespace,
   ];

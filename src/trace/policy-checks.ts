@@ -40,14 +40,13 @@ export interface PolicyCheckInput {
 }
 
 /**
- * The loopback blocks, written as `parseCidr` gives them (test/trace/policy-checks.test.ts checks that): an app of IPv4
+ * The loopback blocks, written as `parseCidr` gives them (test/policy/policy-checks.test.ts checks that): an app of IPv4
  * policies then never loads ipaddr.js to read `::1/128`.
  */
 export const LOOPBACK_BLOCKS: readonly Cidr[] = [
   { text: '127.0.0.0/8', address: '127.0.0.0', prefixLength: 8, family: 4 },
   { text: '::1/128', address: '::1', prefixLength: 128, family: 6 },
 ];
-const loopback = (): readonly Cidr[] => LOOPBACK_BLOCKS;
 
 /**
  * Policy ports on a gateway as Envoy sees them: a server (Service) port becomes its listener port, a listener
@@ -97,7 +96,7 @@ export function checkCidrList(cidrs: Cidr[], action: PolicyAction, negated: bool
   // A list with no duplicates or nesting (e.g. an aggregated CidrList) needs no pairwise look: O(n log n), not O(n^2).
   const disjoint = blocksAreDisjoint(cidrs);
   cidrs.forEach((cidr, i) => {
-    const loopbackBlock = loopback().find(l => cidrContains(l, cidr));
+    const loopbackBlock = LOOPBACK_BLOCKS.find(l => cidrContains(l, cidr));
     if (action === PolicyAction.ALLOW && !negated && loopbackBlock) {
       errors.push(`${property}[${i}] "${cidr.text}" allow-lists loopback (${loopbackBlock.text}), which is what iptables REDIRECT shows the app, never the peer the proxy enforces on: `
         + 'allow the real client or caller CIDRs instead (the sidecar sees the real peer even in REDIRECT mode)');

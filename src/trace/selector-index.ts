@@ -1,15 +1,11 @@
 import { Labels, selectorMatches } from '../model/selectors';
-import { tupleKey } from '../util/keys';
+import { entryOf, tupleKey } from '../util/keys';
 
 /*
  * Label-selector lookups in (near) constant time per object, so that explain stays linear in the number of
  * objects: matching every pod against every Service, EnvoyFilter, Gateway and policy was quadratic. The index only
  * narrows the candidates; whether a selector selects a pod is `selectorMatches` (src/model/selectors.ts), the one predicate.
  */
-
-function pairKey(namespace: string, key: string, value: string): string {
-  return tupleKey(namespace, key, value);
-}
 
 interface Entry<T> { readonly seq: number; readonly selector: Labels; readonly item: T }
 
@@ -26,11 +22,8 @@ export class SelectorIndex<T> {
   public add(namespace: string, selector: Labels, item: T): void {
     const entry = { seq: this.seq++, selector, item };
     const keys = Object.keys(selector);
-    const bucket = keys.length === 0 ? namespace : pairKey(namespace, keys[0], selector[keys[0]]);
-    const map = keys.length === 0 ? this.everyPod : this.byPair;
-    const list = map.get(bucket);
-    if (list) list.push(entry);
-    else map.set(bucket, [entry]);
+    if (keys.length === 0) entryOf(this.everyPod, namespace, () => []).push(entry);
+    else entryOf(this.byPair, tupleKey(namespace, keys[0], selector[keys[0]]), () => []).push(entry);
   }
 
   /** The items in any of `namespaces` whose selector matches `labels`, in the order they were added. */
@@ -39,7 +32,7 @@ export class SelectorIndex<T> {
     for (const ns of new Set(namespaces)) {
       found.push(...(this.everyPod.get(ns) ?? []));
       for (const [k, v] of Object.entries(labels)) {
-        for (const e of this.byPair.get(pairKey(ns, k, v)) ?? []) if (selectorMatches(e.selector, labels)) found.push(e);
+        for (const e of this.byPair.get(tupleKey(ns, k, v)) ?? []) if (selectorMatches(e.selector, labels)) found.push(e);
       }
     }
     return found.sort((a, b) => a.seq - b.seq).map(e => e.item);
@@ -52,21 +45,14 @@ export class LabelIndex<T> {
   private readonly byPair = new Map<string, Array<{ readonly labels: Labels; readonly item: T }>>();
 
   public add(namespace: string, labels: Labels, item: T): void {
-    const all = this.byNamespace.get(namespace);
-    if (all) all.push(item);
-    else this.byNamespace.set(namespace, [item]);
-    for (const [k, v] of Object.entries(labels)) {
-      const key = pairKey(namespace, k, v);
-      const list = this.byPair.get(key);
-      if (list) list.push({ labels, item });
-      else this.byPair.set(key, [{ labels, item }]);
-    }
+    entryOf(this.byNamespace, namespace, () => []).push(item);
+    for (const [k, v] of Object.entries(labels)) entryOf(this.byPair, tupleKey(namespace, k, v), () => []).push({ labels, item });
   }
 
   /** The items in `namespace` whose labels `selector` selects (every item for an empty selector). */
   public selectedBy(namespace: string, selector: Labels): T[] {
     const keys = Object.keys(selector);
     if (keys.length === 0) return this.byNamespace.get(namespace) ?? [];
-    return (this.byPair.get(pairKey(namespace, keys[0], selector[keys[0]])) ?? []).filter(e => selectorMatches(selector, e.labels)).map(e => e.item);
+    return (this.byPair.get(tupleKey(namespace, keys[0], selector[keys[0]])) ?? []).filter(e => selectorMatches(selector, e.labels)).map(e => e.item);
   }
 }

@@ -1,5 +1,6 @@
 import { LabelIndex } from './selector-index';
 import { WorkloadModel } from '../model/model';
+import { entryOf } from '../util/keys';
 
 /** The selector of Service `name` in `namespace`, when the app or input holds that Service. */
 export type ServiceSelector = (namespace: string, name: string) => unknown;
@@ -14,8 +15,7 @@ export class WorkloadIndex {
     labelsOf: (w: WorkloadModel) => { readonly [key: string]: string } = w => w.selector) {
     for (const w of workloads) {
       this.byLabels.add(w.namespace, labelsOf(w), w);
-      const key = `${w.namespace}/${w.name}`;
-      this.byName.set(key, [...(this.byName.get(key) ?? []), w]);
+      entryOf(this.byName, `${w.namespace}/${w.name}`, () => []).push(w);
     }
   }
 

@@ -50,18 +50,17 @@ const HOW_TO_DECLARE = `set the context key CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY 
  * The errors for every object that another object of the app would replace when applied; the duplicates of user
  * objects in different charts become `SourceIpWarnings` on the later object instead.
  *
- * @param root the app (or chart) whose objects are checked
+ * @param root the app whose objects are checked
  * @param isLibraryConstruct true for the library's constructs (the topology's members): what is created under them
  * is the library's output
- * @param objects the constructs under `root` (its walk, unless the caller has it already)
+ * @param objects the ApiObjects under `root`, in construct order (`Topology.apiObjects()`)
  */
-export function duplicateObjectErrors(root: IConstruct, isLibraryConstruct: (c: IConstruct) => boolean = () => false,
-  objects: Iterable<IConstruct> = root.node.findAll()): string[] {
+export function duplicateObjectErrors(root: IConstruct, isLibraryConstruct: (c: IConstruct) => boolean,
+  objects: readonly ApiObject[]): string[] {
   const perChart = chartsAreAlternatives(root.node.root);
   const first = new Map<string, ApiObject>();
   const errors: string[] = [];
   for (const c of objects) {
-    if (!ApiObject.isApiObject(c)) continue;
     const group = c.apiVersion.includes('/') ? c.apiVersion.split('/')[0] : '';
     const namespace = c.metadata.namespace ?? '';
     const key = tupleKey(perChart ? Chart.of(c).node.path : '', group, c.kind, namespace, c.name);

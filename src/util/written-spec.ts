@@ -8,24 +8,31 @@ import { ApiObject, App, ImplicitTokenResolver, LazyResolver, NumberStringUnionR
  */
 
 /**
- * The values along `path` below the object's `spec` as the user wrote them, each a plain object, when `toJson()` would
- * give exactly those values: a plain `ApiObject` (not a subclass: a generated L1 class converts its fields in
- * `toJson()`), no JSON patch, only cdk8s's own resolvers in the app, and nothing on the path a resolver would replace.
- * Undefined when any of that does not hold (then read `toJson()`); a missing member ends the list early.
+ * The object's `spec` as the user wrote it, when `toJson()` would give its plain parts unchanged: a plain `ApiObject`
+ * (not a subclass: a generated L1 class converts its fields in `toJson()`), no JSON patch, only cdk8s's own resolvers
+ * in the app. Undefined when any of that does not hold (then read `toJson()`). What it holds is still the user's: read
+ * it with `plainPath`, which stops where a resolver would replace a value.
  *
  * cdk8s keeps an ApiObject's props and patches in fields it does not publish (`props`, `patches`): when a cdk8s
  * release renames them, this returns undefined and the caller resolves the object as before.
  * test/mesh/written-spec.test.ts checks the answer against `toJson()`.
  */
-export function writtenSpecPath(apiObject: ApiObject, path: readonly string[]): ReadonlyArray<{ readonly [key: string]: unknown }> | undefined {
+export function writtenSpec(apiObject: ApiObject): { readonly spec: unknown } | undefined {
   if (Object.getPrototypeOf(apiObject) !== ApiObject.prototype) return undefined;
   const patches: unknown = Reflect.get(apiObject, 'patches');
   if (!Array.isArray(patches) || patches.length > 0) return undefined;
   if (!onlyBuiltInResolvers(apiObject)) return undefined;
   const props: unknown = Reflect.get(apiObject, 'props');
-  if (!isPlainObject(props)) return undefined;
+  return isPlainObject(props) ? { spec: props.spec } : undefined;
+}
+
+/**
+ * The values along `path` from `value` (a written spec), each a plain object that `toJson()` gives unchanged; a missing
+ * member ends the list early. Undefined when a value on the path is anything else (a `Lazy`, an implicit token, an
+ * object without Object's prototype): then only `toJson()` tells.
+ */
+export function plainPath(value: unknown, path: readonly string[]): ReadonlyArray<{ readonly [key: string]: unknown }> | undefined {
   const values: Array<{ readonly [key: string]: unknown }> = [];
-  let value: unknown = props.spec;
   for (let i = 0; ; i++) {
     if (value === undefined) return values;
     if (!isPlainObject(value)) return undefined;

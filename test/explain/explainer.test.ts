@@ -194,24 +194,23 @@ describe('fromApp', () => {
 });
 
 describe('cli', () => {
-  const run = runCli;
   const files = { 'a.yaml': docs(gatewayYaml({ etp: 'Cluster' })), 'b.yaml': docs(workloadYaml('TPROXY')) };
 
   test('explain prints a table over several files', () => {
-    const r = run(['explain', 'a.yaml', 'b.yaml'], files);
+    const r = runCli(['explain', 'a.yaml', 'b.yaml'], files);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/north-south: gateway istio-ingress\/ingressgateway -> workload web\/httpbin \[HTTP\]/);
     expect(r.out).toMatch(/externalTrafficPolicy Cluster/);
   });
 
   test('--json and --mermaid', () => {
-    expect(JSON.parse(run(['explain', '--json', 'a.yaml'], files).out).paths[0].hops.length).toBeGreaterThan(2);
-    expect(run(['explain', '--mermaid', 'a.yaml'], files).out).toMatch(/^flowchart LR/);
+    expect(JSON.parse(runCli(['explain', '--json', 'a.yaml'], files).out).paths[0].hops.length).toBeGreaterThan(2);
+    expect(runCli(['explain', '--mermaid', 'a.yaml'], files).out).toMatch(/^flowchart LR/);
   });
 
   test('--fail-on-error exits 1 when the report has errors', () => {
-    expect(run(['explain', '--fail-on-error', 'a.yaml'], files).code).toBe(1);
-    expect(run(['explain', '--fail-on-error', 'b.yaml'], files).code).toBe(0);
+    expect(runCli(['explain', '--fail-on-error', 'a.yaml'], files).code).toBe(1);
+    expect(runCli(['explain', '--fail-on-error', 'b.yaml'], files).code).toBe(0);
   });
 
   test.each([
@@ -222,7 +221,7 @@ describe('cli', () => {
     [['explain', '--json', '--mermaid', 'a.yaml'], /cannot be combined/],
     [['explain', 'missing.yaml'], /cannot read manifests: missing.yaml: no such file/],
   ])('bad usage %j exits 2 with a message', (argv, message) => {
-    const r = run(argv as string[], files);
+    const r = runCli(argv as string[], files);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
   });
@@ -248,13 +247,13 @@ describe('cli', () => {
   });
 
   test('invalid YAML exits 2 naming the file', () => {
-    const r = run(['explain', 'x.yaml'], { 'x.yaml': 'kind: [unclosed' });
+    const r = runCli(['explain', 'x.yaml'], { 'x.yaml': 'kind: [unclosed' });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/x\.yaml: document 1 is not valid YAML/);
   });
 
   test('--help prints usage and exits 0', () => {
-    const r = run(['--help']);
+    const r = runCli(['--help']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/--mermaid/);
   });

@@ -12,8 +12,6 @@ import { readFromMap, runCliWith } from '../harness/cli';
  * output grow without bound, names are escaped in the table and Mermaid, and every object not used is listed.
  */
 
-const run = runCliWith;
-const files = readFromMap;
 
 function messages(report: ExplainReport): string[] {
   return report.allFindings().map(f => `${f.severity} ${f.where}: ${f.message}`);
@@ -95,7 +93,7 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'explain-dir-'));
     fs.writeFileSync(path.join(dir, 'construct-metadata.json'), '{}');
     // WHEN
-    const r = run(['explain', dir], p => fs.readFileSync(p, 'utf8'));
+    const r = runCliWith(['explain', dir], p => fs.readFileSync(p, 'utf8'));
     // THEN
     expect(r.code).toBe(2);
     expect(r.err).toBe(`cannot read manifests: ${dir}: is a directory without .yaml or .yml files: give the directory cdk8s synth writes to (e.g. dist) or the manifest files\n`);
@@ -105,7 +103,7 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     // GIVEN bytes that are not text, with terminal escapes among them
     const binary = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x1b, 0x5d, 0x32, 0x4a, 0xff, 0xfe]).toString('utf8');
     // WHEN
-    const r = run(['explain', 'x.gz'], files({ 'x.gz': binary }));
+    const r = runCliWith(['explain', 'x.gz'], readFromMap({ 'x.gz': binary }));
     // THEN
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^cannot read manifests: x\.gz: is not text: it has bytes that are not UTF-8 at character 1; give YAML or JSON manifests \(binary content is not shown\)\n$/);
@@ -114,7 +112,7 @@ describe('unreadable input is a clean error naming the file and document (exit 2
 
   test('a UTF-16 file is told apart from binary data', () => {
     const utf16 = Buffer.from([0xff, 0xfe, 0x6b, 0x00, 0x69, 0x00]).toString('utf8');
-    const r = run(['explain', 'w.yaml'], files({ 'w.yaml': utf16 }));
+    const r = runCliWith(['explain', 'w.yaml'], readFromMap({ 'w.yaml': utf16 }));
     expect(r.code).toBe(2);
     expect(r.err).toBe('cannot read manifests: w.yaml: is not UTF-8: it starts with a UTF-16 byte-order mark; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)\n');
   });
@@ -125,14 +123,14 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     ['JSON', '{"a":'.repeat(5000) + '1' + '}'.repeat(5000)],
   ])('deeply nested %s are "too deeply nested", naming the file and the document', (_, text) => {
     // GIVEN a first valid document, then the deep one
-    const r = run(['explain', 'deep.yaml'], files({ 'deep.yaml': text.startsWith('{') ? text : `kind: ConfigMap\n---\n${text}` }));
+    const r = runCliWith(['explain', 'deep.yaml'], readFromMap({ 'deep.yaml': text.startsWith('{') ? text : `kind: ConfigMap\n---\n${text}` }));
     // THEN
     expect(r.code).toBe(2);
     expect(r.err).toMatch(new RegExp(`^cannot read manifests: deep\\.yaml: document ${text.startsWith('{') ? 1 : 2} is too deeply nested`));
   });
 
   test('invalid YAML names the file, the document, the line and the column', () => {
-    const r = run(['explain', 'x.yaml'], files({ 'x.yaml': 'kind: ConfigMap\n---\nkind: [unclosed\n' }));
+    const r = runCliWith(['explain', 'x.yaml'], readFromMap({ 'x.yaml': 'kind: ConfigMap\n---\nkind: [unclosed\n' }));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^cannot read manifests: x\.yaml: document 2 is not valid YAML at line \d+, column \d+: /);
   });
@@ -150,7 +148,7 @@ describe('unreadable input is a clean error naming the file and document (exit 2
     const items = Array.from({ length: 150 }, (_, i) => `- { apiVersion: v1, kind: Service, metadata: { name: s${i}, namespace: web, labels: *labels }, spec: { selector: { app: httpbin } } }`);
     const yaml = `apiVersion: v1\nkind: List\nmetadata: { labels: &labels { team: web } }\nitems:\n${items.join('\n')}\n`;
     // WHEN
-    const r = run(['explain', 'list.yaml'], files({ 'list.yaml': yaml }));
+    const r = runCliWith(['explain', 'list.yaml'], readFromMap({ 'list.yaml': yaml }));
     // THEN
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
@@ -168,14 +166,14 @@ describe('unreadable input is a clean error naming the file and document (exit 2
   test('aliases that expand without bound (a billion laughs) are refused by expanded size', () => {
     // GIVEN nine levels of ten aliases each: 10^9 values once expanded
     const levels = ['a: &a0 ["lol"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`)];
-    const r = run(['explain', 'bomb.yaml'], files({ 'bomb.yaml': levels.join('\n') + '\n' }));
+    const r = runCliWith(['explain', 'bomb.yaml'], readFromMap({ 'bomb.yaml': levels.join('\n') + '\n' }));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^cannot read manifests: bomb\.yaml: document 1 expands through YAML aliases to more than \d+ values/);
   });
 
   test('a document that is not a map is skipped naming the document, and the rest of the file is read (as kubectl does)', () => {
     // GIVEN a scalar between two objects
-    const r = run(['explain', 's.yaml'], files({ 's.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n---\njust a string\n---\napiVersion: v1\nkind: Service\nmetadata: { name: s }\n' }));
+    const r = runCliWith(['explain', 's.yaml'], readFromMap({ 's.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n---\njust a string\n---\napiVersion: v1\nkind: Service\nmetadata: { name: s }\n' }));
     // THEN
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
@@ -193,7 +191,7 @@ describe('unreadable input is a clean error naming the file and document (exit 2
   });
 
   test('an alias inside its own anchor is refused', () => {
-    const r = run(['explain', 'loop.yaml'], files({ 'loop.yaml': 'a: &x [*x]\n' }));
+    const r = runCliWith(['explain', 'loop.yaml'], readFromMap({ 'loop.yaml': 'a: &x [*x]\n' }));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^cannot read manifests: loop\.yaml: document 1 contains itself through a YAML alias/);
   });
@@ -201,7 +199,7 @@ describe('unreadable input is a clean error naming the file and document (exit 2
   test('a failure inside explain is one line on stderr and exit 2, never a stack trace or exit 1', () => {
     // GIVEN an output stream that fails
     let err = '';
-    main(['explain', 'a.yaml'], { out: () => { throw new Error('EPIPE: broken pipe'); }, err: t => { err += t; }, readFile: files({ 'a.yaml': docs(gatewayYaml()) }) });
+    main(['explain', 'a.yaml'], { out: () => { throw new Error('EPIPE: broken pipe'); }, err: t => { err += t; }, readFile: readFromMap({ 'a.yaml': docs(gatewayYaml()) }) });
     const code = process.exitCode;
     process.exitCode = 0;
     // THEN
@@ -210,10 +208,10 @@ describe('unreadable input is a clean error naming the file and document (exit 2
   });
 
   test('exit codes: 0 without errors, 1 with errors and --fail-on-error, 2 for unreadable input', () => {
-    const inputs = files({ 'ok.yaml': docs(workloadYaml('TPROXY')), 'bad.yaml': docs(gatewayYaml({ etp: 'Cluster' })), 'x.yaml': '\u0000' });
-    expect(run(['explain', '--fail-on-error', 'ok.yaml'], inputs).code).toBe(0);
-    expect(run(['explain', '--fail-on-error', 'bad.yaml'], inputs).code).toBe(1);
-    expect(run(['explain', '--fail-on-error', 'x.yaml'], inputs).code).toBe(2);
+    const inputs = readFromMap({ 'ok.yaml': docs(workloadYaml('TPROXY')), 'bad.yaml': docs(gatewayYaml({ etp: 'Cluster' })), 'x.yaml': '\u0000' });
+    expect(runCliWith(['explain', '--fail-on-error', 'ok.yaml'], inputs).code).toBe(0);
+    expect(runCliWith(['explain', '--fail-on-error', 'bad.yaml'], inputs).code).toBe(1);
+    expect(runCliWith(['explain', '--fail-on-error', 'x.yaml'], inputs).code).toBe(2);
   });
 });
 

@@ -44,7 +44,6 @@ function messages(report: ExplainReport | ParsedManifests, severity?: FindingSev
   return findings.filter(f => severity === undefined || f.severity === severity).map(f => `${f.severity} ${f.where}: ${f.message}`);
 }
 
-const run = runCli;
 
 describe('the istio ConfigMap of istiod', () => {
   test('defaultConfig.gatewayTopology is the topology of a gateway whose pods set none', () => {
@@ -411,7 +410,7 @@ describe('command line: --helm-values', () => {
     // GIVEN
     const files = { ...manifests, 'istiod.yaml': 'meshConfig:\n  defaultConfig:\n    gatewayTopology: { numTrustedProxies: 2 }\n', 'gw.yaml': 'service: { externalTrafficPolicy: Local }\n' };
     // WHEN
-    const result = run(['explain', '--json', '--helm-values', 'istiod=istiod.yaml', '--helm-values=gateway:edge/public=gw.yaml', 'm.yaml'], files);
+    const result = runCli(['explain', '--json', '--helm-values', 'istiod=istiod.yaml', '--helm-values=gateway:edge/public=gw.yaml', 'm.yaml'], files);
     // THEN
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
@@ -430,7 +429,7 @@ describe('command line: --helm-values', () => {
     [['--helm-values', 'istiod=bad.yaml'], 'cannot read manifests: bad.yaml: document 1 is not valid YAML at line 2, column 1'],
   ])('fails with exit 2 and one message: %j', (args, message) => {
     const files = { ...manifests, 'two.yaml': 'a: 1\n---\nb: 2\n', 'list.yaml': '- a\n', 'bad.yaml': 'meshConfig: [\n' };
-    const result = run(['explain', ...args, 'm.yaml'], files);
+    const result = runCli(['explain', ...args, 'm.yaml'], files);
     expect(result.code).toBe(2);
     expect(result.out).toBe('');
     expect(result.err.split('\n')[0]).toContain(message);
@@ -441,14 +440,14 @@ describe('command line: --helm-values', () => {
     // GIVEN istiod values whose gatewayTopology has a bad hop count
     const files = { ...manifests, 'istiod.yaml': 'meshConfig: { defaultConfig: { gatewayTopology: { numTrustedProxies: -1 } } }\n' };
     // WHEN / THEN
-    const failing = run(['explain', '--fail-on-error', '--helm-values', 'istiod=istiod.yaml', 'm.yaml'], files);
+    const failing = runCli(['explain', '--fail-on-error', '--helm-values', 'istiod=istiod.yaml', 'm.yaml'], files);
     expect(failing.code).toBe(1);
     expect(failing.out).toMatch(/ERROR istiod Helm values istiod\.yaml: meshConfig\.defaultConfig\.gatewayTopology\.numTrustedProxies -1 is not allowed/);
-    expect(run(['explain', '--helm-values', 'istiod=istiod.yaml', 'm.yaml'], files).code).toBe(0);
+    expect(runCli(['explain', '--helm-values', 'istiod=istiod.yaml', 'm.yaml'], files).code).toBe(0);
   });
 
   test('an empty values file is no values; exit 0', () => {
-    const result = run(['explain', '--helm-values', 'istiod=empty.yaml', 'm.yaml'], { ...manifests, 'empty.yaml': '# nothing\n' });
+    const result = runCli(['explain', '--helm-values', 'istiod=empty.yaml', 'm.yaml'], { ...manifests, 'empty.yaml': '# nothing\n' });
     expect(result.code).toBe(0);
     expect(result.err).toBe('');
   });

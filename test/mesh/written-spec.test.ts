@@ -1,7 +1,7 @@
 import { ApiObject, App, Chart, IResolver, JsonPatch, Lazy, ResolutionContext, Testing } from 'cdk8s';
 import * as fc from 'fast-check';
 import { TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust } from '../../src';
-import { writtenLabels, writtenSpecPath } from '../../src/util/written-spec';
+import { plainPath, writtenLabels, writtenSpec } from '../../src/util/written-spec';
 
 /*
  * TproxyWorkload reads the labels and the pod template of a user's plain ApiObject as written, instead of resolving
@@ -14,6 +14,12 @@ function resolvedAt(apiObject: ApiObject, path: string[]): unknown {
   let value: any = (apiObject.toJson() as any).spec;
   for (const key of path) value = value?.[key];
   return value;
+}
+
+/** The plain values along `path` below the object's written spec, as the workload reads them (undefined: resolve it). */
+function writtenSpecPath(apiObject: ApiObject, path: string[]): ReadonlyArray<{ readonly [key: string]: unknown }> | undefined {
+  const written = writtenSpec(apiObject);
+  return written && plainPath(written.spec, path);
 }
 
 /** A subclass: the reader never reads it as written, so it is the resolved side of every comparison. */

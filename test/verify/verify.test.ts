@@ -355,7 +355,6 @@ describe('the worked example of docs/verify.md', () => {
 });
 
 describe('verify on the command line', () => {
-  const run = runCli;
   const obs = `client: ${TETRATE_CLIENT}
 nodes: [10.128.0.0/20]
 observations:
@@ -367,28 +366,28 @@ ${TEST_2.split('\n').map(l => `    ${l}`).join('\n')}
   const cluster = docs(gatewayYaml({ etp: 'Cluster' }), workloadYaml('REDIRECT', 'echo-server', 'default'));
 
   test('exits 0 when every observation matches', () => {
-    const r = run(['verify', '--observations', 'obs.yaml', 'm.yaml'], { 'obs.yaml': obs, 'm.yaml': local });
+    const r = runCli(['verify', '--observations', 'obs.yaml', 'm.yaml'], { 'obs.yaml': obs, 'm.yaml': local });
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/verdict: ok/);
   });
 
   test('exits 1 on a mismatch, with the causes ranked, in JSON too', () => {
-    const r = run(['verify', '--json', '--observations=obs.yaml', 'm.yaml'], { 'obs.yaml': obs, 'm.yaml': cluster });
+    const r = runCli(['verify', '--json', '--observations=obs.yaml', 'm.yaml'], { 'obs.yaml': obs, 'm.yaml': cluster });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out).causes[0].id).toBe('source-preserved');
   });
 
   test('fails with exit 2 without observations, on an unknown option, or an observation of no path', () => {
-    expect(run(['verify', 'm.yaml'], { 'm.yaml': local }).code).toBe(2);
-    expect(run(['verify', '--mermaid', '--observations', 'obs.yaml', 'm.yaml'], { 'obs.yaml': obs, 'm.yaml': local }).err).toMatch(/unknown option --mermaid for verify/);
-    const r = run(['verify', '--observations', 'o.yaml', 'm.yaml'], { 'o.yaml': obs.replace('- hop: app', '- hop: app\n  path: nowhere'), 'm.yaml': local });
+    expect(runCli(['verify', 'm.yaml'], { 'm.yaml': local }).code).toBe(2);
+    expect(runCli(['verify', '--mermaid', '--observations', 'obs.yaml', 'm.yaml'], { 'obs.yaml': obs, 'm.yaml': local }).err).toMatch(/unknown option --mermaid for verify/);
+    const r = runCli(['verify', '--observations', 'o.yaml', 'm.yaml'], { 'o.yaml': obs.replace('- hop: app', '- hop: app\n  path: nowhere'), 'm.yaml': local });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/path "nowhere" matches 0 paths/);
   });
 
   test('--help lists explain and verify', () => {
-    const r = run(['--help'], {});
+    const r = runCli(['--help'], {});
     expect(r.out).toMatch(/cdk8s-istio-source-ip explain/);
     expect(r.out).toMatch(/cdk8s-istio-source-ip verify --observations/);
   });
