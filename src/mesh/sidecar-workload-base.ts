@@ -90,12 +90,15 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
 
   /** The workload model, with the XFF settings of the XffSidecarFilter that reaches these pods (read now). @internal */
   public _workloadModel(): WorkloadModel | undefined {
+    // Policies ask for the model many times per synthesis; it only changes with the labels or the app's filters.
+    const version = Topology.of(this).version;
+    const labelSource = this._fixedLabelSource();
+    let cached = this.cachedModel;
+    // Labels read once and kept (a plain ApiObject's template): the same source means the same labels.
+    if (cached && labelSource !== undefined && cached.labelSource === labelSource && cached.version === version) return cached.model;
     const podLabels = this.workloadPodLabels();
     const selector = this.targetSelector;
-    // Policies ask for the model many times per synthesis; it only changes with the labels or the app's filters.
-    // The labels are compared key by key (as their JSON would be), without building a key string per call.
-    const version = Topology.of(this).version;
-    let cached = this.cachedModel;
+    // Labels read live are compared key by key (as their JSON would be), without building a key string per call.
     // The model's selector is a copy of the selector it was built from.
     if (!cached || cached.version !== version || !sameLabels(cached.podLabels, podLabels) || !sameLabels(cached.model.selector, selector)) {
       const model = workloadModelFor(this, {
@@ -106,7 +109,7 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
         interceptionMode: this.interceptionMode,
       });
       const withHeader = this.clientHeader ? Object.assign({}, model, { clientAddressHeader: this.clientHeader.headerName }) : model;
-      cached = { version, podLabels, model: withHeader };
+      cached = { version, podLabels, labelSource, model: withHeader };
       this.cachedModel = cached;
     }
     return cached.model;
@@ -117,12 +120,23 @@ export abstract class SidecarWorkloadBase extends Construct implements ISourceIp
 
   /** Labels of the pods (a superset of the selector). */
   protected abstract workloadPodLabels(): { [key: string]: string };
+
+  /**
+   * An object that stands for the selector and pod labels when they were read once and never change, so that the
+   * model's cache needs no comparison; undefined when they are read live (a cdk8s-plus workload's labels), the default.
+   * @internal
+   */
+  protected _fixedLabelSource(): object | undefined {
+    return undefined;
+  }
 }
 
 /** A workload's model and what it was computed from. */
 interface CachedModel {
   readonly version: number;
   readonly podLabels: { [key: string]: string };
+  /** `_fixedLabelSource()` when the model was built. */
+  readonly labelSource?: object;
   readonly model: WorkloadModel;
 }
 

@@ -227,6 +227,11 @@ export class TproxyWorkload extends SidecarWorkloadBase {
     return this.podLabels;
   }
 
+  /** A plain ApiObject's labels are read once, in the constructor (`templateLabels()`); a cdk8s-plus workload's live. @internal */
+  protected _fixedLabelSource(): object | undefined {
+    return this.plusWorkload ? undefined : this.templateLabels();
+  }
+
   /** @internal the checks the topology runs for this workload (see `Topology.addChecks`). */
   public _topologyErrors(): string[] {
     // A cdk8s-plus workload's selector is read live: it may have lost its labels since the constructor.

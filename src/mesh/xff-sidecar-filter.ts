@@ -365,6 +365,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
   /** The EnvoyFilter (an L1 `EnvoyFilter` of `networking.istio.io/v1alpha3`). */
   public readonly resource: ApiObject;
   private readonly pinProxyVersion: boolean;
+  private cachedModel?: { readonly version: number; readonly model: XffFilterModel };
 
   public constructor(scope: Construct, id: string, props: XffSidecarFilterProps) {
     super(scope, id);
@@ -432,8 +433,22 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
     return this.trust._settings();
   }
 
-  /** @internal this filter as the shared checks and `explain` see it (never throws). */
+  /**
+   * @internal this filter as the shared checks and `explain` see it (never throws). Kept per state of the topology
+   * (the trace and the overlap check both read it), so read it without changing it.
+   */
   public _xffFilterModel(): XffFilterModel {
+    const version = Topology.of(this).version;
+    if (this.cachedModel?.version !== version) this.cachedModel = { version, model: this.buildModel() };
+    return this.cachedModel.model;
+  }
+
+  /** @internal the checks the topology runs for this filter (see `Topology.addChecks`). */
+  public _topologyErrors(): string[] {
+    return [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()];
+  }
+
+  private buildModel(): XffFilterModel {
     const settings = this._xffSettings();
     return {
       name: this.resource.name,
@@ -448,11 +463,6 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
         ...(settings.problem !== undefined ? { unresolved: true } : {}),
       },
     };
-  }
-
-  /** @internal the checks the topology runs for this filter (see `Topology.addChecks`). */
-  public _topologyErrors(): string[] {
-    return [...this.checkResolvable(), ...this.checkGatewaySelection(), ...this.checkOverlaps()];
   }
 
   private resolveSelector(props: XffSidecarFilterProps): { [key: string]: string } {

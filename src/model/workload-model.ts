@@ -4,7 +4,7 @@ import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from './ambient';
 import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterScope } from './model';
 import { namespaceReaches, selectorMatches } from './selectors';
 import { Derived, Topology, XffFilterMember } from './topology';
-import { clusterKeyOf } from '../util/duplicate-objects';
+import { chartsAreAlternatives, clusterKeyOf } from '../util/duplicate-objects';
 import { entryOf, tupleKey } from '../util/keys';
 
 /*
@@ -60,11 +60,13 @@ export function filterReaches(filter: XffFilterMember, namespace: string, podLab
 export function xffFilterCandidates(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffFilterMember[] {
   const topology = Topology.of(scope);
   const index = topology.derive(XFF_FILTER_INDEX, () => indexFilters(topology.xffFilters));
-  return [
-    ...Object.entries(podLabels).flatMap(([k, v]) => index.byLabel.get(tupleKey(namespace, k, v)) ?? []),
-    ...(index.wholeNamespace.get(namespace) ?? []),
-    ...index.anyNamespace,
-  ];
+  const candidates: XffFilterMember[] = [];
+  for (const key of Object.keys(podLabels)) {
+    const filed = index.byLabel.get(tupleKey(namespace, key, podLabels[key]));
+    if (filed) candidates.push(...filed);
+  }
+  candidates.push(...(index.wholeNamespace.get(namespace) ?? []), ...index.anyNamespace);
+  return candidates;
 }
 
 /**
@@ -72,16 +74,17 @@ export function xffFilterCandidates(scope: IConstruct, namespace: string, podLab
  * namespace-wide filter, which beats a mesh-wide one.
  */
 export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): XffFilterMember[] {
-  const rank = (f: XffFilterMember) => [XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH].indexOf(f.scope);
-  // Charts declared alternatives are clusters of their own: another chart's filter never reaches these pods.
   const candidates = xffFilterCandidates(scope, namespace, podLabels);
   if (candidates.length === 0) return candidates;
-  const cluster = clusterKeyOf(scope);
-  return candidates
-    .filter(f => filterReaches(f, namespace, podLabels) && clusterKeyOf(f) === cluster)
-    // Array.prototype.sort is stable: within a rank, filters keep their (deterministic) candidate order.
-    .sort((a, b) => rank(a) - rank(b));
+  // Charts declared alternatives are clusters of their own: another chart's filter never reaches these pods.
+  const cluster = chartsAreAlternatives(scope.node.root) ? clusterKeyOf(scope) : undefined;
+  const reaching = candidates.filter(f => filterReaches(f, namespace, podLabels) && (cluster === undefined || clusterKeyOf(f) === cluster));
+  // Array.prototype.sort is stable: within a rank, filters keep their (deterministic) candidate order.
+  return reaching.length > 1 ? reaching.sort((a, b) => SCOPE_RANK.indexOf(a.scope) - SCOPE_RANK.indexOf(b.scope)) : reaching;
 }
+
+/** Most specific first: a workload selector beats a namespace-wide filter, which beats a mesh-wide one. */
+const SCOPE_RANK = [XffFilterScope.WORKLOAD, XffFilterScope.NAMESPACE, XffFilterScope.MESH];
 
 /** True when a ProxyProtocolBackend or a SIDECAR_INBOUND PROXY listener filter makes the sidecars of these pods strip PROXY. */
 function proxyProtocolReaches(scope: IConstruct, namespace: string, podLabels: { [key: string]: string }): boolean {

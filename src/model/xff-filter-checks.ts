@@ -1,6 +1,7 @@
 import { Finding, FindingSeverity } from './findings';
 import { SidecarXffMode, XffFilterScope } from './model';
 import { formatLabels, Labels, selectorsMayOverlap } from './selectors';
+import { entryOf, tupleKey } from '../util/keys';
 
 /*
  * Sidecar XFF filters as plain data, and the check that no two of them MERGE different settings into one sidecar's
@@ -56,7 +57,13 @@ export function checkXffFilterOverlaps(filters: readonly XffFilterModel[]): Find
  */
 export function xffFilterOverlaps(filters: readonly XffFilterModel[]): Finding[][] {
   const candidates = new OverlapCandidates(filters);
-  return filters.map(filter => candidates.of(filter)
+  return filters.map(filter => overlapsOf(filter, candidates.of(filter)));
+}
+
+function overlapsOf(filter: XffFilterModel, candidates: readonly XffFilterModel[]): Finding[] {
+  // Most filters are their selector's only one: nothing to compare.
+  if (candidates.length === 1 && candidates[0] === filter) return [];
+  return candidates
     .filter(other => other !== filter && mayShareSidecar(filter, other) && portsMayOverlap(filter.portNumber, other.portNumber))
     .filter(other => !sameSettings(filter.settings, other.settings))
     .map(other => ({
@@ -65,7 +72,7 @@ export function xffFilterOverlaps(filters: readonly XffFilterModel[]): Finding[]
       message: `filters "${filter.namespace}/${filter.name}" (${describe(filter)}) and "${other.namespace}/${other.name}" (${describe(other)}) may select the same sidecar port with different settings: `
         + 'their MERGEs combine into one connection manager (Envoy rejects detection extensions mixed with trusted hops or use_remote_address)',
       fix: 'keep one setting per workload and port, or give them disjoint selectors, namespaces or portNumber',
-    })));
+    }));
 }
 
 /**
@@ -77,42 +84,29 @@ class OverlapCandidates {
   private readonly rootWide: XffFilterModel[] = [];
   private readonly bySelector = new Map<string, XffFilterModel[]>();
   private readonly byKeySet = new Map<string, Map<string, XffFilterModel[]>>();
+  /** Each filter's key set and selector list (as `bySelector` files it), computed once. */
+  private readonly keysOf = new Map<XffFilterModel, { readonly keySet: string; readonly sameSelector: XffFilterModel[] }>();
 
   constructor(private readonly all: readonly XffFilterModel[]) {
     for (const f of all) {
       if (f.namespace === f.rootNamespace) this.rootWide.push(f);
-      push(this.bySelector, selectorKey(f), f);
-      let keySets = this.byKeySet.get(f.namespace);
-      if (!keySets) {
-        keySets = new Map();
-        this.byKeySet.set(f.namespace, keySets);
-      }
-      push(keySets, keySetOf(f), f);
+      const keys = Object.keys(f.selector).sort();
+      const keySet = keys.join(',');
+      const sameSelector = entryOf(this.bySelector, tupleKey(f.namespace, ...keys.flatMap(k => [k, f.selector[k]])), () => []);
+      sameSelector.push(f);
+      entryOf(entryOf(this.byKeySet, f.namespace, () => new Map()), keySet, () => []).push(f);
+      this.keysOf.set(f, { keySet, sameSelector });
     }
   }
 
   public of(filter: XffFilterModel): readonly XffFilterModel[] {
     if (filter.namespace === filter.rootNamespace) return this.all;
-    const mine = keySetOf(filter);
-    const otherKeys = [...(this.byKeySet.get(filter.namespace) ?? new Map<string, XffFilterModel[]>()).entries()]
-      .filter(([keys]) => keys !== mine).flatMap(([, fs]) => fs);
-    const elsewhere = this.rootWide.filter(f => f.namespace !== filter.namespace);
-    return [...(this.bySelector.get(selectorKey(filter)) ?? []), ...otherKeys, ...elsewhere];
+    const { keySet, sameSelector } = this.keysOf.get(filter)!;
+    const others: XffFilterModel[] = [];
+    for (const [keys, filed] of this.byKeySet.get(filter.namespace) ?? []) if (keys !== keySet) others.push(...filed);
+    for (const f of this.rootWide) if (f.namespace !== filter.namespace) others.push(f);
+    return others.length === 0 ? sameSelector : [...sameSelector, ...others];
   }
-}
-
-function keySetOf(filter: XffFilterModel): string {
-  return Object.keys(filter.selector).sort().join(',');
-}
-
-function selectorKey(filter: XffFilterModel): string {
-  return `${filter.namespace}\u0000${Object.keys(filter.selector).sort().map(k => `${k}=${filter.selector[k]}`).join(',')}`;
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
 }
 
 function mayShareSidecar(a: XffFilterModel, b: XffFilterModel): boolean {

@@ -182,6 +182,8 @@ export class SourceIpPolicy extends Construct {
   private readonly ownWarnings: string[];
   /** True when ports, paths or methods limit the rule to some requests. */
   private readonly limited: boolean;
+  /** The model, with the target's model and the topology's version it was built from (`_policyModel()`). */
+  private cachedModel?: { readonly version: number; readonly of: object; readonly model: PolicyModel };
 
   constructor(scope: Construct, id: string, props: SourceIpPolicyProps) {
     super(scope, id);
@@ -231,8 +233,21 @@ export class SourceIpPolicy extends Construct {
     return this.forcedField ?? SourceIpPolicy.recommendedField(this.target);
   }
 
-  /** The policy as the shared model, for checks and `explain`. @internal */
+  /**
+   * The policy as the shared model, for checks and `explain`; kept while the topology and the target's model stay the
+   * same (its field and selector come from them), so read it without changing it. @internal
+   */
   public _policyModel(): PolicyModel {
+    const of = this.target._workloadModel() ?? this.target._gatewayModel();
+    const version = Topology.of(this).version;
+    const cached = this.cachedModel;
+    if (of !== undefined && cached !== undefined && cached.of === of && cached.version === version) return cached.model;
+    const model = this.buildModel();
+    if (of !== undefined) this.cachedModel = { version, of, model };
+    return model;
+  }
+
+  private buildModel(): PolicyModel {
     const targetRefs = targetRefsOf(this.target);
     return {
       name: this.name,

@@ -36,12 +36,19 @@ export interface TraceOptions {
    * @default true
    */
   readonly checks?: boolean;
+  /**
+   * Draw every hop of every path. The constructs read only the findings: their trace leaves out the hops of the
+   * east-west paths (each workload's own), which no finding reads, and keeps every finding (the round trip compares
+   * both ways on every model).
+   * @default true
+   */
+  readonly hops?: boolean;
 }
 
 /** Traces `model` with the Envoy defaults of `istioVersion` (else the model's own release, else the newest). */
 export function trace(model: TraceModel, istioVersion?: IstioVersion, options: TraceOptions = {}): TraceResult {
   const version = istioVersion ?? model.istioVersion ?? IstioVersion.LATEST;
-  const traced = tracePaths(model, version);
+  const traced = tracePaths(model, version, options.hops !== false);
   if (options.checks === false) return { paths: traced.paths, findings: traced.findings, checks: [] };
   const topology = {
     gateways: model.gateways.map(g => g.model), workloads: model.workloads, policies: model.policies, waypoints: model.waypoints,

@@ -29,13 +29,18 @@ export class SelectorIndex<T> {
   /** The items in any of `namespaces` whose selector matches `labels`, in the order they were added. */
   public matching(namespaces: string[], labels: Labels): T[] {
     const found: Array<Entry<T>> = [];
-    for (const ns of new Set(namespaces)) {
-      found.push(...(this.everyPod.get(ns) ?? []));
-      for (const [k, v] of Object.entries(labels)) {
-        for (const e of this.byPair.get(tupleKey(ns, k, v)) ?? []) if (selectorMatches(e.selector, labels)) found.push(e);
+    const keys = Object.keys(labels);
+    namespaces.forEach((ns, i) => {
+      if (namespaces.indexOf(ns) !== i) return; // each namespace once
+      const everyPod = this.everyPod.get(ns);
+      if (everyPod) for (const e of everyPod) found.push(e);
+      for (const k of keys) {
+        const filed = this.byPair.get(tupleKey(ns, k, labels[k]));
+        if (filed) for (const e of filed) if (selectorMatches(e.selector, labels)) found.push(e);
       }
-    }
-    return found.sort((a, b) => a.seq - b.seq).map(e => e.item);
+    });
+    if (found.length > 1) found.sort((a, b) => a.seq - b.seq);
+    return found.map(e => e.item);
   }
 }
 

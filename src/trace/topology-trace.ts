@@ -63,11 +63,14 @@ export interface TracedCluster {
 
 /** The traces of the app's constructs, one per cluster, computed once per state of the topology. */
 export function topologyTraces(topology: Topology): TracedCluster[] {
-  return topology.derive(TRACES, () => traceClusters(topology));
+  return topology.derive(TRACES, () => traceClusters(topology, true));
 }
 
-/** The traces of the app's constructs, one per cluster (not kept: see `reportedTrace`). */
-function traceClusters(topology: Topology): TracedCluster[] {
+/**
+ * The traces of the app's constructs, one per cluster (not kept: see `reportedTrace`); without `drawHops`, the paths
+ * of each workload's own (east-west) have no hops, which the constructs never read.
+ */
+function traceClusters(topology: Topology, drawHops: boolean): TracedCluster[] {
   // The app's Services are read only when a route, a PROXY sender or a policy's targetRef needs one.
   const services = (key: string): Map<string, unknown> => serviceSelectors(topology, clusterKeyOf).get(key) ?? NO_SERVICES;
   const members = [...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters, ...topology.rateLimits];
@@ -78,7 +81,7 @@ function traceClusters(topology: Topology): TracedCluster[] {
     const inCluster = alternatives ? (c: IConstruct) => clusterKeyOf(c) === key : () => true;
     const model = buildTraceModel(topology, inCluster, () => services(key),
       () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
-    const result = appTrace().trace(model, undefined, { checks: false });
+    const result = appTrace().trace(model, undefined, { checks: false, hops: drawHops });
     return { key, model, result, owners: ownersByWhere(topology, inCluster) };
   });
 }
@@ -103,7 +106,7 @@ export function traceConstructs(topology: Topology, inCluster: (c: IConstruct) =
 function reportedTrace(topology: Topology): Map<IConstruct, string[]> {
   return topology.derive(TRACE_ERRORS, () => {
     const errors = new Map<IConstruct, string[]>();
-    for (const cluster of topology.derived(TRACES) ?? traceClusters(topology)) {
+    for (const cluster of topology.derived(TRACES) ?? traceClusters(topology, false)) {
       for (const f of constructFindings(cluster.result)) {
         const owner = cluster.owners.get(f.where);
         if (owner === undefined) continue;
@@ -174,10 +177,12 @@ function buildTraceModel(topology: Topology, inCluster: (c: IConstruct) => boole
     if (labels !== undefined) podLabels.set(model, selectorMatches(model.selector, labels) ? labels : Object.assign({}, labels, model.selector));
     return [model];
   });
-  const index = new WorkloadIndex(workloads, (namespace, name) => services().get(`${namespace}/${name}`), w => podLabels.get(w) ?? w.selector);
+  // Made when a route or a policy's targetRef first asks what is behind a Service: most apps of workloads never do.
+  let index: WorkloadIndex | undefined;
   // A Service that selects pods by a label the workload construct does not know (cdk8s-plus's own): follow it to the
   // app's pod templates, and from those to the workloads whose selector picks them, as explain does.
   const behind = (name: string, namespace: string): WorkloadModel[] => {
+    index ??= new WorkloadIndex(workloads, (ns, n) => services().get(`${ns}/${n}`), w => podLabels.get(w) ?? w.selector);
     const direct = index.behind(name, namespace);
     const selector = services().get(`${namespace}/${name}`);
     if (direct.length > 0 || selector === null || typeof selector !== 'object' || Array.isArray(selector)) return direct;

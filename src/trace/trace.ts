@@ -16,6 +16,7 @@ import { ClientIpField, InterceptionMode, PolicyModel, ProxyRole, SidecarXffMode
 import { rateLimitsOn } from '../model/rate-limit';
 import { isOpaqueServer } from '../model/servers';
 import { RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
+import { entryOf } from '../util/keys';
 
 /*
  * Walks client -> hops in front -> node -> gateway -> sidecar or waypoint -> app with documentation addresses and
@@ -27,8 +28,11 @@ import { RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
 /** Workloads traced behind a gateway that no VirtualService binds: a sample, so that output stays linear. */
 export const MAX_UNROUTED_WORKLOADS = 16;
 
-/** Traces every path of the model with `version`'s Envoy defaults; findings about the whole model are returned apart. */
-export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: PathTrace[]; findings: Finding[] } {
+/**
+ * Traces every path of the model with `version`'s Envoy defaults; findings about the whole model are returned apart.
+ * Without `drawHops`, the east-west paths have no hops (their findings are the same).
+ */
+export function tracePaths(parsed: TraceModel, version: IstioVersion, drawHops = true): { paths: PathTrace[]; findings: Finding[] } {
   const policyIndex = new SelectorIndex<PolicyModel>();
   const waypointPolicies = new Map<string, PolicyModel[]>();
   for (const p of parsed.policies) {
@@ -53,14 +57,20 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
   };
   const paths: PathTrace[] = [];
   const findings: Finding[] = [];
-  const byName = new Map<string, WorkloadModel[]>();
-  const position = new Map<WorkloadModel, number>(parsed.workloads.map((w, i) => [w, i]));
-  for (const w of parsed.workloads) {
-    const key = `${w.namespace}/${w.name}`;
-    const list = byName.get(key);
-    if (list) list.push(w);
-    else byName.set(key, [w]);
-  }
+  // The workloads by `namespace/name` and their order, for the routes of gateways (made at the first one).
+  let byName: Map<string, WorkloadModel[]> | undefined;
+  let position: Map<WorkloadModel, number> | undefined;
+  const workloadsNamed = (key: string): WorkloadModel[] => {
+    if (!byName) {
+      byName = new Map();
+      for (const w of parsed.workloads) entryOf(byName, `${w.namespace}/${w.name}`, () => []).push(w);
+    }
+    return byName.get(key) ?? [];
+  };
+  const positionOf = (w: WorkloadModel): number => {
+    position ??= new Map<WorkloadModel, number>(parsed.workloads.map((x, i) => [x, i]));
+    return position.get(w)!;
+  };
   // The client-address headers each workload receives from the gateways in front (an in-mesh caller can forge them).
   const gatewayHeaders = new Map<WorkloadModel, Array<{ gateway: string; header: string }>>();
   const northSouth = (gw: TracedGateway, wl: WorkloadModel | undefined, protocol: string): PathTrace => {
@@ -82,7 +92,7 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
       continue;
     }
     // Each workload with the protocols its routes carry: a TCP route's backend is not traced as HTTP.
-    const candidates = [...routed.keys()].flatMap(key => byName.get(key) ?? []).sort((a, b) => position.get(a)! - position.get(b)!);
+    const candidates = [...routed.keys()].flatMap(workloadsNamed).sort((a, b) => positionOf(a) - positionOf(b));
     const protocols = [...new Set([...protocolsOf(gw), ...[...routed.values()].flatMap(p => [...p])])].sort(byProtocol);
     for (const protocol of protocols) {
       const behind = candidates.filter(w => routed.get(`${w.namespace}/${w.name}`)!.has(protocol as RouteProtocol));
@@ -90,7 +100,7 @@ export function tracePaths(parsed: TraceModel, version: IstioVersion): { paths: 
       for (const wl of behind.length > 0 ? behind : [undefined]) paths.push(northSouth(gw, wl, protocol));
     }
   }
-  for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx, gatewayHeaders.get(wl) ?? []));
+  for (const wl of parsed.workloads) paths.push(traceEastWest(wl, ctx, gatewayHeaders.get(wl) ?? [], drawHops));
   findings.push(...waypointPolicyFindings(parsed, ctx));
   return { paths, findings };
 }
@@ -202,12 +212,16 @@ function traceNorthSouth(gw: TracedGateway, wl: WorkloadModel | undefined, proto
   };
 }
 
-function traceEastWest(wl: WorkloadModel, ctx: TraceContext, gatewayHeaders: ReadonlyArray<{ gateway: string; header: string }>): PathTrace {
+function traceEastWest(wl: WorkloadModel, ctx: TraceContext, gatewayHeaders: ReadonlyArray<{ gateway: string; header: string }>,
+  drawHops: boolean): PathTrace {
   const where = `workload ${wl.namespace}/${wl.name}`;
   const peer = ADDRESSES.meshClientPod;
   // A DestinationRule with proxyProtocol makes every mesh caller send PROXY with its own address.
   const proxied = ctx.proxyProtocolTo.has(`${wl.namespace}/${wl.name}`) ? peer : undefined;
-  const honest = throughWorkload(wl, peer, undefined, undefined, ctx, 'HTTP', undefined, proxied);
+  // The same decision, with or without its hops (test/property/resolution-agreement.ts).
+  const honest: WorkloadResolution & { readonly hops?: HopTrace[] } = drawHops
+    ? throughWorkload(wl, peer, undefined, undefined, ctx, 'HTTP', undefined, proxied)
+    : resolveAtWorkload(wl, peer, undefined, 'HTTP', undefined, proxied);
   const header = wl.xffMode === SidecarXffMode.CUSTOM_HEADER ? wl.clientHeaderName : undefined;
   const forgedHeaders = header ? { [header]: ADDRESSES.forged[3] } : undefined;
   const forged = resolveAtWorkload(wl, peer, ADDRESSES.forged.join(','), 'HTTP', forgedHeaders, proxied);
@@ -230,17 +244,23 @@ function traceEastWest(wl: WorkloadModel, ctx: TraceContext, gatewayHeaders: Rea
   inMeshRateLimitFindings(limits, where, findings);
   inMeshHeaderFindings(wl, gatewayHeaders, forgeable, forged.clientAddress, header ?? 'X-Forwarded-For', findings, where);
   appFindings(wl, honest.appPeer, undefined, 'HTTP', findings, where, false);
-  const appHeaders = honest.rejected ? undefined : eastWestHeaders(wl, honest.clientAddress);
   return {
     title: `east-west: pod ${peer} -> workload ${wl.namespace}/${wl.name}`,
     direction: 'east-west',
     protocol: 'HTTP',
     clientAddress: peer,
-    hops: [{ hop: `client pod ${peer}`, policies: [] }, ...honest.hops.map((h, i) => i === 0 ? withRateLimits(h, limits) : h),
-      { hop: 'app', socketPeer: honest.appPeer, xForwardedFor: honest.forwardedFor, ...(appHeaders ? { clientAddressHeaders: appHeaders } : {}), policies: [] }],
+    hops: honest.hops ? eastWestHops(wl, peer, honest, honest.hops, limits) : [],
     appSocketPeer: honest.appPeer,
     findings,
   };
+}
+
+/** The hops of an east-west path: the calling pod, the workload's proxies (rate limits on the first), the app. */
+function eastWestHops(wl: WorkloadModel, peer: string, honest: WorkloadResolution, proxyHops: HopTrace[],
+  limits: ReturnType<typeof rateLimitsAt>): HopTrace[] {
+  const appHeaders = honest.rejected ? undefined : eastWestHeaders(wl, honest.clientAddress);
+  return [{ hop: `client pod ${peer}`, policies: [] }, ...proxyHops.map((h, i) => i === 0 ? withRateLimits(h, limits) : h),
+    { hop: 'app', socketPeer: honest.appPeer, xForwardedFor: honest.forwardedFor, ...(appHeaders ? { clientAddressHeaders: appHeaders } : {}), policies: [] }];
 }
 
 /** The gateway's hops with its rate limits on the gateway hop (the last). */

@@ -145,7 +145,10 @@ export function assertRoundTrip(scope: IConstruct, manifests: any[]): void {
   const found = new Set([...parsed.gateways.map(g => `gateway ${key(g.model)}`), ...parsed.workloads.map(w => `workload ${key(w)}`),
     ...parsed.waypoints.map(w => `waypoint ${key(w)}`)]);
   const owned = new Set([...constructSide.owned].filter(w => found.has(w)));
-  const explainSide = constructFindings(trace(parsed)).filter(f => owned.has(f.where)).map(findingKey);
+  const fullTrace = constructFindings(trace(parsed));
+  const explainSide = fullTrace.filter(f => owned.has(f.where)).map(findingKey);
+  // The constructs' own trace draws no east-west hops: it must find exactly what the full trace finds, in order.
+  expectSame('trace findings without hops', constructFindings(trace(parsed, undefined, { hops: false })).map(findingKey), fullTrace.map(findingKey));
   const expected = constructSide.findings.filter(f => owned.has(f.where)).map(findingKey);
   expectSame('trace findings', [...new Set(explainSide)].sort(), [...new Set(expected)].sort());
   const constructKeys = new Set(constructSide.findings.map(findingKey));
