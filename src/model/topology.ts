@@ -151,7 +151,9 @@ export class Derived<V> {
 export class Topology {
   /** The topology of the app `scope` belongs to. */
   public static of(scope: IConstruct): Topology {
-    const root = scope.node.root;
+    // The root by its scopes, not `node.root`, which builds the array of every scope on the way (for each call).
+    let root = scope;
+    while (root.node.scope !== undefined) root = root.node.scope;
     let topology = TOPOLOGIES.get(root);
     if (!topology) {
       topology = new Topology(root);
