@@ -36,7 +36,7 @@ import {
   ExternalTrafficPolicy, GatewayModel, ISourceIpTarget, PolicyTargetRef, ProxyProtocolMode, ProxyRole, ServerModel, WorkloadModel,
 } from '../model/model';
 import { isOpaqueServer } from '../model/servers';
-import { Topology } from '../model/topology';
+import { Derived, Topology } from '../model/topology';
 import { RouteProtocol, TracedGateway } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
 import { addRateLimitPerClient } from '../policy/rate-limit-per-client';
@@ -130,7 +130,6 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
   private routeCount = 0;
   /** The client-address header, once `clientAddressHeader()` is called. */
   private clientHeader?: ClientAddressHeader;
-  private cachedModel?: { readonly version: number; readonly model: GatewayModel };
   /** True for GatewayFlavour.GATEWAY_API. */
   private readonly gatewayApi: boolean;
   /** The ReferenceGrants of Gateway API routes to backends in other namespaces. */
@@ -371,11 +370,7 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
    * it is kept per state of the topology. Shared: read it without changing it. @internal
    */
   public _gatewayModel(): GatewayModel | undefined {
-    const version = Topology.of(this).version;
-    if (this.cachedModel === undefined || this.cachedModel.version !== version) {
-      this.cachedModel = { version, model: this.buildGatewayModel() };
-    }
-    return this.cachedModel.model;
+    return Topology.of(this).deriveFor(this, GATEWAY_MODEL, () => this.buildGatewayModel());
   }
 
   private buildGatewayModel(): GatewayModel {
@@ -596,3 +591,5 @@ export abstract class IngressGatewayBase extends Construct implements ISourceIpT
     return listenersOf(this.servers);
   }
 }
+
+const GATEWAY_MODEL = new Derived<GatewayModel>('gateway-model');

@@ -365,7 +365,6 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
   /** The EnvoyFilter (an L1 `EnvoyFilter` of `networking.istio.io/v1alpha3`). */
   public readonly resource: ApiObject;
   private readonly pinProxyVersion: boolean;
-  private cachedModel?: { readonly version: number; readonly model: XffFilterModel };
 
   public constructor(scope: Construct, id: string, props: XffSidecarFilterProps) {
     super(scope, id);
@@ -438,9 +437,7 @@ export class XffSidecarFilter extends Construct implements XffFilterMember {
    * (the trace and the overlap check both read it), so read it without changing it.
    */
   public _xffFilterModel(): XffFilterModel {
-    const version = Topology.of(this).version;
-    if (this.cachedModel?.version !== version) this.cachedModel = { version, model: this.buildModel() };
-    return this.cachedModel.model;
+    return Topology.of(this).deriveFor(this, XFF_FILTER_MODEL, () => this.buildModel());
   }
 
   /** @internal the checks the topology runs for this filter (see `Topology.addChecks`). */
@@ -554,6 +551,7 @@ function indexGateways(gateways: readonly ISourceIpTarget[]): LabelIndex<ISource
 }
 
 const GATEWAYS_BY_LABELS = new Derived<LabelIndex<ISourceIpTarget>>('gateways-by-labels');
+const XFF_FILTER_MODEL = new Derived<XffFilterModel>('xff-filter-model');
 
 /** The client header the trust chain of the policy's gateway declares, if any. */
 function chainHeaderOf(policy: CdnOnlyPolicy): string | undefined {

@@ -5,6 +5,7 @@ import {
 } from './model';
 import type { RateLimitModel } from './rate-limit';
 import type { XffFilterModel } from './xff-filter-checks';
+import { appRootOf } from '../util/app-root';
 import { duplicateObjectErrors } from '../util/duplicate-objects';
 import { entryOf } from '../util/keys';
 
@@ -122,27 +123,31 @@ export interface TopologyModel {
 const TOPOLOGIES = new WeakMap<IConstruct, Topology>();
 
 /**
- * A kind of value computed from a topology and cached per topology until the topology changes: typed by what it
- * holds, so that a cached value is read back as the type it was computed with. @internal
+ * A kind of value computed from a topology and cached until the topology changes, for the topology itself or for one
+ * of its members (`Topology.derive`, `Topology.deriveFor`): typed by what it holds, so that a cached value is read back
+ * as the type it was computed with. @internal
  */
 export class Derived<V> {
-  private readonly values = new WeakMap<Topology, { readonly version: number; readonly value: V }>();
+  private readonly values = new WeakMap<object, { readonly version: number; readonly basis?: object; readonly value: V }>();
 
   /** @param name what the value is, for debugging */
   public constructor(public readonly name: string) {}
 
-  /** The value for `topology` at `version`, computed when it has none for that version. @internal */
-  public _valueFor(topology: Topology, version: number, compute: () => V): V {
-    const cached = this.values.get(topology);
-    if (cached && cached.version === version) return cached.value;
+  /**
+   * The value for `owner` at `version` (and `basis`, when the value also depends on an object that can change without
+   * the topology changing), computed when it has none for them. @internal
+   */
+  public _valueFor(owner: object, version: number, compute: () => V, basis?: object): V {
+    const cached = this.values.get(owner);
+    if (cached && cached.version === version && cached.basis === basis) return cached.value;
     const value = compute();
-    this.values.set(topology, { version, value });
+    this.values.set(owner, { version, basis, value });
     return value;
   }
 
-  /** The value for `topology` at `version`, if one was computed. @internal */
-  public _cachedFor(topology: Topology, version: number): V | undefined {
-    const cached = this.values.get(topology);
+  /** The value for `owner` at `version`, if one was computed. @internal */
+  public _cachedFor(owner: object, version: number): V | undefined {
+    const cached = this.values.get(owner);
     return cached && cached.version === version ? cached.value : undefined;
   }
 }
@@ -151,9 +156,7 @@ export class Derived<V> {
 export class Topology {
   /** The topology of the app `scope` belongs to. */
   public static of(scope: IConstruct): Topology {
-    // The root by its scopes, not `node.root`, which builds the array of every scope on the way (for each call).
-    let root = scope;
-    while (root.node.scope !== undefined) root = root.node.scope;
+    const root = appRootOf(scope);
     let topology = TOPOLOGIES.get(root);
     if (!topology) {
       topology = new Topology(root);
@@ -280,6 +283,15 @@ export class Topology {
   /** A value computed from the topology, cached until it changes (one `Derived` constant per kind of value). */
   public derive<V>(key: Derived<V>, compute: () => V): V {
     return key._valueFor(this, this.changes, compute);
+  }
+
+  /**
+   * A value of one member (a construct's model) computed from the topology, cached until it changes, or until `basis`
+   * is another object (the target's model a policy's model is read from). A cached value is shared: read it, never
+   * change it.
+   */
+  public deriveFor<V>(member: IConstruct, key: Derived<V>, compute: () => V, basis?: object): V {
+    return key._valueFor(member, this.changes, compute, basis);
   }
 
   /** The value of `key` for the current state, if `derive` computed it; never computes. */

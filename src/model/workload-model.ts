@@ -4,7 +4,7 @@ import { AMBIENT_MODE, DATAPLANE_MODE_LABEL } from './ambient';
 import { InterceptionMode, ProxyRole, SidecarXffMode, WorkloadModel, XffFilterScope } from './model';
 import { namespaceReaches, selectorMatches } from './selectors';
 import { Derived, Topology, XffFilterMember } from './topology';
-import { chartsAreAlternatives, clusterKeyOf } from '../util/duplicate-objects';
+import { clusterKeyOf } from '../util/duplicate-objects';
 import { entryOf, tupleKey } from '../util/keys';
 
 /*
@@ -77,8 +77,8 @@ export function xffFiltersFor(scope: IConstruct, namespace: string, podLabels: {
   const candidates = xffFilterCandidates(scope, namespace, podLabels);
   if (candidates.length === 0) return candidates;
   // Charts declared alternatives are clusters of their own: another chart's filter never reaches these pods.
-  const cluster = chartsAreAlternatives(scope.node.root) ? clusterKeyOf(scope) : undefined;
-  const reaching = candidates.filter(f => filterReaches(f, namespace, podLabels) && (cluster === undefined || clusterKeyOf(f) === cluster));
+  const cluster = clusterKeyOf(scope);
+  const reaching = candidates.filter(f => filterReaches(f, namespace, podLabels) && clusterKeyOf(f) === cluster);
   // Array.prototype.sort is stable: within a rank, filters keep their (deterministic) candidate order.
   return reaching.length > 1 ? reaching.sort((a, b) => SCOPE_RANK.indexOf(a.scope) - SCOPE_RANK.indexOf(b.scope)) : reaching;
 }

@@ -182,8 +182,6 @@ export class SourceIpPolicy extends Construct {
   private readonly ownWarnings: string[];
   /** True when ports, paths or methods limit the rule to some requests. */
   private readonly limited: boolean;
-  /** The model, with the target's model and the topology's version it was built from (`_policyModel()`). */
-  private cachedModel?: { readonly version: number; readonly of: object; readonly model: PolicyModel };
 
   constructor(scope: Construct, id: string, props: SourceIpPolicyProps) {
     super(scope, id);
@@ -238,13 +236,10 @@ export class SourceIpPolicy extends Construct {
    * same (its field and selector come from them), so read it without changing it. @internal
    */
   public _policyModel(): PolicyModel {
-    const of = this.target._workloadModel() ?? this.target._gatewayModel();
-    const version = Topology.of(this).version;
-    const cached = this.cachedModel;
-    if (of !== undefined && cached !== undefined && cached.of === of && cached.version === version) return cached.model;
-    const model = this.buildModel();
-    if (of !== undefined) this.cachedModel = { version, of, model };
-    return model;
+    const targetModel = this.target._workloadModel() ?? this.target._gatewayModel();
+    // A target without a model of its own (a waypoint) gives nothing to know a change by: built each time.
+    if (targetModel === undefined) return this.buildModel();
+    return Topology.of(this).deriveFor(this, POLICY_MODEL, () => this.buildModel(), targetModel);
   }
 
   private buildModel(): PolicyModel {
@@ -468,3 +463,4 @@ function targetRefsOf(target: ISourceIpTarget): PolicyTargetRef[] | undefined {
 
 /** The SourceIpPolicies of each target (namespace, selector and attachment). */
 const POLICIES_BY_TARGET = new Derived<Map<string, SourceIpPolicy[]>>('policies-by-target');
+const POLICY_MODEL = new Derived<PolicyModel>('policy-model');

@@ -30,15 +30,14 @@ export class SelectorIndex<T> {
   public matching(namespaces: string[], labels: Labels): T[] {
     const found: Array<Entry<T>> = [];
     const keys = Object.keys(labels);
-    namespaces.forEach((ns, i) => {
-      if (namespaces.indexOf(ns) !== i) return; // each namespace once
+    for (const ns of new Set(namespaces)) {
       const everyPod = this.everyPod.get(ns);
-      if (everyPod) for (const e of everyPod) found.push(e);
+      if (everyPod) found.push(...everyPod);
       for (const k of keys) {
         const filed = this.byPair.get(tupleKey(ns, k, labels[k]));
         if (filed) for (const e of filed) if (selectorMatches(e.selector, labels)) found.push(e);
       }
-    });
+    }
     if (found.length > 1) found.sort((a, b) => a.seq - b.seq);
     return found.map(e => e.item);
   }

@@ -11,7 +11,7 @@ import { selectorMatches } from '../model/selectors';
 import { Derived, Topology } from '../model/topology';
 import { addRoute, hostParts, RouteProtocol, TracedGateway, TraceModel } from '../model/trace-model';
 import { TrustChain } from '../model/trust-chain';
-import { chartsAreAlternatives, clusterKeyOf } from '../util/duplicate-objects';
+import { clusterKeyOf } from '../util/duplicate-objects';
 import { LibraryManifest } from '../util/library-manifest';
 import { onWarningsRead, SourceIpWarnings } from '../util/warnings';
 
@@ -45,7 +45,7 @@ export function joinTrace(scope: IConstruct): void {
     attachTraceReporters(topology);
     return [];
   });
-  onWarningsRead(scope.node.root, () => reportedTrace(topology));
+  onWarningsRead(topology.root, () => reportedTrace(topology));
 }
 
 /**
@@ -74,11 +74,9 @@ function traceClusters(topology: Topology, drawHops: boolean): TracedCluster[] {
   // The app's Services are read only when a route, a PROXY sender or a policy's targetRef needs one.
   const services = (key: string): Map<string, unknown> => serviceSelectors(topology, clusterKeyOf).get(key) ?? NO_SERVICES;
   const members = [...topology.gateways, ...topology.workloads, ...topology.policies, ...topology.xffFilters, ...topology.rateLimits];
-  // Most apps are one cluster: then every member is in it, and nothing needs asking for its chart.
-  const alternatives = chartsAreAlternatives(topology.root);
-  const keys = alternatives ? [...new Set(members.map(clusterKeyOf))] : members.length > 0 ? [''] : [];
+  const keys = [...new Set(members.map(clusterKeyOf))];
   return keys.map(key => {
-    const inCluster = alternatives ? (c: IConstruct) => clusterKeyOf(c) === key : () => true;
+    const inCluster = (c: IConstruct) => clusterKeyOf(c) === key;
     const model = buildTraceModel(topology, inCluster, () => services(key),
       () => podTemplateLabels(topology, clusterKeyOf).get(key) ?? []);
     const result = appTrace().trace(model, undefined, { checks: false, hops: drawHops });

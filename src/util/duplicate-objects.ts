@@ -1,5 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { appRootOf } from './app-root';
 import { tupleKey } from './keys';
 import { LibraryManifest } from './library-manifest';
 import { SourceIpWarnings } from './warnings';
@@ -28,7 +29,7 @@ export const CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY = 'cdk8s-istio-source-ip:charts
  * its own), else "" (the app is one cluster).
  */
 export function clusterKeyOf(c: IConstruct): string {
-  if (!chartsAreAlternatives(c.node.root)) return '';
+  if (!chartsAreAlternatives(appRootOf(c))) return '';
   return c.node.scopes.find(s => Chart.isChart(s))?.node.path ?? '';
 }
 
@@ -57,7 +58,7 @@ const HOW_TO_DECLARE = `set the context key CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY 
  */
 export function duplicateObjectErrors(root: IConstruct, isLibraryConstruct: (c: IConstruct) => boolean,
   objects: readonly ApiObject[]): string[] {
-  const perChart = chartsAreAlternatives(root.node.root);
+  const perChart = chartsAreAlternatives(appRootOf(root));
   const first = new Map<string, ApiObject>();
   const errors: string[] = [];
   for (const c of objects) {

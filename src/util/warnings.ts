@@ -1,4 +1,5 @@
 import { IConstruct } from 'constructs';
+import { appRootOf } from './app-root';
 
 /** Construct metadata type under which this library records warnings (cdk8s has no `Annotations` API). */
 const WARNING = 'warning';
@@ -36,7 +37,7 @@ export class SourceIpWarnings {
 
   /** Every warning raised by `scope` and the constructs under it, in construct order. */
   public static of(scope: IConstruct): SourceIpWarning[] {
-    TRACE_REPORTERS.get(scope.node.root)?.();
+    TRACE_REPORTERS.get(appRootOf(scope))?.();
     return scope.node.findAll().flatMap(c => c.node.metadata
       .filter(m => m.type === WARNING)
       .map(m => ({ path: c.node.path, message: String(m.data) })));
@@ -66,7 +67,7 @@ interface PendingWarnings {
 const PENDING = new WeakMap<IConstruct, PendingWarnings | false>();
 
 function printedAtSynthesis(scope: IConstruct, message: string): void {
-  const root = scope.node.root;
+  const root = appRootOf(scope);
   let pending = PENDING.get(root);
   if (pending === undefined) {
     pending = process.env.CDK8S_RECORD_CONSTRUCT_METADATA === undefined ? false : { warnings: [], printed: 0 };

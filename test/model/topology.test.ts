@@ -1,7 +1,8 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { LoadBalancerProfile, PreservedIngressGateway, TproxyWorkload, WorkloadSource, XffSidecarFilter, XffTrust } from '../../src';
-import { Topology } from '../../src/model/topology';
+import { Derived, Topology } from '../../src/model/topology';
+import { appRootOf } from '../../src/util/app-root';
 import { synthAndValidate } from '../harness';
 
 /** How many validations cdk8s calls on `construct` every time it synthesises a chart. */
@@ -91,5 +92,58 @@ describe('Topology.addValidation after a synthesis', () => {
 
     // THEN its check runs on the next synthesis
     expect(() => Testing.synth(chart)).toThrow(/\[test\/Gateway\] addTcpRoute port 9000 has no TCP server on gateway "gw"/);
+  });
+});
+
+describe('Topology.deriveFor', () => {
+  test('keeps a construct\'s value until the topology changes or the basis is another object', () => {
+    // GIVEN a construct of an app and a kind of value computed for it
+    const chart = Testing.chart();
+    const member = new Construct(chart, 'Member');
+    const topology = Topology.of(member);
+    const key = new Derived<{ n: number }>('test-value');
+    let computed = 0;
+    const compute = () => ({ n: ++computed });
+    const basis = {};
+    // WHEN it is asked for twice with the same basis
+    const first = topology.deriveFor(member, key, compute, basis);
+    const second = topology.deriveFor(member, key, compute, basis);
+    // THEN it is computed once and shared
+    expect(second).toBe(first);
+    expect(computed).toBe(1);
+    // WHEN the basis is another object, THEN it is computed again
+    const third = topology.deriveFor(member, key, compute, {});
+    expect(third).not.toBe(first);
+    expect(computed).toBe(2);
+    // WHEN the topology changes, THEN it is computed again, even with the same basis
+    const kept = topology.deriveFor(member, key, compute);
+    topology.changed();
+    expect(topology.deriveFor(member, key, compute)).not.toBe(kept);
+    expect(computed).toBe(4);
+  });
+
+  test('keeps one value per construct', () => {
+    // GIVEN two constructs of one app
+    const chart = Testing.chart();
+    const a = new Construct(chart, 'A');
+    const b = new Construct(chart, 'B');
+    const key = new Derived<string>('test-name');
+    // WHEN each asks for its value
+    // THEN each gets its own
+    expect(Topology.of(a).deriveFor(a, key, () => 'a')).toBe('a');
+    expect(Topology.of(b).deriveFor(b, key, () => 'b')).toBe('b');
+    expect(Topology.of(a).deriveFor(a, key, () => 'other')).toBe('a');
+  });
+});
+
+describe('appRootOf', () => {
+  test('is the app, as node.root says, from any depth', () => {
+    // GIVEN constructs at several depths of an app
+    const app = new App();
+    const chart = new Chart(app, 'c');
+    const deep = new Construct(new Construct(chart, 'a'), 'b');
+    // THEN the root is the app for each, and a root is its own root
+    for (const c of [app, chart, deep]) expect(appRootOf(c)).toBe(c.node.root);
+    expect(appRootOf(app)).toBe(app);
   });
 });
