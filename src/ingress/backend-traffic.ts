@@ -1,6 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { Topology } from '../model/topology';
+import { appRootOf } from '../util/app-root';
 import { SourceIpWarnings } from '../util/warnings';
 
 /*
@@ -50,7 +51,7 @@ interface AppTraffic {
 const APPS = new WeakMap<IConstruct, AppTraffic>();
 
 function trafficOf(scope: IConstruct): AppTraffic {
-  const root = scope.node.root;
+  const root = appRootOf(scope);
   let traffic = APPS.get(root);
   if (!traffic) {
     traffic = { claims: [], owned: [], shortHosts: [], patched: new Set() };
