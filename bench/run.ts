@@ -1,9 +1,11 @@
 /*
  * `npm run bench`: synth speed, peak memory and start-up of the library against a plain cdk8s baseline that
- * emits the identical manifests as ApiObjects, measured in the same run, alternating, with medians.
+ * emits the identical manifests as ApiObjects, measured in the same run, alternating, with medians; and against the
+ * library's own construct tree, which is measured twice (an A/A pair that shows the run's noise).
  * Usage: npm run bench -- [--reps 5] [--sizes 100,1000,5000] [--kinds gateway,workload] [--layouts all,100] [--heap-units 3000]
  *   [--out bench/out/results.json]
  * Or start-up only (the require row): npm run bench -- --startup-only [--reps 15]
+ * Or library against tree as a median with its confidence interval: npm run bench -- --pairs 9 [--sizes 100,1000] [--kinds ...] [--layouts ...]
  * Or, to see where the time goes: npm run bench -- --diagnose [--reps 3] [--sizes 5000] [--kinds workload,gateway] [--layouts 100]
  * Or explain over generated cluster dumps (bench/explain-dump-bench.ts): npm run bench -- --explain-dump 50,200,500 [--clean-check]
  */
@@ -13,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
-import { arg, median } from './args';
+import { arg, median, medianInterval } from './args';
 import { explainDumpBench } from './explain-dump-bench';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -23,8 +25,12 @@ const TARGET = 1.3;
 const TREE_TARGET = 1.15;
 /** Requiring the package against requiring cdk8s and cdk8s-plus-27 alone (issue 29). */
 const STARTUP_TARGET = 1.2;
-/** The library; the baseline (the same manifests as plain ApiObjects); the library's construct tree with no library code. */
-const MODES = ['library', 'baseline', 'tree'];
+/**
+ * The library; the baseline (the same manifests as plain ApiObjects); the library's construct tree with no library code;
+ * and that tree again in a process of its own (`tree-again`), an A/A sample: nothing differs between the two tree
+ * samples but the machine, so their ratio shows how far one cell's medians move by noise alone in this run.
+ */
+const MODES = ['library', 'baseline', 'tree', 'tree-again'];
 const JS_DIR = path.join(ROOT, 'bench', 'out', 'js');
 
 /**
@@ -64,11 +70,12 @@ function unitsPerChart(layout: string): string {
 }
 
 function runWorker(mode: string, kind: string, layout: string, n: number): Sample {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', path.join(JS_DIR, 'worker.js'), mode, kind, String(n)], {
+  const workerMode = mode === 'tree-again' ? 'tree' : mode;
+  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', path.join(JS_DIR, 'worker.js'), workerMode, kind, String(n)], {
     cwd: ROOT, encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, BENCH_UNITS_PER_CHART: unitsPerChart(layout) },
   });
   if (r.status !== 0) throw new Error(`worker ${mode} ${kind} ${n} failed:\n${r.stderr}`);
-  return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), layout };
+  return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), mode, layout };
 }
 
 interface HeapSample { readonly mode: string; readonly kind: string; readonly n: number; readonly builtKiB: number; readonly afterSynthKiB: number }
@@ -158,6 +165,44 @@ function diagnose(): void {
   }
 }
 
+/**
+ * `npm run bench -- --pairs K`: the library against its construct tree as an estimate with its uncertainty. Each of K
+ * pairs runs the library and the tree in fresh processes, one after the other (the order alternates); the pair's
+ * ratio cancels what drifts on the machine between pairs. The median of the K ratios and its confidence interval give
+ * the verdict: met when the whole interval is within the target, MISSED when all of it is above, undecided otherwise.
+ */
+function pairsRow(): void {
+  const pairs = Number(arg('pairs', '9'));
+  const sizes = arg('sizes', '100,1000,5000').split(',').map(Number);
+  const kinds = arg('kinds', 'gateway,workload').split(',');
+  const layouts = arg('layouts', 'all,100').split(',');
+  const { lower, upper, coverage } = medianInterval(pairs);
+  console.log(`library/tree time per pair of fresh processes, ${pairs} pairs per cell: median and its ${(coverage * 100).toFixed(0)}% interval`
+    + ` (pair ratios number ${lower} and ${upper} of ${pairs}, sorted); target <= ${TREE_TARGET}x`);
+  const verdicts: string[] = [];
+  for (const kind of kinds) {
+    for (const layout of layouts) {
+      for (const n of sizes) {
+        const ratios: number[] = [];
+        for (let i = 0; i < pairs; i++) {
+          const order = i % 2 === 0 ? ['library', 'tree'] : ['tree', 'library'];
+          const ms = Object.fromEntries(order.map(mode => [mode, runWorker(mode, kind, layout, n).ms]));
+          ratios.push(ms.library / ms.tree);
+        }
+        const sorted = [...ratios].sort((a, b) => a - b);
+        const low = sorted[lower - 1];
+        const high = sorted[upper - 1];
+        const verdict = high <= TREE_TARGET ? 'met' : low > TREE_TARGET ? 'MISSED' : 'undecided';
+        verdicts.push(verdict);
+        console.log(`${kind.padEnd(9)} units/chart ${layout.padEnd(4)} N=${String(n).padEnd(5)} median ${median(ratios).toFixed(2)}x, `
+          + `interval ${low.toFixed(2)}x to ${high.toFixed(2)}x: ${verdict} (pairs ${ratios.map(r => r.toFixed(2)).join(' ')})`);
+      }
+    }
+  }
+  const count = (v: string) => verdicts.filter(x => x === v).length;
+  console.log(`cells: ${count('met')} met, ${count('MISSED')} missed, ${count('undecided')} undecided (the interval straddles ${TREE_TARGET}x: more pairs narrow it)`);
+}
+
 function main(): void {
   if (process.argv.includes('--explain-dump')) {
     explainDumpBench(arg('explain-dump', '50,200,500'));
@@ -167,6 +212,10 @@ function main(): void {
   transpileBench();
   if (process.argv.includes('--diagnose')) {
     diagnose();
+    return;
+  }
+  if (process.argv.includes('--pairs')) {
+    pairsRow();
     return;
   }
   const reps = Number(arg('reps', '5'));
@@ -202,7 +251,7 @@ function main(): void {
           for (let k = 0; k < MODES.length; k++) samples.push(runWorker(MODES[(rep + k) % MODES.length], kind, layout, n));
         }
         const figures = (mode: string) => `${pick(kind, layout, n, mode, s => s.ms).toFixed(0).padStart(7)} ms ${pick(kind, layout, n, mode, s => s.peakRssMiB).toFixed(0).padStart(5)} MiB`;
-        console.log(`${kind.padEnd(9)} units/chart ${layout.padEnd(4)} N=${String(n).padEnd(5)} library ${figures('library')} | tree ${figures('tree')} | baseline ${figures('baseline')}`);
+        console.log(`${kind.padEnd(9)} units/chart ${layout.padEnd(4)} N=${String(n).padEnd(5)} library ${figures('library')} | tree ${figures('tree')} | baseline ${figures('baseline')} | tree again ${figures('tree-again')}`);
       }
     }
   }
@@ -211,8 +260,9 @@ function main(): void {
 
   const rows = [];
   console.log(`\nlibrary against baseline (the target: time and memory <= ${TARGET}x); tree against baseline (what the library's construct tree costs cdk8s,
-with no library code); library against tree (what the library's own code costs)`);
-  console.log(`kind      units/chart N      time ratio  memory ratio  per-unit ms (library)  target | tree/baseline time, memory | library/tree time, memory (target <= ${TREE_TARGET}x)`);
+with no library code); library against tree (what the library's own code costs); tree again against tree (the same
+construct tree in other processes of this run: how far a cell's time ratio moves by the machine's noise alone)`);
+  console.log(`kind      units/chart N      time ratio  memory ratio  per-unit ms (library)  target | tree/baseline time, memory | library/tree time, memory (target <= ${TREE_TARGET}x) | tree again/tree time`);
   for (const kind of kinds) {
     for (const layout of layouts) {
       for (const n of sizes) {
@@ -221,12 +271,13 @@ with no library code); library against tree (what the library's own code costs)`
           libraryMs: pick(kind, layout, n, 'library', s => s.ms), baselineMs: pick(kind, layout, n, 'baseline', s => s.ms),
           libraryMiB: pick(kind, layout, n, 'library', s => s.peakRssMiB), baselineMiB: pick(kind, layout, n, 'baseline', s => s.peakRssMiB),
           treeMs: pick(kind, layout, n, 'tree', s => s.ms), treeMiB: pick(kind, layout, n, 'tree', s => s.peakRssMiB),
+          treeAgainMs: pick(kind, layout, n, 'tree-again', s => s.ms),
         };
         rows.push(row);
         const timeRatio = row.libraryMs / row.baselineMs;
         const memRatio = row.libraryMiB / row.baselineMiB;
         const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-        console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} ${String(n).padEnd(6)} ${timeRatio.toFixed(2).padStart(10)}x ${memRatio.toFixed(2).padStart(12)}x ${(row.libraryMs / n).toFixed(3).padStart(20)}   ${(timeRatio <= TARGET && memRatio <= TARGET ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeMs, row.baselineMs).padStart(13)}, ${x(row.treeMiB, row.baselineMiB).padStart(5)}         | ${x(row.libraryMs, row.treeMs).padStart(12)}, ${x(row.libraryMiB, row.treeMiB).padStart(5)} ${row.libraryMs / row.treeMs <= TREE_TARGET ? 'met' : 'MISSED'}`);
+        console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} ${String(n).padEnd(6)} ${timeRatio.toFixed(2).padStart(10)}x ${memRatio.toFixed(2).padStart(12)}x ${(row.libraryMs / n).toFixed(3).padStart(20)}   ${(timeRatio <= TARGET && memRatio <= TARGET ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeMs, row.baselineMs).padStart(13)}, ${x(row.treeMiB, row.baselineMiB).padStart(5)}         | ${x(row.libraryMs, row.treeMs).padStart(12)}, ${x(row.libraryMiB, row.treeMiB).padStart(5)} ${(row.libraryMs / row.treeMs <= TREE_TARGET ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeAgainMs, row.treeMs).padStart(9)}`);
       }
       const first = rows.find(r => r.kind === kind && r.layout === layout && r.n === sizes[0])!;
       const last = rows.find(r => r.kind === kind && r.layout === layout && r.n === sizes[sizes.length - 1])!;
@@ -234,6 +285,10 @@ with no library code); library against tree (what the library's own code costs)`
       console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} per-unit cost growth N=${first.n} -> N=${last.n}: ${growth.toFixed(2)}x (target <= ${TARGET}x: ${growth <= TARGET ? 'met' : 'MISSED'})`);
     }
   }
+  // The A/A spread: the farthest the same tree's medians landed from each other in one cell, either way.
+  const noise = Math.max(...rows.map(r => Math.max(r.treeAgainMs / r.treeMs, r.treeMs / r.treeAgainMs)));
+  const met = rows.filter(r => r.libraryMs / r.treeMs <= TREE_TARGET).length;
+  console.log(`library/tree within ${TREE_TARGET}x in ${met} of ${rows.length} cells; the same tree measured twice differed by up to ${noise.toFixed(2)}x in one cell of this run`);
   // Deterministic (no timing), so one sample per side is enough.
   const heapUnits = Number(arg('heap-units', '3000'));
   const heap: HeapSample[] = [];
