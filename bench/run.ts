@@ -65,6 +65,22 @@ function ensureCompiled(): void {
 }
 
 /** Units per chart: "all" puts every unit in one chart; a number splits the app into charts of that many units. */
+/** The cells a run measures: `--kinds`, `--layouts` and `--sizes`, every combination, in that nesting. */
+interface Cells { readonly kinds: string[]; readonly layouts: string[]; readonly sizes: number[] }
+
+function cellsFromArgs(): Cells {
+  return {
+    kinds: arg('kinds', 'gateway,workload').split(','),
+    layouts: arg('layouts', 'all,100').split(','),
+    sizes: arg('sizes', '100,1000,5000').split(',').map(Number),
+  };
+}
+
+/** True when the library's time is within TREE_TARGET of its construct tree's. */
+function withinTreeTarget(libraryMs: number, treeMs: number): boolean {
+  return libraryMs / treeMs <= TREE_TARGET;
+}
+
 function unitsPerChart(layout: string): string {
   return layout === 'all' ? String(Number.MAX_SAFE_INTEGER) : layout;
 }
@@ -173,32 +189,26 @@ function diagnose(): void {
  */
 function pairsRow(): void {
   const pairs = Number(arg('pairs', '9'));
-  const sizes = arg('sizes', '100,1000,5000').split(',').map(Number);
-  const kinds = arg('kinds', 'gateway,workload').split(',');
-  const layouts = arg('layouts', 'all,100').split(',');
+  const { kinds, layouts, sizes } = cellsFromArgs();
   const { lower, upper, coverage } = medianInterval(pairs);
   console.log(`library/tree time per pair of fresh processes, ${pairs} pairs per cell: median and its ${(coverage * 100).toFixed(0)}% interval`
     + ` (pair ratios number ${lower} and ${upper} of ${pairs}, sorted); target <= ${TREE_TARGET}x`);
-  const verdicts: string[] = [];
-  for (const kind of kinds) {
-    for (const layout of layouts) {
-      for (const n of sizes) {
-        const ratios: number[] = [];
-        for (let i = 0; i < pairs; i++) {
-          const order = i % 2 === 0 ? ['library', 'tree'] : ['tree', 'library'];
-          const ms = Object.fromEntries(order.map(mode => [mode, runWorker(mode, kind, layout, n).ms]));
-          ratios.push(ms.library / ms.tree);
-        }
-        const sorted = [...ratios].sort((a, b) => a - b);
-        const low = sorted[lower - 1];
-        const high = sorted[upper - 1];
-        const verdict = high <= TREE_TARGET ? 'met' : low > TREE_TARGET ? 'MISSED' : 'undecided';
-        verdicts.push(verdict);
-        console.log(`${kind.padEnd(9)} units/chart ${layout.padEnd(4)} N=${String(n).padEnd(5)} median ${median(ratios).toFixed(2)}x, `
-          + `interval ${low.toFixed(2)}x to ${high.toFixed(2)}x: ${verdict} (pairs ${ratios.map(r => r.toFixed(2)).join(' ')})`);
-      }
+  const cells = kinds.flatMap(kind => layouts.flatMap(layout => sizes.map(n => ({ kind, layout, n }))));
+  const verdicts = cells.map(({ kind, layout, n }) => {
+    const ratios: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const order = i % 2 === 0 ? ['library', 'tree'] : ['tree', 'library'];
+      const ms = Object.fromEntries(order.map(mode => [mode, runWorker(mode, kind, layout, n).ms]));
+      ratios.push(ms.library / ms.tree);
     }
-  }
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const low = sorted[lower - 1];
+    const high = sorted[upper - 1];
+    const verdict = high <= TREE_TARGET ? 'met' : low > TREE_TARGET ? 'MISSED' : 'undecided';
+    console.log(`${kind.padEnd(9)} units/chart ${layout.padEnd(4)} N=${String(n).padEnd(5)} median ${median(ratios).toFixed(2)}x, `
+      + `interval ${low.toFixed(2)}x to ${high.toFixed(2)}x: ${verdict} (pairs ${ratios.map(r => r.toFixed(2)).join(' ')})`);
+    return verdict;
+  });
   const count = (v: string) => verdicts.filter(x => x === v).length;
   console.log(`cells: ${count('met')} met, ${count('MISSED')} missed, ${count('undecided')} undecided (the interval straddles ${TREE_TARGET}x: more pairs narrow it)`);
 }
@@ -223,9 +233,7 @@ function main(): void {
     startupRow(Math.max(reps, 7));
     return;
   }
-  const sizes = arg('sizes', '100,1000,5000').split(',').map(Number);
-  const kinds = arg('kinds', 'gateway,workload').split(',');
-  const layouts = arg('layouts', 'all,100').split(',');
+  const { kinds, layouts, sizes } = cellsFromArgs();
   const out = arg('out', path.join('bench', 'out', 'results.json'));
 
   // The baseline must emit the same manifests (compared as objects: a JSON patch may order keys differently).
@@ -277,7 +285,7 @@ construct tree in other processes of this run: how far a cell's time ratio moves
         const timeRatio = row.libraryMs / row.baselineMs;
         const memRatio = row.libraryMiB / row.baselineMiB;
         const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-        console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} ${String(n).padEnd(6)} ${timeRatio.toFixed(2).padStart(10)}x ${memRatio.toFixed(2).padStart(12)}x ${(row.libraryMs / n).toFixed(3).padStart(20)}   ${(timeRatio <= TARGET && memRatio <= TARGET ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeMs, row.baselineMs).padStart(13)}, ${x(row.treeMiB, row.baselineMiB).padStart(5)}         | ${x(row.libraryMs, row.treeMs).padStart(12)}, ${x(row.libraryMiB, row.treeMiB).padStart(5)} ${(row.libraryMs / row.treeMs <= TREE_TARGET ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeAgainMs, row.treeMs).padStart(9)}`);
+        console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} ${String(n).padEnd(6)} ${timeRatio.toFixed(2).padStart(10)}x ${memRatio.toFixed(2).padStart(12)}x ${(row.libraryMs / n).toFixed(3).padStart(20)}   ${(timeRatio <= TARGET && memRatio <= TARGET ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeMs, row.baselineMs).padStart(13)}, ${x(row.treeMiB, row.baselineMiB).padStart(5)}         | ${x(row.libraryMs, row.treeMs).padStart(12)}, ${x(row.libraryMiB, row.treeMiB).padStart(5)} ${(withinTreeTarget(row.libraryMs, row.treeMs) ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeAgainMs, row.treeMs).padStart(9)}`);
       }
       const first = rows.find(r => r.kind === kind && r.layout === layout && r.n === sizes[0])!;
       const last = rows.find(r => r.kind === kind && r.layout === layout && r.n === sizes[sizes.length - 1])!;
@@ -287,7 +295,7 @@ construct tree in other processes of this run: how far a cell's time ratio moves
   }
   // The A/A spread: the farthest the same tree's medians landed from each other in one cell, either way.
   const noise = Math.max(...rows.map(r => Math.max(r.treeAgainMs / r.treeMs, r.treeMs / r.treeAgainMs)));
-  const met = rows.filter(r => r.libraryMs / r.treeMs <= TREE_TARGET).length;
+  const met = rows.filter(r => withinTreeTarget(r.libraryMs, r.treeMs)).length;
   console.log(`library/tree within ${TREE_TARGET}x in ${met} of ${rows.length} cells; the same tree measured twice differed by up to ${noise.toFixed(2)}x in one cell of this run`);
   // Deterministic (no timing), so one sample per side is enough.
   const heapUnits = Number(arg('heap-units', '3000'));

@@ -51,14 +51,14 @@ const HOW_TO_DECLARE = `set the context key CHARTS_ARE_ALTERNATIVES_CONTEXT_KEY 
  * The errors for every object that another object of the app would replace when applied; the duplicates of user
  * objects in different charts become `SourceIpWarnings` on the later object instead.
  *
- * @param root the app whose objects are checked
+ * @param root the app's root construct, whose objects are checked
  * @param isLibraryConstruct true for the library's constructs (the topology's members): what is created under them
  * is the library's output
  * @param objects the ApiObjects under `root`, in construct order (`Topology.apiObjects()`)
  */
 export function duplicateObjectErrors(root: IConstruct, isLibraryConstruct: (c: IConstruct) => boolean,
   objects: readonly ApiObject[]): string[] {
-  const perChart = chartsAreAlternatives(appRootOf(root));
+  const perChart = chartsAreAlternatives(root);
   const first = new Map<string, ApiObject>();
   const errors: string[] = [];
   for (const c of objects) {
