@@ -64,23 +64,26 @@ function ensureCompiled(): void {
   }
 }
 
-/** Units per chart: "all" puts every unit in one chart; a number splits the app into charts of that many units. */
 /** The cells a run measures: `--kinds`, `--layouts` and `--sizes`, every combination, in that nesting. */
 interface Cells { readonly kinds: string[]; readonly layouts: string[]; readonly sizes: number[] }
 
-function cellsFromArgs(): Cells {
+/** The measured runs' cells by default; `--diagnose` looks at fewer. */
+const ALL_CELLS = { kinds: 'gateway,workload', layouts: 'all,100', sizes: '100,1000,5000' };
+
+function cellsFromArgs(defaults: { kinds: string; layouts: string; sizes: string } = ALL_CELLS): Cells {
   return {
-    kinds: arg('kinds', 'gateway,workload').split(','),
-    layouts: arg('layouts', 'all,100').split(','),
-    sizes: arg('sizes', '100,1000,5000').split(',').map(Number),
+    kinds: arg('kinds', defaults.kinds).split(','),
+    layouts: arg('layouts', defaults.layouts).split(','),
+    sizes: arg('sizes', defaults.sizes).split(',').map(Number),
   };
 }
 
-/** True when the library's time is within TREE_TARGET of its construct tree's. */
-function withinTreeTarget(libraryMs: number, treeMs: number): boolean {
-  return libraryMs / treeMs <= TREE_TARGET;
+/** True when a library/tree time ratio is within TREE_TARGET. */
+function withinTreeTarget(ratio: number): boolean {
+  return ratio <= TREE_TARGET;
 }
 
+/** Units per chart: "all" puts every unit in one chart; a number splits the app into charts of that many units. */
 function unitsPerChart(layout: string): string {
   return layout === 'all' ? String(Number.MAX_SAFE_INTEGER) : layout;
 }
@@ -152,9 +155,7 @@ interface PhaseSample {
  */
 function diagnose(): void {
   const reps = Number(arg('reps', '3'));
-  const sizes = arg('sizes', '5000').split(',').map(Number);
-  const kinds = arg('kinds', 'workload,gateway').split(',');
-  const layouts = arg('layouts', '100').split(',');
+  const { kinds, layouts, sizes } = cellsFromArgs({ kinds: 'workload,gateway', layouts: '100', sizes: '5000' });
   const modes = process.argv.includes('--modes') ? arg('modes', '').split(',') : undefined;
   const all: Array<[string, string, string]> = [
     ['library', 'per-chart', ''], ['tree', 'per-chart', ''], ['tree-classes', 'per-chart', ''], ['tree-shared-ids', 'per-chart', ''],
@@ -183,9 +184,12 @@ function diagnose(): void {
             if (r.status !== 0) throw new Error(`phases worker ${mode} ${kind} ${n} failed:\n${r.stderr}`);
             samples.push(JSON.parse(r.stdout.trim().split('\n').pop()!));
           }
+          const validateMs = median(samples.map(s => s.validateMs));
+          const totalMs = median(samples.map(s => s.totalMs));
           const m = (f: (s: PhaseSample) => number) => median(samples.map(f)).toFixed(0).padStart(7);
-          console.log(`${mode.padEnd(16)} ${walk.padEnd(9)} ${(gc || '-').padEnd(3)} ${m(s => s.buildMs)}  ${m(s => s.validateMs)} ${m(s => s.chartsMs)}  ${m(s => s.objectToJsonMs)} ${m(s => s.yamlMs)} ${m(s => s.totalMs)} ${m(s => s.peakRssMiB)}`);
-          if (walk === 'per-chart' && !gc) medians.set(mode, { validateMs: median(samples.map(s => s.validateMs)), totalMs: median(samples.map(s => s.totalMs)) });
+          const ms = (value: number) => value.toFixed(0).padStart(7);
+          console.log(`${mode.padEnd(16)} ${walk.padEnd(9)} ${(gc || '-').padEnd(3)} ${m(s => s.buildMs)}  ${ms(validateMs)} ${m(s => s.chartsMs)}  ${m(s => s.objectToJsonMs)} ${m(s => s.yamlMs)} ${ms(totalMs)} ${m(s => s.peakRssMiB)}`);
+          if (walk === 'per-chart' && !gc) medians.set(mode, { validateMs, totalMs });
         }
         const library = medians.get('library');
         const tree = medians.get('tree');
@@ -223,7 +227,7 @@ function pairsRow(): void {
     const sorted = [...ratios].sort((a, b) => a - b);
     const low = sorted[lower - 1];
     const high = sorted[upper - 1];
-    const verdict = high <= TREE_TARGET ? 'met' : low > TREE_TARGET ? 'MISSED' : 'undecided';
+    const verdict = withinTreeTarget(high) ? 'met' : !withinTreeTarget(low) ? 'MISSED' : 'undecided';
     console.log(`${kind.padEnd(9)} units/chart ${layout.padEnd(4)} N=${String(n).padEnd(5)} median ${median(ratios).toFixed(2)}x, `
       + `interval ${low.toFixed(2)}x to ${high.toFixed(2)}x: ${verdict} (pairs ${ratios.map(r => r.toFixed(2)).join(' ')})`);
     return verdict;
@@ -304,7 +308,7 @@ construct tree in other processes of this run: how far a cell's time ratio moves
         const timeRatio = row.libraryMs / row.baselineMs;
         const memRatio = row.libraryMiB / row.baselineMiB;
         const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-        console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} ${String(n).padEnd(6)} ${timeRatio.toFixed(2).padStart(10)}x ${memRatio.toFixed(2).padStart(12)}x ${(row.libraryMs / n).toFixed(3).padStart(20)}   ${(timeRatio <= TARGET && memRatio <= TARGET ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeMs, row.baselineMs).padStart(13)}, ${x(row.treeMiB, row.baselineMiB).padStart(5)}         | ${x(row.libraryMs, row.treeMs).padStart(12)}, ${x(row.libraryMiB, row.treeMiB).padStart(5)} ${(withinTreeTarget(row.libraryMs, row.treeMs) ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeAgainMs, row.treeMs).padStart(9)}`);
+        console.log(`${kind.padEnd(9)} ${layout.padEnd(11)} ${String(n).padEnd(6)} ${timeRatio.toFixed(2).padStart(10)}x ${memRatio.toFixed(2).padStart(12)}x ${(row.libraryMs / n).toFixed(3).padStart(20)}   ${(timeRatio <= TARGET && memRatio <= TARGET ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeMs, row.baselineMs).padStart(13)}, ${x(row.treeMiB, row.baselineMiB).padStart(5)}         | ${x(row.libraryMs, row.treeMs).padStart(12)}, ${x(row.libraryMiB, row.treeMiB).padStart(5)} ${(withinTreeTarget(row.libraryMs / row.treeMs) ? 'met' : 'MISSED').padEnd(6)} | ${x(row.treeAgainMs, row.treeMs).padStart(9)}`);
       }
       const first = rows.find(r => r.kind === kind && r.layout === layout && r.n === sizes[0])!;
       const last = rows.find(r => r.kind === kind && r.layout === layout && r.n === sizes[sizes.length - 1])!;
@@ -314,7 +318,7 @@ construct tree in other processes of this run: how far a cell's time ratio moves
   }
   // The A/A spread: the farthest the same tree's medians landed from each other in one cell, either way.
   const noise = Math.max(...rows.map(r => Math.max(r.treeAgainMs / r.treeMs, r.treeMs / r.treeAgainMs)));
-  const met = rows.filter(r => withinTreeTarget(r.libraryMs, r.treeMs)).length;
+  const met = rows.filter(r => withinTreeTarget(r.libraryMs / r.treeMs)).length;
   console.log(`library/tree within ${TREE_TARGET}x in ${met} of ${rows.length} cells; the same tree measured twice differed by up to ${noise.toFixed(2)}x in one cell of this run`);
   // Deterministic (no timing), so one sample per side is enough.
   const heapUnits = Number(arg('heap-units', '3000'));
